@@ -1,0 +1,48 @@
+"""The engine: runs, their processes, their files and their database, without Jupyter.
+
+Names are imported lazily so that the run launcher, which lives in this package and
+must start in milliseconds, does not pay for SQLAlchemy and pandas.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fusion_jupyter.engine.errors import (
+        Conflict,
+        EngineError,
+        Forbidden,
+        NotFound,
+        Problem,
+        ValidationFailed,
+    )
+    from fusion_jupyter.engine.manager import RunManager
+    from fusion_jupyter.engine.models import Run, Status, run_to_dict
+    from fusion_jupyter.engine.settings import EngineSettings
+    from fusion_jupyter.engine.store import RunFilter
+
+_EXPORTS = {
+    "Conflict": "errors",
+    "EngineError": "errors",
+    "Forbidden": "errors",
+    "NotFound": "errors",
+    "Problem": "errors",
+    "ValidationFailed": "errors",
+    "RunManager": "manager",
+    "Run": "models",
+    "Status": "models",
+    "run_to_dict": "models",
+    "EngineSettings": "settings",
+    "RunFilter": "store",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"fusion_jupyter.engine.{module}"), name)

@@ -1,0 +1,264 @@
+"""Fan-out of live run updates to any number of subscribers.
+
+Progress events and run status changes are pushed into a bounded queue per
+subscriber; log data is pulled from the log file at each subscriber's own offset,
+so a client that reads slowly costs memory for nothing and delays nobody. A
+subscriber whose queue overflows is marked as lagging and, on its next drain, is
+caught up from ``progress.jsonl`` (the file is the durable source), so an overflow
+never loses an event; it only says the client fell behind.
+
+Consumers are woken through a ``notify`` callable they supply (for example
+``loop.call_soon_threadsafe`` for asyncio), called once per batch of new data.
+"""
+
+from __future__ import annotations
+
+import codecs
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from fusion_jupyter.engine.progress import Event, file_size, read_events
+
+Message = dict[str, Any]
+Notify = Callable[[], None]
+LOG_CHUNK_BYTES = 256 * 1024
+
+
+class Subscription:
+    """One subscriber's view of one run (or of every run's status when ``run_id`` is None)."""
+
+    def __init__(
+        self,
+        hub: EventHub,
+        run_id: str | None,
+        channels: frozenset[str],
+        after: int,
+        log_offset: int,
+        maxsize: int,
+        notify: Notify,
+    ) -> None:
+        self.hub = hub
+        self.run_id = run_id
+        self.channels = channels
+        self.last_seq = after
+        self.log_offset = log_offset
+        self.log_end = log_offset
+        self.queue: deque[Message] = deque()
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.maxsize = maxsize
+        self.lagged = False
+        self.closed = False
+        self._signalled = False
+        self._notify = notify
+        self._lock = threading.Lock()
+
+    # ---- producer side (called by the hub) -----------------------------------------
+
+    def _push(self, message: Message) -> bool:
+        with self._lock:
+            if self.closed:
+                return False
+            seq = message.get("seq")
+            if seq is not None:
+                if seq <= self.last_seq:
+                    return False
+                self.last_seq = seq
+            if len(self.queue) >= self.maxsize:
+                self.queue.clear()
+                self.lagged = True
+            else:
+                self.queue.append(message)
+            return self._wake()
+
+    def _log_grew(self, size: int) -> bool:
+        with self._lock:
+            if self.closed or size <= self.log_end:
+                return False
+            self.log_end = size
+            return self._wake()
+
+    def _wake(self) -> bool:
+        if self._signalled:
+            return False
+        self._signalled = True
+        return True
+
+    def _fire(self) -> None:
+        try:
+            self._notify()
+        except Exception:  # noqa: BLE001 - a broken consumer must not stop the producer
+            self.close()
+
+    # ---- consumer side ----------------------------------------------------------
+
+    @property
+    def pending(self) -> bool:
+        """Whether a drain would return something."""
+        with self._lock:
+            return bool(self.queue) or self.lagged or self.log_offset < self.log_end
+
+    def drain(self, max_log_bytes: int = LOG_CHUNK_BYTES) -> list[Message]:
+        """Everything ready for this subscriber, oldest first."""
+        with self._lock:
+            self._signalled = False
+            messages = list(self.queue)
+            self.queue.clear()
+            lagged, self.lagged = self.lagged, False
+            last_seq = self.last_seq
+        if lagged:
+            messages = self.hub._catch_up(self, last_seq)
+        if "logs" in self.channels and self.run_id is not None:
+            chunk = self.hub._read_log(self, max_log_bytes)
+            if chunk is not None:
+                messages.append(chunk)
+                if self.log_offset < self.log_end:
+                    with self._lock:
+                        self._signalled = True
+                    self._fire()
+        return messages
+
+    def close(self) -> None:
+        """Stop receiving; the hub forgets the subscription."""
+        with self._lock:
+            self.closed = True
+            self.queue.clear()
+        self.hub._remove(self)
+
+
+class EventHub:
+    """Where trackers publish and subscribers listen; thread-safe."""
+
+    def __init__(self, paths: Callable[[str], Path | None], maxsize: int = 10_000) -> None:
+        """``paths(run_id)`` gives a run's directory (None if the run is unknown)."""
+        self._paths = paths
+        self._maxsize = maxsize
+        self._lock = threading.Lock()
+        self._by_run: dict[str, set[Subscription]] = {}
+        self._status: set[Subscription] = set()
+
+    def subscribe(
+        self,
+        run_id: str,
+        *,
+        notify: Notify,
+        channels: Iterable[str] = ("progress", "logs"),
+        after: int = -1,
+        log_offset: int = 0,
+    ) -> Subscription:
+        """Follow one run from ``after`` (a seq) and ``log_offset`` (bytes) on.
+
+        History already in the files is queued at once, then live data follows, with
+        nothing missing in between and nothing twice.
+        """
+        run_dir = self._paths(run_id)
+        sub = Subscription(
+            self, run_id, frozenset(channels), after, max(0, log_offset), self._maxsize, notify
+        )
+        with self._lock:
+            self._by_run.setdefault(run_id, set()).add(sub)
+        # Registered first, read second: an event published meanwhile is both queued
+        # and read, and the seq check drops the second copy.
+        if run_dir is not None:
+            if "progress" in sub.channels:
+                for event in read_events(run_dir / "progress.jsonl", after):
+                    sub._push(self._progress_message(run_id, event))
+            if "logs" in sub.channels:
+                sub._log_grew(file_size(run_dir / "logs" / "sim.log"))
+        if sub.pending:
+            sub._fire()
+        return sub
+
+    def subscribe_status(self, *, notify: Notify) -> Subscription:
+        """Receive every run's status changes."""
+        sub = Subscription(self, None, frozenset({"status"}), -1, 0, self._maxsize, notify)
+        with self._lock:
+            self._status.add(sub)
+        return sub
+
+    def publish_progress(self, run_id: str, events: Iterable[Event]) -> None:
+        """Hand new progress events of a run to its subscribers."""
+        subs = self._subscribers(run_id)
+        if not subs:
+            return
+        for event in events:
+            message = self._progress_message(run_id, event)
+            for sub in subs:
+                if "progress" in sub.channels and sub._push(message):
+                    sub._fire()
+
+    def publish_log(self, run_id: str, size: int) -> None:
+        """Tell a run's log subscribers that its log has grown to ``size`` bytes."""
+        for sub in self._subscribers(run_id):
+            if "logs" in sub.channels and sub._log_grew(size):
+                sub._fire()
+
+    def publish_status(self, run: dict[str, Any]) -> None:
+        """Tell every status subscriber (and the run's own subscribers) a run changed."""
+        message = {"type": "status", "run_id": run["id"], "run": run}
+        with self._lock:
+            subs = list(self._status) + list(self._by_run.get(run["id"], ()))
+        for sub in subs:
+            if sub._push(dict(message)):
+                sub._fire()
+
+    @property
+    def subscriber_count(self) -> int:
+        """How many subscriptions are open."""
+        with self._lock:
+            return len(self._status) + sum(len(s) for s in self._by_run.values())
+
+    def _subscribers(self, run_id: str) -> list[Subscription]:
+        with self._lock:
+            return list(self._by_run.get(run_id, ()))
+
+    @staticmethod
+    def _progress_message(run_id: str, event: Event) -> Message:
+        return {"type": "progress", "run_id": run_id, "seq": event["seq"], "event": event}
+
+    def _catch_up(self, sub: Subscription, last_seq: int) -> list[Message]:
+        notice: Message = {"type": "lagged", "run_id": sub.run_id, "after": last_seq}
+        if sub.run_id is None:
+            return [notice]  # status: the client re-reads the run list
+        run_dir = self._paths(sub.run_id)
+        events = read_events(run_dir / "progress.jsonl", last_seq) if run_dir else []
+        messages = [notice] + [self._progress_message(sub.run_id, e) for e in events]
+        if events:
+            with sub._lock:
+                sub.last_seq = max(sub.last_seq, events[-1]["seq"])
+        return messages
+
+    def _read_log(self, sub: Subscription, max_bytes: int) -> Message | None:
+        assert sub.run_id is not None
+        run_dir = self._paths(sub.run_id)
+        if run_dir is None or sub.log_offset >= sub.log_end:
+            return None
+        try:
+            with (run_dir / "logs" / "sim.log").open("rb") as fh:
+                fh.seek(sub.log_offset)
+                data = fh.read(min(max_bytes, sub.log_end - sub.log_offset))
+        except FileNotFoundError:
+            return None
+        message = {
+            "type": "log",
+            "run_id": sub.run_id,
+            "offset": sub.log_offset,
+            # Incremental, so a character split between two reads is decoded whole.
+            "data": sub.decoder.decode(data),
+        }
+        sub.log_offset += len(data)
+        message["next_offset"] = sub.log_offset
+        return message
+
+    def _remove(self, sub: Subscription) -> None:
+        with self._lock:
+            if sub.run_id is None:
+                self._status.discard(sub)
+            else:
+                subs = self._by_run.get(sub.run_id)
+                if subs is not None:
+                    subs.discard(sub)
+                    if not subs:
+                        del self._by_run[sub.run_id]

@@ -1,0 +1,200 @@
+"""The small process that owns one simulation and records how it ended.
+
+The engine starts ``python -I -S .../launcher.py <run_dir>/launch.json`` in a session
+of its own; the launcher starts the simulator in the same process group, waits for it,
+and writes ``exit.json`` atomically. Because the record lives in the run directory,
+any supervisor (the one that started the run, one started after it died, or one on
+another host reading a shared directory) can settle the run with the right exit
+code. The launcher outlives its supervisor and holds no connection to it.
+
+For simulators that write no progress file it also reads the simulator's output,
+turns matching log lines into progress events, and copies result files into the
+run's ``output/`` when the simulator ends.
+"""
+
+# Start-up time is the delay before a run starts, so this module uses only the
+# standard library, avoids pathlib, typing, re and socket at import time, and
+# imports what only some runs need lazily.
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING
+
+if not __package__:
+    # Run as a file with ``python -I -S`` (see executors.base.launcher_argv): skipping
+    # site-packages saves most of Python's start-up, and the package is found here.
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from fusion_jupyter.engine.procinfo import start_time
+
+if TYPE_CHECKING:
+    from typing import IO, Any
+
+    from fusion_jupyter.engine.logpatterns import LogProgressTranslator
+
+LAUNCH_FILE = "launch.json"
+LAUNCHER_RECORD = "launcher.json"
+EXIT_RECORD = "exit.json"
+TAIL_BYTES = 16_384
+
+
+def utc_stamp() -> str:
+    """Now as ISO-8601 UTC, without importing datetime."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
+
+
+def write_json_atomic(path: str, data: dict[str, Any]) -> None:
+    """Write JSON so that a reader sees the old file, or the whole new one, never half."""
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(os.path.dirname(path), os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def read_tail(path: str, limit: int = TAIL_BYTES) -> str:
+    """The last ``limit`` bytes of a file as text (empty if there is none)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - limit))
+            return fh.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+class Launcher:
+    """Runs one simulator as described by a launch file."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.run_dir: str = spec["run_dir"]
+        self.log_path = os.path.join(self.run_dir, "logs", "sim.log")
+        self.progress_path: str = spec["progress_file"]
+        self.child: subprocess.Popen[bytes] | None = None
+        self.translator: LogProgressTranslator | None = None
+        if spec.get("log_patterns"):
+            from fusion_jupyter.engine.logpatterns import LogProgressTranslator
+
+            self.translator = LogProgressTranslator(spec["log_patterns"], spec.get("start", {}))
+
+    def run(self) -> int:
+        """Start, wait, collect, record; returns the launcher's own exit status."""
+        self._install_signal_handlers()
+        write_json_atomic(
+            os.path.join(self.run_dir, LAUNCHER_RECORD),
+            {
+                "pid": os.getpid(),
+                "start_time": start_time(os.getpid()),
+                "host": os.uname().nodename,
+                "started_at": utc_stamp(),
+            },
+        )
+        began = time.monotonic()
+        os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
+        with open(self.log_path, "ab", buffering=0) as log:
+            code, sig, error = self._run_child(log)
+        elapsed = time.monotonic() - began
+        if self.translator is not None:
+            self._collect()  # partial results of a failed run are worth keeping too
+            status = code if code is not None else 128 + (sig or 0)
+            self._emit(self.translator.finish(status, elapsed, read_tail(self.log_path)))
+        record: dict[str, Any] = {
+            "exit_code": code,
+            "signal": sig,
+            "ended_at": utc_stamp(),
+            "elapsed_seconds": round(elapsed, 3),
+        }
+        if error:
+            record["error"] = error
+        write_json_atomic(os.path.join(self.run_dir, EXIT_RECORD), record)
+        return code if code is not None else 128 + (sig or 0)
+
+    def _install_signal_handlers(self) -> None:
+        # A cancel signals the whole group; the launcher must survive it long enough
+        # to record the simulator's end, so it only passes the signal on (which also
+        # covers a signal sent to the launcher alone, as a batch system may do).
+        def forward(signum: int, _frame: object) -> None:
+            if self.child is not None and self.child.poll() is None:
+                self.child.send_signal(signum)
+
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, forward)
+
+    def _run_child(self, log: IO[bytes]) -> tuple[int | None, int | None, str | None]:
+        piped = self.translator is not None
+        try:
+            self.child = subprocess.Popen(
+                self.spec["argv"],
+                cwd=self.run_dir,
+                env={**os.environ, **self.spec.get("env", {})},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if piped else log,
+                stderr=subprocess.STDOUT,
+            )
+        except OSError as exc:
+            message = f"could not start the simulator {self.spec['argv'][0]!r}: {exc}"
+            log.write((message + "\n").encode())
+            return 127, None, message
+        if piped:
+            self._pump(self.child, log)
+        rc = self.child.wait()
+        return (rc, None, None) if rc >= 0 else (None, -rc, None)
+
+    def _pump(self, child: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+        assert child.stdout is not None and self.translator is not None
+        with open(self.progress_path, "a") as progress:
+            progress.write(json.dumps(self.translator.begin()) + "\n")
+            progress.flush()
+            for raw in iter(child.stdout.readline, b""):
+                log.write(raw)
+                for event in self.translator.feed(raw.decode("utf-8", "replace")):
+                    progress.write(json.dumps(event) + "\n")
+                    progress.flush()
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        with open(self.progress_path, "a") as progress:
+            progress.write(json.dumps(event) + "\n")
+
+    def _collect(self) -> None:
+        """Copy the files an external simulator saved elsewhere into ``output/``."""
+        import glob
+        import shutil
+
+        assert self.translator is not None
+        dest = os.path.join(self.run_dir, "output")
+        for source in self.translator.output_dirs:
+            root = os.path.join(self.run_dir, source)  # an absolute source stays as it is
+            for pattern in self.spec.get("collect") or ["**/*"]:
+                for found in glob.glob(os.path.join(root, pattern), recursive=True):
+                    if os.path.isfile(found):
+                        target = os.path.join(dest, os.path.relpath(found, root))
+                        os.makedirs(os.path.dirname(target), exist_ok=True)
+                        shutil.copy2(found, target)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: ``python -I -S launcher.py LAUNCH_JSON``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: launcher.py LAUNCH_JSON", file=sys.stderr)
+        return 2
+    with open(args[0]) as fh:
+        spec = json.load(fh)
+    return Launcher(spec).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

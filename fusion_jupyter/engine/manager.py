@@ -1,0 +1,622 @@
+"""RunManager: creates, queues, starts, supervises, cancels, deletes and recovers runs.
+
+A manager is a library object: a Jupyter server holds one, and so does a notebook
+kernel using the embedded engine. Several managers may share one database and one
+runs directory; the database decides who starts what (slot claims are serialised),
+and any of them may settle a run, because the exit code lives in the run directory
+(``exit.json``, written by the run's launcher) and the status change is a
+compare-and-set. Runs never depend on the manager that started them staying alive.
+
+Three daemon threads do the watching: one waits on pidfds for process ends, one on
+inotify for file changes, and one syncs with the database about once a second (to
+see runs other managers created or settled, and to write the throttled progress
+cache).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import secrets
+import shutil
+import signal
+import socket
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fusion_jupyter.engine import artifacts, config
+from fusion_jupyter.engine.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from fusion_jupyter.engine.executors.base import ProcessRef
+from fusion_jupyter.engine.executors.local import LocalExecutor
+from fusion_jupyter.engine.hub import EventHub, Notify, Subscription
+from fusion_jupyter.engine.launcher import EXIT_RECORD, LAUNCH_FILE, LAUNCHER_RECORD
+from fusion_jupyter.engine.logpatterns import compile_patterns
+from fusion_jupyter.engine.logs import LogChunk, read_range, tail_lines
+from fusion_jupyter.engine.models import Run, Status, Sweep, run_to_dict, utcnow
+from fusion_jupyter.engine.procinfo import describe_exit, group_members, signal_group
+from fusion_jupyter.engine.progress import Event, read_events
+from fusion_jupyter.engine.settings import COMMAND_PLACEHOLDERS, EngineSettings
+from fusion_jupyter.engine.store import Page, RunFilter, Store
+from fusion_jupyter.engine.supervisor import ExitWatcher
+from fusion_jupyter.engine.tracking import RunTracker, Throttle
+from fusion_jupyter.engine.watcher import FileWatcher
+
+log = logging.getLogger(__name__)
+
+#: A run claimed (RUNNING) but with no recorded process for this long was never started.
+START_GRACE = timedelta(seconds=30)
+LOG_TAIL_LINES = 20
+NAME_MAX = 200
+TAG_MAX = 100
+MAX_SWEEP_RUNS = 10_000
+
+
+def new_id() -> str:
+    """A run or sweep id: 12 lowercase hex characters."""
+    return secrets.token_hex(6)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class RunManager:
+    """The engine's one entry point; see the module docstring for the design.
+
+    Takes the settings of :class:`EngineSettings` as keyword arguments (or a
+    ready ``settings`` object). Call :meth:`start` before use and :meth:`close`
+    after, or use it as a context manager.
+    """
+
+    def __init__(self, settings: EngineSettings | None = None, **kwargs: Any) -> None:
+        self.settings = settings or EngineSettings.from_kwargs(**kwargs)
+        compile_patterns(self.settings.progress_log_patterns)  # fail early on bad patterns
+        self._check_command()
+        self.host = socket.gethostname()
+        self.store = Store(self.settings.db_url)
+        self.templates = config.TemplateLibrary(self.settings.templates_path)
+        self.hub = EventHub(self._known_run_dir, self.settings.subscriber_queue_size)
+        self.local = LocalExecutor()
+        self._lock = threading.RLock()
+        self._slot_lock = threading.Lock()
+        self._trackers: dict[str, RunTracker] = {}
+        self._refs: dict[str, ProcessRef] = {}
+        self._seen: dict[str, Status] = {}
+        self._exits = ExitWatcher(self._on_exit)
+        self._watcher = FileWatcher(self._on_files)
+        self._stop = threading.Event()
+        self._sync_thread: threading.Thread | None = None
+        self._flush = Throttle(self.settings.progress_flush_seconds)
+        self.started = False
+
+    # ---- life cycle ---------------------------------------------------------------
+
+    def __enter__(self) -> RunManager:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Re-attach to the runs left running, start the watchers and queued runs."""
+        if self.started:
+            return
+        self.settings.runs_dir.mkdir(parents=True, exist_ok=True)
+        self._exits.start()
+        self._watcher.start()
+        self.started = True
+        self._sync(adopt=True)
+        self._sync_thread = threading.Thread(target=self._sync_loop, name="fusion-sync", daemon=True)
+        self._sync_thread.start()
+
+    def close(self) -> None:
+        """Stop supervising; runs keep going unless ``on_shutdown`` is ``cancel``."""
+        if not self.started:
+            self.store.close()
+            return
+        self.started = False
+        self._stop.set()
+        if self._sync_thread is not None:
+            self._sync_thread.join(timeout=5)
+        if self.settings.on_shutdown == "cancel":
+            for run_id in list(self._trackers):
+                self._cancel_running(self.store.get(run_id))
+        self._flush_progress()
+        self._watcher.stop()
+        self._exits.stop()
+        self.store.close()
+
+    # ---- creating runs --------------------------------------------------------------
+
+    def validate(self, cfg: config.Config) -> config.ValidationResult:
+        """All problems of a config at once: the generic checks and the simulator's own."""
+        result = config.validate(cfg)
+        if self.settings.builtin_simulator:
+            result.errors.extend(self._simulator_problems(cfg))
+        return result
+
+    def create(
+        self,
+        template: str,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        name: str = "",
+        tags: Sequence[str] = (),
+        executor: str | None = None,
+    ) -> Run:
+        """Create a run from a template plus overrides; it starts when a slot is free."""
+        cfg = self._build_config(template, overrides or {})
+        run = self._new_run(cfg, template, overrides or {}, name, tags, executor)
+        self.store.add_run(run, tags)
+        return self._after_create([run.id])[0]
+
+    def rerun(self, run_id: str) -> Run:
+        """A new run with the same frozen config, template, name and tags."""
+        old = self.store.get(run_id)
+        run = self._new_run(old.config, old.template, old.overrides, old.name, old.tags, old.executor)
+        run.rerun_of = old.id
+        self.store.add_run(run, old.tags)
+        return self._after_create([run.id])[0]
+
+    def create_sweep(
+        self,
+        template: str,
+        grid: Mapping[str, Sequence[Any]],
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        name: str = "",
+        tags: Sequence[str] = (),
+        executor: str | None = None,
+    ) -> tuple[Sweep, list[Run]]:
+        """Expand the cartesian product of ``grid`` (``"section.key": values``) into runs."""
+        points = self._grid_points(grid)
+        base = config.normalize_overrides(overrides or {})
+        sweep = Sweep(id=new_id(), name=_check_name(name), template=template,
+                      grid={k: list(v) for k, v in grid.items()},
+                      executor=executor or self.settings.default_executor)
+        all_tags = [*tags, f"sweep:{sweep.id}"]
+        runs = []
+        for point in points:
+            merged_overrides = config.merge(base, config.normalize_overrides(point))
+            cfg = self._build_config(template, merged_overrides)
+            label = ", ".join(f"{k}={v}" for k, v in point.items())
+            run = self._new_run(cfg, template, merged_overrides, f"{name or template} [{label}]",
+                                all_tags, executor)
+            run.sweep_id = sweep.id
+            runs.append((run, all_tags))
+        self.store.add_sweep(sweep, runs)
+        return sweep, self._after_create([r.id for r, _ in runs])
+
+    def _grid_points(self, grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+        problems = []
+        for key, values in grid.items():
+            if not isinstance(values, (list, tuple)) or not values:
+                problems.append(Problem("grid", str(key), "must be a non-empty list of values"))
+        if not grid:
+            problems.append(Problem("grid", "", "must name at least one key"))
+        if problems:
+            raise ValidationFailed(problems)
+        keys = list(grid)
+        points = [dict(zip(keys, combo, strict=True))
+                  for combo in itertools.product(*(grid[k] for k in keys))]
+        if len(points) > MAX_SWEEP_RUNS:
+            raise ValidationFailed([Problem("grid", "", f"expands to {len(points)} runs; "
+                                            f"the limit is {MAX_SWEEP_RUNS}")])
+        return points
+
+    def _build_config(self, template: str, overrides: Mapping[str, Any]) -> config.Config:
+        cfg = config.merge(self.templates.load(template), config.normalize_overrides(overrides))
+        result = self.validate(cfg)
+        if not result.valid:
+            raise ValidationFailed(result.errors)
+        return cfg
+
+    def _new_run(
+        self,
+        cfg: config.Config,
+        template: str,
+        overrides: Mapping[str, Any],
+        name: str,
+        tags: Sequence[str],
+        executor: str | None,
+    ) -> Run:
+        executor = executor or self.settings.default_executor
+        if executor != "local":
+            raise ValidationFailed([Problem("run", "executor",
+                                            f"unknown executor {executor!r} (available: local)")])
+        _check_tags(tags)
+        run_id = new_id()
+        run_dir = self.settings.runs_dir / run_id
+        (run_dir / "logs").mkdir(parents=True)
+        (run_dir / "output").mkdir()
+        config.write_frozen(cfg, run_dir / "config.ini")
+        return Run(
+            id=run_id, name=_check_name(name), template=template, config=cfg,
+            overrides=json.loads(json.dumps(overrides)), status=Status.PENDING,
+            executor=executor, run_dir=str(run_dir), cancel_requested=False, created_at=utcnow(),
+        )
+
+    def _after_create(self, run_ids: list[str]) -> list[Run]:
+        for run_id in run_ids:
+            self._publish(self.store.get(run_id))
+        self._fill_slots()
+        return [self.store.get(run_id) for run_id in run_ids]
+
+    # ---- starting runs ----------------------------------------------------------------
+
+    def _fill_slots(self) -> None:
+        if not self.started:
+            return
+        with self._slot_lock:
+            claimed = self.store.claim_pending(
+                self.settings.max_concurrent_runs, {"started_at": utcnow(), "host": self.host}
+            )
+            for run in claimed:
+                self._start(run)
+
+    def _start(self, run: Run) -> None:
+        run_dir = Path(run.run_dir)
+        try:
+            self._write_launch(run, run_dir)
+            ref = self.local.start(run.id, run_dir)
+        except OSError as exc:
+            self._finish(run.id, Status.FAILED, None, f"could not start the run: {exc}")
+            return
+        self.store.update(run.id, pid=ref.pid, pgid=ref.pgid, proc_start=ref.start_time)
+        self._track(run.id, run_dir, ref)
+        self._publish(self.store.get(run.id))
+        if self.store.get(run.id).cancel_requested:  # cancelled while it was starting
+            self._cancel_running(self.store.get(run.id))
+
+    def _write_launch(self, run: Run, run_dir: Path) -> None:
+        values = {
+            "config_path": str(run_dir / "config.ini"),
+            "run_id": run.id,
+            "run_dir": str(run_dir),
+            "output_dir": str(run_dir / "output"),
+            "progress_file": str(run_dir / "progress.jsonl"),
+        }
+        argv = [part.format(**values) for part in self.settings.simulator_command]
+        typed = config.typed(run.config)
+        points = config.erlang_points(typed)
+        spec = {
+            "run_id": run.id,
+            "run_dir": str(run_dir),
+            "argv": argv,
+            "progress_file": values["progress_file"],
+            "log_patterns": self.settings.progress_log_patterns or None,
+            "collect": self.settings.output_collect or None,
+            "start": {
+                "total_erlangs": len(points),
+                "total_iterations": typed.get("max_iters"),
+                "erlang_start": typed.get("erlang_start"),
+                "erlang_stop": typed.get("erlang_stop"),
+                "erlang_step": typed.get("erlang_step"),
+            },
+        }
+        (run_dir / LAUNCH_FILE).write_text(json.dumps(spec, indent=1))
+
+    def _check_command(self) -> None:
+        for part in self.settings.simulator_command:
+            try:
+                part.format(**{name: "" for name in COMMAND_PLACEHOLDERS})
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(
+                    f"simulator_command: {part!r} uses an unknown placeholder ({exc}); "
+                    f"known: {', '.join('{' + p + '}' for p in COMMAND_PLACEHOLDERS)}"
+                ) from exc
+
+    # ---- supervising --------------------------------------------------------------
+
+    def _track(self, run_id: str, run_dir: Path, ref: ProcessRef) -> None:
+        with self._lock:
+            tracker = self._trackers.setdefault(run_id, RunTracker(run_id, run_dir))
+            self._refs[run_id] = ref
+            self._seen[run_id] = Status.RUNNING
+            self._watcher.set_paths({t.run_dir for t in self._trackers.values()})
+        tracker.poll(self.hub)
+        if not self._exits.watch(run_id, ref.pid, ref.start_time):
+            self._on_exit(run_id)  # ended before we looked: settle it now
+
+    def _untrack(self, run_id: str) -> None:
+        with self._lock:
+            tracker = self._trackers.pop(run_id, None)
+            self._refs.pop(run_id, None)
+            self._watcher.set_paths({t.run_dir for t in self._trackers.values()})
+        self._exits.unwatch(run_id)
+        if tracker is not None:
+            tracker.poll(self.hub)
+            columns = tracker.take_dirty()
+            if columns:
+                self.store.update(run_id, **columns)
+
+    def _on_files(self, paths: set[str] | None) -> None:
+        with self._lock:
+            trackers = dict(self._trackers)
+        if paths is None:
+            touched = set(trackers)
+        else:
+            touched = {Path(p).relative_to(self.settings.runs_dir).parts[0]
+                       for p in paths if Path(p).is_relative_to(self.settings.runs_dir)}
+        for run_id in touched:
+            tracker = trackers.get(run_id)
+            if tracker is not None:
+                tracker.poll(self.hub)
+
+    def _on_exit(self, run_id: str) -> None:
+        ref = self._refs.get(run_id)
+        launcher_code = self.local.reap(ref.pid) if ref else None
+        self._settle(run_id, launcher_code)
+        self._fill_slots()
+
+    def _settle(self, run_id: str, launcher_code: int | None = None) -> None:
+        """Carry a run whose launcher has ended to its terminal status."""
+        run = self.store.get(run_id)
+        if run.status != Status.RUNNING:
+            self._untrack(run_id)
+            return
+        tracker = self._trackers.get(run_id)
+        if tracker is not None:
+            tracker.poll(self.hub)
+        record = _read_json(Path(run.run_dir) / EXIT_RECORD)
+        if record is None and run.pgid and group_members(run.pgid):
+            # The launcher died alone (killed): nothing can record the end of what it
+            # started, so stop the rest of the group rather than leave orphans.
+            signal_group(run.pgid, signal.SIGKILL)
+        code = record.get("exit_code") if record else None
+        if run.cancel_requested:
+            status, error = Status.CANCELLED, None
+        elif record is not None and code == 0:
+            status, error = Status.COMPLETED, None
+        else:
+            status, error = Status.FAILED, self._failure_message(run, record, launcher_code, tracker)
+        self._finish(run_id, status, code, error)
+
+    def _failure_message(
+        self,
+        run: Run,
+        record: dict[str, Any] | None,
+        launcher_code: int | None,
+        tracker: RunTracker | None,
+    ) -> str:
+        if record is not None:
+            reason = "The simulator " + describe_exit(record.get("exit_code"), record.get("signal"))
+            if record.get("error"):
+                reason += f": {record['error']}"
+        else:
+            how = f" ({describe_exit(None, -launcher_code)})" if launcher_code and launcher_code < 0 else ""
+            reason = ("The run's process ended without recording an exit code" + how +
+                      "; it was probably killed from outside")
+        parts = [reason + "."]
+        if tracker is not None and tracker.last_error:
+            parts.append(f"Simulator error: {tracker.last_error}")
+        tail = tail_lines(Path(run.run_dir) / "logs" / "sim.log", LOG_TAIL_LINES).data.rstrip()
+        parts.append("Last lines of logs/sim.log:\n" + tail if tail else "logs/sim.log is empty.")
+        return "\n".join(parts)
+
+    def _finish(self, run_id: str, status: Status, code: int | None, error: str | None) -> None:
+        self._untrack(run_id)
+        values: dict[str, Any] = {"status": status, "exit_code": code,
+                                  "completed_at": utcnow(), "error": error}
+        if status == Status.COMPLETED:
+            values["percent"] = 100.0
+        if self.store.transition(run_id, [Status.RUNNING, Status.PENDING], **values):
+            self._publish(self.store.get(run_id))
+
+    def _publish(self, run: Run) -> None:
+        self._seen[run.id] = Status(run.status)
+        if Status(run.status).terminal:
+            self._seen.pop(run.id, None)
+        self.hub.publish_status(run_to_dict(run))
+
+    # ---- syncing with the database and other managers ----------------------------
+
+    def _sync_loop(self) -> None:
+        period = min(self.settings.sync_interval_seconds, self.settings.progress_flush_seconds)
+        sync = Throttle(self.settings.sync_interval_seconds)
+        sync.ready()
+        while not self._stop.wait(period):
+            try:
+                if self._flush.ready():
+                    self._flush_progress()
+                if sync.ready():
+                    self._sync(adopt=False)
+            except Exception:
+                log.exception("fusion_jupyter sync failed")
+
+    def _flush_progress(self) -> None:
+        with self._lock:
+            trackers = list(self._trackers.values())
+        for tracker in trackers:
+            columns = tracker.take_dirty()
+            if columns:
+                self.store.update(tracker.run_id, **columns)
+
+    def _sync(self, *, adopt: bool) -> None:
+        """See runs other managers created, started or settled; adopt orphans."""
+        active = self.store.active_runs()
+        active_ids = {r.id for r in active}
+        for run_id in [r for r in self._seen if r not in active_ids]:
+            self._untrack(run_id)
+            try:
+                self._publish(self.store.get(run_id))
+            except NotFound:
+                self._seen.pop(run_id, None)
+        pending = False
+        for run in active:
+            if self._seen.get(run.id) != run.status:
+                self._publish(run)
+            pending |= run.status == Status.PENDING
+            if run.status == Status.RUNNING and run.id not in self._trackers:
+                self._adopt(run, at_start=adopt)
+        if pending:
+            self._fill_slots()
+
+    def _adopt(self, run: Run, *, at_start: bool) -> None:
+        if run.executor != "local" or (run.host and run.host != self.host):
+            return
+        run_dir = Path(run.run_dir)
+        ref = self._ref_of(run, run_dir)
+        if ref is None:
+            if run.started_at and utcnow() - run.started_at > START_GRACE:
+                # Claimed by a manager that died before it started the process.
+                if self.store.transition(run.id, [Status.RUNNING], status=Status.PENDING,
+                                         started_at=None, host=None):
+                    self._publish(self.store.get(run.id))
+            return
+        log.info("re-attaching run %s (pid %s)%s", run.id, ref.pid, " at start" if at_start else "")
+        self._track(run.id, run_dir, ref)
+
+    def _ref_of(self, run: Run, run_dir: Path) -> ProcessRef | None:
+        if run.pid is not None:
+            return ProcessRef(run.pid, run.pgid or run.pid, run.proc_start)
+        record = _read_json(run_dir / LAUNCHER_RECORD)
+        if record is None:
+            return None
+        ref = ProcessRef(int(record["pid"]), int(record["pid"]), record.get("start_time"))
+        self.store.update(run.id, pid=ref.pid, pgid=ref.pgid, proc_start=ref.start_time)
+        return ref
+
+    # ---- cancel, delete ---------------------------------------------------------------
+
+    def cancel(self, run_id: str) -> Run:
+        """Stop a run: a PENDING one is just marked, a RUNNING one's group is stopped.
+
+        Returns as soon as no process of the run's group is left.
+        """
+        run = self.store.get(run_id)
+        if Status(run.status).terminal:
+            raise Conflict(f"run {run_id} is already {Status(run.status).value}")
+        if run.status == Status.PENDING and self.store.transition(
+            run_id, [Status.PENDING], status=Status.CANCELLED, cancel_requested=True,
+            completed_at=utcnow(),
+        ):
+            self._publish(self.store.get(run_id))
+            return self.store.get(run_id)
+        self.store.update(run_id, cancel_requested=True)
+        self._cancel_running(self.store.get(run_id))
+        return self.store.get(run_id)
+
+    def _cancel_running(self, run: Run) -> None:
+        if run.pid is None or run.host not in (None, self.host):
+            return  # not started yet (the starter sees the flag) or another host's run
+        ref = ProcessRef(run.pid, run.pgid or run.pid, run.proc_start)
+        self.local.cancel(ref, self.settings.cancel_grace_seconds)
+        self._settle(run.id, self.local.reap(ref.pid))
+
+    def delete(self, run_id: str, *, purge: bool = False) -> None:
+        """Forget a finished run; with ``purge`` also remove its directory."""
+        run = self.store.get(run_id)
+        if not Status(run.status).terminal:
+            raise Conflict(
+                f"run {run_id} is {Status(run.status).value}: cancel it before deleting it"
+            )
+        self.store.delete_run(run_id)
+        if purge:
+            self._purge(run)
+        self.hub.publish_status({**run_to_dict(run), "deleted": True})
+
+    def _purge(self, run: Run) -> None:
+        run_dir = Path(run.run_dir)
+        # Only ever remove what is recognisably this run's own directory.
+        if run_dir.name != run.id or not (run_dir / "config.ini").exists():
+            raise Forbidden(f"refusing to remove {run_dir}: not the directory of run {run.id}")
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+    # ---- reading ------------------------------------------------------------------
+
+    def get(self, run_id: str) -> Run:
+        """One run (NotFound if unknown)."""
+        return self.store.get(run_id)
+
+    def list(self, filters: RunFilter | None = None, *, limit: int = 100,
+             cursor: str | None = None) -> Page:
+        """A page of runs, newest first."""
+        return self.store.list_runs(filters or RunFilter(), limit=limit, cursor=cursor)
+
+    def get_sweep(self, sweep_id: str) -> tuple[Sweep, list[Run]]:
+        """A sweep and its runs."""
+        return self.store.get_sweep(sweep_id)
+
+    def run_dir(self, run_id: str) -> Path:
+        """The directory of a known run."""
+        return Path(self.store.get(run_id).run_dir)
+
+    def events(self, run_id: str, after: int = -1, limit: int | None = None) -> list[Event]:
+        """Progress events with ``seq > after``."""
+        return read_events(self.run_dir(run_id) / "progress.jsonl", after, limit)
+
+    def read_log(self, run_id: str, offset: int = 0, limit: int = 1 << 20) -> LogChunk:
+        """A byte range of the run's log."""
+        return read_range(self.run_dir(run_id) / "logs" / "sim.log", offset, limit)
+
+    def tail_log(self, run_id: str, lines: int = 100) -> LogChunk:
+        """The last ``lines`` lines of the run's log."""
+        return tail_lines(self.run_dir(run_id) / "logs" / "sim.log", lines)
+
+    def artifacts(self, run_id: str) -> list[artifacts.Artifact]:
+        """The run's files."""
+        return artifacts.list_artifacts(self.run_dir(run_id))
+
+    def artifact_path(self, run_id: str, relpath: str) -> Path:
+        """A file of the run, resolved safely (Forbidden for anything outside it)."""
+        return artifacts.resolve(self.run_dir(run_id), relpath)
+
+    def load_artifact(self, run_id: str, relpath: str) -> pd.DataFrame:
+        """A table file of the run as a DataFrame."""
+        return artifacts.load(self.artifact_path(run_id, relpath))
+
+    def results(self, run_id: str) -> pd.DataFrame:
+        """One row per Erlang load with the blocking statistics."""
+        return artifacts.results(self.run_dir(run_id) / "output")
+
+    def subscribe(self, run_id: str, *, notify: Notify, channels: Sequence[str] = ("progress", "logs"),
+                  after: int = -1, log_offset: int = 0) -> Subscription:
+        """Follow a run live from ``after``/``log_offset`` (see :class:`EventHub`)."""
+        self.store.get(run_id)
+        return self.hub.subscribe(run_id, notify=notify, channels=channels, after=after,
+                                  log_offset=log_offset)
+
+    def _known_run_dir(self, run_id: str) -> Path | None:
+        tracker = self._trackers.get(run_id)
+        if tracker is not None:
+            return tracker.run_dir
+        try:
+            return Path(self.store.get(run_id).run_dir)
+        except NotFound:
+            return None
+
+    def _simulator_problems(self, cfg: config.Config) -> list[Problem]:
+        from fusion_jupyter.sim.support import check_supported  # noqa: PLC0415
+
+        return check_supported(cfg)
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or len(name) > NAME_MAX or any(ord(c) < 32 for c in name):
+        raise ValidationFailed([Problem("run", "name", f"must be text of at most {NAME_MAX} "
+                                        "characters without control characters")])
+    return name
+
+
+def _check_tags(tags: Sequence[str]) -> None:
+    problems = [
+        Problem("run", "tags", f"tag {tag!r} must be 1 to {TAG_MAX} printable characters")
+        for tag in tags
+        if not isinstance(tag, str) or not 0 < len(tag) <= TAG_MAX or not tag.isprintable()
+    ]
+    if isinstance(tags, str):
+        problems = [Problem("run", "tags", "must be a list of strings")]
+    if problems:
+        raise ValidationFailed(problems)

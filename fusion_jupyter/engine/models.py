@@ -1,0 +1,221 @@
+"""The database schema as typed SQLAlchemy 2 models.
+
+The schema itself is created by Alembic migrations (``migrations/``); these models
+must describe the head revision, which ``tests/test_store.py`` checks by comparing
+them with the migrated database.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Status(str, enum.Enum):
+    """A run's life: PENDING -> RUNNING -> one of the terminal statuses."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the run can no longer change."""
+        return self in TERMINAL
+
+    @property
+    def active(self) -> bool:
+        """Whether the run still holds or waits for a slot."""
+        return not self.terminal
+
+
+TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+ACTIVE = frozenset({Status.PENDING, Status.RUNNING})
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC (every timestamp the engine stores)."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend.
+
+    SQLite has no time zones, so values are stored naive in UTC and given their
+    zone back when read; PostgreSQL stores them as ``timestamp with time zone``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+# Names constraints predictably so that migrations can refer to them on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the shared naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Sweep(Base):
+    """A parameter grid expanded into many runs that share its id."""
+
+    __tablename__ = "sweeps"
+
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    template: Mapped[str] = mapped_column(String(200))
+    grid: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    executor: Mapped[str] = mapped_column(String(32), default="local")
+    job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    runs: Mapped[list[Run]] = relationship(back_populates="sweep")
+
+
+class Run(Base):
+    """One simulation run: its config, its process and its last known progress."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_created", "created_at", "id"),
+        Index("ix_runs_status_created", "status", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    template: Mapped[str] = mapped_column(String(200), index=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[Status] = mapped_column(
+        Enum(Status, native_enum=False, length=16), default=Status.PENDING
+    )
+    executor: Mapped[str] = mapped_column(String(32), default="local")
+    run_dir: Mapped[str] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pgid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    proc_start: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    job_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sweep_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sweeps.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    rerun_of: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    # Progress cache (revision 0002): what a listing shows without reading files.
+    progress_seq: Mapped[int] = mapped_column(Integer, default=-1, server_default="-1")
+    erlang: Mapped[float | None] = mapped_column(Float, nullable=True)
+    erlang_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    erlang_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    iteration: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    iteration_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    percent: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+
+    sweep: Mapped[Sweep | None] = relationship(back_populates="runs")
+    tag_rows: Mapped[list[RunTag]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def tags(self) -> list[str]:
+        """The run's tags, sorted."""
+        return sorted(t.tag for t in self.tag_rows)
+
+
+class RunTag(Base):
+    """A free-form label on a run; a table of its own so listings can filter by it."""
+
+    __tablename__ = "run_tags"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+    run: Mapped[Run] = relationship(back_populates="tag_rows")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def run_to_dict(run: Run) -> dict[str, Any]:
+    """A run as every client sees it (REST, WebSocket, Python API)."""
+    return {
+        "id": run.id,
+        "name": run.name,
+        "template": run.template,
+        "status": Status(run.status).value,
+        "executor": run.executor,
+        "tags": run.tags,
+        "sweep_id": run.sweep_id,
+        "rerun_of": run.rerun_of,
+        "created_at": _iso(run.created_at),
+        "started_at": _iso(run.started_at),
+        "completed_at": _iso(run.completed_at),
+        "exit_code": run.exit_code,
+        "error": run.error,
+        "cancel_requested": run.cancel_requested,
+        "pid": run.pid,
+        "host": run.host,
+        "job_id": run.job_id,
+        "run_dir": run.run_dir,
+        "progress": {
+            "percent": run.percent,
+            "erlang": run.erlang,
+            "erlang_index": run.erlang_index,
+            "erlang_count": run.erlang_count,
+            "iteration": run.iteration,
+            "iteration_count": run.iteration_count,
+            "seq": run.progress_seq,
+        },
+        "overrides": run.overrides,
+    }

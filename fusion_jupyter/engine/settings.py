@@ -1,0 +1,97 @@
+"""Engine settings: the same knobs the server exposes as traitlets, as plain values.
+
+The engine never reads the environment or a config file itself; whoever builds it
+(the server extension, the embedded client, a test) passes these explicitly. The
+defaults live here once so that the server traitlets and the embedded engine agree.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from jupyter_core.paths import jupyter_data_dir
+
+OnShutdown = Literal["detach", "cancel"]
+
+#: Placeholders ``simulator_command`` may use; each is filled per run.
+COMMAND_PLACEHOLDERS = ("config_path", "run_id", "run_dir", "output_dir", "progress_file")
+
+
+def default_data_dir() -> Path:
+    """Where runs and the database live unless told otherwise (shared with the server)."""
+    return Path(jupyter_data_dir()) / "fusion_jupyter"
+
+
+def default_simulator_command() -> list[str]:
+    """The built-in simulator, run by the interpreter that runs the engine."""
+    return [
+        sys.executable,
+        "-m",
+        "fusion_jupyter.sim",
+        "run_sim",
+        "--config_path",
+        "{config_path}",
+        "--run_id",
+        "{run_id}",
+        "--output_dir",
+        "{output_dir}",
+        "--progress_file",
+        "{progress_file}",
+    ]
+
+
+def _default_concurrency() -> int:
+    return os.cpu_count() or 1
+
+
+@dataclass
+class EngineSettings:
+    """Every setting of the engine; see the server's traitlets for the help texts."""
+
+    runs_dir: Path = field(default_factory=lambda: default_data_dir() / "runs")
+    db_url: str = ""
+    templates_path: list[Path] = field(default_factory=list)
+    max_concurrent_runs: int = field(default_factory=_default_concurrency)
+    default_executor: str = "local"
+    simulator_command: list[str] = field(default_factory=default_simulator_command)
+    progress_log_patterns: dict[str, str] = field(default_factory=dict)
+    output_collect: list[str] = field(default_factory=list)
+    cancel_grace_seconds: float = 5.0
+    on_shutdown: OnShutdown = "detach"
+    progress_flush_seconds: float = 0.5
+    sync_interval_seconds: float = 1.0
+    subscriber_queue_size: int = 10_000
+    builtin_simulator: bool = True
+
+    def __post_init__(self) -> None:
+        self.runs_dir = Path(self.runs_dir).expanduser()
+        self.templates_path = [Path(p).expanduser() for p in self.templates_path]
+        if not self.db_url:
+            self.db_url = f"sqlite:///{self.runs_dir.parent / 'runs.db'}"
+        self._check()
+
+    def _check(self) -> None:
+        problems = []
+        if self.max_concurrent_runs < 1:
+            problems.append("max_concurrent_runs must be >= 1")
+        if self.cancel_grace_seconds < 0:
+            problems.append("cancel_grace_seconds must be >= 0")
+        if self.on_shutdown not in ("detach", "cancel"):
+            problems.append("on_shutdown must be 'detach' or 'cancel'")
+        if not self.simulator_command:
+            problems.append("simulator_command must not be empty")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> EngineSettings:
+        """Build settings from keyword arguments, refusing names that do not exist."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise TypeError(f"unknown engine setting(s): {', '.join(unknown)}")
+        return cls(**{k: v for k, v in kwargs.items() if v is not None})

@@ -1,0 +1,295 @@
+"""The run database: connections, migrations and every query the engine makes.
+
+SQLite is the default (one file beside the runs directory); PostgreSQL works through
+``db_url``. Every SQLite connection gets WAL (readers never wait for the writer),
+a busy timeout (writers queue instead of failing) and foreign keys (SQLite leaves
+them off by default). Writes use ``BEGIN IMMEDIATE`` so that a read-then-write
+transaction can never fail half-way on a stale snapshot.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, delete, event, func, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
+from fusion_jupyter.engine.models import ACTIVE, Run, RunTag, Status, Sweep
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Arbitrary but fixed: the key of the PostgreSQL advisory lock that serialises
+# slot claims and migrations between managers sharing one database.
+PG_LOCK_KEY = 0x46555349
+
+
+def make_engine(db_url: str) -> Engine:
+    """Create a SQLAlchemy engine with the connection settings this store relies on."""
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    # The driver's own transaction handling is switched off so that BEGIN is ours.
+    engine = create_engine(url, connect_args={"isolation_level": None}, poolclass=NullPool)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    mode = conn.get_execution_options().get("sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def alembic_config() -> AlembicConfig:
+    """An Alembic config pointing at the package's migrations."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(files("fusion_jupyter.engine") / "migrations"))
+    return cfg
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision``; safe when several processes start at once."""
+    cfg = alembic_config()
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """What a listing may be narrowed by; ``None`` means any."""
+
+    status: Sequence[Status] | None = None
+    tag: str | None = None
+    name: str | None = None
+    template: str | None = None
+    sweep_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of runs, newest first, and the cursor of the next page (or None)."""
+
+    runs: list[Run]
+    next_cursor: str | None
+
+
+def encode_cursor(run: Run) -> str:
+    """An opaque cursor after ``run`` in newest-first order."""
+    raw = json.dumps([run.created_at.isoformat(), run.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position a cursor stands for; a bad cursor is a validation error."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, run_id = json.loads(raw)
+        return datetime.fromisoformat(stamp), str(run_id)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ValidationFailed([Problem("query", "cursor", "not a cursor this server issued")]) from exc
+
+
+class Store:
+    """Sessions and queries over the run database.
+
+    Objects returned are detached snapshots (``expire_on_commit=False``), so they can
+    be read from any thread after the session that loaded them is gone.
+    """
+
+    def __init__(self, db_url: str, *, auto_migrate: bool = True) -> None:
+        self.url = db_url
+        self.engine = make_engine(db_url)
+        if auto_migrate:
+            migrate(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for queries only."""
+        with self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def write(self, *, exclusive: bool = False) -> Iterator[Session]:
+        """A session that commits on success; ``exclusive`` serialises it across managers."""
+        with self._sessions() as session:
+            if self.dialect == "sqlite":
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            elif exclusive:
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
+            yield session
+            session.commit()
+
+    # ---- runs --------------------------------------------------------------------
+
+    def add_run(self, run: Run, tags: Sequence[str] = ()) -> Run:
+        """Insert a new run with its tags."""
+        run.tag_rows = [RunTag(tag=t) for t in sorted(set(tags))]
+        with self.write() as session:
+            session.add(run)
+        return run
+
+    def add_sweep(self, sweep: Sweep, runs: Sequence[tuple[Run, Sequence[str]]]) -> Sweep:
+        """Insert a sweep and all its runs in one transaction."""
+        with self.write() as session:
+            session.add(sweep)
+            session.flush()
+            for run, tags in runs:
+                run.tag_rows = [RunTag(tag=t) for t in sorted(set(tags))]
+                session.add(run)
+        return sweep
+
+    def get(self, run_id: str) -> Run:
+        """One run, or NotFound."""
+        with self.read() as session:
+            run = session.get(Run, run_id)
+        if run is None:
+            raise NotFound(f"run {run_id!r} does not exist")
+        return run
+
+    def get_sweep(self, sweep_id: str) -> tuple[Sweep, list[Run]]:
+        """A sweep and its runs in creation order, or NotFound."""
+        with self.read() as session:
+            sweep = session.get(Sweep, sweep_id)
+            if sweep is None:
+                raise NotFound(f"sweep {sweep_id!r} does not exist")
+            runs = list(
+                session.scalars(
+                    select(Run).where(Run.sweep_id == sweep_id).order_by(Run.created_at, Run.id)
+                )
+            )
+        return sweep, runs
+
+    def list_runs(
+        self, filters: RunFilter = RunFilter(), *, limit: int = 100, cursor: str | None = None
+    ) -> Page:
+        """A page of runs, newest first, using keyset pagination on (created_at, id)."""
+        query = select(Run)
+        if filters.status:
+            query = query.where(Run.status.in_(list(filters.status)))
+        if filters.tag:
+            query = query.where(
+                Run.id.in_(select(RunTag.run_id).where(RunTag.tag == filters.tag))
+            )
+        if filters.name:
+            query = query.where(Run.name.contains(filters.name, autoescape=True))
+        if filters.template:
+            query = query.where(Run.template == filters.template)
+        if filters.sweep_id:
+            query = query.where(Run.sweep_id == filters.sweep_id)
+        if cursor:
+            stamp, run_id = decode_cursor(cursor)
+            query = query.where(
+                (Run.created_at < stamp) | ((Run.created_at == stamp) & (Run.id < run_id))
+            )
+        query = query.order_by(Run.created_at.desc(), Run.id.desc()).limit(limit + 1)
+        with self.read() as session:
+            runs = list(session.scalars(query))
+        more = len(runs) > limit
+        runs = runs[:limit]
+        return Page(runs, encode_cursor(runs[-1]) if more and runs else None)
+
+    def active_runs(self) -> list[Run]:
+        """Every PENDING or RUNNING run, oldest first."""
+        with self.read() as session:
+            return list(
+                session.scalars(
+                    select(Run).where(Run.status.in_(list(ACTIVE))).order_by(Run.created_at, Run.id)
+                )
+            )
+
+    def count(self, status: Status) -> int:
+        """How many runs have ``status``."""
+        with self.read() as session:
+            return int(session.scalar(select(func.count()).where(Run.status == status)) or 0)
+
+    def update(self, run_id: str, **values: Any) -> None:
+        """Set columns of one run unconditionally."""
+        with self.write() as session:
+            session.execute(update(Run).where(Run.id == run_id).values(**values))
+
+    def transition(self, run_id: str, allowed: Sequence[Status], **values: Any) -> bool:
+        """Set columns only if the run's status is one of ``allowed``.
+
+        This compare-and-set is what lets several supervisors watch one run: the
+        first to settle it wins and the others see ``False``.
+        """
+        with self.write() as session:
+            result = session.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.status.in_(list(allowed)))
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def claim_pending(self, max_running: int, values: dict[str, Any]) -> list[Run]:
+        """Move the oldest PENDING runs to RUNNING while fewer than ``max_running`` run.
+
+        Serialised across every manager on the database, so the limit holds even
+        when several processes start runs at once.
+        """
+        with self.write(exclusive=True) as session:
+            running = session.scalar(
+                select(func.count()).where(Run.status == Status.RUNNING)
+            ) or 0
+            free = max_running - int(running)
+            if free <= 0:
+                return []
+            runs = list(
+                session.scalars(
+                    select(Run)
+                    .where(Run.status == Status.PENDING, Run.cancel_requested.is_(False))
+                    .order_by(Run.created_at, Run.id)
+                    .limit(free)
+                )
+            )
+            for run in runs:
+                for key, value in values.items():
+                    setattr(run, key, value)
+                run.status = Status.RUNNING
+        return runs
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove a run's record (the caller decides about its files)."""
+        with self.write() as session:
+            session.execute(delete(Run).where(Run.id == run_id))

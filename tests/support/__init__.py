@@ -1,0 +1,131 @@
+"""Test support: simulators, a real PostgreSQL server, and small helpers.
+
+- ``postgres``        PostgresServer: throw-away PostgreSQL (fixtures in tests/conftest.py)
+- ``stub_sim.py``     a controllable test simulator writing DESIGN §3 progress events
+- ``fusion_standin.py`` reproduces FUSION's command line, stderr log lines and output files
+
+Both simulator scripts are stdlib-only and are run as files (``python <script> run_sim ...``).
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+SUPPORT_DIR = Path(__file__).resolve().parent
+REPO_ROOT = SUPPORT_DIR.parent.parent
+STUB_SIM = SUPPORT_DIR / "stub_sim.py"
+FUSION_STANDIN = SUPPORT_DIR / "fusion_standin.py"
+
+T = TypeVar("T")
+
+
+def stub_sim_command(*extra: str) -> list[str]:
+    """A ``simulator_command`` (DESIGN §6 placeholders) running the stub simulator.
+
+    ``extra`` are stub flags, e.g. ``stub_sim_command("--delay", "0.01", "--exit-code", "3")``.
+    """
+    return [
+        sys.executable,
+        str(STUB_SIM),
+        "run_sim",
+        "--config_path",
+        "{config_path}",
+        "--run_id",
+        "{run_id}",
+        "--output_dir",
+        "{output_dir}",
+        "--progress_file",
+        "{progress_file}",
+        *extra,
+    ]
+
+
+def fusion_standin_command(*extra: str) -> list[str]:
+    """A ``simulator_command`` shaped like the real ``fusion-sim run_sim ...``.
+
+    The stand-in writes no progress file and its results go under its own root
+    (``--fusion-root`` / env ``FUSION_STANDIN_ROOT``), as FUSION does.
+    """
+    return [
+        sys.executable,
+        str(FUSION_STANDIN),
+        "run_sim",
+        "--config_path",
+        "{config_path}",
+        "--run_id",
+        "{run_id}",
+        *extra,
+    ]
+
+
+def write_ini(path: str | os.PathLike[str], sections: Mapping[str, Mapping[str, Any]]) -> Path:
+    """Write an INI file from ``{section: {key: value}}`` (values str()-ed)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    for section, values in sections.items():
+        parser[section] = {key: str(value) for key, value in values.items()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        parser.write(fh)
+    return path
+
+
+def read_progress(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Complete lines of a progress.jsonl, parsed (a half-written last line is left out)."""
+    try:
+        data = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    lines = data.split("\n")[:-1]  # whatever follows the last newline is incomplete
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def wait_until(
+    predicate: Callable[[], T | None],
+    timeout: float = 10.0,
+    what: str = "",
+    *,
+    interval: float = 0.005,
+) -> T:
+    """Poll ``predicate`` until it returns something truthy; return that (or fail)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+def pid_alive(pid: int) -> bool:
+    """Is ``pid`` a live process (zombies count as dead)?"""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    state = stat.rsplit(")", 1)[1].split()[0]
+    return state not in ("Z", "X")
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes whose process group is ``pgid``."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        # fields after the command: state ppid pgrp ...
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members

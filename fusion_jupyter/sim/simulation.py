@@ -1,0 +1,146 @@
+"""The event loop: FUSION's Erlang points, iterations and requests, without any I/O.
+
+Per Erlang point, iteration ``i`` (0-based) draws its requests from seed ``i + 1``
+(common random numbers across loads), starts from an empty network, processes all
+2N arrival and release events in time order, and ends empty. After each iteration the
+blocking statistics are updated and FUSION's CI rule may end the point early.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fusion_jupyter.sim.controller import Allocation, Controller
+from fusion_jupyter.sim.modulation import ModTable, load_mod_table
+from fusion_jupyter.sim.observer import ErlangPoint, Observer
+from fusion_jupyter.sim.params import SimParams
+from fusion_jupyter.sim.routing import RouteTable
+from fusion_jupyter.sim.spectrum import Spectrum
+from fusion_jupyter.sim.stats import ErlangStats
+from fusion_jupyter.sim.tally import IterationResult, IterationTally
+from fusion_jupyter.sim.topology import Topology, load_topology
+from fusion_jupyter.sim.traffic import (
+    Requests,
+    bandwidth_quotas,
+    generate_requests,
+)
+
+
+@dataclass
+class SimContext:
+    """What stays fixed for a whole run: network, tables, paths and the spectrum grid."""
+
+    params: SimParams
+    topology: Topology
+    mod_table: ModTable
+    #: Bandwidths in the table's order, which is the order FUSION draws them by index.
+    bandwidths: list[int]
+    quotas: list[int]
+    controller: Controller
+
+    @property
+    def mod_names(self) -> dict[int, list[str]]:
+        """Format names per bandwidth, for the per-format statistics."""
+        return {bw: [fmt.name for fmt in fmts] for bw, fmts in self.mod_table.items()}
+
+
+def build_context(
+    params: SimParams, topology: Topology | None = None, mod_table: ModTable | None = None
+) -> SimContext:
+    """Load the network and tables a run needs (raises on bad topology or quotas)."""
+    topology = topology or load_topology(params.network, params.topology_file)
+    mod_table = mod_table or load_mod_table(params.mod_assumption, params.mod_assumption_path)
+    bandwidths = list(mod_table)
+    quotas = bandwidth_quotas(bandwidths, params.request_distribution, params.num_requests)
+    spectrum = Spectrum(len(topology.links), params.cores_per_link, params.c_band)
+    controller = Controller(
+        spectrum,
+        RouteTable(topology, params.k_paths),
+        mod_table,
+        max_segments=params.max_segments,
+        guard_slots=params.guard_slots,
+    )
+    return SimContext(params, topology, mod_table, bandwidths, quotas, controller)
+
+
+def run_iteration(ctx: SimContext, erlang: float, iteration: int) -> IterationResult:
+    """Simulate one iteration of one Erlang point from an empty network."""
+    started = time.perf_counter()
+    params = ctx.params
+    requests = generate_requests(
+        seed=iteration + 1,
+        num_nodes=len(ctx.topology.nodes),
+        quotas=ctx.quotas,
+        arrival_rate=erlang / params.holding_time,
+        holding_time=params.holding_time,
+    )
+    controller = ctx.controller
+    controller.spectrum.clear()
+    tally = IterationTally(ctx.bandwidths, params.k_paths, params.cores_per_link)
+    _process_events(ctx, requests, tally)
+    result = tally.result(iteration, len(requests), ctx.topology, ctx.mod_names)
+    result.wall_seconds = time.perf_counter() - started
+    return result
+
+
+def _process_events(ctx: SimContext, requests: Requests, tally: IterationTally) -> None:
+    """Serve arrivals and free releases in time order (the hot loop)."""
+    count = len(requests)
+    nodes = ctx.topology.nodes
+    bandwidths = [ctx.bandwidths[b] for b in requests.bandwidth]
+    source, destination = requests.source, requests.destination
+    arrive, depart = requests.arrive, requests.depart
+    serve = ctx.controller.serve
+    release = ctx.controller.release
+    live: list[Allocation | None] = [None] * count
+    for event in requests.order:
+        if event < count:
+            bandwidth = bandwidths[event]
+            allocation = serve(nodes[source[event]], nodes[destination[event]], bandwidth)
+            if allocation is None:
+                tally.blocked_request(bandwidth)
+            else:
+                live[event] = allocation
+                tally.routed_request(bandwidth, allocation)
+            continue
+        index = event - count
+        allocation = live[index]
+        if allocation is not None:
+            release(allocation.option, allocation.lightpaths)
+            tally.released(allocation.option, bandwidths[index] * (depart[index] - arrive[index]))
+            live[index] = None
+
+
+def run_erlang(ctx: SimContext, index: int, erlang: float, observer: Observer) -> ErlangPoint:
+    """All iterations of one Erlang point, stopping early where FUSION would."""
+    started = time.perf_counter()
+    params = ctx.params
+    point = ErlangPoint(index, erlang, ErlangStats(is_training=params.is_training))
+    observer.erlang_started(point)
+    for iteration in range(params.max_iters):
+        result = run_iteration(ctx, erlang, iteration)
+        point.iterations.append(result)
+        point.stopped_early = point.stats.add(
+            result.blocking, result.bit_rate_blocking, result.bit_rate_blocking_corrected
+        )
+        point.wall_seconds = time.perf_counter() - started
+        observer.iteration_done(point, result)
+        if point.stopped_early:
+            break
+    observer.erlang_done(point)
+    return point
+
+
+def simulate(
+    params: SimParams, observer: Observer | None = None, ctx: SimContext | None = None
+) -> Sequence[ErlangPoint]:
+    """Run every Erlang point of ``params`` in order and return their results."""
+    observer = observer or Observer()
+    started = time.perf_counter()
+    ctx = ctx or build_context(params)
+    observer.run_started(params)
+    points = [run_erlang(ctx, i, erlang, observer) for i, erlang in enumerate(params.erlangs)]
+    observer.run_done(points, time.perf_counter() - started)
+    return points

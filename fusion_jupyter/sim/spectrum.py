@@ -1,0 +1,102 @@
+"""Spectrum occupancy as bitsets, and FUSION's first fit over cores then slots.
+
+Each link is one Python int holding all its cores side by side: core ``c`` slot ``s``
+is bit ``c * (slots + 1) + s``, set while the slot is taken (by a lightpath or its
+guard slot). The bit between two cores is never free, so no run of free slots can
+cross from one core into the next. FUSION shares one grid between the two directions
+of a link, so one bitset per undirected link is the same model.
+
+First fit on a path ORs the bitsets of its links (continuity: the same slots on the
+same core everywhere), inverts them, and keeps the bits that start ``width`` free
+slots (contiguity) with a few shift-and steps. The lowest surviving bit is FUSION's
+choice, because bit order is core-major: core 0's slots upwards, then core 1's, ...
+Bits past the band are never free, so a lightpath and its guard slot stay inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+
+
+@cache
+def run_steps(width: int) -> tuple[int, ...]:
+    """Shifts that turn a free-slot bitset into the starts of ``width`` free slots.
+
+    After ``r &= r >> step`` for each step, bit ``p`` survives only if bits
+    ``p .. p+width-1`` were all set; doubling the covered length each time needs
+    about log2(width) steps.
+    """
+    steps = []
+    covered = 1
+    while covered < width:
+        step = min(covered, width - covered)
+        steps.append(step)
+        covered += step
+    return tuple(steps)
+
+
+class Spectrum:
+    """Slot occupancy of every link and core of a network."""
+
+    def __init__(self, num_links: int, cores: int, slots: int) -> None:
+        self.cores = cores
+        self.slots = slots
+        #: Bits per core: the band plus one separator bit that is never free.
+        self.stride = slots + 1
+        band = (1 << slots) - 1
+        #: Every slot of every core free.
+        self.all_free = sum(band << (core * self.stride) for core in range(cores))
+        self.masks = [0] * num_links
+
+    def clear(self) -> None:
+        """Empty every link, as at the start of an iteration."""
+        self.masks = [0] * len(self.masks)
+
+    def first_fit(self, links: Sequence[int], width: int) -> int | None:
+        """Bit position of the first ``width`` slots free on every link, or None.
+
+        The position encodes the core and start slot; see :meth:`locate`.
+        """
+        masks = self.masks
+        taken = 0
+        for link in links:
+            taken |= masks[link]
+        starts = self.all_free ^ taken
+        for step in run_steps(width):
+            starts &= starts >> step
+        if not starts:
+            return None
+        return (starts & -starts).bit_length() - 1
+
+    def take(self, links: Sequence[int], width: int) -> int | None:
+        """First fit, and occupy what it found; the bit position, or None if blocked."""
+        position = self.first_fit(links, width)
+        if position is not None:
+            self.occupy(links, slot_block(position, width))
+        return position
+
+    def locate(self, position: int) -> tuple[int, int]:
+        """(core, start slot) of a bit position."""
+        return divmod(position, self.stride)
+
+    def occupy(self, links: Sequence[int], block: int) -> None:
+        """Mark the bits of ``block`` taken on every link."""
+        masks = self.masks
+        for link in links:
+            masks[link] |= block
+
+    def release(self, links: Sequence[int], block: int) -> None:
+        """Free the bits of ``block`` on every link."""
+        masks = self.masks
+        for link in links:
+            masks[link] &= ~block
+
+    def used_slots(self) -> int:
+        """Total taken slots over all links and cores (a check that releases balance)."""
+        return sum(mask.bit_count() for mask in self.masks)
+
+
+def slot_block(position: int, width: int) -> int:
+    """The bitset of ``width`` bits starting at ``position``."""
+    return ((1 << width) - 1) << position

@@ -1,0 +1,236 @@
+"""Counting one iteration's outcomes, and summarising them the way FUSION reports them.
+
+The hot loop only bumps counters keyed by the chosen :class:`PathOption` (every
+lightpath on one option has the same hops and length), so per-request work stays a
+few dict increments; hop, length and modulation summaries are derived from the
+counts once the iteration ends.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fusion_jupyter.sim.controller import Allocation, PathOption
+from fusion_jupyter.sim.topology import Topology
+
+#: FUSION's block reasons; with snr_type None every block ends up as "distance".
+BLOCK_REASONS = ("distance", "congestion", "xt_threshold")
+#: FUSION's only band here.
+BAND = "c"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """mean / std / min / max of a weighted sample (None when empty), FUSION-rounded."""
+
+    count: int
+    mean: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+
+    @classmethod
+    def of(cls, weighted: Iterable[tuple[float, int]]) -> Summary:
+        """Summarise values given as (value, how many times it occurs)."""
+        pairs = [(value, weight) for value, weight in weighted if weight > 0]
+        count = sum(weight for _, weight in pairs)
+        if not count:
+            return cls(0, None, None, None, None)
+        mean = sum(value * weight for value, weight in pairs) / count
+        spread = sum(weight * (value - mean) ** 2 for value, weight in pairs)
+        std = math.sqrt(spread / (count - 1)) if count > 1 else 0.0
+        values = [value for value, _ in pairs]
+        return cls(count, mean, std, min(values), max(values))
+
+    def rounded(self, with_std: bool = True) -> dict[str, float | None]:
+        """FUSION's ``{mean, std, min, max}`` rounded to 2 decimals."""
+        out = {"mean": _round2(self.mean), "std": _round2(self.std)}
+        if not with_std:
+            del out["std"]
+        return {**out, "min": _round2(self.min), "max": _round2(self.max)}
+
+
+def _round2(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+@dataclass
+class IterationResult:
+    """Everything one iteration measured, ready for the JSON and the results table."""
+
+    iteration: int
+    num_requests: int
+    blocked: int
+    sliced: int
+    bit_rate_requested: int
+    bit_rate_blocked: int
+    bit_rate_blocked_corrected: int
+    hops: Summary
+    lengths: Summary
+    transponders_mean: float
+    mods_used: dict[str, Any]
+    weights: dict[str, Any]
+    cores: dict[int, int]
+    path_index: list[int]
+    block_bw: dict[str, int]
+    link_usage: dict[str, dict[str, Any]]
+    wall_seconds: float = 0.0
+
+    @property
+    def blocking(self) -> float:
+        """Request blocking probability (FUSION's ``sim_block_list`` entry)."""
+        return float(self.blocked) / float(self.num_requests) if self.num_requests else 0.0
+
+    @property
+    def bit_rate_blocking(self) -> float:
+        """Bit-rate blocking as FUSION computes it, quirk included."""
+        return _ratio(self.bit_rate_blocked, self.bit_rate_requested)
+
+    @property
+    def bit_rate_blocking_corrected(self) -> float:
+        """Bit-rate blocking counting only the bandwidth of blocked requests."""
+        return _ratio(self.bit_rate_blocked_corrected, self.bit_rate_requested)
+
+    @property
+    def block_reasons(self) -> dict[str, float | int]:
+        """FUSION's normalised reasons: all blocks are reported as ``distance``."""
+        if not self.blocked:
+            return dict.fromkeys(BLOCK_REASONS, 0)
+        return {"distance": 1.0, "congestion": 0.0, "xt_threshold": 0.0}
+
+
+def _ratio(part: int, whole: int) -> float:
+    return float(part) / float(whole) if whole > 0 else 0.0
+
+
+@dataclass
+class IterationTally:
+    """Counters the event loop bumps; :meth:`result` turns them into a result."""
+
+    bandwidths: list[int]
+    k_paths: int
+    cores: int
+    blocked: int = 0
+    sliced: int = 0
+    bit_rate_requested: int = 0
+    bit_rate_blocked: int = 0
+    bit_rate_blocked_corrected: int = 0
+    transponders: int = 0
+    # defaultdicts rather than Counters: their missing-key path is in C, not Python.
+    routed_by_option: defaultdict[PathOption, int] = field(default_factory=lambda: defaultdict(int))
+    #: (option, lightpath bandwidth, format name) -> lightpaths placed.
+    lightpaths: defaultdict[tuple[PathOption, int, str], int] = field(
+        default_factory=lambda: defaultdict(int)
+    )
+    by_core: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
+    blocked_by_bw: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
+    throughput_by_option: defaultdict[PathOption, float] = field(
+        default_factory=lambda: defaultdict(float)
+    )
+
+    def blocked_request(self, bandwidth: int) -> None:
+        """A request found no path: all its bandwidth is blocked."""
+        self.blocked += 1
+        self.bit_rate_requested += bandwidth
+        self.bit_rate_blocked += bandwidth
+        self.bit_rate_blocked_corrected += bandwidth
+        self.blocked_by_bw[bandwidth] += 1
+
+    def routed_request(self, bandwidth: int, allocation: Allocation) -> None:
+        """A request was placed; count its path, lightpaths and FUSION's quirk."""
+        option = allocation.option
+        self.bit_rate_requested += bandwidth
+        if allocation.segment_failed:
+            self.bit_rate_blocked += bandwidth
+        self.sliced += allocation.sliced
+        self.transponders += len(allocation.lightpaths)
+        self.routed_by_option[option] += 1
+        for lightpath in allocation.lightpaths:
+            self.lightpaths[option, lightpath.bandwidth, lightpath.fmt.name] += 1
+            self.by_core[lightpath.core] += 1
+
+    def released(self, option: PathOption, carried: float) -> None:
+        """A routed request left; ``carried`` is bandwidth x holding time (Gb/s x s)."""
+        self.throughput_by_option[option] += carried
+
+    def result(
+        self, iteration: int, num_requests: int, topology: Topology, mod_names: dict[int, list[str]]
+    ) -> IterationResult:
+        """Summaries in FUSION's shapes."""
+        routed = num_requests - self.blocked
+        return IterationResult(
+            iteration=iteration,
+            num_requests=num_requests,
+            blocked=self.blocked,
+            sliced=self.sliced,
+            bit_rate_requested=self.bit_rate_requested,
+            bit_rate_blocked=self.bit_rate_blocked,
+            bit_rate_blocked_corrected=self.bit_rate_blocked_corrected,
+            hops=Summary.of((o.route.hops, n) for o, n in self.routed_by_option.items()),
+            lengths=Summary.of((o.route.length_km, n) for o, n in self.routed_by_option.items()),
+            transponders_mean=self.transponders / float(routed) if routed else 0.0,
+            mods_used=self._mods_used(mod_names),
+            weights=self._weights(mod_names),
+            cores={core: self.by_core[core] for core in range(self.cores)},
+            path_index=[self._routed_on_index(i) for i in range(self.k_paths)],
+            block_bw={str(bw): self.blocked_by_bw[bw] for bw in self.bandwidths},
+            link_usage=self._link_usage(topology),
+        )
+
+    def _routed_on_index(self, index: int) -> int:
+        return sum(n for option, n in self.routed_by_option.items() if option.index == index)
+
+    def _mods_used(self, mod_names: dict[int, list[str]]) -> dict[str, Any]:
+        """Lightpaths per bandwidth and format, then per format: count, length and hops."""
+        out: dict[str, Any] = {str(bw): dict.fromkeys(names, 0) for bw, names in mod_names.items()}
+        for (_, bw, name), n in self.lightpaths.items():
+            out[str(bw)][name] += n
+        for name in dict.fromkeys(n for names in mod_names.values() for n in names):
+            placed = [(o, n) for (o, _, fmt), n in self.lightpaths.items() if fmt == name]
+            lengths = Summary.of((o.route.length_km, n) for o, n in placed)
+            hops = Summary.of((o.route.hops, n) for o, n in placed)
+            out[name] = {
+                BAND: sum(n for _, n in placed),
+                "length": {"overall": lengths.rounded(), BAND: lengths.rounded()},
+                "hop": {"overall": hops.rounded(), BAND: hops.rounded()},
+            }
+        return out
+
+    def _weights(self, mod_names: dict[int, list[str]]) -> dict[str, Any]:
+        """Path length (km) per lightpath bandwidth and format (FUSION's ``weights_dict``)."""
+        out: dict[str, Any] = {}
+        for bw, names in mod_names.items():
+            out[str(bw)] = {
+                name: Summary.of(
+                    (o.route.length_km, n)
+                    for (o, lp_bw, fmt), n in self.lightpaths.items()
+                    if lp_bw == bw and fmt == name
+                ).rounded()
+                for name in names
+            }
+        return out
+
+    def _link_usage(self, topology: Topology) -> dict[str, dict[str, Any]]:
+        """Per directed link: lightpaths set up over it and Gb/s x s carried."""
+        usage = [0] * len(topology.links)
+        carried = [0.0] * len(topology.links)
+        for (option, _, _), n in self.lightpaths.items():
+            for index in option.route.links:
+                usage[index] += n
+        for option, amount in self.throughput_by_option.items():
+            for index in option.route.links:
+                carried[index] += amount
+        out: dict[str, dict[str, Any]] = {}
+        for link in topology.links:
+            entry = {
+                "usage_count": usage[link.index],
+                "throughput": carried[link.index],
+                "link_num": link.link_num,
+            }
+            out[f"{link.u}-{link.v}"] = entry
+            out[f"{link.v}-{link.u}"] = dict(entry)
+        return out

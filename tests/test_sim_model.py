@@ -1,0 +1,272 @@
+"""The built-in simulator's model held to FUSION: reference point, paths, draws, rules."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from fusion_jupyter.sim.controller import Controller
+from fusion_jupyter.sim.modulation import load_mod_table
+from fusion_jupyter.sim.params import SimParams
+from fusion_jupyter.sim.routing import RouteTable
+from fusion_jupyter.sim.simulation import build_context, run_iteration, simulate
+from fusion_jupyter.sim.spectrum import Spectrum, run_steps, slot_block
+from fusion_jupyter.sim.stats import ErlangStats, Interval, update_interval
+from fusion_jupyter.sim.topology import load_topology, parse_topology
+from fusion_jupyter.sim.traffic import (
+    QuotaError,
+    bandwidth_quotas,
+    generate_requests,
+    generate_requests_exact,
+)
+
+NSFNET_NODE_ORDER = ("0", "1", "2", "7", "3", "5", "4", "10", "6", "13", "9", "8", "12", "11")
+QUOTAS_2000 = [200, 200, 1000, 400, 200]  # 25, 50, 100, 200, 400 Gb/s
+
+
+@pytest.fixture(scope="module")
+def reference_point():
+    """sim-model.md §7: minimal.ini at 2000 Erlang, 2000 requests, 2 iterations, k = 3."""
+    params = SimParams(erlangs=(2000.0,), num_requests=2000, max_iters=2, k_paths=3)
+    ctx = build_context(params)
+    (point,) = simulate(params, ctx=ctx)
+    return ctx, point
+
+
+# --- FUSION's reference point -------------------------------------------------------
+
+
+def test_request_blocking_equals_fusion_per_iteration(reference_point):
+    _, point = reference_point
+    assert [it.blocked for it in point.iterations] == [161, 156]
+    assert point.stats.blocking == [0.0805, 0.0780]
+
+
+def test_bit_rate_blocking_with_fusions_quirk_and_corrected(reference_point):
+    _, point = reference_point
+    first = point.iterations[0]
+    assert first.bit_rate_requested == 275_000  # 2000 requests x 137.5 Gb/s on average
+    assert first.bit_rate_blocked == 51_500  # FUSION's figure, quirk included
+    assert first.bit_rate_blocked_corrected == 25_800
+    assert round(first.bit_rate_blocking, 5) == 0.18727
+    assert round(first.bit_rate_blocking_corrected, 5) == 0.09382
+
+
+def test_about_sixteen_percent_are_sliced(reference_point):
+    _, point = reference_point
+    assert [it.sliced for it in point.iterations] == [335, 311]
+    assert 0.15 < point.sliced_share < 0.17
+
+
+def test_two_iterations_do_not_reach_the_ci_and_network_ends_empty(reference_point):
+    ctx, point = reference_point
+    ci = point.stats.block_ci
+    assert ci.mean == pytest.approx(0.07925)
+    assert ci.ci_percent == pytest.approx(5.18927, abs=1e-5)  # above 5 %: no early stop
+    assert not point.stopped_early
+    assert ctx.controller.spectrum.used_slots() == 0
+
+
+def test_every_erlang_point_reuses_the_same_seeds():
+    params = SimParams(erlangs=(1500.0,), num_requests=2000, max_iters=1)
+    ctx = build_context(params)
+    again = run_iteration(ctx, 1500.0, 0)
+    first = simulate(params, ctx=ctx)[0].iterations[0]
+    assert (again.blocked, again.sliced) == (first.blocked, first.sliced)
+
+
+# --- routing ------------------------------------------------------------------------
+
+
+def test_k_shortest_paths_equal_fusions_for_all_182_pairs():
+    text = (resources.files("fusion_jupyter.sim") / "data" / "nsfnet_k4_paths.json").read_text()
+    expected = json.loads(text)["paths"]
+    table = RouteTable(load_topology("NSFNet"), k=4)
+    assert len(expected) == 182
+    for pair, paths in expected.items():
+        src, dst = pair.split("-")
+        routes = table.routes(src, dst)
+        assert [list(r.nodes) for r in routes] == [p["path"] for p in paths], pair
+        assert [r.length_km for r in routes] == [p["km"] for p in paths], pair
+
+
+def test_nsfnet_nodes_in_file_order_and_links_shared_by_both_directions():
+    topology = load_topology("NSFNet")
+    assert topology.nodes == NSFNET_NODE_ORDER
+    assert len(topology.links) == 22
+    assert topology.link_between("8", "12") is topology.link_between("12", "8")
+    assert topology.link_between("12", "13").length_km == 100.0
+
+
+# --- traffic ------------------------------------------------------------------------
+
+
+def test_random_state_stream_is_the_legacy_global_stream():
+    np.random.seed(2)
+    global_draws = [np.random.uniform(0, 1) for _ in range(50)]
+    assert np.random.RandomState(2).random_sample(50).tolist() == global_draws
+
+
+@pytest.mark.parametrize("seed", [1, 2, 7])
+def test_fast_generator_equals_request_by_request_port(seed):
+    fast = generate_requests(seed, 14, QUOTAS_2000, 2000 / 0.2, 0.2)
+    exact = generate_requests_exact(seed, 14, QUOTAS_2000, 2000 / 0.2, 0.2)
+    assert fast == exact
+
+
+def test_requests_follow_the_quota_and_never_loop_on_one_node():
+    requests = generate_requests(1, 14, QUOTAS_2000, 1000 / 0.2, 0.2)
+    assert np.bincount(requests.bandwidth).tolist() == QUOTAS_2000
+    assert all(s != d for s, d in zip(requests.source, requests.destination, strict=True))
+    assert requests.arrive == sorted(requests.arrive)
+    assert sorted(requests.order) == list(range(4000))
+
+
+class _ScriptedDraws:
+    """A uniform stream that forces a time collision (U = 1 gives a zero inter-arrival)."""
+
+    def __init__(self, values):
+        self.values = iter(values)
+
+    def next(self):
+        return next(self.values)
+
+
+def test_time_collision_drops_the_request_and_returns_its_quota():
+    first = [0.5, 0.5, 0.0, 0.5, 0.0]  # arrival, holding, node 0 -> node 7, 25G
+    collides = [1.0, 0.3, 0.1, 0.6, 0.0]  # same arrival time as the first: dropped
+    second = [0.4, 0.4, 0.2, 0.9, 0.0]
+    draws = _ScriptedDraws(first + collides + second)
+    requests = generate_requests_exact(1, 14, [2], 10.0, 0.2, draws=draws)
+    assert len(requests) == 2
+    assert (requests.source, requests.destination) == ([0, 2], [7, 12])
+    assert requests.arrive[1] > requests.arrive[0]
+
+
+def test_quota_must_split_exactly():
+    distribution = {"25": 0.1, "50": 0.1, "100": 0.5, "200": 0.2, "400": 0.1}
+    assert bandwidth_quotas([25, 50, 100, 200, 400], distribution, 1000) == [
+        100,
+        100,
+        500,
+        200,
+        100,
+    ]
+    with pytest.raises(QuotaError, match="does not split exactly"):
+        bandwidth_quotas([25, 50, 100, 200, 400], distribution, 101)
+
+
+# --- spectrum -----------------------------------------------------------------------
+
+
+def test_run_steps_cover_the_width():
+    assert run_steps(1) == ()
+    assert run_steps(7) == (1, 2, 3)
+    assert sum(run_steps(17)) == 16
+
+
+def test_first_fit_is_core_major_and_keeps_guard_inside_the_band():
+    spectrum = Spectrum(num_links=2, cores=3, slots=320)
+    assert spectrum.take([0, 1], 5) == 0
+    assert spectrum.locate(spectrum.take([1], 3)) == (0, 5)  # after the first block
+    spectrum.occupy([0], slot_block(0, 316))  # core 0 of link 0: slots 0..315 taken
+    # 4 slots 316..319 are free on core 0, but a 5-wide block would pass slot 319.
+    assert spectrum.locate(spectrum.first_fit([0], 4)) == (0, 316)
+    assert spectrum.locate(spectrum.first_fit([0], 5)) == (1, 0)
+
+
+def test_continuity_needs_the_same_slots_on_every_link():
+    spectrum = Spectrum(num_links=2, cores=1, slots=20)
+    spectrum.occupy([1], slot_block(0, 4))
+    assert spectrum.first_fit([0], 3) == 0
+    assert spectrum.first_fit([0, 1], 3) == 4
+    spectrum.release([1], slot_block(0, 4))
+    assert spectrum.first_fit([0, 1], 3) == 0
+    assert spectrum.used_slots() == 0
+
+
+# --- serving requests ---------------------------------------------------------------
+
+
+def _controller(topology_text, slots, cores=1, k=2, max_segments=4):
+    topology = parse_topology(topology_text)
+    spectrum = Spectrum(len(topology.links), cores, slots)
+    table = load_mod_table()
+    return Controller(spectrum, RouteTable(topology, k), table, max_segments, guard_slots=1)
+
+
+def test_slicing_after_a_failed_segment_is_the_bit_rate_quirk():
+    controller = _controller("A B 100\nB A 100\n", slots=16)
+    for taken in (3, 7, 11, 15):  # leaves four free runs of 3 slots
+        controller.spectrum.occupy([0], slot_block(taken, 1))
+    # 400G: 64-QAM needs 6 + 1 slots (no run that long); 2 x 200G needs runs of 4
+    # (fails); 4 x 100G needs runs of 3, exactly the four gaps.
+    allocation = controller.serve("A", "B", 400)
+    assert allocation is not None
+    assert allocation.sliced and allocation.segment_failed
+    assert [lp.bandwidth for lp in allocation.lightpaths] == [100] * 4
+    assert controller.spectrum.masks[0] == (1 << 16) - 1
+    controller.release(allocation.option, allocation.lightpaths)
+    assert controller.spectrum.used_slots() == 4
+
+
+def test_unsliced_on_a_later_path_wins_over_slicing_on_the_first():
+    controller = _controller("A B 100\nA C 100\nC B 100\n", slots=10)
+    controller.spectrum.occupy([0], slot_block(0, 6))  # A-B has 4 free slots
+    allocation = controller.serve("A", "B", 400)  # needs 7 unsliced
+    assert allocation is not None
+    assert not allocation.sliced
+    assert allocation.option.route.nodes == ("A", "C", "B")
+
+
+def test_slicing_stops_at_max_segments_and_never_slices_25g():
+    controller = _controller("A B 100\n", slots=8, max_segments=2)
+    controller.spectrum.occupy([0], slot_block(0, 4))  # 4 free: 2 x 200G (4+4) cannot fit
+    assert controller.serve("A", "B", 400) is None  # 4 x 100G exceeds max_segments
+    controller.spectrum.occupy([0], slot_block(4, 4))
+    assert controller.serve("A", "B", 25) is None
+
+
+def test_paths_no_format_reaches_are_skipped():
+    controller = _controller("A B 6000\n", slots=320)
+    assert controller.options("A", "B", 100)[0].unsliced is None  # QPSK reaches 5540 km
+    allocation = controller.serve("A", "B", 100)  # 2 x 50G over QPSK (11080 km)
+    assert allocation is not None and allocation.sliced
+    assert {lp.fmt.name for lp in allocation.lightpaths} == {"QPSK"}
+
+
+# --- statistics ---------------------------------------------------------------------
+
+
+def test_confidence_interval_rules():
+    interval = Interval()
+    update_interval(interval, [0.1])
+    assert (interval.variance, interval.ci_rate, interval.ci_percent) == (0.0, 0.0, 0.0)
+    update_interval(interval, [0.1, 0.3])
+    assert interval.ci_rate == pytest.approx(1.645 * (0.1414213562 / 1.4142135624))
+    assert interval.ci_percent == pytest.approx(2 * interval.ci_rate / 0.2 * 100)
+    zero = Interval()
+    update_interval(zero, [0.0])
+    update_interval(zero, [0.0, 0.0])
+    assert (zero.mean, zero.ci_rate, zero.ci_percent) == (0.0, 0.0, 0.0)
+
+
+def test_identical_non_zero_iterations_stop_at_once_unless_training():
+    stats = ErlangStats(is_training=False)
+    assert not stats.add(0.05, 0.1, 0.08)
+    assert stats.add(0.05, 0.1, 0.08)
+    training = ErlangStats(is_training=True)
+    for _ in range(3):
+        assert not training.add(0.05, 0.1, 0.08)
+    assert training.block_ci.mean is None and training.bit_rate_ci.ci_rate is None
+
+
+def test_early_stop_ends_an_erlang_point():
+    params = SimParams(erlangs=(4000.0,), num_requests=2000, max_iters=6)
+    (point,) = simulate(params)
+    assert point.stopped_early
+    assert point.stats.iterations == 2
+    assert point.stats.block_ci.ci_percent == pytest.approx(4.99747, abs=1e-5)

@@ -1,0 +1,466 @@
+"""A run's files: list them, resolve a requested path safely, load them into pandas.
+
+Paths come from HTTP requests and notebook users, so nothing here ever hands back a
+path outside the run directory, whatever ``..``, symlink or odd byte it is given.
+Results are read from FUSION's own per-Erlang JSON format as well as from the table
+the built-in simulator writes, so both simulators give the same summary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import stat
+import statistics
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fusion_jupyter.engine.errors import Forbidden, NotFound, Problem, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+RESULT_COLUMNS: tuple[str, ...] = (
+    "erlang",
+    "iterations",
+    "blocking_mean",
+    "blocking_variance",
+    "ci_lower",
+    "ci_upper",
+    "ci_percent",
+    "bit_rate_blocking_mean",
+)
+"""Columns every results table has, one row per Erlang load."""
+
+RESULT_TABLES: tuple[str, ...] = ("results.parquet", "results.csv")
+"""Summary tables a simulator may write into its output directory, in order of preference."""
+
+# FUSION's confidence interval: z for 90 % two-sided, as hard-coded in fusion/core/metrics.py.
+_Z = 1.645
+_ERLANG_FILE_RE = re.compile(r"(?P<erlang>.+)_erlang\.json")
+_STAT_SUFFIXES = ("_mean", "_min", "_max")
+_KINDS: dict[str, str] = {
+    **dict.fromkeys((".csv", ".tsv", ".parquet", ".jsonl"), "table"),
+    ".json": "json",
+    **dict.fromkeys((".log", ".txt", ".out", ".err"), "log"),
+    **dict.fromkeys((".ini", ".cfg", ".toml", ".yaml", ".yml"), "config"),
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"), "image"),
+    ".pdf": "document",
+}
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One file of a run, as the artifact table and the download route see it."""
+
+    path: str
+    size: int
+    modified: datetime
+    kind: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape: ``modified`` as ISO-8601 UTC with a ``Z``."""
+        stamp = self.modified.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        return {
+            "path": self.path,
+            "size": self.size,
+            "modified": stamp.replace("+00:00", "Z"),
+            "kind": self.kind,
+        }
+
+
+def artifact_kind(name: str) -> str:
+    """What a file is for display: table, json, log, config, image, document or other."""
+    return _KINDS.get(Path(name).suffix.lower(), "other")
+
+
+# --------------------------------------------------------------------------- walking
+
+
+def _is_within(path: str, root: str) -> bool:
+    return os.path.commonpath([path, root]) == root
+
+
+def _existing_root(run_dir: Path) -> str:
+    root = os.path.realpath(run_dir)
+    if not Path(root).is_dir():
+        raise NotFound(f"run directory {str(run_dir)!r} does not exist")
+    return root
+
+
+def _file_stat(entry: os.DirEntry[str], root: str) -> os.stat_result | None:
+    """The stat of a regular file to list, or None for anything that must not be listed."""
+    if not entry.is_symlink():
+        return entry.stat(follow_symlinks=False) if entry.is_file(follow_symlinks=False) else None
+    # A symlink is listed only when it names a regular file inside the run directory;
+    # directory symlinks are never followed, which also rules out cycles.
+    if not _is_within(os.path.realpath(entry.path), root):
+        return None
+    try:
+        target = entry.stat()
+    except OSError:
+        return None
+    return target if stat.S_ISREG(target.st_mode) else None
+
+
+def _walk_files(root: str) -> Iterator[tuple[str, os.stat_result]]:
+    """(POSIX relative path, stat) of every listable file under ``root``, unordered."""
+    pending = [(root, "")]
+    while pending:
+        directory, prefix = pending.pop()
+        try:
+            entries = os.scandir(directory)
+        except OSError:
+            continue  # removed or unreadable while we walk: list what is still there
+        with entries:
+            for entry in entries:
+                relative = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, relative + "/"))
+                    continue
+                file_stat = _file_stat(entry, root)
+                if file_stat is not None:
+                    yield relative, file_stat
+
+
+def list_artifacts(run_dir: Path) -> list[Artifact]:
+    """Every file of a run, recursively, sorted by path; nothing reached through an escape."""
+    return sorted(
+        (
+            Artifact(
+                path=relative,
+                size=file_stat.st_size,
+                modified=datetime.fromtimestamp(file_stat.st_mtime, tz=timezone.utc),
+                kind=artifact_kind(relative),
+            )
+            for relative, file_stat in _walk_files(_existing_root(run_dir))
+        ),
+        key=lambda artifact: artifact.path,
+    )
+
+
+# --------------------------------------------------------------------------- resolving
+
+
+def _unsafe_reason(relpath: str) -> str | None:
+    if not relpath:
+        return "the path is empty"
+    if "\x00" in relpath:
+        return "it contains a NUL byte"
+    if "\\" in relpath:
+        return "it contains a backslash"
+    if relpath.startswith("/"):
+        return "it is absolute"
+    if ".." in relpath.split("/"):
+        return "it contains a '..' component"
+    if not _parts(relpath):
+        return "it names the run directory itself, not a file in it"
+    return None
+
+
+def _parts(relpath: str) -> list[str]:
+    return [part for part in relpath.split("/") if part not in ("", ".")]
+
+
+def _forbidden(relpath: str, reason: str) -> Forbidden:
+    return Forbidden(
+        f"refusing artifact path {relpath!r}: {reason}", details={"path": relpath, "reason": reason}
+    )
+
+
+def resolve(run_dir: Path, relpath: str) -> Path:
+    """The real path of ``relpath`` inside ``run_dir``; never a path outside it.
+
+    Forbidden for empty, absolute, ``..``, NUL or backslash paths and for symlinks that
+    lead out of the run directory; NotFound when the file does not exist.
+    """
+    reason = _unsafe_reason(relpath)
+    if reason:
+        raise _forbidden(relpath, reason)
+    root = _existing_root(run_dir)
+    real = os.path.realpath(Path(root).joinpath(*_parts(relpath)))
+    if not _is_within(real, root):
+        # Without '..' the only way out is a symlink on the way.
+        raise _forbidden(relpath, "it goes through a symlink that leads outside the run directory")
+    if not Path(real).exists():
+        raise NotFound(f"artifact {relpath!r} does not exist", details={"path": relpath})
+    return Path(real)
+
+
+# --------------------------------------------------------------------------- FUSION JSON
+
+
+def _number(value: Any) -> float:
+    """A JSON number as float; null (and anything else) as NaN."""
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if is_number else math.nan
+
+
+def _iter_stats(data: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """FUSION's ``iter_stats`` keyed by 0-based iteration number, in order."""
+    stats: dict[int, dict[str, Any]] = {}
+    for key, entry in data.get("iter_stats", {}).items():
+        if isinstance(entry, dict) and str(key).isdigit():
+            stats[int(key)] = entry
+    return dict(sorted(stats.items()))
+
+
+def _per_iteration(stats: dict[int, dict[str, Any]], name: str) -> list[float]:
+    """One value per completed iteration, from the newest snapshot of list ``name``.
+
+    FUSION appends each iteration's blocking to ``sim_block_list`` and only clears it at
+    iteration 0 of an Erlang load, so ``iter_stats[i].sim_block_list`` holds iterations
+    0..i and the newest snapshot has them all (older snapshots only exist every
+    ``save_step`` iterations).
+    """
+    for entry in reversed(stats.values()):
+        values = entry.get(name)
+        if isinstance(values, list):
+            return [_number(value) for value in values]
+    return []
+
+
+def _erlang_from_name(name: str) -> float | None:
+    """300.0 for FUSION's ``300.0_erlang.json``; None for any other file name."""
+    match = _ERLANG_FILE_RE.fullmatch(name)
+    try:
+        return float(match.group("erlang")) if match else None
+    except ValueError:
+        return None
+
+
+def _erlang_of(path: Path, data: dict[str, Any]) -> float:
+    erlang = _erlang_from_name(path.name)
+    return _number(data.get("erlang")) if erlang is None else erlang
+
+
+def _is_erlang_result(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("iter_stats"), dict)
+
+
+def _stat_columns(stats: dict[int, dict[str, Any]]) -> list[str]:
+    """Per-iteration scalar statistics FUSION saved (hops_mean, lengths_max, ...)."""
+    names = {
+        name
+        for entry in stats.values()
+        for name, value in entry.items()
+        if name.endswith(_STAT_SUFFIXES) and (value is None or not math.isnan(_number(value)))
+    }
+    return sorted(names)
+
+
+def erlang_iterations(data: dict[str, Any], erlang: float) -> pd.DataFrame:
+    """A FUSION ``<erlang>_erlang.json`` as one row per iteration (numbered from 1).
+
+    blocking_prob and bit_rate_blocking come from the newest ``sim_block_list`` /
+    ``sim_br_block_list``, so every completed iteration has a row even when FUSION
+    saved its other statistics only every ``save_step`` iterations; those other
+    columns are NaN for iterations without a snapshot.
+    """
+    stats = _iter_stats(data)
+    blocking = _per_iteration(stats, "sim_block_list")
+    bit_rate = _per_iteration(stats, "sim_br_block_list")
+    count = max(len(blocking), len(bit_rate), max(stats, default=-1) + 1)
+    columns = _stat_columns(stats)
+    rows = [
+        {
+            "erlang": erlang,
+            "iteration": index + 1,
+            "blocking_prob": blocking[index] if index < len(blocking) else math.nan,
+            "bit_rate_blocking": bit_rate[index] if index < len(bit_rate) else math.nan,
+            **{name: _number(stats.get(index, {}).get(name)) for name in columns},
+        }
+        for index in range(count)
+    ]
+    return pd.DataFrame(
+        rows, columns=["erlang", "iteration", "blocking_prob", "bit_rate_blocking", *columns]
+    )
+
+
+def _given_or(data: dict[str, Any], name: str, compute: Callable[[], float]) -> float:
+    """FUSION's own figure when it wrote one, else ours (it writes null in training mode)."""
+    value = _number(data.get(name))
+    return compute() if math.isnan(value) else value
+
+
+def _variance(values: list[float]) -> float:
+    # FUSION: sample variance (n - 1); 0.0 after a single iteration.
+    if not values:
+        return math.nan
+    return statistics.variance(values) if len(values) > 1 else 0.0
+
+
+def erlang_summary(data: dict[str, Any], erlang: float) -> dict[str, float]:
+    """One results row from a FUSION per-Erlang JSON: mean, variance and 90 % CI of blocking.
+
+    FUSION's own ``blocking_mean``, ``blocking_variance``, ``ci_rate_block`` and
+    ``ci_percent_block`` are used when present; when they are null (``is_training =
+    True``) they are computed from the per-iteration values the way FUSION would:
+    ci = 1.645 * sqrt(var / n), ci_percent = 200 * ci / mean. ci_lower is not clipped at 0.
+    """
+    stats = _iter_stats(data)
+    blocking = _per_iteration(stats, "sim_block_list")
+    bit_rate = _per_iteration(stats, "sim_br_block_list")
+    count = len(blocking) or len(stats)
+    mean = _given_or(
+        data, "blocking_mean", lambda: statistics.fmean(blocking) if blocking else math.nan
+    )
+    variance = _given_or(data, "blocking_variance", lambda: _variance(blocking))
+    ci = _given_or(
+        data, "ci_rate_block", lambda: _Z * math.sqrt(variance / count) if count else math.nan
+    )
+    ci_percent = _given_or(
+        data, "ci_percent_block", lambda: 200 * ci / mean if mean > 0 else math.nan
+    )
+    return {
+        "erlang": erlang,
+        "iterations": count,
+        "blocking_mean": mean,
+        "blocking_variance": variance,
+        "ci_lower": mean - ci,
+        "ci_upper": mean + ci,
+        "ci_percent": ci_percent,
+        "bit_rate_blocking_mean": _given_or(
+            data,
+            "bit_rate_blocking_mean",
+            lambda: statistics.fmean(bit_rate) if bit_rate else math.nan,
+        ),
+    }
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _unreadable(path: Path, exc: Exception) -> ValidationFailed:
+    return ValidationFailed([Problem("path", "", f"cannot read {str(path)!r}: {exc}")])
+
+
+def _load_json(path: Path) -> pd.DataFrame:
+    data = json.loads(path.read_bytes())
+    if _is_erlang_result(data):
+        return erlang_iterations(data, _erlang_of(path, data))
+    if isinstance(data, dict) or (
+        isinstance(data, list) and all(isinstance(row, dict) for row in data)
+    ):
+        return pd.json_normalize(data)
+    return pd.DataFrame({"value": data if isinstance(data, list) else [data]})
+
+
+def _load_jsonl(path: Path) -> pd.DataFrame:
+    lines = path.read_text(encoding="utf-8").split("\n")
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except ValueError as exc:
+            if number == len(lines):
+                break  # a last line still being written by a live simulator
+            raise ValueError(f"line {number}: {exc}") from None
+    return pd.json_normalize(rows)
+
+
+_LOADERS: dict[str, Callable[[Path], pd.DataFrame]] = {
+    ".csv": pd.read_csv,
+    ".parquet": pd.read_parquet,
+    ".json": _load_json,
+    ".jsonl": _load_jsonl,
+}
+
+
+def load(path: Path) -> pd.DataFrame:
+    """An artifact as a DataFrame: .csv, .parquet, .json (FUSION per-Erlang files tidy, one
+    row per iteration; other JSON flattened) or .jsonl (one row per line)."""
+    loader = _LOADERS.get(path.suffix.lower())
+    if loader is None:
+        kinds = ", ".join(sorted(_LOADERS))
+        raise ValidationFailed(
+            [Problem("path", "", f"cannot load {str(path)!r}: supported kinds are {kinds}")]
+        )
+    if not path.is_file():
+        raise NotFound(f"{str(path)!r} does not exist")
+    try:
+        return loader(path)
+    except ValueError as exc:  # JSON, CSV, Parquet and Unicode errors all derive from it
+        raise _unreadable(path, exc) from exc
+
+
+def _empty_results() -> pd.DataFrame:
+    frame = pd.DataFrame({column: pd.Series(dtype="float64") for column in RESULT_COLUMNS})
+    return frame.astype({"iterations": "int64"})
+
+
+def _with_result_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in RESULT_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = math.nan
+    extra = [column for column in frame.columns if column not in RESULT_COLUMNS]
+    ordered = frame[[*RESULT_COLUMNS, *extra]]
+    return ordered.sort_values("erlang", kind="stable").reset_index(drop=True)
+
+
+def _latest_erlang_files(root: str) -> dict[float, Path]:
+    """The newest ``*_erlang.json`` per Erlang load (a rerun into the same tree wins)."""
+    newest: dict[float, tuple[float, str]] = {}
+    for relative, file_stat in _walk_files(root):
+        erlang = _erlang_from_name(relative.rsplit("/", 1)[-1])
+        if erlang is None:
+            continue
+        candidate = (file_stat.st_mtime, relative)
+        if erlang not in newest or candidate > newest[erlang]:
+            newest[erlang] = candidate
+    return {erlang: Path(root, relative) for erlang, (_, relative) in newest.items()}
+
+
+def _summary_from_json(root: str) -> list[dict[str, float]]:
+    rows = []
+    for erlang, path in _latest_erlang_files(root).items():
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            # FUSION rewrites these files in place, so a live run can show a torn one.
+            logger.warning("skipping unreadable result file %s: %s", path, exc)
+            continue
+        if _is_erlang_result(data):
+            rows.append(erlang_summary(data, erlang))
+    return rows
+
+
+def results(output_dir: Path) -> pd.DataFrame:
+    """The per-Erlang summary of a run, sorted by erlang, with at least RESULT_COLUMNS.
+
+    A ``results.parquet`` / ``results.csv`` the built-in simulator wrote is used as is;
+    otherwise the table is built from FUSION's ``*_erlang.json`` files anywhere under
+    ``output_dir``. Empty (with the columns) when there is nothing yet.
+    """
+    if not Path(output_dir).is_dir():
+        return _empty_results()
+    root = os.path.realpath(output_dir)
+    for name in RESULT_TABLES:
+        table = os.path.realpath(Path(root, name))
+        if _is_within(table, root) and Path(table).is_file():
+            return _with_result_columns(load(Path(table)))
+    rows = _summary_from_json(root)
+    return _with_result_columns(pd.DataFrame(rows)) if rows else _empty_results()
+
+
+__all__ = [
+    "RESULT_COLUMNS",
+    "RESULT_TABLES",
+    "Artifact",
+    "artifact_kind",
+    "erlang_iterations",
+    "erlang_summary",
+    "list_artifacts",
+    "load",
+    "resolve",
+    "results",
+]

@@ -44,6 +44,7 @@ class Subscription:
         self.run_id = run_id
         self.channels = channels
         self.last_seq = after
+        self.delivered_seq = after
         self.log_offset = log_offset
         self.log_end = log_offset
         self.queue: deque[Message] = deque()
@@ -62,15 +63,19 @@ class Subscription:
             if self.closed:
                 return False
             seq = message.get("seq")
-            if seq is not None:
-                if seq <= self.last_seq:
-                    return False
-                self.last_seq = seq
+            if seq is not None and seq <= self.last_seq:
+                return False  # already queued or delivered (history and live overlap)
+            if self.lagged:
+                return False  # the catch-up on the next drain will read it from the file
             if len(self.queue) >= self.maxsize:
+                # Fall back to what was delivered; the rest is re-read from the file.
                 self.queue.clear()
                 self.lagged = True
+                self.last_seq = self.delivered_seq
             else:
                 self.queue.append(message)
+                if seq is not None:
+                    self.last_seq = seq
             return self._wake()
 
     def _log_grew(self, size: int) -> bool:
@@ -101,15 +106,27 @@ class Subscription:
             return bool(self.queue) or self.lagged or self.log_offset < self.log_end
 
     def drain(self, max_log_bytes: int = LOG_CHUNK_BYTES) -> list[Message]:
-        """Everything ready for this subscriber, oldest first."""
+        """Everything ready for this subscriber, oldest first, each event once."""
         with self._lock:
             self._signalled = False
-            messages = list(self.queue)
-            self.queue.clear()
             lagged, self.lagged = self.lagged, False
-            last_seq = self.last_seq
-        if lagged:
-            messages = self.hub._catch_up(self, last_seq)
+            queued = list(self.queue)
+            self.queue.clear()
+            delivered = self.delivered_seq
+        # Live events that arrive during a catch-up are queued too; the seq filter
+        # below drops whichever copy comes second.
+        candidates = self.hub._catch_up(self, delivered) if lagged else queued
+        messages = []
+        for message in candidates:
+            seq = message.get("seq")
+            if seq is not None:
+                if seq <= delivered:
+                    continue
+                delivered = seq
+            messages.append(message)
+        with self._lock:
+            self.delivered_seq = max(self.delivered_seq, delivered)
+            self.last_seq = max(self.last_seq, self.delivered_seq)
         if "logs" in self.channels and self.run_id is not None:
             chunk = self.hub._read_log(self, max_log_bytes)
             if chunk is not None:
@@ -224,11 +241,7 @@ class EventHub:
             return [notice]  # status: the client re-reads the run list
         run_dir = self._paths(sub.run_id)
         events = read_events(run_dir / "progress.jsonl", last_seq) if run_dir else []
-        messages = [notice] + [self._progress_message(sub.run_id, e) for e in events]
-        if events:
-            with sub._lock:
-                sub.last_seq = max(sub.last_seq, events[-1]["seq"])
-        return messages
+        return [notice] + [self._progress_message(sub.run_id, e) for e in events]
 
     def _read_log(self, sub: Subscription, max_bytes: int) -> Message | None:
         assert sub.run_id is not None

@@ -23,7 +23,8 @@ import shutil
 import signal
 import socket
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,8 @@ class RunManager:
             self._sync_thread.join(timeout=5)
         if self.settings.on_shutdown == "cancel":
             for run_id in list(self._trackers):
-                self._cancel_running(self.store.get(run_id))
+                with suppress(Conflict, NotFound):  # it ended meanwhile
+                    self.cancel(run_id)
         self._flush_progress()
         self._watcher.stop()
         self._exits.stop()
@@ -158,7 +160,8 @@ class RunManager:
         """Create a run from a template plus overrides; it starts when a slot is free."""
         cfg = self._build_config(template, overrides or {})
         run = self._new_run(cfg, template, overrides or {}, name, tags, executor)
-        self.store.add_run(run, tags)
+        with _removing_dirs_on_error([run]):
+            self.store.add_run(run, tags)
         return self._after_create([run.id])[0]
 
     def rerun(self, run_id: str) -> Run:
@@ -166,7 +169,8 @@ class RunManager:
         old = self.store.get(run_id)
         run = self._new_run(old.config, old.template, old.overrides, old.name, old.tags, old.executor)
         run.rerun_of = old.id
-        self.store.add_run(run, old.tags)
+        with _removing_dirs_on_error([run]):
+            self.store.add_run(run, old.tags)
         return self._after_create([run.id])[0]
 
     def create_sweep(
@@ -186,16 +190,18 @@ class RunManager:
                       grid={k: list(v) for k, v in grid.items()},
                       executor=executor or self.settings.default_executor)
         all_tags = [*tags, f"sweep:{sweep.id}"]
-        runs = []
-        for point in points:
-            merged_overrides = config.merge(base, config.normalize_overrides(point))
-            cfg = self._build_config(template, merged_overrides)
-            label = ", ".join(f"{k}={v}" for k, v in point.items())
-            run = self._new_run(cfg, template, merged_overrides, f"{name or template} [{label}]",
-                                all_tags, executor)
-            run.sweep_id = sweep.id
-            runs.append((run, all_tags))
-        self.store.add_sweep(sweep, runs)
+        configs = [(point, config.merge(base, config.normalize_overrides(point)))
+                   for point in points]
+        built = [(point, ov, self._build_config(template, ov)) for point, ov in configs]
+        runs: list[tuple[Run, Sequence[str]]] = []
+        with _removing_dirs_on_error(r for r, _ in runs):
+            for point, merged_overrides, cfg in built:
+                label = ", ".join(f"{k}={v}" for k, v in point.items())
+                run = self._new_run(cfg, template, merged_overrides,
+                                    f"{name or template} [{label}]", all_tags, executor)
+                run.sweep_id = sweep.id
+                runs.append((run, all_tags))
+            self.store.add_sweep(sweep, runs)
         return sweep, self._after_create([r.id for r, _ in runs])
 
     def _grid_points(self, grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -236,13 +242,18 @@ class RunManager:
             raise ValidationFailed([Problem("run", "executor",
                                             f"unknown executor {executor!r} (available: local)")])
         _check_tags(tags)
+        name = _check_name(name)
         run_id = new_id()
         run_dir = self.settings.runs_dir / run_id
         (run_dir / "logs").mkdir(parents=True)
         (run_dir / "output").mkdir()
-        config.write_frozen(cfg, run_dir / "config.ini")
+        try:
+            config.write_frozen(cfg, run_dir / "config.ini")
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
         return Run(
-            id=run_id, name=_check_name(name), template=template, config=cfg,
+            id=run_id, name=name, template=template, config=cfg,
             overrides=json.loads(json.dumps(overrides)), status=Status.PENDING,
             executor=executor, run_dir=str(run_dir), cancel_requested=False, created_at=utcnow(),
         )
@@ -274,10 +285,11 @@ class RunManager:
             self._finish(run.id, Status.FAILED, None, f"could not start the run: {exc}")
             return
         self.store.update(run.id, pid=ref.pid, pgid=ref.pgid, proc_start=ref.start_time)
+        started = self.store.get(run.id)
+        self._publish(started)  # before tracking, so it always precedes the run's end
         self._track(run.id, run_dir, ref)
-        self._publish(self.store.get(run.id))
-        if self.store.get(run.id).cancel_requested:  # cancelled while it was starting
-            self._cancel_running(self.store.get(run.id))
+        if started.cancel_requested:  # cancelled while it was starting
+            self._cancel_running(started)
 
     def _write_launch(self, run: Run, run_dir: Path) -> None:
         values = {
@@ -323,7 +335,6 @@ class RunManager:
         with self._lock:
             tracker = self._trackers.setdefault(run_id, RunTracker(run_id, run_dir))
             self._refs[run_id] = ref
-            self._seen[run_id] = Status.RUNNING
             self._watcher.set_paths({t.run_dir for t in self._trackers.values()})
         tracker.poll(self.hub)
         if not self._exits.watch(run_id, ref.pid, ref.start_time):
@@ -415,10 +426,15 @@ class RunManager:
             self._publish(self.store.get(run_id))
 
     def _publish(self, run: Run) -> None:
-        self._seen[run.id] = Status(run.status)
-        if Status(run.status).terminal:
-            self._seen.pop(run.id, None)
-        self.hub.publish_status(run_to_dict(run))
+        # Threads publish the same run (starter, exit watcher, sync); a status is
+        # never allowed to go backwards, so a late RUNNING cannot follow COMPLETED.
+        status = Status(run.status)
+        with self._lock:
+            previous = self._seen.get(run.id)
+            if previous is not None and _rank(previous) > _rank(status):
+                return
+            self._seen[run.id] = status
+            self.hub.publish_status(run_to_dict(run))
 
     # ---- syncing with the database and other managers ----------------------------
 
@@ -447,7 +463,8 @@ class RunManager:
         """See runs other managers created, started or settled; adopt orphans."""
         active = self.store.active_runs()
         active_ids = {r.id for r in active}
-        for run_id in [r for r in self._seen if r not in active_ids]:
+        stale = [r for r, st in self._seen.items() if st.active and r not in active_ids]
+        for run_id in stale:
             self._untrack(run_id)
             try:
                 self._publish(self.store.get(run_id))
@@ -601,6 +618,21 @@ class RunManager:
         from fusion_jupyter.sim.support import check_supported  # noqa: PLC0415
 
         return check_supported(cfg)
+
+
+@contextmanager
+def _removing_dirs_on_error(runs: Iterable[Run]) -> Iterator[None]:
+    """Remove the directories of runs whose creation failed half-way."""
+    try:
+        yield
+    except BaseException:
+        for run in list(runs):
+            shutil.rmtree(run.run_dir, ignore_errors=True)
+        raise
+
+
+def _rank(status: Status) -> int:
+    return {Status.PENDING: 0, Status.RUNNING: 1}.get(status, 2)
 
 
 def _check_name(name: str) -> str:

@@ -1,0 +1,63 @@
+"""The built-in simulator: FUSION's k_shortest_path + first_fit model, much faster.
+
+It makes the decisions FUSION's legacy engine makes (sim-model.md) for
+``route_method = k_shortest_path``, ``allocation_method = first_fit`` and
+``snr_type = None`` on NSFNet or a topology file in FUSION's format, reads FUSION INI
+files, and writes FUSION's result files plus a results table and progress events.
+See ``README.md`` beside this file.
+
+Public API:
+
+* command line: ``python -m fusion_jupyter.sim run_sim --config_path ... --run_id ...``
+  (:mod:`fusion_jupyter.sim.cli`), also the ``fusion-jupyter-sim`` script;
+* :func:`check_supported` - refusals for settings this model does not implement;
+* :class:`SimParams`, :func:`simulate` - run the model from Python;
+* :func:`load_params` - a FUSION INI file (plus overrides) as SimParams.
+
+Names are imported lazily, so the engine can call :func:`check_supported` while
+validating a config without importing pandas.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fusion_jupyter.sim.load import load_params, params_from_config
+    from fusion_jupyter.sim.observer import ErlangPoint, Observer
+    from fusion_jupyter.sim.outputs import RESULT_COLUMNS, erlang_file_name
+    from fusion_jupyter.sim.params import SimParams
+    from fusion_jupyter.sim.simulation import simulate
+    from fusion_jupyter.sim.support import check_supported
+
+_EXPORTS = {
+    "load_params": "load",
+    "params_from_config": "load",
+    "ErlangPoint": "observer",
+    "Observer": "observer",
+    "RESULT_COLUMNS": "outputs",
+    "erlang_file_name": "outputs",
+    "SimParams": "params",
+    "simulate": "simulation",
+    "check_supported": "support",
+}
+
+__all__ = [
+    "RESULT_COLUMNS",
+    "ErlangPoint",
+    "Observer",
+    "SimParams",
+    "check_supported",
+    "erlang_file_name",
+    "load_params",
+    "params_from_config",
+    "simulate",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"fusion_jupyter.sim.{module}"), name)

@@ -1,0 +1,122 @@
+"""The command line, shaped like FUSION's ``fusion-sim run_sim``.
+
+::
+
+    python -m fusion_jupyter.sim run_sim --config_path CONFIG --run_id ID
+        [--output_dir DIR] [--progress_file FILE] [--<key> VALUE ...]
+
+Every config key FUSION's schema knows has a ``--<key>`` flag that overrides the INI
+value (given as the INI would spell it: ``--is_training True``). Exit codes: 0 when
+the run completed; 2 when the config is refused (one ``section.key: reason`` line per
+problem on stderr, nothing simulated); 1 when the run crashed (an ``error`` progress
+event with the message and traceback, and the traceback on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from fusion_jupyter.engine.errors import Problem, ValidationFailed
+from fusion_jupyter.sim.load import load_params, overridable_keys
+from fusion_jupyter.sim.logs import ROOT, FusionLog, configure_logging
+from fusion_jupyter.sim.modulation import ModulationError
+from fusion_jupyter.sim.observer import Observers
+from fusion_jupyter.sim.outputs import OutputWriter
+from fusion_jupyter.sim.params import SimParams
+from fusion_jupyter.sim.progress import ProgressEvents, ProgressFile
+from fusion_jupyter.sim.simulation import SimContext, build_context, simulate
+from fusion_jupyter.sim.topology import TopologyError
+from fusion_jupyter.sim.traffic import QuotaError
+
+PROG = "fusion-jupyter-sim"
+EXIT_OK, EXIT_CRASH, EXIT_BAD_CONFIG = 0, 1, 2
+#: Flags that are not config keys.
+_OWN_FLAGS = ("config_path", "run_id", "output_dir", "progress_file")
+
+log = logging.getLogger("fusion.sim.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """``run_sim`` and its flags; one override flag per schema key."""
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run_sim", help="run a simulation from a FUSION INI config")
+    run.add_argument("--config_path", required=True, type=Path, help="FUSION INI config file")
+    run.add_argument("--run_id", required=True, help="identifier of this run (for the logs)")
+    run.add_argument("--output_dir", type=Path, default=Path("output"), help="result files")
+    run.add_argument(
+        "--progress_file", type=Path, default=Path("progress.jsonl"), help="progress events"
+    )
+    overrides = run.add_argument_group("config overrides", "set a config key, as the INI spells it")
+    for key in overridable_keys():
+        overrides.add_argument(f"--{key}", metavar="VALUE", default=None)
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, str]:
+    values = vars(args)
+    return {
+        key: value
+        for key, value in values.items()
+        if key not in (*_OWN_FLAGS, "command") and value is not None
+    }
+
+
+def _refuse(problems: Sequence[Problem | str]) -> int:
+    for problem in problems:
+        print(f"{PROG}: config error: {problem}", file=sys.stderr)
+    return EXIT_BAD_CONFIG
+
+
+def prepare(args: argparse.Namespace) -> tuple[SimParams, SimContext]:
+    """Read and check everything a run needs before anything is written.
+
+    Raises ValidationFailed, or the topology/modulation/quota errors, for a bad config.
+    """
+    params = load_params(args.config_path, _overrides(args))
+    return params, build_context(params)
+
+
+def run(args: argparse.Namespace, params: SimParams, ctx: SimContext) -> None:
+    """Simulate, reporting through the progress file, the log and the output files."""
+    progress = ProgressFile(args.progress_file)
+    observers = Observers(
+        OutputWriter(args.output_dir), ProgressEvents(progress), FusionLog(args.output_dir)
+    )
+    try:
+        simulate(params, observers, ctx)
+    except Exception as exc:
+        progress.error(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m fusion_jupyter.sim`` and ``fusion-jupyter-sim``."""
+    args = build_parser().parse_args(argv)
+    handler = configure_logging()
+    try:
+        return _main(args)
+    finally:
+        # Called in-process (tests, notebooks) main() must not leave its handler behind.
+        logging.getLogger(ROOT).removeHandler(handler)
+
+
+def _main(args: argparse.Namespace) -> int:
+    try:
+        params, ctx = prepare(args)
+    except ValidationFailed as exc:
+        return _refuse(exc.problems)
+    except (TopologyError, ModulationError, QuotaError) as exc:
+        return _refuse([str(exc)])
+    log.info("Run %s: %s", args.run_id, args.config_path)
+    try:
+        run(args, params, ctx)
+    except Exception:
+        log.exception("Simulation failed")
+        return EXIT_CRASH
+    return EXIT_OK

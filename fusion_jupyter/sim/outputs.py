@@ -1,0 +1,212 @@
+"""Result files: FUSION's per-Erlang JSON, and one results table for the whole run.
+
+``<erlang>_erlang.json`` (e.g. ``2000.0_erlang.json``) has FUSION's top-level keys with
+FUSION's meanings (fusion-contract.md §3), rewritten after every iteration so it always
+holds the state so far and, at the end, the final state. Keys FUSION does not have:
+
+* ``bit_rate_blocking_corrected_mean`` (top level) and ``sim_br_block_corrected_list``
+  (per iteration): bit-rate blocking counting only the bandwidth of blocked requests.
+  FUSION's ``bit_rate_blocking_mean`` / ``sim_br_block_list`` keep its quirk of also
+  counting the full bandwidth of a request served by slicing after a slicing segment
+  failed. Like its FUSION sibling, the corrected mean is null when ``is_training``.
+* ``sliced_requests`` (per iteration): requests served by slicing.
+* ``fusion_jupyter`` (top level): what this simulator adds: iterations run, whether the
+  CI stopped the point early, share of sliced requests, wall time.
+
+``lightpath_utilization`` is null: it measures grooming, which this model does not do.
+``link_usage`` is the last iteration's: per directed link, lightpaths set up over it
+(``usage_count``), Gb/s x s carried (``throughput``) and FUSION's ``link_num``.
+
+``results.csv`` and ``results.parquet`` have one row per finished Erlang point, see
+:data:`RESULT_COLUMNS`. ``blocking_mean`` there is always the mean of the iterations
+run, also with ``is_training`` (where FUSION writes null and no CI exists, so the CI
+columns are null). ``blocking_variance`` is the sample variance (0.0 for one iteration).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fusion_jupyter._version import __version__
+from fusion_jupyter.sim.observer import ErlangPoint, Observer
+from fusion_jupyter.sim.stats import Interval, mean_or_none, variance_or_zero
+from fusion_jupyter.sim.tally import IterationResult
+
+#: Columns of results.csv / results.parquet, in order.
+RESULT_COLUMNS = (
+    "erlang",
+    "iterations",
+    "blocking_mean",
+    "blocking_variance",
+    "ci_lower",
+    "ci_upper",
+    "ci_percent",
+    "bit_rate_blocking_mean",
+    "bit_rate_blocking_corrected_mean",
+    "mean_hops",
+    "mean_path_km",
+    "sliced_share",
+    "wall_seconds",
+)
+RESULTS_CSV = "results.csv"
+RESULTS_PARQUET = "results.parquet"
+
+
+def erlang_file_name(erlang: float) -> str:
+    """FUSION's file name for one load: the Erlang as a float, e.g. ``300.0_erlang.json``."""
+    return f"{float(erlang)}_erlang.json"
+
+
+def erlang_document(point: ErlangPoint) -> dict[str, Any]:
+    """The per-Erlang JSON object, in FUSION's shape."""
+    stats = point.stats
+    request = stats.block_ci
+    bit_rate = stats.bit_rate_ci
+    return {
+        "blocking_mean": request.mean,
+        "blocking_variance": request.variance,
+        "ci_rate_block": request.ci_rate,
+        "ci_percent_block": request.ci_percent,
+        "bit_rate_blocking_mean": bit_rate.mean,
+        "bit_rate_blocking_variance": bit_rate.variance,
+        "ci_rate_bit_rate_block": bit_rate.ci_rate,
+        "ci_percent_bit_rate_block": bit_rate.ci_percent,
+        "bit_rate_blocking_corrected_mean": stats.bit_rate_corrected_ci.mean,
+        "lightpath_utilization": None,
+        "link_usage": point.iterations[-1].link_usage if point.iterations else {},
+        "iter_stats": {
+            str(result.iteration): _iteration_document(point, result) for result in point.iterations
+        },
+        "fusion_jupyter": {
+            "simulator": "fusion_jupyter.sim",
+            "version": __version__,
+            "iterations": stats.iterations,
+            "stopped_early": point.stopped_early,
+            "sliced_share": point.sliced_share,
+            "wall_seconds": point.wall_seconds,
+        },
+        "sim_end_time": datetime.now().strftime("%m%d_%H_%M_%S_%f"),
+    }
+
+
+def _iteration_document(point: ErlangPoint, result: IterationResult) -> dict[str, Any]:
+    """``iter_stats[i]``; the ``sim_*_list`` values run up to and including iteration i."""
+    upto = result.iteration + 1
+    stats = point.stats
+    return {
+        "sim_block_list": stats.blocking[:upto],
+        "sim_br_block_list": stats.bit_rate[:upto],
+        "sim_br_block_corrected_list": stats.bit_rate_corrected[:upto],
+        "block_reasons_dict": result.block_reasons,
+        "block_bw_dict": result.block_bw,
+        "mods_used_dict": result.mods_used,
+        "weights_dict": result.weights,
+        "cores_dict": result.cores,
+        "path_index_list": result.path_index,
+        "sliced_requests": result.sliced,
+        **_prefixed("trans_", _flat_summary(result.transponders_mean)),
+        **_prefixed("hops_", result.hops.rounded(with_std=False)),
+        **_prefixed("lengths_", result.lengths.rounded(with_std=False)),
+    }
+
+
+def _flat_summary(value: float) -> dict[str, float]:
+    """FUSION keeps one transponder figure per iteration, so its mean = min = max."""
+    rounded = round(float(value), 2)
+    return {"mean": rounded, "min": rounded, "max": rounded}
+
+
+def _prefixed(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {f"{prefix}{key}": value for key, value in values.items()}
+
+
+def results_row(point: ErlangPoint) -> dict[str, Any]:
+    """One row of the results table (see the module docstring for the null rules)."""
+    stats = point.stats
+    ci: Interval = stats.block_ci
+    return {
+        "erlang": float(point.erlang),
+        "iterations": stats.iterations,
+        "blocking_mean": mean_or_none(stats.blocking),
+        "blocking_variance": variance_or_zero(stats.blocking),
+        "ci_lower": ci.lower,
+        "ci_upper": ci.upper,
+        "ci_percent": ci.ci_percent,
+        "bit_rate_blocking_mean": mean_or_none(stats.bit_rate),
+        "bit_rate_blocking_corrected_mean": mean_or_none(stats.bit_rate_corrected),
+        "mean_hops": mean_or_none(_exact_means(point, lambda r: r.hops.mean)),
+        "mean_path_km": mean_or_none(_exact_means(point, lambda r: r.lengths.mean)),
+        "sliced_share": point.sliced_share,
+        "wall_seconds": point.wall_seconds,
+    }
+
+
+def _exact_means(
+    point: ErlangPoint, pick: Callable[[IterationResult], float | None]
+) -> list[float]:
+    """Per-iteration unrounded means, skipping iterations that routed nothing."""
+    return [value for value in map(pick, point.iterations) if value is not None]
+
+
+def results_frame(points: Sequence[ErlangPoint]) -> pd.DataFrame:
+    """The results table with stable column types (nulls stay nulls in Parquet)."""
+    frame = pd.DataFrame([results_row(point) for point in points], columns=list(RESULT_COLUMNS))
+    floats = [c for c in RESULT_COLUMNS if c != "iterations"]
+    return frame.astype({**dict.fromkeys(floats, "float64"), "iterations": "int64"})
+
+
+def write_json_atomically(path: Path, document: Any) -> None:
+    """Replace ``path`` in one rename, so a reader never sees half a file."""
+    _replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(document, indent=4)))
+
+
+def write_results(output_dir: Path, points: Sequence[ErlangPoint]) -> None:
+    """(Re)write results.csv and results.parquet from every finished point."""
+    frame = results_frame(points)
+    _replace_atomically(output_dir / RESULTS_CSV, lambda tmp: frame.to_csv(tmp, index=False))
+    _replace_atomically(
+        output_dir / RESULTS_PARQUET, lambda tmp: frame.to_parquet(tmp, index=False)
+    )
+
+
+def _replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        write(temporary)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+class OutputWriter(Observer):
+    """Writes the result files as the run goes (an :class:`Observer`)."""
+
+    def __init__(self, output_dir: Path) -> None:
+        self.output_dir = output_dir
+        self.finished: list[ErlangPoint] = []
+
+    def iteration_done(self, point: ErlangPoint, result: IterationResult) -> None:
+        """Rewrite the point's JSON, so it always holds every iteration so far."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomically(self.json_path(point), erlang_document(point))
+
+    def erlang_done(self, point: ErlangPoint) -> None:
+        """Add the point to the results table (its JSON is already final)."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.finished.append(point)
+        write_results(self.output_dir, self.finished)
+
+    def json_path(self, point: ErlangPoint) -> Path:
+        """Where a point's JSON goes."""
+        return self.output_dir / erlang_file_name(point.erlang)

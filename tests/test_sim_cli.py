@@ -1,0 +1,306 @@
+"""The built-in simulator's command line: exit codes, result files, progress events, logs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fusion_jupyter.engine.config import SHIPPED_TEMPLATES_DIR, parse_ini
+from fusion_jupyter.sim import cli
+from fusion_jupyter.sim.load import load_params
+from fusion_jupyter.sim.outputs import RESULT_COLUMNS
+from fusion_jupyter.sim.simulation import simulate
+from fusion_jupyter.sim.support import check_supported
+
+MINIMAL = SHIPPED_TEMPLATES_DIR / "minimal.ini"
+DEFAULT = SHIPPED_TEMPLATES_DIR / "default.ini"
+#: sim-model.md §7 on top of a template.
+REFERENCE = [
+    *("--erlang_start", "2000", "--erlang_stop", "2000"),
+    *("--num_requests", "2000", "--max_iters", "2", "--k_paths", "3"),
+]
+FUSION_TOP_KEYS = {
+    "blocking_mean",
+    "blocking_variance",
+    "ci_rate_block",
+    "ci_percent_block",
+    "bit_rate_blocking_mean",
+    "bit_rate_blocking_variance",
+    "ci_rate_bit_rate_block",
+    "ci_percent_bit_rate_block",
+    "lightpath_utilization",
+    "link_usage",
+    "iter_stats",
+    "sim_end_time",
+}
+
+
+def _run(template: Path, *flags: str) -> int:
+    return cli.main(["run_sim", "--config_path", str(template), "--run_id", "t1", *flags])
+
+
+def _events(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture
+def reference_run(tmp_path, monkeypatch, capsys):
+    """minimal.ini at the reference point, with the default output paths."""
+    monkeypatch.chdir(tmp_path)
+    code = _run(MINIMAL, *REFERENCE)
+    captured = capsys.readouterr()
+    return code, tmp_path, captured
+
+
+def test_reference_run_exits_0_with_nothing_on_stdout(reference_run):
+    code, _, captured = reference_run
+    assert code == 0
+    assert captured.out == ""
+
+
+def test_per_erlang_json_has_fusions_keys_and_values(reference_run):
+    _, cwd, _ = reference_run
+    document = json.loads((cwd / "output" / "2000.0_erlang.json").read_text())
+    assert set(document) >= FUSION_TOP_KEYS
+    assert document["blocking_mean"] == pytest.approx(0.07925)
+    assert document["ci_percent_block"] == pytest.approx(5.18927, abs=1e-5)
+    assert list(document["iter_stats"]) == ["0", "1"]
+    first, second = document["iter_stats"]["0"], document["iter_stats"]["1"]
+    assert first["sim_block_list"] == [0.0805]
+    assert second["sim_block_list"] == [0.0805, 0.078]
+    assert round(first["sim_br_block_list"][0], 5) == 0.18727
+    assert round(first["sim_br_block_corrected_list"][0], 5) == 0.09382
+    assert first["block_reasons_dict"] == {"distance": 1.0, "congestion": 0.0, "xt_threshold": 0.0}
+    assert sum(first["block_bw_dict"].values()) == 161
+    assert sum(first["path_index_list"]) == 2000 - 161
+    assert {"hops_mean", "hops_min", "hops_max", "lengths_mean", "trans_mean"} <= set(first)
+    assert first["hops_min"] == 1.0
+    assert len(document["link_usage"]) == 44  # 22 links, both directions
+    datetime.strptime(document["sim_end_time"], "%m%d_%H_%M_%S_%f")
+
+
+def test_results_table_in_csv_and_parquet(reference_run):
+    _, cwd, _ = reference_run
+    csv = pd.read_csv(cwd / "output" / "results.csv")
+    parquet = pd.read_parquet(cwd / "output" / "results.parquet")
+    assert tuple(csv.columns) == RESULT_COLUMNS == tuple(parquet.columns)
+    (row,) = csv.to_dict("records")
+    assert row["erlang"] == 2000.0 and row["iterations"] == 2
+    assert row["blocking_mean"] == pytest.approx(0.07925)
+    assert row["blocking_variance"] == pytest.approx(3.125e-6)
+    assert row["ci_lower"] < row["blocking_mean"] < row["ci_upper"]
+    assert row["ci_percent"] == pytest.approx(5.18927, abs=1e-5)
+    assert row["bit_rate_blocking_corrected_mean"] < row["bit_rate_blocking_mean"]
+    assert row["sliced_share"] == pytest.approx((335 + 311) / 4000)
+    assert 1 < row["mean_hops"] < 5 and 500 < row["mean_path_km"] < 3800
+    pd.testing.assert_frame_equal(csv, parquet, check_dtype=False)
+
+
+def test_progress_events_follow_the_contract(reference_run):
+    _, cwd, _ = reference_run
+    events = _events(cwd / "progress.jsonl")
+    assert [e["type"] for e in events] == [
+        "start",
+        "erlang_start",
+        "iteration",
+        "iteration",
+        "erlang_complete",
+        "complete",
+    ]
+    start, erlang_start, first, second, erlang_complete, complete = events
+    assert start["config"] == {
+        "total_erlangs": 1,
+        "total_iterations": 2,
+        "erlang_start": 2000,
+        "erlang_stop": 2000,
+        "erlang_step": 100,
+    }
+    assert erlang_start | {"ts": None} == {
+        "type": "erlang_start",
+        "ts": None,
+        "erlang": 2000.0,
+        "erlang_index": 0,
+        "total_erlangs": 1,
+    }
+    assert (first["iteration"], first["total_iterations"]) == (1, 2)
+    assert first["metrics"]["blocking_prob"] == 0.0805
+    assert second["metrics"]["blocking_prob"] == 0.078
+    assert 1 < first["metrics"]["mean_hops"] < 5
+    metrics = erlang_complete["metrics"]
+    assert metrics["mean_blocking"] == pytest.approx(0.07925)
+    assert metrics["ci_lower"] < metrics["mean_blocking"] < metrics["ci_upper"]
+    assert complete["exit_code"] == 0
+    assert complete["summary"]["total_time_seconds"] > 0
+    for event in events:
+        assert datetime.fromisoformat(event["ts"]).utcoffset() == timedelta(0)
+
+
+def test_log_lines_are_fusions(reference_run):
+    _, _, captured = reference_run
+    lines = captured.err.splitlines()
+    expected = [
+        "fusion.utils.logging_config - INFO - Starting simulation for 2000.0 Erlang (load 1/1)",
+        "fusion.core.simulation - INFO - Simulation started for Erlang: 2000.0 "
+        "simulation number: s1",
+        "fusion.core.request - INFO - Generated 2000 requests",
+        "fusion.core.simulation - INFO - Iteration 1 out of 2 completed for Erlang: 2000.0",
+        "fusion.core.simulation - INFO - Mean of blocking: 0.0805",
+        "fusion.core.persistence - INFO - Saving stats for iteration 0",
+        "fusion.utils.logging_config - INFO - CHILD=s1 iteration=0, done_units=1",
+        "fusion.core.simulation - INFO - Iteration 2 out of 2 completed for Erlang: 2000.0",
+        "fusion.utils.logging_config - INFO - CHILD=s1 iteration=1, done_units=2",
+        "fusion.utils.logging_config - INFO - Simulation finished for Erlang: 2000.0 finished "
+        "for simulation number: s1.",
+    ]
+    found = iter(lines)
+    for text in expected:  # in this order, each on a line of its own
+        assert any(line.endswith(text) for line in found), text
+    assert any("Completed 2000.0 Erlang in" in line for line in lines)
+    datetime.strptime(lines[0][:23], "%Y-%m-%d %H:%M:%S,%f")
+
+
+def test_training_config_has_null_ci_but_a_mean(tmp_path, capsys):
+    out = tmp_path / "out"
+    flags = ("--output_dir", str(out), "--progress_file", str(tmp_path / "p.jsonl"))
+    assert _run(DEFAULT, *REFERENCE, *flags) == 0  # default.ini: is_training = True
+    document = json.loads((out / "2000.0_erlang.json").read_text())
+    nulls = [k for k in FUSION_TOP_KEYS if k.startswith(("blocking", "ci_", "bit_rate"))]
+    assert {document[k] for k in nulls} == {None}
+    assert document["iter_stats"]["1"]["sim_block_list"] == [0.0805, 0.078]
+    (row,) = pd.read_parquet(out / "results.parquet").to_dict("records")
+    assert row["blocking_mean"] == pytest.approx(0.07925)
+    assert all(pd.isna(row[c]) for c in ("ci_lower", "ci_upper", "ci_percent"))
+    complete = _events(tmp_path / "p.jsonl")[-2]
+    assert complete["metrics"] == {
+        "mean_blocking": pytest.approx(0.07925),
+        "ci_lower": None,
+        "ci_upper": None,
+    }
+
+
+def test_module_entry_point_in_a_subprocess(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fusion_jupyter.sim",
+            "run_sim",
+            "--config_path",
+            str(MINIMAL),
+            "--run_id",
+            "abc123",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    names = sorted(p.name for p in (tmp_path / "output").iterdir())
+    assert names == [
+        "300.0_erlang.json",
+        "400.0_erlang.json",
+        "500.0_erlang.json",
+        "results.csv",
+        "results.parquet",
+    ]
+    assert _events(tmp_path / "progress.jsonl")[-1]["type"] == "complete"
+
+
+def test_bad_config_exits_2_with_one_line_per_problem(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = _run(MINIMAL, "--num_requests", "101", "--route_method", "shortest_path")
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert len(err) == 2
+    assert all(line.startswith("fusion-jupyter-sim: config error: ") for line in err)
+    assert "general_settings.num_requests: 101 requests do not split exactly" in err[0]
+    assert "routing_settings.route_method: route_method = shortest_path" in err[1]
+    assert "k_shortest_path" in err[1]
+    assert not (tmp_path / "progress.jsonl").exists() and not (tmp_path / "output").exists()
+
+
+def test_missing_config_file_exits_2(tmp_path, capsys):
+    code = _run(tmp_path / "nope.ini")
+    assert code == 2
+    assert "nope.ini" in capsys.readouterr().err
+
+
+def test_crash_writes_an_error_event_and_exits_1(tmp_path, monkeypatch, capsys):
+    def explode(params, observer, ctx):
+        observer.run_started(params)
+        raise RuntimeError("boom")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "simulate", explode)
+    assert _run(MINIMAL) == 1
+    start, error = _events(tmp_path / "progress.jsonl")
+    assert start["type"] == "start"
+    assert error["type"] == "error"
+    assert error["message"] == "RuntimeError: boom"
+    assert "Traceback" in error["traceback"] and "explode" in error["traceback"]
+    assert "RuntimeError: boom" in capsys.readouterr().err
+
+
+# --- what is supported --------------------------------------------------------------
+
+
+def _template(path: Path, **changes: tuple[str, str]) -> dict[str, dict[str, str]]:
+    config = parse_ini(path.read_text())
+    for key, (section, value) in changes.items():
+        config[section][key] = value
+    return config
+
+
+@pytest.mark.parametrize("template", [MINIMAL, DEFAULT])
+def test_templates_are_supported(template):
+    assert check_supported(parse_ini(template.read_text())) == []
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "supported"),
+    [
+        ("routing_settings", "route_method", "least_congested", "k_shortest_path"),
+        ("spectrum_settings", "allocation_method", "best_fit", "first_fit"),
+        ("snr_settings", "snr_type", "snr_e2e", "None"),
+        ("general_settings", "dynamic_lps", "True", "False"),
+        ("topology_settings", "network", "USNet", "NSFNet"),
+        ("general_settings", "mod_assumption", "MISSING", "DEFAULT"),
+    ],
+)
+def test_unsupported_settings_name_the_key_and_what_is_supported(section, key, value, supported):
+    problems = check_supported(_template(MINIMAL, **{key: (section, value)}))
+    assert len(problems) == 1
+    (problem,) = problems
+    assert (problem.section, problem.key) == (section, key)
+    assert value in problem.message and supported in problem.message
+
+
+def test_distribution_must_match_the_modulation_table():
+    changed = _template(
+        MINIMAL, request_distribution=("general_settings", '{"25": 0.5, "1000": 0.5}')
+    )
+    (problem,) = check_supported(changed)
+    assert problem.key == "request_distribution" and "1000" in problem.message
+
+
+def test_custom_topology_file_in_fusions_format(tmp_path):
+    topology = tmp_path / "ring.txt"
+    topology.write_text("a\tb\t300\nb\tc\t400\nc\ta\t500\nb\ta\t300\n")
+    config = tmp_path / "ring.ini"
+    text = MINIMAL.read_text().replace("network = NSFNet", f"network = {topology}")
+    config.write_text(text)
+    assert check_supported(parse_ini(text)) == []
+    params = load_params(config, {"erlang_start": "50", "erlang_stop": "50"})
+    assert (params.network, params.topology_file) == ("ring", str(topology))
+    (point,) = simulate(params)
+    assert point.iterations[0].link_usage.keys() == {"a-b", "b-a", "b-c", "c-b", "c-a", "a-c"}
+    assert point.iterations[0].hops.max == 1.0

@@ -135,7 +135,7 @@ class Controller:
 
     def serve(self, src: str, dst: str, bandwidth: int) -> Allocation | None:
         """Place a request as FUSION would, or return None if it is blocked."""
-        options = self.options(src, dst, bandwidth)
+        options = self._options.get((src, dst, bandwidth)) or self.options(src, dst, bandwidth)
         for option in options:
             if option.unsliced is not None:
                 lightpath = self._place(option, bandwidth, option.unsliced)

@@ -73,7 +73,10 @@ class Spectrum:
         """First fit, and occupy what it found; the bit position, or None if blocked."""
         position = self.first_fit(links, width)
         if position is not None:
-            self.occupy(links, slot_block(position, width))
+            block = ((1 << width) - 1) << position  # slot_block, inlined: this is the hot path
+            masks = self.masks
+            for link in links:
+                masks[link] |= block
         return position
 
     def locate(self, position: int) -> tuple[int, int]:

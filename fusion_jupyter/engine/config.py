@@ -559,8 +559,8 @@ def _erlang_problems(values: _Values) -> list[Problem]:
                 GENERAL, "erlang_stop", f"must be at least erlang_start ({start:g}), got {stop:g}"
             )
         ]
-    if step is not None and _erlang_count(start, stop, step) > MAX_ERLANG_POINTS:
-        count = _erlang_count(start, stop, step)
+    count = 0 if step is None else _erlang_count(start, stop, step)
+    if count > MAX_ERLANG_POINTS:
         return [
             Problem(
                 GENERAL, "erlang_step", f"gives {count} traffic loads; at most {MAX_ERLANG_POINTS}"
@@ -580,9 +580,9 @@ def _split_problems(values: _Values) -> list[Problem]:
     if distribution is None or requests is None or _splits(distribution, requests):
         return []
     counts = {bw: int(p * requests) for bw, p in distribution.items()}
-    nearest = next(
-        (n for n in range(requests + 1, requests + 10_001) if _splits(distribution, n)), None
-    )
+    # Suggest the next count that splits; the search is bounded to stay cheap per keystroke.
+    candidates = range(requests + 1, requests + 10_001)
+    nearest = next((n for n in candidates if _splits(distribution, n)), None)
     hint = f"; {nearest} would" if nearest else ""
     return [
         Problem(

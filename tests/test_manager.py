@@ -13,7 +13,7 @@ import pytest
 
 from fusion_jupyter.engine import Conflict, RunManager, Status, ValidationFailed
 from fusion_jupyter.engine.procinfo import group_members, is_alive
-from support.engine import make_manager, stub_command, wait_terminal, wait_until
+from tests.support.engine import make_manager, stub_command, wait_terminal, wait_until
 
 
 @pytest.fixture
@@ -31,8 +31,12 @@ def _frozen(run) -> configparser.ConfigParser:
 
 
 def test_a_run_completes_with_its_overrides_progress_and_exit_code(manager):
-    run = manager.create("minimal", {"general_settings": {"max_iters": 3, "erlang_stop": 400}},
-                         name="baseline", tags=["a", "b"])
+    run = manager.create(
+        "minimal",
+        {"general_settings": {"max_iters": 3, "erlang_stop": 400}},
+        name="baseline",
+        tags=["a", "b"],
+    )
     assert run.status in (Status.PENDING, Status.RUNNING)
     assert len(run.id) == 12 and all(c in "0123456789abcdef" for c in run.id)
     # FUSION's GUI copied the template as is: here the overrides are in the frozen file.
@@ -55,10 +59,16 @@ def test_a_run_completes_with_its_overrides_progress_and_exit_code(manager):
 
 def test_a_second_run_starts_while_the_first_runs(tmp_path, db_url):
     gate = tmp_path / "gate"
-    with make_manager(tmp_path, db_url, simulator_command=stub_command("--wait-for", str(gate))) as m:
+    command = stub_command("--wait-for", str(gate))
+    with make_manager(tmp_path, db_url, simulator_command=command) as m:
         first, second = m.create("minimal"), m.create("minimal")
-        wait_until(lambda: m.get(first.id).status == Status.RUNNING and
-                   m.get(second.id).status == Status.RUNNING, what="both running")
+        wait_until(
+            lambda: (
+                m.get(first.id).status == Status.RUNNING
+                and m.get(second.id).status == Status.RUNNING
+            ),
+            what="both running",
+        )
         gate.touch()
         assert wait_terminal(m, first.id).status == Status.COMPLETED
         assert wait_terminal(m, second.id).status == Status.COMPLETED
@@ -88,8 +98,11 @@ def test_a_missing_simulator_binary_fails_the_run_clearly(tmp_path, db_url):
 
 
 def test_cancel_stops_the_whole_group(tmp_path, db_url):
-    with make_manager(tmp_path, db_url, simulator_command=stub_command(
-            "--grandchild", "--wait-for", str(tmp_path / "never"))) as m:
+    with make_manager(
+        tmp_path,
+        db_url,
+        simulator_command=stub_command("--grandchild", "--wait-for", str(tmp_path / "never")),
+    ) as m:
         run = m.create("minimal")
         pid_file = Path(run.run_dir) / "grandchild.pid"
         wait_until(pid_file.exists, what="the grandchild")
@@ -104,8 +117,14 @@ def test_cancel_stops_the_whole_group(tmp_path, db_url):
 
 
 def test_cancel_escalates_to_sigkill_after_the_grace(tmp_path, db_url):
-    with make_manager(tmp_path, db_url, cancel_grace_seconds=0.3, simulator_command=stub_command(
-            "--ignore-sigterm", "--grandchild", "--wait-for", str(tmp_path / "never"))) as m:
+    with make_manager(
+        tmp_path,
+        db_url,
+        cancel_grace_seconds=0.3,
+        simulator_command=stub_command(
+            "--ignore-sigterm", "--grandchild", "--wait-for", str(tmp_path / "never")
+        ),
+    ) as m:
         run = m.create("minimal")
         wait_until((Path(run.run_dir) / "grandchild.pid").exists, what="the grandchild")
         pgid = m.get(run.id).pgid
@@ -116,8 +135,12 @@ def test_cancel_escalates_to_sigkill_after_the_grace(tmp_path, db_url):
 
 
 def test_cancelling_a_pending_run_only_marks_it(tmp_path, db_url):
-    with make_manager(tmp_path, db_url, max_concurrent_runs=1,
-                      simulator_command=stub_command("--wait-for", str(tmp_path / "go"))) as m:
+    with make_manager(
+        tmp_path,
+        db_url,
+        max_concurrent_runs=1,
+        simulator_command=stub_command("--wait-for", str(tmp_path / "go")),
+    ) as m:
         first, second = m.create("minimal"), m.create("minimal")
         assert m.get(second.id).status == Status.PENDING
         assert m.cancel(second.id).status == Status.CANCELLED
@@ -128,8 +151,9 @@ def test_cancelling_a_pending_run_only_marks_it(tmp_path, db_url):
 
 
 def test_delete_refuses_active_runs_and_purges_only_when_asked(tmp_path, db_url):
-    with make_manager(tmp_path, db_url,
-                      simulator_command=stub_command("--wait-for", str(tmp_path / "go"))) as m:
+    with make_manager(
+        tmp_path, db_url, simulator_command=stub_command("--wait-for", str(tmp_path / "go"))
+    ) as m:
         run = m.create("minimal")
         with pytest.raises(Conflict, match="cancel it"):
             m.delete(run.id)
@@ -151,8 +175,9 @@ def test_rerun_uses_the_same_frozen_config(manager):
     again = manager.rerun(run.id)
     assert again.id != run.id and again.rerun_of == run.id
     assert again.config == run.config and again.tags == ["t"] and again.name == "n"
-    assert (Path(again.run_dir) / "config.ini").read_text() == \
-        (Path(run.run_dir) / "config.ini").read_text()
+    assert (Path(again.run_dir) / "config.ini").read_text() == (
+        Path(run.run_dir) / "config.ini"
+    ).read_text()
     assert wait_terminal(manager, again.id).status == Status.COMPLETED
 
 
@@ -167,14 +192,19 @@ def test_bad_input_is_refused_whole_and_leaves_nothing(manager, tmp_path):
         manager.create("minimal", executor="mainframe")
     with pytest.raises(ValidationFailed, match="name"):
         manager.create("minimal", name="x" * 1000)
-    assert manager.list().runs == []
+    assert manager.list_runs().runs == []
     assert list((tmp_path / "runs").iterdir()) == []
 
 
 def test_fifty_runs_from_several_threads_never_exceed_the_limit(tmp_path, db_url):
-    with make_manager(tmp_path, db_url, max_concurrent_runs=4,
-                      simulator_command=stub_command("--delay", "0.01", "--iterations", "1",
-                                                     "--erlangs", "1", "--no-output")) as m:
+    with make_manager(
+        tmp_path,
+        db_url,
+        max_concurrent_runs=4,
+        simulator_command=stub_command(
+            "--delay", "0.01", "--iterations", "1", "--erlangs", "1", "--no-output"
+        ),
+    ) as m:
         peak = [0]
         running: set[str] = set()
         lock = threading.Lock()
@@ -214,8 +244,12 @@ def test_fifty_runs_from_several_threads_never_exceed_the_limit(tmp_path, db_url
 
 
 def test_runs_start_in_creation_order(tmp_path, db_url):
-    with make_manager(tmp_path, db_url, max_concurrent_runs=1,
-                      simulator_command=stub_command("--iterations", "1", "--erlangs", "1")) as m:
+    with make_manager(
+        tmp_path,
+        db_url,
+        max_concurrent_runs=1,
+        simulator_command=stub_command("--iterations", "1", "--erlangs", "1"),
+    ) as m:
         ids = [m.create("minimal").id for _ in range(5)]
         runs = [wait_terminal(m, i) for i in ids]
         starts = [r.started_at for r in runs]
@@ -223,8 +257,12 @@ def test_runs_start_in_creation_order(tmp_path, db_url):
 
 
 def test_on_shutdown_cancel_stops_runs_at_close(tmp_path, db_url):
-    m = make_manager(tmp_path, db_url, on_shutdown="cancel",
-                     simulator_command=stub_command("--wait-for", str(tmp_path / "never")))
+    m = make_manager(
+        tmp_path,
+        db_url,
+        on_shutdown="cancel",
+        simulator_command=stub_command("--wait-for", str(tmp_path / "never")),
+    )
     run = m.create("minimal")
     wait_until(lambda: m.get(run.id).pid, what="the process")
     pgid = m.get(run.id).pgid

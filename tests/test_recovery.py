@@ -13,17 +13,24 @@ import pytest
 
 from fusion_jupyter.engine import Status
 from fusion_jupyter.engine.procinfo import is_alive
-from support.engine import make_manager, manager_kwargs, stub_command, wait_terminal, wait_until
+from tests.support.engine import (
+    make_manager,
+    manager_kwargs,
+    stub_command,
+    wait_terminal,
+    wait_until,
+)
 
 MANAGER_PROC = Path(__file__).parent / "support" / "manager_proc.py"
 
 
-def _spawn_manager(tmp_path: Path, db_url: str, runs: list, **settings) -> tuple[subprocess.Popen, list[str]]:
+def _spawn_manager(tmp_path: Path, db_url: str, runs: list, **settings):
     kwargs = manager_kwargs(tmp_path, db_url, **settings)
     kwargs["runs_dir"] = str(kwargs["runs_dir"])
     proc = subprocess.Popen(
         [sys.executable, str(MANAGER_PROC), json.dumps(kwargs), json.dumps(runs)],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     line = proc.stdout.readline()
     assert line, "the manager process died before creating its runs"
@@ -38,8 +45,11 @@ def _kill9(proc: subprocess.Popen) -> None:
 def test_sigkilled_manager_leaves_the_run_going_and_the_next_one_finishes_it(tmp_path, db_url):
     gate = tmp_path / "gate"
     proc, (run_id,) = _spawn_manager(
-        tmp_path, db_url, [["minimal", {}]],
-        simulator_command=stub_command("--wait-for", str(gate), "--exit-code", "4"))
+        tmp_path,
+        db_url,
+        [["minimal", {}]],
+        simulator_command=stub_command("--wait-for", str(gate), "--exit-code", "4"),
+    )
     with make_manager(tmp_path, db_url) as observer:
         pid = wait_until(lambda: observer.get(run_id).pid, what="the run's process")
     _kill9(proc)
@@ -60,8 +70,11 @@ def test_sigkilled_manager_leaves_the_run_going_and_the_next_one_finishes_it(tmp
 def test_a_run_that_ended_while_no_manager_lived_is_settled_from_its_exit_record(tmp_path, db_url):
     gate = tmp_path / "gate"
     proc, (ok, bad) = _spawn_manager(
-        tmp_path, db_url, [["minimal", {}], ["minimal", {"stub": {"exit_code": 5}}]],
-        simulator_command=stub_command("--wait-for", str(gate)))
+        tmp_path,
+        db_url,
+        [["minimal", {}], ["minimal", {"stub": {"exit_code": 5}}]],
+        simulator_command=stub_command("--wait-for", str(gate)),
+    )
     with make_manager(tmp_path, db_url, max_concurrent_runs=1) as observer:
         wait_until(lambda: observer.get(ok).pid and observer.get(bad).pid, what="both started")
     _kill9(proc)
@@ -76,8 +89,11 @@ def test_a_run_that_ended_while_no_manager_lived_is_settled_from_its_exit_record
 
 def test_a_run_whose_process_vanished_without_a_record_fails_with_a_reason(tmp_path, db_url):
     proc, (run_id,) = _spawn_manager(
-        tmp_path, db_url, [["minimal", {}]],
-        simulator_command=stub_command("--wait-for", str(tmp_path / "never")))
+        tmp_path,
+        db_url,
+        [["minimal", {}]],
+        simulator_command=stub_command("--wait-for", str(tmp_path / "never")),
+    )
     with make_manager(tmp_path, db_url) as observer:
         pgid = wait_until(lambda: observer.get(run_id).pgid, what="the process")
     _kill9(proc)
@@ -90,8 +106,9 @@ def test_a_run_whose_process_vanished_without_a_record_fails_with_a_reason(tmp_p
 
 
 def test_a_reused_pid_is_not_mistaken_for_the_run(tmp_path, db_url):
-    with make_manager(tmp_path, db_url,
-                      simulator_command=stub_command("--wait-for", str(tmp_path / "never"))) as m:
+    with make_manager(
+        tmp_path, db_url, simulator_command=stub_command("--wait-for", str(tmp_path / "never"))
+    ) as m:
         run = m.create("minimal")
         wait_until(lambda: m.get(run.id).pid, what="the process")
         pgid = m.get(run.id).pgid
@@ -108,11 +125,16 @@ def test_a_reused_pid_is_not_mistaken_for_the_run(tmp_path, db_url):
 def test_pending_runs_survive_and_start_under_the_next_manager(tmp_path, db_url):
     gate = tmp_path / "gate"
     proc, ids = _spawn_manager(
-        tmp_path, db_url, [["minimal", {}]] * 3, max_concurrent_runs=1,
-        simulator_command=stub_command("--wait-for", str(gate)))
+        tmp_path,
+        db_url,
+        [["minimal", {}]] * 3,
+        max_concurrent_runs=1,
+        simulator_command=stub_command("--wait-for", str(gate)),
+    )
     _kill9(proc)
-    with make_manager(tmp_path, db_url, max_concurrent_runs=1,
-                      simulator_command=stub_command()) as again:
+    with make_manager(
+        tmp_path, db_url, max_concurrent_runs=1, simulator_command=stub_command()
+    ) as again:
         gate.touch()
         assert [wait_terminal(again, i).status for i in ids] == [Status.COMPLETED] * 3
 
@@ -121,8 +143,11 @@ def test_a_live_manager_adopts_the_runs_of_one_that_died(tmp_path, db_url):
     gate = tmp_path / "gate"
     with make_manager(tmp_path, db_url) as survivor:
         proc, (run_id,) = _spawn_manager(
-            tmp_path, db_url, [["minimal", {"stub": {"exit_code": 2}}]],
-            simulator_command=stub_command("--wait-for", str(gate)))
+            tmp_path,
+            db_url,
+            [["minimal", {"stub": {"exit_code": 2}}]],
+            simulator_command=stub_command("--wait-for", str(gate)),
+        )
         wait_until(lambda: run_id in survivor._trackers, what="the survivor to watch the run")
         _kill9(proc)
         gate.touch()

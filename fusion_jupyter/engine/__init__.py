@@ -38,7 +38,20 @@ _EXPORTS = {
     "RunFilter": "store",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Conflict",
+    "EngineError",
+    "EngineSettings",
+    "Forbidden",
+    "NotFound",
+    "Problem",
+    "Run",
+    "RunFilter",
+    "RunManager",
+    "Status",
+    "ValidationFailed",
+    "run_to_dict",
+]
 
 
 def __getattr__(name: str) -> Any:

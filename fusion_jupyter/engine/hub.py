@@ -94,7 +94,7 @@ class Subscription:
     def _fire(self) -> None:
         try:
             self._notify()
-        except Exception:  # noqa: BLE001 - a broken consumer must not stop the producer
+        except Exception:
             self.close()
 
     # ---- consumer side ----------------------------------------------------------

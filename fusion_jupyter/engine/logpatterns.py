@@ -91,7 +91,8 @@ class LogProgressTranslator:
 
     def _on_erlang_start(self, g: dict[str, str | None]) -> dict[str, Any]:
         self.erlang = float(g["erlang"] or 0)
-        self.erlang_index = int(g["index"]) - 1 if g.get("index") else self.erlang_index + 1
+        index = g.get("index")
+        self.erlang_index = int(index) - 1 if index else self.erlang_index + 1
         if g.get("total"):
             self.total_erlangs = int(g["total"] or 0)
         return {

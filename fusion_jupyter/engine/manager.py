@@ -118,7 +118,9 @@ class RunManager:
         self._watcher.start()
         self.started = True
         self._sync(adopt=True)
-        self._sync_thread = threading.Thread(target=self._sync_loop, name="fusion-sync", daemon=True)
+        self._sync_thread = threading.Thread(
+            target=self._sync_loop, name="fusion-sync", daemon=True
+        )
         self._sync_thread.start()
 
     def close(self) -> None:
@@ -167,7 +169,9 @@ class RunManager:
     def rerun(self, run_id: str) -> Run:
         """A new run with the same frozen config, template, name and tags."""
         old = self.store.get(run_id)
-        run = self._new_run(old.config, old.template, old.overrides, old.name, old.tags, old.executor)
+        run = self._new_run(
+            old.config, old.template, old.overrides, old.name, old.tags, old.executor
+        )
         run.rerun_of = old.id
         with _removing_dirs_on_error([run]):
             self.store.add_run(run, old.tags)
@@ -186,19 +190,30 @@ class RunManager:
         """Expand the cartesian product of ``grid`` (``"section.key": values``) into runs."""
         points = self._grid_points(grid)
         base = config.normalize_overrides(overrides or {})
-        sweep = Sweep(id=new_id(), name=_check_name(name), template=template,
-                      grid={k: list(v) for k, v in grid.items()},
-                      executor=executor or self.settings.default_executor)
+        sweep = Sweep(
+            id=new_id(),
+            name=_check_name(name),
+            template=template,
+            grid={k: list(v) for k, v in grid.items()},
+            executor=executor or self.settings.default_executor,
+        )
         all_tags = [*tags, f"sweep:{sweep.id}"]
-        configs = [(point, config.merge(base, config.normalize_overrides(point)))
-                   for point in points]
+        configs = [
+            (point, config.merge(base, config.normalize_overrides(point))) for point in points
+        ]
         built = [(point, ov, self._build_config(template, ov)) for point, ov in configs]
         runs: list[tuple[Run, Sequence[str]]] = []
         with _removing_dirs_on_error(r for r, _ in runs):
             for point, merged_overrides, cfg in built:
                 label = ", ".join(f"{k}={v}" for k, v in point.items())
-                run = self._new_run(cfg, template, merged_overrides,
-                                    f"{name or template} [{label}]", all_tags, executor)
+                run = self._new_run(
+                    cfg,
+                    template,
+                    merged_overrides,
+                    f"{name or template} [{label}]",
+                    all_tags,
+                    executor,
+                )
                 run.sweep_id = sweep.id
                 runs.append((run, all_tags))
             self.store.add_sweep(sweep, runs)
@@ -214,11 +229,18 @@ class RunManager:
         if problems:
             raise ValidationFailed(problems)
         keys = list(grid)
-        points = [dict(zip(keys, combo, strict=True))
-                  for combo in itertools.product(*(grid[k] for k in keys))]
+        points = [
+            dict(zip(keys, combo, strict=True))
+            for combo in itertools.product(*(grid[k] for k in keys))
+        ]
         if len(points) > MAX_SWEEP_RUNS:
-            raise ValidationFailed([Problem("grid", "", f"expands to {len(points)} runs; "
-                                            f"the limit is {MAX_SWEEP_RUNS}")])
+            raise ValidationFailed(
+                [
+                    Problem(
+                        "grid", "", f"expands to {len(points)} runs; the limit is {MAX_SWEEP_RUNS}"
+                    )
+                ]
+            )
         return points
 
     def _build_config(self, template: str, overrides: Mapping[str, Any]) -> config.Config:
@@ -239,8 +261,9 @@ class RunManager:
     ) -> Run:
         executor = executor or self.settings.default_executor
         if executor != "local":
-            raise ValidationFailed([Problem("run", "executor",
-                                            f"unknown executor {executor!r} (available: local)")])
+            raise ValidationFailed(
+                [Problem("run", "executor", f"unknown executor {executor!r} (available: local)")]
+            )
         _check_tags(tags)
         name = _check_name(name)
         run_id = new_id()
@@ -253,9 +276,16 @@ class RunManager:
             shutil.rmtree(run_dir, ignore_errors=True)
             raise
         return Run(
-            id=run_id, name=name, template=template, config=cfg,
-            overrides=json.loads(json.dumps(overrides)), status=Status.PENDING,
-            executor=executor, run_dir=str(run_dir), cancel_requested=False, created_at=utcnow(),
+            id=run_id,
+            name=name,
+            template=template,
+            config=cfg,
+            overrides=json.loads(json.dumps(overrides)),
+            status=Status.PENDING,
+            executor=executor,
+            run_dir=str(run_dir),
+            cancel_requested=False,
+            created_at=utcnow(),
         )
 
     def _after_create(self, run_ids: list[str]) -> list[Run]:
@@ -322,7 +352,7 @@ class RunManager:
     def _check_command(self) -> None:
         for part in self.settings.simulator_command:
             try:
-                part.format(**{name: "" for name in COMMAND_PLACEHOLDERS})
+                part.format(**dict.fromkeys(COMMAND_PLACEHOLDERS, ""))
             except (KeyError, IndexError, ValueError) as exc:
                 raise ValueError(
                     f"simulator_command: {part!r} uses an unknown placeholder ({exc}); "
@@ -358,8 +388,11 @@ class RunManager:
         if paths is None:
             touched = set(trackers)
         else:
-            touched = {Path(p).relative_to(self.settings.runs_dir).parts[0]
-                       for p in paths if Path(p).is_relative_to(self.settings.runs_dir)}
+            touched = {
+                Path(p).relative_to(self.settings.runs_dir).parts[0]
+                for p in paths
+                if Path(p).is_relative_to(self.settings.runs_dir)
+            }
         for run_id in touched:
             tracker = trackers.get(run_id)
             if tracker is not None:
@@ -391,7 +424,10 @@ class RunManager:
         elif record is not None and code == 0:
             status, error = Status.COMPLETED, None
         else:
-            status, error = Status.FAILED, self._failure_message(run, record, launcher_code, tracker)
+            status, error = (
+                Status.FAILED,
+                self._failure_message(run, record, launcher_code, tracker),
+            )
         self._finish(run_id, status, code, error)
 
     def _failure_message(
@@ -406,9 +442,16 @@ class RunManager:
             if record.get("error"):
                 reason += f": {record['error']}"
         else:
-            how = f" ({describe_exit(None, -launcher_code)})" if launcher_code and launcher_code < 0 else ""
-            reason = ("The run's process ended without recording an exit code" + how +
-                      "; it was probably killed from outside")
+            how = (
+                f" ({describe_exit(None, -launcher_code)})"
+                if launcher_code and launcher_code < 0
+                else ""
+            )
+            reason = (
+                "The run's process ended without recording an exit code"
+                + how
+                + "; it was probably killed from outside"
+            )
         parts = [reason + "."]
         if tracker is not None and tracker.last_error:
             parts.append(f"Simulator error: {tracker.last_error}")
@@ -418,8 +461,12 @@ class RunManager:
 
     def _finish(self, run_id: str, status: Status, code: int | None, error: str | None) -> None:
         self._untrack(run_id)
-        values: dict[str, Any] = {"status": status, "exit_code": code,
-                                  "completed_at": utcnow(), "error": error}
+        values: dict[str, Any] = {
+            "status": status,
+            "exit_code": code,
+            "completed_at": utcnow(),
+            "error": error,
+        }
         if status == Status.COMPLETED:
             values["percent"] = 100.0
         if self.store.transition(run_id, [Status.RUNNING, Status.PENDING], **values):
@@ -486,14 +533,18 @@ class RunManager:
         run_dir = Path(run.run_dir)
         ref = self._ref_of(run, run_dir)
         if ref is None:
-            if run.started_at and utcnow() - run.started_at > START_GRACE:
-                # Claimed by a manager that died before it started the process.
-                if self.store.transition(run.id, [Status.RUNNING], status=Status.PENDING,
-                                         started_at=None, host=None):
-                    self._publish(self.store.get(run.id))
+            self._requeue_if_never_started(run)
             return
         log.info("re-attaching run %s (pid %s)%s", run.id, ref.pid, " at start" if at_start else "")
         self._track(run.id, run_dir, ref)
+
+    def _requeue_if_never_started(self, run: Run) -> None:
+        # A run claimed long ago with no process: its manager died before starting it.
+        stale = run.started_at is not None and utcnow() - run.started_at > START_GRACE
+        if stale and self.store.transition(
+            run.id, [Status.RUNNING], status=Status.PENDING, started_at=None, host=None
+        ):
+            self._publish(self.store.get(run.id))
 
     def _ref_of(self, run: Run, run_dir: Path) -> ProcessRef | None:
         if run.pid is not None:
@@ -516,7 +567,10 @@ class RunManager:
         if Status(run.status).terminal:
             raise Conflict(f"run {run_id} is already {Status(run.status).value}")
         if run.status == Status.PENDING and self.store.transition(
-            run_id, [Status.PENDING], status=Status.CANCELLED, cancel_requested=True,
+            run_id,
+            [Status.PENDING],
+            status=Status.CANCELLED,
+            cancel_requested=True,
             completed_at=utcnow(),
         ):
             self._publish(self.store.get(run_id))
@@ -557,8 +611,9 @@ class RunManager:
         """One run (NotFound if unknown)."""
         return self.store.get(run_id)
 
-    def list(self, filters: RunFilter | None = None, *, limit: int = 100,
-             cursor: str | None = None) -> Page:
+    def list_runs(
+        self, filters: RunFilter | None = None, *, limit: int = 100, cursor: str | None = None
+    ) -> Page:
         """A page of runs, newest first."""
         return self.store.list_runs(filters or RunFilter(), limit=limit, cursor=cursor)
 
@@ -598,12 +653,20 @@ class RunManager:
         """One row per Erlang load with the blocking statistics."""
         return artifacts.results(self.run_dir(run_id) / "output")
 
-    def subscribe(self, run_id: str, *, notify: Notify, channels: Sequence[str] = ("progress", "logs"),
-                  after: int = -1, log_offset: int = 0) -> Subscription:
+    def subscribe(
+        self,
+        run_id: str,
+        *,
+        notify: Notify,
+        channels: Sequence[str] = ("progress", "logs"),
+        after: int = -1,
+        log_offset: int = 0,
+    ) -> Subscription:
         """Follow a run live from ``after``/``log_offset`` (see :class:`EventHub`)."""
         self.store.get(run_id)
-        return self.hub.subscribe(run_id, notify=notify, channels=channels, after=after,
-                                  log_offset=log_offset)
+        return self.hub.subscribe(
+            run_id, notify=notify, channels=channels, after=after, log_offset=log_offset
+        )
 
     def _known_run_dir(self, run_id: str) -> Path | None:
         tracker = self._trackers.get(run_id)
@@ -615,7 +678,7 @@ class RunManager:
             return None
 
     def _simulator_problems(self, cfg: config.Config) -> list[Problem]:
-        from fusion_jupyter.sim.support import check_supported  # noqa: PLC0415
+        from fusion_jupyter.sim.support import check_supported
 
         return check_supported(cfg)
 
@@ -637,8 +700,15 @@ def _rank(status: Status) -> int:
 
 def _check_name(name: str) -> str:
     if not isinstance(name, str) or len(name) > NAME_MAX or any(ord(c) < 32 for c in name):
-        raise ValidationFailed([Problem("run", "name", f"must be text of at most {NAME_MAX} "
-                                        "characters without control characters")])
+        raise ValidationFailed(
+            [
+                Problem(
+                    "run",
+                    "name",
+                    f"must be text of at most {NAME_MAX} characters without control characters",
+                )
+            ]
+        )
     return name
 
 

@@ -175,9 +175,7 @@ class RunTag(Base):
 
     __tablename__ = "run_tags"
 
-    run_id: Mapped[str] = mapped_column(
-        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
 
     run: Mapped[Run] = relationship(back_populates="tag_rows")

@@ -10,7 +10,6 @@ JSON object becomes a ``warning`` event rather than stopping the stream.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ def parse_line(line: bytes, seq: int) -> Event:
         event = json.loads(line)
     except ValueError as exc:
         event = None
-        reason = f"not JSON ({exc.msg})"
+        reason = f"not JSON ({getattr(exc, 'msg', exc)})"
     else:
         reason = "not a JSON object with a 'type'"
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
@@ -145,6 +144,6 @@ def _float(value: Any, default: float | None) -> float | None:
 def file_size(path: Path) -> int:
     """A file's size, 0 if it does not exist yet."""
     try:
-        return os.stat(path).st_size
+        return path.stat().st_size
     except FileNotFoundError:
         return 0

@@ -116,7 +116,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         stamp, run_id = json.loads(raw)
         return datetime.fromisoformat(stamp), str(run_id)
     except (ValueError, TypeError, binascii.Error) as exc:
-        raise ValidationFailed([Problem("query", "cursor", "not a cursor this server issued")]) from exc
+        problem = Problem("query", "cursor", "not a cursor this server issued")
+        raise ValidationFailed([problem]) from exc
 
 
 class Store:
@@ -207,9 +208,7 @@ class Store:
         if filters.status:
             query = query.where(Run.status.in_(list(filters.status)))
         if filters.tag:
-            query = query.where(
-                Run.id.in_(select(RunTag.run_id).where(RunTag.tag == filters.tag))
-            )
+            query = query.where(Run.id.in_(select(RunTag.run_id).where(RunTag.tag == filters.tag)))
         if filters.name:
             query = query.where(Run.name.contains(filters.name, autoescape=True))
         if filters.template:
@@ -269,9 +268,7 @@ class Store:
         when several processes start runs at once.
         """
         with self.write(exclusive=True) as session:
-            running = session.scalar(
-                select(func.count()).where(Run.status == Status.RUNNING)
-            ) or 0
+            running = session.scalar(select(func.count()).where(Run.status == Status.RUNNING)) or 0
             free = max_running - int(running)
             if free <= 0:
                 return []

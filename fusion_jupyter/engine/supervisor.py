@@ -13,6 +13,7 @@ import os
 import selectors
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 
 from fusion_jupyter.engine.procinfo import is_alive
 
@@ -85,17 +86,13 @@ class ExitWatcher:
             return key in self._fds
 
     def _close(self, fd: int) -> None:
-        try:
+        with suppress(KeyError, ValueError):
             self._selector.unregister(fd)
-        except (KeyError, ValueError):
-            pass
         os.close(fd)
 
     def _wake(self) -> None:
-        try:
+        with suppress(BlockingIOError):  # the pipe is full: it is awake already
             os.write(self._wake_w, b"x")
-        except BlockingIOError:
-            pass  # already awake
 
     def _loop(self) -> None:
         while not self._stopping:

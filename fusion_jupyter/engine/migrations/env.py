@@ -8,7 +8,9 @@ from fusion_jupyter.engine.models import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("fusion_jupyter migrations run through fusion_jupyter.engine.store.migrate()")
+    raise RuntimeError(
+        "run fusion_jupyter migrations through fusion_jupyter.engine.store.migrate()"
+    )
 
 context.configure(
     connection=connection,

@@ -54,8 +54,10 @@ def upgrade() -> None:
         sa.Column("sweep_id", sa.String(12), nullable=True),
         sa.Column("rerun_of", sa.String(12), nullable=True),
         sa.ForeignKeyConstraint(
-            ["sweep_id"], ["sweeps.id"],
-            name=op.f("fk_runs_sweep_id_sweeps"), ondelete="SET NULL",
+            ["sweep_id"],
+            ["sweeps.id"],
+            name=op.f("fk_runs_sweep_id_sweeps"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_runs")),
     )

@@ -26,9 +26,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("erlang_count", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("iteration", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("iteration_count", sa.Integer(), nullable=True))
-        batch.add_column(
-            sa.Column("percent", sa.Float(), nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("percent", sa.Float(), nullable=False, server_default="0"))
     # Finished runs recorded before the cache existed are, by definition, done.
     op.execute("UPDATE runs SET percent = 100 WHERE status = 'COMPLETED'")
 
@@ -36,7 +34,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("runs") as batch:
         for column in (
-            "percent", "iteration_count", "iteration", "erlang_count",
-            "erlang_index", "erlang", "progress_seq",
+            "percent",
+            "iteration_count",
+            "iteration",
+            "erlang_count",
+            "erlang_index",
+            "erlang",
+            "progress_seq",
         ):
             batch.drop_column(column)

@@ -268,7 +268,7 @@ def test_on_shutdown_cancel_stops_runs_at_close(tmp_path, db_url):
     pgid = m.get(run.id).pgid
     m.close()
     assert group_members(pgid) == []
-    again = RunManager(runs_dir=tmp_path / "runs", db_url=db_url, builtin_simulator=False)
+    again = RunManager(runs_dir=tmp_path / "runs", db_url=db_url)
     assert again.get(run.id).status == Status.CANCELLED
     again.close()
 

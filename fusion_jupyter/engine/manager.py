@@ -146,7 +146,7 @@ class RunManager:
     def validate(self, cfg: config.Config) -> config.ValidationResult:
         """All problems of a config at once: the generic checks and the simulator's own."""
         result = config.validate(cfg)
-        if self.settings.builtin_simulator:
+        if self.settings.runs_builtin_simulator:
             result.errors.extend(self._simulator_problems(cfg))
         return result
 

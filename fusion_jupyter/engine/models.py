@@ -217,3 +217,24 @@ def run_to_dict(run: Run) -> dict[str, Any]:
         },
         "overrides": run.overrides,
     }
+
+
+def sweep_to_dict(sweep: Sweep, runs: list[Run] | None = None) -> dict[str, Any]:
+    """A sweep as clients see it, with its runs' statuses counted when given."""
+    data: dict[str, Any] = {
+        "id": sweep.id,
+        "name": sweep.name,
+        "template": sweep.template,
+        "grid": sweep.grid,
+        "executor": sweep.executor,
+        "job_id": sweep.job_id,
+        "created_at": _iso(sweep.created_at),
+    }
+    if runs is not None:
+        counts: dict[str, int] = {}
+        for run in runs:
+            key = Status(run.status).value
+            counts[key] = counts.get(key, 0) + 1
+        data["status_counts"] = counts
+        data["run_ids"] = [run.id for run in runs]
+    return data

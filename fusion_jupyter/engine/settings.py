@@ -65,7 +65,6 @@ class EngineSettings:
     progress_flush_seconds: float = 0.5
     sync_interval_seconds: float = 1.0
     subscriber_queue_size: int = 10_000
-    builtin_simulator: bool = True
 
     def __post_init__(self) -> None:
         self.runs_dir = Path(self.runs_dir).expanduser()
@@ -86,6 +85,12 @@ class EngineSettings:
             problems.append("simulator_command must not be empty")
         if problems:
             raise ValueError("; ".join(problems))
+
+    @property
+    def runs_builtin_simulator(self) -> bool:
+        """Whether ``simulator_command`` runs the simulator shipped with this package."""
+        argv = self.simulator_command
+        return "fusion_jupyter.sim" in argv or Path(argv[0]).name == "fusion-jupyter-sim"
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> EngineSettings:

@@ -19,7 +19,6 @@ def manager_kwargs(tmp_path: Path, db_url: str, **overrides: Any) -> dict[str, A
         "runs_dir": tmp_path / "runs",
         "db_url": db_url,
         "simulator_command": stub_command(),
-        "builtin_simulator": False,
         "max_concurrent_runs": 4,
         "cancel_grace_seconds": 2.0,
         "sync_interval_seconds": 0.2,

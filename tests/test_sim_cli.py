@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from datetime import datetime, timedelta
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
@@ -274,6 +275,7 @@ def test_templates_are_supported(template):
         ("general_settings", "dynamic_lps", "True", "False"),
         ("topology_settings", "network", "USNet", "NSFNet"),
         ("general_settings", "mod_assumption", "MISSING", "DEFAULT"),
+        ("general_settings", "mod_assumption_path", "tables/mine.json", "absolute path"),
     ],
 )
 def test_unsupported_settings_name_the_key_and_what_is_supported(section, key, value, supported):
@@ -304,3 +306,25 @@ def test_custom_topology_file_in_fusions_format(tmp_path):
     (point,) = simulate(params)
     assert point.iterations[0].link_usage.keys() == {"a-b", "b-a", "b-c", "c-b", "c-a", "a-c"}
     assert point.iterations[0].hops.max == 1.0
+
+
+def test_custom_modulation_table_by_absolute_path(tmp_path):
+    shipped = resources.files("fusion_jupyter.sim") / "data" / "default_mod_formats.json"
+    table = json.loads(shipped.read_text())
+    table["DEFAULT"]["400"]["QPSK"]["max_length"] = 99999  # 400G reaches everywhere
+    path = tmp_path / "mods.json"
+    path.write_text(json.dumps(table))
+    config = _template(MINIMAL, mod_assumption_path=("general_settings", str(path)))
+    assert check_supported(config) == []
+    ini = tmp_path / "mods.ini"
+    ini.write_text(
+        MINIMAL.read_text().replace(
+            "mod_assumption_path = data/json_input/example_mods/default_mod_formats.json",
+            f"mod_assumption_path = {path}",
+        )
+    )
+    params = load_params(ini)
+    assert params.mod_assumption_path == str(path)
+    point = simulate(params)[0]
+    # FUSION's table lets 400G QPSK reach 1385 km only.
+    assert point.iterations[0].weights["400"]["QPSK"]["max"] > 1385

@@ -115,13 +115,14 @@ def mod_file_of(mod_assumption_path: str | None) -> Path | None:
     """The modulation file to read: None means the shipped copy of FUSION's default.
 
     FUSION's templates name its default file relative to FUSION's own root, which is
-    not here; that name (or no name) means the shipped copy. Anything else must be an
-    existing file.
+    not here; that name (or no name) means the shipped copy. Any other table must be
+    given as an absolute path, since the engine and the simulator run in different
+    directories.
     """
     if mod_assumption_path in (None, "", "None"):
         return None
     path = Path(mod_assumption_path)
-    if path.is_file():
+    if path.is_absolute() and path.is_file():
         return path
     if path.name == SHIPPED_MOD_FILE:
         return None
@@ -132,13 +133,14 @@ def _check_modulation(config: RawConfig) -> list[Problem]:
     section = "general_settings"
     assumption = _raw(config, section, "mod_assumption") or "DEFAULT"
     path = mod_file_of(_raw(config, section, "mod_assumption_path"))
-    if path is not None and not path.is_file():
+    if path is not None and not (path.is_absolute() and path.is_file()):
         return [
             Problem(
                 section,
                 "mod_assumption_path",
-                f"mod_assumption_path = {path} does not exist; the built-in simulator ships "
-                f"FUSION's {SHIPPED_MOD_FILE}, or give an existing file in that format.",
+                f"mod_assumption_path = {path} is not an existing file given by absolute path; "
+                f"the built-in simulator ships FUSION's {SHIPPED_MOD_FILE}, or give the "
+                "absolute path of a table in that format.",
             )
         ]
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import statistics
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -166,7 +168,7 @@ def test_log_lines_are_fusions(reference_run):
     datetime.strptime(lines[0][:23], "%Y-%m-%d %H:%M:%S,%f")
 
 
-def test_training_config_has_null_ci_but_a_mean(tmp_path, capsys):
+def test_training_config_has_null_ci_in_fusion_json_but_a_table_with_one(tmp_path, capsys):
     out = tmp_path / "out"
     flags = ("--output_dir", str(out), "--progress_file", str(tmp_path / "p.jsonl"))
     assert _run(DEFAULT, *REFERENCE, *flags) == 0  # default.ini: is_training = True
@@ -176,7 +178,10 @@ def test_training_config_has_null_ci_but_a_mean(tmp_path, capsys):
     assert document["iter_stats"]["1"]["sim_block_list"] == [0.0805, 0.078]
     (row,) = pd.read_parquet(out / "results.parquet").to_dict("records")
     assert row["blocking_mean"] == pytest.approx(0.07925)
-    assert all(pd.isna(row[c]) for c in ("ci_lower", "ci_upper", "ci_percent"))
+    ci = 1.645 * math.sqrt(statistics.variance([0.0805, 0.078])) / math.sqrt(2)
+    assert row["ci_lower"] == pytest.approx(0.07925 - ci)
+    assert row["ci_upper"] == pytest.approx(0.07925 + ci)
+    assert row["ci_percent"] == pytest.approx(200 * ci / 0.07925)
     complete = _events(tmp_path / "p.jsonl")[-2]
     assert complete["metrics"] == {
         "mean_blocking": pytest.approx(0.07925),
@@ -328,3 +333,39 @@ def test_custom_modulation_table_by_absolute_path(tmp_path):
     point = simulate(params)[0]
     # FUSION's table lets 400G QPSK reach 1385 km only.
     assert point.iterations[0].weights["400"]["QPSK"]["max"] > 1385
+
+
+@pytest.mark.parametrize("template", [MINIMAL, DEFAULT], ids=["evaluating", "training"])
+def test_results_from_fusion_json_agree_with_the_simulators_table(tmp_path, template):
+    from fusion_jupyter.engine.artifacts import results
+
+    out = tmp_path / "out"
+    flags = ("--output_dir", str(out), "--progress_file", str(tmp_path / "p.jsonl"))
+    assert (
+        _run(
+            template,
+            *REFERENCE[:2],
+            "--erlang_stop",
+            "2400",
+            "--erlang_step",
+            "400",
+            *REFERENCE[4:],
+            *flags,
+        )
+        == 0
+    )
+    table = results(out)  # the simulator's results.parquet
+    for name in ("results.csv", "results.parquet"):
+        (out / name).unlink()
+    rebuilt = results(out)  # only FUSION-format JSON left, as after a real FUSION run
+    columns = [
+        "erlang",
+        "iterations",
+        "blocking_mean",
+        "blocking_variance",
+        "ci_lower",
+        "ci_upper",
+        "ci_percent",
+    ]
+    assert len(table) == 2
+    pd.testing.assert_frame_equal(table[columns], rebuilt[columns], check_dtype=False)

@@ -16,9 +16,17 @@ from fusion_jupyter.engine.store import RunFilter, Store, make_engine, migrate
 
 
 def _run(run_id: str, **values) -> Run:
-    fields = {"name": f"run {run_id}", "template": "minimal", "config": {}, "overrides": {},
-              "run_dir": f"/tmp/{run_id}", "status": Status.PENDING, "executor": "local",
-              "cancel_requested": False, "created_at": utcnow()}
+    fields = {
+        "name": f"run {run_id}",
+        "template": "minimal",
+        "config": {},
+        "overrides": {},
+        "run_dir": f"/tmp/{run_id}",
+        "status": Status.PENDING,
+        "executor": "local",
+        "cancel_requested": False,
+        "created_at": utcnow(),
+    }
     fields.update(values)
     return Run(id=run_id, **fields)
 
@@ -45,19 +53,33 @@ def test_upgrade_from_first_migration_keeps_every_row(db_url):
     migrate(engine, "0001")
     now = utcnow().replace(tzinfo=None)
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO sweeps (id, name, template, grid, executor, created_at) "
-            "VALUES ('5eeb00000001', 's', 'minimal', '{}', 'local', :now)"), {"now": now})
+        conn.execute(
+            text(
+                "INSERT INTO sweeps (id, name, template, grid, executor, created_at) "
+                "VALUES ('5eeb00000001', 's', 'minimal', '{}', 'local', :now)"
+            ),
+            {"now": now},
+        )
         for i, status in enumerate(["COMPLETED", "RUNNING", "PENDING", "FAILED"]):
-            conn.execute(text(
-                "INSERT INTO runs (id, name, template, config, overrides, status, executor, "
-                "run_dir, cancel_requested, created_at, sweep_id, exit_code) VALUES "
-                "(:id, :name, 'minimal', '{\"a\": {\"b\": \"1\"}}', '{}', :status, 'local', "
-                "'/tmp/x', false, :now, '5eeb00000001', :code)"),
-                {"id": f"00000000000{i}", "name": f"old {i}", "status": status, "now": now,
-                 "code": 0 if status == "COMPLETED" else None})
-            conn.execute(text("INSERT INTO run_tags (run_id, tag) VALUES (:id, 'legacy')"),
-                         {"id": f"00000000000{i}"})
+            conn.execute(
+                text(
+                    "INSERT INTO runs (id, name, template, config, overrides, status, executor, "
+                    "run_dir, cancel_requested, created_at, sweep_id, exit_code) VALUES "
+                    "(:id, :name, 'minimal', '{\"a\": {\"b\": \"1\"}}', '{}', :status, 'local', "
+                    "'/tmp/x', false, :now, '5eeb00000001', :code)"
+                ),
+                {
+                    "id": f"00000000000{i}",
+                    "name": f"old {i}",
+                    "status": status,
+                    "now": now,
+                    "code": 0 if status == "COMPLETED" else None,
+                },
+            )
+            conn.execute(
+                text("INSERT INTO run_tags (run_id, tag) VALUES (:id, 'legacy')"),
+                {"id": f"00000000000{i}"},
+            )
     engine.dispose()
 
     store = Store(db_url)  # migrates to head on start
@@ -75,15 +97,19 @@ def test_upgrade_from_first_migration_keeps_every_row(db_url):
 def test_listing_filters_and_pages_newest_first(db_url):
     store = Store(db_url)
     base = utcnow()
-    store.add_sweep(Sweep(id="sw0000000001", name="", template="default", grid={},
-                          executor="local"), [])
+    store.add_sweep(
+        Sweep(id="sw0000000001", name="", template="default", grid={}, executor="local"), []
+    )
     for i in range(25):
         store.add_run(
-            _run(f"r{i:011d}", created_at=base + timedelta(seconds=i),
-                 status=Status.COMPLETED if i % 2 else Status.PENDING,
-                 name=f"baseline {i}" if i < 5 else f"study {i}",
-                 template="default" if i % 5 == 0 else "minimal",
-                 sweep_id="sw0000000001" if i >= 20 else None),
+            _run(
+                f"r{i:011d}",
+                created_at=base + timedelta(seconds=i),
+                status=Status.COMPLETED if i % 2 else Status.PENDING,
+                name=f"baseline {i}" if i < 5 else f"study {i}",
+                template="default" if i % 5 == 0 else "minimal",
+                sweep_id="sw0000000001" if i >= 20 else None,
+            ),
             tags=["even"] if i % 2 == 0 else ["odd", "x"],
         )
     seen, cursor = [], None

@@ -508,23 +508,24 @@ class RunManager:
 
     def _sync(self, *, adopt: bool) -> None:
         """See runs other managers created, started or settled; adopt orphans."""
-        active = self.store.active_runs()
-        active_ids = {r.id for r in active}
-        stale = [r for r, st in self._seen.items() if st.active and r not in active_ids]
+        active = self.store.active_statuses()
+        stale = [r for r, st in self._seen.items() if st.active and r not in active]
         for run_id in stale:
             self._untrack(run_id)
             try:
                 self._publish(self.store.get(run_id))
             except NotFound:
                 self._seen.pop(run_id, None)
-        pending = False
-        for run in active:
-            if self._seen.get(run.id) != run.status:
-                self._publish(run)
-            pending |= run.status == Status.PENDING
-            if run.status == Status.RUNNING and run.id not in self._trackers:
-                self._adopt(run, at_start=adopt)
-        if pending:
+        for run_id, status in active.items():
+            changed = self._seen.get(run_id) != status
+            orphan = status == Status.RUNNING and run_id not in self._trackers
+            if changed or orphan:
+                run = self.store.get(run_id)
+                if changed:
+                    self._publish(run)
+                if orphan:
+                    self._adopt(run, at_start=adopt)
+        if Status.PENDING in active.values():
             self._fill_slots()
 
     def _adopt(self, run: Run, *, at_start: bool) -> None:

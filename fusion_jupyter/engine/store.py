@@ -25,7 +25,6 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, delete, event, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
 from fusion_jupyter.engine.models import ACTIVE, Run, RunTag, Status, Sweep
@@ -44,7 +43,10 @@ def make_engine(db_url: str) -> Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     # The driver's own transaction handling is switched off so that BEGIN is ours.
-    engine = create_engine(url, connect_args={"isolation_level": None}, poolclass=NullPool)
+    # Pooled connections keep their PRAGMAs, so a session costs no reconnect.
+    engine = create_engine(
+        url, connect_args={"isolation_level": None, "check_same_thread": False}
+    )
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
@@ -235,6 +237,12 @@ class Store:
                     select(Run).where(Run.status.in_(list(ACTIVE))).order_by(Run.created_at, Run.id)
                 )
             )
+
+    def active_statuses(self) -> dict[str, Status]:
+        """Id -> status of every PENDING or RUNNING run: the cheap query a sync makes."""
+        with self.read() as session:
+            rows = session.execute(select(Run.id, Run.status).where(Run.status.in_(list(ACTIVE))))
+            return {run_id: Status(status) for run_id, status in rows}
 
     def count(self, status: Status) -> int:
         """How many runs have ``status``."""

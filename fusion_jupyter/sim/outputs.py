@@ -18,9 +18,11 @@ holds the state so far and, at the end, the final state. Keys FUSION does not ha
 (``usage_count``), Gb/s x s carried (``throughput``) and FUSION's ``link_num``.
 
 ``results.csv`` and ``results.parquet`` have one row per finished Erlang point, see
-:data:`RESULT_COLUMNS`. ``blocking_mean`` there is always the mean of the iterations
-run, also with ``is_training`` (where FUSION writes null and no CI exists, so the CI
-columns are null). ``blocking_variance`` is the sample variance (0.0 for one iteration).
+:data:`RESULT_COLUMNS`. The table always gives the statistics of the iterations run,
+also with ``is_training`` (where FUSION's JSON, and ours, hold null): mean, sample
+variance (0.0 for one iteration) and FUSION's confidence interval formula, so that a
+table built from FUSION's own JSON files (``engine.artifacts.results``) and this one
+agree.
 """
 
 from __future__ import annotations
@@ -37,7 +39,13 @@ import pandas as pd
 
 from fusion_jupyter._version import __version__
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
-from fusion_jupyter.sim.stats import Interval, mean_or_none, variance_or_zero
+from fusion_jupyter.sim.stats import (
+    ErlangStats,
+    Interval,
+    mean_or_none,
+    update_interval,
+    variance_or_zero,
+)
 from fusion_jupyter.sim.tally import IterationResult
 
 #: Columns of results.csv / results.parquet, in order.
@@ -131,7 +139,7 @@ def _prefixed(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
 def results_row(point: ErlangPoint) -> dict[str, Any]:
     """One row of the results table (see the module docstring for the null rules)."""
     stats = point.stats
-    ci: Interval = stats.block_ci
+    ci = _table_interval(stats)
     return {
         "erlang": float(point.erlang),
         "iterations": stats.iterations,
@@ -147,6 +155,16 @@ def results_row(point: ErlangPoint) -> dict[str, Any]:
         "sliced_share": point.sliced_share,
         "wall_seconds": point.wall_seconds,
     }
+
+
+def _table_interval(stats: ErlangStats) -> Interval:
+    """FUSION's interval, or, where training switched it off, the same formula applied."""
+    if not stats.is_training:
+        return stats.block_ci
+    interval = Interval()
+    if stats.blocking:
+        update_interval(interval, stats.blocking)
+    return interval
 
 
 def _exact_means(

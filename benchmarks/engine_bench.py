@@ -1,0 +1,199 @@
+"""Engine figures for issue 2; prints them, asserts nothing.
+
+    python benchmarks/engine_bench.py [--runs-idle 200] [--db-rows 100000]
+
+1. progress line written -> subscriber has the event (p50/p99 ms)
+2. create() -> launcher process running (p50 ms)
+3. N runs RUNNING and watched, nothing happening: manager CPU (% of one core)
+4. 100,000 runs in the database: one page of 100 filtered by status (ms)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from fusion_jupyter.engine import RunFilter, RunManager, Status
+from fusion_jupyter.engine.models import Run
+
+HERE = Path(__file__).resolve().parent
+STUB = HERE.parent / "tests" / "support" / "stub_sim.py"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def manager(tmp: Path, command: list[str], **kw: object) -> RunManager:
+    m = RunManager(
+        runs_dir=tmp / "runs", db_url=f"sqlite:///{tmp}/runs.db", simulator_command=command, **kw
+    )
+    m.start()
+    return m
+
+
+def bench_latency(tmp: Path, count: int = 300) -> None:
+    cmd = [sys.executable, str(HERE / "ticker_sim.py"), str(count), "0.01", "{progress_file}"]
+    with manager(tmp / "lat", cmd) as m:
+        run = m.create("minimal")
+        lat: list[float] = []
+        done = threading.Event()
+
+        def on_event() -> None:
+            now = time.time()
+            for msg in sub.drain():
+                event = msg.get("event", {})
+                if "t" in event:
+                    lat.append((now - event["t"]) * 1000)
+                if event.get("type") == "complete":
+                    done.set()
+
+        sub = m.subscribe(run.id, notify=on_event, channels=["progress"])
+        done.wait(120)
+        sub.close()
+    print(
+        f"progress line -> subscriber: p50 {pct(lat, 0.5):.2f} ms, p99 {pct(lat, 0.99):.2f} ms "
+        f"({len(lat)} events)"
+    )
+
+
+def bench_start(tmp: Path, count: int = 30) -> None:
+    gate = tmp / "gate"
+    cmd = [
+        sys.executable,
+        str(STUB),
+        "run_sim",
+        "--config_path",
+        "{config_path}",
+        "--run_id",
+        "{run_id}",
+        "--wait-for",
+        str(gate),
+    ]
+    create_ms, running_ms = [], []
+    with manager(tmp / "start", cmd, max_concurrent_runs=count) as m:
+        for _ in range(count):
+            began = time.time()
+            run = m.create("minimal")
+            create_ms.append((time.time() - began) * 1000)
+            record = Path(run.run_dir) / "launcher.json"
+            while not record.exists():
+                time.sleep(0.0005)
+            started = json.loads(record.read_text())["started_at"]
+            stamp = datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp()
+            running_ms.append((stamp - began) * 1000)
+        gate.touch()
+        m.settings.on_shutdown = "cancel"
+    print(
+        f"create() returns with the process spawned: p50 {statistics.median(create_ms):.1f} ms; "
+        f"launcher code running: p50 {statistics.median(running_ms):.1f} ms ({count} runs)"
+    )
+
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def bench_idle(tmp: Path, count: int, seconds: float = 10.0) -> None:
+    gate = tmp / "idle-gate"
+    cmd = [
+        sys.executable,
+        str(STUB),
+        "run_sim",
+        "--config_path",
+        "{config_path}",
+        "--run_id",
+        "{run_id}",
+        "--progress_file",
+        "{progress_file}",
+        "--wait-for",
+        str(gate),
+    ]
+    with manager(tmp / "idle", cmd, max_concurrent_runs=count, cancel_grace_seconds=1) as m:
+        ids = [m.create("minimal").id for _ in range(count)]
+        deadline = time.time() + 120
+        while m.store.count(Status.RUNNING) < count and time.time() < deadline:
+            time.sleep(0.1)
+        while any(not (Path(m.get(i).run_dir) / "progress.jsonl").exists() for i in ids[-5:]):
+            time.sleep(0.1)
+        time.sleep(3)  # let the simulators finish starting up
+        c0, t0 = cpu_seconds(), time.monotonic()
+        time.sleep(seconds)
+        used = (cpu_seconds() - c0) / (time.monotonic() - t0) * 100
+        running = m.store.count(Status.RUNNING)
+        print(f"{running} runs RUNNING and watched, idle: manager uses {used:.2f}% of one core")
+        gate.touch()
+        deadline = time.time() + 120
+        while m.store.count(Status.RUNNING) and time.time() < deadline:
+            time.sleep(0.2)
+
+
+def bench_listing(tmp: Path, rows: int) -> None:
+    m = RunManager(runs_dir=tmp / "big" / "runs", db_url=f"sqlite:///{tmp}/big.db")
+    base = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    statuses = [Status.COMPLETED] * 8 + [Status.FAILED, Status.RUNNING]
+    with m.store.write() as session:
+        session.execute(
+            insert(Run),
+            [
+                {
+                    "id": f"{i:012x}",
+                    "name": f"run {i}",
+                    "template": "minimal",
+                    "config": {},
+                    "overrides": {},
+                    "status": statuses[i % 10],
+                    "executor": "local",
+                    "run_dir": f"/nonexistent/{i:012x}",
+                    "cancel_requested": False,
+                    "created_at": base + timedelta(seconds=i),
+                    "progress_seq": -1,
+                    "percent": 0.0,
+                }
+                for i in range(rows)
+            ],
+        )
+    timings = []
+    for status in (Status.FAILED, Status.COMPLETED, Status.RUNNING) * 10:
+        began = time.perf_counter()
+        page = m.list_runs(RunFilter(status=[status]), limit=100)
+        timings.append((time.perf_counter() - began) * 1000)
+        assert len(page.runs) == 100
+    began = time.perf_counter()
+    m.list_runs(RunFilter(status=[Status.FAILED]), limit=100, cursor=page.next_cursor)
+    second = (time.perf_counter() - began) * 1000
+    print(
+        f"{rows} runs in the database: a page of 100 filtered by status: "
+        f"p50 {statistics.median(timings):.2f} ms, max {max(timings):.2f} ms; "
+        f"next page by cursor {second:.2f} ms"
+    )
+    m.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs-idle", type=int, default=200)
+    parser.add_argument("--db-rows", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        bench_latency(root)
+        bench_start(root)
+        bench_listing(root, args.db_rows)
+        bench_idle(root, args.runs_idle)
+
+
+if __name__ == "__main__":
+    main()

@@ -67,7 +67,8 @@ class EngineSettings:
     subscriber_queue_size: int = 10_000
 
     def __post_init__(self) -> None:
-        self.runs_dir = Path(self.runs_dir).expanduser()
+        # Absolute, because simulators (FUSION) resolve relative paths their own way.
+        self.runs_dir = Path(self.runs_dir).expanduser().absolute()
         self.templates_path = [Path(p).expanduser() for p in self.templates_path]
         if not self.db_url:
             self.db_url = f"sqlite:///{self.runs_dir.parent / 'runs.db'}"

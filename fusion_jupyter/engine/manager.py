@@ -164,7 +164,7 @@ class RunManager:
         run = self._new_run(cfg, template, overrides or {}, name, tags, executor)
         with _removing_dirs_on_error([run]):
             self.store.add_run(run, tags)
-        return self._after_create([run.id])[0]
+        return self._after_create([run])[0]
 
     def rerun(self, run_id: str) -> Run:
         """A new run with the same frozen config, template, name and tags."""
@@ -175,7 +175,7 @@ class RunManager:
         run.rerun_of = old.id
         with _removing_dirs_on_error([run]):
             self.store.add_run(run, old.tags)
-        return self._after_create([run.id])[0]
+        return self._after_create([run])[0]
 
     def create_sweep(
         self,
@@ -217,7 +217,7 @@ class RunManager:
                 run.sweep_id = sweep.id
                 runs.append((run, all_tags))
             self.store.add_sweep(sweep, runs)
-        return sweep, self._after_create([r.id for r, _ in runs])
+        return sweep, self._after_create([r for r, _ in runs])
 
     def _grid_points(self, grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
         problems = []
@@ -288,11 +288,11 @@ class RunManager:
             created_at=utcnow(),
         )
 
-    def _after_create(self, run_ids: list[str]) -> list[Run]:
-        for run_id in run_ids:
-            self._publish(self.store.get(run_id))
+    def _after_create(self, runs: list[Run]) -> list[Run]:
+        for run in runs:
+            self._publish(run)  # the inserted object is the row as it is now
         self._fill_slots()
-        return [self.store.get(run_id) for run_id in run_ids]
+        return [self.store.get(run.id) for run in runs]
 
     # ---- starting runs ----------------------------------------------------------------
 
@@ -314,12 +314,14 @@ class RunManager:
         except OSError as exc:
             self._finish(run.id, Status.FAILED, None, f"could not start the run: {exc}")
             return
-        self.store.update(run.id, pid=ref.pid, pgid=ref.pgid, proc_start=ref.start_time)
-        started = self.store.get(run.id)
-        self._publish(started)  # before tracking, so it always precedes the run's end
+        process = {"pid": ref.pid, "pgid": ref.pgid, "proc_start": ref.start_time}
+        self.store.update(run.id, **process)
+        for key, value in process.items():
+            setattr(run, key, value)
+        self._publish(run)  # before tracking, so it always precedes the run's end
         self._track(run.id, run_dir, ref)
-        if started.cancel_requested:  # cancelled while it was starting
-            self._cancel_running(started)
+        if self.store.cancel_requested(run.id):  # cancelled while it was starting
+            self._cancel_running(self.store.get(run.id))
 
     def _write_launch(self, run: Run, run_dir: Path) -> None:
         values = {

@@ -244,6 +244,11 @@ class Store:
             rows = session.execute(select(Run.id, Run.status).where(Run.status.in_(list(ACTIVE))))
             return {run_id: Status(status) for run_id, status in rows}
 
+    def cancel_requested(self, run_id: str) -> bool:
+        """Whether someone asked for the run to be cancelled (one column, no ORM load)."""
+        with self.read() as session:
+            return bool(session.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
+
     def count(self, status: Status) -> int:
         """How many runs have ``status``."""
         with self.read() as session:

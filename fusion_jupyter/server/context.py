@@ -1,0 +1,51 @@
+"""What every handler of the extension shares: the engine, the limits, a thread pool.
+
+The engine is synchronous: anything that touches the database or the run files goes
+through :meth:`FusionContext.call`, so the event loop only ever parses, checks and
+writes, and one slow disk or database call never holds up another client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from fusion_jupyter.engine.manager import RunManager
+from fusion_jupyter.server.validation import RequestLimits
+
+T = TypeVar("T")
+
+#: Key of the context in the tornado application settings.
+SETTINGS_KEY = "fusion_jupyter_context"
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    """Bounds of the WebSocket ``stream``: per message in, per client out."""
+
+    max_message_bytes: int = 64 * 1024
+    max_subscriptions: int = 1_000
+    send_buffer_bytes: int = 4 << 20
+    stall_seconds: float = 30.0
+    log_chunk_bytes: int = 256 * 1024
+
+
+@dataclass
+class FusionContext:
+    """The manager and the settings the handlers need, built once by the extension app."""
+
+    manager: RunManager
+    limits: RequestLimits = field(default_factory=RequestLimits)
+    stream: StreamLimits = field(default_factory=StreamLimits)
+    pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(16, thread_name_prefix="fusion-api")
+    )
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking engine call in the pool and await its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))

@@ -1,0 +1,558 @@
+"""REST handlers through a real jupyter-server app (pytest-jupyter), with the stub simulator.
+
+Every route is checked for its answer's shape, its refusals (400 naming the field,
+403, 404, 409, 413) and that nothing a client sends can produce a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from jupyter_server.auth import Authorizer
+from tornado.httpclient import HTTPClientError
+from traitlets.config import Config
+
+from fusion_jupyter.server.app import FusionJupyter
+from fusion_jupyter.server.events import SCHEMA_ID
+from fusion_jupyter.server.handlers import OPENAPI_FILE, route_table
+from tests.support import stub_sim_command
+from tests.support.jupyter import FAST_ENGINE, has_unauthenticated_access_option
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+Api = Callable[..., Awaitable[tuple[int, Any]]]
+SLOW = {"stub": {"wait_for": "/nonexistent/never", "wait_timeout": 60}}
+
+
+def server_config(tmp_path: Path, **fusion: Any) -> Config:
+    """The extension enabled, runs in ``tmp_path``, the stub simulator, no anonymous access."""
+    extensions = {"fusion_jupyter": True, "jupyter_server_terminals": False}
+    server: dict[str, Any] = {"jpserver_extensions": extensions}
+    if has_unauthenticated_access_option():
+        server["allow_unauthenticated_access"] = False
+    settings = {
+        "runs_dir": str(tmp_path / "runs"),
+        "simulator_command": stub_sim_command(),
+        **FAST_ENGINE,
+        **fusion,
+    }
+    return Config({"ServerApp": server, "FusionJupyter": settings})
+
+
+@pytest.fixture
+def jp_server_config(tmp_path: Path) -> Config:
+    return server_config(tmp_path)
+
+
+@pytest.fixture
+def app(jp_serverapp: Any) -> FusionJupyter:
+    extension = jp_serverapp.extension_manager.extension_points["fusion_jupyter"].app
+    assert isinstance(extension, FusionJupyter)
+    return extension
+
+
+@pytest.fixture
+def api(jp_fetch: Any) -> Api:
+    """``await api(method, path, body=..., params=...)`` -> (status, JSON or bytes)."""
+
+    async def call(
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        if data is None and method in ("POST", "PUT"):
+            data = b""
+        try:
+            response = await jp_fetch(
+                "fusion/api",
+                path,
+                method=method,
+                body=data,
+                params=params,
+                headers=headers,
+                allow_nonstandard_methods=True,
+            )
+        except HTTPClientError as exc:
+            response = exc.response
+            assert response is not None, exc
+        return response.code, _decode(response)
+
+    return call
+
+
+def _decode(response: Any) -> Any:
+    kind = response.headers.get("Content-Type", "")
+    if kind.startswith("application/json") and response.body:
+        return json.loads(response.body)
+    return response
+
+
+def assert_error(answer: tuple[int, Any], status: int, key: str | None = None) -> dict[str, Any]:
+    """The answer is an error of ``status`` in the API's shape, naming ``key`` if given."""
+    code, body = answer
+    assert code == status, body
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    if key is not None:
+        keys = [d.get("key") for d in body["error"]["details"]]
+        assert key in keys, body
+    return body["error"]
+
+
+async def create(api: Api, **body: Any) -> dict[str, Any]:
+    code, run = await api("POST", "runs", {"template": "minimal", **body})
+    assert code == 201, run
+    return run
+
+
+async def wait_status(api: Api, run_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        code, run = await api("GET", f"runs/{run_id}")
+        assert code == 200, run
+        if run["status"] in statuses:
+            return run
+        assert asyncio.get_running_loop().time() < deadline, run
+        await asyncio.sleep(0.05)
+
+
+# --------------------------------------------------------------------------- health, auth
+
+
+async def test_live_needs_no_auth_and_ready_reports(api: Api) -> None:
+    assert await api("GET", "health/live", headers={"Authorization": ""}) == (200, {"status": "ok"})
+    code, ready = await api("GET", "health/ready")
+    assert code == 200
+    assert ready == {
+        "status": "ok",
+        "database": "ok",
+        "executors": {"local": "ok"},
+        "watcher": ready["watcher"],
+    }
+    assert ready["watcher"] in ("inotify", "polling")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "health/ready"),
+        ("GET", "openapi.json"),
+        ("GET", "templates"),
+        ("GET", "templates/minimal"),
+        ("POST", "configs/validate"),
+        ("GET", "runs"),
+        ("POST", "runs"),
+        ("GET", "runs/abc"),
+        ("DELETE", "runs/abc"),
+        ("POST", "runs/abc/cancel"),
+        ("POST", "runs/abc/rerun"),
+        ("GET", "runs/abc/progress"),
+        ("GET", "runs/abc/logs"),
+        ("GET", "runs/abc/artifacts"),
+        ("GET", "runs/abc/artifacts/config.ini"),
+        ("GET", "runs/abc/results"),
+        ("POST", "sweeps"),
+        ("GET", "sweeps/abc"),
+    ],
+)
+async def test_every_route_refuses_a_wrong_token(api: Api, method: str, path: str) -> None:
+    answer = await api(method, path, {}, headers={"Authorization": "token wrong"})
+    assert_error(answer, 403)
+
+
+class ReadOnly(Authorizer):
+    """Lets anyone read fusion, nobody write it."""
+
+    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
+        return not (resource == "fusion" and action == "write")
+
+
+class TestReadOnlyAuthorizer:
+    @pytest.fixture
+    def jp_server_config(self, tmp_path: Path) -> Config:
+        config = server_config(tmp_path)
+        config.ServerApp.authorizer_class = ReadOnly
+        return config
+
+    async def test_read_allowed_write_refused(self, api: Api) -> None:
+        assert (await api("GET", "runs"))[0] == 200
+        code, result = await api("POST", "configs/validate", {"template": "minimal"})
+        assert code == 200 and result["valid"] is True
+        assert_error(await api("POST", "runs", {"template": "minimal"}), 403)
+        assert_error(await api("DELETE", "runs/abcdefabcdef"), 403)
+
+
+# --------------------------------------------------------------------------- templates, validate
+
+
+async def test_templates(api: Api) -> None:
+    code, listing = await api("GET", "templates")
+    assert code == 200
+    names = [t["name"] for t in listing["templates"]]
+    assert "minimal" in names and set(listing["templates"][0]) == {"name", "description"}
+    code, one = await api("GET", "templates/minimal")
+    assert code == 200 and set(one) == {"name", "description", "text", "sections"}
+    assert "[general_settings]" in one["text"]
+    assert one["sections"]["general_settings"]["max_iters"]["value"]
+    assert_error(await api("GET", "templates/nope"), 404)
+    assert_error(await api("GET", "templates/.hidden"), 400)
+
+
+async def test_validate(api: Api) -> None:
+    code, ok = await api("POST", "configs/validate", {"template": "minimal"})
+    assert code == 200 and ok["valid"] is True and ok["errors"] == []
+    bad = {"template": "minimal", "overrides": {"general_settings": {"max_iters": -3}}}
+    code, result = await api("POST", "configs/validate", bad)
+    assert code == 200 and result["valid"] is False
+    where = {"section": "general_settings", "key": "max_iters"}
+    assert where.items() <= result["errors"][0].items()
+    not_nested = {"template": "minimal", "overrides": {"x": 1}}
+    code, shape = await api("POST", "configs/validate", not_nested)
+    assert code == 200 and shape["valid"] is False
+    assert_error(await api("POST", "configs/validate", {"template": "nope"}), 404)
+    assert_error(await api("POST", "configs/validate", {"overrides": {}}), 400, "template")
+
+
+# --------------------------------------------------------------------------- runs
+
+
+async def test_create_get_list_and_filters(api: Api, jp_base_url: str) -> None:
+    code, run = await api("POST", "runs", {"template": "minimal", "name": "first", "tags": ["a"]})
+    assert code == 201 and run["status"] in ("PENDING", "RUNNING")
+    second = await create(api, name="second", tags=["b"])
+    done = await wait_status(api, run["id"], "COMPLETED")
+    assert done["exit_code"] == 0 and done["progress"]["percent"] == 100.0
+    await wait_status(api, second["id"], "COMPLETED")
+
+    code, page = await api("GET", "runs")
+    assert code == 200 and [r["id"] for r in page["runs"]] == [second["id"], run["id"]]
+    assert page["next_cursor"] is None
+    assert (await api("GET", f"runs/{run['id']}"))[1]["name"] == "first"
+    for params, expected in [
+        ({"tag": "a"}, [run["id"]]),
+        ({"name": "seco"}, [second["id"]]),
+        ({"template": "minimal", "status": "COMPLETED,FAILED"}, [second["id"], run["id"]]),
+        ({"status": "RUNNING"}, []),
+        ({"sweep": "000000000000"}, []),
+    ]:
+        code, page = await api("GET", "runs", params=params)
+        assert code == 200 and [r["id"] for r in page["runs"]] == expected, params
+
+
+async def test_location_header_under_base_url(jp_fetch: Any, jp_base_url: str) -> None:
+    response = await jp_fetch(
+        "fusion/api", "runs", method="POST", body=json.dumps({"template": "minimal"})
+    )
+    run = json.loads(response.body)
+    assert response.code == 201
+    assert response.headers["Location"] == f"{jp_base_url}fusion/api/runs/{run['id']}"
+
+
+async def test_pagination_with_cursor(api: Api) -> None:
+    ids = [(await create(api, tags=["page"]))["id"] for _ in range(5)]
+    seen, cursor = [], None
+    while True:
+        params = {"tag": "page", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        code, page = await api("GET", "runs", params=params)
+        assert code == 200 and len(page["runs"]) <= 2
+        seen += [r["id"] for r in page["runs"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ids[::-1]
+    assert_error(await api("GET", "runs", params={"cursor": "garbage!"}), 400, "cursor")
+
+
+@pytest.mark.parametrize(
+    ("params", "key"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "501"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"limit": "1e3"}, "limit"),
+        ({"status": "DONE"}, "status"),
+        ({"name": "x" * 201}, "name"),
+    ],
+)
+async def test_list_refuses_bad_query(api: Api, params: dict[str, str], key: str) -> None:
+    assert_error(await api("GET", "runs", params=params), 400, key)
+
+
+async def test_cancel_delete_purge_rerun(api: Api, app: FusionJupyter) -> None:
+    run = await create(api, overrides=SLOW)
+    await wait_status(api, run["id"], "RUNNING")
+    assert_error(await api("DELETE", f"runs/{run['id']}"), 409)
+    code, cancelled = await api("POST", f"runs/{run['id']}/cancel")
+    assert code == 200 and cancelled["status"] == "CANCELLED"
+    assert_error(await api("POST", f"runs/{run['id']}/cancel"), 409)
+
+    code, again = await api("POST", f"runs/{run['id']}/rerun")
+    assert code == 201 and again["rerun_of"] == run["id"] and again["id"] != run["id"]
+    await api("POST", f"runs/{again['id']}/cancel")
+
+    assert_error(await api("DELETE", f"runs/{run['id']}", params={"purge": "maybe"}), 400, "purge")
+    code, _ = await api("DELETE", f"runs/{run['id']}", params={"purge": "true"})
+    assert code == 204
+    assert not Path(run["run_dir"]).exists()
+    assert_error(await api("GET", f"runs/{run['id']}"), 404)
+    assert_error(await api("DELETE", f"runs/{run['id']}"), 404)
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix"),
+    [
+        ("GET", ""),
+        ("DELETE", ""),
+        ("POST", "/cancel"),
+        ("POST", "/rerun"),
+        ("GET", "/progress"),
+        ("GET", "/logs"),
+        ("GET", "/artifacts"),
+        ("GET", "/artifacts/config.ini"),
+        ("GET", "/results"),
+    ],
+)
+async def test_unknown_run_is_404(api: Api, method: str, suffix: str) -> None:
+    assert_error(await api(method, f"runs/0123456789ab{suffix}"), 404)
+
+
+async def test_unknown_route_and_sweep_are_json_404(api: Api) -> None:
+    assert_error(await api("GET", "nothing/here"), 404)
+    assert_error(await api("GET", "sweeps/0123456789ab"), 404)
+
+
+# --------------------------------------------------------------------------- progress, logs
+
+
+async def test_progress_and_logs(api: Api) -> None:
+    run = await create(api, overrides={"stub": {"stdout_lines": 50}})
+    await wait_status(api, run["id"], "COMPLETED")
+    code, progress = await api("GET", f"runs/{run['id']}/progress")
+    events = progress["events"]
+    assert code == 200 and [e["seq"] for e in events] == list(range(len(events)))
+    assert events[0]["type"] == "start" and events[-1]["type"] == "complete"
+    assert progress["last_seq"] == events[-1]["seq"]
+    code, rest = await api("GET", f"runs/{run['id']}/progress", params={"after": 2, "limit": 3})
+    assert [e["seq"] for e in rest["events"]] == [3, 4, 5] and rest["last_seq"] == 5
+    code, none = await api("GET", f"runs/{run['id']}/progress", params={"after": 10_000})
+    assert none == {"events": [], "last_seq": 10_000}
+
+    code, whole = await api("GET", f"runs/{run['id']}/logs")
+    assert code == 200 and whole["offset"] == 0 and whole["next_offset"] == whole["size"] > 0
+    code, part = await api("GET", f"runs/{run['id']}/logs", params={"offset": 10, "limit": 20})
+    assert part["offset"] == 10 and part["next_offset"] == 30
+    assert part["data"] == whole["data"][10:30]
+    code, tail = await api("GET", f"runs/{run['id']}/logs", params={"tail": 3})
+    assert tail["data"].splitlines() == whole["data"].splitlines()[-3:]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "params", "key"),
+    [
+        ("progress", {"after": "-2"}, "after"),
+        ("progress", {"after": "x"}, "after"),
+        ("progress", {"limit": "0"}, "limit"),
+        ("logs", {"offset": "-1"}, "offset"),
+        ("logs", {"limit": str(8 * 2**20 + 1)}, "limit"),
+        ("logs", {"tail": "100001"}, "tail"),
+        ("logs", {"tail": "5", "offset": "0"}, "tail"),
+        ("logs", {"offset": "9" * 30}, "offset"),
+        ("results", {"format": "xlsx"}, "format"),
+        ("artifacts/config.ini", {"download": "perhaps"}, "download"),
+    ],
+)
+async def test_bad_numbers_name_the_field(
+    api: Api, suffix: str, params: dict[str, str], key: str
+) -> None:
+    run = await create(api)
+    assert_error(await api("GET", f"runs/{run['id']}/{suffix}", params=params), 400, key)
+
+
+# --------------------------------------------------------------------------- artifacts, results
+
+
+async def test_artifacts_listing_download_and_range(api: Api, jp_fetch: Any) -> None:
+    run = await create(api)
+    await wait_status(api, run["id"], "COMPLETED")
+    code, listing = await api("GET", f"runs/{run['id']}/artifacts")
+    paths = {a["path"]: a for a in listing["artifacts"]}
+    assert code == 200 and "config.ini" in paths and paths["config.ini"]["kind"] == "config"
+    text = (Path(run["run_dir"]) / "config.ini").read_bytes()
+
+    url = f"runs/{run['id']}/artifacts/config.ini"
+    code, whole = await api("GET", url, params={"download": "1"})
+    assert code == 200 and whole.body == text
+    assert whole.headers["Content-Type"].startswith("text/plain")
+    assert whole.headers["Accept-Ranges"] == "bytes"
+    assert whole.headers["Content-Disposition"].startswith('attachment; filename="config.ini"')
+    code, part = await api("GET", url, headers={"Range": "bytes=5-14"})
+    assert code == 206 and part.body == text[5:15]
+    assert part.headers["Content-Range"] == f"bytes 5-14/{len(text)}"
+    code, suffix = await api("GET", url, headers={"Range": "bytes=-7"})
+    assert code == 206 and suffix.body == text[-7:]
+    code, ignored = await api("GET", url, headers={"Range": "bytes=1-2,4-5"})
+    assert code == 200 and ignored.body == text
+    error = assert_error(await api("GET", url, headers={"Range": f"bytes={len(text)}-"}), 416)
+    assert error["details"] == {"size": len(text)}
+
+    for bad in ("../../etc/passwd", "output/../../x"):
+        assert_error(await api("GET", f"runs/{run['id']}/artifacts/{bad}"), 403)
+    assert_error(await api("GET", f"runs/{run['id']}/artifacts/missing.txt"), 404)
+    assert_error(await api("GET", f"runs/{run['id']}/artifacts/output"), 404)
+
+
+async def test_results_json_csv_parquet(api: Api) -> None:
+    run = await create(api)
+    await wait_status(api, run["id"], "COMPLETED")
+    code, table = await api("GET", f"runs/{run['id']}/results")
+    assert code == 200 and table["columns"][:3] == ["erlang", "iterations", "blocking_mean"]
+    assert len(table["rows"]) == 3 and set(table["rows"][0]) == set(table["columns"])
+    code, as_csv = await api("GET", f"runs/{run['id']}/results", params={"format": "csv"})
+    assert code == 200 and as_csv.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(as_csv.body.decode())))
+    assert [float(r["erlang"]) for r in rows] == [row["erlang"] for row in table["rows"]]
+    code, parquet = await api("GET", f"runs/{run['id']}/results", params={"format": "parquet"})
+    frame = pd.read_parquet(io.BytesIO(parquet.body))
+    assert code == 200 and list(frame.columns) == table["columns"]
+
+
+async def test_results_nan_is_null(api: Api, app: FusionJupyter) -> None:
+    run = await create(api)
+    await wait_status(api, run["id"], "COMPLETED")
+    output = Path(run["run_dir"]) / "output"
+    for name in ("results.csv", "results.parquet"):
+        (output / name).unlink(missing_ok=True)
+    (output / "results.csv").write_text("erlang,iterations,blocking_mean\n300,2,\n")
+    code, table = await api("GET", f"runs/{run['id']}/results")
+    assert code == 200 and table["rows"][0]["blocking_mean"] is None
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+async def test_sweep_create_and_get(api: Api) -> None:
+    body = {"template": "minimal", "grid": {"general_settings.max_iters": [1, 2]}, "name": "s"}
+    code, made = await api("POST", "sweeps", body)
+    assert code == 201 and set(made) == {"sweep", "runs"} and len(made["runs"]) == 2
+    sweep = made["sweep"]
+    assert sweep["run_ids"] == [r["id"] for r in made["runs"]]
+    code, again = await api("GET", f"sweeps/{sweep['id']}")
+    assert code == 200 and again["sweep"]["id"] == sweep["id"]
+    code, page = await api("GET", "runs", params={"sweep": sweep["id"]})
+    assert len(page["runs"]) == 2
+    assert_error(await api("POST", "sweeps", {"template": "minimal", "grid": {"a.b": []}}), 400)
+    assert_error(await api("POST", "sweeps", {"template": "minimal"}), 400, "grid")
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        (b"{not json", ""),
+        (b"", ""),
+        (b"[1, 2]", ""),
+        (b'{"template": "minimal", "template": "x"}', ""),
+        (b'{"template": "minimal", "overrides": {"a": {"b": NaN}}}', ""),
+        (b'{"template": "minimal", "overrides": {"a": {"b": 1e999}}}', ""),
+        (b'{"template": "minimal", "nme": "typo"}', "nme"),
+        (b'{"template": 3}', "template"),
+        (b'{"template": "minimal", "name": 5}', "name"),
+        (b'{"template": "minimal", "tags": "a"}', "tags"),
+        (b'{"template": "minimal", "overrides": []}', "overrides"),
+        (b'{"template": "minimal", "executor": "slurm"}', "executor"),
+        (b'{"template": "minimal", "name": "' + b"x" * 300 + b'"}', "name"),
+        (b'{"template": "minimal", "overrides": {"general_settings": {"max_iters": "x"}}}', None),
+        (b"\xff\xfe", ""),
+    ],
+)
+async def test_post_runs_refuses_bad_bodies(api: Api, raw: bytes, key: str | None) -> None:
+    assert_error(await api("POST", "runs", raw=raw), 400, key)
+
+
+async def test_limits_depth_keys_strings(api: Api) -> None:
+    deep = b'{"template": "minimal", "overrides": ' + b'{"a": ' * 40 + b"1" + b"}" * 41
+    assert "deeper" in assert_error(await api("POST", "runs", raw=deep), 400)["message"]
+    very_deep = b"[" * 100_000 + b"]" * 100_000
+    assert_error(await api("POST", "runs", raw=very_deep), 400)
+    many = {"template": "minimal", "overrides": {f"s.k{i}": 1 for i in range(10_001)}}
+    assert "keys" in assert_error(await api("POST", "runs", many), 400)["message"]
+    long = {"template": "minimal", "overrides": {"s": {"k": "x" * 70_000}}}
+    assert "longer" in assert_error(await api("POST", "runs", long), 400)["message"]
+
+
+async def test_body_over_limit_is_413(api: Api) -> None:
+    big = json.dumps({"template": "minimal", "name": "x" * (1 << 20)}).encode()
+    error = assert_error(await api("POST", "runs", raw=big), 413)
+    assert error["code"] == "payload_too_large" and error["details"] == {"limit": 1 << 20}
+
+
+# --------------------------------------------------------------------------- OpenAPI, events
+
+
+async def test_openapi_document_served_and_covers_every_route(api: Api) -> None:
+    from openapi_spec_validator import validate
+
+    code, document = await api("GET", "openapi.json")
+    assert code == 200 and document == json.loads(OPENAPI_FILE.read_text())
+    validate(document)
+    documented = {
+        path.replace("{run_id}", "(?P<run_id>[^/]+)")
+        .replace("{sweep_id}", "(?P<sweep_id>[^/]+)")
+        .replace("{name}", "(?P<name>[^/]+)")
+        .replace("{path}", "(?P<path>.+)")
+        for path in document["paths"]
+    }
+    routed = {pattern.removeprefix("/fusion/api") for pattern, _ in route_table()}
+    assert routed - documented == {"/(?P<path>.*)"}
+
+
+async def test_status_changes_on_the_event_bus(api: Api, jp_serverapp: Any) -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def listener(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        seen.append(data)
+
+    jp_serverapp.event_logger.add_listener(schema_id=SCHEMA_ID, listener=listener)
+    run = await create(api)
+    await wait_status(api, run["id"], "COMPLETED")
+    for _ in range(100):
+        if [d["status"] for d in seen if d["run_id"] == run["id"]][-1:] == ["COMPLETED"]:
+            break
+        await asyncio.sleep(0.02)
+    statuses = [d["status"] for d in seen if d["run_id"] == run["id"]]
+    assert statuses[0] == "PENDING" and statuses[-1] == "COMPLETED", seen
+    assert "RUNNING" in statuses
+
+
+async def test_traitlets_reach_the_engine(app: FusionJupyter, tmp_path: Path) -> None:
+    assert app.manager is not None
+    settings = app.manager.settings
+    assert settings.runs_dir == tmp_path / "runs"
+    assert settings.max_concurrent_runs == FAST_ENGINE["max_concurrent_runs"]
+    assert settings.simulator_command == stub_sim_command()
+
+
+def test_trait_defaults_are_the_engines() -> None:
+    from fusion_jupyter.engine.settings import EngineSettings
+
+    engine, app = EngineSettings(), FusionJupyter()
+    for name in ("max_concurrent_runs", "cancel_grace_seconds", "on_shutdown", "default_executor"):
+        assert getattr(app, name) == getattr(engine, name), name
+    assert app.db_url == ""  # the engine's default: a SQLite file beside runs_dir
+    assert Path(app.runs_dir) == engine.runs_dir
+    assert app.simulator_command == engine.simulator_command
+    assert app.max_body_bytes == 1 << 20

@@ -1,8 +1,68 @@
-"""fusion_jupyter: launch, watch and analyse FUSION simulation runs from Jupyter."""
+"""fusion_jupyter: launch, watch and analyse FUSION simulation runs from Jupyter.
+
+``fusion_jupyter.connect()`` is the entry point of the Python API (see
+:mod:`fusion_jupyter.client`); it and the client's classes and exceptions are imported
+on first use, so that ``import fusion_jupyter`` stays cheap for the server extension
+and the run launcher.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter._version import __version__
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from fusion_jupyter.client import (
+        AuthError,
+        Client,
+        ConflictError,
+        FusionError,
+        NotFoundError,
+        Run,
+        RunFailedError,
+        Sweep,
+        ValidationError,
+        connect,
+    )
+
+_CLIENT_EXPORTS = (
+    "AuthError",
+    "Client",
+    "ConflictError",
+    "FusionError",
+    "NotFoundError",
+    "Run",
+    "RunFailedError",
+    "Sweep",
+    "ValidationError",
+    "connect",
+)
+
+__all__ = [
+    "AuthError",
+    "Client",
+    "ConflictError",
+    "FusionError",
+    "NotFoundError",
+    "Run",
+    "RunFailedError",
+    "Sweep",
+    "ValidationError",
+    "__version__",
+    "connect",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLIENT_EXPORTS:
+        return getattr(import_module("fusion_jupyter.client"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_CLIENT_EXPORTS})
 
 
 def _jupyter_server_extension_points() -> list[dict[str, object]]:

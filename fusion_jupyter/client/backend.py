@@ -1,0 +1,197 @@
+"""The small interface both backends implement, so that Client, Run and Sweep are written once.
+
+A backend speaks in the JSON shapes of the REST API (DESIGN §4): a run is the dict of
+:func:`fusion_jupyter.engine.models.run_to_dict`, a sweep ``{"sweep": ..., "runs": [...]}``,
+a log chunk ``{offset, next_offset, size, data}``, and live updates are the WebSocket's
+messages (``progress``, ``log``, ``status``, ``lagged``). The embedded backend builds
+those shapes from the engine in-process; the remote backend reads them off the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+JSON = dict[str, Any]
+Message = dict[str, Any]
+Mode = Literal["embedded", "remote"]
+CHANNELS: tuple[str, ...] = ("progress", "logs")
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """Filters of a run listing; ``None`` means any."""
+
+    status: Sequence[str] | None = None
+    tag: str | None = None
+    name: str | None = None
+    template: str | None = None
+    sweep: str | None = None
+
+    def params(self) -> dict[str, str]:
+        """The query string of ``GET runs`` (several statuses comma-separated)."""
+        values = {
+            "status": ",".join(self.status) if self.status else None,
+            "tag": self.tag,
+            "name": self.name,
+            "template": self.template,
+            "sweep": self.sweep,
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What creating a run (or each run of a sweep) takes."""
+
+    template: str
+    overrides: Mapping[str, Any]
+    name: str = ""
+    tags: Sequence[str] = ()
+    executor: str | None = None
+
+    def body(self) -> JSON:
+        """The JSON body of ``POST runs``."""
+        body: JSON = {"template": self.template, "overrides": dict(self.overrides)}
+        if self.name:
+            body["name"] = self.name
+        if self.tags:
+            body["tags"] = list(self.tags)
+        if self.executor:
+            body["executor"] = self.executor
+        return body
+
+
+class Stream(Protocol):
+    """Live messages of one run (or, with no run, every run's status changes)."""
+
+    def receive(self, timeout: float | None) -> list[Message]:
+        """The messages ready now, waiting up to ``timeout`` seconds; [] on time-out."""
+
+    def close(self) -> None:
+        """Stop receiving."""
+
+
+class AsyncStream(Protocol):
+    """The asyncio twin of :class:`Stream`."""
+
+    async def receive(self, timeout: float | None) -> list[Message]:
+        """The messages ready now, waiting up to ``timeout`` seconds; [] on time-out."""
+
+    async def close(self) -> None:
+        """Stop receiving."""
+
+
+class Backend(Protocol):
+    """What :class:`~fusion_jupyter.client.Client` needs from the engine or the server.
+
+    Errors are raised as :mod:`fusion_jupyter.client.errors` exceptions.
+    """
+
+    mode: Mode
+
+    def describe(self) -> str:
+        """Where this backend works: the server URL, or the engine's runs dir and database."""
+
+    def close(self) -> None:
+        """Release connections (the runs themselves are left alone)."""
+
+    def templates(self) -> list[JSON]:
+        """``[{name, description}]``."""
+
+    def template(self, name: str) -> JSON:
+        """``{name, description, text, sections}``."""
+
+    def validate(self, template: str, overrides: Mapping[str, Any]) -> JSON:
+        """``{valid, errors, warnings}`` of a template with overrides."""
+
+    def validate_config(self, config: Mapping[str, Mapping[str, str]]) -> JSON:
+        """``{valid, errors, warnings}`` of a whole config (an INI file's sections)."""
+
+    def create_run(self, spec: RunSpec) -> JSON:
+        """A new run."""
+
+    def list_runs(self, query: RunQuery, limit: int, cursor: str | None) -> JSON:
+        """``{runs, next_cursor}``, newest first."""
+
+    def get_run(self, run_id: str) -> JSON:
+        """One run."""
+
+    def cancel_run(self, run_id: str) -> JSON:
+        """Cancel; the run as it is afterwards."""
+
+    def delete_run(self, run_id: str, purge: bool) -> None:
+        """Forget a finished run (and remove its files with ``purge``)."""
+
+    def rerun(self, run_id: str) -> JSON:
+        """A new run with the same frozen config."""
+
+    def events(self, run_id: str, after: int, limit: int | None) -> list[JSON]:
+        """Progress events with ``seq > after``."""
+
+    def logs(
+        self, run_id: str, *, offset: int = 0, limit: int | None = None, tail: int | None = None
+    ) -> JSON:
+        """A log chunk ``{offset, next_offset, size, data}``: a byte range or the last lines."""
+
+    def artifacts(self, run_id: str) -> list[JSON]:
+        """``[{path, size, modified, kind}]``."""
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        """A file's bytes."""
+
+    def download_artifact(self, run_id: str, path: str, dest: Path) -> None:
+        """Copy a file to ``dest`` (a file path; written whole or not at all)."""
+
+    def load_artifact(self, run_id: str, path: str) -> pd.DataFrame:
+        """A table file as a DataFrame."""
+
+    def results(self, run_id: str) -> pd.DataFrame:
+        """The per-Erlang summary table."""
+
+    def create_sweep(self, spec: RunSpec, grid: Mapping[str, Sequence[Any]]) -> JSON:
+        """``{sweep, runs}``."""
+
+    def get_sweep(self, sweep_id: str) -> JSON:
+        """``{sweep, runs}``."""
+
+    def stream(
+        self,
+        run_id: str | None,
+        channels: Sequence[str] = CHANNELS,
+        after: int = -1,
+        log_offset: int = 0,
+    ) -> Stream:
+        """Follow a run live (or every run's status when ``run_id`` is None)."""
+
+    async def astream(
+        self,
+        run_id: str | None,
+        channels: Sequence[str] = CHANNELS,
+        after: int = -1,
+        log_offset: int = 0,
+    ) -> AsyncStream:
+        """The asyncio twin of :meth:`stream`."""
+
+
+def nest_overrides(overrides: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Overrides as ``{section: {key: value}}`` whether given nested or as ``"section.key"``.
+
+    Values are left as they are (the engine turns them into INI strings); a key given
+    twice keeps the last value given.
+    """
+    nested: dict[str, dict[str, Any]] = {}
+    for name, value in (overrides or {}).items():
+        if isinstance(name, str) and "." in name:
+            section, _, key = name.partition(".")
+            nested.setdefault(section, {})[key] = value
+        elif isinstance(value, Mapping):
+            nested.setdefault(name, {}).update(value)
+        else:
+            nested.setdefault(name, value)  # malformed: the engine reports it
+    return nested

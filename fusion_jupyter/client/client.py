@@ -1,0 +1,335 @@
+"""The Client: one API over the embedded engine or a Jupyter server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fusion_jupyter.client import errors
+from fusion_jupyter.client.backend import JSON, Backend, RunQuery, RunSpec, nest_overrides
+from fusion_jupyter.client.errors import Problem
+from fusion_jupyter.client.run import Run, RunList, Sweep
+
+DEFAULT_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Template:
+    """A named INI template runs start from.
+
+    Attributes
+    ----------
+    name : str
+    description : str
+        Its one-line description.
+    text : str or None
+        The INI text, comments included (only from :meth:`Client.template`).
+    sections : dict
+        ``{section: {key: {value, type, description, required}}}`` (only from
+        :meth:`Client.template`).
+    """
+
+    name: str
+    description: str
+    text: str | None = None
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"<Template {self.name!r}: {self.description}>"
+
+    def _repr_markdown_(self) -> str:
+        body = f"\n\n```ini\n{self.text}\n```" if self.text else ""
+        return f"**{self.name}**: {self.description}{body}"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Every error and warning of a config; true when it is valid.
+
+    Attributes
+    ----------
+    valid : bool
+    errors, warnings : list of Problem
+        Each with ``section``, ``key`` and ``message``.
+    """
+
+    valid: bool
+    errors: list[Problem]
+    warnings: list[Problem]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ValidationReport:
+        """From ``{valid, errors, warnings}``."""
+        return cls(
+            bool(data.get("valid")),
+            errors._problems(data.get("errors")),
+            errors._problems(data.get("warnings")),
+        )
+
+    def __bool__(self) -> bool:
+        return self.valid
+
+    def __str__(self) -> str:
+        lines = ["valid" if self.valid else f"invalid: {len(self.errors)} error(s)"]
+        lines += [f"  error: {p}" for p in self.errors]
+        lines += [f"  warning: {p}" for p in self.warnings]
+        return "\n".join(lines)
+
+    def raise_if_invalid(self) -> None:
+        """Raise :class:`ValidationError` with every error when the config is invalid."""
+        if not self.valid:
+            raise errors.ValidationError(
+                "; ".join(str(p) for p in self.errors) or "invalid config", self.errors
+            )
+
+
+class Client:
+    """Runs, sweeps and templates, from the embedded engine or a Jupyter server.
+
+    Create one with :func:`fusion_jupyter.connect`; the methods are the same in both
+    modes. ``repr(client)`` tells which mode it is in and where. A client may be used
+    as a context manager, which closes it.
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    # ---- identity ---------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        """``"embedded"`` (the engine in this process) or ``"remote"`` (a Jupyter server)."""
+        return self.backend.mode
+
+    @property
+    def location(self) -> str:
+        """The server URL, or where the embedded engine keeps runs and its database."""
+        return self.backend.describe()
+
+    def __repr__(self) -> str:
+        return f"<fusion_jupyter.Client {self.mode}: {self.location}>"
+
+    def close(self) -> None:
+        """Release connections; runs go on (they are separate processes)."""
+        self.backend.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # ---- templates and validation -----------------------------------------------------
+
+    def templates(self) -> list[Template]:
+        """Every template runs can start from, sorted by name."""
+        return [Template(t["name"], t.get("description", "")) for t in self.backend.templates()]
+
+    def template(self, name: str) -> Template:
+        """One template with its INI text and its parsed sections."""
+        data = self.backend.template(name)
+        return Template(
+            data["name"], data.get("description", ""), data.get("text"), data.get("sections", {})
+        )
+
+    def validate(
+        self, template: str, overrides: Mapping[str, Any] | None = None
+    ) -> ValidationReport:
+        """Check a template with overrides without creating a run.
+
+        Parameters
+        ----------
+        template : str
+            A template name (see :meth:`templates`).
+        overrides : dict, optional
+            ``{section: {key: value}}`` or ``{"section.key": value}``.
+
+        Returns
+        -------
+        ValidationReport
+            True when valid; every error and warning with its section and key.
+        """
+        return ValidationReport.from_dict(
+            self.backend.validate(template, nest_overrides(overrides))
+        )
+
+    def validate_file(self, path: str | Path) -> ValidationReport:
+        """Check a whole FUSION INI file (every key it needs must be in it)."""
+        from fusion_jupyter.engine.config import parse_ini
+
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise errors.ValidationError(f"cannot read {path}: {exc}") from exc
+        with errors.engine_errors():
+            config = parse_ini(text)
+        return ValidationReport.from_dict(self.backend.validate_config(config))
+
+    # ---- runs ---------------------------------------------------------------------
+
+    def submit(
+        self,
+        template: str,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        name: str = "",
+        tags: Sequence[str] = (),
+        executor: str | None = None,
+    ) -> Run:
+        """Create a run from a template; it starts as soon as a slot is free.
+
+        Parameters
+        ----------
+        template : str
+            A template name, e.g. ``"minimal"``.
+        overrides : dict, optional
+            Changes to the template, nested ``{"general_settings": {"max_iters": 4}}``
+            or flat ``{"general_settings.max_iters": 4}``; Python values are written
+            the way FUSION reads them (``True``, JSON objects, ...).
+        name : str
+            A label for listings.
+        tags : sequence of str
+            Free-form labels to filter by.
+        executor : str, optional
+            Where to run it (default: the engine's ``default_executor``).
+
+        Returns
+        -------
+        Run
+
+        Raises
+        ------
+        ValidationError
+            The config is invalid; ``exc.problems`` names every field.
+        NotFoundError
+            No template of that name.
+        """
+        spec = RunSpec(template, nest_overrides(overrides), name, tuple(tags), executor)
+        return Run(self, self.backend.create_run(spec))
+
+    def runs(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        tag: str | None = None,
+        name: str | None = None,
+        template: str | None = None,
+        sweep: str | None = None,
+        limit: int = DEFAULT_PAGE,
+        cursor: str | None = None,
+    ) -> RunList:
+        """A page of runs, newest first.
+
+        Parameters
+        ----------
+        status : str or list of str, optional
+            Only runs in these statuses (``"RUNNING"``, ``["FAILED", "CANCELLED"]``).
+        tag, template, sweep : str, optional
+            Only runs with this tag, from this template, of this sweep id.
+        name : str, optional
+            Only runs whose name contains this text.
+        limit : int
+            Page size.
+        cursor : str, optional
+            ``next_cursor`` of the previous page.
+
+        Returns
+        -------
+        RunList
+            A list of :class:`Run` with ``next_cursor`` (None on the last page) and
+            ``to_frame()``.
+        """
+        query = _query(status, tag, name, template, sweep)
+        page = self.backend.list_runs(query, limit, cursor)
+        return RunList([Run(self, r) for r in page["runs"]], page.get("next_cursor"))
+
+    def iter_runs(self, *, page_size: int = 200, **filters: Any) -> Iterator[Run]:
+        """Every run matching the filters of :meth:`runs`, newest first, page by page."""
+        cursor = None
+        while True:
+            page = self.runs(limit=page_size, cursor=cursor, **filters)
+            yield from page
+            cursor = page.next_cursor
+            if not cursor:
+                return
+
+    def run(self, run_id: str) -> Run:
+        """One run by id; ``"latest"`` is the newest run.
+
+        Raises
+        ------
+        NotFoundError
+            No such run.
+        """
+        if run_id == "latest":
+            return self.latest()
+        return Run(self, self.backend.get_run(run_id))
+
+    def latest(self, **filters: Any) -> Run:
+        """The newest run (matching the filters of :meth:`runs`)."""
+        page = self.runs(limit=1, **filters)
+        if not page:
+            raise errors.NotFoundError("there are no runs yet: submit one first")
+        return page[0]
+
+    # ---- sweeps -------------------------------------------------------------------
+
+    def sweep(
+        self,
+        template: str,
+        grid: Mapping[str, Sequence[Any]],
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        name: str = "",
+        tags: Sequence[str] = (),
+        executor: str | None = None,
+    ) -> Sweep:
+        """Run every combination of a parameter grid.
+
+        Parameters
+        ----------
+        template : str
+            The template every run starts from.
+        grid : dict
+            ``{"section.key": [values]}``; the cartesian product of the lists
+            becomes one run each, e.g. ``{"routing_settings.k_paths": [1, 2, 3]}``.
+        overrides : dict, optional
+            Changes shared by every run (as in :meth:`submit`).
+        name, tags, executor
+            As in :meth:`submit`; each run is named after the sweep and its grid
+            point, and tagged ``sweep:<id>``.
+
+        Returns
+        -------
+        Sweep
+        """
+        spec = RunSpec(template, nest_overrides(overrides), name, tuple(tags), executor)
+        grid = {key: [_plain(v) for v in values] for key, values in grid.items()}
+        return Sweep(self, self.backend.create_sweep(spec, grid))
+
+    def get_sweep(self, sweep_id: str) -> Sweep:
+        """One sweep and its runs by id."""
+        return Sweep(self, self.backend.get_sweep(sweep_id))
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar (sweep grids are often ``np.arange``) as the Python value."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _query(
+    status: str | Sequence[str] | None,
+    tag: str | None,
+    name: str | None,
+    template: str | None,
+    sweep: str | None,
+) -> RunQuery:
+    statuses = [status] if isinstance(status, str) else status
+    return RunQuery([s.upper() for s in statuses] if statuses else None, tag, name, template, sweep)
+
+
+__all__ = ["JSON", "Client", "Template", "ValidationReport"]

@@ -1,0 +1,391 @@
+"""The remote backend: the server extension's REST API and WebSocket (DESIGN §4).
+
+HTTP goes through one ``httpx.Client`` (connection reuse keeps a call to a local
+server near a millisecond); live updates through the ``stream`` WebSocket
+(``websockets``, its threaded client for :meth:`RemoteBackend.stream` and its asyncio
+client for :meth:`RemoteBackend.astream`). Authentication is Jupyter's own: the
+server's token in an ``Authorization: token ...`` header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+import pandas as pd
+from websockets.asyncio.client import ClientConnection as AsyncConnection
+from websockets.asyncio.client import connect as aconnect
+from websockets.exceptions import WebSocketException
+from websockets.sync.client import ClientConnection
+from websockets.sync.client import connect as sconnect
+
+from fusion_jupyter.client import errors
+from fusion_jupyter.client.backend import CHANNELS, JSON, Message, Mode, RunQuery, RunSpec
+
+API_PREFIX = "fusion/api/"
+DEFAULT_TIMEOUT = 30.0
+DOWNLOAD_CHUNK = 1 << 16
+
+
+def normalize_url(url: str) -> str:
+    """``url`` with a scheme and a trailing slash (``localhost:8888`` -> ``http://localhost:8888/``)."""
+    url = url.strip()
+    if "://" not in url:
+        url = "http://" + url
+    return url if url.endswith("/") else url + "/"
+
+
+def websocket_url(api_url: str) -> str:
+    """The ``stream`` WebSocket address under an API base URL."""
+    parts = urlsplit(api_url)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return urlunsplit((scheme, parts.netloc, parts.path + "stream", "", ""))
+
+
+def _auth_headers(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"token {token}"} if token else {}
+
+
+def _hint(status: int, url: str) -> str:
+    if status in (401, 403):
+        return (
+            f"the Jupyter server at {url} refused the request (HTTP {status}): "
+            "the token is missing or wrong; pass token=... (fusion-jupyter --token)"
+        )
+    if status == 404:
+        return (
+            f"{url} answered 404: is the fusion_jupyter server extension enabled there? "
+            "(jupyter server extension list)"
+        )
+    return f"{url} answered HTTP {status}"
+
+
+def error_for_response(response: httpx.Response) -> errors.FusionError:
+    """The typed exception for an error response, with a useful message even when the
+    body is not our JSON error (Jupyter's own 403 page, a proxy's 502, ...)."""
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    ours = isinstance(payload, Mapping) and isinstance(payload.get("error"), Mapping)
+    url = str(response.request.url)
+    if not ours:
+        payload = None
+    return errors.error_from_payload(
+        response.status_code, payload, _hint(response.status_code, url)
+    )
+
+
+def _check_messages(raw: str | bytes) -> list[Message]:
+    data = json.loads(raw)
+    messages = data if isinstance(data, list) else [data]
+    for message in messages:
+        if isinstance(message, Mapping) and message.get("type") == "error":
+            raise errors.error_from_payload(None, message, "stream error")
+    return [m for m in messages if isinstance(m, dict)]
+
+
+def _subscribe_op(run_id: str, channels: Sequence[str], after: int, log_offset: int) -> str:
+    return json.dumps(
+        {
+            "op": "subscribe",
+            "run_id": run_id,
+            "channels": list(channels),
+            "after": after,
+            "log_offset": log_offset,
+        }
+    )
+
+
+def _for_run(messages: list[Message], run_id: str | None) -> list[Message]:
+    # Every client gets every run's status changes; a run's stream keeps its own.
+    if run_id is None:
+        return messages
+    return [m for m in messages if m.get("run_id") in (run_id, None)]
+
+
+class _WebSocketStream:
+    """A threaded WebSocket connection following one run (or all statuses)."""
+
+    def __init__(self, ws: ClientConnection, run_id: str | None) -> None:
+        self._ws = ws
+        self._run_id = run_id
+
+    def receive(self, timeout: float | None) -> list[Message]:
+        try:
+            raw = self._ws.recv(timeout=timeout)
+        except TimeoutError:
+            return []
+        except (WebSocketException, OSError) as exc:
+            raise errors.ConnectionError(f"the live stream closed: {exc}") from exc
+        return _for_run(_check_messages(raw), self._run_id)
+
+    def close(self) -> None:
+        self._ws.close()
+
+
+class _AsyncWebSocketStream:
+    """The asyncio twin of :class:`_WebSocketStream`."""
+
+    def __init__(self, ws: AsyncConnection, run_id: str | None) -> None:
+        self._ws = ws
+        self._run_id = run_id
+
+    async def receive(self, timeout: float | None) -> list[Message]:
+        try:
+            raw = await asyncio.wait_for(self._ws.recv(), timeout)
+        except asyncio.TimeoutError:
+            return []
+        except (WebSocketException, OSError) as exc:
+            raise errors.ConnectionError(f"the live stream closed: {exc}") from exc
+        return _for_run(_check_messages(raw), self._run_id)
+
+    async def close(self) -> None:
+        await self._ws.close()
+
+
+class RemoteBackend:
+    """Talks to the fusion_jupyter server extension of a Jupyter server.
+
+    Parameters
+    ----------
+    url : str
+        The Jupyter server's base URL, e.g. ``http://127.0.0.1:8888/`` (with the
+        server's ``base_url`` path, such as ``/user/alice/`` under JupyterHub).
+    token : str, optional
+        The server's token (or a JupyterHub API token).
+    timeout : float
+        Seconds before an HTTP request is abandoned.
+    transport : httpx.BaseTransport, optional
+        Replaces the network (tests use ``httpx.MockTransport``).
+    """
+
+    mode: Mode = "remote"
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = normalize_url(url)
+        self.api_url = self.url + API_PREFIX
+        self.token = token
+        self.timeout = timeout
+        self._http = httpx.Client(
+            base_url=self.api_url,
+            headers=_auth_headers(token),
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def describe(self) -> str:
+        return self.url
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ---- HTTP -------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One API call; an error answer raises the matching typed exception."""
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise errors.ConnectionError(
+                f"cannot reach the Jupyter server at {self.url}: {exc or type(exc).__name__}"
+            ) from exc
+        if response.status_code >= 400:
+            raise error_for_response(response)
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.request(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise errors.ServerError(
+                f"{method} {response.request.url} did not answer JSON (HTTP {response.status_code})"
+            ) from exc
+
+    def check(self) -> None:
+        """Fail now, with a clear error, if the server is unreachable, lacks the
+        extension, or refuses the token."""
+        self.request("GET", "health/live")
+        self.request("GET", "templates")
+
+    # ---- templates and configs ------------------------------------------------------
+
+    def templates(self) -> list[JSON]:
+        return list(self._json("GET", "templates")["templates"])
+
+    def template(self, name: str) -> JSON:
+        return dict(self._json("GET", f"templates/{quote(name, safe='')}"))
+
+    def validate(self, template: str, overrides: Mapping[str, Any]) -> JSON:
+        body = {"template": template, "overrides": dict(overrides)}
+        return dict(self._json("POST", "configs/validate", json=body))
+
+    def validate_config(self, config: Mapping[str, Mapping[str, str]]) -> JSON:
+        body = {"config": {section: dict(entries) for section, entries in config.items()}}
+        return dict(self._json("POST", "configs/validate", json=body))
+
+    # ---- runs -----------------------------------------------------------------------
+
+    def create_run(self, spec: RunSpec) -> JSON:
+        return dict(self._json("POST", "runs", json=spec.body()))
+
+    def list_runs(self, query: RunQuery, limit: int, cursor: str | None) -> JSON:
+        params: dict[str, Any] = {**query.params(), "limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        return dict(self._json("GET", "runs", params=params))
+
+    def _run_path(self, run_id: str, *rest: str) -> str:
+        return "/".join(["runs", quote(run_id, safe=""), *rest])
+
+    def get_run(self, run_id: str) -> JSON:
+        return dict(self._json("GET", self._run_path(run_id)))
+
+    def cancel_run(self, run_id: str) -> JSON:
+        return dict(self._json("POST", self._run_path(run_id, "cancel")))
+
+    def delete_run(self, run_id: str, purge: bool) -> None:
+        params = {"purge": "true"} if purge else {}
+        self.request("DELETE", self._run_path(run_id), params=params)
+
+    def rerun(self, run_id: str) -> JSON:
+        return dict(self._json("POST", self._run_path(run_id, "rerun")))
+
+    def events(self, run_id: str, after: int, limit: int | None) -> list[JSON]:
+        params: dict[str, Any] = {"after": after}
+        if limit is not None:
+            params["limit"] = limit
+        return list(self._json("GET", self._run_path(run_id, "progress"), params=params)["events"])
+
+    def logs(
+        self, run_id: str, *, offset: int = 0, limit: int | None = None, tail: int | None = None
+    ) -> JSON:
+        params: dict[str, Any] = {"tail": tail} if tail is not None else {"offset": offset}
+        if limit is not None and tail is None:
+            params["limit"] = limit
+        return dict(self._json("GET", self._run_path(run_id, "logs"), params=params))
+
+    # ---- files ------------------------------------------------------------------------
+
+    def artifacts(self, run_id: str) -> list[JSON]:
+        return list(self._json("GET", self._run_path(run_id, "artifacts"))["artifacts"])
+
+    def _artifact_path(self, run_id: str, path: str) -> str:
+        return self._run_path(run_id, "artifacts", quote(path, safe="/"))
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        return self.request("GET", self._artifact_path(run_id, path)).content
+
+    @contextlib.contextmanager
+    def _streamed(self, path: str) -> Iterator[httpx.Response]:
+        try:
+            with self._http.stream("GET", path) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise error_for_response(response)
+                yield response
+        except httpx.TransportError as exc:
+            raise errors.ConnectionError(f"download from {self.url} failed: {exc}") from exc
+
+    def download_artifact(self, run_id: str, path: str, dest: Path) -> None:
+        partial = dest.with_name(f".{dest.name}.part")
+        try:
+            with (
+                self._streamed(self._artifact_path(run_id, path)) as response,
+                partial.open("wb") as fh,
+            ):
+                for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
+                    fh.write(chunk)
+            partial.replace(dest)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def load_artifact(self, run_id: str, path: str) -> pd.DataFrame:
+        from fusion_jupyter.engine import artifacts
+
+        with tempfile.TemporaryDirectory(prefix="fusion-artifact-") as tmp:
+            local = Path(tmp) / Path(path).name
+            self.download_artifact(run_id, path, local)
+            with errors.engine_errors():
+                return artifacts.load(local)
+
+    def results(self, run_id: str) -> pd.DataFrame:
+        response = self.request(
+            "GET", self._run_path(run_id, "results"), params={"format": "parquet"}
+        )
+        return pd.read_parquet(io.BytesIO(response.content))
+
+    # ---- sweeps -----------------------------------------------------------------------
+
+    def create_sweep(self, spec: RunSpec, grid: Mapping[str, Sequence[Any]]) -> JSON:
+        body = {**spec.body(), "grid": {key: list(values) for key, values in grid.items()}}
+        return dict(self._json("POST", "sweeps", json=body))
+
+    def get_sweep(self, sweep_id: str) -> JSON:
+        return dict(self._json("GET", f"sweeps/{quote(sweep_id, safe='')}"))
+
+    # ---- live -------------------------------------------------------------------------
+
+    def _ws_failure(self, exc: Exception) -> errors.FusionError:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status:
+            return errors.error_from_payload(
+                status, None, _hint(status, websocket_url(self.api_url))
+            )
+        return errors.ConnectionError(f"cannot open the live stream of {self.url}: {exc}")
+
+    def stream(
+        self,
+        run_id: str | None,
+        channels: Sequence[str] = CHANNELS,
+        after: int = -1,
+        log_offset: int = 0,
+    ) -> _WebSocketStream:
+        try:
+            ws = sconnect(
+                websocket_url(self.api_url),
+                additional_headers=_auth_headers(self.token),
+                open_timeout=self.timeout,
+                max_size=None,
+            )
+        except (WebSocketException, OSError) as exc:
+            raise self._ws_failure(exc) from exc
+        if run_id is not None:
+            ws.send(_subscribe_op(run_id, channels, after, log_offset))
+        return _WebSocketStream(ws, run_id)
+
+    async def astream(
+        self,
+        run_id: str | None,
+        channels: Sequence[str] = CHANNELS,
+        after: int = -1,
+        log_offset: int = 0,
+    ) -> _AsyncWebSocketStream:
+        try:
+            ws = await aconnect(
+                websocket_url(self.api_url),
+                additional_headers=_auth_headers(self.token),
+                open_timeout=self.timeout,
+                max_size=None,
+            )
+        except (WebSocketException, OSError) as exc:
+            raise self._ws_failure(exc) from exc
+        if run_id is not None:
+            await ws.send(_subscribe_op(run_id, channels, after, log_offset))
+        return _AsyncWebSocketStream(ws, run_id)

@@ -1,0 +1,254 @@
+"""The ``stream`` WebSocket through pytest-jupyter: subscribe, resume, batching, status,
+bad client messages, and a stalled client that is dropped without holding up others."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+from tornado.websocket import WebSocketClientConnection
+from traitlets.config import Config
+
+from fusion_jupyter.server.app import FusionJupyter
+from fusion_jupyter.server.stream import CLOSE_STALLED, ClientStream
+from tests.test_server_api import SLOW, Api, ReadOnly, create, server_config, wait_status
+from tests.test_server_api import api as api  # noqa: F401  (fixture)
+from tests.test_server_api import app as app  # noqa: F401  (fixture)
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+Message = dict[str, Any]
+
+
+@pytest.fixture
+def jp_server_config(tmp_path: Path) -> Config:
+    return server_config(tmp_path)
+
+
+class Client:
+    """A test client on the stream socket, keeping every frame it got."""
+
+    def __init__(self, ws: WebSocketClientConnection) -> None:
+        self.ws = ws
+        self.frames: list[list[Message]] = []
+
+    async def send(self, **message: Any) -> None:
+        await self.ws.write_message(json.dumps(message))
+
+    async def next_frame(self, timeout: float = 30) -> list[Message]:
+        raw = await asyncio.wait_for(self.ws.read_message(), timeout)
+        assert raw is not None, f"socket closed: {self.ws.close_code} {self.ws.close_reason}"
+        frame = json.loads(raw)
+        assert isinstance(frame, list) and frame, frame
+        self.frames.append(frame)
+        return frame
+
+    async def until(self, done: Callable[[Message], bool], timeout: float = 30) -> list[Message]:
+        got: list[Message] = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            for message in await self.next_frame(max(0.1, remaining)):
+                got.append(message)
+                if done(message):
+                    return got
+
+
+@pytest.fixture
+def connect(jp_ws_fetch: Any) -> Callable[..., Any]:
+    async def open_client(**kwargs: Any) -> Client:
+        return Client(await jp_ws_fetch("fusion/api", "stream", **kwargs))
+
+    return open_client
+
+
+def ended(run_id: str) -> Callable[[Message], bool]:
+    return lambda m: (
+        m["type"] == "status" and m["run_id"] == run_id and m["run"]["status"] == "COMPLETED"
+    )
+
+
+def of_run(messages: list[Message], run_id: str, kind: str) -> list[Message]:
+    return [m for m in messages if m.get("run_id") == run_id and m["type"] == kind]
+
+
+def check_log_contiguous(logs: list[Message], start: int = 0) -> str:
+    offset = start
+    for message in logs:
+        assert message["offset"] == offset
+        offset = message["next_offset"]
+    return "".join(m["data"] for m in logs)
+
+
+async def test_follow_a_run_to_completed(api: Api, connect: Any) -> None:
+    client = await connect()
+    run = await create(api, overrides={"stub": {"delay": 0.01, "stdout_lines": 20}})
+    await client.send(op="subscribe", run_id=run["id"], channels=["progress", "logs"])
+    got = await client.until(ended(run["id"]))
+    ours = [m for m in got if m.get("run_id") == run["id"]]
+    data = [m for m in ours if m["type"] != "status"]
+    assert data[0] == {"type": "subscribed", "run_id": run["id"]}
+    progress = of_run(got, run["id"], "progress")
+    assert [m["seq"] for m in progress] == list(range(len(progress)))
+    assert progress[-1]["event"]["type"] == "complete"
+    assert all(m["event"]["seq"] == m["seq"] for m in progress)
+    # The run's end comes after its last progress event.
+    assert ours.index(progress[-1]) < ours.index(of_run(got, run["id"], "status")[-1])
+
+    await asyncio.sleep(0.3)  # the last log bytes may follow the status
+    size = Path(run["run_dir"], "logs", "sim.log").stat().st_size
+    logs = of_run(got, run["id"], "log")
+    while not logs or logs[-1]["next_offset"] < size:
+        logs += of_run(await client.next_frame(), run["id"], "log")
+    text = check_log_contiguous(logs)
+    assert text == Path(run["run_dir"], "logs", "sim.log").read_text()
+
+
+async def test_resume_after_seq_and_offset_repeats_nothing(api: Api, connect: Any) -> None:
+    run = await create(api, overrides={"stub": {"stdout_lines": 30}})
+    await wait_status(api, run["id"], "COMPLETED")
+    client = await connect()
+    await client.send(op="subscribe", run_id=run["id"], after=4, log_offset=100)
+    # A finished run's whole history is ready at once: one frame.
+    frame = await client.next_frame()
+    while not any(m["type"] == "subscribed" for m in frame):
+        frame = await client.next_frame()
+    mine = [m for m in frame if m.get("run_id") == run["id"]]
+    assert mine[0]["type"] == "subscribed"
+    seqs = [m["seq"] for m in mine if m["type"] == "progress"]
+    assert seqs[0] == 5 and seqs == list(range(5, seqs[-1] + 1))
+    log_text = Path(run["run_dir"], "logs", "sim.log").read_bytes()
+    logs = [m for m in mine if m["type"] == "log"]
+    assert logs[0]["offset"] == 100
+    assert check_log_contiguous(logs, 100).encode() == log_text[100:]
+
+
+async def test_every_client_gets_every_status(api: Api, connect: Any) -> None:
+    watcher = await connect()
+    run = await create(api)
+    got = await watcher.until(ended(run["id"]))
+    statuses = [m["run"]["status"] for m in of_run(got, run["id"], "status")]
+    assert statuses[0] == "PENDING" and statuses[-1] == "COMPLETED"
+    assert not of_run(got, run["id"], "progress")  # not subscribed: status only
+    assert (await api("DELETE", f"runs/{run['id']}"))[0] == 204
+    deleted = await watcher.until(lambda m: m["type"] == "status" and m["run_id"] == run["id"])
+    assert deleted[-1]["run"]["deleted"] is True
+
+
+async def test_unsubscribe_stops_the_run_data(api: Api, connect: Any) -> None:
+    run = await create(api, overrides=SLOW)
+    client = await connect()
+    await client.send(op="subscribe", run_id=run["id"], channels=["progress"])
+    await client.until(lambda m: m["type"] == "progress")
+    await client.send(op="unsubscribe", run_id=run["id"])
+    await client.send(op="ping")
+    await client.until(lambda m: m["type"] == "pong")
+    await api("POST", f"runs/{run['id']}/cancel")
+    rest = await client.until(lambda m: m["type"] == "status" and m["run"]["status"] == "CANCELLED")
+    assert not [m for m in rest if m["type"] == "progress"]
+
+
+@pytest.mark.parametrize(
+    ("message", "key"),
+    [
+        ("not json", ""),
+        ("[1]", "op"),
+        (json.dumps({"op": "dance"}), "op"),
+        (json.dumps({}), "op"),
+        (json.dumps({"op": "subscribe"}), "run_id"),
+        (json.dumps({"op": "subscribe", "run_id": "x", "after": -2}), "after"),
+        (json.dumps({"op": "subscribe", "run_id": "x", "after": True}), "after"),
+        (json.dumps({"op": "subscribe", "run_id": "x", "log_offset": 1.5}), "log_offset"),
+        (json.dumps({"op": "subscribe", "run_id": "x", "channels": ["video"]}), "channels"),
+        (json.dumps({"op": "subscribe", "run_id": "x", "extra": 1}), "extra"),
+        (json.dumps({"op": "subscribe", "run_id": "0123456789ab"}), None),
+    ],
+)
+async def test_bad_messages_get_an_error_and_keep_the_socket(
+    connect: Any, message: str, key: str | None
+) -> None:
+    client = await connect()
+    await client.ws.write_message(message)
+    errors = await client.until(lambda m: m["type"] == "error")
+    error = errors[-1]["error"]
+    assert set(error) == {"code", "message", "details"}
+    if key is None:
+        assert error["code"] == "not_found"
+    else:
+        assert key in [d["key"] for d in error["details"]], error
+    await client.send(op="ping")
+    assert (await client.until(lambda m: m["type"] == "pong"))[-1] == {"type": "pong"}
+
+
+async def test_oversized_message_closes_the_socket(connect: Any) -> None:
+    client = await connect()
+    await client.ws.write_message("x" * (65 * 1024))
+    assert await asyncio.wait_for(client.ws.read_message(), 10) is None
+    assert client.ws.close_code == 1009
+
+
+async def test_stalled_client_is_closed_and_others_go_on(
+    api: Api, connect: Any, app: FusionJupyter
+) -> None:
+    """A client whose socket never drains is dropped; a normal client is not delayed."""
+    assert app.context is not None
+    ctx = app.context
+    ctx.stream = type(ctx.stream)(send_buffer_bytes=64 * 1024, stall_seconds=0.5)
+    closed: list[tuple[int, str]] = []
+    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    stalled = ClientStream(ctx, lambda _frame: never, lambda c, r: closed.append((c, r)))
+    healthy = await connect()
+
+    run = await create(api, overrides={"stub": {"stdout_lines": 20_000, "delay": 0.01}})
+    await stalled.handle(json.dumps({"op": "subscribe", "run_id": run["id"]}))
+    await healthy.send(op="subscribe", run_id=run["id"], channels=["progress"])
+    got = await healthy.until(ended(run["id"]))
+    assert of_run(got, run["id"], "progress")[-1]["event"]["type"] == "complete"
+    for _ in range(100):
+        if closed:
+            break
+        await asyncio.sleep(0.05)
+    assert closed and closed[0][0] == CLOSE_STALLED and "too slow" in closed[0][1]
+    assert stalled.closed and not stalled.subs
+
+
+class TestReadOnlyStream:
+    @pytest.fixture
+    def jp_server_config(self, tmp_path: Path) -> Config:
+        config = server_config(tmp_path)
+        config.ServerApp.authorizer_class = ReadOnly
+        return config
+
+    async def test_read_only_user_may_stream(self, connect: Any) -> None:
+        client = await connect()
+        await client.send(op="ping")
+        await client.until(lambda m: m["type"] == "pong")
+
+
+class NoFusion(ReadOnly):
+    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
+        return resource != "fusion"
+
+
+class TestForbiddenStream:
+    @pytest.fixture
+    def jp_server_config(self, tmp_path: Path) -> Config:
+        config = server_config(tmp_path)
+        config.ServerApp.authorizer_class = NoFusion
+        return config
+
+    async def test_refused(self, connect: Any) -> None:
+        with pytest.raises(HTTPClientError) as caught:
+            await connect()
+        assert caught.value.code == 403
+
+
+async def test_wrong_token_refused(connect: Any) -> None:
+    with pytest.raises(HTTPClientError) as caught:
+        await connect(headers={"Authorization": "token wrong"})
+    assert caught.value.code == 403

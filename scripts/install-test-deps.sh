@@ -14,6 +14,7 @@ set -euo pipefail
 # --- Debian packages: one line each: "<package>  # what needs it" ----------------
 APT_PACKAGES=(
     postgresql   # real PostgreSQL server for the store/manager tests (tests/support/postgres.py)
+    slurmctld slurmd slurm-client munge   # a real one-node Slurm (tests/support/slurm.py)
 )
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -31,9 +31,11 @@ if _ROOT not in sys.path:  # `tests.support` importable however pytest was start
     sys.path.insert(0, _ROOT)
 
 from tests.support.postgres import PostgresServer, PostgresUnavailable  # noqa: E402
+from tests.support.slurm import SlurmCluster, SlurmUnavailable  # noqa: E402
 
 REQUIRE_ENV = "FUSION_JUPYTER_REQUIRE"
 _PG_FIXTURES = {"postgres_server", "pg_url", "fresh_pg_url"}
+_SLURM_FIXTURES = {"slurm_cluster"}
 _required_key = pytest.StashKey[frozenset[str]]()
 
 
@@ -67,8 +69,11 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if _PG_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if _PG_FIXTURES & fixtures:
             item.add_marker(pytest.mark.postgresql)
+        if _SLURM_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.slurm)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -131,6 +136,31 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/runs.db"
     return str(request.getfixturevalue("fresh_pg_url"))
+
+
+# --- Slurm ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[SlurmCluster]:
+    """A real one-node Slurm (munged, slurmctld, slurmd) for the session.
+
+    ``MinJobAge`` is short so that tests see Slurm forget finished jobs.
+    """
+    try:
+        cluster = SlurmCluster.start(min_job_age=4)
+    except SlurmUnavailable as exc:
+        pytest.skip(f"Slurm unavailable: {exc}")
+    previous = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = cluster.env["SLURM_CONF"]
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        if previous is None:
+            os.environ.pop("SLURM_CONF", None)
+        else:
+            os.environ["SLURM_CONF"] = previous
 
 
 # --- simulators --------------------------------------------------------------------

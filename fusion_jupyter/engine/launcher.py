@@ -64,6 +64,16 @@ def write_json_atomic(path: str, data: dict[str, Any]) -> None:
         os.close(dir_fd)
 
 
+def read_json(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """A JSON object from a record file; None if it is missing or not (yet) whole."""
+    try:
+        with open(path) as fh:
+            data = json.load(fh)
+    except (FileNotFoundError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def read_tail(path: str, limit: int = TAIL_BYTES) -> str:
     """The last ``limit`` bytes of a file as text (empty if there is none)."""
     try:

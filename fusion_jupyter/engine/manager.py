@@ -33,16 +33,18 @@ import pandas as pd
 
 from fusion_jupyter.engine import artifacts, config
 from fusion_jupyter.engine.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from fusion_jupyter.engine.executors import slurm
 from fusion_jupyter.engine.executors.base import ProcessRef
 from fusion_jupyter.engine.executors.local import LocalExecutor
 from fusion_jupyter.engine.hub import EventHub, Notify, Subscription
-from fusion_jupyter.engine.launcher import EXIT_RECORD, LAUNCH_FILE, LAUNCHER_RECORD
+from fusion_jupyter.engine.launcher import EXIT_RECORD, LAUNCH_FILE, LAUNCHER_RECORD, read_json
 from fusion_jupyter.engine.logpatterns import compile_patterns
 from fusion_jupyter.engine.logs import LogChunk, read_range, tail_lines
 from fusion_jupyter.engine.models import Run, Status, Sweep, run_to_dict, utcnow
 from fusion_jupyter.engine.procinfo import describe_exit, group_members, signal_group
 from fusion_jupyter.engine.progress import Event, read_events
 from fusion_jupyter.engine.settings import COMMAND_PLACEHOLDERS, EngineSettings
+from fusion_jupyter.engine.slurm_runs import SlurmRuns
 from fusion_jupyter.engine.store import Page, RunFilter, Store
 from fusion_jupyter.engine.supervisor import ExitWatcher
 from fusion_jupyter.engine.tracking import RunTracker, Throttle
@@ -61,14 +63,6 @@ MAX_SWEEP_RUNS = 10_000
 def new_id() -> str:
     """A run or sweep id: 12 lowercase hex characters."""
     return secrets.token_hex(6)
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 class RunManager:
@@ -95,6 +89,16 @@ class RunManager:
         self._seen: dict[str, Status] = {}
         self._exits = ExitWatcher(self._on_exit)
         self._watcher = FileWatcher(self._on_files)
+        # Writes made on other hosts of a network filesystem never reach inotify here.
+        self._remote_watcher = FileWatcher(
+            self._on_files,
+            force_polling=True,
+            poll_interval=self.settings.slurm_file_poll_interval,
+        )
+        self.slurm = slurm.SlurmExecutor(
+            self.settings.slurm_options, python=self.settings.slurm_python
+        )
+        self.slurm_runs = SlurmRuns(self)
         self._stop = threading.Event()
         self._sync_thread: threading.Thread | None = None
         self._flush = Throttle(self.settings.progress_flush_seconds)
@@ -116,12 +120,15 @@ class RunManager:
         self.settings.runs_dir.mkdir(parents=True, exist_ok=True)
         self._exits.start()
         self._watcher.start()
+        self._remote_watcher.start()
         self.started = True
         self._sync(adopt=True)
         self._sync_thread = threading.Thread(
             target=self._sync_loop, name="fusion-sync", daemon=True
         )
         self._sync_thread.start()
+        if self.slurm.available:
+            self.slurm_runs.start()
 
     def close(self) -> None:
         """Stop supervising; runs keep going unless ``on_shutdown`` is ``cancel``."""
@@ -132,12 +139,16 @@ class RunManager:
         self._stop.set()
         if self._sync_thread is not None:
             self._sync_thread.join(timeout=5)
+        self.slurm_runs.stop()
         if self.settings.on_shutdown == "cancel":
-            for run_id in list(self._trackers):
+            # Batch jobs belong to the cluster, not to this process: only local runs stop.
+            local = [r for r, t in self._trackers.items() if not t.remote]
+            for run_id in local:
                 with suppress(Conflict, NotFound):  # it ended meanwhile
                     self.cancel(run_id)
         self._flush_progress()
         self._watcher.stop()
+        self._remote_watcher.stop()
         self._exits.stop()
         self.store.close()
 
@@ -158,10 +169,16 @@ class RunManager:
         name: str = "",
         tags: Sequence[str] = (),
         executor: str | None = None,
+        executor_options: Mapping[str, Any] | None = None,
     ) -> Run:
-        """Create a run from a template plus overrides; it starts when a slot is free."""
+        """Create a run from a template plus overrides.
+
+        A local run starts when a slot is free; a Slurm run is submitted at once
+        (``executor_options``: partition, account, time, mem, cpus, qos, extra).
+        """
         cfg = self._build_config(template, overrides or {})
-        run = self._new_run(cfg, template, overrides or {}, name, tags, executor)
+        target = self._executor_for(executor, executor_options)
+        run = self._new_run(cfg, template, overrides or {}, name, tags, target)
         with _removing_dirs_on_error([run]):
             self.store.add_run(run, tags)
         return self._after_create([run])[0]
@@ -169,9 +186,8 @@ class RunManager:
     def rerun(self, run_id: str) -> Run:
         """A new run with the same frozen config, template, name and tags."""
         old = self.store.get(run_id)
-        run = self._new_run(
-            old.config, old.template, old.overrides, old.name, old.tags, old.executor
-        )
+        target = self._executor_for(old.executor, old.executor_options)
+        run = self._new_run(old.config, old.template, old.overrides, old.name, old.tags, target)
         run.rerun_of = old.id
         with _removing_dirs_on_error([run]):
             self.store.add_run(run, old.tags)
@@ -186,16 +202,21 @@ class RunManager:
         name: str = "",
         tags: Sequence[str] = (),
         executor: str | None = None,
+        executor_options: Mapping[str, Any] | None = None,
     ) -> tuple[Sweep, list[Run]]:
-        """Expand the cartesian product of ``grid`` (``"section.key": values``) into runs."""
+        """Expand the cartesian product of ``grid`` (``"section.key": values``) into runs.
+
+        On Slurm the sweep is one job array, throttled by ``slurm_array_throttle``.
+        """
         points = self._grid_points(grid)
         base = config.normalize_overrides(overrides or {})
+        target = self._executor_for(executor, executor_options)
         sweep = Sweep(
             id=new_id(),
             name=_check_name(name),
             template=template,
             grid={k: list(v) for k, v in grid.items()},
-            executor=executor or self.settings.default_executor,
+            executor=target[0],
         )
         all_tags = [*tags, f"sweep:{sweep.id}"]
         configs = [
@@ -212,12 +233,12 @@ class RunManager:
                     merged_overrides,
                     f"{name or template} [{label}]",
                     all_tags,
-                    executor,
+                    target,
                 )
                 run.sweep_id = sweep.id
                 runs.append((run, all_tags))
             self.store.add_sweep(sweep, runs)
-        return sweep, self._after_create([r for r, _ in runs])
+        return sweep, self._after_create([r for r, _ in runs], sweep)
 
     def _grid_points(self, grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
         problems = []
@@ -257,13 +278,9 @@ class RunManager:
         overrides: Mapping[str, Any],
         name: str,
         tags: Sequence[str],
-        executor: str | None,
+        target: tuple[str, dict[str, Any]],
     ) -> Run:
-        executor = executor or self.settings.default_executor
-        if executor != "local":
-            raise ValidationFailed(
-                [Problem("run", "executor", f"unknown executor {executor!r} (available: local)")]
-            )
+        executor, executor_options = target
         _check_tags(tags)
         name = _check_name(name)
         run_id = new_id()
@@ -283,15 +300,47 @@ class RunManager:
             overrides=json.loads(json.dumps(overrides)),
             status=Status.PENDING,
             executor=executor,
+            executor_options=executor_options,
             run_dir=str(run_dir),
             cancel_requested=False,
             created_at=utcnow(),
         )
 
-    def _after_create(self, runs: list[Run]) -> list[Run]:
+    def _executor_for(
+        self, executor: str | None, options: Mapping[str, Any] | None
+    ) -> tuple[str, dict[str, Any]]:
+        """The executor's name and checked options, or ValidationFailed naming the field."""
+        name = executor or self.settings.default_executor
+        available = ["local"] + (["slurm"] if self.slurm.available else [])
+        if name not in available:
+            raise ValidationFailed(
+                [
+                    Problem(
+                        "run",
+                        "executor",
+                        f"unknown or unavailable "
+                        f"executor {name!r} (available: {', '.join(available)})",
+                    )
+                ]
+            )
+        if name == "local":
+            if options:
+                raise ValidationFailed(
+                    [Problem("run", "executor_options", "the local executor takes no options")]
+                )
+            return name, {}
+        problem = self.slurm.shared_filesystem_problem(self.settings.runs_dir)
+        if problem:
+            raise ValidationFailed([Problem("run", "executor", problem)])
+        return name, slurm.check_options(options or {})
+
+    def _after_create(self, runs: list[Run], sweep: Sweep | None = None) -> list[Run]:
         for run in runs:
             self._publish(run)  # the inserted object is the row as it is now
-        self._fill_slots()
+        if runs and runs[0].executor == "slurm":
+            self.slurm_runs.submit(runs, sweep)
+        else:
+            self._fill_slots()
         return [self.store.get(run.id) for run in runs]
 
     # ---- starting runs ----------------------------------------------------------------
@@ -363,26 +412,44 @@ class RunManager:
 
     # ---- supervising --------------------------------------------------------------
 
-    def _track(self, run_id: str, run_dir: Path, ref: ProcessRef) -> None:
+    def _track(self, run_id: str, run_dir: Path, ref: ProcessRef | None) -> None:
+        """Follow a run's files; with ``ref`` (a local process) also its end."""
         with self._lock:
-            tracker = self._trackers.setdefault(run_id, RunTracker(run_id, run_dir))
-            self._refs[run_id] = ref
-            self._watcher.set_paths({t.run_dir for t in self._trackers.values()})
+            tracker = self._trackers.setdefault(
+                run_id, RunTracker(run_id, run_dir, remote=ref is None)
+            )
+            if ref is not None:
+                self._refs[run_id] = ref
+            self._update_watch_paths()
         tracker.poll(self.hub)
-        if not self._exits.watch(run_id, ref.pid, ref.start_time):
+        if ref is not None and not self._exits.watch(run_id, ref.pid, ref.start_time):
             self._on_exit(run_id)  # ended before we looked: settle it now
 
     def _untrack(self, run_id: str) -> None:
         with self._lock:
             tracker = self._trackers.pop(run_id, None)
             self._refs.pop(run_id, None)
-            self._watcher.set_paths({t.run_dir for t in self._trackers.values()})
+            self._update_watch_paths()
         self._exits.unwatch(run_id)
         if tracker is not None:
             tracker.poll(self.hub)
             columns = tracker.take_dirty()
             if columns:
                 self.store.update(run_id, **columns)
+
+    def _update_watch_paths(self) -> None:
+        trackers = self._trackers.values()
+        self._watcher.set_paths({t.run_dir for t in trackers if not t.remote})
+        self._remote_watcher.set_paths({t.run_dir for t in trackers if t.remote})
+
+    @property
+    def watch_modes(self) -> dict[str, str]:
+        """How file changes are noticed, per kind of run (for health reports)."""
+        return {
+            "local": self._watcher.mode,
+            "slurm": f"{self._remote_watcher.mode}, every "
+            f"{self.settings.slurm_file_poll_interval} s",
+        }
 
     def _on_files(self, paths: set[str] | None) -> None:
         with self._lock:
@@ -415,7 +482,7 @@ class RunManager:
         tracker = self._trackers.get(run_id)
         if tracker is not None:
             tracker.poll(self.hub)
-        record = _read_json(Path(run.run_dir) / EXIT_RECORD)
+        record = read_json(Path(run.run_dir) / EXIT_RECORD)
         if record is None and run.pgid and group_members(run.pgid):
             # The launcher died alone (killed): nothing can record the end of what it
             # started, so stop the rest of the group rather than leave orphans.
@@ -426,34 +493,12 @@ class RunManager:
         elif record is not None and code == 0:
             status, error = Status.COMPLETED, None
         else:
-            status, error = (
-                Status.FAILED,
-                self._failure_message(run, record, launcher_code, tracker),
-            )
+            reason = _local_exit_reason(record, launcher_code)
+            status, error = Status.FAILED, self._failure_message(run, reason, tracker)
         self._finish(run_id, status, code, error)
 
-    def _failure_message(
-        self,
-        run: Run,
-        record: dict[str, Any] | None,
-        launcher_code: int | None,
-        tracker: RunTracker | None,
-    ) -> str:
-        if record is not None:
-            reason = "The simulator " + describe_exit(record.get("exit_code"), record.get("signal"))
-            if record.get("error"):
-                reason += f": {record['error']}"
-        else:
-            how = (
-                f" ({describe_exit(None, -launcher_code)})"
-                if launcher_code and launcher_code < 0
-                else ""
-            )
-            reason = (
-                "The run's process ended without recording an exit code"
-                + how
-                + "; it was probably killed from outside"
-            )
+    def _failure_message(self, run: Run, reason: str, tracker: RunTracker | None) -> str:
+        """Why a run failed, with its simulator error and the last lines of its log."""
         parts = [reason + "."]
         if tracker is not None and tracker.last_error:
             parts.append(f"Simulator error: {tracker.last_error}")
@@ -461,13 +506,18 @@ class RunManager:
         parts.append("Last lines of logs/sim.log:\n" + tail if tail else "logs/sim.log is empty.")
         return "\n".join(parts)
 
-    def _finish(self, run_id: str, status: Status, code: int | None, error: str | None) -> None:
+    def _finish(
+        self, run_id: str, status: Status, code: int | None, error: str | None, **extra: Any
+    ) -> None:
+        """Move a run to a terminal status (once: the first caller wins) and announce it."""
         self._untrack(run_id)
         values: dict[str, Any] = {
             "status": status,
             "exit_code": code,
             "completed_at": utcnow(),
             "error": error,
+            "pending_reason": None,
+            **extra,
         }
         if status == Status.COMPLETED:
             values["percent"] = 100.0
@@ -552,7 +602,7 @@ class RunManager:
     def _ref_of(self, run: Run, run_dir: Path) -> ProcessRef | None:
         if run.pid is not None:
             return ProcessRef(run.pid, run.pgid or run.pid, run.proc_start)
-        record = _read_json(run_dir / LAUNCHER_RECORD)
+        record = read_json(run_dir / LAUNCHER_RECORD)
         if record is None:
             return None
         ref = ProcessRef(int(record["pid"]), int(record["pid"]), record.get("start_time"))
@@ -562,13 +612,18 @@ class RunManager:
     # ---- cancel, delete ---------------------------------------------------------------
 
     def cancel(self, run_id: str) -> Run:
-        """Stop a run: a PENDING one is just marked, a RUNNING one's group is stopped.
+        """Stop a run: a PENDING local one is just marked, a RUNNING one's group is stopped,
+        a Slurm job is scancel-ed.
 
-        Returns as soon as no process of the run's group is left.
+        Returns as soon as no process of the run is left (for Slurm: as soon as Slurm
+        reports the job ended).
         """
         run = self.store.get(run_id)
         if Status(run.status).terminal:
             raise Conflict(f"run {run_id} is already {Status(run.status).value}")
+        if run.executor == "slurm":
+            self.slurm_runs.cancel([run])
+            return self.store.get(run_id)
         if run.status == Status.PENDING and self.store.transition(
             run_id,
             [Status.PENDING],
@@ -581,6 +636,18 @@ class RunManager:
         self.store.update(run_id, cancel_requested=True)
         self._cancel_running(self.store.get(run_id))
         return self.store.get(run_id)
+
+    def cancel_sweep(self, sweep_id: str) -> list[Run]:
+        """Cancel every active run of a sweep (on Slurm: the whole job array at once)."""
+        sweep, runs = self.store.get_sweep(sweep_id)
+        active = [r for r in runs if not Status(r.status).terminal]
+        if sweep.executor == "slurm":
+            self.slurm_runs.cancel(active, array_id=sweep.job_id)
+        else:
+            for run in active:
+                with suppress(Conflict):  # it ended meanwhile
+                    self.cancel(run.id)
+        return self.store.get_sweep(sweep_id)[1]
 
     def _cancel_running(self, run: Run) -> None:
         if run.pid is None or run.host not in (None, self.host):
@@ -695,6 +762,20 @@ def _removing_dirs_on_error(runs: Iterable[Run]) -> Iterator[None]:
         for run in list(runs):
             shutil.rmtree(run.run_dir, ignore_errors=True)
         raise
+
+
+def _local_exit_reason(record: dict[str, Any] | None, launcher_code: int | None) -> str:
+    """How a local run's process ended, from its exit record (or its absence)."""
+    if record is not None:
+        reason = "The simulator " + describe_exit(record.get("exit_code"), record.get("signal"))
+        return reason + (f": {record['error']}" if record.get("error") else "")
+    how = ""
+    if launcher_code is not None and launcher_code < 0:
+        how = f" ({describe_exit(None, -launcher_code)})"
+    return (
+        f"The run's process ended without recording an exit code{how}; "
+        "it was probably killed from outside"
+    )
 
 
 def _rank(status: Status) -> int:

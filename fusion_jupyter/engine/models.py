@@ -123,6 +123,7 @@ class Run(Base):
     __table_args__ = (
         Index("ix_runs_created", "created_at", "id"),
         Index("ix_runs_status_created", "status", "created_at", "id"),
+        Index("ix_runs_executor_status", "executor", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(12), primary_key=True)
@@ -150,6 +151,12 @@ class Run(Base):
         ForeignKey("sweeps.id", ondelete="SET NULL"), nullable=True, index=True
     )
     rerun_of: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    # What the executor was asked for and what it says (revision 0003).
+    executor_options: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
+    pending_reason: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    node: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # Progress cache (revision 0002): what a listing shows without reading files.
     progress_seq: Mapped[int] = mapped_column(Integer, default=-1, server_default="-1")
     erlang: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -205,6 +212,9 @@ def run_to_dict(run: Run) -> dict[str, Any]:
         "pid": run.pid,
         "host": run.host,
         "job_id": run.job_id,
+        "executor_options": run.executor_options,
+        "pending_reason": run.pending_reason,
+        "node": run.node,
         "run_dir": run.run_dir,
         "progress": {
             "percent": run.percent,

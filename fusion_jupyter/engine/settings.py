@@ -65,6 +65,11 @@ class EngineSettings:
     progress_flush_seconds: float = 0.5
     sync_interval_seconds: float = 1.0
     subscriber_queue_size: int = 10_000
+    slurm_options: dict[str, Any] = field(default_factory=dict)
+    slurm_poll_interval: float = 2.0
+    slurm_array_throttle: int = 0
+    slurm_file_poll_interval: float = 1.0
+    slurm_python: str = sys.executable
 
     def __post_init__(self) -> None:
         # Absolute, because simulators (FUSION) resolve relative paths their own way.
@@ -82,6 +87,10 @@ class EngineSettings:
             problems.append("cancel_grace_seconds must be >= 0")
         if self.on_shutdown not in ("detach", "cancel"):
             problems.append("on_shutdown must be 'detach' or 'cancel'")
+        if self.slurm_poll_interval <= 0 or self.slurm_file_poll_interval <= 0:
+            problems.append("slurm_poll_interval and slurm_file_poll_interval must be > 0")
+        if self.slurm_array_throttle < 0:
+            problems.append("slurm_array_throttle must be >= 0 (0: no throttle)")
         if not self.simulator_command:
             problems.append("simulator_command must not be empty")
         if problems:

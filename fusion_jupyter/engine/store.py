@@ -44,9 +44,7 @@ def make_engine(db_url: str) -> Engine:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     # The driver's own transaction handling is switched off so that BEGIN is ours.
     # Pooled connections keep their PRAGMAs, so a session costs no reconnect.
-    engine = create_engine(
-        url, connect_args={"isolation_level": None, "check_same_thread": False}
-    )
+    engine = create_engine(url, connect_args={"isolation_level": None, "check_same_thread": False})
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
@@ -244,6 +242,17 @@ class Store:
             rows = session.execute(select(Run.id, Run.status).where(Run.status.in_(list(ACTIVE))))
             return {run_id: Status(status) for run_id, status in rows}
 
+    def active_of(self, executor: str) -> list[Run]:
+        """Every PENDING or RUNNING run of one executor."""
+        with self.read() as session:
+            query = select(Run).where(Run.executor == executor, Run.status.in_(list(ACTIVE)))
+            return list(session.scalars(query.order_by(Run.created_at, Run.id)))
+
+    def set_sweep_job(self, sweep_id: str, job_id: str) -> None:
+        """Record the batch job (array) that runs a sweep."""
+        with self.write() as session:
+            session.execute(update(Sweep).where(Sweep.id == sweep_id).values(job_id=job_id))
+
     def cancel_requested(self, run_id: str) -> bool:
         """Whether someone asked for the run to be cancelled (one column, no ORM load)."""
         with self.read() as session:
@@ -281,14 +290,21 @@ class Store:
         when several processes start runs at once.
         """
         with self.write(exclusive=True) as session:
-            running = session.scalar(select(func.count()).where(Run.status == Status.RUNNING)) or 0
+            local_running = select(func.count()).where(
+                Run.status == Status.RUNNING, Run.executor == "local"
+            )
+            running = session.scalar(local_running) or 0
             free = max_running - int(running)
             if free <= 0:
                 return []
             runs = list(
                 session.scalars(
                     select(Run)
-                    .where(Run.status == Status.PENDING, Run.cancel_requested.is_(False))
+                    .where(
+                        Run.status == Status.PENDING,
+                        Run.executor == "local",
+                        Run.cancel_requested.is_(False),
+                    )
                     .order_by(Run.created_at, Run.id)
                     .limit(free)
                 )

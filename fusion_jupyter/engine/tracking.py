@@ -17,6 +17,7 @@ class RunTracker:
 
     run_id: str
     run_dir: Path
+    remote: bool = False  # written on another host: watched by polling
     reader: ProgressReader = field(init=False)
     state: ProgressState = field(default_factory=ProgressState)
     log_size: int = 0

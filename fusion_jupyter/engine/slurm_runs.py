@@ -1,0 +1,232 @@
+"""Supervising Slurm runs: submission, bulk status polling, settlement and cancel.
+
+One thread asks Slurm about every active Slurm run once per ``slurm_poll_interval``
+(one ``squeue``, plus one ``sacct`` for jobs ``squeue`` has forgotten), moves each run
+to the status Slurm reports, records the pending reason and node, and starts or
+stops following its files. Nothing here is kept only in memory: after a restart the
+next poll re-attaches every run from the database by its job id.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fusion_jupyter.engine.executors.slurm import (
+    CANCELLED_STATES,
+    COMPLETED_STATES,
+    JobState,
+    SlurmError,
+)
+from fusion_jupyter.engine.launcher import EXIT_RECORD, LAUNCHER_RECORD, read_json
+from fusion_jupyter.engine.models import Run, Status, Sweep, utcnow
+from fusion_jupyter.engine.procinfo import describe_exit
+
+if TYPE_CHECKING:
+    from fusion_jupyter.engine.manager import RunManager
+
+log = logging.getLogger(__name__)
+
+#: A Slurm run created this long ago without a job id lost its submitter: resubmit it.
+SUBMIT_GRACE_SECONDS = 30.0
+#: How long a cancel waits for Slurm to report the job ended, beyond the grace time.
+CANCEL_WAIT_SECONDS = 30.0
+CANCEL_POLL_SECONDS = 0.2
+
+
+class SlurmRuns:
+    """The part of a RunManager that deals with Slurm (it uses the manager's plumbing)."""
+
+    def __init__(self, manager: RunManager) -> None:
+        self.m = manager
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start polling Slurm in a daemon thread."""
+        self._thread = threading.Thread(target=self._loop, name="fusion-slurm", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling (jobs keep running on the cluster)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    # ---- submitting -----------------------------------------------------------------
+
+    def submit(self, runs: Sequence[Run], sweep: Sweep | None = None) -> None:
+        """Submit new runs: a sweep as one job array, other runs one job each."""
+        try:
+            for run in runs:
+                self.m._write_launch(run, Path(run.run_dir))
+            if sweep is not None and len(runs) > 1:
+                self._submit_array(runs, sweep)
+            else:
+                for run in runs:
+                    job_id = self.m.slurm.submit(run.id, Path(run.run_dir), run.executor_options)
+                    self.m.store.update(run.id, job_id=job_id)
+        except (SlurmError, OSError) as exc:
+            for run in runs:
+                if not self.m.store.get(run.id).job_id:
+                    self.m._finish(run.id, Status.FAILED, None, f"Slurm refused the job: {exc}")
+        for run in runs:
+            self.m._publish(self.m.store.get(run.id))
+        self._wake.set()
+
+    def _submit_array(self, runs: Sequence[Run], sweep: Sweep) -> None:
+        sweep_dir = self.m.settings.runs_dir / ".sweeps" / sweep.id
+        array_id = self.m.slurm.submit_array(
+            sweep.id,
+            sweep_dir,
+            [Path(r.run_dir) for r in runs],
+            runs[0].executor_options,
+            self.m.settings.slurm_array_throttle,
+        )
+        self.m.store.set_sweep_job(sweep.id, array_id)
+        for index, run in enumerate(runs):
+            self.m.store.update(run.id, job_id=f"{array_id}_{index}")
+
+    # ---- polling ----------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.m.settings.slurm_poll_interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.poll()
+            except SlurmError as exc:
+                log.warning("could not ask Slurm about runs: %s", exc)
+            except Exception:
+                log.exception("Slurm poll failed")
+
+    def poll(self) -> None:
+        """One round: ask Slurm about every active Slurm run and act on the answers."""
+        with self._lock:
+            runs = self.m.store.active_of("slurm")
+            if not runs:
+                return
+            submitted = [r for r in runs if r.job_id]
+            states = self.m.slurm.query(r.job_id for r in submitted if r.job_id)
+            for run in submitted:
+                self._apply(run, states.get(run.job_id or ""))
+            self._resubmit_lost([r for r in runs if not r.job_id])
+
+    def _resubmit_lost(self, runs: list[Run]) -> None:
+        stale = [
+            r for r in runs if (utcnow() - r.created_at).total_seconds() > SUBMIT_GRACE_SECONDS
+        ]
+        for run in stale:
+            log.info("submitting Slurm run %s, which its creator never submitted", run.id)
+            self.submit([run])
+
+    def _apply(self, run: Run, state: JobState | None) -> None:
+        if state is None or state.terminal:
+            self.settle(run, state)
+        elif state.pending:
+            if run.status == Status.PENDING and run.pending_reason != state.reason:
+                self.m.store.update(run.id, pending_reason=state.reason)
+                self.m._publish(self.m.store.get(run.id))
+        elif run.status == Status.PENDING:
+            if self.m.store.transition(
+                run.id,
+                [Status.PENDING],
+                status=Status.RUNNING,
+                started_at=utcnow(),
+                node=state.node,
+                pending_reason=None,
+            ):
+                self.m._publish(self.m.store.get(run.id))
+            self.m._track(run.id, Path(run.run_dir), None)
+        elif run.id not in self.m._trackers:
+            self.m._track(run.id, Path(run.run_dir), None)  # re-attached after a restart
+
+    # ---- settling ---------------------------------------------------------------------
+
+    def settle(self, run: Run, state: JobState | None) -> None:
+        """Give a run whose job ended (or that Slurm forgot) its terminal status."""
+        tracker = self.m._trackers.get(run.id)
+        if tracker is not None:
+            tracker.poll(self.m.hub)
+        record = read_json(Path(run.run_dir) / EXIT_RECORD)
+        code = record.get("exit_code") if record else (state.exit_code if state else None)
+        cancelled = self.m.store.cancel_requested(run.id) or (
+            state is not None and state.state in CANCELLED_STATES
+        )
+        succeeded = (record is not None and code == 0) and (
+            state is None or state.state in COMPLETED_STATES
+        )
+        extra = _ran_where(run, state)
+        if cancelled:
+            self.m._finish(run.id, Status.CANCELLED, code, None, **extra)
+        elif succeeded:
+            self.m._finish(run.id, Status.COMPLETED, code, None, **extra)
+        else:
+            reason = _failure_reason(run, state, record)
+            error = self.m._failure_message(run, reason, tracker)
+            self.m._finish(run.id, Status.FAILED, code, error, **extra)
+
+    # ---- cancelling -------------------------------------------------------------------
+
+    def cancel(self, runs: Sequence[Run], array_id: str | None = None) -> None:
+        """scancel the runs' jobs (or their whole array) and wait until Slurm says so."""
+        for run in runs:
+            self.m.store.update(run.id, cancel_requested=True)
+        unsubmitted = [r for r in runs if not r.job_id]
+        for run in unsubmitted:
+            self.m._finish(run.id, Status.CANCELLED, None, None)
+        jobs = [r for r in runs if r.job_id]
+        if not jobs:
+            return
+        self.m.slurm.cancel([array_id] if array_id else [r.job_id for r in jobs if r.job_id])
+        deadline = time.monotonic() + self.m.settings.cancel_grace_seconds + CANCEL_WAIT_SECONDS
+        waiting = {r.id: r for r in jobs}
+        while waiting and time.monotonic() < deadline:
+            states = self.m.slurm.query(r.job_id for r in waiting.values() if r.job_id)
+            for run_id, run in list(waiting.items()):
+                state = states.get(run.job_id or "")
+                if state is None or state.terminal:
+                    with self._lock:
+                        self.settle(self.m.store.get(run_id), state)
+                    del waiting[run_id]
+            if waiting:
+                time.sleep(CANCEL_POLL_SECONDS)
+
+
+def _ran_where(run: Run, state: JobState | None) -> dict[str, Any]:
+    """Node and start time of a job that ended between two polls (never seen running)."""
+    extra: dict[str, Any] = {}
+    if state is not None and state.node and not run.node:
+        extra["node"] = state.node
+    launched = read_json(Path(run.run_dir) / LAUNCHER_RECORD)
+    if run.started_at is None and launched and launched.get("started_at"):
+        extra["started_at"] = datetime.fromisoformat(launched["started_at"].replace("Z", "+00:00"))
+    return extra
+
+
+def _failure_reason(run: Run, state: JobState | None, record: dict[str, Any] | None) -> str:
+    if state is None and record is None:
+        return (
+            f"Slurm no longer knows job {run.job_id} and the run left no exit record; "
+            "it was probably killed before its launcher could start"
+        )
+    parts = []
+    if state is not None:
+        parts.append(f"Slurm job {run.job_id} ended {state.state}")
+    if record is not None:
+        ended = describe_exit(record.get("exit_code"), record.get("signal"))
+        parts.append("the simulator " + ended)
+    elif state is not None and state.exit_code is not None:
+        parts.append(f"exit code {state.exit_code}")
+    text = "; ".join(parts) or "failed"
+    return text[0].upper() + text[1:]

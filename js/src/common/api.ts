@@ -1,0 +1,258 @@
+import type {
+  ApiErrorBody,
+  Artifact,
+  CreateRunRequest,
+  LogChunk,
+  Overrides,
+  ProgressPage,
+  ResultsTable,
+  Run,
+  RunFilter,
+  RunPage,
+  TemplateDetail,
+  TemplateSummary,
+  ValidationResult
+} from './types';
+
+/**
+ * The transport: ``fetch`` or anything shaped like it. In JupyterLab it is
+ * ServerConnection.makeRequest (token, XSRF, base URL handled by JupyterLab); in an
+ * anywidget front-end, the page's fetch with the token or XSRF header added.
+ */
+export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
+
+export interface FusionApiOptions {
+  /** Absolute URL of the API root, ending in ``fusion/api/``. */
+  apiUrl: string;
+  fetch?: FetchLike;
+}
+
+/** An error answer of the API (``{"error": {code, message, details}}``) or a network failure. */
+export class FusionApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown
+  ) {
+    super(message);
+    this.name = 'FusionApiError';
+  }
+}
+
+/** Join an API root and a relative path (each segment given already encoded). */
+export function joinUrl(root: string, path: string): string {
+  return root.replace(/\/+$/, '') + '/' + path.replace(/^\/+/, '');
+}
+
+/** Encode a relative file path segment by segment, keeping the slashes. */
+export function encodePath(path: string): string {
+  return path
+    .split('/')
+    .filter(part => part !== '')
+    .map(encodeURIComponent)
+    .join('/');
+}
+
+type Query = Record<string, string | number | boolean | string[] | undefined | null>;
+
+function queryString(query?: Query): string {
+  if (!query) {
+    return '';
+  }
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === '') {
+      continue;
+    }
+    if (Array.isArray(value)) {
+      if (value.length) {
+        params.append(key, value.join(','));
+      }
+    } else {
+      params.append(key, String(value));
+    }
+  }
+  const text = params.toString();
+  return text ? '?' + text : '';
+}
+
+/** The FUSION REST API. Every call goes through the injected ``fetch``. */
+export class FusionApi {
+  readonly apiUrl: string;
+  private readonly fetchFn: FetchLike;
+
+  constructor(options: FusionApiOptions) {
+    this.apiUrl = options.apiUrl.endsWith('/') ? options.apiUrl : options.apiUrl + '/';
+    const f = options.fetch ?? ((url: string, init?: RequestInit) => globalThis.fetch(url, init));
+    this.fetchFn = f;
+  }
+
+  url(path: string, query?: Query): string {
+    return joinUrl(this.apiUrl, path) + queryString(query);
+  }
+
+  /** A raw request; the Response is returned as is when ok, else a FusionApiError thrown. */
+  async fetch(path: string, init: RequestInit = {}, query?: Query): Promise<Response> {
+    let response: Response;
+    try {
+      response = await this.fetchFn(this.url(path, query), init);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new FusionApiError(0, 'network_error', `cannot reach the server: ${message}`);
+    }
+    if (!response.ok) {
+      throw await toError(response);
+    }
+    return response;
+  }
+
+  async request<T>(method: string, path: string, options: { query?: Query; body?: unknown } = {}): Promise<T> {
+    const init: RequestInit = { method };
+    if (options.body !== undefined) {
+      init.body = JSON.stringify(options.body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    const response = await this.fetch(path, init, options.query);
+    if (response.status === 204) {
+      return undefined as T;
+    }
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  // ---- health, templates, configs
+
+  health(): Promise<{ status: string }> {
+    return this.request('GET', 'health/live');
+  }
+
+  async listTemplates(): Promise<TemplateSummary[]> {
+    return (await this.request<{ templates: TemplateSummary[] }>('GET', 'templates')).templates;
+  }
+
+  getTemplate(name: string): Promise<TemplateDetail> {
+    return this.request('GET', 'templates/' + encodeURIComponent(name));
+  }
+
+  validate(template: string, overrides: Overrides = {}): Promise<ValidationResult> {
+    return this.request('POST', 'configs/validate', { body: { template, overrides } });
+  }
+
+  // ---- runs
+
+  createRun(body: CreateRunRequest): Promise<Run> {
+    return this.request('POST', 'runs', { body });
+  }
+
+  listRuns(filter: RunFilter = {}, page: { limit?: number; cursor?: string | null } = {}): Promise<RunPage> {
+    const status = filter.status === undefined ? undefined : ([] as string[]).concat(filter.status);
+    return this.request('GET', 'runs', {
+      query: {
+        status,
+        tag: filter.tag,
+        name: filter.name,
+        template: filter.template,
+        sweep: filter.sweep,
+        limit: page.limit,
+        cursor: page.cursor ?? undefined
+      }
+    });
+  }
+
+  /**
+   * Every run matching ``filter``, newest first, page by page: ``onPage`` sees each
+   * page as it arrives (to show the first ones at once); stops after ``max`` runs.
+   */
+  async listAllRuns(
+    filter: RunFilter = {},
+    options: { pageSize?: number; max?: number; firstPageSize?: number; onPage?: (runs: Run[]) => void } = {}
+  ): Promise<Run[]> {
+    const max = options.max ?? Infinity;
+    const all: Run[] = [];
+    let cursor: string | null = null;
+    let first = true;
+    do {
+      const want = Math.min(first ? options.firstPageSize ?? options.pageSize ?? 500 : options.pageSize ?? 500, max - all.length);
+      if (want <= 0) {
+        break;
+      }
+      const page: RunPage = await this.listRuns(filter, { limit: want, cursor });
+      first = false;
+      all.push(...page.runs);
+      options.onPage?.(page.runs);
+      cursor = page.next_cursor;
+    } while (cursor && all.length < max);
+    return all;
+  }
+
+  getRun(id: string): Promise<Run> {
+    return this.request('GET', 'runs/' + encodeURIComponent(id));
+  }
+
+  async deleteRun(id: string, options: { purge?: boolean } = {}): Promise<void> {
+    await this.request('DELETE', 'runs/' + encodeURIComponent(id), {
+      query: { purge: options.purge ? 'true' : undefined }
+    });
+  }
+
+  cancelRun(id: string): Promise<Run> {
+    return this.request('POST', `runs/${encodeURIComponent(id)}/cancel`);
+  }
+
+  rerunRun(id: string): Promise<Run> {
+    return this.request('POST', `runs/${encodeURIComponent(id)}/rerun`);
+  }
+
+  progress(id: string, after = -1, limit?: number): Promise<ProgressPage> {
+    return this.request('GET', `runs/${encodeURIComponent(id)}/progress`, { query: { after, limit } });
+  }
+
+  logs(id: string, options: { offset?: number; limit?: number } = {}): Promise<LogChunk> {
+    return this.request('GET', `runs/${encodeURIComponent(id)}/logs`, {
+      query: { offset: options.offset, limit: options.limit }
+    });
+  }
+
+  logTail(id: string, lines: number): Promise<LogChunk> {
+    return this.request('GET', `runs/${encodeURIComponent(id)}/logs`, { query: { tail: lines } });
+  }
+
+  async artifacts(id: string): Promise<Artifact[]> {
+    return (await this.request<{ artifacts: Artifact[] }>('GET', `runs/${encodeURIComponent(id)}/artifacts`)).artifacts;
+  }
+
+  artifactPath(id: string, path: string): string {
+    return `runs/${encodeURIComponent(id)}/artifacts/${encodePath(path)}`;
+  }
+
+  /** One artifact file (a byte range with ``range: [start, end]``, inclusive). */
+  artifact(id: string, path: string, options: { download?: boolean; range?: [number, number] } = {}): Promise<Response> {
+    const init: RequestInit = { method: 'GET' };
+    if (options.range) {
+      init.headers = { Range: `bytes=${options.range[0]}-${options.range[1]}` };
+    }
+    return this.fetch(this.artifactPath(id, path), init, { download: options.download ? 1 : undefined });
+  }
+
+  results(id: string): Promise<ResultsTable> {
+    return this.request('GET', `runs/${encodeURIComponent(id)}/results`, { query: { format: 'json' } });
+  }
+}
+
+async function toError(response: Response): Promise<FusionApiError> {
+  let body: Partial<ApiErrorBody> | undefined;
+  let text = '';
+  try {
+    text = await response.text();
+    body = JSON.parse(text) as Partial<ApiErrorBody>;
+  } catch {
+    body = undefined;
+  }
+  const err = body?.error;
+  if (err && typeof err.message === 'string') {
+    return new FusionApiError(response.status, err.code || 'error', err.message, err.details);
+  }
+  const reason = (body as { message?: string } | undefined)?.message || text.slice(0, 200) || response.statusText;
+  return new FusionApiError(response.status, 'http_error', `HTTP ${response.status}: ${reason}`);
+}

@@ -1,0 +1,45 @@
+/** A minimal typed event source (no Lumino: the widgets run outside JupyterLab too). */
+export class Emitter<T> {
+  private listeners = new Set<(value: T) => void>();
+
+  /** Listen; returns the function that stops listening. */
+  connect(listener: (value: T) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  emit(value: T): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(value);
+      } catch (err) {
+        console.error('fusion: listener failed', err);
+      }
+    }
+  }
+
+  get size(): number {
+    return this.listeners.size;
+  }
+
+  clear(): void {
+    this.listeners.clear();
+  }
+}
+
+/** Run ``fn`` soon, coalescing: how the store batches change notifications. */
+export type Scheduler = (fn: () => void) => void;
+
+/** Next animation frame in a browser (batched with painting), else a macrotask. */
+export const defaultScheduler: Scheduler = fn => {
+  const raf = (globalThis as { requestAnimationFrame?: (cb: () => void) => number })
+    .requestAnimationFrame;
+  const doc = (globalThis as { document?: { visibilityState?: string } }).document;
+  if (raf && doc?.visibilityState !== 'hidden') {
+    raf(fn);
+  } else {
+    setTimeout(fn, 0);
+  }
+};

@@ -176,6 +176,9 @@ _BY_STATUS: dict[int, type[FusionError]] = {
 
 _BY_CODE: dict[str, type[FusionError]] = {
     "validation_failed": ValidationError,
+    "bad_request": ValidationError,
+    "payload_too_large": RequestTooLargeError,
+    "unauthorized": AuthError,
     "not_found": NotFoundError,
     "conflict": ConflictError,
     "forbidden": ForbiddenError,

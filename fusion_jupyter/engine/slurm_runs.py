@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ from fusion_jupyter.engine.executors.slurm import (
 from fusion_jupyter.engine.launcher import EXIT_RECORD, LAUNCHER_RECORD, read_json
 from fusion_jupyter.engine.models import Run, Status, Sweep, utcnow
 from fusion_jupyter.engine.procinfo import describe_exit
+from fusion_jupyter.engine.store import JobRow
 
 if TYPE_CHECKING:
     from fusion_jupyter.engine.manager import RunManager
@@ -65,24 +66,29 @@ class SlurmRuns:
 
     def submit(self, runs: Sequence[Run], sweep: Sweep | None = None) -> None:
         """Submit new runs: a sweep as one job array, other runs one job each."""
+        job_ids: dict[str, str] = {}
         try:
             for run in runs:
                 self.m._write_launch(run, Path(run.run_dir))
             if sweep is not None and len(runs) > 1:
-                self._submit_array(runs, sweep)
+                job_ids = self._submit_array(runs, sweep)
             else:
                 for run in runs:
-                    job_id = self.m.slurm.submit(run.id, Path(run.run_dir), run.executor_options)
-                    self.m.store.update(run.id, job_id=job_id)
+                    job_ids[run.id] = self.m.slurm.submit(
+                        run.id, Path(run.run_dir), run.executor_options
+                    )
         except (SlurmError, OSError) as exc:
             for run in runs:
-                if not self.m.store.get(run.id).job_id:
+                if run.id not in job_ids:
                     self.m._finish(run.id, Status.FAILED, None, f"Slurm refused the job: {exc}")
+        self.m.store.set_job_ids(job_ids)
         for run in runs:
-            self.m._publish(self.m.store.get(run.id))
+            if run.id in job_ids:
+                run.job_id = job_ids[run.id]
+                self.m._publish(run)
         self._wake.set()
 
-    def _submit_array(self, runs: Sequence[Run], sweep: Sweep) -> None:
+    def _submit_array(self, runs: Sequence[Run], sweep: Sweep) -> dict[str, str]:
         sweep_dir = self.m.settings.runs_dir / ".sweeps" / sweep.id
         array_id = self.m.slurm.submit_array(
             sweep.id,
@@ -92,8 +98,7 @@ class SlurmRuns:
             self.m.settings.slurm_array_throttle,
         )
         self.m.store.set_sweep_job(sweep.id, array_id)
-        for index, run in enumerate(runs):
-            self.m.store.update(run.id, job_id=f"{array_id}_{index}")
+        return {run.id: f"{array_id}_{index}" for index, run in enumerate(runs)}
 
     # ---- polling ----------------------------------------------------------------------
 
@@ -113,43 +118,44 @@ class SlurmRuns:
     def poll(self) -> None:
         """One round: ask Slurm about every active Slurm run and act on the answers."""
         with self._lock:
-            runs = self.m.store.active_of("slurm")
-            if not runs:
+            rows = self.m.store.active_jobs("slurm")
+            if not rows:
                 return
-            submitted = [r for r in runs if r.job_id]
+            submitted = [r for r in rows if r.job_id]
             states = self.m.slurm.query(r.job_id for r in submitted if r.job_id)
-            for run in submitted:
-                self._apply(run, states.get(run.job_id or ""))
-            self._resubmit_lost([r for r in runs if not r.job_id])
+            for row in submitted:
+                self._apply(row, states.get(row.job_id or ""))
+            self._resubmit_lost([r for r in rows if not r.job_id])
 
-    def _resubmit_lost(self, runs: list[Run]) -> None:
-        stale = [
-            r for r in runs if (utcnow() - r.created_at).total_seconds() > SUBMIT_GRACE_SECONDS
-        ]
-        for run in stale:
-            log.info("submitting Slurm run %s, which its creator never submitted", run.id)
-            self.submit([run])
+    def _resubmit_lost(self, rows: list[JobRow]) -> None:
+        for row in rows:
+            if (utcnow() - row.created_at).total_seconds() > SUBMIT_GRACE_SECONDS:
+                log.info("submitting Slurm run %s, which its creator never submitted", row.id)
+                self.submit([self.m.store.get(row.id)])
 
-    def _apply(self, run: Run, state: JobState | None) -> None:
+    def _apply(self, row: JobRow, state: JobState | None) -> None:
         if state is None or state.terminal:
-            self.settle(run, state)
+            self.settle(self.m.store.get(row.id), state)
         elif state.pending:
-            if run.status == Status.PENDING and run.pending_reason != state.reason:
-                self.m.store.update(run.id, pending_reason=state.reason)
-                self.m._publish(self.m.store.get(run.id))
-        elif run.status == Status.PENDING:
+            if row.status == Status.PENDING and row.pending_reason != state.reason:
+                self.m.store.update(row.id, pending_reason=state.reason)
+                self.m._publish(self.m.store.get(row.id))
+        elif row.status == Status.PENDING:
             if self.m.store.transition(
-                run.id,
+                row.id,
                 [Status.PENDING],
                 status=Status.RUNNING,
                 started_at=utcnow(),
                 node=state.node,
                 pending_reason=None,
             ):
-                self.m._publish(self.m.store.get(run.id))
-            self.m._track(run.id, Path(run.run_dir), None)
-        elif run.id not in self.m._trackers:
-            self.m._track(run.id, Path(run.run_dir), None)  # re-attached after a restart
+                self.m._publish(self.m.store.get(row.id))
+            self._follow(row.id)
+        elif row.id not in self.m._trackers:
+            self._follow(row.id)  # re-attached after a restart
+
+    def _follow(self, run_id: str) -> None:
+        self.m._track(run_id, Path(self.m.store.get(run_id).run_dir), None)
 
     # ---- settling ---------------------------------------------------------------------
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -93,6 +93,16 @@ class RunFilter:
     name: str | None = None
     template: str | None = None
     sweep_id: str | None = None
+
+
+class JobRow(NamedTuple):
+    """An active batch run as a poll sees it."""
+
+    id: str
+    status: Status
+    job_id: str | None
+    pending_reason: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -187,6 +197,15 @@ class Store:
             raise NotFound(f"run {run_id!r} does not exist")
         return run
 
+    def get_many(self, run_ids: Sequence[str]) -> list[Run]:
+        """Several runs in the order asked (NotFound if one is unknown)."""
+        with self.read() as session:
+            found = {r.id: r for r in session.scalars(select(Run).where(Run.id.in_(run_ids)))}
+        missing = [run_id for run_id in run_ids if run_id not in found]
+        if missing:
+            raise NotFound(f"run {missing[0]!r} does not exist")
+        return [found[run_id] for run_id in run_ids]
+
     def get_sweep(self, sweep_id: str) -> tuple[Sweep, list[Run]]:
         """A sweep and its runs in creation order, or NotFound."""
         with self.read() as session:
@@ -242,11 +261,26 @@ class Store:
             rows = session.execute(select(Run.id, Run.status).where(Run.status.in_(list(ACTIVE))))
             return {run_id: Status(status) for run_id, status in rows}
 
-    def active_of(self, executor: str) -> list[Run]:
-        """Every PENDING or RUNNING run of one executor."""
+    def active_jobs(self, executor: str) -> list[JobRow]:
+        """What a batch-system poll needs of every active run of ``executor``.
+
+        Plain rows, not ORM objects: a poll over a thousand queued jobs stays cheap.
+        """
+        query = (
+            select(Run.id, Run.status, Run.job_id, Run.pending_reason, Run.created_at)
+            .where(Run.executor == executor, Run.status.in_(list(ACTIVE)))
+            .order_by(Run.created_at, Run.id)
+        )
         with self.read() as session:
-            query = select(Run).where(Run.executor == executor, Run.status.in_(list(ACTIVE)))
-            return list(session.scalars(query.order_by(Run.created_at, Run.id)))
+            return [JobRow(*row) for row in session.execute(query)]
+
+    def set_job_ids(self, job_ids: Mapping[str, str]) -> None:
+        """Record the batch job of many runs in one transaction."""
+        with self.write() as session:
+            session.execute(
+                update(Run),
+                [{"id": run_id, "job_id": job_id} for run_id, job_id in job_ids.items()],
+            )
 
     def set_sweep_job(self, sweep_id: str, job_id: str) -> None:
         """Record the batch job (array) that runs a sweep."""

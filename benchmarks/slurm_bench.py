@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fusion_jupyter.engine import RunManager  # noqa: E402
-from tests.support import stub_sim_command  # noqa: E402
-from tests.support.slurm import SlurmCluster  # noqa: E402
+from fusion_jupyter.engine import RunManager
+from tests.support import stub_sim_command
+from tests.support.slurm import SlurmCluster
 
 
 def cpu() -> float:

@@ -101,6 +101,50 @@ def bench_start(tmp: Path, count: int = 30) -> None:
     )
 
 
+def bench_exit_notice(tmp: Path, count: int = 20) -> None:
+    """From the launcher recording the exit to a status subscriber seeing the run end."""
+    cmd = [
+        sys.executable,
+        str(STUB),
+        "run_sim",
+        "--config_path",
+        "{config_path}",
+        "--run_id",
+        "{run_id}",
+        "--erlangs",
+        "1",
+        "--iterations",
+        "1",
+        "--no-output",
+    ]
+    seen: dict[str, float] = {}
+    lock = threading.Lock()
+    with manager(tmp / "exit", cmd, max_concurrent_runs=2) as m:
+
+        def on_status() -> None:
+            now = time.time()
+            for msg in status.drain():
+                if msg["run"]["status"] in ("COMPLETED", "FAILED"):
+                    with lock:
+                        seen.setdefault(msg["run_id"], now)
+
+        status = m.hub.subscribe_status(notify=on_status)
+        ids = [m.create("minimal").id for _ in range(count)]
+        deadline = time.time() + 120
+        while len(seen) < count and time.time() < deadline:
+            time.sleep(0.05)
+        lags = []
+        for run_id in ids:
+            record = json.loads((Path(m.get(run_id).run_dir) / "exit.json").read_text())
+            ended = datetime.fromisoformat(record["ended_at"].replace("Z", "+00:00")).timestamp()
+            lags.append((seen[run_id] - ended) * 1000)
+        status.close()
+    print(
+        f"process end recorded -> run settled and announced: p50 {statistics.median(lags):.1f} "
+        f"ms, max {max(lags):.1f} ms ({count} runs)"
+    )
+
+
 def cpu_seconds() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -191,6 +235,7 @@ def main() -> None:
         root = Path(tmp)
         bench_latency(root)
         bench_start(root)
+        bench_exit_notice(root)
         bench_listing(root, args.db_rows)
         bench_idle(root, args.runs_idle)
 

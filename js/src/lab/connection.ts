@@ -1,0 +1,40 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+import { FusionApi, type FetchLike } from '../common/api';
+import { RunStore } from '../common/store';
+import { StreamClient, type SocketLike } from '../common/stream';
+
+/** The API, the stream and the run store, talking to the server JupyterLab talks to. */
+export interface FusionConnection {
+  readonly settings: ServerConnection.ISettings;
+  readonly api: FusionApi;
+  readonly stream: StreamClient;
+  readonly store: RunStore;
+}
+
+/**
+ * Every REST call goes through ServerConnection.makeRequest (base URL, token, XSRF
+ * cookie, credentials as JupyterLab does them); the WebSocket uses the settings'
+ * wsUrl, WebSocket class and token policy, as JupyterLab's kernel sockets do.
+ */
+export function createConnection(
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings(),
+  options: { maxFinished?: number } = {}
+): FusionConnection {
+  const apiUrl = URLExt.join(settings.baseUrl, 'fusion', 'api') + '/';
+  const fetch: FetchLike = (url, init) => ServerConnection.makeRequest(url, init ?? {}, settings);
+  const api = new FusionApi({ apiUrl, fetch });
+  const stream = new StreamClient({
+    url: () => {
+      let url = URLExt.join(settings.wsUrl, 'fusion', 'api', 'stream');
+      if (settings.appendToken && settings.token) {
+        url += `?token=${encodeURIComponent(settings.token)}`;
+      }
+      return url;
+    },
+    createSocket: url => new settings.WebSocket(url) as unknown as SocketLike,
+    backfill: api
+  });
+  const store = new RunStore({ api, stream, maxFinished: options.maxFinished });
+  return { settings, api, stream, store };
+}

@@ -1,0 +1,325 @@
+import {
+  ILayoutRestorer,
+  type JupyterFrontEnd,
+  type JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { Dialog, ICommandPalette, MainAreaWidget, showDialog, showErrorMessage, WidgetTracker } from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ArtifactPreview, ArtifactsView } from './artifacts';
+import { CommandIDs, PALETTE_CATEGORY } from './commands';
+import { createConnection, type FusionConnection } from './connection';
+import { runsIcon } from './icons';
+import { LogView } from './logview';
+import { NewRunForm } from './newrun';
+import { insertRunCode } from './notebook';
+import { RunsPanel } from './panel';
+import { displayName } from '../common/format';
+import { isActive, type Artifact } from '../common/types';
+
+const PLUGIN_ID = 'fusion-jupyter:plugin';
+
+export interface PanelSettings {
+  maxFinishedRuns: number;
+  confirmDelete: boolean;
+  purgeOnDelete: boolean;
+  logTailLines: number;
+}
+
+const DEFAULTS: PanelSettings = { maxFinishedRuns: 1000, confirmDelete: true, purgeOnDelete: false, logTailLines: 5000 };
+
+/** The runs panel, its main-area tabs and commands. */
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'FUSION runs: a live sidebar panel, logs, artifacts, a new-run form and notebook code.',
+  autoStart: true,
+  optional: [ILayoutRestorer, ICommandPalette, ISettingRegistry, INotebookTracker, IDocumentManager],
+  activate: (
+    app: JupyterFrontEnd,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null,
+    settingRegistry: ISettingRegistry | null,
+    notebooks: INotebookTracker | null,
+    docManager: IDocumentManager | null
+  ) => {
+    const settings: PanelSettings = { ...DEFAULTS };
+    const conn: FusionConnection = createConnection(app.serviceManager.serverSettings, { maxFinished: settings.maxFinishedRuns });
+    const { api, store, stream } = conn;
+    const panel = new RunsPanel(conn, app.commands, settings.maxFinishedRuns);
+    app.shell.add(panel, 'left', { rank: 850 });
+    restorer?.add(panel, 'fusion-runs-panel');
+
+    // Connect now: status for every run flows at once; the listing follows.
+    stream.connect();
+    const firstLoad = store.load().catch(err => console.warn('fusion: cannot list runs', err));
+    window.addEventListener('online', () => stream.reconnectNow());
+
+    const logs = new WidgetTracker<MainAreaWidget<LogView>>({ namespace: 'fusion-log' });
+    const artifactTabs = new WidgetTracker<MainAreaWidget<ArtifactsView>>({ namespace: 'fusion-artifacts' });
+    const forms = new WidgetTracker<MainAreaWidget<NewRunForm>>({ namespace: 'fusion-new-run' });
+    if (restorer) {
+      void restorer.restore(logs, { command: CommandIDs.openLog, args: w => ({ id: w.content.runId }), name: w => w.content.runId });
+      void restorer.restore(artifactTabs, {
+        command: CommandIDs.openArtifacts,
+        args: w => ({ id: w.content.runId }),
+        name: w => w.content.runId
+      });
+      void restorer.restore(forms, { command: CommandIDs.newRun, name: () => 'new-run' });
+    }
+
+    const runIdOf = (args: Record<string, unknown>): string | null => {
+      const id = typeof args.id === 'string' && args.id ? args.id : panel.selectedId;
+      return id ?? null;
+    };
+    const label = (id: string) => {
+      const run = store.get(id);
+      return run ? `“${displayName(run)}”` : id;
+    };
+    const fail = (title: string) => (err: unknown) => {
+      void showErrorMessage(title, err instanceof Error ? err.message : String(err));
+    };
+
+    const { commands } = app;
+    commands.addCommand(CommandIDs.openPanel, {
+      label: 'Open FUSION Runs Panel',
+      caption: 'Show every FUSION run, live',
+      icon: runsIcon,
+      execute: () => app.shell.activateById(panel.id)
+    });
+    commands.addCommand(CommandIDs.refresh, {
+      label: 'Reload FUSION Runs',
+      execute: () => store.load().catch(() => undefined)
+    });
+    commands.addCommand(CommandIDs.newRun, {
+      label: 'New FUSION Run…',
+      caption: 'Start a FUSION simulation run from a template',
+      icon: runsIcon,
+      execute: () => {
+        const open = forms.find(() => true);
+        if (open) {
+          app.shell.activateById(open.id);
+          return open;
+        }
+        const form = new NewRunForm(conn, run => {
+          panel.select(run.id);
+          app.shell.activateById(panel.id);
+        });
+        const widget = new MainAreaWidget({ content: form });
+        widget.id = form.id;
+        widget.title.label = form.title.label;
+        widget.title.icon = runsIcon;
+        void forms.add(widget);
+        app.shell.add(widget, 'main');
+        app.shell.activateById(widget.id);
+        return widget;
+      }
+    });
+    commands.addCommand(CommandIDs.cancel, {
+      label: args => (args.id || panel.selectedId ? `Cancel FUSION Run ${label(runIdOf(args) ?? '')}` : 'Cancel FUSION Run'),
+      caption: 'Stop the run (its process group is terminated)',
+      isEnabled: args => {
+        const id = runIdOf(args);
+        const run = id ? store.get(id) : undefined;
+        return !!run && isActive(run.status);
+      },
+      execute: async args => {
+        const id = runIdOf(args);
+        if (!id) {
+          return;
+        }
+        try {
+          store.upsert(await api.cancelRun(id));
+        } catch (err) {
+          fail('Cannot cancel the run')(err);
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.delete, {
+      label: args => (args.id || panel.selectedId ? `Delete FUSION Run ${label(runIdOf(args) ?? '')}` : 'Delete FUSION Run'),
+      caption: 'Forget a finished run (and remove its files if the setting says so)',
+      isEnabled: args => {
+        const id = runIdOf(args);
+        const run = id ? store.get(id) : undefined;
+        return !!run && !isActive(run.status);
+      },
+      execute: async args => {
+        const id = runIdOf(args);
+        if (!id) {
+          return;
+        }
+        const purge = typeof args.purge === 'boolean' ? args.purge : settings.purgeOnDelete;
+        if (settings.confirmDelete && args.confirm !== false) {
+          const answer = await showDialog({
+            title: 'Delete run',
+            body: `Delete run ${label(id)}${purge ? ' and its files' : ' (its files are kept)'}?`,
+            buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+          });
+          if (!answer.button.accept) {
+            return;
+          }
+        }
+        try {
+          await api.deleteRun(id, { purge });
+          store.remove(id);
+        } catch (err) {
+          fail('Cannot delete the run')(err);
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.rerun, {
+      label: args => (args.id || panel.selectedId ? `Rerun FUSION Run ${label(runIdOf(args) ?? '')}` : 'Rerun FUSION Run'),
+      caption: 'A new run with the same frozen configuration',
+      isEnabled: args => !!runIdOf(args),
+      execute: async args => {
+        const id = runIdOf(args);
+        if (!id) {
+          return;
+        }
+        try {
+          const run = await api.rerunRun(id);
+          store.upsert(run);
+          panel.select(run.id);
+        } catch (err) {
+          fail('Cannot rerun')(err);
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.openLog, {
+      label: args => (args.id || panel.selectedId ? `Open Log of FUSION Run ${label(runIdOf(args) ?? '')}` : 'Open FUSION Run Log'),
+      isEnabled: args => !!runIdOf(args),
+      execute: args => {
+        const id = runIdOf(args);
+        if (!id) {
+          return;
+        }
+        const open = logs.find(w => w.content.runId === id);
+        if (open) {
+          app.shell.activateById(open.id);
+          return open;
+        }
+        const content = new LogView(conn, id, settings.logTailLines);
+        const widget = new MainAreaWidget({ content });
+        widget.id = content.id;
+        widget.title.icon = runsIcon;
+        content.title.changed.connect(() => {
+          widget.title.label = content.title.label;
+          widget.title.caption = content.title.caption;
+        });
+        widget.title.label = content.title.label;
+        widget.title.caption = content.title.caption;
+        void logs.add(widget);
+        app.shell.add(widget, 'main');
+        app.shell.activateById(widget.id);
+        return widget;
+      }
+    });
+    const openPreview = (runId: string, artifact: Artifact) => {
+      const content = new ArtifactPreview(conn, runId, artifact);
+      const existing = app.shell.widgets ? Array.from(app.shell.widgets('main')).find(w => w.id === content.id) : undefined;
+      if (existing) {
+        content.dispose();
+        app.shell.activateById(existing.id);
+        return;
+      }
+      const widget = new MainAreaWidget({ content });
+      widget.id = content.id;
+      widget.title.label = content.title.label;
+      widget.title.caption = content.title.caption;
+      app.shell.add(widget, 'main');
+      app.shell.activateById(widget.id);
+    };
+    commands.addCommand(CommandIDs.openArtifacts, {
+      label: args => (args.id || panel.selectedId ? `Open Artifacts of FUSION Run ${label(runIdOf(args) ?? '')}` : 'Open FUSION Run Artifacts'),
+      isEnabled: args => !!runIdOf(args),
+      execute: args => {
+        const id = runIdOf(args);
+        if (!id) {
+          return;
+        }
+        const open = artifactTabs.find(w => w.content.runId === id);
+        if (open) {
+          app.shell.activateById(open.id);
+          void open.content.reload();
+          return open;
+        }
+        const content = new ArtifactsView(conn, id, docManager, openPreview);
+        const widget = new MainAreaWidget({ content });
+        widget.id = content.id;
+        widget.title.label = content.title.label;
+        widget.title.caption = content.title.caption;
+        widget.title.icon = runsIcon;
+        void artifactTabs.add(widget);
+        app.shell.add(widget, 'main');
+        app.shell.activateById(widget.id);
+        return widget;
+      }
+    });
+    commands.addCommand(CommandIDs.insertCode, {
+      label: args => (args.id || panel.selectedId ? `Insert Code for FUSION Run ${label(runIdOf(args) ?? '')}` : 'Insert FUSION Run Code'),
+      caption: 'Cells that load the run and its results table with the Python API',
+      isEnabled: args => !!runIdOf(args) && !!notebooks,
+      execute: async args => {
+        const id = runIdOf(args);
+        if (!id || !notebooks) {
+          return;
+        }
+        try {
+          await insertRunCode(app, notebooks, id);
+        } catch (err) {
+          fail('Cannot insert code')(err);
+        }
+      }
+    });
+
+    if (palette) {
+      for (const command of [
+        CommandIDs.openPanel,
+        CommandIDs.newRun,
+        CommandIDs.refresh,
+        CommandIDs.cancel,
+        CommandIDs.delete,
+        CommandIDs.rerun,
+        CommandIDs.openLog,
+        CommandIDs.openArtifacts,
+        CommandIDs.insertCode
+      ]) {
+        palette.addItem({ command, category: PALETTE_CATEGORY });
+      }
+    }
+
+    // Right-click on a run row: the same actions for that run.
+    const rowArgs = () => {
+      const node = app.contextMenuHitTest(n => n.classList?.contains('jp-FusionRun') ?? false);
+      return { id: node?.dataset.runId ?? '' };
+    };
+    const contextCommands = [CommandIDs.openLog, CommandIDs.openArtifacts, CommandIDs.insertCode, CommandIDs.rerun, CommandIDs.cancel, CommandIDs.delete];
+    contextCommands.forEach((command, i) => {
+      const ctxId = `${command}:context`;
+      commands.addCommand(ctxId, {
+        label: () => String(commands.label(command, rowArgs())).replace(/ FUSION Run.*$/, '').replace(/ of$| for$/, ''),
+        isEnabled: () => commands.isEnabled(command, rowArgs()),
+        execute: () => commands.execute(command, rowArgs())
+      });
+      app.contextMenu.addItem({ command: ctxId, selector: '.jp-FusionRun', rank: i });
+    });
+
+    if (settingRegistry) {
+      void Promise.all([settingRegistry.load(PLUGIN_ID), app.restored])
+        .then(([loaded]) => {
+          const apply = () => {
+            settings.maxFinishedRuns = loaded.get('maxFinishedRuns').composite as number;
+            settings.confirmDelete = loaded.get('confirmDelete').composite as boolean;
+            settings.purgeOnDelete = loaded.get('purgeOnDelete').composite as boolean;
+            settings.logTailLines = loaded.get('logTailLines').composite as number;
+            void firstLoad.then(() => panel.setMaxFinished(settings.maxFinishedRuns));
+          };
+          apply();
+          loaded.changed.connect(apply);
+        })
+        .catch(err => console.warn('fusion: cannot load settings', err));
+    }
+  }
+};
+
+export default plugin;

@@ -1,0 +1,351 @@
+import { Widget } from '@lumino/widgets';
+import { FusionApiError } from '../common/api';
+import type { Overrides, Problem, Run, TemplateDetail, TemplateKey, TemplateSummary } from '../common/types';
+import type { FusionConnection } from './connection';
+import { h, setText } from './dom';
+
+const VALIDATE_DELAY_MS = 250;
+
+interface FieldView {
+  section: string;
+  key: string;
+  spec: TemplateKey;
+  input: HTMLInputElement | HTMLSelectElement;
+  error: HTMLElement;
+  row: HTMLElement;
+}
+
+/** A value typed by the field's declared type, or an error message. */
+export function checkValue(type: string, raw: string): string | null {
+  const v = raw.trim();
+  if (type === 'int') {
+    return /^[+-]?\d+$/.test(v) ? null : 'must be an integer';
+  }
+  if (type === 'float') {
+    return v !== '' && Number.isFinite(Number(v)) ? null : 'must be a number';
+  }
+  if (type === 'bool') {
+    return /^(true|false)$/i.test(v) ? null : 'must be True or False';
+  }
+  return null;
+}
+
+/**
+ * "New run": pick a template, change any of its keys (typed inputs generated from
+ * the template's sections, defaults shown, help from its comments), name and tags;
+ * each change is validated by the server (configs/validate) and the errors shown
+ * next to their field before Submit is allowed; Submit POSTs runs.
+ */
+export class NewRunForm extends Widget {
+  private templates: TemplateSummary[] = [];
+  private detail: TemplateDetail | null = null;
+  private fields: FieldView[] = [];
+  private validateTimer: number | null = null;
+  private validation = 0;
+  private valid = false;
+  private submitting = false;
+
+  private readonly templateSelect: HTMLSelectElement;
+  private readonly descriptionEl: HTMLElement;
+  private readonly nameInput: HTMLInputElement;
+  private readonly tagsInput: HTMLInputElement;
+  private readonly sectionsEl: HTMLElement;
+  private readonly messageEl: HTMLElement;
+  private readonly submitButton: HTMLButtonElement;
+  private readonly formEl: HTMLFormElement;
+
+  constructor(
+    private readonly conn: FusionConnection,
+    private readonly onCreated: (run: Run) => void
+  ) {
+    super();
+    this.id = 'fusion-new-run';
+    this.addClass('jp-FusionNewRun');
+    this.title.label = 'New FUSION run';
+    this.title.closable = true;
+
+    this.templateSelect = h('select', { class: 'jp-mod-styled jp-FusionNewRun-template', attrs: { name: 'template', 'aria-label': 'Template' } });
+    this.descriptionEl = h('p', { class: 'jp-FusionNewRun-description' });
+    this.nameInput = h('input', { class: 'jp-mod-styled', attrs: { name: 'name', type: 'text', placeholder: 'optional', 'aria-label': 'Run name' } });
+    this.tagsInput = h('input', { class: 'jp-mod-styled', attrs: { name: 'tags', type: 'text', placeholder: 'comma-separated, optional', 'aria-label': 'Tags' } });
+    this.sectionsEl = h('div', { class: 'jp-FusionNewRun-sections' });
+    this.messageEl = h('div', { class: 'jp-FusionNewRun-message', attrs: { role: 'status' } });
+    this.submitButton = h('button', {
+      class: 'jp-mod-styled jp-mod-accept jp-FusionNewRun-submit',
+      text: 'Start run',
+      attrs: { type: 'submit', disabled: '' }
+    });
+    this.formEl = h(
+      'form',
+      { class: 'jp-FusionNewRun-form', attrs: { novalidate: '' } },
+      h('h2', { text: 'New FUSION run' }),
+      h('label', { class: 'jp-FusionNewRun-field' }, h('span', { text: 'Template' }), this.templateSelect),
+      this.descriptionEl,
+      h('label', { class: 'jp-FusionNewRun-field' }, h('span', { text: 'Name' }), this.nameInput),
+      h('label', { class: 'jp-FusionNewRun-field' }, h('span', { text: 'Tags' }), this.tagsInput),
+      h('p', { class: 'jp-FusionNewRun-hint', text: 'Settings: change what you need; unchanged keys keep the template’s value.' }),
+      this.sectionsEl,
+      h('div', { class: 'jp-FusionNewRun-footer' }, this.messageEl, this.submitButton)
+    );
+    this.node.append(this.formEl);
+    this.templateSelect.addEventListener('change', () => void this.selectTemplate(this.templateSelect.value));
+    this.formEl.addEventListener('input', e => {
+      if (e.target !== this.templateSelect && e.target !== this.nameInput && e.target !== this.tagsInput) {
+        this.onFieldInput(e.target as HTMLElement);
+      }
+    });
+    this.formEl.addEventListener('change', e => {
+      if ((e.target as HTMLElement).tagName === 'SELECT' && e.target !== this.templateSelect) {
+        this.onFieldInput(e.target as HTMLElement);
+      }
+    });
+    this.formEl.addEventListener('submit', e => {
+      e.preventDefault();
+      void this.submit();
+    });
+    void this.init();
+  }
+
+  get isValid(): boolean {
+    return this.valid;
+  }
+
+  private async init(): Promise<void> {
+    setText(this.messageEl, 'Loading templates…');
+    try {
+      this.templates = await this.conn.api.listTemplates();
+    } catch (err) {
+      this.showMessage(errorText(err), true);
+      return;
+    }
+    this.templateSelect.replaceChildren(...this.templates.map(t => h('option', { text: t.name, attrs: { value: t.name } })));
+    const first = this.templates.find(t => t.name === 'minimal') ?? this.templates[0];
+    if (first) {
+      this.templateSelect.value = first.name;
+      await this.selectTemplate(first.name);
+    } else {
+      this.showMessage('No templates on the server.', true);
+    }
+  }
+
+  private async selectTemplate(name: string): Promise<void> {
+    setText(this.messageEl, 'Loading template…');
+    this.valid = false;
+    this.updateSubmit();
+    try {
+      this.detail = await this.conn.api.getTemplate(name);
+    } catch (err) {
+      this.showMessage(errorText(err), true);
+      return;
+    }
+    setText(this.descriptionEl, this.detail.description);
+    this.buildFields(this.detail);
+    this.showMessage('');
+    this.scheduleValidate(0);
+  }
+
+  private buildFields(detail: TemplateDetail): void {
+    this.fields = [];
+    const sections: HTMLElement[] = [];
+    for (const [section, keys] of Object.entries(detail.sections)) {
+      const rows: HTMLElement[] = [];
+      for (const [key, spec] of Object.entries(keys)) {
+        const id = `fusion-field-${section}-${key}`;
+        let input: HTMLInputElement | HTMLSelectElement;
+        if (spec.type === 'bool') {
+          input = h('select', { class: 'jp-mod-styled' }, h('option', { text: 'True', attrs: { value: 'True' } }), h('option', { text: 'False', attrs: { value: 'False' } }));
+          input.value = /^true$/i.test(spec.value) ? 'True' : 'False';
+        } else {
+          input = h('input', { class: 'jp-mod-styled', attrs: { type: 'text', spellcheck: 'false', inputmode: spec.type === 'int' || spec.type === 'float' ? 'decimal' : 'text' } });
+          input.value = spec.value;
+        }
+        input.id = id;
+        input.name = `${section}.${key}`;
+        input.dataset.section = section;
+        input.dataset.key = key;
+        input.dataset.default = input.value;
+        const error = h('div', { class: 'jp-FusionNewRun-error', attrs: { 'aria-live': 'polite' } });
+        const row = h(
+          'div',
+          { class: 'jp-FusionNewRun-key', attrs: { 'data-key': `${section}.${key}` } },
+          h('label', { text: key, attrs: { for: id }, title: `${section}.${key} (${spec.type}${spec.required ? ', required' : ''})` }),
+          input,
+          h('div', { class: 'jp-FusionNewRun-help', text: spec.description ? `${spec.description} (default: ${spec.value})` : `default: ${spec.value}` }),
+          error
+        );
+        rows.push(row);
+        this.fields.push({ section, key, spec, input, error, row });
+      }
+      const details = h('details', { class: 'jp-FusionNewRun-section', attrs: { 'data-section': section } }, h('summary', { text: section }), ...rows);
+      if (section === 'general_settings') {
+        details.open = true;
+      }
+      sections.push(details);
+    }
+    this.sectionsEl.replaceChildren(...sections);
+  }
+
+  /** The keys whose value differs from the template's. */
+  overrides(): Overrides {
+    const out: Overrides = {};
+    for (const f of this.fields) {
+      if (f.input.value !== f.input.dataset.default) {
+        (out[f.section] ??= {})[f.key] = f.input.value.trim();
+      }
+    }
+    return out;
+  }
+
+  private onFieldInput(target: HTMLElement): void {
+    const field = this.fields.find(f => f.input === target);
+    if (field) {
+      const local = checkValue(field.spec.type, field.input.value);
+      this.setFieldError(field, local);
+      field.row.classList.toggle('jp-mod-changed', field.input.value !== field.input.dataset.default);
+    }
+    this.valid = false;
+    this.updateSubmit();
+    this.scheduleValidate(VALIDATE_DELAY_MS);
+  }
+
+  private scheduleValidate(delay: number): void {
+    if (this.validateTimer !== null) {
+      window.clearTimeout(this.validateTimer);
+    }
+    this.validateTimer = window.setTimeout(() => {
+      this.validateTimer = null;
+      void this.validate();
+    }, delay);
+  }
+
+  /** Ask the server; show its errors next to their fields. Resolves to validity. */
+  async validate(): Promise<boolean> {
+    const detail = this.detail;
+    if (!detail) {
+      return false;
+    }
+    const token = ++this.validation;
+    const localErrors = this.fields.filter(f => checkValue(f.spec.type, f.input.value) !== null);
+    let problems: Problem[] = [];
+    let warnings: string[] = [];
+    let valid = false;
+    try {
+      const result = await this.conn.api.validate(detail.name, this.overrides());
+      if (token !== this.validation) {
+        return this.valid;
+      }
+      problems = result.errors ?? [];
+      warnings = (result.warnings ?? []).map(w => (typeof w === 'string' ? w : `${w.section}.${w.key}: ${w.message}`));
+      valid = result.valid && localErrors.length === 0;
+    } catch (err) {
+      if (token !== this.validation) {
+        return this.valid;
+      }
+      if (err instanceof FusionApiError && err.status === 400) {
+        problems = problemsOf(err);
+      } else {
+        this.showMessage(errorText(err), true);
+        return false;
+      }
+    }
+    const unplaced: string[] = [];
+    for (const f of this.fields) {
+      this.setFieldError(f, checkValue(f.spec.type, f.input.value));
+    }
+    for (const p of problems) {
+      const field = this.fields.find(f => f.section === p.section && f.key === p.key);
+      if (field) {
+        this.setFieldError(field, p.message, true);
+      } else {
+        unplaced.push(p.section ? `${p.section}${p.key ? '.' + p.key : ''}: ${p.message}` : p.message);
+      }
+    }
+    this.valid = valid;
+    if (unplaced.length) {
+      this.showMessage(unplaced.join('\n'), true);
+    } else if (warnings.length) {
+      this.showMessage(`Warnings: ${warnings.join('; ')}`);
+    } else {
+      this.showMessage(valid ? 'Configuration is valid.' : problems.length || localErrors.length ? 'Fix the fields marked in red.' : '');
+    }
+    this.updateSubmit();
+    return valid;
+  }
+
+  private setFieldError(field: FieldView, message: string | null, append = false): void {
+    const text = append && field.error.textContent ? `${field.error.textContent}; ${message}` : message ?? '';
+    setText(field.error, text);
+    field.row.classList.toggle('jp-mod-invalid', !!text);
+    field.input.setAttribute('aria-invalid', text ? 'true' : 'false');
+    if (text) {
+      // Make sure a problem is visible even in a collapsed section.
+      const details = field.row.closest('details');
+      if (details) {
+        details.open = true;
+      }
+    }
+  }
+
+  async submit(): Promise<Run | null> {
+    if (this.submitting || !this.detail) {
+      return null;
+    }
+    if (!(await this.validate())) {
+      return null;
+    }
+    this.submitting = true;
+    this.updateSubmit();
+    this.showMessage('Starting…');
+    try {
+      const tags = this.tagsInput.value
+        .split(',')
+        .map(t => t.trim())
+        .filter(Boolean);
+      const run = await this.conn.api.createRun({
+        template: this.detail.name,
+        overrides: this.overrides(),
+        name: this.nameInput.value.trim() || undefined,
+        tags: tags.length ? tags : undefined
+      });
+      this.conn.store.upsert(run);
+      this.showMessage(`Started run ${run.id}.`);
+      this.onCreated(run);
+      return run;
+    } catch (err) {
+      if (err instanceof FusionApiError && err.status === 400) {
+        for (const p of problemsOf(err)) {
+          const field = this.fields.find(f => f.section === p.section && f.key === p.key);
+          if (field) {
+            this.setFieldError(field, p.message);
+          }
+        }
+      }
+      this.showMessage(errorText(err), true);
+      return null;
+    } finally {
+      this.submitting = false;
+      this.updateSubmit();
+    }
+  }
+
+  private updateSubmit(): void {
+    this.submitButton.disabled = !this.valid || this.submitting;
+  }
+
+  private showMessage(text: string, error = false): void {
+    setText(this.messageEl, text);
+    this.messageEl.classList.toggle('jp-mod-error', error);
+  }
+}
+
+function problemsOf(err: FusionApiError): Problem[] {
+  const details = err.details as { problems?: Problem[]; errors?: Problem[] } | Problem[] | undefined;
+  if (Array.isArray(details)) {
+    return details;
+  }
+  return details?.problems ?? details?.errors ?? [];
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -23,11 +23,13 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support
+
 from fusion_jupyter.engine import RunFilter, RunManager, Status
 from fusion_jupyter.engine.models import Run
+from tests.support import stub_sim_command
 
 HERE = Path(__file__).resolve().parent
-STUB = HERE.parent / "tests" / "support" / "stub_sim.py"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -70,17 +72,7 @@ def bench_latency(tmp: Path, count: int = 300) -> None:
 
 def bench_start(tmp: Path, count: int = 30) -> None:
     gate = tmp / "gate"
-    cmd = [
-        sys.executable,
-        str(STUB),
-        "run_sim",
-        "--config_path",
-        "{config_path}",
-        "--run_id",
-        "{run_id}",
-        "--wait-for",
-        str(gate),
-    ]
+    cmd = stub_sim_command("--wait-for", str(gate))
     create_ms, running_ms = [], []
     with manager(tmp / "start", cmd, max_concurrent_runs=count) as m:
         for _ in range(count):
@@ -103,20 +95,7 @@ def bench_start(tmp: Path, count: int = 30) -> None:
 
 def bench_exit_notice(tmp: Path, count: int = 20) -> None:
     """From the launcher recording the exit to a status subscriber seeing the run end."""
-    cmd = [
-        sys.executable,
-        str(STUB),
-        "run_sim",
-        "--config_path",
-        "{config_path}",
-        "--run_id",
-        "{run_id}",
-        "--erlangs",
-        "1",
-        "--iterations",
-        "1",
-        "--no-output",
-    ]
+    cmd = stub_sim_command("--erlangs", "1", "--iterations", "1", "--no-output")
     seen: dict[str, float] = {}
     lock = threading.Lock()
     with manager(tmp / "exit", cmd, max_concurrent_runs=2) as m:
@@ -152,19 +131,7 @@ def cpu_seconds() -> float:
 
 def bench_idle(tmp: Path, count: int, seconds: float = 10.0) -> None:
     gate = tmp / "idle-gate"
-    cmd = [
-        sys.executable,
-        str(STUB),
-        "run_sim",
-        "--config_path",
-        "{config_path}",
-        "--run_id",
-        "{run_id}",
-        "--progress_file",
-        "{progress_file}",
-        "--wait-for",
-        str(gate),
-    ]
+    cmd = stub_sim_command("--wait-for", str(gate))
     with manager(tmp / "idle", cmd, max_concurrent_runs=count, cancel_grace_seconds=1) as m:
         ids = [m.create("minimal").id for _ in range(count)]
         deadline = time.time() + 120

@@ -14,6 +14,7 @@ import pytest
 
 from fusion_jupyter.engine import Status, ValidationFailed
 from fusion_jupyter.engine.executors.slurm import SlurmExecutor, check_options, filesystem_type
+from fusion_jupyter.engine.settings import default_simulator_command
 from tests.support.engine import (
     make_manager,
     manager_kwargs,
@@ -55,20 +56,7 @@ def test_a_run_becomes_a_job_and_completes_with_results(slurm_manager):
 
 
 def test_the_builtin_simulator_runs_on_slurm(tmp_path, slurm_cluster):
-    builtin = [
-        sys.executable,
-        "-m",
-        "fusion_jupyter.sim",
-        "run_sim",
-        "--config_path",
-        "{config_path}",
-        "--run_id",
-        "{run_id}",
-        "--output_dir",
-        "{output_dir}",
-        "--progress_file",
-        "{progress_file}",
-    ]
+    builtin = default_simulator_command()
     with make_manager(
         tmp_path,
         f"sqlite:///{tmp_path}/runs.db",

@@ -15,7 +15,7 @@ import os
 import re
 import stat
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,8 +42,8 @@ RESULT_COLUMNS: tuple[str, ...] = (
 RESULT_TABLES: tuple[str, ...] = ("results.parquet", "results.csv")
 """Summary tables a simulator may write into its output directory, in order of preference."""
 
-# FUSION's confidence interval: z for 90 % two-sided, as hard-coded in fusion/core/metrics.py.
-_Z = 1.645
+#: FUSION's confidence interval: z for 90 % two-sided, hard-coded in fusion/core/metrics.py.
+FUSION_Z = 1.645
 _ERLANG_FILE_RE = re.compile(r"(?P<erlang>.+)_erlang\.json")
 _STAT_SUFFIXES = ("_mean", "_min", "_max")
 _KINDS: dict[str, str] = {
@@ -290,11 +290,16 @@ def _given_or(data: dict[str, Any], name: str, compute: Callable[[], float]) -> 
     return compute() if math.isnan(value) else value
 
 
-def _variance(values: list[float]) -> float:
-    # FUSION: sample variance (n - 1); 0.0 after a single iteration.
+def fusion_variance(values: Sequence[float]) -> float:
+    """FUSION's variance: the sample variance (n - 1), 0.0 after one value, NaN for none."""
     if not values:
         return math.nan
     return statistics.variance(values) if len(values) > 1 else 0.0
+
+
+def fusion_ci_rate(variance: float, count: int) -> float:
+    """Half-width of FUSION's 90 % confidence interval, in its exact arithmetic."""
+    return FUSION_Z * (math.sqrt(variance) / math.sqrt(count))
 
 
 def erlang_summary(data: dict[str, Any], erlang: float) -> dict[str, float]:
@@ -303,7 +308,7 @@ def erlang_summary(data: dict[str, Any], erlang: float) -> dict[str, float]:
     FUSION's own ``blocking_mean``, ``blocking_variance``, ``ci_rate_block`` and
     ``ci_percent_block`` are used when present; when they are null (``is_training =
     True``) they are computed from the per-iteration values the way FUSION would:
-    ci = 1.645 * sqrt(var / n), ci_percent = 200 * ci / mean. ci_lower is not clipped at 0.
+    ci = 1.645 * sqrt(var) / sqrt(n), ci_percent = 200 * ci / mean. ci_lower is not clipped at 0.
     """
     stats = _iter_stats(data)
     blocking = _per_iteration(stats, "sim_block_list")
@@ -312,9 +317,9 @@ def erlang_summary(data: dict[str, Any], erlang: float) -> dict[str, float]:
     mean = _given_or(
         data, "blocking_mean", lambda: statistics.fmean(blocking) if blocking else math.nan
     )
-    variance = _given_or(data, "blocking_variance", lambda: _variance(blocking))
+    variance = _given_or(data, "blocking_variance", lambda: fusion_variance(blocking))
     ci = _given_or(
-        data, "ci_rate_block", lambda: _Z * math.sqrt(variance / count) if count else math.nan
+        data, "ci_rate_block", lambda: fusion_ci_rate(variance, count) if count else math.nan
     )
     ci_percent = _given_or(
         data, "ci_percent_block", lambda: 200 * ci / mean if mean > 0 else math.nan

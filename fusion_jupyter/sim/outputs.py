@@ -38,6 +38,7 @@ from typing import Any
 import pandas as pd
 
 from fusion_jupyter._version import __version__
+from fusion_jupyter.engine import artifacts
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
 from fusion_jupyter.sim.stats import (
     ErlangStats,
@@ -48,16 +49,9 @@ from fusion_jupyter.sim.stats import (
 )
 from fusion_jupyter.sim.tally import IterationResult
 
-#: Columns of results.csv / results.parquet, in order.
+#: Columns of results.csv / results.parquet, in order: every results table's, then ours.
 RESULT_COLUMNS = (
-    "erlang",
-    "iterations",
-    "blocking_mean",
-    "blocking_variance",
-    "ci_lower",
-    "ci_upper",
-    "ci_percent",
-    "bit_rate_blocking_mean",
+    *artifacts.RESULT_COLUMNS,
     "bit_rate_blocking_corrected_mean",
     "mean_hops",
     "mean_path_km",

@@ -16,14 +16,11 @@ see :mod:`fusion_jupyter.sim.controller`) too.
 
 from __future__ import annotations
 
-import math
 import statistics
 from dataclasses import dataclass, field
 
+from fusion_jupyter.engine.artifacts import fusion_ci_rate, fusion_variance
 from fusion_jupyter.sim.params import CI_STOP_PERCENT
-
-#: z for the two-sided 90 % interval FUSION uses.
-Z_90 = 1.645
 
 
 @dataclass
@@ -62,10 +59,10 @@ def update_interval(interval: Interval, values: list[float]) -> None:
         interval.ci_rate = 0.0
         interval.ci_percent = 0.0
         return
-    interval.variance = statistics.variance(values)
+    interval.variance = fusion_variance(values)
     if interval.mean == 0.0:
         return
-    ci_rate = Z_90 * (math.sqrt(interval.variance) / math.sqrt(len(values)))
+    ci_rate = fusion_ci_rate(interval.variance, len(values))
     interval.ci_rate = ci_rate
     interval.ci_percent = ((2 * ci_rate) / interval.mean) * 100
 
@@ -117,5 +114,5 @@ def mean_or_none(values: list[float]) -> float | None:
 
 
 def variance_or_zero(values: list[float]) -> float:
-    """Sample variance (n-1), 0.0 for fewer than two values as FUSION reports it."""
-    return statistics.variance(values) if len(values) >= 2 else 0.0
+    """FUSION's variance, 0.0 (not NaN) when there are no values yet."""
+    return fusion_variance(values) if values else 0.0

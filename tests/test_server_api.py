@@ -138,7 +138,7 @@ async def test_live_needs_no_auth_and_ready_reports(api: Api) -> None:
     assert ready == {
         "status": "ok",
         "database": "ok",
-        "executors": {"local": "ok"},
+        "executors": {"local": "ok", "slurm": ready["executors"]["slurm"]},
         "watcher": ready["watcher"],
     }
     assert ready["watcher"] in ("inotify", "polling")
@@ -473,7 +473,7 @@ async def test_sweep_create_and_get(api: Api) -> None:
         (b'{"template": "minimal", "name": 5}', "name"),
         (b'{"template": "minimal", "tags": "a"}', "tags"),
         (b'{"template": "minimal", "overrides": []}', "overrides"),
-        (b'{"template": "minimal", "executor": "slurm"}', "executor"),
+        (b'{"template": "minimal", "executor": "nope"}', "executor"),
         (b'{"template": "minimal", "name": "' + b"x" * 300 + b'"}', "name"),
         (b'{"template": "minimal", "overrides": {"general_settings": {"max_iters": "x"}}}', None),
         (b"\xff\xfe", ""),

@@ -66,6 +66,7 @@ class FusionJupyter(ExtensionApp):
         "found earlier shadows the same name later.",
     ).tag(config=True)
     max_concurrent_runs = Integer(
+        engine_default("max_concurrent_runs"),
         help="How many runs may be RUNNING at once across every server sharing the "
         "database; the rest wait as PENDING. Default: the number of CPUs."
     ).tag(config=True)
@@ -75,6 +76,7 @@ class FusionJupyter(ExtensionApp):
     ).tag(config=True)
     simulator_command = List(
         Unicode(),
+        default_value=engine_default("simulator_command"),
         help="The simulator's argv, with the placeholders {config_path}, {run_id}, "
         "{run_dir}, {output_dir} and {progress_file}. Default: the built-in simulator "
         "(python -m fusion_jupyter.sim run_sim ...); for FUSION e.g. "
@@ -114,6 +116,29 @@ class FusionJupyter(ExtensionApp):
         engine_default("subscriber_queue_size"),
         help="Messages queued per live subscriber before it is marked as lagging "
         "(and later caught up from the run's files).",
+    ).tag(config=True)
+
+    slurm_options = Dict(
+        default_value=engine_default("slurm_options"),
+        help="Default sbatch options of Slurm runs (partition, account, time, mem, cpus, "
+        "qos, extra: ['--flag=value', ...]); a run's executor_options override them.",
+    ).tag(config=True)
+    slurm_poll_interval = Float(
+        engine_default("slurm_poll_interval"),
+        help="Seconds between two squeue/sacct polls of the active Slurm runs.",
+    ).tag(config=True)
+    slurm_array_throttle = Integer(
+        engine_default("slurm_array_throttle"),
+        help="Most array tasks of one sweep running at once on Slurm (0: no limit).",
+    ).tag(config=True)
+    slurm_file_poll_interval = Float(
+        engine_default("slurm_file_poll_interval"),
+        help="Seconds between two looks at the files of runs on other hosts (no inotify "
+        "across a shared file system).",
+    ).tag(config=True)
+    slurm_python = Unicode(
+        engine_default("slurm_python"),
+        help="The Python interpreter the compute nodes run the run launcher with.",
     ).tag(config=True)
 
     # ---- request limits -------------------------------------------------------------
@@ -163,15 +188,8 @@ class FusionJupyter(ExtensionApp):
 
     @default("runs_dir")
     def _runs_dir_default(self) -> str:
+        # Dynamic: JUPYTER_DATA_DIR may be set after this module is imported.
         return str(engine_default("runs_dir"))
-
-    @default("max_concurrent_runs")
-    def _max_concurrent_runs_default(self) -> int:
-        return int(engine_default("max_concurrent_runs"))
-
-    @default("simulator_command")
-    def _simulator_command_default(self) -> list[str]:
-        return list(engine_default("simulator_command"))
 
     manager: RunManager | None = None
     context: FusionContext | None = None

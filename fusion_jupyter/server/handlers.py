@@ -8,6 +8,7 @@ only ``health/live`` answers without authentication.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -61,6 +62,7 @@ RUN_FIELDS = {
     "name": Field(is_text),
     "tags": Field(is_text_list),
     "executor": Field(is_text),
+    "executor_options": Field(is_object),
 }
 SWEEP_FIELDS = {**RUN_FIELDS, "grid": Field(is_object, required=True)}
 VALIDATE_FIELDS = {"template": Field(is_text, required=True), "overrides": Field(is_object)}
@@ -68,12 +70,24 @@ VALIDATE_FIELDS = {"template": Field(is_text, required=True), "overrides": Field
 
 def reads(method: Method) -> Method:
     """Authenticated, and authorized for the ``read`` action on ``fusion``."""
-    return web.authenticated(authorized("read")(method))
+    return web.authenticated(_refusal_first(authorized("read")(method)))
 
 
 def writes(method: Method) -> Method:
     """Authenticated, and authorized for the ``write`` action on ``fusion``."""
-    return web.authenticated(authorized("write")(method))
+    return web.authenticated(_refusal_first(authorized("write")(method)))
+
+
+def _refusal_first(method: Method) -> Method:
+    """Raise the refusal :meth:`FusionHandler.prepare` put off until the body was read."""
+
+    @functools.wraps(method)
+    def checked(self: FusionHandler, *args: Any, **kwargs: Any) -> Any:
+        if self._refusal is not None:
+            raise self._refusal
+        return method(self, *args, **kwargs)
+
+    return checked
 
 
 @web.stream_request_body
@@ -93,20 +107,37 @@ class FusionHandler(APIHandler):
         context: FusionContext = self.settings[SETTINGS_KEY]
         return context
 
+    _refusal: Exception | None = None
+
     async def prepare(self, **kwargs: Any) -> None:
-        """Jupyter's auth and origin checks, then the body size from its header."""
+        """Jupyter's auth, XSRF and origin checks, then the body size from its header.
+
+        A request with a body that is refused here (403 for XSRF, 413) is answered only
+        once its body has arrived (and been dropped): answering earlier closes the
+        connection under a client still sending, which then sees a reset, not the error.
+        """
         self._body = bytearray()
         self._body_size = 0
-        await super().prepare(**kwargs)
-        declared = self.request.headers.get("Content-Length", "0")
-        limit = self.fusion.limits.max_body_bytes
-        if declared.isdigit() and int(declared) > limit:
-            raise too_large(int(declared), limit)
+        try:
+            await super().prepare(**kwargs)
+            declared = self.request.headers.get("Content-Length", "0")
+            limit = self.fusion.limits.max_body_bytes
+            if declared.isdigit() and int(declared) > limit:
+                raise too_large(int(declared), limit)
+        except (web.HTTPError, ApiError) as exc:
+            if not self._expects_body():
+                raise
+            self._refusal = exc
+
+    def _expects_body(self) -> bool:
+        # Only methods that may carry a body (even an empty one: answering before
+        # tornado has read it makes it close a keep-alive connection).
+        return self.request.method in ("POST", "PUT", "PATCH", "DELETE")
 
     def data_received(self, chunk: bytes) -> None:
         """Keep the body while it is within the limit; past it, only count."""
         self._body_size += len(chunk)
-        if self._body_size <= self.fusion.limits.max_body_bytes:
+        if self._refusal is None and self._body_size <= self.fusion.limits.max_body_bytes:
             self._body.extend(chunk)
         else:
             self._body.clear()
@@ -215,13 +246,14 @@ class ReadyHandler(FusionHandler):
             database = "ok"
         except Exception as exc:
             database = f"unreachable: {type(exc).__name__}: {str(exc)[:200]}"
-        watcher = getattr(getattr(manager, "_watcher", None), "mode", "unknown")
         ok = database == "ok" and manager.started
+        executors = {"local": "ok" if manager.started else "stopped"}
+        executors["slurm"] = "ok" if manager.slurm.available else "unavailable"
         body = {
             "status": "ok" if ok else "error",
             "database": database,
-            "executors": {"local": "ok" if manager.started else "stopped"},
-            "watcher": watcher,
+            "executors": executors,
+            "watcher": manager.watch_modes["local"],
         }
         self.send(body, 200 if ok else 503)
 
@@ -324,6 +356,7 @@ class RunsHandler(FusionHandler):
             name=body.get("name", ""),
             tags=body.get("tags", ()),
             executor=body.get("executor"),
+            executor_options=body.get("executor_options"),
         )
         self.set_header("Location", self.location("runs", run.id))
         self.send(run_to_dict(run), 201)
@@ -507,6 +540,7 @@ class SweepsHandler(FusionHandler):
             name=body.get("name", ""),
             tags=body.get("tags", ()),
             executor=body.get("executor"),
+            executor_options=body.get("executor_options"),
         )
         self.set_header("Location", self.location("sweeps", sweep.id))
         self.send(sweep_body(sweep, runs), 201)

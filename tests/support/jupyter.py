@@ -206,15 +206,15 @@ def running_server(
 
 
 def ws_frames(ws: Any, until: Any, timeout: float = 60.0) -> list[dict[str, Any]]:
-    """Messages from a websocket-client socket until ``until(message)`` is true."""
+    """Messages of whole frames from a websocket-client socket, up to the frame in which
+    ``until(message)`` is true for some message (the rest of that frame included)."""
     messages: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ws.settimeout(max(0.1, deadline - time.monotonic()))
         frame = json.loads(ws.recv())
         assert isinstance(frame, list), frame
-        for message in frame:
-            messages.append(message)
-            if until(message):
-                return messages
+        messages += frame
+        if any(until(message) for message in frame):
+            return messages
     raise TimeoutError(f"condition not met; got {len(messages)} messages: {messages[-5:]}")

@@ -77,7 +77,8 @@ def test_builtin_run_over_http_and_websocket(server: JupyterServer) -> None:
     ws.close()
 
     listing = http.get(server.url(f"runs/{run['id']}/artifacts")).json()["artifacts"]
-    name = next(a["path"] for a in listing if a["path"].endswith(".json") and "output/" in a["path"])
+    outputs = [a["path"] for a in listing if a["path"].startswith("output/")]
+    name = next(p for p in outputs if p.endswith(".json"))
     whole = http.get(server.url(f"runs/{run['id']}/artifacts/{name}"))
     assert whole.status_code == 200 and whole.headers["Content-Type"] == "application/json"
     part = http.get(server.url(f"runs/{run['id']}/artifacts/{name}"), headers={"Range": "bytes=1-"})

@@ -17,8 +17,8 @@ from traitlets.config import Config
 from fusion_jupyter.server.app import FusionJupyter
 from fusion_jupyter.server.stream import CLOSE_STALLED, ClientStream
 from tests.test_server_api import SLOW, Api, ReadOnly, create, server_config, wait_status
-from tests.test_server_api import api as api  # noqa: F401  (fixture)
-from tests.test_server_api import app as app  # noqa: F401  (fixture)
+from tests.test_server_api import api as api
+from tests.test_server_api import app as app
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 

@@ -8,4 +8,4 @@ loaded, so it lists only the server's own classes, for every extension.)
 from fusion_jupyter.server.app import FusionJupyter
 
 if __name__ == "__main__":
-    FusionJupyter.launch_instance()
+    FusionJupyter.launch_instance()  # type: ignore[no-untyped-call]

@@ -137,9 +137,7 @@ def test_cookie_and_xsrf(server: JupyterServer) -> None:
     created = http.post(server.url("runs"), json=body, headers=xsrf)
     assert created.status_code == 201
     run_id = created.json()["id"]
-    wait_until(
-        lambda: http.get(server.url(f"runs/{run_id}")).json()["status"] == "COMPLETED", 60
-    )
+    wait_until(lambda: http.get(server.url(f"runs/{run_id}")).json()["status"] == "COMPLETED", 60)
     assert http.delete(server.url(f"runs/{run_id}")).status_code == 403
     assert http.delete(server.url(f"runs/{run_id}"), headers=xsrf).status_code == 204
 

@@ -68,7 +68,7 @@ class FusionJupyter(ExtensionApp):
     max_concurrent_runs = Integer(
         engine_default("max_concurrent_runs"),
         help="How many runs may be RUNNING at once across every server sharing the "
-        "database; the rest wait as PENDING. Default: the number of CPUs."
+        "database; the rest wait as PENDING. Default: the number of CPUs.",
     ).tag(config=True)
     default_executor = Unicode(
         engine_default("default_executor"),

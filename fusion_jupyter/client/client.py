@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,9 +153,7 @@ class Client:
         ValidationReport
             True when valid; every error and warning with its section and key.
         """
-        return ValidationReport.from_dict(
-            self.backend.validate(template, nest_overrides(overrides))
-        )
+        return _report(lambda: self.backend.validate(template, nest_overrides(overrides)))
 
     def validate_file(self, path: str | Path) -> ValidationReport:
         """Check a whole FUSION INI file (every key it needs must be in it)."""
@@ -167,7 +165,7 @@ class Client:
             raise errors.ValidationError(f"cannot read {path}: {exc}") from exc
         with errors.engine_errors():
             config = parse_ini(text)
-        return ValidationReport.from_dict(self.backend.validate_config(config))
+        return _report(lambda: self.backend.validate_config(config))
 
     # ---- runs ---------------------------------------------------------------------
 
@@ -314,6 +312,16 @@ class Client:
     def get_sweep(self, sweep_id: str) -> Sweep:
         """One sweep and its runs by id."""
         return Sweep(self, self.backend.get_sweep(sweep_id))
+
+
+def _report(validate: Callable[[], JSON]) -> ValidationReport:
+    """A report even when a check refuses the config outright instead of listing problems."""
+    try:
+        return ValidationReport.from_dict(validate())
+    except errors.ValidationError as exc:
+        if not exc.problems:
+            raise
+        return ValidationReport(False, exc.problems, [])
 
 
 def _plain(value: Any) -> Any:

@@ -31,7 +31,7 @@ class StreamLimits:
     max_subscriptions: int = 1_000
     send_buffer_bytes: int = 4 << 20
     stall_seconds: float = 30.0
-    log_chunk_bytes: int = 256 * 1024
+    log_chunk_bytes: int = 1 << 20
 
 
 @dataclass

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from jupyter_core.utils import ensure_async
@@ -122,7 +122,10 @@ class ClientStream:
                 self._dirty = False
                 local, self._outbox = self._outbox, []
                 subs = dict(self.subs)
-                drained, frame = await self.ctx.call(self._collect, local, subs)
+                if _reads_files(subs.values()):
+                    drained, frame = await self.ctx.call(self._collect, local, subs)
+                else:  # only queued messages: no file to read, no thread hop needed
+                    drained, frame = self._collect(local, subs)
                 if any(self.subs.get(run_id) is not sub for run_id, sub in subs.items()):
                     # Someone unsubscribed meanwhile: drop what their old subscription gave.
                     frame = _encode(self._current(local, drained))
@@ -266,6 +269,17 @@ def _op_of(message: Any) -> str:
     if problem:
         raise ValidationFailed([Problem("message", "op", problem)])
     return str(op)
+
+
+def _reads_files(subs: Iterable[Subscription]) -> bool:
+    """Whether draining would read a file: log bytes to send, or a lagged catch-up.
+
+    (A subscription may turn lagged right after this check; its catch-up is then read
+    on the loop, once, which only happens after an overflow.)
+    """
+    return any(
+        sub.lagged or ("logs" in sub.channels and sub.log_offset < sub.log_end) for sub in subs
+    )
 
 
 def _encode(messages: list[Message]) -> str | None:

@@ -1,0 +1,293 @@
+"""Server benchmark: a real ``jupyter server`` with the extension, measured from outside.
+
+    python benchmarks/server_bench.py [--log-mb 200] [--clients 100] [--events 1000]
+        [--runs-in-db 100000] [--posts 200]
+
+Prints:
+  1. progress line written -> WebSocket client has it: p50 / p99 latency
+  2. log streaming to one client: lines/s, and the server's RSS while the log streams
+  3. --clients WebSocket clients on one busy run: all get every event? p99 latency
+  4. POST runs: p50 / p99
+  5. GET runs (one page of 100) with --runs-in-db runs in the database: p50 / p99
+
+The simulator is a small script written by this benchmark: it stamps each progress
+line with the wall-clock time it was written, so the client measures the whole path
+(file -> inotify -> engine -> hub -> WebSocket frame -> client).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import requests
+import websocket
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support.jupyter import JupyterServer, running_server
+
+BENCH_SIM = r"""
+import configparser, json, os, sys, time
+progress_file, config_path = sys.argv[1], sys.argv[2]
+cfg = configparser.ConfigParser(interpolation=None)
+cfg.read(config_path)
+bench = cfg["bench"] if cfg.has_section("bench") else {}
+mode = bench.get("mode", "quick")
+fd = os.open(progress_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+def event(kind, **fields):
+    fields.update(type=kind, ts="2024-01-01T00:00:00Z", t=time.time())
+    os.write(fd, (json.dumps(fields) + "\n").encode())
+event("start", config={})
+if os.path.exists(bench.get("gate", "/nonexistent")) is False and bench.get("gate"):
+    while not os.path.exists(bench["gate"]):
+        time.sleep(0.001)
+if mode in ("progress", "busy"):
+    count, interval = int(bench["count"]), float(bench["interval"])
+    for i in range(count):
+        event("iteration", iteration=i, erlang=300.0, total_iterations=count)
+        time.sleep(interval)
+elif mode == "log":
+    line = ("x" * 60 + " log line %09d\n")
+    total = int(float(bench["mb"]) * 1_000_000)
+    written, n = 0, 0
+    out = sys.stdout
+    while written < total:
+        chunk = "".join(line % (n + k) for k in range(1000))
+        out.write(chunk)
+        written += len(chunk)
+        n += 1000
+    out.flush()
+event("complete", exit_code=0)
+"""
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def ms(values: list[float]) -> str:
+    return f"p50 {percentile(values, 50) * 1000:.2f} ms, p99 {percentile(values, 99) * 1000:.2f} ms"
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def create(server: JupyterServer, http: requests.Session, bench: dict[str, Any]) -> str:
+    body = {"template": "minimal", "overrides": {"bench": bench}}
+    answer = http.post(server.url("runs"), json=body)
+    answer.raise_for_status()
+    return str(answer.json()["id"])
+
+
+def connect(server: JupyterServer) -> websocket.WebSocket:
+    return websocket.create_connection(server.ws_url(), header=server.headers, timeout=120)
+
+
+def wait_done(server: JupyterServer, http: requests.Session, run_id: str) -> None:
+    while http.get(server.url(f"runs/{run_id}")).json()["status"] in ("PENDING", "RUNNING"):
+        time.sleep(0.05)
+
+
+def follow(ws: websocket.WebSocket, run_id: str, count: int, out: list[float]) -> None:
+    """Receive ``count`` iteration events of ``run_id``; append each one's latency."""
+    got = 0
+    while got < count:
+        for message in json.loads(ws.recv()):
+            if message.get("type") == "progress" and message["event"]["type"] == "iteration":
+                out.append(time.time() - message["event"]["t"])
+                got += 1
+
+
+def gated(home: Path, bench: dict[str, Any]) -> tuple[dict[str, Any], Path]:
+    gate = home / f"gate-{secrets.token_hex(4)}"
+    return {**bench, "gate": str(gate)}, gate
+
+
+def bench_latency(server: JupyterServer, events: int) -> None:
+    http = server.session()
+    bench, gate = gated(server.home, {"mode": "progress", "count": events, "interval": 0.005})
+    run_id = create(server, http, bench)
+    ws = connect(server)
+    ws.send(json.dumps({"op": "subscribe", "run_id": run_id, "channels": ["progress"]}))
+    gate.touch()
+    latencies: list[float] = []
+    follow(ws, run_id, events, latencies)
+    ws.close()
+    print(f"1. progress line -> WebSocket client ({events} events, 1 client): {ms(latencies)}")
+
+
+def bench_logs(server: JupyterServer, log_mb: float) -> None:
+    http = server.session()
+    bench, gate = gated(server.home, {"mode": "log", "mb": log_mb})
+    run_id = create(server, http, bench)
+    ws = connect(server)
+    ws.send(json.dumps({"op": "subscribe", "run_id": run_id, "channels": ["logs"]}))
+    assert server.proc is not None
+    base = rss_mb(server.proc.pid)
+    peak, stop = [base], threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.05):
+            peak.append(rss_mb(server.proc.pid))  # type: ignore[union-attr]
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    gate.touch()
+    total = int(log_mb * 1_000_000)
+    received, lines, start = 0, 0, None
+    while received < total:
+        for message in json.loads(ws.recv()):
+            if message.get("type") == "log":
+                start = start or time.monotonic()
+                received += message["next_offset"] - message["offset"]
+                lines += message["data"].count("\n")
+    elapsed = time.monotonic() - (start or time.monotonic())
+    stop.set()
+    sampler.join()
+    ws.close()
+    wait_done(server, http, run_id)
+    print(
+        f"2. log streaming to one client: {log_mb:g} MB, {lines} lines in {elapsed:.2f} s = "
+        f"{lines / elapsed:,.0f} lines/s ({received / elapsed / 1e6:.0f} MB/s); "
+        f"server RSS {base:.0f} MB before, peak {max(peak):.0f} MB while streaming"
+    )
+
+
+def bench_fanout(server: JupyterServer, clients: int, events: int) -> None:
+    http = server.session()
+    bench, gate = gated(server.home, {"mode": "busy", "count": events, "interval": 0.002})
+    run_id = create(server, http, bench)
+    sockets = [connect(server) for _ in range(clients)]
+    for ws in sockets:
+        ws.send(json.dumps({"op": "subscribe", "run_id": run_id, "channels": ["progress"]}))
+    results: list[list[float]] = [[] for _ in sockets]
+    threads = [
+        threading.Thread(target=follow, args=(ws, run_id, events, out), daemon=True)
+        for ws, out in zip(sockets, results, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    gate.touch()
+    for thread in threads:
+        thread.join(300)
+    complete = sum(len(r) == events for r in results)
+    every = [value for r in results for value in r]
+    for ws in sockets:
+        ws.close()
+    print(
+        f"3. {clients} WebSocket clients, one busy run ({events} events at 500/s): "
+        f"{complete}/{clients} got every event; latency {ms(every)}"
+    )
+
+
+def bench_post(server: JupyterServer, posts: int) -> None:
+    http = server.session()
+    times = []
+    for _ in range(posts):
+        begin = time.perf_counter()
+        answer = http.post(server.url("runs"), json={"template": "minimal", "name": "bench"})
+        times.append(time.perf_counter() - begin)
+        answer.raise_for_status()
+    print(f"4. POST runs ({posts} sequential): {ms(times)}")
+
+
+def fill_database(db_url: str, count: int) -> None:
+    """Insert ``count`` finished runs in bulk through the engine's Store."""
+    from sqlalchemy import insert
+
+    from fusion_jupyter.engine.models import Run, RunTag, Status
+    from fusion_jupyter.engine.store import Store
+
+    store = Store(db_url)
+    now = datetime.now(timezone.utc)
+    statuses = [Status.COMPLETED, Status.FAILED, Status.CANCELLED]
+    batch = 10_000
+    for first in range(0, count, batch):
+        rows, tags = [], []
+        for i in range(first, min(count, first + batch)):
+            run_id = f"{i:012x}"
+            rows.append(
+                {
+                    "id": run_id,
+                    "name": f"bulk {i}",
+                    "template": "minimal",
+                    "config": {},
+                    "overrides": {},
+                    "status": statuses[i % 3],
+                    "executor": "local",
+                    "run_dir": f"/nonexistent/{run_id}",
+                    "cancel_requested": False,
+                    "created_at": now - timedelta(seconds=count - i),
+                }
+            )
+            tags.append({"run_id": run_id, "tag": f"group{i % 10}"})
+        with store.write() as session:
+            session.execute(insert(Run), rows)
+            session.execute(insert(RunTag), tags)
+    store.close()
+
+
+def bench_list(server: JupyterServer, count: int) -> None:
+    http = server.session()
+    cases = {
+        "first page": {"limit": 100},
+        "status=FAILED": {"limit": 100, "status": "FAILED"},
+        "tag=group3": {"limit": 100, "tag": "group3"},
+    }
+    cursor = http.get(server.url("runs"), params={"limit": 500}).json()["next_cursor"]
+    cases["a later page (cursor)"] = {"limit": 100, "cursor": cursor}
+    for label, params in cases.items():
+        times = []
+        for _ in range(50):
+            begin = time.perf_counter()
+            answer = http.get(server.url("runs"), params=params)
+            times.append(time.perf_counter() - begin)
+            assert len(answer.json()["runs"]) == 100
+        print(f"5. GET runs, {label}, {count:,} runs in the database: {ms(times)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--log-mb", type=float, default=200.0, help="size of the streamed log")
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--runs-in-db", type=int, default=100_000)
+    parser.add_argument("--posts", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="fusion-server-bench-") as tmp:
+        home = Path(tmp) / "home"
+        sim = Path(tmp) / "bench_sim.py"
+        sim.write_text(BENCH_SIM)
+        fusion = {
+            "simulator_command": [sys.executable, str(sim), "{progress_file}", "{config_path}"],
+            "max_concurrent_runs": 8,
+            "progress_flush_seconds": 0.5,
+            "sync_interval_seconds": 1.0,
+        }
+        with running_server(home, fusion=fusion) as server:
+            bench_latency(server, args.events)
+            bench_logs(server, args.log_mb)
+            bench_fanout(server, args.clients, args.events)
+            bench_post(server, args.posts)
+        db_url = f"sqlite:///{home / 'runs.db'}"
+        fill_database(db_url, args.runs_in_db)
+        with running_server(home, fusion={**fusion, "max_concurrent_runs": 1}) as server:
+            bench_list(server, args.runs_in_db)
+
+
+if __name__ == "__main__":
+    main()

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -523,11 +524,13 @@ class Run:
 def _progress_widget(run: Run) -> Any:
     """The rich widget when the widgets package provides one, else None."""
     try:
-        from fusion_jupyter.widgets import RunProgress  # type: ignore[attr-defined]
-    except ImportError:
+        widget_class = getattr(import_module("fusion_jupyter.widgets"), "RunProgress", None)
+    except ImportError:  # anywidget missing, or the widgets not built
+        return None
+    if widget_class is None:
         return None
     try:
-        return RunProgress(run)
+        return widget_class(run)
     except Exception:
         log.debug("RunProgress widget failed; showing the HTML view", exc_info=True)
         return None

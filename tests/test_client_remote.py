@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -19,6 +21,7 @@ from jupyter_client import BlockingKernelClient
 
 import fusion_jupyter as fj
 from fusion_jupyter.client import Client, connect, errors
+from fusion_jupyter.client import watch as watch_module
 from fusion_jupyter.client.backend import RunQuery
 from fusion_jupyter.client.connect import server_of_kernel
 from fusion_jupyter.client.remote import RemoteBackend, normalize_url, websocket_url
@@ -130,6 +133,59 @@ def test_discovery_picks_the_server_that_owns_the_kernel(tmp_path):
             assert f"remote {owner.root}" in printed and "COMPLETED" in printed
             owner.session().delete(owner.root + f"api/kernels/{kernel_id}")
         assert server_of_kernel("0" * 8, servers) is None
+
+
+def test_waits_survive_a_server_restart(tmp_path):
+    # Runs outlive their server (on_shutdown="detach"), and so do waits on them: the
+    # stream is re-opened and the state re-read once the server is back.
+    with (
+        running_server(tmp_path / "restart", fusion=STUB) as srv,
+        connect(srv.root, srv.token) as client,
+    ):
+        slow = {"stub": {"delay": 0.5}, "general_settings.max_iters": 2}
+        run = client.submit("minimal", slow)
+        done: dict[str, object] = {}
+
+        def wait() -> None:
+            done["run"] = run.wait(timeout=90, progress=False)
+            done["log"] = "".join(client.run(run.id).follow_logs(timeout=90))
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        time.sleep(0.8)
+        srv.stop()
+        time.sleep(0.5)
+        srv.start()
+        waiter.join(120)
+        assert not waiter.is_alive()
+        assert run.status == "COMPLETED" and done["run"] is run
+        assert done["log"] == run.logs()
+
+
+class NeverConnects:
+    done = False
+
+    def feed(self, messages):
+        pass
+
+    def refresh(self):
+        pass
+
+    def stale(self):
+        return False
+
+
+def test_a_stream_that_never_comes_back(monkeypatch):
+    monkeypatch.setattr(watch_module, "RECONNECT_FIRST_PAUSE", 0.001)
+    attempts = []
+
+    def open_stream():
+        attempts.append(1)
+        raise errors.ConnectionError("refused")
+
+    with pytest.raises(errors.ConnectionError, match="refused"):
+        watch_module.drive(NeverConnects(), open_stream, watch_module.Deadline(30, "x"))
+    assert len(attempts) == watch_module.RECONNECT_TRIES + 1
 
 
 # --------------------------------------------------------------------------- HTTP layer

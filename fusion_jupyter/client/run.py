@@ -29,7 +29,7 @@ from fusion_jupyter.client.progress import (
     make_reporter,
     progress_html,
 )
-from fusion_jupyter.client.watch import Deadline, Silence, adrive, drive
+from fusion_jupyter.client.watch import Deadline, Silence, adrive, drive, follow
 from fusion_jupyter.engine.progress import ProgressState
 
 if TYPE_CHECKING:
@@ -415,10 +415,11 @@ class Run:
             ``timeout`` passed first (the run goes on).
         """
         reporter = make_reporter(progress, self.label)
+        watch = RunWatch(self, reporter)
         try:
             drive(
-                RunWatch(self, reporter),
-                self._backend.stream(self.id, ["progress"]),
+                watch,
+                lambda: self._backend.stream(self.id, ["progress"], after=watch.state.seq),
                 Deadline(timeout, self.label),
             )
         finally:
@@ -435,9 +436,13 @@ class Run:
         """:meth:`wait` for asyncio code (``await run.wait_async()``): the kernel stays
         responsive while the run goes on. Same parameters and result."""
         reporter = make_reporter(progress, self.label)
+        watch = RunWatch(self, reporter)
         try:
-            stream = await self._backend.astream(self.id, ["progress"])
-            await adrive(RunWatch(self, reporter), stream, Deadline(timeout, self.label))
+            await adrive(
+                watch,
+                lambda: self._backend.astream(self.id, ["progress"], after=watch.state.seq),
+                Deadline(timeout, self.label),
+            )
         finally:
             reporter.close()
         return self._finished(raise_on_failure)
@@ -472,17 +477,13 @@ class Run:
         byte position (0: from the beginning).
         """
         watch = LogWatch(self, offset)
-        stream = self._backend.stream(self.id, ["logs"], log_offset=offset)
         deadline = Deadline(timeout, f"the log of {self.label}")
-        try:
-            watch.refresh()
-            while not watch.done:
-                watch.feed(stream.receive(deadline.next_timeout()))
-                yield from watch.take()
-                if not watch.done and watch.stale():
-                    watch.refresh()
-        finally:
-            stream.close()
+        for _ in follow(
+            watch,
+            lambda: self._backend.stream(self.id, ["logs"], log_offset=watch.offset),
+            deadline,
+        ):
+            yield from watch.take()
         yield from watch.take()
         yield from watch.rest()
 
@@ -765,7 +766,7 @@ class Sweep:
         try:
             drive(
                 SweepWatch(self, reporter),
-                self._client.backend.stream(None),
+                lambda: self._client.backend.stream(None),
                 self._deadline(timeout),
             )
         finally:
@@ -782,8 +783,11 @@ class Sweep:
         """:meth:`wait` for asyncio code."""
         reporter = make_reporter(progress, f"sweep {self.id}")
         try:
-            stream = await self._client.backend.astream(None)
-            await adrive(SweepWatch(self, reporter), stream, self._deadline(timeout))
+            await adrive(
+                SweepWatch(self, reporter),
+                lambda: self._client.backend.astream(None),
+                self._deadline(timeout),
+            )
         finally:
             reporter.close()
         return self._finished(raise_on_failure)

@@ -4,20 +4,26 @@ A *watch* folds stream messages into local state and says when it is ``done``; t
 two drivers below run the same watch over a blocking :class:`Stream` or an
 :class:`AsyncStream`. There is no polling loop: the drivers block on the stream (the
 engine's hub or the server's WebSocket) and only re-read the state over HTTP/the
-database when the stream says it lagged, or as a safety net after
-``RESYNC_SECONDS`` without any message.
+database when the stream says it lagged, as a safety net after ``RESYNC_SECONDS``
+without any message, and after re-opening a stream that broke (a server restart:
+runs outlive their server, and so does a wait on them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Protocol
 
 from fusion_jupyter.client import errors
 from fusion_jupyter.client.backend import AsyncStream, Message, Stream
 
 RESYNC_SECONDS = 5.0
+RECONNECT_TRIES = 8
+RECONNECT_FIRST_PAUSE = 0.25
+RECONNECT_MAX_PAUSE = 5.0
 
 
 class Watch(Protocol):
@@ -77,25 +83,93 @@ class Silence:
         return True
 
 
-def drive(watch: Watch, stream: Stream, deadline: Deadline) -> None:
-    """Block until ``watch.done`` (or the deadline), then close the stream."""
-    try:
-        watch.refresh()
-        while not watch.done:
-            watch.feed(stream.receive(deadline.next_timeout()))
-            if not watch.done and watch.stale():
-                watch.refresh()
-    finally:
-        stream.close()
+class Reconnect:
+    """Backoff between attempts to re-open a stream that broke (a restarted server).
+
+    After ``RECONNECT_TRIES`` failures in a row the last error is raised; a message
+    received resets the count. The waits never run past the deadline.
+    """
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+        self.failures = 0
+
+    def succeeded(self) -> None:
+        """A message arrived: the connection works."""
+        self.failures = 0
+
+    def failed(self, exc: errors.ConnectionError) -> float:
+        """How long to wait before the next attempt (raises ``exc`` once out of tries)."""
+        self.failures += 1
+        if self.failures > RECONNECT_TRIES:
+            raise exc
+        pause = min(RECONNECT_MAX_PAUSE, RECONNECT_FIRST_PAUSE * 2.0 ** (self.failures - 1))
+        return min(pause, self.deadline.next_timeout())
 
 
-async def adrive(watch: Watch, stream: AsyncStream, deadline: Deadline) -> None:
+def follow(watch: Watch, open_stream: Callable[[], Stream], deadline: Deadline) -> Iterator[None]:
+    """Feed ``watch`` from a stream until it is done, yielding after every batch.
+
+    A broken stream (or an unreachable server) is re-opened with backoff; the watch's
+    ``refresh`` after each (re)connection catches up on what was missed.
+    """
+    reconnect = Reconnect(deadline)
+    while True:
+        try:
+            stream = open_stream()
+        except errors.ConnectionError as exc:
+            time.sleep(reconnect.failed(exc))
+            continue
+        try:
+            watch.refresh()
+            yield
+            while not watch.done:
+                messages = stream.receive(deadline.next_timeout())
+                if messages:
+                    reconnect.succeeded()
+                watch.feed(messages)
+                yield
+                if not watch.done and watch.stale():
+                    watch.refresh()
+            return
+        except errors.ConnectionError as exc:
+            pause = reconnect.failed(exc)
+        finally:
+            with contextlib.suppress(Exception):
+                stream.close()
+        time.sleep(pause)
+
+
+def drive(watch: Watch, open_stream: Callable[[], Stream], deadline: Deadline) -> None:
+    """Block until ``watch.done`` (or the deadline passes)."""
+    for _ in follow(watch, open_stream, deadline):
+        pass
+
+
+async def adrive(
+    watch: Watch, open_stream: Callable[[], Awaitable[AsyncStream]], deadline: Deadline
+) -> None:
     """The asyncio twin of :func:`drive`: the event loop stays free while waiting."""
-    try:
-        await asyncio.to_thread(watch.refresh)
-        while not watch.done:
-            watch.feed(await stream.receive(deadline.next_timeout()))
-            if not watch.done and watch.stale():
-                await asyncio.to_thread(watch.refresh)
-    finally:
-        await stream.close()
+    reconnect = Reconnect(deadline)
+    while True:
+        try:
+            stream = await open_stream()
+        except errors.ConnectionError as exc:
+            await asyncio.sleep(reconnect.failed(exc))
+            continue
+        try:
+            await asyncio.to_thread(watch.refresh)
+            while not watch.done:
+                messages = await stream.receive(deadline.next_timeout())
+                if messages:
+                    reconnect.succeeded()
+                watch.feed(messages)
+                if not watch.done and watch.stale():
+                    await asyncio.to_thread(watch.refresh)
+            return
+        except errors.ConnectionError as exc:
+            pause = reconnect.failed(exc)
+        finally:
+            with contextlib.suppress(Exception):
+                await stream.close()
+        await asyncio.sleep(pause)

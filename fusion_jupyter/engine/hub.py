@@ -105,28 +105,34 @@ class Subscription:
         with self._lock:
             return bool(self.queue) or self.lagged or self.log_offset < self.log_end
 
-    def drain(self, max_log_bytes: int = LOG_CHUNK_BYTES) -> list[Message]:
-        """Everything ready for this subscriber, oldest first, each event once."""
+    @property
+    def needs_io(self) -> bool:
+        """Whether a drain would read a file (log bytes to send, or a lagged catch-up)."""
         with self._lock:
+            return self.lagged or ("logs" in self.channels and self.log_offset < self.log_end)
+
+    def drain(self, max_log_bytes: int = LOG_CHUNK_BYTES, *, io: bool = True) -> list[Message]:
+        """Everything ready for this subscriber, oldest first, each event once.
+
+        With ``io=False`` (an event loop that must not touch files) nothing is taken
+        when the drain would need a file (see :attr:`needs_io`): it returns ``[]``
+        and leaves everything for a full drain, which the caller then schedules.
+        """
+        with self._lock:
+            if not io and (
+                self.lagged or ("logs" in self.channels and self.log_offset < self.log_end)
+            ):
+                return []
             self._signalled = False
             lagged, self.lagged = self.lagged, False
             queued = list(self.queue)
             self.queue.clear()
             delivered = self.delivered_seq
         # Live events that arrive during a catch-up are queued too; the seq filter
-        # below drops whichever copy comes second.
+        # drops whichever copy comes second.
         candidates = self.hub._catch_up(self, delivered) if lagged else queued
-        messages = []
-        for message in candidates:
-            seq = message.get("seq")
-            if seq is not None:
-                if seq <= delivered:
-                    continue
-                delivered = seq
-            messages.append(message)
         with self._lock:
-            self.delivered_seq = max(self.delivered_seq, delivered)
-            self.last_seq = max(self.last_seq, self.delivered_seq)
+            messages = self._filter_delivered(candidates)
         if "logs" in self.channels and self.run_id is not None:
             chunk = self.hub._read_log(self, max_log_bytes)
             if chunk is not None:
@@ -135,6 +141,19 @@ class Subscription:
                     with self._lock:
                         self._signalled = True
                     self._fire()
+        return messages
+
+    def _filter_delivered(self, candidates: list[Message]) -> list[Message]:
+        # Called with the lock held: drop events already delivered, note the rest.
+        messages = []
+        for message in candidates:
+            seq = message.get("seq")
+            if seq is not None:
+                if seq <= self.delivered_seq:
+                    continue
+                self.delivered_seq = seq
+            messages.append(message)
+        self.last_seq = max(self.last_seq, self.delivered_seq)
         return messages
 
     def close(self) -> None:

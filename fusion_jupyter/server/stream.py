@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from jupyter_core.utils import ensure_async
@@ -122,10 +122,12 @@ class ClientStream:
                 self._dirty = False
                 local, self._outbox = self._outbox, []
                 subs = dict(self.subs)
-                if _reads_files(subs.values()):
-                    drained, frame = await self.ctx.call(self._collect, local, subs)
+                if any(sub.needs_io for sub in subs.values()):
+                    drained, frame = await self.ctx.call(self._collect, local, subs, True)
                 else:  # only queued messages: no file to read, no thread hop needed
-                    drained, frame = self._collect(local, subs)
+                    drained, frame = self._collect(local, subs, False)
+                    # A subscription that lagged meanwhile was left whole: drain it next.
+                    self._dirty = self._dirty or any(s.needs_io for s in subs.values())
                 if any(self.subs.get(run_id) is not sub for run_id, sub in subs.items()):
                     # Someone unsubscribed meanwhile: drop what their old subscription gave.
                     frame = _encode(self._current(local, drained))
@@ -138,12 +140,12 @@ class ClientStream:
             self._flushing = False
 
     def _collect(
-        self, local: list[Message], subs: dict[str, Subscription]
+        self, local: list[Message], subs: dict[str, Subscription], io: bool
     ) -> tuple[list[tuple[Subscription, list[Message]]], str | None]:
-        """In the pool: drain every subscription and encode the frame."""
+        """Drain every subscription and encode the frame (in the pool when ``io``)."""
         chunk = self.ctx.stream.log_chunk_bytes
         drained = [
-            (sub, [m for m in sub.drain(chunk) if m.get("type") != "status"])
+            (sub, [m for m in sub.drain(chunk, io=io) if m.get("type") != "status"])
             for sub in subs.values()
         ]
         # Status last: a run's final progress events then always precede its end.
@@ -269,17 +271,6 @@ def _op_of(message: Any) -> str:
     if problem:
         raise ValidationFailed([Problem("message", "op", problem)])
     return str(op)
-
-
-def _reads_files(subs: Iterable[Subscription]) -> bool:
-    """Whether draining would read a file: log bytes to send, or a lagged catch-up.
-
-    (A subscription may turn lagged right after this check; its catch-up is then read
-    on the loop, once, which only happens after an overflow.)
-    """
-    return any(
-        sub.lagged or ("logs" in sub.channels and sub.log_offset < sub.log_end) for sub in subs
-    )
 
 
 def _encode(messages: list[Message]) -> str | None:

@@ -66,3 +66,9 @@ class Forbidden(EngineError):
     """The request would reach outside what it may touch (path traversal)."""
 
     code = "forbidden"
+
+
+class Unavailable(EngineError):
+    """Something the request needs (a batch system, say) cannot be reached right now."""
+
+    code = "unavailable"

@@ -19,6 +19,7 @@ from fusion_jupyter.engine.errors import (
     Forbidden,
     NotFound,
     Problem,
+    Unavailable,
     ValidationFailed,
 )
 
@@ -27,6 +28,7 @@ _ENGINE_STATUS: tuple[tuple[type[EngineError], int], ...] = (
     (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (Unavailable, 503),
 )
 
 _HTTP_CODES = {

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fusion_jupyter.engine import launcher
-from fusion_jupyter.engine.errors import EngineError, Problem, ValidationFailed
+from fusion_jupyter.engine.errors import Problem, Unavailable, ValidationFailed
 
 #: Slurm job states and the run status each means.
 PENDING_STATES = frozenset({"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "RESV_DEL_HOLD"})
@@ -66,7 +66,7 @@ NETWORK_FILESYSTEMS = frozenset(
 COMMAND_TIMEOUT = 60.0
 
 
-class SlurmError(EngineError):
+class SlurmError(Unavailable):
     """A Slurm command failed; the message carries what it printed."""
 
     code = "slurm_error"

@@ -96,6 +96,8 @@ def cmd_submit(client: Client, args: argparse.Namespace) -> int:
         _out(f"Submitted run {run.id} from template {args.template!r} ({_where(client)}).")
     if not args.wait:
         if not args.quiet:
+            if run.status == "PENDING":
+                _out("It is queued: it starts when one of the running runs ends.")
             _out(f"Follow it with: {PROG} logs {run.id} --follow")
         return 0
     try:
@@ -127,10 +129,20 @@ def _report_end(run: Run, quiet: bool) -> int:
 def cmd_runs(client: Client, args: argparse.Namespace) -> int:
     """A table of runs, newest first."""
     page = client.runs(
-        status=args.status, tag=args.tag, template=args.template, sweep=args.sweep, limit=args.limit
+        status=args.status,
+        tag=args.tag,
+        name=args.name,
+        template=args.template,
+        sweep=args.sweep,
+        limit=args.limit,
     )
     if not page:
-        _out(f"No runs yet. Start one with: {PROG} submit minimal --wait")
+        filtered = any((args.status, args.tag, args.name, args.template, args.sweep))
+        _out(
+            "No runs match."
+            if filtered
+            else f"No runs yet. Start one with: {PROG} submit minimal --wait"
+        )
         return 0
     rows = [
         [
@@ -275,7 +287,9 @@ def _number(value: Any) -> str:
         number = float(value)
     except (TypeError, ValueError):
         return str(value)
-    return f"{number:g}" if number.is_integer() or number != number else f"{number:.4f}"
+    if number.is_integer() or number != number:  # whole, or NaN
+        return f"{number:g}"
+    return f"{number:.1e}" if abs(number) < 1e-4 else f"{number:.4f}"
 
 
 def cmd_templates(client: Client, args: argparse.Namespace) -> int:
@@ -358,6 +372,7 @@ def _add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         choices=["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"],
     )
     p.add_argument("--tag")
+    p.add_argument("--name", help="only runs whose name contains this text")
     p.add_argument("--template")
     p.add_argument("--sweep", help="a sweep id")
     p.add_argument("--limit", type=int, default=20)

@@ -141,6 +141,10 @@ def test_runs_show_logs_templates(finished, capsys):
     assert finished in out and "COMPLETED" in out and "first" in out
     code, out, _ = run_cli(capsys, "runs", "--status", "running")
     assert code == 0 and finished not in out
+    code, out, _ = run_cli(capsys, "runs", "--name", "fir", "--template", "minimal")
+    assert code == 0 and finished in out
+    code, out, _ = run_cli(capsys, "runs", "--tag", "nope")
+    assert code == 0 and out.strip() == "No runs match."
     code, out, _ = run_cli(capsys, "show", finished)
     assert code == 0 and f"id:         {finished}" in out and "status:     COMPLETED" in out
     assert "overrides:  general_settings.max_iters=1" in out
@@ -256,6 +260,19 @@ def test_bad_input_on_a_run(finished, capsys, tmp_path):
 def test_unreachable_url(data_dir, capsys):
     code, _, err = run_cli(capsys, "--url", f"http://127.0.0.1:{free_port()}/", "runs")
     assert_one_line_error(code, err, 1, "cannot reach")
+
+
+def test_number_format():
+    from fusion_jupyter.cli import _number
+
+    assert [_number(v) for v in (300.0, 0.0, 0.01234567, -0.00001, float("nan"), "x")] == [
+        "300",
+        "0",
+        "0.0123",
+        "-1.0e-05",
+        "nan",
+        "x",
+    ]
 
 
 def test_parse_sets():

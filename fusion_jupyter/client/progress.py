@@ -81,7 +81,7 @@ class TqdmReporter:
             total=100,
             desc=label,
             file=file if file is not None else sys.stderr,
-            bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}",
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]{postfix}",
             leave=True,
             dynamic_ncols=True,
         )

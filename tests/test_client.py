@@ -153,6 +153,20 @@ def test_connect_uses_the_server_defaults(tmp_path, monkeypatch):
         assert c.run(created.id).name == "from elsewhere"
 
 
+def test_embedded_clients_share_one_engine(tmp_path):
+    first = make_client(tmp_path)
+    second = make_client(tmp_path)
+    assert first.backend.manager is second.backend.manager
+    first.close()
+    first.close()  # closing twice is harmless
+    assert second.submit("minimal").wait(progress=False).status == "COMPLETED"
+    manager = second.backend.manager
+    second.close()
+    assert not manager.started
+    with make_client(tmp_path) as third:
+        assert third.backend.manager is not manager and third.runs()
+
+
 def test_engine_settings_need_the_embedded_engine(tmp_path):
     with pytest.raises(fj.ValidationError, match="unknown engine setting"):
         connect(embedded=True, runs_dir=tmp_path, no_such_setting=1)

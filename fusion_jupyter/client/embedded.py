@@ -70,8 +70,43 @@ class _AsyncSubscription:
         self._sub.close()
 
 
+class _SharedManagers:
+    """One started RunManager per distinct settings in a process, counted by its users.
+
+    Re-running ``client = fj.connect()`` in a notebook must not pile up engines (each
+    has its watcher threads); the engine stops when its last client is closed.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._managers: dict[str, tuple[RunManager, int]] = {}
+
+    def acquire(self, settings: EngineSettings) -> RunManager:
+        key = repr(settings)
+        with self._lock:
+            manager, users = self._managers.get(key, (None, 0))
+            if manager is None:
+                manager = RunManager(settings)
+                manager.start()
+            self._managers[key] = (manager, users + 1)
+            return manager
+
+    def release(self, settings: EngineSettings) -> None:
+        key = repr(settings)
+        with self._lock:
+            manager, users = self._managers.pop(key)
+            if users > 1:
+                self._managers[key] = (manager, users - 1)
+                return
+        manager.close()
+
+
+_SHARED = _SharedManagers()
+
+
 class EmbeddedBackend:
-    """Calls a :class:`RunManager` started in this process.
+    """Calls a :class:`RunManager` started in this process (shared by the clients with the
+    same settings).
 
     Parameters
     ----------
@@ -87,14 +122,16 @@ class EmbeddedBackend:
             self.settings = settings or EngineSettings.from_kwargs(**kwargs)
         except (TypeError, ValueError) as exc:
             raise errors.ValidationError(f"embedded engine: {exc}") from exc
-        self.manager = RunManager(self.settings)
-        self.manager.start()
+        self.manager = _SHARED.acquire(self.settings)
+        self._closed = False
 
     def describe(self) -> str:
         return f"runs in {self.settings.runs_dir}, database {self.settings.db_url}"
 
     def close(self) -> None:
-        self.manager.close()
+        if not self._closed:
+            self._closed = True
+            _SHARED.release(self.settings)
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with engine_errors():

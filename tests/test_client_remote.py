@@ -274,6 +274,16 @@ def test_transport_failure():
         Client(backend).templates()
 
 
+def test_same_server():
+    from fusion_jupyter.client.connect import same_server
+
+    assert same_server("http://localhost:8888/", "http://127.0.0.1:8888")
+    assert same_server("127.0.0.1:8888/lab/", "http://localhost:8888/lab")
+    assert not same_server("http://localhost:8888/", "http://localhost:8889/")
+    assert not same_server("http://localhost:8888/a/", "http://localhost:8888/b/")
+    assert not same_server("http://example.org:8888/", "http://localhost:8888/")
+
+
 def test_urls():
     assert normalize_url("localhost:8888") == "http://localhost:8888/"
     assert normalize_url("https://hub.example/user/a") == "https://hub.example/user/a/"

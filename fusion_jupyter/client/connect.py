@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import sys
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -215,9 +217,24 @@ def server_of_kernel(
     return None
 
 
+# A server listening on every interface (0.0.0.0) records that address in its URL.
+_LOCAL_HOSTS = frozenset(
+    {"localhost", "127.0.0.1", "::1", "0.0.0.0", "", socket.gethostname()}  # noqa: S104
+)
+
+
+def same_server(first: str, second: str) -> bool:
+    """Whether two URLs name the same server: same scheme, port and base path, and the
+    same host (any name of this machine counts as the same)."""
+    a, b = urlsplit(normalize_url(first)), urlsplit(normalize_url(second))
+    hosts = {a.hostname or "", b.hostname or ""}
+    same_host = len(hosts) == 1 or hosts <= _LOCAL_HOSTS
+    return (a.scheme, a.port, a.path) == (b.scheme, b.port, b.path) and same_host
+
+
 def _token_of_running(url: str) -> str | None:
     for server in running_servers():
-        if normalize_url(str(server.get("url") or "")) == url:
+        if same_server(str(server.get("url") or ""), url):
             token = server.get("token")
             return str(token) if token else None
     return None

@@ -15,6 +15,7 @@ set -euo pipefail
 APT_PACKAGES=(
     postgresql   # real PostgreSQL server for the store/manager tests (tests/support/postgres.py)
     slurmctld slurmd slurm-client munge   # a real one-node Slurm (tests/support/slurm.py)
+    chromium     # headless browser for the JupyterLab extension tests (tests/support/browser.py, Playwright)
 )
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -131,6 +131,22 @@ describe('RunStore', () => {
     expect(store.get('r')!.progress.percent).toBe(100);
   });
 
+  it('keeps the live bar when a status change carries an older progress cache', async () => {
+    const { store, flush } = setup([makeRun('r', { status: 'RUNNING' })]);
+    await store.load();
+    const ws = FakeSocket.last();
+    ws.open();
+    ws.frame([
+      progressMsg('r', 0, { type: 'start', config: { total_erlangs: 1, total_iterations: 4 } }),
+      progressMsg('r', 1, { type: 'erlang_start', erlang: 300, erlang_index: 0, total_erlangs: 1 }),
+      progressMsg('r', 2, { type: 'iteration', erlang: 300, iteration: 1, total_iterations: 4 })
+    ]);
+    ws.frame([{ type: 'status', run_id: 'r', run: makeRun('r', { status: 'CANCELLED' }) }]);
+    flush();
+    expect(store.get('r')!.status).toBe('CANCELLED');
+    expect(store.get('r')!.progress.percent).toBe(25);
+  });
+
   it('re-lists after a reconnect: catches up changes and drops runs deleted meanwhile', async () => {
     const server = [
       makeRun('a', { status: 'RUNNING', created_at: ts(1) }),

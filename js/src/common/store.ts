@@ -239,9 +239,10 @@ export class RunStore {
     if (current && !newer(current, run)) {
       return;
     }
-    if (current && current.progress.seq > run.progress.seq && current.status === run.status) {
-      // Our live progress is ahead of this (older) snapshot: keep it.
-      run.progress = current.progress;
+    if (current && current.progress.seq > run.progress.seq) {
+      // Our live progress is ahead of the server's cached snapshot: keep it.
+      const percent = run.status === 'COMPLETED' ? Math.max(run.progress.percent, current.progress.percent) : current.progress.percent;
+      run.progress = { ...current.progress, percent };
     }
     this.runs.set(run.id, run);
     const structural =

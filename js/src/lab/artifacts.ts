@@ -156,13 +156,17 @@ export class ArtifactsView extends Widget {
   }
 }
 
+export function previewId(runId: string, path: string): string {
+  return `fusion-artifact-${runId}-${path.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
 /** A read-only view of one run file fetched through the API (text, JSON, CSV, image). */
 export class ArtifactPreview extends Widget {
   private objectUrl: string | null = null;
 
   constructor(private readonly conn: FusionConnection, readonly runId: string, readonly artifact: Artifact) {
     super();
-    this.id = `fusion-artifact-${runId}-${artifact.path.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    this.id = previewId(runId, artifact.path);
     this.addClass('jp-FusionPreview');
     this.title.label = artifact.path.split('/').pop() || artifact.path;
     this.title.caption = `${artifact.path} (run ${runId})`;

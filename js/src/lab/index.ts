@@ -7,7 +7,7 @@ import { Dialog, ICommandPalette, MainAreaWidget, showDialog, showErrorMessage, 
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
-import { ArtifactPreview, ArtifactsView } from './artifacts';
+import { ArtifactPreview, ArtifactsView, previewId } from './artifacts';
 import { CommandIDs, PALETTE_CATEGORY } from './commands';
 import { createConnection, type FusionConnection } from './connection';
 import { runsIcon } from './icons';
@@ -107,6 +107,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         });
         const widget = new MainAreaWidget({ content: form });
         widget.id = form.id;
+        form.id = `${form.id}-body`;
         widget.title.label = form.title.label;
         widget.title.icon = runsIcon;
         void forms.add(widget);
@@ -201,6 +202,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         const content = new LogView(conn, id, settings.logTailLines);
         const widget = new MainAreaWidget({ content });
         widget.id = content.id;
+        content.id = `${content.id}-body`;
         widget.title.icon = runsIcon;
         content.title.changed.connect(() => {
           widget.title.label = content.title.label;
@@ -215,15 +217,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     const openPreview = (runId: string, artifact: Artifact) => {
-      const content = new ArtifactPreview(conn, runId, artifact);
-      const existing = app.shell.widgets ? Array.from(app.shell.widgets('main')).find(w => w.id === content.id) : undefined;
-      if (existing) {
-        content.dispose();
-        app.shell.activateById(existing.id);
+      const id = previewId(runId, artifact.path);
+      if (Array.from(app.shell.widgets('main')).some(w => w.id === id)) {
+        app.shell.activateById(id);
         return;
       }
+      const content = new ArtifactPreview(conn, runId, artifact);
       const widget = new MainAreaWidget({ content });
       widget.id = content.id;
+      content.id = `${content.id}-body`;
       widget.title.label = content.title.label;
       widget.title.caption = content.title.caption;
       app.shell.add(widget, 'main');
@@ -246,6 +248,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         const content = new ArtifactsView(conn, id, docManager, openPreview);
         const widget = new MainAreaWidget({ content });
         widget.id = content.id;
+        content.id = `${content.id}-body`;
         widget.title.label = content.title.label;
         widget.title.caption = content.title.caption;
         widget.title.icon = runsIcon;

@@ -353,6 +353,8 @@ export class RunsPanel extends Widget {
       if (!keep.has(id)) {
         this.rows.delete(id);
         row.el.hidden = true;
+        delete row.el.dataset.runId;
+        row.id = '';
         this.pool.push(row);
       }
     }

@@ -1,0 +1,259 @@
+"""Browser-test helpers: a real JupyterLab on 127.0.0.1 and Debian's chromium via Playwright.
+
+- ``start_jupyterlab(tmp)`` starts ``jupyter lab`` in a subprocess on a free loopback
+  port with a random token, the fusion_jupyter server extension enabled, and every
+  Jupyter directory (config, data, runtime, settings, workspaces, runs, database)
+  under ``tmp``; ``JupyterLabServer.restart()`` stops it and starts it again on the
+  same port, token and directories (for reconnection tests).
+- ``launch_chromium(playwright)`` launches ``/usr/bin/chromium`` (Debian's package;
+  Playwright never downloads a browser here) headless with the flags this machine
+  needs (no background networking, no sandbox as root).
+- ``screenshot(page, name)`` saves ``test-artifacts/<name>.png``.
+
+Playwright's sync API is used from plain (non-async) tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.support import REPO_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
+
+
+def chromium_missing_reason() -> str | None:
+    """Why browser tests cannot run here, or None when they can."""
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} not installed (Debian package chromium; scripts/install-test-deps.sh)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed (test extra)"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class JupyterLabServer:
+    """A ``jupyter lab`` process started by a test."""
+
+    base: Path
+    port: int
+    token: str
+    extra_args: list[str] = field(default_factory=list)
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def root_dir(self) -> Path:
+        return self.base / "root"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root_dir / "fusion-runs"
+
+    def lab_url(self, path: str = "lab") -> str:
+        return f"{self.url}{path}?token={self.token}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            JUPYTER_CONFIG_DIR=str(self.base / "config"),
+            JUPYTER_DATA_DIR=str(self.base / "data"),
+            JUPYTER_RUNTIME_DIR=str(self.base / "runtime"),
+            JUPYTER_PLATFORM_DIRS="1",
+            JUPYTER_TOKEN=self.token,
+            PYTHONUNBUFFERED="1",
+        )
+        env.pop("JUPYTERHUB_SERVICE_URL", None)
+        env.pop("JUPYTERHUB_API_TOKEN", None)
+        return env
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            "--ServerApp.allow_root=True",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root_dir}",
+            "--ServerApp.jpserver_extensions={'fusion_jupyter': True}",
+            f"--LabApp.user_settings_dir={self.base / 'settings'}",
+            f"--LabApp.workspaces_dir={self.base / 'workspaces'}",
+            "--LabApp.expose_app_in_browser=True",
+            f"--FusionJupyter.runs_dir={self.runs_dir}",
+            f"--FusionJupyter.db_url=sqlite:///{self.base / 'fusion.db'}",
+            *self.extra_args,
+        ]
+
+    def start(self, timeout: float = 90.0) -> None:
+        for sub in ("root", "config", "data", "runtime", "settings", "workspaces"):
+            (self.base / sub).mkdir(parents=True, exist_ok=True)
+        self.starts += 1
+        self.log_path = self.base / f"jupyterlab-{self.starts}.log"
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            self.command(),
+            cwd=self.root_dir,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"jupyter lab exited ({self.proc.returncode}):\n{self.log_tail()}"
+                )
+            try:
+                if self.request("GET", "fusion/api/health/live", auth=False)[0] == 200 and (
+                    self.request("GET", "lab")[0] == 200
+                ):
+                    return
+            except (OSError, urllib.error.URLError):
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"jupyter lab did not answer in {timeout}s:\n{self.log_tail()}")
+            time.sleep(0.1)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(
+            signal.SIGINT
+        )  # jupyter's own clean shutdown (asks to confirm on a tty only)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log_tail(self, lines: int = 60) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def request(
+        self, method: str, path: str, body: Any = None, *, auth: bool = True, timeout: float = 10.0
+    ) -> tuple[int, Any]:
+        """One HTTP call to the server (token auth); returns (status, parsed JSON or text)."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if auth:
+            req.add_header("Authorization", f"token {self.token}")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:  # loopback only
+                status, raw = resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read()
+        text = raw.decode(errors="replace")
+        try:
+            return status, json.loads(text) if text else None
+        except json.JSONDecodeError:
+            return status, text
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        """A fusion API call that must succeed; returns the JSON answer."""
+        status, answer = self.request(method, "fusion/api/" + path, body)
+        if status >= 400:
+            raise AssertionError(f"{method} {path} -> {status}: {answer}")
+        return answer
+
+
+def start_jupyterlab(base: Path, extra_args: list[str] | None = None) -> JupyterLabServer:
+    """Start JupyterLab with the extension under ``base`` (see the module docstring)."""
+    server = JupyterLabServer(base=base, port=free_port(), token=secrets.token_hex(16))
+    server.extra_args = list(extra_args or [])
+    write_lab_settings(base / "settings")
+    server.start()
+    return server
+
+
+def write_lab_settings(settings_dir: Path) -> None:
+    """User settings that keep JupyterLab quiet in tests (no news or update checks)."""
+    target = (
+        settings_dir / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+
+
+def launch_chromium(playwright: Any, **kwargs: Any) -> Any:
+    """Debian's chromium, headless, through Playwright (never a downloaded browser)."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, **kwargs
+    )
+
+
+def new_page(browser: Any, width: int = 1400, height: int = 900) -> Any:
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(30_000)
+    return context.new_page()
+
+
+def open_lab(page: Any, server: JupyterLabServer, path: str = "lab") -> None:
+    """Load JupyterLab and wait until its shell is up and the splash gone."""
+    page.goto(server.lab_url(path))
+    page.wait_for_selector("#jp-main-dock-panel", state="visible", timeout=60_000)
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+
+
+def screenshot(page: Any, name: str, *, target: Any = None, copy_to: Path | None = None) -> Path:
+    """Save ``test-artifacts/<name>.png`` (of ``target`` if given); optionally copy it."""
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS_DIR / f"{name}.png"
+    (target or page).screenshot(path=str(path))
+    if copy_to is not None:
+        copy_to.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy_to)
+    return path

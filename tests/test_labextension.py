@@ -1,0 +1,440 @@
+"""The JupyterLab extension end to end: a real JupyterLab with the server extension on
+127.0.0.1 (started here, with a token) and Debian's chromium driven by Playwright.
+
+One JupyterLab and one browser page serve the whole module; the tests run in file
+order and build on each other's runs (the first starts a run from the form, later
+ones open its log, artifacts, code). Every wait is for a selector or a condition,
+never a fixed sleep. Screenshots go to test-artifacts/; with
+FUSION_JUPYTER_UPDATE_SCREENSHOTS=1 the panel's one is also copied to
+docs/images/sidebar.png.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import REPO_ROOT, wait_until
+from tests.support.browser import (
+    JupyterLabServer,
+    chromium_missing_reason,
+    launch_chromium,
+    new_page,
+    open_lab,
+    screenshot,
+    start_jupyterlab,
+)
+
+PANEL = "#fusion-runs-panel"
+SIDEBAR_PNG = REPO_ROOT / "docs" / "images" / "sidebar.png"
+
+# A run of a few seconds (the bar is seen moving) and one that would take minutes.
+QUICK = {"general_settings": {"num_requests": 20000, "max_iters": 3}}
+SLOW = {"general_settings": {"num_requests": 200000, "max_iters": 20}}
+
+
+def row(run_id: str) -> str:
+    return f'{PANEL} .jp-FusionRun[data-run-id="{run_id}"]'
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLabServer]:
+    reason = chromium_missing_reason()
+    if reason:
+        pytest.fail(f"browser tests need Debian's chromium and playwright: {reason}")
+    stale = installed_build_mismatch()
+    if stale:
+        pytest.fail(stale)
+    server = start_jupyterlab(
+        tmp_path_factory.mktemp("lab"), ["--FusionJupyter.max_concurrent_runs=4"]
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def page(lab: JupyterLabServer) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        try:
+            pg = new_page(browser, 1400, 900)
+            errors: list[str] = []
+            pg.on("pageerror", lambda exc: errors.append(str(exc)))
+            pg.errors = errors
+            open_lab(pg, lab)
+            yield pg
+            assert not [e for e in errors if "fusion" in e.lower()], errors
+        finally:
+            browser.close()
+
+
+def installed_build_mismatch() -> str | None:
+    """The installed labextension must be the one built from this checkout."""
+    import json
+
+    from jupyter_core.paths import jupyter_path
+
+    built = REPO_ROOT / "fusion_jupyter" / "labextension" / "package.json"
+    if not built.exists():
+        return "no built labextension: run `pip install -e .` (or `npm run build` in js/)"
+    want = json.loads(built.read_text())["jupyterlab"]["_build"]["load"]
+    for base in jupyter_path("labextensions"):
+        installed = Path(base) / "fusion-jupyter" / "package.json"
+        if installed.exists():
+            have = json.loads(installed.read_text())["jupyterlab"]["_build"]["load"]
+            if have != want:
+                return (
+                    f"{installed.parent} is not the build in {built.parent} ({have} != {want}): "
+                    "reinstall with `pip install -e .`"
+                )
+            return None
+    return "fusion-jupyter is not installed in any labextensions directory: `pip install .`"
+
+
+def open_panel(page: Any) -> None:
+    if not page.locator(PANEL).is_visible():
+        page.click('.jp-SideBar .lm-TabBar-tab[data-id="fusion-runs-panel"]')
+    page.wait_for_selector(f'{PANEL} .jp-FusionRuns-conn[data-state="open"]', timeout=20_000)
+
+
+def watch_rows(page: Any) -> None:
+    """Record every (run, status, percent) a row shows, as it changes (window.__fusionSeen)."""
+    page.evaluate(
+        """() => {
+        if (window.__fusionSeen) return;
+        window.__fusionSeen = [];
+        const list = document.querySelector('#fusion-runs-panel .jp-FusionRuns-list');
+        const note = el => el.dataset && el.dataset.runId && window.__fusionSeen.push(
+            [el.dataset.runId, el.dataset.status, Number(el.dataset.percent)]);
+        new MutationObserver(ms => ms.forEach(m => note(m.target))).observe(list, {
+            subtree: true, attributes: true, attributeFilter: ['data-percent', 'data-status']});
+    }"""
+    )
+
+
+def seen(page: Any, run_id: str) -> list[tuple[str, float]]:
+    return [(s, p) for rid, s, p in page.evaluate("window.__fusionSeen") if rid == run_id]
+
+
+def lab_command(page: Any, command: str, args: dict[str, Any] | None = None) -> Any:
+    return page.evaluate(
+        "([c, a]) => window.jupyterapp.commands.execute(c, a).then(() => true)",
+        [command, args or {}],
+    )
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_labextension_is_installed_enabled_and_ok(lab: JupyterLabServer) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "jupyter", "labextension", "list"],
+        env=lab.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out.stdout + out.stderr)
+    line = next((ln for ln in text.splitlines() if "fusion-jupyter" in ln), "")
+    assert re.search(r"fusion-jupyter v\S+ enabled\s+OK", line), text
+    assert "(python, fusion_jupyter)" in line
+
+
+def test_panel_opens_with_its_own_icon(page: Any) -> None:
+    tab = page.locator('.jp-SideBar .lm-TabBar-tab[data-id="fusion-runs-panel"]')
+    assert tab.count() == 1
+    assert tab.locator("svg").count() == 1
+    open_panel(page)
+    page.wait_for_selector(f"{PANEL} .jp-FusionRuns-empty:has-text('No runs yet')")
+
+
+def test_new_run_form_validates_inline_and_starts_a_run_seen_to_100(page: Any, lab: Any) -> None:
+    open_panel(page)
+    watch_rows(page)
+    page.click(f"{PANEL} .jp-FusionRuns-new")
+    form = page.locator("#fusion-new-run")
+    form.wait_for()
+    page.wait_for_selector(
+        '#fusion-new-run select[name="template"] option[value="minimal"]', state="attached"
+    )
+    max_iters = form.locator('input[name="general_settings.max_iters"]')
+    max_iters.wait_for()
+    submit = form.locator(".jp-FusionNewRun-submit")
+    page.wait_for_function(
+        "() => !document.querySelector('#fusion-new-run .jp-FusionNewRun-submit').disabled"
+    )
+
+    # A value of the wrong type: refused at once, in place, Submit disabled.
+    max_iters.fill("three")
+    key = form.locator('[data-key="general_settings.max_iters"]')
+    key.locator(".jp-FusionNewRun-error:has-text('integer')").wait_for()
+    assert submit.is_disabled()
+    # A well-typed value the server refuses: its message lands next to the field.
+    max_iters.fill("0")
+    key.locator(".jp-FusionNewRun-error").filter(has_text=re.compile(r"\S")).wait_for()
+    assert "jp-mod-invalid" in (key.get_attribute("class") or "")
+    assert submit.is_disabled()
+    screenshot(page, "labext-new-run-form-error")
+
+    max_iters.fill(str(QUICK["general_settings"]["max_iters"]))
+    form.locator('input[name="general_settings.num_requests"]').fill(
+        str(QUICK["general_settings"]["num_requests"])
+    )
+    form.locator('input[name="name"]').fill("from the form")
+    form.locator('input[name="tags"]').fill("browser, form")
+    page.wait_for_function(
+        "() => !document.querySelector('#fusion-new-run .jp-FusionNewRun-submit').disabled"
+    )
+    assert key.locator(".jp-FusionNewRun-error").inner_text() == ""
+    submit.click()
+    form.locator(".jp-FusionNewRun-message:has-text('Started run')").wait_for()
+    run_id = re.search(r"Started run (\w+)", form.locator(".jp-FusionNewRun-message").inner_text())[
+        1
+    ]
+    page.test_run_id = run_id
+
+    # The server has exactly what the form sent.
+    run = lab.api("GET", f"runs/{run_id}")
+    assert run["name"] == "from the form"
+    assert sorted(run["tags"]) == ["browser", "form"]
+    assert run["overrides"]["general_settings"]["num_requests"] in (20000, "20000")
+
+    # The panel shows it, live, up to 100 %.
+    open_panel(page)
+    page.wait_for_selector(row(run_id))
+    page.wait_for_selector(
+        f'{row(run_id)}[data-status="COMPLETED"][data-percent="100"]', timeout=90_000
+    )
+    history = seen(page, run_id)
+    statuses = [s for s, _ in history]
+    assert "RUNNING" in statuses, history
+    moving = sorted({p for s, p in history if s == "RUNNING" and 0 < p < 100})
+    assert moving, f"the bar never showed a value between 0 and 100: {history}"
+    assert (
+        page.locator(f"{row(run_id)} .jp-FusionRun-fill").evaluate("e => e.style.width") == "100%"
+    )
+    screenshot(page, "labext-panel-completed")
+
+
+def test_log_tab_is_live_and_searchable(page: Any) -> None:
+    run_id = page.test_run_id
+    page.click(f"{row(run_id)} .jp-FusionRun-log")
+    log = page.locator(f"#fusion-log-{run_id}")
+    log.wait_for()
+    log.locator(".jp-FusionLog-line").first.wait_for()
+    tab = page.locator('.lm-DockPanel-tabBar .lm-TabBar-tab:has-text("Log: from the form")')
+    assert tab.count() == 1
+    search = log.locator(".jp-FusionLog-search")
+    search.fill("erlang")
+    log.locator(".jp-FusionLog-count").filter(has_text=re.compile(r"^1 of \d+$")).wait_for()
+    assert log.locator(".jp-FusionLog-line mark").count() >= 1
+    total = int(log.locator(".jp-FusionLog-count").inner_text().split(" of ")[1])
+    if total > 1:
+        log.locator(".jp-FusionLog-next").click()
+        log.locator(".jp-FusionLog-count").filter(has_text=re.compile(r"^2 of ")).wait_for()
+    search.fill("no such text anywhere")
+    log.locator(".jp-FusionLog-count:has-text('no match')").wait_for()
+    search.fill("erlang")
+    screenshot(page, "labext-log-tab")
+
+
+def test_artifacts_tab_lists_downloads_and_opens_files(page: Any, lab: Any) -> None:
+    run_id = page.test_run_id
+    page.click(f"{row(run_id)} .jp-FusionRun-artifacts")
+    view = page.locator(f"#fusion-artifacts-{run_id}")
+    view.locator("tr[data-path]").first.wait_for()
+    paths = view.locator("tr[data-path]").evaluate_all("rs => rs.map(r => r.dataset.path)")
+    expected = {a["path"] for a in lab.api("GET", f"runs/{run_id}/artifacts")["artifacts"]}
+    assert set(paths) == expected
+    config_row = view.locator('tr[data-path="config.ini"]')
+    with page.expect_download() as dl:
+        config_row.locator('[data-action="download"]').click()
+    downloaded = Path(dl.value.path()).read_text()
+    assert "[general_settings]" in downloaded
+    # The run directory is inside the server root: the file opens in JupyterLab's editor.
+    config_row.locator('[data-action="open"]').click()
+    page.wait_for_selector('.lm-DockPanel-tabBar .lm-TabBar-tab:has-text("config.ini")')
+    page.wait_for_selector(".jp-FileEditor .cm-content:has-text('general_settings')")
+    screenshot(page, "labext-artifacts-tab")
+
+
+def test_cancel_a_slow_run_from_the_panel(page: Any, lab: Any) -> None:
+    open_panel(page)
+    # Started elsewhere (REST): the panel hears of it through the stream, no reload.
+    run = lab.api(
+        "POST",
+        "runs",
+        {"template": "minimal", "name": "slow one", "tags": ["slow"], "overrides": SLOW},
+    )
+    page.wait_for_selector(f'{row(run["id"])}[data-status="RUNNING"]', timeout=30_000)
+    page.wait_for_function(
+        f"() => Number(document.querySelector('{row(run['id'])}')?.dataset.percent) > 0",
+        timeout=60_000,
+    )
+    screenshot(page, "labext-panel-running")
+    screenshot(
+        page,
+        "sidebar",
+        copy_to=SIDEBAR_PNG if os.environ.get("FUSION_JUPYTER_UPDATE_SCREENSHOTS") else None,
+    )
+    page.click(f"{row(run['id'])} .jp-FusionRun-cancel")
+    page.wait_for_selector(f'{row(run["id"])}[data-status="CANCELLED"]', timeout=30_000)
+    assert lab.api("GET", f"runs/{run['id']}")["status"] == "CANCELLED"
+    assert page.locator(f"{row(run['id'])} .jp-FusionRun-cancel").is_hidden()
+    page.slow_run_id = run["id"]
+    screenshot(page, "labext-panel-cancelled")
+
+
+def test_filter_by_status_and_tag_and_search_by_name(page: Any) -> None:
+    done, slow = page.test_run_id, page.slow_run_id
+    shown = lambda: page.locator(f"{PANEL} .jp-FusionRun:not([hidden])").evaluate_all(  # noqa: E731
+        "rs => rs.map(r => r.dataset.runId).sort()"
+    )
+    search = page.locator(f"{PANEL} .jp-FusionRuns-search")
+    search.fill("slow")
+    wait_until(lambda: shown() == [slow], 10, "search by name")
+    search.fill("")
+    page.select_option(f"{PANEL} .jp-FusionRuns-statusFilter", "COMPLETED")
+    wait_until(lambda: shown() == [done], 10, "status filter")
+    page.select_option(f"{PANEL} .jp-FusionRuns-statusFilter", "")
+    page.select_option(f"{PANEL} .jp-FusionRuns-tagFilter", "slow")
+    wait_until(lambda: shown() == [slow], 10, "tag filter")
+    page.select_option(f"{PANEL} .jp-FusionRuns-tagFilter", "")
+    wait_until(lambda: shown() == sorted([done, slow]), 10, "no filter")
+
+
+def test_palette_has_the_commands(page: Any) -> None:
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator("#command-palette")
+    palette.locator("input").fill("FUSION")
+    for label in (
+        "New FUSION Run",
+        "Open FUSION Runs Panel",
+        "Cancel FUSION Run",
+        "Reload FUSION Runs",
+    ):
+        palette.locator(f".lm-CommandPalette-item:has-text('{label}')").first.wait_for(
+            state="attached"
+        )
+    page.keyboard.press("Escape")
+
+
+def test_rerun_then_delete(page: Any, lab: Any) -> None:
+    slow = page.slow_run_id
+    before = {r["id"] for r in lab.api("GET", "runs")["runs"]}
+    page.click(f"{row(slow)} .jp-FusionRun-rerun")
+    new_id = wait_until(
+        lambda: ({r["id"] for r in lab.api("GET", "runs")["runs"]} - before or {None}).pop(),
+        15,
+        "rerun",
+    )
+    page.wait_for_selector(row(new_id))
+    assert lab.api("GET", f"runs/{new_id}")["rerun_of"] == slow
+    lab.api("POST", f"runs/{new_id}/cancel")
+    page.wait_for_selector(f'{row(new_id)}[data-status="CANCELLED"]')
+    page.click(f"{row(new_id)} .jp-FusionRun-delete")
+    page.click(".jp-Dialog button.jp-mod-warn")
+    page.wait_for_selector(row(new_id), state="detached")
+    assert lab.request("GET", f"fusion/api/runs/{new_id}")[0] == 404
+
+
+def test_reconnects_and_catches_up_after_a_server_restart(page: Any, lab: JupyterLabServer) -> None:
+    open_panel(page)
+    run = lab.api(
+        "POST", "runs", {"template": "minimal", "name": "across restart", "overrides": QUICK}
+    )
+    page.wait_for_selector(row(run["id"]))
+    lab.stop()
+    page.wait_for_selector(
+        f'{PANEL} .jp-FusionRuns-conn[data-state="reconnecting"]', timeout=20_000
+    )
+    lab.start()
+    page.wait_for_selector(f'{PANEL} .jp-FusionRuns-conn[data-state="open"]', timeout=30_000)
+    # JupyterLab itself may have complained about the lost server meanwhile.
+    dialog_close = page.locator(".jp-Dialog button:has-text('Close')")
+    if dialog_close.count():
+        dialog_close.first.click()
+    # The run went on while the server was away (on_shutdown=detach): the panel catches up.
+    page.wait_for_selector(
+        f'{row(run["id"])}[data-status="COMPLETED"][data-percent="100"]', timeout=90_000
+    )
+    # And live updates flow again on the new connection.
+    again = lab.api("POST", "runs", {"template": "minimal", "name": "after restart"})
+    page.wait_for_selector(f'{row(again["id"])}[data-status="COMPLETED"]', timeout=90_000)
+    screenshot(page, "labext-after-restart")
+
+
+def test_panel_is_restored_with_the_layout(page: Any, lab: JupyterLabServer) -> None:
+    open_panel(page)
+    page.reload()
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    # Not clicked: the restorer brings the panel back as it was.
+    page.wait_for_selector(f"{PANEL}:not(.lm-mod-hidden)", timeout=30_000)
+    page.wait_for_selector(row(page.test_run_id), timeout=30_000)
+
+
+def test_insert_code_into_a_notebook_and_run_it(page: Any) -> None:
+    run_id = page.test_run_id
+    lab_command(page, "notebook:create-new", {"kernelName": "python3"})
+    notebook = page.locator(".jp-NotebookPanel")
+    notebook.wait_for(state="attached")
+    page.click('.lm-DockPanel-tabBar .lm-TabBar-tab:has-text("Untitled.ipynb")')
+    notebook.wait_for()
+    page.click(f"{row(run_id)} .jp-FusionRun-insert")
+    cells = notebook.locator(".jp-CodeCell")
+    sources = wait_until(
+        lambda: page.evaluate(
+            """() => {
+            const nb = Array.from(window.jupyterapp.shell.widgets('main')).find(
+                w => w.hasClass('jp-NotebookPanel'));
+            const cells = nb ? nb.content.model.sharedModel.cells : [];
+            return cells.length === 2 ? cells.map(c => c.getSource()) : null;
+        }"""
+        ),
+        10,
+        "two inserted cells",
+    )
+    assert sources == [
+        f'import fusion_jupyter as fj\nrun = fj.connect().get("{run_id}")',
+        "run.results()",
+    ]
+    page.click('.lm-DockPanel-tabBar .lm-TabBar-tab:has-text("Untitled.ipynb")')
+    notebook.wait_for()
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    lab_command(page, "notebook:run-all-cells")
+    # Either the results table of the second cell, or an error in one of them.
+    table = cells.nth(1).locator(".jp-OutputArea-output table")
+    error = notebook.locator(
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'],"
+        " .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
+    )
+    try:
+        table.or_(error).first.wait_for(timeout=90_000)
+    except Exception:
+        screenshot(page, "labext-notebook-code-timeout")
+        raise
+    if error.count():
+        screenshot(page, "labext-notebook-code-error")
+        text = error.first.inner_text()
+        from fusion_jupyter.client import Client
+
+        if "has no attribute 'get'" in text and not hasattr(Client, "get"):
+            # Issue 7 fixes the inserted code as fj.connect().get("<id>"); the Python
+            # client (another package, fusion_jupyter/client) has no Client.get yet.
+            pytest.xfail("fusion_jupyter.Client.get(run_id) does not exist yet (issue 7's code)")
+        pytest.fail(f"the inserted code failed in the kernel:\n{text}")
+    header = table.first.locator("th").all_inner_texts()
+    assert any("erlang" in h.lower() for h in header), header
+    screenshot(page, "labext-notebook-code")

@@ -12,7 +12,9 @@ subprocess (tests/support/jupyter.py) on the same runs directory and database:
    alone (the table removed, as with the real FUSION);
 2. ``client.runs()`` first page (50 runs) with 100,000 runs in the database;
 3. submit -> the run's first progress event as seen by ``Run.wait()``, with the
-   built-in simulator (p50, p90 over the repeats), and how long ``submit`` itself took.
+   built-in simulator (p50, p90 over the repeats), and how long ``submit`` itself took;
+   for comparison, the same with a simulator whose ``start`` event the run's launcher
+   writes (the FUSION profile, with the FUSION stand-in of tests/support).
 """
 
 from __future__ import annotations
@@ -162,6 +164,21 @@ def first_event_latency(client: Client, repeats: int) -> tuple[list[float], list
     return latencies[1:], submits[1:]  # the first one warms up imports
 
 
+def launcher_written_start(home: Path, repeats: int) -> None:
+    """The latency when the launcher, not the simulator, writes the first event."""
+    import os
+
+    from fusion_jupyter.engine.profiles import fusion_profile
+    from tests.support import FUSION_STANDIN
+
+    os.environ.setdefault("FUSION_STANDIN_ROOT", str(home / "fusion-root"))
+    profile = fusion_profile([sys.executable, str(FUSION_STANDIN)])
+    options = {"runs_dir": home / "runs-fusion", "db_url": f"sqlite:///{home / 'fusion.db'}"}
+    with fj.connect(embedded=True, **options, **profile) as client:
+        latencies, _ = first_event_latency(client, repeats)
+    print(f"  (launcher-written start event, FUSION profile: {summary(latencies)})")
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -200,6 +217,7 @@ def main() -> None:
             fill_database(db_url, runs_dir)
             print(f"inserted {BULK_RUNS:,} runs in {time.perf_counter() - started:.1f} s")
             bench("embedded", client, args.repeats, fat_db=True)
+        launcher_written_start(home, args.repeats)
         if not args.skip_server:
             from tests.support.jupyter import running_server
 

@@ -55,14 +55,20 @@ __all__ = [
 ]
 
 
+#: Subpackages reachable as attributes without importing them first (``fj.widgets``).
+_SUBPACKAGES = ("client", "engine", "widgets")
+
+
 def __getattr__(name: str) -> Any:
     if name in _CLIENT_EXPORTS:
         return getattr(import_module("fusion_jupyter.client"), name)
+    if name in _SUBPACKAGES:
+        return import_module(f"fusion_jupyter.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_CLIENT_EXPORTS})
+    return sorted({*globals(), *_CLIENT_EXPORTS, *_SUBPACKAGES})
 
 
 def _jupyter_server_extension_points() -> list[dict[str, object]]:

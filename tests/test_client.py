@@ -180,7 +180,8 @@ def test_lazy_top_level_import():
     import fusion_jupyter
 
     assert fusion_jupyter.connect is connect
-    assert "connect" in dir(fusion_jupyter)
+    assert "connect" in dir(fusion_jupyter) and "widgets" in dir(fusion_jupyter)
+    assert fusion_jupyter.client.Client is Client
     with pytest.raises(AttributeError):
         fusion_jupyter.nothing_here  # noqa: B018
     assert "Embedded" in (fj.connect.__doc__ or "") or "embedded" in (fj.connect.__doc__ or "")

@@ -192,7 +192,7 @@ def test_lazy_top_level_import():
 
 def test_templates_and_text(client):
     names = [t.name for t in client.templates()]
-    assert "minimal" in names
+    assert "minimal" in names and "<code>minimal</code>" in client.templates()._repr_html_()
     template = client.template("minimal")
     assert "[general_settings]" in (template.text or "")
     assert template.sections["general_settings"]["max_iters"]["type"] == "int"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,18 @@ class Template:
     def _repr_markdown_(self) -> str:
         body = f"\n\n```ini\n{self.text}\n```" if self.text else ""
         return f"**{self.name}**: {self.description}{body}"
+
+
+class TemplateList(list[Template]):
+    """Templates, shown as a table in a notebook."""
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td><code>{html.escape(t.name)}</code></td>"
+            f"<td style='text-align: left'>{html.escape(t.description)}</td></tr>"
+            for t in self
+        )
+        return f"<table><tr><th>name</th><th>description</th></tr>{rows}</table>"
 
 
 @dataclass(frozen=True)
@@ -125,9 +138,11 @@ class Client:
 
     # ---- templates and validation -----------------------------------------------------
 
-    def templates(self) -> list[Template]:
+    def templates(self) -> TemplateList:
         """Every template runs can start from, sorted by name."""
-        return [Template(t["name"], t.get("description", "")) for t in self.backend.templates()]
+        return TemplateList(
+            Template(t["name"], t.get("description", "")) for t in self.backend.templates()
+        )
 
     def template(self, name: str) -> Template:
         """One template with its INI text and its parsed sections."""
@@ -340,4 +355,4 @@ def _query(
     return RunQuery([s.upper() for s in statuses] if statuses else None, tag, name, template, sweep)
 
 
-__all__ = ["JSON", "Client", "Template", "ValidationReport"]
+__all__ = ["JSON", "Client", "Template", "TemplateList", "ValidationReport"]

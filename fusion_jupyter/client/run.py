@@ -824,11 +824,14 @@ class Sweep:
         """One table for the whole sweep: the grid parameters (one column per grid key,
         named as in the grid), ``run_id``, then each run's :meth:`Run.results` columns.
 
-        Runs without results yet contribute no rows.
+        Runs without results yet (or deleted) contribute no rows.
         """
         frames = []
         for run in self.runs:
-            frame = run.results()
+            try:
+                frame = run.results()
+            except errors.NotFoundError:  # deleted since the sweep was read
+                continue
             prefix = {**self.grid_values(run), "run_id": run.id}
             for position, (column, value) in enumerate(prefix.items()):
                 frame.insert(position, column, [value] * len(frame))

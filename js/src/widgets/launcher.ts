@@ -1,7 +1,7 @@
 // Launcher: template form with inline validation; submit shows the run (fusion_jupyter/widgets/launcher.py).
-import './lib/style.css';
-import { LauncherView } from './lib/launcherview';
-import { defineWidget, probeClient } from './lib/mount';
+import './parts/style.css';
+import { LauncherView } from './parts/launcherview';
+import { defineWidget, probeClient } from './parts/mount';
 
 export default defineWidget({
   create: (connection, model) => new LauncherView(connection, model),

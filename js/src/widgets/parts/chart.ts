@@ -1,0 +1,192 @@
+/**
+ * A small SVG chart of blocking probability against traffic load (Erlang): lines with
+ * markers, confidence intervals as error bars, a hollow marker for a load still in
+ * progress, several series with a legend. Plain SVG, redrawn whole (tens of points).
+ */
+
+export interface Point {
+  x: number;
+  y: number;
+  lo?: number | null;
+  hi?: number | null;
+}
+
+export interface Series {
+  id: string;
+  label: string;
+  points: Point[];
+  /** The load in progress (mean of its iterations so far). */
+  pending?: Point | null;
+}
+
+export const SERIES_COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+
+const SVG = 'http://www.w3.org/2000/svg';
+const W = 480;
+const H = 220;
+const M = { left: 58, right: 12, top: 12, bottom: 34 };
+
+function el<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    node.setAttribute(k, String(v));
+  }
+  if (text !== undefined) {
+    node.textContent = text;
+  }
+  return node;
+}
+
+interface Scale {
+  (v: number): number;
+  ticks: number[];
+  format(v: number): string;
+}
+
+function niceStep(span: number, count: number): number {
+  const raw = span / Math.max(1, count);
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const norm = raw / mag;
+  return (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
+}
+
+function linear(min: number, max: number, from: number, to: number, count = 5): Scale {
+  if (max <= min) {
+    max = min + 1;
+  }
+  const step = niceStep(max - min, count);
+  const lo = Math.floor(min / step) * step;
+  const hi = Math.ceil(max / step) * step;
+  const f = ((v: number) => from + ((v - lo) / (hi - lo)) * (to - from)) as Scale;
+  f.ticks = [];
+  for (let t = lo; t <= hi + step / 2; t += step) {
+    f.ticks.push(Number(t.toPrecision(12)));
+  }
+  f.format = v => (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(0) : String(Number(v.toPrecision(3))));
+  return f;
+}
+
+function logScale(min: number, max: number, from: number, to: number): Scale {
+  const lo = Math.floor(Math.log10(min));
+  const hi = Math.max(lo + 1, Math.ceil(Math.log10(max)));
+  const f = ((v: number) => from + ((Math.log10(Math.max(v, Math.pow(10, lo))) - lo) / (hi - lo)) * (to - from)) as Scale;
+  f.ticks = [];
+  for (let e = lo; e <= hi; e++) {
+    f.ticks.push(Math.pow(10, e));
+  }
+  f.format = v => `1e${Math.round(Math.log10(v))}`;
+  return f;
+}
+
+/** Log scale when every value is positive and they span more than a factor of 20. */
+export function wantsLog(values: number[]): boolean {
+  if (!values.length || values.some(v => v <= 0)) {
+    return false;
+  }
+  return Math.max(...values) / Math.min(...values) > 20;
+}
+
+export class BlockingChart {
+  readonly node: HTMLElement;
+  private readonly svg: SVGSVGElement;
+  private readonly legend: HTMLElement;
+  private lastKey = '';
+
+  constructor(private readonly title = 'Blocking probability') {
+    this.node = document.createElement('div');
+    this.node.className = 'fj-chart';
+    this.svg = el('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title });
+    this.legend = document.createElement('div');
+    this.legend.className = 'fj-chart-legend';
+    this.node.append(this.svg, this.legend);
+  }
+
+  /** Redraw (skipped when nothing changed). */
+  update(series: Series[]): void {
+    const key = JSON.stringify(series);
+    if (key === this.lastKey) {
+      return;
+    }
+    this.lastKey = key;
+    this.svg.replaceChildren();
+    const all = series.flatMap(s => [...s.points, ...(s.pending ? [s.pending] : [])]);
+    if (!all.length) {
+      this.svg.append(el('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'fj-chart-empty' }, 'no results yet'));
+      this.legend.replaceChildren();
+      return;
+    }
+    const xs = all.map(p => p.x);
+    const ys = all.flatMap(p => [p.y, p.lo ?? p.y, p.hi ?? p.y]).filter(v => Number.isFinite(v));
+    const xMin = Math.min(...xs);
+    const xMax = Math.max(...xs);
+    const pad = xMax > xMin ? 0 : 50;
+    const x = linear(xMin - pad, xMax + pad, M.left, W - M.right, 6);
+    const log = wantsLog(ys);
+    const y = log
+      ? logScale(Math.min(...ys), Math.max(...ys), H - M.bottom, M.top)
+      : linear(0, Math.max(...ys, 1e-9) * 1.05, H - M.bottom, M.top, 4);
+    this.drawAxes(x, y, log);
+    series.forEach((s, i) => this.drawSeries(s, SERIES_COLOURS[i % SERIES_COLOURS.length], x, y));
+    this.legend.replaceChildren(
+      ...(series.length > 1
+        ? series.map((s, i) => {
+            const item = document.createElement('span');
+            item.className = 'fj-chart-key';
+            item.style.setProperty('--fj-key', SERIES_COLOURS[i % SERIES_COLOURS.length]);
+            item.textContent = s.label;
+            return item;
+          })
+        : [])
+    );
+  }
+
+  private drawAxes(x: Scale, y: Scale, log: boolean): void {
+    const g = el('g', { class: 'fj-chart-axes' });
+    g.append(el('line', { x1: M.left, y1: H - M.bottom, x2: W - M.right, y2: H - M.bottom }));
+    g.append(el('line', { x1: M.left, y1: M.top, x2: M.left, y2: H - M.bottom }));
+    for (const t of x.ticks) {
+      const px = x(t);
+      if (px < M.left - 1 || px > W - M.right + 1) {
+        continue;
+      }
+      g.append(el('line', { x1: px, y1: H - M.bottom, x2: px, y2: H - M.bottom + 4 }));
+      g.append(el('text', { x: px, y: H - M.bottom + 15, 'text-anchor': 'middle' }, x.format(t)));
+    }
+    for (const t of y.ticks) {
+      const py = y(t);
+      g.append(el('line', { x1: M.left - 4, y1: py, x2: W - M.right, y2: py, class: 'fj-chart-grid' }));
+      g.append(el('text', { x: M.left - 6, y: py + 4, 'text-anchor': 'end' }, y.format(t)));
+    }
+    g.append(el('text', { x: (M.left + W - M.right) / 2, y: H - 4, 'text-anchor': 'middle', class: 'fj-chart-label' }, 'traffic load (Erlang)'));
+    g.append(
+      el(
+        'text',
+        { x: 12, y: (M.top + H - M.bottom) / 2, 'text-anchor': 'middle', class: 'fj-chart-label', transform: `rotate(-90 12 ${(M.top + H - M.bottom) / 2})` },
+        log ? `${this.title} (log)` : this.title
+      )
+    );
+    this.svg.append(g);
+  }
+
+  private drawSeries(s: Series, colour: string, x: Scale, y: Scale): void {
+    const g = el('g', { class: 'fj-chart-series', 'data-series': s.id, stroke: colour, fill: colour });
+    if (s.points.length > 1) {
+      g.append(el('polyline', { points: s.points.map(p => `${x(p.x)},${y(p.y)}`).join(' '), fill: 'none', 'stroke-width': 1.5 }));
+    }
+    for (const p of s.points) {
+      if (p.lo !== null && p.lo !== undefined && p.hi !== null && p.hi !== undefined) {
+        const px = x(p.x);
+        g.append(el('line', { x1: px, y1: y(p.lo), x2: px, y2: y(p.hi), 'stroke-width': 1 }));
+        g.append(el('line', { x1: px - 3, y1: y(p.lo), x2: px + 3, y2: y(p.lo), 'stroke-width': 1 }));
+        g.append(el('line', { x1: px - 3, y1: y(p.hi), x2: px + 3, y2: y(p.hi), 'stroke-width': 1 }));
+      }
+      const dot = el('circle', { cx: x(p.x), cy: y(p.y), r: 3, class: 'fj-chart-point' });
+      dot.append(el('title', {}, `${p.x} Erlang: ${p.y.toPrecision(4)}`));
+      g.append(dot);
+    }
+    if (s.pending) {
+      g.append(el('circle', { cx: x(s.pending.x), cy: y(s.pending.y), r: 3.5, fill: 'none', 'stroke-dasharray': '2 1.5', class: 'fj-chart-pending' }));
+    }
+    this.svg.append(g);
+  }
+}

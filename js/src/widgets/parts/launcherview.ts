@@ -1,0 +1,183 @@
+import { FusionApiError } from '../../common/api';
+import type { Problem, TemplateSummary, ValidationResult } from '../../common/types';
+import type { AnyModel } from './anywidget';
+import type { Connection } from './connection';
+import { TemplateForm } from './form';
+import { RunProgressView } from './runview';
+import { button, errorText, h, Notice, setText, transportNote } from './ui';
+
+function problemsOf(list: ValidationResult['warnings'] | Problem[] | undefined): Problem[] {
+  return (list ?? []).filter((p): p is Problem => typeof p === 'object' && p !== null && 'key' in p);
+}
+
+export function parseTags(text: string): string[] {
+  return [...new Set(text.split(',').map(t => t.trim()).filter(Boolean))];
+}
+
+/**
+ * Launcher: pick a template, edit its keys in a generated form with inline validation
+ * (the server's or the kernel's configs/validate, as you type), name and tag the run,
+ * submit; the new run's RunProgress appears in place.
+ */
+export class LauncherView {
+  readonly node: HTMLElement;
+  private form: TemplateForm | null = null;
+  private progress: RunProgressView | null = null;
+  private validation = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly picker = h('select', { class: 'fj-input', attrs: { 'aria-label': 'Template' } });
+  private readonly description = h('div', { class: 'fj-muted fj-launch-desc' });
+  private readonly formBox = h('div', { class: 'fj-launch-form' });
+  private readonly nameInput = h('input', { class: 'fj-input', attrs: { type: 'text', placeholder: 'name (optional)', 'aria-label': 'Run name' } });
+  private readonly tagsInput = h('input', { class: 'fj-input', attrs: { type: 'text', placeholder: 'tags, comma separated', 'aria-label': 'Tags' } });
+  private readonly submit = button('Submit', 'submit', 'Create the run', 'fj-primary');
+  private readonly summary = h('span', { class: 'fj-launch-summary' });
+  private readonly notice = new Notice();
+  private readonly result = h('div', { class: 'fj-launch-result' });
+  private templates: TemplateSummary[] = [];
+
+  constructor(private readonly connection: Connection, private readonly model: AnyModel) {
+    this.node = h(
+      'div',
+      { class: 'fj-widget fj-launch' },
+      h('div', { class: 'fj-toolbar' }, h('span', { class: 'fj-log-title', text: 'New FUSION run' }), h('span', { class: 'fj-spacer' }), h('label', { text: 'Template ' }, this.picker)),
+      this.description,
+      this.formBox,
+      h('div', { class: 'fj-launch-foot' }, this.nameInput, this.tagsInput, this.submit, this.summary),
+      this.notice.node,
+      this.result,
+      transportNote(connection.kind, connection.reason)
+    );
+    this.notice.clear();
+    this.nameInput.value = String(model.get('name') ?? '');
+    this.tagsInput.value = ((model.get('tags') ?? []) as string[]).join(', ');
+    this.picker.addEventListener('change', () => void this.choose(this.picker.value));
+    this.submit.addEventListener('click', () => void this.send());
+    void this.start();
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.progress?.dispose();
+    this.node.remove();
+  }
+
+  private async start(): Promise<void> {
+    try {
+      this.templates = await this.connection.api.listTemplates();
+    } catch (err) {
+      this.notice.show(`cannot list templates: ${errorText(err)}`);
+      return;
+    }
+    this.picker.replaceChildren(...this.templates.map(t => h('option', { text: t.name, attrs: { value: t.name } })));
+    const wanted = String(this.model.get('template') || '');
+    const name = this.templates.some(t => t.name === wanted) ? wanted : this.templates[0]?.name;
+    if (name) {
+      this.picker.value = name;
+      await this.choose(name);
+    }
+  }
+
+  private async choose(name: string): Promise<void> {
+    this.formBox.replaceChildren(h('div', { class: 'fj-muted', text: 'loading the template…' }));
+    try {
+      const detail = await this.connection.api.getTemplate(name);
+      this.form = new TemplateForm(detail, () => this.scheduleValidation());
+      setText(this.description, detail.description);
+      this.formBox.replaceChildren(this.form.node);
+      if (this.model.get('template') !== name) {
+        this.model.set('template', name);
+        this.model.save_changes();
+      }
+      for (const [section, keys] of Object.entries((this.model.get('overrides') ?? {}) as Record<string, Record<string, unknown>>)) {
+        for (const [key, value] of Object.entries(keys)) {
+          this.form.set(section, key, String(value));
+        }
+      }
+      this.notice.clear();
+      this.scheduleValidation(0);
+    } catch (err) {
+      this.formBox.replaceChildren();
+      this.notice.show(`cannot read template ${name}: ${errorText(err)}`);
+    }
+  }
+
+  private scheduleValidation(delay = 300): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.validate(), delay);
+  }
+
+  /** Ask configs/validate and show each problem under its field; true when valid. */
+  async validate(): Promise<boolean> {
+    const form = this.form;
+    if (!form) {
+      return false;
+    }
+    const mine = ++this.validation;
+    let result: ValidationResult;
+    try {
+      result = await this.connection.api.validate(form.template.name, form.overrides());
+    } catch (err) {
+      if (mine === this.validation) {
+        this.notice.show(`cannot validate: ${errorText(err)}`);
+      }
+      return false;
+    }
+    if (mine !== this.validation) {
+      return false;
+    }
+    this.showProblems(problemsOf(result.errors), problemsOf(result.warnings));
+    return result.valid;
+  }
+
+  private showProblems(errors: Problem[], warnings: Problem[] = []): void {
+    const orphans = this.form?.showProblems(errors, warnings) ?? errors;
+    setText(this.summary, errors.length ? `${errors.length} problem${errors.length > 1 ? 's' : ''} to fix` : 'valid');
+    this.summary.dataset.valid = String(!errors.length);
+    this.submit.disabled = errors.length > 0;
+    if (orphans.length) {
+      this.notice.show(orphans.map(p => `${p.section}${p.key ? '.' + p.key : ''}: ${p.message}`).join('; '));
+    } else {
+      this.notice.clear();
+    }
+    this.model.set('errors', errors.map(p => ({ section: p.section, key: p.key, message: p.message })));
+    this.model.save_changes();
+  }
+
+  private async send(): Promise<void> {
+    const form = this.form;
+    if (!form) {
+      return;
+    }
+    clearTimeout(this.timer);
+    this.submit.disabled = true;
+    try {
+      if (!(await this.validate())) {
+        return;
+      }
+      const run = await this.connection.api.createRun({
+        template: form.template.name,
+        overrides: form.overrides(),
+        name: this.nameInput.value.trim() || undefined,
+        tags: parseTags(this.tagsInput.value)
+      });
+      this.model.set('run_id', run.id);
+      this.model.save_changes();
+      this.progress?.dispose();
+      this.progress = new RunProgressView(this.connection, run.id);
+      this.result.replaceChildren(this.progress.node);
+      this.notice.show(`created run ${run.id}`, 'ok');
+    } catch (err) {
+      if (err instanceof FusionApiError && err.status === 400) {
+        this.showProblems(problemsOf(err.details as Problem[]));
+        if (!problemsOf(err.details as Problem[]).length) {
+          this.notice.show(err.message);
+        }
+      } else {
+        this.notice.show(`cannot create the run: ${errorText(err)}`);
+      }
+    } finally {
+      this.submit.disabled = false;
+    }
+  }
+}

@@ -1,0 +1,587 @@
+"""The widgets' Python side, without a browser: traits, the kernel relay, the REST API
+answered by the kernel, load into pandas, validation errors, Run's display.
+
+Widgets are created outside a kernel (ipywidgets then uses a comm that sends nothing);
+``FusionWidget.send`` is replaced by a recorder, and the front-end's messages are fed
+to the widget as the comm would deliver them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import fusion_jupyter as fj
+from fusion_jupyter.client.remote import RemoteBackend
+from fusion_jupyter.client.run import Run
+from fusion_jupyter.widgets import (
+    ArtifactTable,
+    Dashboard,
+    FrontEndMissing,
+    FusionWidget,
+    Launcher,
+    LogViewer,
+    RunProgress,
+    base,
+)
+from fusion_jupyter.widgets.relay import KernelRelay
+from tests.support import stub_sim_command, wait_until
+
+STATIC = Path(base.STATIC)
+ENTRIES = ["run_progress", "log_viewer", "artifact_table", "dashboard", "launcher"]
+
+
+class Recorder:
+    """Every message widgets send, per widget (the comm's place)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sent: dict[int, list[tuple[dict[str, Any], list[bytes]]]] = defaultdict(list)
+
+    def send(self, widget: FusionWidget, content: dict[str, Any], buffers: Any = None) -> None:
+        with self.lock:
+            self.sent[id(widget)].append((content, list(buffers or [])))
+
+    def stream(self, widget: FusionWidget) -> list[dict[str, Any]]:
+        """The relayed stream messages, in order."""
+        with self.lock:
+            items = list(self.sent[id(widget)])
+        return [m for c, _ in items if c.get("kind") == "fusion-frame" for m in c["messages"]]
+
+    def frames(self, widget: FusionWidget) -> int:
+        with self.lock:
+            return sum(1 for c, _ in self.sent[id(widget)] if c.get("kind") == "fusion-frame")
+
+    def reply(self, widget: FusionWidget, request_id: int, timeout: float = 10.0) -> Any:
+        def find() -> Any:
+            with self.lock:
+                for content, buffers in self.sent[id(widget)]:
+                    if content.get("kind") == "fusion-reply" and content.get("id") == request_id:
+                        return content, buffers
+            return None
+
+        return wait_until(find, timeout, f"reply {request_id}")
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    rec = Recorder()
+
+    def send(self: FusionWidget, content: dict[str, Any], buffers: Any = None) -> None:
+        rec.send(self, content, buffers)
+
+    monkeypatch.setattr(FusionWidget, "send", send)
+    return rec
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[fj.Client]:
+    c = fj.connect(
+        embedded=True,
+        runs_dir=tmp_path / "runs",
+        db_url=f"sqlite:///{tmp_path}/runs.db",
+        simulator_command=stub_sim_command(),
+        max_concurrent_runs=4,
+        sync_interval_seconds=0.2,
+        progress_flush_seconds=0.1,
+        cancel_grace_seconds=2.0,
+    )
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def fast_run(client: fj.Client, **stub: Any) -> Run:
+    overrides = {"stub": {"delay": 0.02, **stub}}
+    return client.submit("minimal", overrides, name="t", tags=["widgets"])
+
+
+def ws(widget: FusionWidget, **op: Any) -> None:
+    """The front-end sends one stream operation."""
+    content = {"kind": "fusion", "op": "ws", "data": json.dumps(op)}
+    widget._on_custom_message(widget, content, [])
+
+
+_ids = iter(range(1, 1 << 30))
+
+
+def http(
+    widget: FusionWidget, recorder: Recorder, method: str, path: str, **kw: Any
+) -> tuple[int, Any, dict[str, str], list[bytes]]:
+    """The front-end's fetch through the kernel: (status, json, headers, buffers)."""
+    request_id = next(_ids)
+    body = kw.pop("body", None)
+    content = {
+        "kind": "fusion",
+        "op": "http",
+        "id": request_id,
+        "method": method,
+        "path": path,
+        "query": {k: str(v) for k, v in kw.pop("query", {}).items()},
+        "headers": kw.pop("headers", {}),
+        "body": json.dumps(body) if body is not None else None,
+    }
+    widget._on_custom_message(widget, content, [])
+    reply, buffers = recorder.reply(widget, request_id)
+    return reply["status"], reply.get("json"), reply["headers"], buffers
+
+
+def call(widget: FusionWidget, recorder: Recorder, command: str, **args: Any) -> tuple[int, Any]:
+    """A widget command the front-end asks the kernel for: (status, json)."""
+    request_id = next(_ids)
+    content = {"kind": "fusion", "op": "call", "id": request_id, "name": command, "args": args}
+    widget._on_custom_message(widget, content, [])
+    reply, _ = recorder.reply(widget, request_id)
+    return reply["status"], reply.get("json")
+
+
+def progress_seqs(messages: list[dict[str, Any]], run_id: str) -> list[int]:
+    return [m["seq"] for m in messages if m["type"] == "progress" and m["run_id"] == run_id]
+
+
+def log_text(messages: list[dict[str, Any]], run_id: str) -> str:
+    """The log bytes of the messages, checking they join up without gap or overlap."""
+    text, end = [], None
+    for m in messages:
+        if m["type"] == "log" and m["run_id"] == run_id:
+            assert end is None or m["offset"] == end, (m["offset"], end)
+            end = m["next_offset"]
+            text.append(m["data"])
+    return "".join(text)
+
+
+# --------------------------------------------------------------------------- bundles
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_bundles_are_built_self_contained_esm(name: str) -> None:
+    js = (STATIC / f"{name}.js").read_text()
+    assert (STATIC / f"{name}.css").stat().st_size > 1000
+    assert re.search(r"export\s*\{[^}]*as default", js), "an ES module with a default export"
+    # The front-ends run outside JupyterLab (VS Code, Colab): no JupyterLab code inside.
+    for forbidden in ("@jupyterlab/", "@lumino/", "require("):
+        assert forbidden not in js
+    assert len(js) < 200_000
+
+
+def test_missing_bundle_is_a_clear_error(
+    client: fj.Client, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(base, "STATIC", tmp_path)
+
+    class Fresh(FusionWidget):
+        bundle = "nowhere"
+
+    with pytest.raises(FrontEndMissing, match="not built"):
+        Fresh(client)
+
+
+# --------------------------------------------------------------------------- traits
+
+
+def test_traits_of_run_widgets_and_embedded_transport(
+    client: fj.Client, recorder: Recorder
+) -> None:
+    run = fast_run(client)
+    progress = RunProgress(run)
+    logs = LogViewer(run, tail=50)
+    files = ArtifactTable(run)
+    try:
+        for w in (progress, logs, files):
+            assert w.run_id == run.id
+            assert w.run is run
+            assert w._transport == {"server_url": "", "mode": "auto"}
+            assert w.relayed  # the embedded engine: the page cannot reach it
+            assert w._run["id"] == run.id and w._run["status"] in ("PENDING", "RUNNING")
+            assert w.transport_used == ""  # until a view says how it connected
+            state = w.get_state()
+            assert state["run_id"] == run.id and "_esm" in state
+        assert logs.tail_lines == 50
+        assert repr(progress) == f"<RunProgress of run {run.id}>"
+        with pytest.raises(TypeError):
+            RunProgress(run.id)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="transport"):
+            RunProgress(run, transport="carrier-pigeon")  # type: ignore[arg-type]
+    finally:
+        for w in (progress, logs, files):
+            w.close()
+
+
+def test_remote_client_leaves_the_choice_to_the_page() -> None:
+    client = fj.Client(RemoteBackend("http://127.0.0.1:9/base/", "secret"))
+    run = Run(client, {"id": "0123456789ab", "status": "RUNNING", "progress": {}})
+    widget = RunProgress(run)
+    try:
+        assert widget._transport == {"server_url": "http://127.0.0.1:9/base/", "mode": "auto"}
+        assert not widget.relayed  # the page decides; nothing relayed up front
+        assert KernelRelay.of(client.backend).subscriptions(widget) == {}
+        # The token is never put in the model (it would be saved in the notebook).
+        assert "secret" not in json.dumps(widget.get_state(), default=str)
+        forced = RunProgress(run, transport="relay")
+        assert forced.relayed
+        forced.close()
+    finally:
+        widget.close()
+        client.close()
+
+
+def test_launcher_and_dashboard_traits(client: fj.Client, recorder: Recorder) -> None:
+    launcher = Launcher(
+        client,
+        "minimal",
+        {"general_settings.max_iters": 3, "stub": {"delay": 0.1}},
+        name="from python",
+        tags=["a", "b"],
+    )
+    dash = Dashboard(client, status=["running", "FAILED"], tag="a", name="base")
+    try:
+        assert launcher.template == "minimal"
+        assert launcher.overrides == {
+            "general_settings": {"max_iters": "3"},
+            "stub": {"delay": "0.1"},
+        }
+        assert (launcher.name, launcher.tags, launcher.errors, launcher.run) == (
+            "from python",
+            ["a", "b"],
+            [],
+            None,
+        )
+        assert dash.filters == {"status": ["RUNNING", "FAILED"], "tag": "a", "name": "base"}
+        with pytest.raises(ValueError, match="unknown status"):
+            Dashboard(client, status="SLEEPING")
+        run = fast_run(client)
+        launcher.run_id = run.id  # what the front-end sets after Submit
+        assert launcher.run == run
+        dash.selected = [run.id]
+        assert dash.selected_runs == [run]
+    finally:
+        launcher.close()
+        dash.close()
+
+
+# --------------------------------------------------------------------------- relay
+
+
+def test_run_progress_relays_from_creation_in_order(client: fj.Client, recorder: Recorder) -> None:
+    run = fast_run(client)
+    widget = RunProgress(run)  # embedded: relaying starts now, before the page asks
+    try:
+        wait_until(
+            lambda: any(
+                m["type"] == "progress" and m["event"]["type"] == "complete"
+                for m in recorder.stream(widget)
+            ),
+            30,
+            "the complete event relayed",
+        )
+        messages = recorder.stream(widget)
+        assert messages[0] == {"type": "subscribed", "run_id": run.id, "after": -1, "log_offset": 0}
+        seqs = progress_seqs(messages, run.id)
+        assert seqs == list(range(len(seqs))), "every event once, in order"
+        kinds = [m["event"]["type"] for m in messages if m["type"] == "progress"]
+        assert kinds[0] == "start" and kinds.count("erlang_complete") == 3
+        wait_until(
+            lambda: any(
+                m["type"] == "status" and m["run"]["status"] == "COMPLETED"
+                for m in recorder.stream(widget)
+            ),
+            10,
+            "the final status relayed",
+        )
+        # Batched: far fewer frames than messages.
+        assert recorder.frames(widget) < len(recorder.stream(widget))
+        assert not any(m["type"] == "log" for m in recorder.stream(widget))
+    finally:
+        widget.close()
+
+
+def test_front_end_subscribe_resumes_after_its_seq(client: fj.Client, recorder: Recorder) -> None:
+    run = fast_run(client)
+    run.wait(30, progress=False)
+    widget = RunProgress(run, transport="direct")  # nothing relayed until asked
+    try:
+        time.sleep(0.3)
+        assert recorder.stream(widget) == []
+        ws(widget, op="subscribe", run_id=run.id, channels=["progress"], after=4, log_offset=0)
+        wait_until(lambda: len(progress_seqs(recorder.stream(widget), run.id)) > 3, 10)
+        seqs = progress_seqs(recorder.stream(widget), run.id)
+        assert seqs[0] == 5 and seqs == list(range(5, 5 + len(seqs)))
+        relay = KernelRelay.of(client.backend)
+        assert relay.subscriptions(widget) == {run.id: ["progress"]}
+        ws(widget, op="unsubscribe", run_id=run.id)
+        assert relay.subscriptions(widget) == {}
+        assert (run.id, "progress") not in relay.feeds  # its last sink left: the feed stops
+        ws(widget, op="bogus")
+        ws(widget, op="subscribe", run_id=run.id, channels=["nope"])
+        errors = wait_until(
+            lambda: (
+                [m for m in recorder.stream(widget) if m["type"] == "error"][1:]
+                and [m for m in recorder.stream(widget) if m["type"] == "error"]
+            ),
+            5,
+        )
+        assert len(errors) == 2 and "unknown op" in errors[0]["error"]["message"]
+    finally:
+        widget.close()
+
+
+def test_views_of_one_run_share_one_feed_and_late_ones_catch_up(
+    client: fj.Client, recorder: Recorder
+) -> None:
+    run = fast_run(client, stdout_lines=3000, delay=0.2)
+    first = LogViewer(run, transport="relay")
+    second = LogViewer(run, transport="relay")
+    relay = KernelRelay.of(client.backend)
+    try:
+        ws(
+            first,
+            op="subscribe",
+            run_id=run.id,
+            channels=["logs", "progress"],
+            after=-1,
+            log_offset=0,
+        )
+        wait_until(lambda: "stdout line 2999" in log_text(recorder.stream(first), run.id), 20)
+        # The second view joins later, from the start: one feed, and it catches up.
+        ws(
+            second,
+            op="subscribe",
+            run_id=run.id,
+            channels=["logs", "progress"],
+            after=-1,
+            log_offset=0,
+        )
+        assert set(relay.feeds[(run.id, "logs")].sinks) == {first, second}
+        assert set(relay.feeds[(run.id, "progress")].sinks) == {first, second}
+        run.wait(30, progress=False)
+        full = (Path(run.to_dict()["run_dir"]) / "logs" / "sim.log").read_text()
+
+        def both_complete() -> bool:
+            return all(log_text(recorder.stream(w), run.id) == full for w in (first, second))
+
+        wait_until(both_complete, 20, "both views have the whole log, once")
+        for w in (first, second):
+            seqs = progress_seqs(recorder.stream(w), run.id)
+            assert seqs == list(range(len(seqs))) and seqs
+        first.close()
+        assert set(relay.feeds[(run.id, "logs")].sinks) == {second}
+        ws(second, op="close")  # the page's socket went away
+        assert relay.subscriptions(second) == {}
+        assert not [k for k in relay.feeds if k[0] == run.id]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_dashboard_hears_every_status(client: fj.Client, recorder: Recorder) -> None:
+    dash = Dashboard(client)
+    try:
+        runs = [fast_run(client) for _ in range(3)]
+        for run in runs:
+            run.wait(30, progress=False)
+
+        def completed() -> set[str]:
+            return {
+                m["run_id"]
+                for m in recorder.stream(dash)
+                if m["type"] == "status" and m["run"]["status"] == "COMPLETED"
+            }
+
+        wait_until(lambda: completed() >= {r.id for r in runs}, 10, "statuses of every run")
+    finally:
+        dash.close()
+    relay = KernelRelay.of(client.backend)
+    assert (None, "status") not in relay.feeds
+
+
+# --------------------------------------------------------------------------- REST via kernel
+
+
+def test_rest_api_answered_by_the_kernel(client: fj.Client, recorder: Recorder) -> None:
+    run = fast_run(client, stdout_lines=20)
+    run.wait(30, progress=False)
+    w = Dashboard(client, transport="relay")
+    try:
+        status, body, _, _ = http(w, recorder, "GET", "health/live")
+        assert (status, body) == (200, {"status": "ok"})
+        status, body, _, _ = http(w, recorder, "GET", "templates")
+        assert status == 200 and "minimal" in [t["name"] for t in body["templates"]]
+        status, body, _, _ = http(w, recorder, "GET", "templates/minimal")
+        assert body["sections"]["general_settings"]["erlang_start"]["type"] == "float"
+        status, body, _, _ = http(
+            w, recorder, "GET", "runs", query={"status": "COMPLETED,FAILED", "limit": 5}
+        )
+        assert status == 200 and run.id in [r["id"] for r in body["runs"]]
+        status, body, _, _ = http(w, recorder, "GET", f"runs/{run.id}")
+        assert body["status"] == "COMPLETED"
+        status, body, _, _ = http(w, recorder, "GET", f"runs/{run.id}/progress", query={"after": 3})
+        assert body["events"][0]["seq"] == 4 and body["last_seq"] == body["events"][-1]["seq"]
+        status, body, _, _ = http(w, recorder, "GET", f"runs/{run.id}/logs", query={"tail": 2})
+        assert body["data"].count("\n") == 2 and body["next_offset"] == body["size"]
+        status, body, _, _ = http(
+            w, recorder, "GET", f"runs/{run.id}/logs", query={"offset": 0, "limit": 10}
+        )
+        assert (body["offset"], body["next_offset"]) == (0, 10)
+        status, body, _, _ = http(w, recorder, "GET", f"runs/{run.id}/artifacts")
+        paths = [a["path"] for a in body["artifacts"]]
+        assert "output/results.csv" in paths and "logs/sim.log" in paths
+        status, _, headers, buffers = http(
+            w, recorder, "GET", f"runs/{run.id}/artifacts/output/results.csv"
+        )
+        assert status == 200 and headers["Content-Type"] == "text/csv"
+        csv = buffers[0]
+        status, _, headers, buffers = http(
+            w,
+            recorder,
+            "GET",
+            f"runs/{run.id}/artifacts/output/results.csv",
+            headers={"Range": "bytes=0-9"},
+        )
+        assert status == 206 and buffers[0] == csv[:10]
+        assert headers["Content-Range"] == f"bytes 0-9/{len(csv)}"
+        status, body, _, _ = http(w, recorder, "GET", f"runs/{run.id}/results")
+        assert [row["erlang"] for row in body["rows"]] == [300.0, 400.0, 500.0]
+        assert "blocking_mean" in body["columns"]
+        status, body, _, _ = http(w, recorder, "POST", f"runs/{run.id}/rerun")
+        assert status == 201 and body["id"] != run.id
+        rerun = client.run(body["id"])
+        status, body, _, _ = http(w, recorder, "DELETE", f"runs/{run.id}")
+        assert status == 204
+        # Errors: the server's bodies and statuses.
+        status, body, _, _ = http(w, recorder, "GET", "runs/0000deadbeef")
+        assert status == 404 and body["error"]["code"] == "not_found"
+        status, body, _, _ = http(w, recorder, "GET", "no/such/route")
+        assert status == 404
+        status, body, _, _ = http(w, recorder, "PUT", "templates")
+        assert status == 405
+        status, body, _, _ = http(
+            w, recorder, "GET", f"runs/{rerun.id}/artifacts/..%2F..%2Fetc/passwd"
+        )
+        assert status in (403, 404)
+        rerun.wait(30, progress=False)
+    finally:
+        w.close()
+
+
+def test_validation_errors_name_the_field(client: fj.Client, recorder: Recorder) -> None:
+    w = Launcher(client, "minimal")
+    try:
+        bad = {"general_settings": {"erlang_start": "-5", "max_iters": "abc"}}
+        status, body, _, _ = http(
+            w, recorder, "POST", "configs/validate", body={"template": "minimal", "overrides": bad}
+        )
+        assert status == 200 and body["valid"] is False
+        fields = {(e["section"], e["key"]) for e in body["errors"]}
+        assert fields == {("general_settings", "erlang_start"), ("general_settings", "max_iters")}
+        # Submitting anyway: 400 with each problem in the details, as the server does.
+        status, body, _, _ = http(
+            w, recorder, "POST", "runs", body={"template": "minimal", "overrides": bad}
+        )
+        assert status == 400 and body["error"]["code"] == "validation_failed"
+        assert {d["key"] for d in body["error"]["details"]} == {"erlang_start", "max_iters"}
+        status, body, _, _ = http(w, recorder, "POST", "configs/validate", body={"overrides": {}})
+        assert status == 400 and body["error"]["details"][0]["key"] == "template"
+        # The Python side of the same check.
+        w.overrides = {"general_settings": {"erlang_start": "-5"}}
+        report = w.validate()
+        assert not report.valid
+        assert w.errors == [
+            {
+                "section": "general_settings",
+                "key": "erlang_start",
+                "message": report.errors[0].message,
+            }
+        ]
+        w.overrides = {"general_settings": {"erlang_start": "200"}}
+        assert w.validate().valid and w.errors == []
+    finally:
+        w.close()
+
+
+# --------------------------------------------------------------------------- load into pandas
+
+
+def test_load_into_pandas_and_preview(client: fj.Client, recorder: Recorder) -> None:
+    run = fast_run(client)
+    run.wait(30, progress=False)
+    namespace: dict[str, Any] = {}
+    w = ArtifactTable(run, namespace=namespace)
+    try:
+        status, answer = call(w, recorder, "load", path="output/results.csv", name="results")
+        assert status == 200, answer
+        frame = namespace["results"]
+        assert isinstance(frame, pd.DataFrame) and len(frame) == 3
+        assert answer == {
+            "name": "results",
+            "rows": 3,
+            "columns": len(frame.columns),
+            "code": "import fusion_jupyter as fj\n"
+            f"results = fj.connect(embedded=True).run({run.id!r})"
+            ".artifacts['output/results.csv'].load()",
+        }
+        assert w.loaded == {"results": "output/results.csv"}
+        pd.testing.assert_frame_equal(frame, run.artifacts["output/results.csv"].load())
+        # FUSION's per-Erlang JSON: one row per iteration.
+        status, answer = call(w, recorder, "load", path="output/300.0_erlang.json", name="e300")
+        assert status == 200 and answer["rows"] == len(namespace["e300"]) > 0
+        status, answer = call(w, recorder, "preview", path="output/results.csv", rows=2)
+        assert status == 200 and answer["total_rows"] == 3 and len(answer["rows"]) == 2
+        assert answer["rows"][0]["erlang"] == 300.0
+        # Refusals: a name that is not a variable, a file that is not a table, a missing one.
+        status, answer = call(w, recorder, "load", path="output/results.csv", name="1 bad")
+        assert status == 400 and "variable name" in answer["error"]["message"]
+        status, answer = call(w, recorder, "load", path="config.ini", name="cfg")
+        assert status == 400
+        status, answer = call(w, recorder, "load", path="output/none.csv", name="none")
+        assert status == 404
+        status, answer = call(w, recorder, "nonsense")
+        assert status == 404
+        assert set(namespace) == {"results", "e300"}
+    finally:
+        w.close()
+
+
+def test_load_into_the_kernel_namespace_needs_ipython(
+    client: fj.Client, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = fast_run(client)
+    run.wait(30, progress=False)
+    w = ArtifactTable(run)
+    try:
+        monkeypatch.delitem(__import__("sys").modules, "IPython", raising=False)
+        status, answer = call(w, recorder, "load", path="output/results.csv", name="r")
+        assert status == 500 and "IPython kernel" in answer["error"]["message"]
+    finally:
+        w.close()
+
+
+# --------------------------------------------------------------------------- Run display
+
+
+def test_a_run_displays_as_run_progress_in_a_kernel(
+    client: fj.Client, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fusion_jupyter.client import run as run_module
+
+    shown: list[Any] = []
+
+    class Display:
+        @staticmethod
+        def display(obj: Any, **_kw: Any) -> None:
+            shown.append(obj)
+
+    monkeypatch.setattr(run_module, "ipython_display", lambda: Display)
+    run = fast_run(client)
+    run._ipython_display_()
+    assert len(shown) == 1 and isinstance(shown[0], RunProgress) and shown[0].run_id == run.id
+    shown[0].close()

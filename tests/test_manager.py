@@ -317,3 +317,19 @@ def test_sigterm_of_the_launcher_alone_is_passed_on(manager, tmp_path):
     os.kill(pid, signal.SIGTERM)
     done = wait_terminal(manager, run.id)
     assert done.status == Status.FAILED and "SIGTERM" in done.error
+
+
+def test_the_builtin_simulator_end_to_end_with_one_start_event(tmp_path):
+    from fusion_jupyter.engine.settings import default_simulator_command
+
+    with make_manager(
+        tmp_path, f"sqlite:///{tmp_path}/runs.db", simulator_command=default_simulator_command()
+    ) as m:
+        done = wait_terminal(m, m.create("minimal").id)
+        assert done.status == Status.COMPLETED, done.error
+        kinds = [e["type"] for e in m.events(done.id)]
+        # The launcher writes the start event (so it comes before the simulator's
+        # imports); the simulator sees it and does not write a second one.
+        assert kinds[0] == "start" and kinds.count("start") == 1
+        assert kinds[-1] == "complete" and kinds.count("erlang_complete") == 3
+        assert m.results(done.id)["erlang"].tolist() == [300.0, 400.0, 500.0]

@@ -15,7 +15,7 @@ import os
 import re
 import stat
 import statistics
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,27 +23,14 @@ from typing import Any
 
 import pandas as pd
 
+from fusion_jupyter.engine.blocking import RESULT_COLUMNS, fusion_ci_rate, fusion_variance
 from fusion_jupyter.engine.errors import Forbidden, NotFound, Problem, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
-RESULT_COLUMNS: tuple[str, ...] = (
-    "erlang",
-    "iterations",
-    "blocking_mean",
-    "blocking_variance",
-    "ci_lower",
-    "ci_upper",
-    "ci_percent",
-    "bit_rate_blocking_mean",
-)
-"""Columns every results table has, one row per Erlang load."""
-
 RESULT_TABLES: tuple[str, ...] = ("results.parquet", "results.csv")
 """Summary tables a simulator may write into its output directory, in order of preference."""
 
-#: FUSION's confidence interval: z for 90 % two-sided, hard-coded in fusion/core/metrics.py.
-FUSION_Z = 1.645
 _ERLANG_FILE_RE = re.compile(r"(?P<erlang>.+)_erlang\.json")
 _STAT_SUFFIXES = ("_mean", "_min", "_max")
 _KINDS: dict[str, str] = {
@@ -288,18 +275,6 @@ def _given_or(data: dict[str, Any], name: str, compute: Callable[[], float]) -> 
     """FUSION's own figure when it wrote one, else ours (it writes null in training mode)."""
     value = _number(data.get(name))
     return compute() if math.isnan(value) else value
-
-
-def fusion_variance(values: Sequence[float]) -> float:
-    """FUSION's variance: the sample variance (n - 1), 0.0 after one value, NaN for none."""
-    if not values:
-        return math.nan
-    return statistics.variance(values) if len(values) > 1 else 0.0
-
-
-def fusion_ci_rate(variance: float, count: int) -> float:
-    """Half-width of FUSION's 90 % confidence interval, in its exact arithmetic."""
-    return FUSION_Z * (math.sqrt(variance) / math.sqrt(count))
 
 
 def erlang_summary(data: dict[str, Any], erlang: float) -> dict[str, float]:

@@ -113,6 +113,9 @@ class Launcher:
             },
         )
         began = time.monotonic()
+        if self.spec.get("write_start") and self.translator is None:
+            # The run's first event, before the simulator spends time importing.
+            self._emit({"type": "start", "ts": utc_stamp(), "config": self.spec["start"]})
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         with open(self.log_path, "ab", buffering=0) as log:
             code, sig, error = self._run_child(log)

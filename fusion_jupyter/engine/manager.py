@@ -395,6 +395,8 @@ class RunManager:
             "progress_file": values["progress_file"],
             "log_patterns": self.settings.progress_log_patterns or None,
             "collect": self.settings.output_collect or None,
+            # The built-in simulator leaves the start event to its launcher.
+            "write_start": self.settings.runs_builtin_simulator,
             "start": {
                 "total_erlangs": len(points),
                 "total_iterations": typed.get("max_iters"),

@@ -33,12 +33,14 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 from fusion_jupyter._version import __version__
-from fusion_jupyter.engine import artifacts
+from fusion_jupyter.engine import blocking
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
 from fusion_jupyter.sim.stats import (
     ErlangStats,
@@ -51,7 +53,7 @@ from fusion_jupyter.sim.tally import IterationResult
 
 #: Columns of results.csv / results.parquet, in order: every results table's, then ours.
 RESULT_COLUMNS = (
-    *artifacts.RESULT_COLUMNS,
+    *blocking.RESULT_COLUMNS,
     "bit_rate_blocking_corrected_mean",
     "mean_hops",
     "mean_path_km",
@@ -170,6 +172,8 @@ def _exact_means(
 
 def results_frame(points: Sequence[ErlangPoint]) -> pd.DataFrame:
     """The results table with stable column types (nulls stay nulls in Parquet)."""
+    # Imported here, once the first point is done: at start-up it would cost 0.3 s.
+    import pandas as pd
     frame = pd.DataFrame([results_row(point) for point in points], columns=list(RESULT_COLUMNS))
     floats = [c for c in RESULT_COLUMNS if c != "iterations"]
     return frame.astype({**dict.fromkeys(floats, "float64"), "iterations": "int64"})

@@ -50,6 +50,22 @@ class ProgressFile:
         finally:
             os.close(descriptor)
 
+    def has_start(self) -> bool:
+        """Whether the file already begins with a ``start`` event.
+
+        fusion_jupyter's launcher writes it before starting this simulator, so a
+        run's first event does not wait for the simulator's imports.
+        """
+        try:
+            with self.path.open("rb") as handle:
+                first = handle.readline()
+        except FileNotFoundError:
+            return False
+        try:
+            return bool(json.loads(first).get("type") == "start")
+        except (ValueError, AttributeError):
+            return False
+
     def error(self, message: str, traceback: str) -> None:
         """The run failed."""
         self.emit("error", message=message, traceback=traceback)
@@ -66,6 +82,8 @@ class ProgressEvents(Observer):
     def run_started(self, params: SimParams) -> None:
         self.total_iterations = params.max_iters
         self.total_erlangs = len(params.erlangs)
+        if self.progress.has_start():
+            return
         self.progress.emit(
             "start",
             config={

@@ -19,7 +19,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from fusion_jupyter.engine.artifacts import fusion_ci_rate, fusion_variance
+from fusion_jupyter.engine.blocking import fusion_ci_rate, fusion_variance
 from fusion_jupyter.sim.params import CI_STOP_PERCENT
 
 

@@ -59,6 +59,36 @@ def parse_sets(items: Sequence[str]) -> dict[str, str]:
     return overrides
 
 
+def parse_options(items: Sequence[str]) -> dict[str, Any]:
+    """``["partition=debug", "extra=--qos=low", ...]`` as executor options.
+
+    ``extra`` may repeat (each is one more sbatch option); other keys are single.
+    """
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not value.strip():
+            raise UsageError(f"--option {item!r}: expected key=value")
+        if key == "extra":
+            options.setdefault("extra", []).append(value.strip())
+        else:
+            options[key] = value.strip()
+    return options
+
+
+def _executor_text(run: Run) -> str:
+    """``local``, or ``slurm job 123 on node01 (pending: Priority)``."""
+    parts = [run.executor]
+    if run.job_id:
+        parts.append(f"job {run.job_id}")
+    if run.node:
+        parts.append(f"on {run.node}")
+    if run.pending_reason:
+        parts.append(f"(pending: {run.pending_reason})")
+    return " ".join(parts)
+
+
 def _local_time(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
@@ -88,7 +118,12 @@ def _overrides_text(run: Run) -> str:
 def cmd_submit(client: Client, args: argparse.Namespace) -> int:
     """Create a run; with --wait follow it to the end."""
     run = client.submit(
-        args.template, parse_sets(args.set), name=args.name or "", tags=args.tag or []
+        args.template,
+        parse_sets(args.set),
+        name=args.name or "",
+        tags=args.tag or [],
+        executor=args.executor,
+        executor_options=parse_options(args.option) or None,
     )
     if args.quiet:
         _out(run.id)
@@ -147,15 +182,16 @@ def cmd_runs(client: Client, args: argparse.Namespace) -> int:
     rows = [
         [
             r.id,
-            r.status,
+            r.status + (f" ({r.pending_reason})" if r.pending_reason else ""),
             f"{r.snapshot().percent:.0f}%",
             r.name or "-",
             r.template,
+            r.executor + (f" {r.job_id}" if r.job_id else ""),
             _local_time(r.created_at),
         ]
         for r in page
     ]
-    _out(_table(rows, ["ID", "STATUS", "DONE", "NAME", "TEMPLATE", "CREATED"]))
+    _out(_table(rows, ["ID", "STATUS", "DONE", "NAME", "TEMPLATE", "EXECUTOR", "CREATED"]))
     if page.next_cursor:
         _out(f"(newest {len(page)} shown; --limit N shows more)")
     return 0
@@ -174,6 +210,7 @@ def cmd_show(client: Client, args: argparse.Namespace) -> int:
         ("overrides", _overrides_text(run)),
         ("tags", ", ".join(run.tags) or "-"),
         ("sweep", run.sweep_id or "-"),
+        ("executor", _executor_text(run)),
         ("created", _local_time(run.created_at)),
         ("started", _local_time(run.started_at)),
         ("completed", _local_time(run.completed_at)),
@@ -357,6 +394,14 @@ def _add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--name", help="a label for the run")
     p.add_argument("--tag", action="append", help="a tag (repeatable)")
+    p.add_argument("--executor", help="where to run it: local or slurm (default: the engine's)")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an executor option, e.g. partition=debug, time=01:00:00, extra=--qos=low",
+    )
     p.add_argument(
         "--wait", action="store_true", help="follow the run to its end, with a progress bar"
     )

@@ -136,6 +136,7 @@ def test_runs_show_logs_templates(finished, capsys):
         "DONE",
         "NAME",
         "TEMPLATE",
+        "EXECUTOR",
         "CREATED",
     ]
     assert finished in out and "COMPLETED" in out and "first" in out
@@ -148,6 +149,7 @@ def test_runs_show_logs_templates(finished, capsys):
     code, out, _ = run_cli(capsys, "show", finished)
     assert code == 0 and f"id:         {finished}" in out and "status:     COMPLETED" in out
     assert "overrides:  general_settings.max_iters=1" in out
+    assert "executor:   local" in out
     code, out, _ = run_cli(capsys, "logs", finished, "--tail", "1")
     assert code == 0 and len(out.strip().splitlines()) == 1
     code, full, _ = run_cli(capsys, "logs", "latest")

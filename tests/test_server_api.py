@@ -225,6 +225,20 @@ async def test_validate(api: Api) -> None:
     assert_error(await api("POST", "configs/validate", {"overrides": {}}), 400, "template")
 
 
+async def test_validate_a_whole_config(api: Api) -> None:
+    from fusion_jupyter.engine.config import TemplateLibrary
+
+    whole = TemplateLibrary().load("minimal")
+    code, ok = await api("POST", "configs/validate", {"config": whole})
+    assert code == 200 and ok["valid"] is True
+    whole["general_settings"]["erlang_step"] = "0"
+    code, bad = await api("POST", "configs/validate", {"config": whole})
+    assert code == 200 and bad["valid"] is False
+    assert any(e["key"] == "erlang_step" for e in bad["errors"])
+    both = {"config": whole, "template": "minimal"}
+    assert_error(await api("POST", "configs/validate", both), 400, "template")
+
+
 # --------------------------------------------------------------------------- runs
 
 

@@ -227,3 +227,69 @@ def test_runs_dir_that_nodes_cannot_see_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(executor, "_run", lambda argv: "node01\nnode02\n")
     problem = executor.shared_filesystem_problem(tmp_path)
     assert problem and "node01" in problem and "cannot see" in problem
+
+
+# --------------------------------------------------------------------------- through the API
+
+
+@pytest.fixture(params=["embedded", "remote"])
+def slurm_client(request, tmp_path, slurm_cluster):
+    """A client in either mode, and the CLI arguments that reach the same engine."""
+    from fusion_jupyter.client import connect
+    from tests.support.jupyter import running_server
+
+    settings = {
+        "simulator_command": stub_command(),
+        "slurm_poll_interval": 0.3,
+        "slurm_file_poll_interval": 0.2,
+    }
+    if request.param == "embedded":
+        client = connect(
+            embedded=True,
+            runs_dir=tmp_path / "runs",
+            db_url=f"sqlite:///{tmp_path}/runs.db",
+            **settings,
+        )
+        yield client, None
+        client.close()
+    else:
+        with running_server(tmp_path / "server", fusion=settings) as server:
+            client = connect(server.root, server.token)
+            yield client, ["--url", server.root, "--token", server.token]
+            client.close()
+
+
+def test_the_api_and_cli_choose_slurm_and_show_the_job(slurm_client, capsys):
+    from fusion_jupyter import cli
+
+    client, cli_args = slurm_client
+    run = client.submit("minimal", executor="slurm", executor_options={"time": "00:05:00"})
+    assert run.executor == "slurm" and run.job_id and run.job_id.isdigit()
+    run.wait(timeout=60, progress=False)
+    assert run.status == "COMPLETED" and run.node == "localhost"
+    assert len(run.results()) == 3
+    held = client.submit("minimal", executor="slurm", executor_options={"extra": ["--hold"]})
+    wait_until(lambda: held.refresh().pending_reason, 30, "a pending reason")
+    if cli_args is not None:  # the CLI against the same server
+        capsys.readouterr()
+        assert cli.main([*cli_args, "show", held.id]) == 0
+        shown = capsys.readouterr().out
+        assert f"slurm job {held.job_id}" in shown and "pending: JobHeldUser" in shown
+        assert cli.main([*cli_args, "runs"]) == 0
+        assert f"slurm {held.job_id}" in capsys.readouterr().out
+    held.cancel()
+    assert held.status == "CANCELLED"
+
+
+def test_cancelling_a_slurm_sweep_from_the_api(slurm_client):
+    client, _ = slurm_client
+    sweep = client.sweep(
+        "minimal",
+        grid={"routing_settings.k_paths": [1, 2, 3]},
+        executor="slurm",
+        executor_options={"extra": ["--hold"]},
+    )
+    assert {r.executor for r in sweep.runs} == {"slurm"}
+    assert len({r.job_id.split("_")[0] for r in sweep.runs}) == 1  # one array
+    sweep.cancel()
+    assert [r.status for r in sweep.runs] == ["CANCELLED"] * 3

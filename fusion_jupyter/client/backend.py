@@ -54,6 +54,7 @@ class RunSpec:
     name: str = ""
     tags: Sequence[str] = ()
     executor: str | None = None
+    executor_options: Mapping[str, Any] | None = None
 
     def body(self) -> JSON:
         """The JSON body of ``POST runs``."""
@@ -64,6 +65,8 @@ class RunSpec:
             body["tags"] = list(self.tags)
         if self.executor:
             body["executor"] = self.executor
+        if self.executor_options:
+            body["executor_options"] = dict(self.executor_options)
         return body
 
 
@@ -159,6 +162,9 @@ class Backend(Protocol):
 
     def get_sweep(self, sweep_id: str) -> JSON:
         """``{sweep, runs}``."""
+
+    def cancel_sweep(self, sweep_id: str) -> JSON:
+        """Cancel every active run of a sweep (a Slurm array at once); ``{sweep, runs}``."""
 
     def stream(
         self,

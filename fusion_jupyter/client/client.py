@@ -192,6 +192,7 @@ class Client:
         name: str = "",
         tags: Sequence[str] = (),
         executor: str | None = None,
+        executor_options: Mapping[str, Any] | None = None,
     ) -> Run:
         """Create a run from a template; it starts as soon as a slot is free.
 
@@ -208,7 +209,12 @@ class Client:
         tags : sequence of str
             Free-form labels to filter by.
         executor : str, optional
-            Where to run it (default: the engine's ``default_executor``).
+            Where to run it: ``"local"`` or ``"slurm"`` (default: the engine's
+            ``default_executor``).
+        executor_options : dict, optional
+            For Slurm: ``partition``, ``account``, ``time``, ``mem``, ``cpus``,
+            ``qos`` and ``extra`` (a list of further sbatch options such as
+            ``"--constraint=ib"``); they override the server's ``slurm_options``.
 
         Returns
         -------
@@ -221,7 +227,9 @@ class Client:
         NotFoundError
             No template of that name.
         """
-        spec = RunSpec(template, nest_overrides(overrides), name, tuple(tags), executor)
+        spec = RunSpec(
+            template, nest_overrides(overrides), name, tuple(tags), executor, executor_options
+        )
         return Run(self, self.backend.create_run(spec))
 
     def runs(
@@ -300,6 +308,7 @@ class Client:
         name: str = "",
         tags: Sequence[str] = (),
         executor: str | None = None,
+        executor_options: Mapping[str, Any] | None = None,
     ) -> Sweep:
         """Run every combination of a parameter grid.
 
@@ -312,15 +321,17 @@ class Client:
             becomes one run each, e.g. ``{"routing_settings.k_paths": [1, 2, 3]}``.
         overrides : dict, optional
             Changes shared by every run (as in :meth:`submit`).
-        name, tags, executor
+        name, tags, executor, executor_options
             As in :meth:`submit`; each run is named after the sweep and its grid
-            point, and tagged ``sweep:<id>``.
+            point, and tagged ``sweep:<id>``. On Slurm the sweep is one job array.
 
         Returns
         -------
         Sweep
         """
-        spec = RunSpec(template, nest_overrides(overrides), name, tuple(tags), executor)
+        spec = RunSpec(
+            template, nest_overrides(overrides), name, tuple(tags), executor, executor_options
+        )
         grid = {key: [_plain(v) for v in values] for key, values in grid.items()}
         return Sweep(self, self.backend.create_sweep(spec, grid))
 

@@ -170,6 +170,7 @@ class EmbeddedBackend:
             name=spec.name,
             tags=spec.tags,
             executor=spec.executor,
+            executor_options=spec.executor_options,
         )
         return run_to_dict(run)
 
@@ -237,12 +238,17 @@ class EmbeddedBackend:
             name=spec.name,
             tags=spec.tags,
             executor=spec.executor,
+            executor_options=spec.executor_options,
         )
         return {"sweep": sweep_to_dict(sweep, runs), "runs": [run_to_dict(r) for r in runs]}
 
     def get_sweep(self, sweep_id: str) -> JSON:
         sweep, runs = self._call(self.manager.get_sweep, sweep_id)
         return {"sweep": sweep_to_dict(sweep, runs), "runs": [run_to_dict(r) for r in runs]}
+
+    def cancel_sweep(self, sweep_id: str) -> JSON:
+        self._call(self.manager.cancel_sweep, sweep_id)
+        return self.get_sweep(sweep_id)
 
     # ---- live -------------------------------------------------------------------------
 

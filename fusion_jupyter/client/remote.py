@@ -245,16 +245,8 @@ class RemoteBackend:
         return dict(self._json("POST", "configs/validate", json=body))
 
     def validate_config(self, config: Mapping[str, Mapping[str, str]]) -> JSON:
-        # The REST API validates a template plus overrides; a whole file is checked here
-        # against the same schema the server uses (its simulator's own checks aside).
-        from fusion_jupyter.engine.config import validate
-
-        cfg = {section: dict(entries) for section, entries in config.items()}
-        with errors.engine_errors():
-            result = validate(cfg).to_dict()
-        note = "checked by this client against FUSION's schema, not by the server's simulator"
-        result["warnings"].append({"section": "", "key": "", "message": note})
-        return result
+        body = {"config": {section: dict(entries) for section, entries in config.items()}}
+        return dict(self._json("POST", "configs/validate", json=body))
 
     # ---- runs -----------------------------------------------------------------------
 
@@ -358,6 +350,9 @@ class RemoteBackend:
 
     def get_sweep(self, sweep_id: str) -> JSON:
         return dict(self._json("GET", f"sweeps/{quote(sweep_id, safe='')}"))
+
+    def cancel_sweep(self, sweep_id: str) -> JSON:
+        return dict(self._json("POST", f"sweeps/{quote(sweep_id, safe='')}/cancel"))
 
     # ---- live -------------------------------------------------------------------------
 

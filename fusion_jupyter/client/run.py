@@ -287,6 +287,26 @@ class Run:
         return self._data.get("sweep_id")
 
     @property
+    def executor(self) -> str:
+        """Where the run runs: ``local`` or ``slurm``."""
+        return str(self._data.get("executor") or "local")
+
+    @property
+    def job_id(self) -> str | None:
+        """The Slurm job id (``<array>_<task>`` in a sweep), for Slurm runs."""
+        return self._data.get("job_id")
+
+    @property
+    def pending_reason(self) -> str | None:
+        """Why Slurm has not started the job yet (Priority, Resources, ...), if it waits."""
+        return self._data.get("pending_reason")
+
+    @property
+    def node(self) -> str | None:
+        """The node a Slurm job ran on."""
+        return self._data.get("node")
+
+    @property
     def overrides(self) -> dict[str, dict[str, Any]]:
         """What was changed from the template, as ``{section: {key: value}}``."""
         return dict(self._data.get("overrides") or {})
@@ -802,13 +822,8 @@ class Sweep:
         return self
 
     def cancel(self) -> Sweep:
-        """Cancel every run that has not ended yet."""
-        for run in self.runs:
-            if not run.done:
-                try:
-                    run.cancel()
-                except errors.ConflictError:
-                    run.refresh()  # it ended meanwhile
+        """Cancel every run that has not ended yet (on Slurm: the whole job array)."""
+        self._set(self._client.backend.cancel_sweep(self.id))
         return self
 
     def grid_values(self, run: Run) -> dict[str, Any]:

@@ -65,7 +65,11 @@ RUN_FIELDS = {
     "executor_options": Field(is_object),
 }
 SWEEP_FIELDS = {**RUN_FIELDS, "grid": Field(is_object, required=True)}
-VALIDATE_FIELDS = {"template": Field(is_text, required=True), "overrides": Field(is_object)}
+VALIDATE_FIELDS = {
+    "template": Field(is_text),
+    "overrides": Field(is_object),
+    "config": Field(is_object),
+}
 
 
 def reads(method: Method) -> Method:
@@ -309,9 +313,17 @@ class ValidateHandler(FusionHandler):
 
 
 def _validate(ctx: FusionContext, body: dict[str, Any]) -> dict[str, Any]:
-    base = ctx.manager.templates.load(body["template"])
+    # Either a template plus overrides, or a whole config (a file a user wrote).
+    if ("template" in body) == ("config" in body) or ("config" in body and "overrides" in body):
+        raise ValidationFailed(
+            [Problem("body", "template", "give either template (+ overrides) or config")]
+        )
     try:
-        merged = config.merge(base, body.get("overrides") or {})
+        if "config" in body:
+            merged = config.merge({}, body["config"])
+        else:
+            base = ctx.manager.templates.load(body["template"])
+            merged = config.merge(base, body.get("overrides") or {})
     except ValidationFailed as exc:
         return {"valid": False, "errors": [p.to_dict() for p in exc.problems], "warnings": []}
     return ctx.manager.validate(merged).to_dict()
@@ -556,6 +568,17 @@ class SweepHandler(FusionHandler):
         self.send(sweep_body(sweep, runs))
 
 
+class SweepCancelHandler(FusionHandler):
+    """``POST sweeps/{id}/cancel``: every active run of the sweep (a Slurm array at once)."""
+
+    @writes
+    async def post(self, sweep_id: str) -> None:
+        """The sweep with its runs once they have stopped."""
+        await self.fusion.call(self.fusion.manager.cancel_sweep, sweep_id)
+        sweep, runs = await self.fusion.call(self.fusion.manager.get_sweep, sweep_id)
+        self.send(sweep_body(sweep, runs))
+
+
 class NotFoundHandler(FusionHandler):
     """Any other path under the API: a JSON 404 rather than Jupyter's HTML page."""
 
@@ -591,6 +614,7 @@ def route_table() -> list[tuple[str, type[FusionHandler]]]:
         (run + "/results", ResultsHandler),
         ("sweeps", SweepsHandler),
         ("sweeps/" + _ID.format("sweep_id"), SweepHandler),
+        ("sweeps/" + _ID.format("sweep_id") + "/cancel", SweepCancelHandler),
         ("(?P<path>.*)", NotFoundHandler),
     ]
     return [(f"/{API_PREFIX}/{pattern}", handler) for pattern, handler in routes]

@@ -30,6 +30,7 @@ from tests.support.browser import (
     open_lab,
     screenshot,
     start_jupyterlab,
+    wait_for_left_panel_saved,
 )
 
 PANEL = "#fusion-runs-panel"
@@ -222,9 +223,9 @@ def test_new_run_form_validates_inline_and_starts_a_run_seen_to_100(page: Any, l
     assert "RUNNING" in statuses, history
     moving = sorted({p for s, p in history if s == "RUNNING" and 0 < p < 100})
     assert moving, f"the bar never showed a value between 0 and 100: {history}"
-    assert (
-        page.locator(f"{row(run_id)} .jp-FusionRun-fill").evaluate("e => e.style.width") == "100%"
-    )
+    bar = page.locator(f"{row(run_id)} .jp-FusionRun-bar")
+    assert bar.get_attribute("aria-valuenow") == "100"
+    assert bar.locator(".jp-FusionRun-fill").evaluate("e => e.style.transform") == "scaleX(1)"
     screenshot(page, "labext-panel-completed")
 
 
@@ -378,6 +379,7 @@ def test_reconnects_and_catches_up_after_a_server_restart(page: Any, lab: Jupyte
 
 def test_panel_is_restored_with_the_layout(page: Any, lab: JupyterLabServer) -> None:
     open_panel(page)
+    wait_for_left_panel_saved(lab, "fusion-runs-panel")
     page.reload()
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
     # Not clicked: the restorer brings the panel back as it was.

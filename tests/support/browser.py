@@ -257,3 +257,20 @@ def screenshot(page: Any, name: str, *, target: Any = None, copy_to: Path | None
         copy_to.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, copy_to)
     return path
+
+
+def wait_for_left_panel_saved(
+    server: JupyterLabServer, panel_id: str, timeout: float = 20.0
+) -> None:
+    """Wait until JupyterLab has saved a layout whose open left panel is ``panel_id``
+    (it saves the workspace a moment after the layout changes; a reload before that
+    restores the older layout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, ws = server.request("GET", "lab/api/workspaces/default")
+        left = (ws or {}).get("data", {}).get("layout-restorer:data", {}).get("left", {})
+        if status == 200 and left.get("current") == panel_id and not left.get("collapsed"):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"layout with {panel_id} open not saved in {timeout}s: {left}")
+        time.sleep(0.1)

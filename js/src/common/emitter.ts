@@ -43,3 +43,25 @@ export const defaultScheduler: Scheduler = fn => {
     setTimeout(fn, 0);
   }
 };
+
+/**
+ * Like defaultScheduler, but at most one run per ``minIntervalMs``: caps how often a
+ * view repaints under a flood of updates (each repaint of a big page costs the
+ * browser layout, paint and compositing, whatever changed), at the price of up to
+ * ``minIntervalMs`` of added latency.
+ */
+export function throttledScheduler(minIntervalMs: number, now: () => number = () => Date.now()): Scheduler {
+  let last = -Infinity;
+  return fn => {
+    const wait = last + minIntervalMs - now();
+    const run = () => {
+      last = now();
+      fn();
+    };
+    if (wait <= 0) {
+      defaultScheduler(run);
+    } else {
+      setTimeout(() => defaultScheduler(run), wait);
+    }
+  };
+}

@@ -1,7 +1,11 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { FusionApi, type FetchLike } from '../common/api';
+import { throttledScheduler } from '../common/emitter';
 import { RunStore } from '../common/store';
+
+/** At most ~30 repaints a second of the panel (see benchmarks/sidebar_bench.py). */
+const FRAME_MS = 33;
 import { StreamClient, type SocketLike } from '../common/stream';
 
 /** The API, the stream and the run store, talking to the server JupyterLab talks to. */
@@ -35,6 +39,12 @@ export function createConnection(
     createSocket: url => new settings.WebSocket(url) as unknown as SocketLike,
     backfill: api
   });
-  const store = new RunStore({ api, stream, maxFinished: options.maxFinished });
+  // Under a flood of progress updates the panel repaints at most every FRAME_MS.
+  const store = new RunStore({
+    api,
+    stream,
+    maxFinished: options.maxFinished,
+    scheduler: throttledScheduler(FRAME_MS)
+  });
   return { settings, api, stream, store };
 }

@@ -52,7 +52,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     // Connect now: status for every run flows at once; the listing follows.
     stream.connect();
-    const firstLoad = store.load().catch(err => console.warn('fusion: cannot list runs', err));
+    performance.mark('fusion:load-start');
+    const firstLoad = store
+      .load()
+      .then(() => performance.mark('fusion:loaded'))
+      .catch(err => console.warn('fusion: cannot list runs', err));
     window.addEventListener('online', () => stream.reconnectNow());
 
     const logs = new WidgetTracker<MainAreaWidget<LogView>>({ namespace: 'fusion-log' });

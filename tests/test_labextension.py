@@ -285,6 +285,9 @@ def test_cancel_a_slow_run_from_the_panel(page: Any, lab: Any) -> None:
         timeout=60_000,
     )
     screenshot(page, "labext-panel-running")
+    # For the README: the panel beside the slow run's live log.
+    page.click(f"{row(run['id'])} .jp-FusionRun-log")
+    page.locator(f"#fusion-log-{run['id']} .jp-FusionLog-line").first.wait_for()
     screenshot(
         page,
         "sidebar",

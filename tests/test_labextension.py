@@ -287,7 +287,14 @@ def test_cancel_a_slow_run_from_the_panel(page: Any, lab: Any) -> None:
     screenshot(page, "labext-panel-running")
     # For the README: the panel beside the slow run's live log.
     page.click(f"{row(run['id'])} .jp-FusionRun-log")
-    page.locator(f"#fusion-log-{run['id']} .jp-FusionLog-line").first.wait_for()
+    lines = f"#fusion-log-{run['id']} .jp-FusionLog-line"
+    page.locator(lines).first.wait_for()
+    # Live: the running simulator's next lines arrive without any action.
+    last_line = (
+        f"() => Math.max(...[...document.querySelectorAll('{lines}')].map(e => +e.dataset.line))"
+    )
+    before = page.evaluate(last_line)
+    page.wait_for_function(f"() => ({last_line})() > {before}", timeout=60_000)
     screenshot(
         page,
         "sidebar",

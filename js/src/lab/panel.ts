@@ -98,7 +98,7 @@ export class RunsPanel extends Widget {
       attrs: { type: 'search', placeholder: 'Search by name or id', 'aria-label': 'Search runs by name' }
     });
     this.statusSelect = h('select', { class: 'jp-FusionRuns-statusFilter jp-mod-styled', attrs: { 'aria-label': 'Filter by status' } });
-    for (const [value, label] of [['', 'All statuses'], ['active', 'Active'], ...RUN_STATUSES.map(s => [s, titleCase(s)])]) {
+    for (const [value, label] of [['', 'Any status'], ['active', 'Active'], ...RUN_STATUSES.map(s => [s, titleCase(s)])]) {
       this.statusSelect.append(h('option', { text: label, attrs: { value } }));
     }
     this.tagSelect = h('select', { class: 'jp-FusionRuns-tagFilter jp-mod-styled', attrs: { 'aria-label': 'Filter by tag' } });
@@ -273,7 +273,7 @@ export class RunsPanel extends Widget {
   private rebuildTags(): void {
     const tags = this.conn.store.tags();
     const current = this.tagSelect.value || this.tagFilter;
-    const options = [['', 'All tags'], ...tags.map(t => [t, `#${t}`])];
+    const options = [['', 'Any tag'], ...tags.map(t => [t, `#${t}`])];
     if (this.tagSelect.options.length === options.length && options.every(([v], i) => this.tagSelect.options[i].value === v)) {
       return;
     }

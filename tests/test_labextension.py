@@ -104,8 +104,10 @@ def installed_build_mismatch() -> str | None:
 
 
 def open_panel(page: Any) -> None:
+    """Show the panel (idempotent: activating is not toggling, unlike a tab click)."""
+    page.evaluate("() => window.jupyterapp.restored.then(() => true)")
     if not page.locator(PANEL).is_visible():
-        page.click('.jp-SideBar .lm-TabBar-tab[data-id="fusion-runs-panel"]')
+        page.evaluate("() => window.jupyterapp.shell.activateById('fusion-runs-panel')")
     page.wait_for_selector(f'{PANEL} .jp-FusionRuns-conn[data-state="open"]', timeout=20_000)
 
 
@@ -157,6 +159,7 @@ def test_panel_opens_with_its_own_icon(page: Any) -> None:
     tab = page.locator('.jp-SideBar .lm-TabBar-tab[data-id="fusion-runs-panel"]')
     assert tab.count() == 1
     assert tab.locator("svg").count() == 1
+    tab.click()
     open_panel(page)
     page.wait_for_selector(f"{PANEL} .jp-FusionRuns-empty:has-text('No runs yet')")
 
@@ -395,6 +398,23 @@ def test_panel_is_restored_with_the_layout(page: Any, lab: JupyterLabServer) -> 
     # Not clicked: the restorer brings the panel back as it was.
     page.wait_for_selector(f"{PANEL}:not(.lm-mod-hidden)", timeout=30_000)
     page.wait_for_selector(row(page.test_run_id), timeout=30_000)
+
+
+def test_setting_limits_the_finished_runs_shown(page: Any, lab: JupyterLabServer) -> None:
+    def set_max(raw: str) -> None:
+        status, answer = lab.request("PUT", "lab/api/settings/fusion-jupyter:plugin", {"raw": raw})
+        assert status == 204, answer
+        page.reload()
+        page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+        open_panel(page)
+
+    newest = lab.api("GET", "runs?limit=1")["runs"][0]["id"]
+    set_max('{"maxFinishedRuns": 1}')
+    page.wait_for_selector(f"{PANEL} .jp-FusionRuns-summary:has-text('1 shown')")
+    page.wait_for_selector(row(newest))
+    assert page.locator(f"{PANEL} .jp-FusionRun[data-run-id]").count() == 1
+    set_max("{}")
+    page.wait_for_selector(row(page.test_run_id))
 
 
 def test_insert_code_into_a_notebook_and_run_it(page: Any) -> None:

@@ -272,6 +272,7 @@ def test_submit_wait_and_read_everything(client, tmp_path):
     refreshed = client.run(run.id)
     assert refreshed == run and refreshed.status == "COMPLETED"
     assert client.run("latest") == run
+    assert client.get(run.id) == run  # the name DESIGN §5 and the sidebar's inserted code use
     assert "COMPLETED" in repr(run) and "baseline" in repr(run)
     assert "COMPLETED" in run._repr_html_()
 

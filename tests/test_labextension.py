@@ -460,12 +460,6 @@ def test_insert_code_into_a_notebook_and_run_it(page: Any) -> None:
     if error.count():
         screenshot(page, "labext-notebook-code-error")
         text = error.first.inner_text()
-        from fusion_jupyter.client import Client
-
-        if "has no attribute 'get'" in text and not hasattr(Client, "get"):
-            # Issue 7 fixes the inserted code as fj.connect().get("<id>"); the Python
-            # client (another package, fusion_jupyter/client) has no Client.get yet.
-            pytest.xfail("fusion_jupyter.Client.get(run_id) does not exist yet (issue 7's code)")
         pytest.fail(f"the inserted code failed in the kernel:\n{text}")
     header = table.first.locator("th").all_inner_texts()
     assert any("erlang" in h.lower() for h in header), header

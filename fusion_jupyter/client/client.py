@@ -278,8 +278,8 @@ class Client:
             if not cursor:
                 return
 
-    def run(self, run_id: str) -> Run:
-        """One run by id; ``"latest"`` is the newest run.
+    def get(self, run_id: str) -> Run:
+        """One run by id; ``"latest"`` is the newest run (``client.get("<id>")``).
 
         Raises
         ------
@@ -289,6 +289,9 @@ class Client:
         if run_id == "latest":
             return self.latest()
         return Run(self, self.backend.get_run(run_id))
+
+    #: The same as :meth:`get`.
+    run = get
 
     def latest(self, **filters: Any) -> Run:
         """The newest run (matching the filters of :meth:`runs`)."""

@@ -301,6 +301,11 @@ def test_run_progress_relays_from_creation_in_order(client: fj.Client, recorder:
         # Batched: far fewer frames than messages.
         assert recorder.frames(widget) < len(recorder.stream(widget))
         assert not any(m["type"] == "log" for m in recorder.stream(widget))
+        # Until the front-end subscribes, the model's state keeps what was relayed (a
+        # page still loading the widget's code loses custom messages, not state).
+        assert widget._early == recorder.stream(widget)
+        ws(widget, op="subscribe", run_id=run.id, channels=["progress"], after=-1, log_offset=0)
+        assert widget._early == []
     finally:
         widget.close()
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import traitlets
 
+from fusion_jupyter.client.backend import Message
 from fusion_jupyter.client.run import Run
 from fusion_jupyter.widgets.base import FusionWidget, Transport
+
+#: At most this many messages are kept in ``RunProgress._early``.
+EARLY_LIMIT = 5000
 
 
 class RunWidget(FusionWidget):
@@ -56,10 +61,39 @@ class RunProgress(RunWidget):
     """
 
     bundle = "run_progress"
+    #: What was relayed before the front-end subscribed (see ``deliver``).
+    _early: traitlets.List[Any] = traitlets.List().tag(sync=True)
 
     def __init__(self, run: Run, *, transport: Transport = "auto", **kwargs: Any) -> None:
+        self._early_lock = threading.Lock()
+        self._early_open = False
         super().__init__(run, transport=transport, **kwargs)
         if self.relayed:
             # Start relaying now rather than when the front-end asks: a kernel busy with
             # the next cell (``run.wait()``) reads that request only when it is done.
+            self._early_open = True
             self._relay.subscribe(self, run.id, ["progress"], -1, 0)
+
+    def deliver(self, messages: list[Message]) -> None:
+        """Send a frame; until the front-end has subscribed, also keep it in ``_early``.
+
+        Custom messages that arrive while the page is still loading the widget's code
+        are lost; the model's state is not. So what is relayed before the front-end's
+        own subscription (which a busy kernel reads late) also goes into ``_early``,
+        from which the front-end takes what it missed.
+        """
+        with self._early_lock:
+            if self._early_open:
+                early = self._early + messages
+                if len(early) <= EARLY_LIMIT:
+                    self._early = early
+                else:
+                    self._early_open = False  # too much: the page waits for its answer
+        super().deliver(messages)
+
+    def _on_custom_message(self, widget: Any, content: Any, buffers: list[bytes]) -> None:
+        if isinstance(content, dict) and content.get("op") == "ws" and self._early_open:
+            with self._early_lock:
+                self._early_open = False  # the front-end asks itself from now on
+                self._early = []
+        super()._on_custom_message(widget, content, buffers)

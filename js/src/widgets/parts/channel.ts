@@ -146,6 +146,14 @@ export class KernelChannel {
   early: unknown[] = [];
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /**
+   * The same early messages kept in the model's ``_early`` trait by the kernel: custom
+   * messages sent while the page was still loading the widget are lost, state is not.
+   */
+  earlyState(): unknown[] {
+    const kept = this.model.get('_early');
+    return Array.isArray(kept) ? kept : [];
+  }
   private disposed = false;
   private readonly onMessage = (content: unknown, buffers?: unknown[]): void => this.receive(content, buffers ?? []);
 
@@ -307,11 +315,14 @@ export class ChannelSocket implements SocketLike {
       return;
     }
     const want: Start = { after: op.after ?? -1, log_offset: op.log_offset ?? 0 };
-    const early = continuing(this.channel.early, op.run_id, want);
+    const early = continuing([...this.channel.earlyState(), ...this.channel.early], op.run_id, want);
     this.channel.early = this.channel.early.filter(m => (m as StreamMsg)?.run_id !== op.run_id);
     if (early) {
-      // Delivered before any later frame (a microtask runs before the next message event).
-      queueMicrotask(() => this.onmessage?.({ data: early }));
+      // Now, before any later frame (the subscriber already listens: StreamClient sends
+      // a subscribe after registering the run).
+      if (early.length) {
+        this.onmessage?.({ data: early });
+      }
     } else {
       this.waiting.set(op.run_id, want);
     }

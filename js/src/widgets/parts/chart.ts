@@ -124,7 +124,7 @@ export class BlockingChart {
     const log = wantsLog(ys);
     const y = log
       ? logScale(Math.min(...ys), Math.max(...ys), H - M.bottom, M.top)
-      : linear(0, Math.max(...ys, 1e-9) * 1.05, H - M.bottom, M.top, 4);
+      : linear(0, (Math.max(...ys) || 0.01) * 1.05, H - M.bottom, M.top, 4);
     this.drawAxes(x, y, log);
     series.forEach((s, i) => this.drawSeries(s, SERIES_COLOURS[i % SERIES_COLOURS.length], x, y));
     this.legend.replaceChildren(

@@ -53,7 +53,17 @@ export class LauncherView {
     this.tagsInput.value = ((model.get('tags') ?? []) as string[]).join(', ');
     this.picker.addEventListener('change', () => void this.choose(this.picker.value));
     this.submit.addEventListener('click', () => void this.send());
+    const last = String(model.get('run_id') || '');
+    if (last) {
+      this.showRun(last); // a reopened notebook shows the last run submitted here again
+    }
     void this.start();
+  }
+
+  private showRun(runId: string): void {
+    this.progress?.dispose();
+    this.progress = new RunProgressView(this.connection, runId);
+    this.result.replaceChildren(this.progress.node);
   }
 
   dispose(): void {
@@ -163,9 +173,7 @@ export class LauncherView {
       });
       this.model.set('run_id', run.id);
       this.model.save_changes();
-      this.progress?.dispose();
-      this.progress = new RunProgressView(this.connection, run.id);
-      this.result.replaceChildren(this.progress.node);
+      this.showRun(run.id);
       this.notice.show(`created run ${run.id}`, 'ok');
     } catch (err) {
       if (err instanceof FusionApiError && err.status === 400) {

@@ -36,6 +36,8 @@ export class LogView {
   private started = false;
   private disposed = false;
   private finishTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A next / previous asked for before the search had found anything. */
+  private pendingStep: 0 | 1 | -1 = 0;
   private readonly stops: Array<() => void> = [];
   private readonly titleEl = h('span', { class: 'fj-log-title' });
   private readonly infoEl = h('span', { class: 'fj-log-info' });
@@ -74,10 +76,16 @@ export class LogView {
     this.searchInput.addEventListener('keydown', ev => {
       if (ev.key === 'Enter') {
         clearTimeout(debounce);
+        const direction = ev.shiftKey ? -1 : 1;
         if (this.search.query !== this.searchInput.value) {
+          // Go to the first match as soon as the search has found one.
+          this.pendingStep = direction;
           this.search.set(this.searchInput.value);
+        } else if (!this.search.matches.length && this.search.searching) {
+          this.pendingStep = direction;
+        } else {
+          this.goTo(direction);
         }
-        this.goTo(ev.shiftKey ? -1 : 1);
         ev.preventDefault();
       }
     });
@@ -172,10 +180,9 @@ export class LogView {
   }
 
   private onScroll(): void {
+    // Scrolling up pauses following; Follow resumes it.
     if (this.follow && !this.list.atBottom()) {
       this.setFollow(false);
-    } else if (!this.follow && this.list.atBottom() && this.list.size > this.list.visibleRows()) {
-      this.setFollow(true);
     }
     if (this.list.firstVisible() < 5 && this.buffer.hasEarlier) {
       void this.loadEarlier();
@@ -226,6 +233,12 @@ export class LogView {
   }
 
   private onSearchChange(): void {
+    if (this.pendingStep && this.search.matches.length) {
+      const direction = this.pendingStep;
+      this.pendingStep = 0;
+      this.goTo(direction);
+      return;
+    }
     this.drawCount();
     this.list.refresh();
   }

@@ -1,0 +1,473 @@
+"""The widgets in a real JupyterLab, driven through Debian's chromium (Playwright).
+
+One JupyterLab on 127.0.0.1 with a token (tests/support/browser.py), one notebook: a
+copy of notebooks/quickstart.ipynb with a busy cell after the run is shown and widget
+cells at the end. The notebook's kernel talks to that server, so the widgets get their
+updates straight from it (the direct path); a second part uses the embedded engine in
+the kernel, whose widgets can only be fed by the kernel (the relay path).
+
+Checks: the progress bar reaches 100 % while another cell keeps the kernel busy (both
+paths); the log viewer shows and searches lines; "load into pandas" gives a DataFrame in
+the kernel; the launcher shows a field error for a bad value and its Submit shows the
+run; the dashboard lists, filters and compares; a reloaded page restores every widget;
+one WebSocket serves every widget of the page. Screenshots of each widget go to
+test-artifacts/ and docs/images/.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from tests.support import REPO_ROOT
+from tests.support.browser import (
+    JupyterLabServer,
+    chromium_missing_reason,
+    launch_chromium,
+    new_page,
+    open_lab,
+    screenshot,
+    start_jupyterlab,
+)
+
+pytestmark = pytest.mark.skipif(
+    chromium_missing_reason() is not None, reason=str(chromium_missing_reason())
+)
+
+DOCS_IMAGES = REPO_ROOT / "docs" / "images"
+NOTEBOOK = "widgets-quickstart.ipynb"
+BUSY_SECONDS = 20
+RELAY_BUSY_SECONDS = 15
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def widget_cells(embedded_runs: Path) -> list[str]:
+    """What the test adds after the quickstart's own cells."""
+    return [
+        "from fusion_jupyter.widgets import ArtifactTable, Dashboard, Launcher, LogViewer, "
+        "RunProgress\nLogViewer(run)",
+        "files = ArtifactTable(run)\nfiles",
+        "dash = Dashboard(client)\ndash",
+        "launcher = Launcher(client, 'minimal')\nlauncher",
+        "again = RunProgress(run)\ndisplay(again)\ndisplay(again)",
+        # The relay path: the engine inside the kernel, which no page can reach.
+        f"ec = fj.connect(embedded=True, runs_dir={str(embedded_runs)!r})\n"
+        "r2 = ec.submit('minimal', {'general_settings': {'erlang_start': 400, "
+        "'erlang_stop': 1200, 'erlang_step': 200, 'num_requests': 2000, 'max_iters': 4}}, "
+        "name='relayed')\nrelayed = RunProgress(r2)\nrelayed",
+        f"time.sleep({RELAY_BUSY_SECONDS})  # relay-busy: the kernel relays from a thread",
+        "relayed_log = LogViewer(r2)\nrelayed_log",
+        "print('WIDGET-CELLS-DONE')",
+    ]
+
+
+def build_notebook(dest: Path, embedded_runs: Path) -> Path:
+    """notebooks/quickstart.ipynb, with a busy cell after ``run`` and widget cells after."""
+    nb = nbformat.read(REPO_ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
+    cells = list(nb.cells)
+    shown = next(
+        i
+        for i, c in enumerate(cells)
+        if c.cell_type == "code" and c.source.rstrip().endswith("\nrun") and "submit(" in c.source
+    )
+    busy = nbformat.v4.new_code_cell(
+        f"import time\ntime.sleep({BUSY_SECONDS})  # the kernel is busy; the widget above is not"
+    )
+    cells.insert(shown + 1, busy)
+    cells += [nbformat.v4.new_code_cell(src) for src in widget_cells(embedded_runs)]
+    nb.cells = cells
+    nb.metadata["kernelspec"] = KERNELSPEC
+    path = dest / NOTEBOOK
+    nbformat.write(nb, path)
+    return path
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Notebook:
+    """The notebook panel in the page: its kernel, its cells, its widgets."""
+
+    PANEL = """(path) => {
+      const app = window.jupyterapp;
+      for (const w of app.shell.widgets('main')) {
+        if (w.context && w.context.path === path) { return w; }
+      }
+      return null;
+    }"""
+
+    def __init__(self, page: Any, path: str) -> None:
+        self.page = page
+        self.path = path
+
+    def js(self, body: str, arg: Any = None) -> Any:
+        """Evaluate ``body`` (using ``panel``, ``arg``) with the notebook panel at hand."""
+        find = f"({self.PANEL})({json.dumps(self.path)})"
+        script = f"async (arg) => {{ const panel = {find}; {body} }}"
+        return self.page.evaluate(script, arg)
+
+    def cell_running(self, text: str) -> bool:
+        """Whether the cell whose source contains ``text`` is executing now (``[*]``).
+
+        (The kernel status shown by JupyterLab is no indicator: a widget's comm traffic
+        makes it flicker to idle while a cell runs.)"""
+        return bool(
+            self.js(
+                """
+                for (const cell of panel.content.widgets) {
+                  const source = cell.model.sharedModel.getSource();
+                  if (cell.model.type === 'code' && source.includes(arg)) {
+                    return cell.model.executionState === 'running';
+                  }
+                }
+                return false;""",
+                text,
+            )
+        )
+
+    def start_request(self, code: str) -> None:
+        """Send ``code`` to the kernel; ``request_running()`` is true until it has run."""
+        self.js(
+            """
+            const future = panel.sessionContext.session.kernel.requestExecute({ code: arg });
+            window.__fjRequestRunning = true;
+            future.done.finally(() => { window.__fjRequestRunning = false; });
+            return null;""",
+            code,
+        )
+
+    def request_running(self) -> bool:
+        return bool(self.page.evaluate("() => window.__fjRequestRunning === true"))
+
+    def run_all(self) -> None:
+        self.js("window.jupyterapp.commands.execute('notebook:run-all-cells'); return null;")
+
+    def kernel_eval(self, code: str, timeout: float = 60) -> str:
+        """Run ``code`` in the kernel (waits while it is busy); its text/plain result."""
+        body = """
+          const kernel = panel.sessionContext.session.kernel;
+          const future = kernel.requestExecute({ code: arg, store_history: false });
+          let out = '', err = null;
+          future.onIOPub = msg => {
+            const c = msg.content;
+            if (msg.header.msg_type === 'execute_result') { out += c.data['text/plain']; }
+            if (msg.header.msg_type === 'stream') { out += c.text; }
+            if (msg.header.msg_type === 'error') { err = c.ename + ': ' + c.evalue; }
+          };
+          await future.done;
+          if (err) { throw new Error(err); }
+          return out;"""
+        self.page.set_default_timeout(timeout * 1000)
+        try:
+            return str(self.js(body, code))
+        finally:
+            self.page.set_default_timeout(30_000)
+
+    def errors(self) -> list[str]:
+        """Error outputs of the notebook's cells."""
+        return list(
+            self.js(
+                """
+                const out = [];
+                for (const cell of panel.content.widgets) {
+                  const outputs = cell.model.outputs;
+                  if (!outputs) { continue; }
+                  for (let i = 0; i < outputs.length; i++) {
+                    const o = outputs.get(i).toJSON();
+                    if (o.output_type === 'error') { out.push(o.ename + ': ' + o.evalue); }
+                  }
+                }
+                return out;"""
+            )
+        )
+
+
+def text(locator: Any) -> str:
+    """An element's text (DOM text: a notebook may skip painting cells out of view)."""
+    return str(locator.text_content() or "")
+
+
+def bars(page: Any, selector: str = ".fj-run") -> list[float]:
+    values = page.eval_on_selector_all(
+        f"{selector} .fj-bar-overall", "els => els.map(e => e.getAttribute('aria-valuenow'))"
+    )
+    return [float(v) for v in values]
+
+
+def shoot(page: Any, locator: Any, name: str) -> None:
+    """test-artifacts/widget-<name>.png, copied to docs/images/ for the README."""
+    locator.scroll_into_view_if_needed()
+    time.sleep(0.3)
+    screenshot(page, f"widget-{name}", target=locator, copy_to=DOCS_IMAGES / f"widget-{name}.png")
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLabServer]:
+    base = tmp_path_factory.mktemp("widgets-lab")
+    server = start_jupyterlab(base)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def session(lab: JupyterLabServer) -> Iterator[dict[str, Any]]:
+    """The browser with the notebook open and running; records the page's WebSockets."""
+    from playwright.sync_api import sync_playwright
+
+    build_notebook(lab.root_dir, lab.base / "embedded-runs")
+    sockets: list[str] = []
+    samples: list[tuple[float, list[float], str]] = []
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = new_page(browser, 1400, 1000)
+        page.on("websocket", lambda ws: sockets.append(ws.url))
+        open_lab(page, lab, f"lab/tree/{NOTEBOOK}")
+        notebook = Notebook(page, NOTEBOOK)
+        ready = "return !!panel && panel.sessionContext.isReady;"
+        wait_for(lambda: notebook.js(ready), 60, "the kernel")
+        notebook.run_all()
+        yield {
+            "page": page,
+            "notebook": notebook,
+            "sockets": sockets,
+            "samples": samples,
+            "browser": browser,
+        }
+        browser.close()
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_progress_reaches_100_while_the_kernel_is_busy(session: dict[str, Any]) -> None:
+    page, notebook = session["page"], session["notebook"]
+    page.wait_for_selector(".fj-run .fj-bar-overall", timeout=60_000)
+    seen: list[tuple[float, str]] = []
+    deadline = time.monotonic() + BUSY_SECONDS + 30
+    while time.monotonic() < deadline:
+        values = bars(page)
+        busy = notebook.cell_running("time.sleep(")
+        if values:
+            seen.append((values[0], busy))
+            if values[0] >= 100:
+                break
+        time.sleep(0.1)
+    assert seen and seen[-1][0] == 100, seen[-10:]
+    # It got there while the kernel was busy (the sleep cell after the run), moving on
+    # the way (not only at the end).
+    assert seen[-1][1], seen[-5:]
+    assert any(0 < v < 100 and busy for v, busy in seen), seen
+    view = page.locator(".fj-run").first
+    wait_for(lambda: view.get_attribute("data-status") == "COMPLETED", 10, "COMPLETED")
+    assert view.locator("[data-transport='direct']").count() == 1
+    # The chart has one point per traffic load (400..1200 by 200).
+    assert view.locator(".fj-chart-point").count() == 5
+    shoot(page, view, "run-progress")
+
+
+def test_relay_path_keeps_moving_while_the_kernel_is_busy(session: dict[str, Any]) -> None:
+    """The embedded engine's run: its widget is fed by the kernel, whose next cell sleeps
+    (the widget starts relaying when created, before the page could ask)."""
+    page, notebook = session["page"], session["notebook"]
+    view = page.locator(".fj-run:has([data-transport='relay'])").first
+    view.wait_for(timeout=180_000)
+    seen: list[tuple[float, bool]] = []
+    deadline = time.monotonic() + RELAY_BUSY_SECONDS + 30
+    while time.monotonic() < deadline:
+        value = float(view.locator(".fj-bar-overall").get_attribute("aria-valuenow") or 0)
+        seen.append((value, notebook.cell_running("relay-busy")))
+        if value >= 100:
+            break
+        time.sleep(0.1)
+    assert seen[-1] == (100.0, True), seen[-5:]
+    assert any(0 < v < 100 and busy for v, busy in seen), seen
+    wait_for(lambda: view.get_attribute("data-status") == "COMPLETED", 10, "COMPLETED")
+    assert view.locator(".fj-chart-point").count() == 5
+    shoot(page, view, "run-progress-relay")
+
+
+def test_notebook_runs_to_the_end(session: dict[str, Any]) -> None:
+    page, notebook = session["page"], session["notebook"]
+    page.get_by_text("WIDGET-CELLS-DONE").first.wait_for(timeout=180_000)
+    assert notebook.errors() == []
+    assert notebook.kernel_eval("run.status") == "'COMPLETED'"
+    used = notebook.kernel_eval(
+        "[w.transport_used for w in (files, dash, launcher, again, relayed, relayed_log)]"
+    )
+    assert used == "['direct', 'direct', 'direct', 'direct', 'relay', 'relay']"
+    # The relayed log viewer (read through the kernel) shows and searches lines too.
+    log = page.locator(".fj-log:has([data-transport='relay'])").first
+    log.scroll_into_view_if_needed()
+    wait_for(lambda: log.locator(".fj-log-line").count() > 5, 60, "relayed log lines")
+    expected = notebook.kernel_eval(
+        "sum('completed' in line.lower() for line in r2.logs().splitlines())"
+    )
+    log.locator(".fj-log-search").fill("Completed")
+    log.locator(".fj-log-search").press("Enter")
+    wait_for(lambda: f"/{expected} " in text(log.locator(".fj-log-count")), 20, "relayed matches")
+
+
+def test_log_viewer_shows_and_searches(session: dict[str, Any]) -> None:
+    page, notebook = session["page"], session["notebook"]
+    expected = int(notebook.kernel_eval("run.logs().count('Mean of blocking')"))
+    assert expected >= 5
+    viewer = page.locator(".fj-log").first
+    viewer.scroll_into_view_if_needed()
+    lines = viewer.locator(".fj-log-line")
+    wait_for(lambda: lines.count() > 5, 30, "log lines")
+    assert "fusion" in text(viewer.locator(".fj-log-lines"))
+    search = viewer.locator(".fj-log-search")
+    search.fill("Mean of blocking")
+    search.press("Enter")
+    count = viewer.locator(".fj-log-count")
+    wait_for(lambda: "/" in text(count), 10, "a current match")
+    current, total = (int(n) for n in text(count).split()[0].split("/"))
+    assert total == expected  # the first match is the next one from the view
+    assert viewer.locator("mark.fj-log-mark").count() >= 1
+    assert "Mean of blocking" in text(viewer.locator(".fj-log-current"))
+
+    def position() -> int:
+        return int(text(count).split("/")[0])
+
+    viewer.locator("[data-action='next']").click()
+    assert position() == current % total + 1
+    for _ in range(current % total + 1):
+        viewer.locator("[data-action='previous']").click()
+    assert position() == total  # wrapped around to the last match
+    assert viewer.get_attribute("data-follow") == "false"  # searching stops following
+    shoot(page, viewer, "log-viewer")
+
+
+def test_load_into_pandas_puts_a_dataframe_in_the_kernel(session: dict[str, Any]) -> None:
+    page, notebook = session["page"], session["notebook"]
+    table = page.locator(".fj-art").first
+    table.scroll_into_view_if_needed()
+    row = table.locator("tr[data-path='output/results.csv']")
+    row.wait_for(timeout=30_000)
+    table.locator("th[data-sort='size']").click()  # sortable
+    assert table.locator("th[data-sort='size']").get_attribute("aria-sort") == "descending"
+    row.locator("[data-action='preview']").click()
+    preview = table.locator(".fj-preview")
+    preview.wait_for(timeout=30_000)
+    assert preview.locator("tbody tr").count() == 5
+    name = table.locator(".fj-art-name")
+    assert name.input_value() == "results"
+    name.fill("quick_results")
+    table.locator("[data-action='load']").click()
+    table.locator(".fj-art-loaded[data-loaded='quick_results']").wait_for(timeout=30_000)
+    code = text(table.locator(".fj-code"))
+    assert "quick_results = fj.connect().run(" in code and "results.csv" in code
+    answer = notebook.kernel_eval(
+        "import pandas as pd\n"
+        "print(type(quick_results).__name__, len(quick_results), "
+        "quick_results.equals(run.artifacts['output/results.csv'].load()))"
+    )
+    assert answer.strip() == "DataFrame 5 True"
+    shoot(page, table, "artifact-table")
+
+
+def test_launcher_shows_field_errors_and_submits(session: dict[str, Any]) -> None:
+    page, notebook = session["page"], session["notebook"]
+    launcher = page.locator(".fj-launch").first
+    launcher.scroll_into_view_if_needed()
+    field = launcher.locator(".fj-field[data-field='general_settings.erlang_start']")
+    field.wait_for(timeout=30_000)
+    field.locator("input").fill("-5")
+    error = field.locator(".fj-field-error")
+    error.wait_for(state="visible", timeout=10_000)
+    assert "must be greater than 0" in text(error)
+    assert "fj-invalid" in str(field.get_attribute("class"))
+    assert launcher.locator("[data-action='submit']").is_disabled()
+    errors = json.loads(notebook.kernel_eval("import json; print(json.dumps(launcher.errors))"))
+    assert [(e["section"], e["key"]) for e in errors] == [("general_settings", "erlang_start")]
+    shoot(page, launcher, "launcher")
+    # Fixed, named, submitted: the run's progress shows in place.
+    field.locator("input").fill("400")
+    wait_for(lambda: not error.is_visible(), 10, "the error to go")
+    launcher.locator(".fj-field[data-field='general_settings.num_requests'] input").fill("500")
+    launcher.locator("input[aria-label='Run name']").fill("from the launcher")
+    launcher.locator("input[aria-label='Tags']").fill("widgets, browser")
+    launcher.locator("[data-action='submit']").click()
+    progress = launcher.locator(".fj-launch-result .fj-run")
+    progress.wait_for(timeout=30_000)
+    wait_for(lambda: bars(page, ".fj-launch-result .fj-run") == [100.0], 60, "the new run at 100 %")
+    created = notebook.kernel_eval("print(launcher.run.name, sorted(launcher.run.tags))")
+    assert created.strip() == "from the launcher ['browser', 'widgets']"
+
+
+def test_dashboard_lists_filters_and_compares(session: dict[str, Any]) -> None:
+    page = session["page"]
+    dash = page.locator(".fj-dash").first
+    dash.scroll_into_view_if_needed()
+    rows = dash.locator(".fj-dash-row:not([hidden])")
+    wait_for(lambda: rows.count() >= 2, 30, "runs in the dashboard")
+    names = dash.locator(".fj-dash-name").all_text_contents()
+    assert "quickstart" in names and "from the launcher" in names
+    dash.locator(".fj-chip[data-status='RUNNING']").click()
+    wait_for(lambda: "0 of" in text(dash.locator(".fj-toolbar .fj-muted")), 10, "filter")
+    dash.locator(".fj-chip[data-status='RUNNING']").click()
+    dash.locator("input[aria-label='Filter by name']").fill("launcher")
+    wait_for(lambda: rows.count() == 1, 10, "name filter")
+    dash.locator("input[aria-label='Filter by name']").fill("")
+    wait_for(lambda: rows.count() >= 2, 10, "unfiltered")
+    for name in ("quickstart", "from the launcher"):
+        dash.locator(".fj-dash-row", has_text=name).locator("input[type=checkbox]").check()
+    wait_for(lambda: dash.locator(".fj-compare [data-series]").count() == 2, 30, "two curves")
+    assert dash.locator(".fj-chart-key").count() == 2
+    shoot(page, dash, "dashboard")
+
+
+def test_one_socket_per_page_and_state_restored_on_reload(session: dict[str, Any]) -> None:
+    page, notebook = session["page"], session["notebook"]
+    # Every direct widget of the page shares one connection (one WebSocket; the
+    # sidebar panel has its own); the run shown by several views is subscribed once.
+    shared = page.evaluate(
+        """() => [...globalThis.__fusionJupyterDirect_v1.values()].map(e => ({
+             refs: e.refs, runs: e.connection.stream.subscribedRuns }))"""
+    )
+    run_id = notebook.kernel_eval("print(run.id)").strip()
+    assert len(shared) == 1 and shared[0]["refs"] >= 5, shared
+    assert shared[0]["runs"].count(run_id) <= 1
+    widget_sockets = [u for u in session["sockets"] if "fusion/api/stream?token=" in u]
+    assert len(widget_sockets) == 1, session["sockets"]
+    views_before = page.locator(".fj-run").count()
+    assert views_before >= 5  # run, again x2, relayed, launcher's, r3
+    # Reopen the notebook (saved, with its kernel still running): every view comes back
+    # from the model's state (run_id) and catches up from the server or the kernel.
+    notebook.js("await panel.context.save(); return null;")
+    page.reload()
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    wait_for(lambda: page.locator(".fj-run").count() == views_before, 60, "views back")
+
+    def all_done() -> bool:
+        return all(v == 100 for v in bars(page))
+
+    wait_for(all_done, 60, "every restored bar at 100 %")
+    first = page.locator(".fj-run").first
+    assert first.locator(".fj-chart-point").count() == 5  # caught up from the history
+    assert page.locator(".fj-log").first.locator(".fj-log-line").count() > 5
+    assert notebook.kernel_eval("run.status") == "'COMPLETED'"
+    widget_sockets = [u for u in session["sockets"] if "fusion/api/stream?token=" in u]
+    assert len(widget_sockets) == 2  # one more for the reloaded page

@@ -531,7 +531,7 @@ def test_load_into_pandas_and_preview(client: fj.Client, recorder: Recorder) -> 
             "rows": 3,
             "columns": len(frame.columns),
             "code": "import fusion_jupyter as fj\n"
-            f"results = fj.connect(embedded=True).run({run.id!r})"
+            f"results = fj.connect(embedded=True).get({run.id!r})"
             ".artifacts['output/results.csv'].load()",
         }
         assert w.loaded == {"results": "output/results.csv"}

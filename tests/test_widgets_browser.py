@@ -378,7 +378,7 @@ def test_load_into_pandas_puts_a_dataframe_in_the_kernel(session: dict[str, Any]
     table.locator("[data-action='load']").click()
     table.locator(".fj-art-loaded[data-loaded='quick_results']").wait_for(timeout=30_000)
     code = text(table.locator(".fj-code"))
-    assert "quick_results = fj.connect().run(" in code and "results.csv" in code
+    assert "quick_results = fj.connect().get(" in code and "results.csv" in code
     answer = notebook.kernel_eval(
         "import pandas as pd\n"
         "print(type(quick_results).__name__, len(quick_results), "

@@ -29,7 +29,7 @@ def kernel_namespace() -> MutableMapping[str, Any]:
 def connect_code(run: Run) -> str:
     """How to reach ``run`` from code, in the mode the widget's client uses."""
     args = "embedded=True" if run._client.mode == "embedded" else ""
-    return f"fj.connect({args}).run({run.id!r})"
+    return f"fj.connect({args}).get({run.id!r})"
 
 
 class ArtifactTable(RunWidget):

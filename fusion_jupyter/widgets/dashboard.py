@@ -69,4 +69,4 @@ class Dashboard(FusionWidget):
     @property
     def selected_runs(self) -> list[Run]:
         """The runs ticked in the page."""
-        return [self._client.run(run_id) for run_id in self.selected]
+        return [self._client.get(run_id) for run_id in self.selected]

@@ -84,7 +84,7 @@ class Launcher(FusionWidget):
     @property
     def run(self) -> Run | None:
         """The last run submitted from the form (None before the first)."""
-        return self._client.run(self.run_id) if self.run_id else None
+        return self._client.get(self.run_id) if self.run_id else None
 
     def validate(self) -> ValidationReport:
         """Check the template with ``overrides`` as the form does; sets ``errors``."""

@@ -10,6 +10,7 @@ import { Bar, button, errorText, h, Notice, setText, transportNote } from './ui'
 import { VirtualList } from './vlist';
 
 const ROW_HEIGHT = 30;
+const REFRESH_MS = 100;
 
 export interface DashboardFilters {
   status?: RunStatus[];
@@ -81,6 +82,7 @@ export class DashboardView {
   private readonly notice = new Notice();
   private readonly results = new Map<string, { seq: number; series: Series | null }>();
   private compareTimer: ReturnType<typeof setTimeout> | undefined;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly stops: Array<() => void> = [];
   private tagsKey = '';
 
@@ -171,6 +173,7 @@ export class DashboardView {
 
   dispose(): void {
     clearTimeout(this.compareTimer);
+    clearTimeout(this.refreshTimer);
     this.stops.forEach(stop => stop());
     this.list.dispose();
     this.releaseStore();
@@ -198,9 +201,12 @@ export class DashboardView {
   private onStore(change: StoreChange): void {
     if (change.structural) {
       this.requery();
-    } else {
-      this.list.refresh();
-      this.drawCounts();
+    } else if (this.refreshTimer === undefined) {
+      // Progress of many runs: redraw the rows at most ten times a second.
+      this.refreshTimer = setTimeout(() => {
+        this.refreshTimer = undefined;
+        this.list.refresh();
+      }, REFRESH_MS);
     }
     for (const id of change.ids) {
       if (this.selected.has(id)) {
@@ -291,17 +297,27 @@ export class DashboardView {
   }
 
   private renderRow(el: HTMLElement, index: number): void {
-    const run = this.rows[index] as RunRecord | undefined;
+    // The store replaces a run's record when it changes: look the current one up.
+    const listed = this.rows[index];
+    const run = (listed && (this.store.get(listed.id) ?? listed)) as RunRecord | undefined;
     const parts = this.rowParts(el);
     if (!run) {
       el.hidden = true;
       return;
     }
-    el.dataset.runId = run.id;
-    el.dataset.status = run.status;
+    // Unchanged attributes are not written again: each write restyles the row.
+    if (el.dataset.runId !== run.id) {
+      el.dataset.runId = run.id;
+    }
+    if (el.dataset.status !== run.status) {
+      el.dataset.status = run.status;
+    }
     parts.check.checked = this.selected.has(run.id);
     setText(parts.name, displayName(run));
-    parts.name.title = `${run.id} · ${run.template}`;
+    const title = `${run.id} · ${run.template}`;
+    if (parts.name.title !== title) {
+      parts.name.title = title;
+    }
     setText(parts.status, run.status);
     parts.bar.set(run.status === 'COMPLETED' ? 100 : run.progress.percent);
     setText(parts.label, progressLabel(run.status === 'COMPLETED' ? { ...run, progress: { ...run.progress, percent: 100 } } : run));

@@ -273,10 +273,15 @@ export class LogView {
     const search = this.search;
     const hit = search.query !== '' && (search.isMatch(index) || (index >= this.buffer.lines.length && text.toLowerCase().includes(search.query.toLowerCase())));
     const current = hit && search.current >= 0 && search.matches[search.current] === index;
-    el.className = `fj-vlist-row fj-log-line${level ? ` fj-log-${level}` : ''}${current ? ' fj-log-current' : ''}`;
+    const className = `fj-vlist-row fj-log-line${level ? ` fj-log-${level}` : ''}${current ? ' fj-log-current' : ''}`;
+    if (el.className !== className) {
+      el.className = className;
+    }
     el.dataset.line = String(index);
     if (!hit) {
-      el.textContent = text;
+      if (el.childElementCount || el.textContent !== text) {
+        el.textContent = text;
+      }
       return;
     }
     el.replaceChildren();

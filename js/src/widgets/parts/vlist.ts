@@ -15,6 +15,11 @@ export class VirtualList {
   private readonly pool: HTMLElement[] = [];
   private count = 0;
   private first = 0;
+  /**
+   * scrollTop as last set or seen in a scroll event: reading the element's own after
+   * the rows were written would force a layout of the whole page every frame.
+   */
+  private top = 0;
   private frame = 0;
   private viewHeight = 0;
   private readonly resize: ResizeObserver | null;
@@ -29,6 +34,7 @@ export class VirtualList {
     this.rows = h('div', { class: 'fj-vlist-rows' });
     this.node = h('div', { class: `fj-vlist ${className}`.trim(), attrs: { tabindex: '0' } }, this.spacer, this.rows);
     this.node.addEventListener('scroll', () => {
+      this.top = this.node.scrollTop; // read here, while layout is clean
       this.schedule();
       this.onScroll();
     }, { passive: true });
@@ -55,7 +61,14 @@ export class VirtualList {
   setCount(count: number, shiftTop = 0): void {
     const top = this.firstVisible();
     this.count = count;
-    this.spacer.style.height = `${Math.min(count * this.rowHeight, MAX_SPACER_PX)}px`;
+    const height = `${Math.min(count * this.rowHeight, MAX_SPACER_PX)}px`;
+    if (this.spacer.style.height !== height) {
+      this.spacer.style.height = height;
+    }
+    const max = Math.max(0, Math.min(count * this.rowHeight, MAX_SPACER_PX) - this.height);
+    if (this.top > max) {
+      this.top = max; // the browser clamps scrollTop when the content shrinks
+    }
     if (shiftTop) {
       this.scrollToRow(top + shiftTop, 'start');
     }
@@ -72,16 +85,21 @@ export class VirtualList {
   }
 
   atBottom(): boolean {
-    const n = this.node;
-    return n.scrollTop + n.clientHeight >= n.scrollHeight - 2;
+    return this.top + this.height >= Math.min(this.count * this.rowHeight, MAX_SPACER_PX) - 2;
   }
 
   atTop(): boolean {
-    return this.node.scrollTop <= 2;
+    return this.top <= 2;
   }
 
   scrollToBottom(): void {
-    this.node.scrollTop = this.node.scrollHeight;
+    this.setScrollTop(Math.min(this.count * this.rowHeight, MAX_SPACER_PX) - this.height);
+  }
+
+  private setScrollTop(value: number): void {
+    const max = Math.max(0, Math.min(this.count * this.rowHeight, MAX_SPACER_PX) - this.height);
+    this.top = Math.max(0, Math.min(max, value));
+    this.node.scrollTop = this.top;
     this.schedule();
   }
 
@@ -89,13 +107,12 @@ export class VirtualList {
     const rows = this.visibleRows();
     const target = Math.max(0, align === 'center' ? index - Math.floor(rows / 2) : index);
     if (!this.scaled) {
-      this.node.scrollTop = target * this.rowHeight;
+      this.setScrollTop(target * this.rowHeight);
     } else {
       const maxScroll = MAX_SPACER_PX - this.height;
       const span = Math.max(1, this.count - rows);
-      this.node.scrollTop = (Math.min(target, span) / span) * maxScroll;
+      this.setScrollTop((Math.min(target, span) / span) * maxScroll);
     }
-    this.schedule();
   }
 
   /** Redraw the visible rows (their content changed). */
@@ -120,7 +137,7 @@ export class VirtualList {
   }
 
   private firstFraction(): number {
-    const scrollTop = this.node.scrollTop;
+    const scrollTop = this.top;
     if (!this.scaled) {
       return scrollTop / this.rowHeight;
     }
@@ -157,8 +174,11 @@ export class VirtualList {
         row.hidden = true;
       }
     }
-    const top = this.scaled ? this.node.scrollTop - (fraction - first) * this.rowHeight : first * this.rowHeight;
-    this.rows.style.transform = `translateY(${top}px)`;
+    const top = this.scaled ? this.top - (fraction - first) * this.rowHeight : first * this.rowHeight;
+    const transform = `translateY(${top}px)`;
+    if (this.rows.style.transform !== transform) {
+      this.rows.style.transform = transform;
+    }
     this.first = first;
   }
 

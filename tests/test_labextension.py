@@ -25,6 +25,8 @@ from tests.support import REPO_ROOT, wait_until
 from tests.support.browser import (
     JupyterLabServer,
     chromium_missing_reason,
+    jp_asyncio_loop,  # noqa: F401 - overrides pytest-jupyter's (see the module)
+    jp_server_cleanup,  # noqa: F401
     launch_chromium,
     new_page,
     open_lab,
@@ -243,7 +245,8 @@ def test_log_tab_is_live_and_searchable(page: Any) -> None:
     search = log.locator(".jp-FusionLog-search")
     search.fill("erlang")
     log.locator(".jp-FusionLog-count").filter(has_text=re.compile(r"^1 of \d+$")).wait_for()
-    assert log.locator(".jp-FusionLog-line mark").count() >= 1
+    # The count and the highlighted lines render in separate frames: wait for both.
+    log.locator(".jp-FusionLog-line mark").first.wait_for()
     total = int(log.locator(".jp-FusionLog-count").inner_text().split(" of ")[1])
     if total > 1:
         log.locator(".jp-FusionLog-next").click()

@@ -590,3 +590,43 @@ def test_a_run_displays_as_run_progress_in_a_kernel(
     run._ipython_display_()
     assert len(shown) == 1 and isinstance(shown[0], RunProgress) and shown[0].run_id == run.id
     shown[0].close()
+
+
+# --------------------------------------------------------------------------- remote client
+
+
+def test_relay_and_rest_over_a_remote_client(tmp_path: Path, recorder: Recorder) -> None:
+    """A kernel whose client talks to a server the page cannot reach (VS Code, another
+    host): the kernel relays from the server's WebSocket and answers REST from it."""
+    from tests.support.jupyter import running_server
+
+    with running_server(
+        tmp_path / "server", fusion={"simulator_command": stub_sim_command()}
+    ) as srv:
+        client = fj.connect(srv.root, token=srv.token)
+        assert client.mode == "remote"
+        run = fast_run(client)
+        widget = RunProgress(run, transport="relay")
+        try:
+            assert widget._transport == {"server_url": srv.root, "mode": "relay"}
+            wait_until(
+                lambda: any(
+                    m["type"] == "status" and m["run"]["status"] == "COMPLETED"
+                    for m in recorder.stream(widget)
+                ),
+                30,
+                "the run relayed to its end from the server",
+            )
+            seqs = progress_seqs(recorder.stream(widget), run.id)
+            assert seqs == list(range(len(seqs))) and len(seqs) >= 10
+            status, body, _, _ = http(widget, recorder, "GET", f"runs/{run.id}/results")
+            assert status == 200 and len(body["rows"]) == 3
+            status, _, _, buffers = http(
+                widget, recorder, "GET", f"runs/{run.id}/artifacts/output/results.csv"
+            )
+            assert status == 200 and buffers[0].startswith(b"erlang")
+            status, body, _, _ = http(widget, recorder, "GET", "runs/0000deadbeef")
+            assert status == 404
+        finally:
+            widget.close()
+            client.close()

@@ -29,15 +29,13 @@ from tests.support import REPO_ROOT
 from tests.support.browser import (
     JupyterLabServer,
     chromium_missing_reason,
+    jp_asyncio_loop,  # noqa: F401 - overrides pytest-jupyter's (see the module)
+    jp_server_cleanup,  # noqa: F401
     launch_chromium,
     new_page,
     open_lab,
     screenshot,
     start_jupyterlab,
-)
-
-pytestmark = pytest.mark.skipif(
-    chromium_missing_reason() is not None, reason=str(chromium_missing_reason())
 )
 
 DOCS_IMAGES = REPO_ROOT / "docs" / "images"
@@ -52,6 +50,7 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 
 def widget_cells(embedded_runs: Path) -> list[str]:
     """What the test adds after the quickstart's own cells."""
+    bad_runs = embedded_runs / "failing"
     return [
         "from fusion_jupyter.widgets import ArtifactTable, Dashboard, Launcher, LogViewer, "
         "RunProgress\nLogViewer(run)",
@@ -66,6 +65,11 @@ def widget_cells(embedded_runs: Path) -> list[str]:
         "name='relayed')\nrelayed = RunProgress(r2)\nrelayed",
         f"time.sleep({RELAY_BUSY_SECONDS})  # relay-busy: the kernel relays from a thread",
         "relayed_log = LogViewer(r2)\nrelayed_log",
+        # A run that fails: its error shows in the widget.
+        f"import sys\nbad_client = fj.connect(embedded=True, runs_dir={str(bad_runs)!r}, "
+        "simulator_command=[sys.executable, '-c', "
+        "\"import sys; print('ERROR: the simulator gave up'); sys.exit(3)\"])\n"
+        "bad = bad_client.submit('minimal', name='failing')\nRunProgress(bad)",
         "print('WIDGET-CELLS-DONE')",
     ]
 
@@ -223,6 +227,9 @@ def shoot(page: Any, locator: Any, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLabServer]:
+    reason = chromium_missing_reason()
+    if reason:  # a failure, not a skip: CI installs both
+        pytest.fail(f"browser tests need Debian's chromium and playwright: {reason}")
     base = tmp_path_factory.mktemp("widgets-lab")
     server = start_jupyterlab(base)
     try:
@@ -315,7 +322,7 @@ def test_notebook_runs_to_the_end(session: dict[str, Any]) -> None:
     assert notebook.kernel_eval("run.status") == "'COMPLETED'"
     used = notebook.kernel_eval(
         "[w.transport_used for w in (files, dash, launcher, again, relayed, relayed_log)]"
-    )
+    )  # (the failing run's widget too is relayed: its client is embedded)
     assert used == "['direct', 'direct', 'direct', 'direct', 'relay', 'relay']"
     # The relayed log viewer (read through the kernel) shows and searches lines too.
     log = page.locator(".fj-log:has([data-transport='relay'])").first
@@ -327,6 +334,13 @@ def test_notebook_runs_to_the_end(session: dict[str, Any]) -> None:
     log.locator(".fj-log-search").fill("Completed")
     log.locator(".fj-log-search").press("Enter")
     wait_for(lambda: f"/{expected} " in text(log.locator(".fj-log-count")), 20, "relayed matches")
+    failing = page.locator(".fj-run", has_text="failing").first
+    wait_for(lambda: failing.get_attribute("data-status") == "FAILED", 60, "FAILED")
+    error = failing.locator(".fj-run-error")
+    assert error.is_visible() and "exited with code 3" in text(error)
+    assert "ERROR: the simulator gave up" in text(error)
+    assert failing.locator("[data-action='cancel']").is_hidden()
+    shoot(page, failing, "run-progress-failed")
 
 
 def test_log_viewer_shows_and_searches(session: dict[str, Any]) -> None:
@@ -357,6 +371,10 @@ def test_log_viewer_shows_and_searches(session: dict[str, Any]) -> None:
         viewer.locator("[data-action='previous']").click()
     assert position() == total  # wrapped around to the last match
     assert viewer.get_attribute("data-follow") == "false"  # searching stops following
+    with page.expect_download() as download:
+        viewer.locator("[data-action='download']").click()
+    saved = Path(download.value.path())
+    assert saved.read_text() == notebook.kernel_eval("print(run.logs(), end='')")
     shoot(page, viewer, "log-viewer")
 
 
@@ -385,6 +403,10 @@ def test_load_into_pandas_puts_a_dataframe_in_the_kernel(session: dict[str, Any]
         "quick_results.equals(run.artifacts['output/results.csv'].load()))"
     )
     assert answer.strip() == "DataFrame 5 True"
+    with page.expect_download() as download:
+        row.locator("[data-action='download']").click()
+    assert download.value.suggested_filename == "results.csv"
+    assert Path(download.value.path()).read_text().startswith("erlang")
     shoot(page, table, "artifact-table")
 
 
@@ -418,7 +440,7 @@ def test_launcher_shows_field_errors_and_submits(session: dict[str, Any]) -> Non
 
 
 def test_dashboard_lists_filters_and_compares(session: dict[str, Any]) -> None:
-    page = session["page"]
+    page, notebook = session["page"], session["notebook"]
     dash = page.locator(".fj-dash").first
     dash.scroll_into_view_if_needed()
     rows = dash.locator(".fj-dash-row:not([hidden])")
@@ -436,7 +458,35 @@ def test_dashboard_lists_filters_and_compares(session: dict[str, Any]) -> None:
         dash.locator(".fj-dash-row", has_text=name).locator("input[type=checkbox]").check()
     wait_for(lambda: dash.locator(".fj-compare [data-series]").count() == 2, 30, "two curves")
     assert dash.locator(".fj-chart-key").count() == 2
+    assert json.loads(
+        notebook.kernel_eval("import json; print(json.dumps([r.name for r in dash.selected_runs]))")
+    ) in (
+        ["quickstart", "from the launcher"],
+        ["from the launcher", "quickstart"],
+    )
     shoot(page, dash, "dashboard")
+    # Cancel a long run, rerun one, delete one (a second click confirms).
+    notebook.kernel_eval(
+        "slow = client.submit('minimal', {'general_settings': {'num_requests': 200000, "
+        "'max_iters': 8}}, name='slow one')"
+    )
+    slow = dash.locator(".fj-dash-row", has_text="slow one")
+    wait_for(lambda: slow.get_attribute("data-status") == "RUNNING", 30, "the slow run running")
+    slow.locator("[data-action='cancel']").click()
+    wait_for(lambda: slow.get_attribute("data-status") == "CANCELLED", 30, "CANCELLED")
+    assert notebook.kernel_eval("slow.refresh().status") == "'CANCELLED'"
+    launched = dash.locator(".fj-dash-row", has_text="from the launcher")
+    launched.locator("[data-action='rerun']").click()
+    wait_for(
+        lambda: dash.locator(".fj-dash-row", has_text="from the launcher").count() == 2, 30, "rerun"
+    )
+    slow.locator("[data-action='delete']").click()
+    assert text(slow.locator("[data-action='delete']")) == "Confirm"
+    slow.locator("[data-action='delete']").click()
+    wait_for(lambda: dash.locator(".fj-dash-row", has_text="slow one").count() == 0, 30, "deleted")
+    assert "NotFoundError" in notebook.kernel_eval(
+        "try:\n    client.get(slow.id)\nexcept Exception as exc:\n    print(type(exc).__name__)"
+    )
 
 
 def test_one_socket_per_page_and_state_restored_on_reload(session: dict[str, Any]) -> None:
@@ -453,7 +503,7 @@ def test_one_socket_per_page_and_state_restored_on_reload(session: dict[str, Any
     widget_sockets = [u for u in session["sockets"] if "fusion/api/stream?token=" in u]
     assert len(widget_sockets) == 1, session["sockets"]
     views_before = page.locator(".fj-run").count()
-    assert views_before >= 5  # run, again x2, relayed, launcher's, r3
+    assert views_before >= 6  # run, again x2, relayed, failing, the launcher's
     # Reopen the notebook (saved, with its kernel still running): every view comes back
     # from the model's state (run_id) and catches up from the server or the kernel.
     notebook.js("await panel.context.save(); return null;")
@@ -462,9 +512,14 @@ def test_one_socket_per_page_and_state_restored_on_reload(session: dict[str, Any
     wait_for(lambda: page.locator(".fj-run").count() == views_before, 60, "views back")
 
     def all_done() -> bool:
-        return all(v == 100 for v in bars(page))
+        views = page.eval_on_selector_all(
+            ".fj-run",
+            "els => els.map(e => [e.dataset.status,"
+            " e.querySelector('.fj-bar-overall').getAttribute('aria-valuenow')])",
+        )
+        return all(s == "FAILED" or (s == "COMPLETED" and v == "100") for s, v in views)
 
-    wait_for(all_done, 60, "every restored bar at 100 %")
+    wait_for(all_done, 60, "every restored view finished, the completed ones at 100 %")
     first = page.locator(".fj-run").first
     assert first.locator(".fj-chart-point").count() == 5  # caught up from the history
     assert page.locator(".fj-log").first.locator(".fj-log-line").count() > 5

@@ -42,7 +42,7 @@ function normalize(run: Run): Run {
 }
 
 /** Of two views of one run, the more recent: status never goes backwards, then progress. */
-function newer(current: Run | undefined, incoming: Run): boolean {
+export function newer(current: Run | null | undefined, incoming: Run): boolean {
   if (!current) {
     return true;
   }

@@ -1,5 +1,6 @@
 import { defaultScheduler, Emitter } from '../../common/emitter';
 import { emptyProgress, foldProgress } from '../../common/progress';
+import { newer } from '../../common/store';
 import type { Subscription } from '../../common/stream';
 import { isActive, type ProgressEvent, type Run, type RunProgress } from '../../common/types';
 import type { Point } from './chart';
@@ -197,10 +198,11 @@ export class RunFeed {
       this.error = 'this run was deleted';
     } else {
       this.error = '';
-      const current = this.run;
-      const terminal = current && !isActive(current.status);
-      // A terminal status is final: an older snapshot never takes it back.
-      this.run = terminal && isActive(run.status) ? { ...run, status: current.status } : run;
+      // A REST answer sent before the run ended can land after the status message
+      // that ended it: keep the terminal record (its error with it).
+      if (newer(this.run, run)) {
+        this.run = run;
+      }
       if (run.progress && run.progress.seq > this.progress.seq) {
         this.progress = { ...emptyProgress(), ...run.progress };
       }

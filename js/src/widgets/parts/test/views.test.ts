@@ -4,6 +4,7 @@ import { loadable, sortArtifacts, variableName } from '../artifactview';
 import { wantsLog } from '../chart';
 import { parseTags } from '../launcherview';
 import { BlockingCurve } from '../runfeed';
+import { newer } from '../../../common/store';
 import { etaSeconds, executorText } from '../runview';
 
 describe('blocking curve', () => {
@@ -26,6 +27,17 @@ describe('blocking curve', () => {
     c.apply(ev(1, 'iteration', 400, { blocking_prob: 0.2 }));
     c.apply(ev(2, 'erlang_complete', 400, {}));
     expect(c.points()).toEqual([{ x: 400, y: 0.2, lo: null, hi: null }]);
+  });
+});
+
+describe('run records', () => {
+  it('keeps a terminal record when an older active snapshot arrives after it', () => {
+    const failed = { id: 'a', status: 'FAILED', error: 'exited with code 3' } as any;
+    const running = { id: 'a', status: 'RUNNING', error: null } as any;
+    expect(newer(failed, running)).toBe(false);
+    expect(newer(running, failed)).toBe(true);
+    expect(newer(null, running)).toBe(true);
+    expect(newer(failed, { ...failed, status: 'CANCELLED' })).toBe(false); // final
   });
 });
 

@@ -1,12 +1,13 @@
 """Server benchmark: a real ``jupyter server`` with the extension, measured from outside.
 
     python benchmarks/server_bench.py [--log-mb 200] [--clients 100] [--events 1000]
-        [--runs-in-db 100000] [--posts 200]
+        [--runs-in-db 100000] [--posts 200] [--only 3 5]
 
 Prints:
   1. progress line written -> WebSocket client has it: p50 / p99 latency
   2. log streaming to one client: lines/s, and the server's RSS while the log streams
-  3. --clients WebSocket clients on one busy run: all get every event? p99 latency
+  3. --clients WebSocket clients on one busy run (asyncio clients in 2 worker
+     processes): all get every event? p99 latency
   4. POST runs: p50 / p99
   5. GET runs (one page of 100) with --runs-in-db runs in the database: p50 / p99
 
@@ -34,6 +35,8 @@ import websocket
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support.jupyter import JupyterServer, running_server
+
+HERE = Path(__file__).resolve()
 
 BENCH_SIM = r"""
 import configparser, json, os, sys, time
@@ -108,17 +111,24 @@ def wait_done(server: JupyterServer, http: requests.Session, run_id: str) -> Non
 
 def follow(ws: websocket.WebSocket, run_id: str, count: int, out: list[float]) -> None:
     """Receive ``count`` iteration events of ``run_id``; append each one's latency."""
-    got = 0
-    while got < count:
+    seqs: list[int] = []
+    while len(seqs) < count:
         try:
             frame = ws.recv()
-        except (websocket.WebSocketException, OSError) as exc:
-            print(f"   a client stopped after {got}/{count} events: {exc!r}")
+            messages = json.loads(frame)
+        except (websocket.WebSocketException, OSError, ValueError) as exc:
+            missing = sorted(set(range(seqs[0], seqs[0] + count)) - set(seqs)) if seqs else []
+            print(
+                f"   a client stopped after {len(seqs)}/{count} events ({exc!r}); "
+                f"first seq {seqs[:1]}, missing {missing[:5]}..., close {ws.close_frame!r}"
+            )
             return
-        for message in json.loads(frame):
+        for message in messages:
             if message.get("type") == "progress" and message["event"]["type"] == "iteration":
                 out.append(time.time() - message["event"]["t"])
-                got += 1
+                seqs.append(message["seq"])
+            elif message.get("type") != "progress":
+                print(f"   note: {str(message)[:200]}")
 
 
 def gated(home: Path, bench: dict[str, Any]) -> tuple[dict[str, Any], Path]:
@@ -176,30 +186,111 @@ def bench_logs(server: JupyterServer, log_mb: float) -> None:
     )
 
 
+FANOUT_WORKERS = 2
+
+
+async def _fanout_clients(
+    url: str, headers: dict[str, str], run_id: str, clients: int, events: int
+) -> dict[str, Any]:
+    """``clients`` asyncio WebSocket clients; says READY once all are subscribed."""
+    import asyncio
+
+    from websockets.asyncio.client import connect
+
+    subscribed = 0
+    all_in = asyncio.Event()
+
+    async def one() -> tuple[list[float], int]:
+        nonlocal subscribed
+        latencies: list[float] = []
+        seqs: set[int] = set()
+        async with connect(url, additional_headers=headers, max_size=None) as ws:
+            await ws.send(
+                json.dumps({"op": "subscribe", "run_id": run_id, "channels": ["progress"]})
+            )
+            while len(seqs) < events:
+                try:
+                    frame = await asyncio.wait_for(ws.recv(), 30)
+                except Exception as exc:  # a timeout or a closed socket: reported
+                    print(f"   a client stopped after {len(seqs)}/{events}: {exc!r}", flush=True)
+                    break
+                now = time.time()  # arrival of the frame, before parsing it
+                for message in json.loads(frame):
+                    kind = message.get("type")
+                    if kind == "subscribed":
+                        subscribed += 1
+                        if subscribed == clients:
+                            all_in.set()
+                    elif kind == "progress" and message["event"]["type"] == "iteration":
+                        latencies.append(now - message["event"]["t"])
+                        seqs.add(message["seq"])
+        return latencies, len(seqs)
+
+    tasks = [asyncio.create_task(one()) for _ in range(clients)]
+    await asyncio.wait_for(all_in.wait(), 60)
+    print("READY", flush=True)
+    done = await asyncio.gather(*tasks)
+    return {"latencies": [x for lat, _ in done for x in lat], "counts": [n for _, n in done]}
+
+
+def fanout_worker(argv: list[str]) -> None:
+    """``server_bench.py fanout-worker URL HEADERS_JSON RUN_ID CLIENTS EVENTS``."""
+    import asyncio
+
+    url, headers, run_id, clients, events = argv
+    result = asyncio.run(
+        _fanout_clients(url, json.loads(headers), run_id, int(clients), int(events))
+    )
+    print(json.dumps(result), flush=True)
+
+
 def bench_fanout(server: JupyterServer, clients: int, events: int) -> None:
+    # The clients run in their own processes (asyncio, C-accelerated framing): 100
+    # Python threads in this process would measure their own GIL queue, not the server.
+    import subprocess
+
     http = server.session()
     bench, gate = gated(server.home, {"mode": "busy", "count": events, "interval": 0.002})
     run_id = create(server, http, bench)
-    sockets = [connect(server) for _ in range(clients)]
-    for ws in sockets:
-        ws.send(json.dumps({"op": "subscribe", "run_id": run_id, "channels": ["progress"]}))
-    results: list[list[float]] = [[] for _ in sockets]
-    threads = [
-        threading.Thread(target=follow, args=(ws, run_id, events, out), daemon=True)
-        for ws, out in zip(sockets, results, strict=True)
+    shares = [
+        clients // FANOUT_WORKERS + (i < clients % FANOUT_WORKERS) for i in range(FANOUT_WORKERS)
     ]
-    for thread in threads:
-        thread.start()
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(HERE),
+                "fanout-worker",
+                server.ws_url(),
+                json.dumps(server.headers),
+                run_id,
+                str(n),
+                str(events),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in shares
+        if n
+    ]
+    for worker in workers:  # every client subscribed before the first event
+        assert worker.stdout is not None
+        while (line := worker.stdout.readline()) and line.strip() != "READY":
+            print(line, end="")
     gate.touch()
-    for thread in threads:
-        thread.join(120)
-    complete = sum(len(r) == events for r in results)
-    every = [value for r in results for value in r]
-    for ws in sockets:
-        ws.close()
+    latencies: list[float] = []
+    counts: list[int] = []
+    for worker in workers:
+        out, _ = worker.communicate(timeout=180)
+        lines = out.strip().splitlines()
+        print("".join(f"{line}\n" for line in lines[:-1]), end="")
+        result = json.loads(lines[-1])
+        latencies += result["latencies"]
+        counts += result["counts"]
+    complete = sum(n == events for n in counts)
     print(
-        f"3. {clients} WebSocket clients, one busy run ({events} events at 500/s): "
-        f"{complete}/{clients} got every event; latency {ms(every)}"
+        f"3. {clients} WebSocket clients ({len(workers)} client processes), one busy run "
+        f"({events} events at 500/s): {complete}/{clients} got every event; latency {ms(latencies)}"
     )
 
 
@@ -276,7 +367,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--runs-in-db", type=int, default=100_000)
     parser.add_argument("--posts", type=int, default=200)
+    parser.add_argument(
+        "--only", type=int, nargs="+", choices=range(1, 6), help="run only these (1-5)"
+    )
     args = parser.parse_args()
+    only = set(args.only or range(1, 6))
     with tempfile.TemporaryDirectory(prefix="fusion-server-bench-") as tmp:
         home = Path(tmp) / "home"
         sim = Path(tmp) / "bench_sim.py"
@@ -288,10 +383,16 @@ def main() -> None:
             "sync_interval_seconds": 1.0,
         }
         with running_server(home, fusion=fusion) as server:
-            bench_latency(server, args.events)
-            bench_logs(server, args.log_mb)
-            bench_fanout(server, args.clients, args.events)
-            bench_post(server, args.posts)
+            if 1 in only:
+                bench_latency(server, args.events)
+            if 2 in only:
+                bench_logs(server, args.log_mb)
+            if 3 in only:
+                bench_fanout(server, args.clients, args.events)
+            if 4 in only:
+                bench_post(server, args.posts)
+        if 5 not in only:
+            return
         db_url = f"sqlite:///{home / 'runs.db'}"
         fill_database(db_url, args.runs_in_db)
         with running_server(home, fusion={**fusion, "max_concurrent_runs": 1}) as server:
@@ -299,4 +400,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["fanout-worker"]:
+        fanout_worker(sys.argv[2:])
+    else:
+        main()

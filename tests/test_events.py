@@ -151,6 +151,31 @@ def test_a_failing_log_driven_run_gets_an_error_event_with_its_traceback(
         assert error["type"] == "error" and error["traceback"].startswith("Traceback")
 
 
+def test_an_event_published_while_subscribing_does_not_hide_the_history(tmp_path, monkeypatch):
+    """The race seen with many clients subscribing to a busy run: a live event lands
+    between the subscription's registration and its history read."""
+    import fusion_jupyter.engine.hub as hub_module
+
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    progress = run_dir / "progress.jsonl"
+    progress.write_text("".join(json.dumps({"type": "iteration", "i": i}) + "\n" for i in range(5)))
+    hub = EventHub(lambda run_id: run_dir)
+    real_read = hub_module.read_events
+
+    def read_after_a_live_event(path: Path, after: int = -1) -> list[dict]:
+        history = real_read(path, after)
+        with progress.open("a") as fh:
+            fh.write(json.dumps({"type": "complete"}) + "\n")
+        hub.publish_progress("r", real_read(progress, after=4))  # seq 5, live
+        return history
+
+    monkeypatch.setattr(hub_module, "read_events", read_after_a_live_event)
+    sub = hub.subscribe("r", notify=lambda: None, channels=["progress"])
+    assert [m["seq"] for m in sub.drain()] == [0, 1, 2, 3, 4, 5]
+    sub.close()
+
+
 def test_live_subscription_sees_every_event_once_in_order(tmp_path):
     with make_manager(
         tmp_path,

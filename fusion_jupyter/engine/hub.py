@@ -55,28 +55,48 @@ class Subscription:
         self._signalled = False
         self._notify = notify
         self._lock = threading.Lock()
+        # Live messages published while ``subscribe`` reads the history (None after).
+        self._early: list[Message] | None = [] if run_id is not None else None
 
     # ---- producer side (called by the hub) -----------------------------------------
 
     def _push(self, message: Message) -> bool:
         with self._lock:
-            if self.closed:
+            if self._early is not None:
+                # Still reading the history: an event published meanwhile waits, so a
+                # newer seq never lands first and makes the history look delivered.
+                self._early.append(message)
                 return False
-            seq = message.get("seq")
-            if seq is not None and seq <= self.last_seq:
-                return False  # already queued or delivered (history and live overlap)
-            if self.lagged:
-                return False  # the catch-up on the next drain will read it from the file
-            if len(self.queue) >= self.maxsize:
-                # Fall back to what was delivered; the rest is re-read from the file.
-                self.queue.clear()
-                self.lagged = True
-                self.last_seq = self.delivered_seq
-            else:
-                self.queue.append(message)
-                if seq is not None:
-                    self.last_seq = seq
-            return self._wake()
+            return self._push_locked(message)
+
+    def _prime(self, history: Iterable[Message]) -> None:
+        """Queue the history read at subscribe time, then what was published meanwhile."""
+        with self._lock:
+            early, self._early = self._early or [], None
+            for message in history:
+                self._push_locked(message)
+            for message in early:  # the seq check drops what the history already had
+                self._push_locked(message)
+
+    def _push_locked(self, message: Message) -> bool:
+        # Called with the lock held.
+        if self.closed:
+            return False
+        seq = message.get("seq")
+        if seq is not None and seq <= self.last_seq:
+            return False  # already queued or delivered (history and live overlap)
+        if self.lagged:
+            return False  # the catch-up on the next drain will read it from the file
+        if len(self.queue) >= self.maxsize:
+            # Fall back to what was delivered; the rest is re-read from the file.
+            self.queue.clear()
+            self.lagged = True
+            self.last_seq = self.delivered_seq
+        else:
+            self.queue.append(message)
+            if seq is not None:
+                self.last_seq = seq
+        return self._wake()
 
     def _log_grew(self, size: int) -> bool:
         with self._lock:
@@ -195,14 +215,16 @@ class EventHub:
         )
         with self._lock:
             self._by_run.setdefault(run_id, set()).add(sub)
-        # Registered first, read second: an event published meanwhile is both queued
-        # and read, and the seq check drops the second copy.
+        # Registered first, read second: an event published meanwhile is held back
+        # until the history is queued, then the seq check drops its second copy.
+        history: list[Message] = []
         if run_dir is not None:
             if "progress" in sub.channels:
-                for event in read_events(run_dir / "progress.jsonl", after):
-                    sub._push(self._progress_message(run_id, event))
+                events = read_events(run_dir / "progress.jsonl", after)
+                history = [self._progress_message(run_id, event) for event in events]
             if "logs" in sub.channels:
                 sub._log_grew(file_size(run_dir / "logs" / "sim.log"))
+        sub._prime(history)
         if sub.pending:
             sub._fire()
         return sub

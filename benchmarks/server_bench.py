@@ -320,6 +320,7 @@ def fill_database(db_url: str, count: int) -> None:
         rows, tags = [], []
         for i in range(first, min(count, first + batch)):
             run_id = f"{i:012x}"
+            created = now - timedelta(seconds=count - i)
             rows.append(
                 {
                     "id": run_id,
@@ -331,10 +332,10 @@ def fill_database(db_url: str, count: int) -> None:
                     "executor": "local",
                     "run_dir": f"/nonexistent/{run_id}",
                     "cancel_requested": False,
-                    "created_at": now - timedelta(seconds=count - i),
+                    "created_at": created,
                 }
             )
-            tags.append({"run_id": run_id, "tag": f"group{i % 10}"})
+            tags.append({"run_id": run_id, "tag": f"group{i % 10}", "created_at": created})
         with store.write() as session:
             session.execute(insert(Run), rows)
             session.execute(insert(RunTag), tags)

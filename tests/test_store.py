@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from fusion_jupyter.engine.errors import NotFound, ValidationFailed
-from fusion_jupyter.engine.models import Base, Run, Status, Sweep, utcnow
+from fusion_jupyter.engine.models import Base, Run, Status, Sweep, UTCDateTime, utcnow
 from fusion_jupyter.engine.store import RunFilter, Store, make_engine, migrate
 
 
@@ -42,7 +42,7 @@ def test_sqlite_connections_get_wal_busy_timeout_and_foreign_keys(tmp_path):
 def test_schema_comes_from_migrations_and_matches_the_models(db_url):
     store = Store(db_url)
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diffs == []
     store.close()
@@ -51,13 +51,16 @@ def test_schema_comes_from_migrations_and_matches_the_models(db_url):
 def test_upgrade_from_first_migration_keeps_every_row(db_url):
     engine = make_engine(db_url)
     migrate(engine, "0001")
-    now = utcnow().replace(tzinfo=None)
+    now = utcnow()
+    # Stored as the models store it (the driver's own datetime format differs, and
+    # plugins may re-register it), so keyset comparisons see one format.
+    stamp = bindparam("now", type_=UTCDateTime())
     with engine.begin() as conn:
         conn.execute(
             text(
                 "INSERT INTO sweeps (id, name, template, grid, executor, created_at) "
                 "VALUES ('5eeb00000001', 's', 'minimal', '{}', 'local', :now)"
-            ),
+            ).bindparams(stamp),
             {"now": now},
         )
         for i, status in enumerate(["COMPLETED", "RUNNING", "PENDING", "FAILED"]):
@@ -67,7 +70,7 @@ def test_upgrade_from_first_migration_keeps_every_row(db_url):
                     "run_dir, cancel_requested, created_at, sweep_id, exit_code) VALUES "
                     "(:id, :name, 'minimal', '{\"a\": {\"b\": \"1\"}}', '{}', :status, 'local', "
                     "'/tmp/x', false, :now, '5eeb00000001', :code)"
-                ),
+                ).bindparams(stamp),
                 {
                     "id": f"00000000000{i}",
                     "name": f"old {i}",
@@ -91,6 +94,10 @@ def test_upgrade_from_first_migration_keeps_every_row(db_url):
     assert by_id["000000000000"].config == {"a": {"b": "1"}}
     assert all(r.tags == ["legacy"] and r.sweep_id == "5eeb00000001" for r in page.runs)
     assert all(r.progress_seq == -1 for r in page.runs)
+    # Tag rows got their run's creation time (0004): the tag listing finds them all.
+    tagged = store.list_runs(RunFilter(tag="legacy"), limit=3)
+    rest = store.list_runs(RunFilter(tag="legacy"), limit=3, cursor=tagged.next_cursor)
+    assert sorted(r.id for r in tagged.runs + rest.runs) == [f"00000000000{i}" for i in range(4)]
     store.close()
 
 
@@ -123,6 +130,13 @@ def test_listing_filters_and_pages_newest_first(db_url):
     completed = store.list_runs(RunFilter(status=[Status.COMPLETED]), limit=100).runs
     assert len(completed) == 12 and all(r.status == Status.COMPLETED for r in completed)
     assert len(store.list_runs(RunFilter(tag="odd")).runs) == 12
+    odd, cursor = [], None  # pages of a tag, newest first, with another filter on top
+    while True:
+        page = store.list_runs(RunFilter(tag="odd", name="study"), limit=4, cursor=cursor)
+        odd += [r.id for r in page.runs]
+        if (cursor := page.next_cursor) is None:
+            break
+    assert odd == [f"r{i:011d}" for i in reversed(range(5, 25)) if i % 2]
     assert [r.id for r in store.list_runs(RunFilter(name="baseline")).runs][-1] == "r00000000000"
     assert len(store.list_runs(RunFilter(name="baseline")).runs) == 5
     assert len(store.list_runs(RunFilter(template="default")).runs) == 5

@@ -8,6 +8,7 @@ them with the migrated database.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -181,11 +182,23 @@ class RunTag(Base):
     """A free-form label on a run; a table of its own so listings can filter by it."""
 
     __tablename__ = "run_tags"
+    # The run's creation time is copied here (revision 0004) so that a listing filtered
+    # by tag walks this index in page order, instead of sorting every run with the tag
+    # (10,000 of 100,000: 35 ms) or scanning every run for a rare one (40 ms).
+    __table_args__ = (Index("ix_run_tags_tag_created", "tag", "created_at", "run_id"),)
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
-    tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     run: Mapped[Run] = relationship(back_populates="tag_rows")
+
+    @classmethod
+    def rows_for(cls, run: Run, tags: Iterable[str]) -> list[RunTag]:
+        """The tag rows of ``run`` (whose creation time is set now if it was not)."""
+        if run.created_at is None:
+            run.created_at = utcnow()
+        return [cls(tag=t, created_at=run.created_at) for t in sorted(set(tags))]
 
 
 def _iso(value: datetime | None) -> str | None:

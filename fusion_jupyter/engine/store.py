@@ -174,7 +174,7 @@ class Store:
 
     def add_run(self, run: Run, tags: Sequence[str] = ()) -> Run:
         """Insert a new run with its tags."""
-        run.tag_rows = [RunTag(tag=t) for t in sorted(set(tags))]
+        run.tag_rows = RunTag.rows_for(run, tags)
         with self.write() as session:
             session.add(run)
         return run
@@ -185,7 +185,7 @@ class Store:
             session.add(sweep)
             session.flush()
             for run, tags in runs:
-                run.tag_rows = [RunTag(tag=t) for t in sorted(set(tags))]
+                run.tag_rows = RunTag.rows_for(run, tags)
                 session.add(run)
         return sweep
 
@@ -224,10 +224,13 @@ class Store:
     ) -> Page:
         """A page of runs, newest first, using keyset pagination on (created_at, id)."""
         query = select(Run)
+        # Keyset columns: with a tag, the tag table's copy, whose index is in page order.
+        stamp_col, id_col = Run.created_at, Run.id
+        if filters.tag:
+            query = query.join(RunTag, RunTag.run_id == Run.id).where(RunTag.tag == filters.tag)
+            stamp_col, id_col = RunTag.created_at, RunTag.run_id
         if filters.status:
             query = query.where(Run.status.in_(list(filters.status)))
-        if filters.tag:
-            query = query.where(Run.id.in_(select(RunTag.run_id).where(RunTag.tag == filters.tag)))
         if filters.name:
             query = query.where(Run.name.contains(filters.name, autoescape=True))
         if filters.template:
@@ -236,10 +239,8 @@ class Store:
             query = query.where(Run.sweep_id == filters.sweep_id)
         if cursor:
             stamp, run_id = decode_cursor(cursor)
-            query = query.where(
-                (Run.created_at < stamp) | ((Run.created_at == stamp) & (Run.id < run_id))
-            )
-        query = query.order_by(Run.created_at.desc(), Run.id.desc()).limit(limit + 1)
+            query = query.where((stamp_col < stamp) | ((stamp_col == stamp) & (id_col < run_id)))
+        query = query.order_by(stamp_col.desc(), id_col.desc()).limit(limit + 1)
         with self.read() as session:
             runs = list(session.scalars(query))
         more = len(runs) > limit

@@ -174,6 +174,7 @@ def results_frame(points: Sequence[ErlangPoint]) -> pd.DataFrame:
     """The results table with stable column types (nulls stay nulls in Parquet)."""
     # Imported here, once the first point is done: at start-up it would cost 0.3 s.
     import pandas as pd
+
     frame = pd.DataFrame([results_row(point) for point in points], columns=list(RESULT_COLUMNS))
     floats = [c for c in RESULT_COLUMNS if c != "iterations"]
     return frame.astype({**dict.fromkeys(floats, "float64"), "iterations": "int64"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -167,14 +168,14 @@ def test_extension_listed_and_help(tmp_path: Path) -> None:
     )
     text = listing.stdout + listing.stderr
     assert "fusion_jupyter" in text and "enabled" in text
-    help_all = subprocess.run(
-        [sys.executable, "-m", "fusion_jupyter.server", "--help-all"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for trait in ("max_concurrent_runs", "runs_dir", "on_shutdown", "max_body_bytes"):
-        assert f"--FusionJupyter.{trait}=" in help_all
+    jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent))
+    assert jupyter is not None
+    for command in ([jupyter, "fusion"], [sys.executable, "-m", "fusion_jupyter.server"]):
+        help_all = subprocess.run(
+            [*command, "--help-all"], capture_output=True, text=True, check=True
+        ).stdout
+        for trait in ("max_concurrent_runs", "runs_dir", "on_shutdown", "max_body_bytes"):
+            assert f"--FusionJupyter.{trait}=" in help_all, command
 
 
 def test_sigkill_mid_run_reattach_and_resume(tmp_path: Path) -> None:

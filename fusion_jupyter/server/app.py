@@ -1,7 +1,7 @@
 """The jupyter-server extension: settings as traitlets, the engine's life cycle, routes.
 
 Every engine setting is a traitlet of ``FusionJupyter`` (``c.FusionJupyter.<name>`` in
-any Jupyter config file, listed by ``jupyter server --help-all``) whose default is the
+any Jupyter config file, listed by ``jupyter fusion --help-all``) whose default is the
 engine's own, read from :class:`EngineSettings` so the two can never disagree.
 """
 

@@ -700,19 +700,37 @@ def erlang_points(source: Mapping[str, Any]) -> list[float]:
     ``start + i * step`` (no running sum) and rounded to 9 decimals, so 0.1 steps give
     0.3 and not 0.30000000000000004.
     """
-    nested = source.get(GENERAL)
-    general = nested if isinstance(nested, Mapping) else source
-    values: _Values = {}
-    problems: list[Problem] = []
-    for key in ("erlang_start", "erlang_stop", "erlang_step"):
-        value, problem = _read_entry(_ENTRIES[(GENERAL, key)], general.get(key))
-        problems += [problem] if problem else []
-        values[(GENERAL, key)] = value
-    problems = problems or _erlang_problems(values)
+    found = general_values(source, ("erlang_start", "erlang_stop", "erlang_step"))
+    values: _Values = {(GENERAL, key): value for key, value in found.items()}
+    problems = _erlang_problems(values)
     if problems:
         raise ValidationFailed(problems)
-    start, stop, step = values.values()
+    start, stop, step = found.values()
     return [round(start + i * step, 9) for i in range(_erlang_count(start, stop, step))]
+
+
+def general_values(source: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    """A few ``general_settings`` keys as Python values, without typing the whole config.
+
+    Accepts a Config or the flat output of ``typed``; an absent optional key gives its
+    schema default. Raises ValidationFailed naming each key that is wrong.
+    """
+    nested = source.get(GENERAL)
+    general = nested if isinstance(nested, Mapping) else source
+    values: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for key in keys:
+        entry = _ENTRIES[(GENERAL, key)]
+        raw = general.get(key)
+        if raw is None and not entry.required:
+            values[key] = entry.default
+            continue
+        value, problem = _read_entry(entry, raw)
+        problems += [problem] if problem else []
+        values[key] = value
+    if problems:
+        raise ValidationFailed(problems)
+    return values
 
 
 # --------------------------------------------------------------------------- INI text
@@ -758,47 +776,21 @@ def parse_ini(text: str) -> Config:
     return {section: dict(parser[section]) for section in parser.sections()}
 
 
-def _round_trip_problems(config: Config, parsed: Config) -> list[Problem]:
-    problems = [
-        Problem(
-            section,
-            key,
-            f"would be read back as {parsed.get(section, {}).get(key)!r}, not {value!r}",
-        )
-        for section, entries in config.items()
-        for key, value in entries.items()
-        if parsed.get(section, {}).get(key) != value
-    ]
-    problems += [
-        Problem(section, key, "would appear in the file without being given")
-        for section, entries in parsed.items()
-        for key in entries
-        if key not in config.get(section, {})
-    ]
-    if not problems and [(s, list(e.items())) for s, e in parsed.items()] != [
-        (s, list(e.items())) for s, e in config.items()
-    ]:
-        problems.append(Problem("", "", "sections or keys would come back in another order"))
-    return problems
-
-
-def _assert_round_trip(text: str, config: Config) -> None:
-    problems = _round_trip_problems(config, parse_ini(text))
-    if problems:
-        raise ValidationFailed(problems)
-
-
 def render_ini(config: Config) -> str:
-    """The config as INI text that parses back to exactly ``config`` (checked)."""
+    """The config as INI text that parses back to exactly ``config``.
+
+    By construction: ``check_values_safe`` admits only names and one-line, untrimmed
+    values that ConfigParser reads back unchanged, and every ``key = value`` line is
+    written as is. (Parsing the text again here cost 0.55 ms a run, a third of a
+    1,000-run sweep's creation; the tests parse odd and random values back instead.)
+    """
     check_values_safe(config)
     blocks = [_FROZEN_HEADER]
     for section, entries in config.items():
         lines = [f"[{section}]"]
         lines += [f"{key} = {value}" if value else f"{key} =" for key, value in entries.items()]
         blocks.append("\n".join(lines))
-    text = "\n\n".join(blocks) + "\n"
-    _assert_round_trip(text, config)
-    return text
+    return "\n\n".join(blocks) + "\n"
 
 
 def _fsync_directory(directory: Path) -> None:

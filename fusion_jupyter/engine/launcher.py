@@ -116,7 +116,10 @@ class Launcher:
         if self.spec.get("write_start") and self.translator is None:
             # The run's first event, before the simulator spends time importing.
             self._emit({"type": "start", "ts": utc_stamp(), "config": self.spec["start"]})
+        # The run's logs/ and output/ are made here, where the run starts, not when it
+        # is created (see RunManager._new_run).
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
+        os.makedirs(os.path.join(self.run_dir, "output"), exist_ok=True)
         with open(self.log_path, "ab", buffering=0) as log:
             code, sig, error = self._run_child(log)
         elapsed = time.monotonic() - began

@@ -170,6 +170,7 @@ class SlurmExecutor:
     def submit(self, run_id: str, run_dir: Path, options: Mapping[str, Any]) -> str:
         """Submit one run as a batch job; its job id."""
         script = run_dir / "job.sh"
+        (run_dir / "logs").mkdir(exist_ok=True)  # Slurm does not make --output's directory
         body = [
             f"#SBATCH --job-name=fj-{run_id}",
             f"#SBATCH --output={run_dir}/logs/slurm-%j.out",

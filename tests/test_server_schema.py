@@ -7,6 +7,7 @@ trips over Hypothesis internals on this Python, which is not the server's doing)
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,7 @@ def test_schemathesis_finds_nothing(server: JupyterServer) -> None:
     cli = shutil.which("st") or shutil.which("schemathesis")
     command = [cli] if cli else [sys.executable, "-m", "schemathesis.cli"]
     run_id = server.session().post(server.url("runs"), json={"template": "minimal"}).json()["id"]
+    har = server.home / "schemathesis.har"
     result = subprocess.run(
         [
             *command,
@@ -57,8 +59,10 @@ def test_schemathesis_finds_nothing(server: JupyterServer) -> None:
             "examples,fuzzing",
             "--workers",
             "4",
-            "--report-dir",
-            str(server.home / "schemathesis"),
+            "--report",
+            "har",
+            "--report-har-path",
+            str(har),
         ],
         capture_output=True,
         text=True,
@@ -69,6 +73,27 @@ def test_schemathesis_finds_nothing(server: JupyterServer) -> None:
     summary = result.stdout[-4000:] + result.stderr[-2000:]
     assert result.returncode == 0, summary
     assert "passed" in result.stdout, summary
-    # The server is still healthy and the run created before is intact.
-    assert server.session().get(server.url(f"runs/{run_id}")).status_code == 200
+    # The server is still healthy and the run created before is intact, unless the
+    # fuzzer deleted it on purpose (it reuses ids from earlier answers): then the
+    # DELETE it sent was answered 204.
+    http = server.session()
+    answer = http.get(server.url(f"runs/{run_id}"))
+    if answer.status_code == 404:
+        assert deleted_by_request(har, run_id), "the run vanished without a DELETE"
+    else:
+        assert answer.status_code == 200 and answer.json()["template"] == "minimal"
+    # Every run still listed reads back whole.
+    for run in http.get(server.url("runs"), params={"limit": 500}).json()["runs"]:
+        assert http.get(server.url(f"runs/{run['id']}")).status_code == 200, run["id"]
     assert Path(server.log_path).exists()
+
+
+def deleted_by_request(har: Path, run_id: str) -> bool:
+    """Whether the fuzzer's HAR log has a DELETE of ``run_id`` answered 204."""
+    entries = json.loads(har.read_text())["log"]["entries"]
+    return any(
+        e["request"]["method"] == "DELETE"
+        and e["request"]["url"].split("?")[0].endswith(f"/runs/{run_id}")
+        and e["response"]["status"] == 204
+        for e in entries
+    )

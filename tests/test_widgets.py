@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -272,32 +272,37 @@ def test_launcher_and_dashboard_traits(client: fj.Client, recorder: Recorder) ->
 # --------------------------------------------------------------------------- relay
 
 
+def is_complete_event(message: dict[str, Any]) -> bool:
+    return message["type"] == "progress" and message["event"]["type"] == "complete"
+
+
+def is_completed_status(message: dict[str, Any]) -> bool:
+    return message["type"] == "status" and message["run"]["status"] == "COMPLETED"
+
+
+def wait_relayed(
+    recorder: Recorder,
+    widget: Any,
+    match: Callable[[dict[str, Any]], bool],
+    timeout: float,
+    what: str,
+) -> None:
+    """Wait until a message the kernel relayed to ``widget`` matches."""
+    wait_until(lambda: any(match(m) for m in recorder.stream(widget)), timeout, what)
+
+
 def test_run_progress_relays_from_creation_in_order(client: fj.Client, recorder: Recorder) -> None:
     run = fast_run(client)
     widget = RunProgress(run)  # embedded: relaying starts now, before the page asks
     try:
-        wait_until(
-            lambda: any(
-                m["type"] == "progress" and m["event"]["type"] == "complete"
-                for m in recorder.stream(widget)
-            ),
-            30,
-            "the complete event relayed",
-        )
+        wait_relayed(recorder, widget, is_complete_event, 30, "the complete event relayed")
         messages = recorder.stream(widget)
         assert messages[0] == {"type": "subscribed", "run_id": run.id, "after": -1, "log_offset": 0}
         seqs = progress_seqs(messages, run.id)
         assert seqs == list(range(len(seqs))), "every event once, in order"
         kinds = [m["event"]["type"] for m in messages if m["type"] == "progress"]
         assert kinds[0] == "start" and kinds.count("erlang_complete") == 3
-        wait_until(
-            lambda: any(
-                m["type"] == "status" and m["run"]["status"] == "COMPLETED"
-                for m in recorder.stream(widget)
-            ),
-            10,
-            "the final status relayed",
-        )
+        wait_relayed(recorder, widget, is_completed_status, 10, "the final status relayed")
         # Batched: far fewer frames than messages.
         assert recorder.frames(widget) < len(recorder.stream(widget))
         assert not any(m["type"] == "log" for m in recorder.stream(widget))
@@ -609,14 +614,7 @@ def test_relay_and_rest_over_a_remote_client(tmp_path: Path, recorder: Recorder)
         widget = RunProgress(run, transport="relay")
         try:
             assert widget._transport == {"server_url": srv.root, "mode": "relay"}
-            wait_until(
-                lambda: any(
-                    m["type"] == "status" and m["run"]["status"] == "COMPLETED"
-                    for m in recorder.stream(widget)
-                ),
-                30,
-                "the run relayed to its end from the server",
-            )
+            wait_relayed(recorder, widget, is_completed_status, 30, "the run relayed to its end")
             seqs = progress_seqs(recorder.stream(widget), run.id)
             assert seqs == list(range(len(seqs))) and len(seqs) >= 10
             status, body, _, _ = http(widget, recorder, "GET", f"runs/{run.id}/results")

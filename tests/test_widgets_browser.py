@@ -481,7 +481,8 @@ def test_dashboard_lists_filters_and_compares(session: dict[str, Any]) -> None:
         lambda: dash.locator(".fj-dash-row", has_text="from the launcher").count() == 2, 30, "rerun"
     )
     slow.locator("[data-action='delete']").click()
-    assert text(slow.locator("[data-action='delete']")) == "Confirm"
+    # The row is redrawn on the next frame: wait for the button to ask.
+    wait_for(lambda: text(slow.locator("[data-action='delete']")) == "Confirm", 10, "Confirm")
     slow.locator("[data-action='delete']").click()
     wait_for(lambda: dash.locator(".fj-dash-row", has_text="slow one").count() == 0, 30, "deleted")
     assert "NotFoundError" in notebook.kernel_eval(

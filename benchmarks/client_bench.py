@@ -24,7 +24,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -33,13 +32,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert
 
 import fusion_jupyter as fj
 from fusion_jupyter.client import Client, Snapshot
 from fusion_jupyter.client import run as run_module
-from fusion_jupyter.engine.models import Run as RunRow
-from fusion_jupyter.engine.models import utcnow
+from fusion_jupyter.engine.models import Status, utcnow
+from tests.support.seed import seed_runs
 
 ERLANG_POINTS = 100
 BULK_RUNS = 100_000
@@ -87,32 +85,6 @@ def without_tables(run: Any) -> None:
     for name in ("results.parquet", "results.csv"):
         (output / name).unlink(missing_ok=True)
     assert len(list(output.glob("*_erlang.json"))) == ERLANG_POINTS
-
-
-def fill_database(db_url: str, runs_dir: Path, count: int = BULK_RUNS) -> None:
-    """``count`` finished runs inserted straight into the runs table."""
-    engine = create_engine(db_url)
-    now = utcnow()
-    rows = [
-        {
-            "id": uuid.uuid4().hex[:12],
-            "name": f"bulk {i}",
-            "template": "minimal",
-            "config": {},
-            "overrides": {},
-            "status": "COMPLETED",
-            "executor": "local",
-            "run_dir": str(runs_dir / f"bulk{i}"),
-            "cancel_requested": False,
-            "created_at": now - timedelta(days=1, seconds=i),
-            "percent": 100.0,
-        }
-        for i in range(count)
-    ]
-    with engine.begin() as conn:
-        for start in range(0, count, 10_000):
-            conn.execute(insert(RunRow.__table__), rows[start : start + 10_000])
-    engine.dispose()
 
 
 class FirstEvent:
@@ -214,7 +186,14 @@ def main() -> None:
         with fj.connect(embedded=True, runs_dir=runs_dir, db_url=db_url) as client:
             client.templates()  # the engine creates the database
             started = time.perf_counter()
-            fill_database(db_url, runs_dir)
+            seed_runs(
+                db_url,
+                BULK_RUNS,
+                runs_dir=runs_dir,
+                name="bulk",
+                statuses=(Status.COMPLETED,),
+                start=utcnow() - timedelta(days=2),
+            )
             print(f"inserted {BULK_RUNS:,} runs in {time.perf_counter() - started:.1f} s")
             bench("embedded", client, args.repeats, fat_db=True)
         launcher_written_start(home, args.repeats)

@@ -18,16 +18,14 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
-
-from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support
 
 from fusion_jupyter.engine import RunFilter, RunManager, Status
-from fusion_jupyter.engine.models import Run
 from tests.support import stub_sim_command
+from tests.support.seed import seed_runs
 
 HERE = Path(__file__).resolve().parent
 
@@ -152,30 +150,15 @@ def bench_idle(tmp: Path, count: int, seconds: float = 10.0) -> None:
 
 
 def bench_listing(tmp: Path, rows: int) -> None:
-    m = RunManager(runs_dir=tmp / "big" / "runs", db_url=f"sqlite:///{tmp}/big.db")
-    base = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    statuses = [Status.COMPLETED] * 8 + [Status.FAILED, Status.RUNNING]
-    with m.store.write() as session:
-        session.execute(
-            insert(Run),
-            [
-                {
-                    "id": f"{i:012x}",
-                    "name": f"run {i}",
-                    "template": "minimal",
-                    "config": {},
-                    "overrides": {},
-                    "status": statuses[i % 10],
-                    "executor": "local",
-                    "run_dir": f"/nonexistent/{i:012x}",
-                    "cancel_requested": False,
-                    "created_at": base + timedelta(seconds=i),
-                    "progress_seq": -1,
-                    "percent": 0.0,
-                }
-                for i in range(rows)
-            ],
-        )
+    db_url = f"sqlite:///{tmp}/big.db"
+    seed_runs(
+        db_url,
+        rows,
+        runs_dir=tmp / "big" / "runs",
+        statuses=(Status.COMPLETED,) * 8 + (Status.FAILED, Status.RUNNING),
+        start=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    )
+    m = RunManager(runs_dir=tmp / "big" / "runs", db_url=db_url)
     timings = []
     for status in (Status.FAILED, Status.COMPLETED, Status.RUNNING) * 10:
         began = time.perf_counter()

@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,9 @@ import websocket
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fusion_jupyter.engine.models import Status
 from tests.support.jupyter import JupyterServer, running_server
+from tests.support.seed import seed_runs
 
 HERE = Path(__file__).resolve()
 
@@ -305,43 +306,6 @@ def bench_post(server: JupyterServer, posts: int) -> None:
     print(f"4. POST runs ({posts} sequential): {ms(times)}")
 
 
-def fill_database(db_url: str, count: int) -> None:
-    """Insert ``count`` finished runs in bulk through the engine's Store."""
-    from sqlalchemy import insert
-
-    from fusion_jupyter.engine.models import Run, RunTag, Status
-    from fusion_jupyter.engine.store import Store
-
-    store = Store(db_url)
-    now = datetime.now(timezone.utc)
-    statuses = [Status.COMPLETED, Status.FAILED, Status.CANCELLED]
-    batch = 10_000
-    for first in range(0, count, batch):
-        rows, tags = [], []
-        for i in range(first, min(count, first + batch)):
-            run_id = f"{i:012x}"
-            created = now - timedelta(seconds=count - i)
-            rows.append(
-                {
-                    "id": run_id,
-                    "name": f"bulk {i}",
-                    "template": "minimal",
-                    "config": {},
-                    "overrides": {},
-                    "status": statuses[i % 3],
-                    "executor": "local",
-                    "run_dir": f"/nonexistent/{run_id}",
-                    "cancel_requested": False,
-                    "created_at": created,
-                }
-            )
-            tags.append({"run_id": run_id, "tag": f"group{i % 10}", "created_at": created})
-        with store.write() as session:
-            session.execute(insert(Run), rows)
-            session.execute(insert(RunTag), tags)
-    store.close()
-
-
 def bench_list(server: JupyterServer, count: int) -> None:
     http = server.session()
     cases = {
@@ -395,7 +359,14 @@ def main() -> None:
         if 5 not in only:
             return
         db_url = f"sqlite:///{home / 'runs.db'}"
-        fill_database(db_url, args.runs_in_db)
+        seed_runs(
+            db_url,
+            args.runs_in_db,
+            runs_dir=Path("/nonexistent"),
+            name="bulk",
+            statuses=(Status.COMPLETED, Status.FAILED, Status.CANCELLED),
+            tags=lambda i: [f"group{i % 10}"],
+        )
         with running_server(home, fusion={**fusion, "max_concurrent_runs": 1}) as server:
             bench_list(server, args.runs_in_db)
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support
 
+
 HERE = Path(__file__).resolve()
 
 # ----------------------------------------------------------------------- simulator
@@ -90,40 +91,6 @@ def simulate(argv: list[str]) -> int:
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
-
-
-def seed(server, count: int) -> None:  # type: ignore[no-untyped-def]
-    """``count`` finished runs straight into the server's database (before it starts)."""
-    from sqlalchemy import insert
-
-    from fusion_jupyter.engine import RunManager, Status
-    from fusion_jupyter.engine.models import Run
-
-    m = RunManager(runs_dir=server.runs_dir, db_url=f"sqlite:///{server.base / 'fusion.db'}")
-    base = datetime.now(timezone.utc) - timedelta(days=3)
-    statuses = [Status.COMPLETED] * 8 + [Status.FAILED, Status.CANCELLED]
-    with m.store.write() as session:
-        session.execute(
-            insert(Run),
-            [
-                {
-                    "id": f"{i:012x}",
-                    "name": f"seeded run {i}",
-                    "template": "minimal",
-                    "config": {},
-                    "overrides": {},
-                    "status": statuses[i % 10],
-                    "executor": "local",
-                    "run_dir": str(server.runs_dir / f"{i:012x}"),
-                    "cancel_requested": False,
-                    "created_at": base + timedelta(seconds=i),
-                    "progress_seq": -1,
-                    "percent": 100.0 if statuses[i % 10] == Status.COMPLETED else 40.0,
-                }
-                for i in range(count)
-            ],
-        )
-    m.store.close() if hasattr(m.store, "close") else None
 
 
 LONGTASKS_JS = """() => {
@@ -295,6 +262,9 @@ def main() -> int:
 
     from playwright.sync_api import sync_playwright
 
+    # Imported here, not at the top: this file is also the runs' simulator, whose
+    # start-up should stay light.
+    from fusion_jupyter.engine.settings import SIM_OPTIONS
     from tests.support.browser import (
         JupyterLabServer,
         free_port,
@@ -304,6 +274,7 @@ def main() -> int:
         wait_for_left_panel_saved,
         write_lab_settings,
     )
+    from tests.support.seed import seed_runs
 
     tmp = Path(tempfile.mkdtemp(prefix="sidebar-bench-"))
     log = tmp / "written.log"
@@ -320,14 +291,7 @@ def main() -> int:
                         sys.executable,
                         str(HERE),
                         "sim",
-                        "--config_path",
-                        "{config_path}",
-                        "--run_id",
-                        "{run_id}",
-                        "--output_dir",
-                        "{output_dir}",
-                        "--progress_file",
-                        "{progress_file}",
+                        *SIM_OPTIONS,
                         "--log",
                         str(log),
                         "--erlangs",
@@ -342,7 +306,13 @@ def main() -> int:
         )
     )
     write_lab_settings(tmp / "settings")
-    seed(server, args.runs)
+    seed_runs(  # finished runs in the database before the server starts
+        f"sqlite:///{server.base / 'fusion.db'}",
+        args.runs,
+        runs_dir=server.runs_dir,
+        name="seeded run",
+        start=datetime.now(timezone.utc) - timedelta(days=3),
+    )
     server.start()
     print(f"JupyterLab {server.url} with {args.runs} finished runs; chromium {1400}x1600")
     try:

@@ -116,43 +116,6 @@ def long_tasks_text(durations: list[float]) -> str:
     return f"{len(durations)} long tasks > 50 ms, longest {max(durations):.0f} ms"
 
 
-def insert_finished_runs(db_url: str, runs_dir: Path, count: int) -> None:
-    """``count`` finished runs straight into the database (as the engine would keep them)."""
-    from sqlalchemy import insert
-
-    from fusion_jupyter.engine import RunManager, Status
-    from fusion_jupyter.engine.models import Run
-
-    manager = RunManager(runs_dir=runs_dir, db_url=db_url)
-    base = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    statuses = [Status.COMPLETED] * 8 + [Status.FAILED, Status.CANCELLED]
-    with manager.store.write() as session:
-        session.execute(
-            insert(Run),
-            [
-                {
-                    "id": f"{i:012x}",
-                    "name": f"sweep point {i}",
-                    "template": "minimal",
-                    "config": {},
-                    "overrides": {},
-                    "status": statuses[i % 10],
-                    "executor": "local",
-                    "tags": [f"batch-{i % 5}"],
-                    "run_dir": str(runs_dir / f"{i:012x}"),
-                    "cancel_requested": False,
-                    "created_at": base + timedelta(minutes=i),
-                    "started_at": base + timedelta(minutes=i, seconds=1),
-                    "completed_at": base + timedelta(minutes=i, seconds=30),
-                    "progress_seq": 20,
-                    "percent": 100.0 if i % 10 < 8 else 40.0,
-                }
-                for i in range(count)
-            ],
-        )
-    manager.close()
-
-
 OBSERVE_BAR = """(selector) => {
   const bar = document.querySelector(selector);
   window.__fjBar = [];
@@ -186,9 +149,17 @@ class Bench:
             "c.FusionJupyter.on_shutdown = 'cancel'\n"
             "c.FusionJupyter.progress_flush_seconds = 0.2\n"
         )
+        from tests.support.seed import seed_runs
+
         finished = self.args.runs - self.args.running - 3
-        insert_finished_runs(
-            f"sqlite:///{base / 'fusion.db'}", base / "root" / "fusion-runs", finished
+        seed_runs(
+            f"sqlite:///{base / 'fusion.db'}",
+            finished,
+            runs_dir=base / "root" / "fusion-runs",
+            name="sweep point",
+            start=datetime(2026, 1, 1, tzinfo=timezone.utc),
+            step=timedelta(minutes=1),
+            tags=lambda i: [f"batch-{i % 5}"],
         )
         self.lab = start_jupyterlab(base)
 
@@ -253,14 +224,9 @@ class Bench:
         return float(next(m["value"] for m in metrics if m["name"] == "TaskDuration"))
 
     def wait(self, predicate: Any, timeout: float, what: str) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TimeoutError(what)
-            time.sleep(0.05)
+        from tests.support import wait_until
+
+        return wait_until(predicate, timeout, what, interval=0.05)
 
     def total_runs(self) -> int:
         total, cursor = 0, ""

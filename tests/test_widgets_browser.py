@@ -25,7 +25,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, wait_until
 from tests.support.browser import (
     JupyterLabServer,
     chromium_missing_reason,
@@ -95,15 +95,9 @@ def build_notebook(dest: Path, embedded_runs: Path) -> Path:
     return path
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    """wait_until at a pace that suits a browser (each check is a round trip to it)."""
+    return wait_until(predicate, timeout, what, interval=0.1)
 
 
 class Notebook:

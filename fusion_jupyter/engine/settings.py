@@ -19,6 +19,18 @@ OnShutdown = Literal["detach", "cancel"]
 
 #: Placeholders ``simulator_command`` may use; each is filled per run.
 COMMAND_PLACEHOLDERS = ("config_path", "run_id", "run_dir", "output_dir", "progress_file")
+#: The options a simulator with FUSION's command line and our two additions (where to
+#: write results and progress) is given, after its ``run_sim`` subcommand.
+SIM_OPTIONS = (
+    "--config_path",
+    "{config_path}",
+    "--run_id",
+    "{run_id}",
+    "--output_dir",
+    "{output_dir}",
+    "--progress_file",
+    "{progress_file}",
+)
 
 
 def default_data_dir() -> Path:
@@ -28,20 +40,7 @@ def default_data_dir() -> Path:
 
 def default_simulator_command() -> list[str]:
     """The built-in simulator, run by the interpreter that runs the engine."""
-    return [
-        sys.executable,
-        "-m",
-        "fusion_jupyter.sim",
-        "run_sim",
-        "--config_path",
-        "{config_path}",
-        "--run_id",
-        "{run_id}",
-        "--output_dir",
-        "{output_dir}",
-        "--progress_file",
-        "{progress_file}",
-    ]
+    return [sys.executable, "-m", "fusion_jupyter.sim", "run_sim", *SIM_OPTIONS]
 
 
 def _default_concurrency() -> int:

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from fusion_jupyter.engine.settings import SIM_OPTIONS
+
 SUPPORT_DIR = Path(__file__).resolve().parent
 REPO_ROOT = SUPPORT_DIR.parent.parent
 STUB_SIM = SUPPORT_DIR / "stub_sim.py"
@@ -31,20 +33,7 @@ def stub_sim_command(*extra: str) -> list[str]:
 
     ``extra`` are stub flags, e.g. ``stub_sim_command("--delay", "0.01", "--exit-code", "3")``.
     """
-    return [
-        sys.executable,
-        str(STUB_SIM),
-        "run_sim",
-        "--config_path",
-        "{config_path}",
-        "--run_id",
-        "{run_id}",
-        "--output_dir",
-        "{output_dir}",
-        "--progress_file",
-        "{progress_file}",
-        *extra,
-    ]
+    return [sys.executable, str(STUB_SIM), "run_sim", *SIM_OPTIONS, *extra]
 
 
 def fusion_standin_command(*extra: str) -> list[str]:

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Install the real FUSION simulator from ../shared/fusion (read-only there) into a
+# cached, writable copy with its own virtualenv, once per machine, and print the path
+# of its `fusion-sim` console script on stdout.
+#
+#   FUSION_SIM="$(bash scripts/install-fusion.sh)"
+#
+# Why a copy: FUSION finds its project root by walking up to a directory holding
+# `.git`, and writes its outputs under that root (shared/spec/fusion-real.md).
+# Why its own venv: FUSION pins its own numpy/pandas; the test venv stays ours.
+# Idempotent: a stamp records the source it was built from; set
+# FUSION_JUPYTER_FORCE_INSTALL=1 to rebuild.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SRC="${FUSION_JUPYTER_FUSION_SRC:-$ROOT/../shared/fusion}"
+HOME_DIR="${FUSION_JUPYTER_FUSION_HOME:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/fusion_jupyter/fusion}"
+PY="${FUSION_JUPYTER_FUSION_PYTHON:-python3}"
+# FUSION's runtime dependencies (fusion-real.md: measured here); no torch, no RL stack.
+DEPS=(numpy networkx pandas scikit-learn matplotlib seaborn scipy)
+
+[[ -d "$SRC/fusion" ]] || { echo "install-fusion: no FUSION source at $SRC" >&2; exit 1; }
+key="$( (cd "$SRC" && find . -name '*.py' -newer setup.py -o -name setup.py | sort | head -c 100000; cat setup.py) | sha256sum | cut -c1-32)-$(printf '%s' "${DEPS[*]}" | sha256sum | cut -c1-8)"
+stamp="$HOME_DIR/.installed"
+if [[ -z "${FUSION_JUPYTER_FORCE_INSTALL:-}" && -f "$stamp" && "$(cat "$stamp")" == "$key" \
+      && -x "$HOME_DIR/venv/bin/fusion-sim" ]]; then
+    echo "$HOME_DIR/venv/bin/fusion-sim"
+    exit 0
+fi
+
+LOG="$(mktemp "${TMPDIR:-/tmp}/install-fusion.XXXXXX")"
+trap 'rm -f "$LOG"' EXIT
+step() {
+    if ! "$@" >>"$LOG" 2>&1; then
+        echo "install-fusion: failed: $*" >&2
+        cat "$LOG" >&2
+        exit 1
+    fi
+}
+
+rm -rf "$HOME_DIR"
+mkdir -p "$HOME_DIR"
+step cp -r "$SRC" "$HOME_DIR/src"
+chmod -R u+w "$HOME_DIR/src"
+mkdir -p "$HOME_DIR/src/.git"
+step "$PY" -m venv "$HOME_DIR/venv"
+step env PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$HOME_DIR/venv/bin/pip" install -q "${DEPS[@]}"
+step env PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$HOME_DIR/venv/bin/pip" install -q --no-deps -e "$HOME_DIR/src"
+echo "$key" >"$stamp"
+echo "$HOME_DIR/venv/bin/fusion-sim"

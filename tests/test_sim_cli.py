@@ -14,15 +14,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fusion_jupyter.engine.config import SHIPPED_TEMPLATES_DIR, parse_ini
 from fusion_jupyter.sim import cli
+from fusion_jupyter.sim.fusion_ini import parse_text
 from fusion_jupyter.sim.load import load_params
 from fusion_jupyter.sim.outputs import RESULT_COLUMNS
 from fusion_jupyter.sim.simulation import simulate
 from fusion_jupyter.sim.support import check_supported
+from tests.support.fusion_source import FUSION_TEMPLATES, require_fusion_source
 
-MINIMAL = SHIPPED_TEMPLATES_DIR / "minimal.ini"
-DEFAULT = SHIPPED_TEMPLATES_DIR / "default.ini"
+#: FUSION's own templates, in FUSION's layout.
+MINIMAL = FUSION_TEMPLATES / "minimal.ini"
+DEFAULT = FUSION_TEMPLATES / "default.ini"
 #: sim-model.md §7 on top of a template.
 REFERENCE = [
     *("--erlang_start", "2000", "--erlang_stop", "2000"),
@@ -42,6 +44,11 @@ FUSION_TOP_KEYS = {
     "iter_stats",
     "sim_end_time",
 }
+
+
+@pytest.fixture(autouse=True)
+def _fusion_source() -> None:
+    require_fusion_source()
 
 
 def _run(template: Path, *flags: str) -> int:
@@ -223,14 +230,15 @@ def test_module_entry_point_in_a_subprocess(tmp_path):
 
 def test_bad_config_exits_2_with_one_line_per_problem(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    code = _run(MINIMAL, "--num_requests", "101", "--route_method", "shortest_path")
+    code = _run(MINIMAL, "--num_requests", "101", "--route_method", "least_congested")
     err = capsys.readouterr().err.splitlines()
     assert code == 2
     assert len(err) == 2
     assert all(line.startswith("fusion-jupyter-sim: config error: ") for line in err)
-    assert "general_settings.num_requests: 101 requests do not split exactly" in err[0]
-    assert "routing_settings.route_method: route_method = shortest_path" in err[1]
-    assert "k_shortest_path" in err[1]
+    # FUSION reads route_method from [general_settings]: that is where it is refused.
+    assert "general_settings.route_method: route_method = least_congested" in err[0]
+    assert "k_shortest_path" in err[0]
+    assert "general_settings.num_requests: num_requests = 101 does not split exactly" in err[1]
     assert not (tmp_path / "progress.jsonl").exists() and not (tmp_path / "output").exists()
 
 
@@ -260,27 +268,32 @@ def test_crash_writes_an_error_event_and_exits_1(tmp_path, monkeypatch, capsys):
 
 
 def _template(path: Path, **changes: tuple[str, str]) -> dict[str, dict[str, str]]:
-    config = parse_ini(path.read_text())
+    config = parse_text(path.read_text())
     for key, (section, value) in changes.items():
         config[section][key] = value
     return config
 
 
 @pytest.mark.parametrize("template", [MINIMAL, DEFAULT])
-def test_templates_are_supported(template):
-    assert check_supported(parse_ini(template.read_text())) == []
+def test_fusions_templates_are_supported(template):
+    assert check_supported(parse_text(template.read_text())) == []
 
 
 @pytest.mark.parametrize(
     ("section", "key", "value", "supported"),
     [
-        ("routing_settings", "route_method", "least_congested", "k_shortest_path"),
-        ("spectrum_settings", "allocation_method", "best_fit", "first_fit"),
+        ("general_settings", "route_method", "least_congested", "k_shortest_path"),
+        ("general_settings", "allocation_method", "best_fit", "first_fit"),
         ("snr_settings", "snr_type", "snr_e2e", "None"),
         ("general_settings", "dynamic_lps", "True", "False"),
-        ("topology_settings", "network", "USNet", "NSFNet"),
+        ("general_settings", "is_grooming_enabled", "True", "False"),
+        ("general_settings", "spectrum_priority", "CSB", "None"),
+        ("general_settings", "fixed_grid", "True", "False"),
+        ("snr_settings", "snr_recheck", "True", "False"),
+        ("spectrum_settings", "l_band", "320", "C band only"),
+        ("topology_settings", "network", "Atlantis", "NSFNet"),
         ("general_settings", "mod_assumption", "MISSING", "DEFAULT"),
-        ("general_settings", "mod_assumption_path", "tables/mine.json", "absolute path"),
+        ("general_settings", "mod_assumption_path", "tables/mine.json", "--fusion_root"),
     ],
 )
 def test_unsupported_settings_name_the_key_and_what_is_supported(section, key, value, supported):
@@ -305,7 +318,7 @@ def test_custom_topology_file_in_fusions_format(tmp_path):
     config = tmp_path / "ring.ini"
     text = MINIMAL.read_text().replace("network = NSFNet", f"network = {topology}")
     config.write_text(text)
-    assert check_supported(parse_ini(text)) == []
+    assert check_supported(parse_text(text)) == []
     params = load_params(config, {"erlang_start": "50", "erlang_stop": "50"})
     assert (params.network, params.topology_file) == ("ring", str(topology))
     (point,) = simulate(params)
@@ -314,7 +327,9 @@ def test_custom_topology_file_in_fusions_format(tmp_path):
 
 
 def test_custom_modulation_table_by_absolute_path(tmp_path):
-    shipped = resources.files("fusion_jupyter.sim") / "data" / "default_mod_formats.json"
+    shipped = resources.files("fusion_jupyter.sim").joinpath(
+        "data", "fusion", "data", "json_input", "example_mods", "default_mod_formats.json"
+    )
     table = json.loads(shipped.read_text())
     table["DEFAULT"]["400"]["QPSK"]["max_length"] = 99999  # 400G reaches everywhere
     path = tmp_path / "mods.json"

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from fusion_jupyter.sim.modulation import ModFormat, ModTable, best_format
+from fusion_jupyter.sim.modulation import ModFormat, ModTable, best_format, precalc_format
 from fusion_jupyter.sim.routing import Route, RouteTable
 from fusion_jupyter.sim.spectrum import Spectrum, slot_block
 
@@ -89,12 +89,15 @@ class Controller:
         mod_table: ModTable,
         max_segments: int,
         guard_slots: int,
+        pre_calc_mod_selection: bool = False,
     ) -> None:
         self.spectrum = spectrum
         self.routes = routes
         self.mod_table = mod_table
         self.max_segments = max_segments
         self.guard_slots = guard_slots
+        #: FUSION's get_path_modulation for the unsliced attempt; slicing is unaffected.
+        self._unsliced_format = precalc_format if pre_calc_mod_selection else best_format
         self._tiers = sorted(mod_table, reverse=True)
         self._options: dict[tuple[str, str, int], tuple[PathOption, ...]] = {}
 
@@ -114,7 +117,7 @@ class Controller:
         return PathOption(
             index=index,
             route=route,
-            unsliced=best_format(self.mod_table[bandwidth], route.length_km),
+            unsliced=self._unsliced_format(self.mod_table[bandwidth], route.length_km),
             slicing=self._slice_tiers(route, bandwidth),
         )
 

@@ -69,6 +69,16 @@ def erlang_file_name(erlang: float) -> str:
     return f"{float(erlang)}_erlang.json"
 
 
+#: Keys of the per-Erlang JSON that FUSION does not write (see the module docstring).
+ADDED_TOP_KEYS = ("bit_rate_blocking_corrected_mean", "fusion_jupyter")
+ADDED_ITERATION_KEYS = ("sim_br_block_corrected_list", "sliced_requests")
+
+
+def _last_utilization(point: ErlangPoint) -> float | None:
+    """FUSION's ``lightpath_utilization``: the mean of the last iteration's list."""
+    return point.iterations[-1].lp_utilization_mean if point.iterations else None
+
+
 def erlang_document(point: ErlangPoint) -> dict[str, Any]:
     """The per-Erlang JSON object, in FUSION's shape."""
     stats = point.stats
@@ -84,7 +94,7 @@ def erlang_document(point: ErlangPoint) -> dict[str, Any]:
         "ci_rate_bit_rate_block": bit_rate.ci_rate,
         "ci_percent_bit_rate_block": bit_rate.ci_percent,
         "bit_rate_blocking_corrected_mean": stats.bit_rate_corrected_ci.mean,
-        "lightpath_utilization": None,
+        "lightpath_utilization": _last_utilization(point),
         "link_usage": point.iterations[-1].link_usage if point.iterations else {},
         "iter_stats": {
             str(result.iteration): _iteration_document(point, result) for result in point.iterations
@@ -102,23 +112,44 @@ def erlang_document(point: ErlangPoint) -> dict[str, Any]:
 
 
 def _iteration_document(point: ErlangPoint, result: IterationResult) -> dict[str, Any]:
-    """``iter_stats[i]``; the ``sim_*_list`` values run up to and including iteration i."""
+    """``iter_stats[i]`` with FUSION's keys; the ``sim_*_list`` values run up to iteration i.
+
+    Per-request lists FUSION only fills on request (snapshots, fragmentation, slot
+    lists) and the SNR/crosstalk figures, which need a physical-layer model, are
+    FUSION's empty values for the settings this simulator accepts.
+    """
     upto = result.iteration + 1
     stats = point.stats
+    utilization = result.lp_utilization_mean
     return {
+        "snapshots_dict": {},
+        "cores_dict": result.cores,
+        "weights_dict": result.weights,
+        "mods_used_dict": result.mods_used,
+        "demand_realization_ratio": {"overall": [], **{bw: [] for bw in result.block_bw}},
+        "block_bw_dict": result.block_bw,
+        "frag_dict": {},
+        "lp_bw_utilization_dict": result.lp_utilization,
+        "block_reasons_dict": result.block_reasons,
+        "link_usage_dict": result.link_usage,
         "sim_block_list": stats.blocking[:upto],
         "sim_br_block_list": stats.bit_rate[:upto],
-        "sim_br_block_corrected_list": stats.bit_rate_corrected[:upto],
-        "block_reasons_dict": result.block_reasons,
-        "block_bw_dict": result.block_bw,
-        "mods_used_dict": result.mods_used,
-        "weights_dict": result.weights,
-        "cores_dict": result.cores,
-        "path_index_list": result.path_index,
-        "sliced_requests": result.sliced,
         **_prefixed("trans_", _flat_summary(result.transponders_mean)),
         **_prefixed("hops_", result.hops.rounded(with_std=False)),
         **_prefixed("lengths_", result.lengths.rounded(with_std=False)),
+        **_prefixed("route_times_", {"mean": 0.0, "min": 0.0, "max": 0.0}),
+        **_prefixed("xt_", dict.fromkeys(("mean", "min", "max"))),
+        **_prefixed("snr_", dict.fromkeys(("mean", "min", "max"))),
+        "bands_list": [],
+        "start_slot_list": [],
+        "end_slot_list": [],
+        "modulation_list": [],
+        "bandwidth_list": [],
+        "path_index_list": result.path_index,
+        "sim_lp_utilization_list": [] if utilization is None else [utilization],
+        # Added by this simulator (ADDED_ITERATION_KEYS):
+        "sim_br_block_corrected_list": stats.bit_rate_corrected[:upto],
+        "sliced_requests": result.sliced,
     }
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fusion_jupyter.sim.controller import Allocation, Controller
-from fusion_jupyter.sim.modulation import ModTable, load_mod_table
+from fusion_jupyter.sim.modulation import ModTable, load_mod_table, resolve_mod_path
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
 from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.routing import RouteTable
@@ -50,17 +50,25 @@ def build_context(
     params: SimParams, topology: Topology | None = None, mod_table: ModTable | None = None
 ) -> SimContext:
     """Load the network and tables a run needs (raises on bad topology or quotas)."""
-    topology = topology or load_topology(params.network, params.topology_file)
-    mod_table = mod_table or load_mod_table(params.mod_assumption, params.mod_assumption_path)
+    topology = topology or load_topology(
+        params.network,
+        params.topology_file,
+        only_core_node=params.only_core_node,
+        fusion_root=params.fusion_root,
+    )
+    mod_table = mod_table or load_mod_table(
+        params.mod_assumption, resolve_mod_path(params.mod_assumption_path, params.fusion_root)
+    )
     bandwidths = list(mod_table)
     quotas = bandwidth_quotas(bandwidths, params.request_distribution, params.num_requests)
     spectrum = Spectrum(len(topology.links), params.cores_per_link, params.c_band)
     controller = Controller(
         spectrum,
-        RouteTable(topology, params.k_paths),
+        RouteTable(topology, params.routing_k),
         mod_table,
         max_segments=params.max_segments,
         guard_slots=params.guard_slots,
+        pre_calc_mod_selection=params.pre_calc_mod_selection,
     )
     return SimContext(params, topology, mod_table, bandwidths, quotas, controller)
 
@@ -71,9 +79,9 @@ def run_iteration(ctx: SimContext, erlang: float, iteration: int) -> IterationRe
     params = ctx.params
     requests = generate_requests(
         seed=iteration + 1,
-        num_nodes=len(ctx.topology.nodes),
+        num_nodes=len(ctx.topology.request_nodes),
         quotas=ctx.quotas,
-        arrival_rate=erlang / params.holding_time,
+        arrival_rate=params.arrival_rate(erlang),
         holding_time=params.holding_time,
     )
     controller = ctx.controller
@@ -88,7 +96,7 @@ def run_iteration(ctx: SimContext, erlang: float, iteration: int) -> IterationRe
 def _process_events(ctx: SimContext, requests: Requests, tally: IterationTally) -> None:
     """Serve arrivals and free releases in time order (the hot loop)."""
     count = len(requests)
-    nodes = ctx.topology.nodes
+    nodes = ctx.topology.request_nodes
     bandwidths = [ctx.bandwidths[b] for b in requests.bandwidth]
     source, destination = requests.source, requests.destination
     arrive, depart = requests.arrive, requests.depart

@@ -15,10 +15,20 @@ returned, as FUSION's dict-keyed-by-time generator does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from fusion_jupyter.sim.params import QuotaError, bandwidth_quotas
+
+__all__ = [
+    "QuotaError",
+    "Requests",
+    "bandwidth_quotas",
+    "generate_requests",
+    "generate_requests_exact",
+]
 
 #: Extra uniforms drawn beyond the expected need, and per refill.
 _BLOCK = 1 << 12
@@ -26,10 +36,6 @@ _BLOCK = 1 << 12
 _PER_REQUEST = 4
 #: Uniforms drawn up front per request: FUSION needs about 6.5 with its redraws.
 _DRAWS_PER_REQUEST = 7
-
-
-class QuotaError(ValueError):
-    """``num_requests`` does not split exactly by the bandwidth distribution."""
 
 
 @dataclass(frozen=True)
@@ -59,20 +65,6 @@ def _requests(
     has_ties = bool(np.any(ordered[1:] == ordered[:-1]))
     requests = Requests(*walk, arrive.tolist(), depart.tolist(), order.tolist())
     return requests, has_ties
-
-
-def bandwidth_quotas(
-    bandwidths: Sequence[int], distribution: Mapping[str, float], num_requests: int
-) -> list[int]:
-    """Requests per bandwidth: exactly ``int(p * N)`` each, which must add up to N."""
-    quotas = [int(float(distribution.get(str(bw), 0.0)) * num_requests) for bw in bandwidths]
-    if sum(quotas) != num_requests:
-        counts = ", ".join(f"{bw}G: {n}" for bw, n in zip(bandwidths, quotas, strict=True))
-        raise QuotaError(
-            f"num_requests = {num_requests} does not split exactly by request_distribution "
-            f"(int(p * N) gives {counts}; sum {sum(quotas)})"
-        )
-    return quotas
 
 
 def generate_requests(

@@ -11,11 +11,17 @@ import pytest
 from fusion_jupyter.sim.controller import Controller
 from fusion_jupyter.sim.modulation import load_mod_table
 from fusion_jupyter.sim.params import SimParams
-from fusion_jupyter.sim.routing import RouteTable
+from fusion_jupyter.sim.routing import SHIPPED_K, RouteTable, computed_paths, shipped_paths
 from fusion_jupyter.sim.simulation import build_context, run_iteration, simulate
 from fusion_jupyter.sim.spectrum import Spectrum, run_steps, slot_block
 from fusion_jupyter.sim.stats import ErlangStats, Interval, update_interval
-from fusion_jupyter.sim.topology import load_topology, parse_topology
+from fusion_jupyter.sim.topology import (
+    SHIPPED_NETWORKS,
+    TopologyError,
+    fusion_data_root,
+    load_topology,
+    parse_topology,
+)
 from fusion_jupyter.sim.traffic import (
     QuotaError,
     bandwidth_quotas,
@@ -84,7 +90,7 @@ def test_every_erlang_point_reuses_the_same_seeds():
 def test_k_shortest_paths_equal_fusions_for_all_182_pairs():
     text = (resources.files("fusion_jupyter.sim") / "data" / "nsfnet_k4_paths.json").read_text()
     expected = json.loads(text)["paths"]
-    table = RouteTable(load_topology("NSFNet"), k=4)
+    table = RouteTable(load_topology("NSFNet"), k=4, use_shipped=False)
     assert len(expected) == 182
     for pair, paths in expected.items():
         src, dst = pair.split("-")
@@ -270,3 +276,37 @@ def test_early_stop_ends_an_erlang_point():
     assert point.stopped_early
     assert point.stats.iterations == 2
     assert point.stats.block_ci.ci_percent == pytest.approx(4.99747, abs=1e-5)
+
+
+# --- FUSION's networks and the shipped path tables ---------------------------------
+
+
+@pytest.mark.parametrize("network", sorted(SHIPPED_NETWORKS))
+def test_shipped_path_tables_are_what_networkx_computes(network):
+    topology = load_topology(network)
+    shipped = shipped_paths(topology, SHIPPED_K)
+    assert shipped is not None and len(shipped) == len(topology.nodes) * (len(topology.nodes) - 1)
+    pairs = sorted(shipped)
+    # Every pair of the small networks, an even sample of the large ones (networkx is slow).
+    for pair in pairs[:: max(1, len(pairs) // 400)]:
+        src, dst = pair.split(" ")
+        assert shipped[pair] == computed_paths(topology, src, dst, SHIPPED_K), pair
+
+
+def test_a_changed_topology_does_not_use_the_shipped_table(tmp_path):
+    text = (fusion_data_root() / "data" / "raw" / "nsf_network.txt").read_text()
+    longer = text.replace("0\t1\t1000", "0\t1\t3000").replace("1\t0\t1000", "1\t0\t3000")
+    changed = parse_topology(longer, name="NSFNet")
+    assert shipped_paths(changed, 3) is None
+    assert shipped_paths(load_topology("NSFNet"), SHIPPED_K + 1) is None
+    table = RouteTable(changed, k=3)
+    assert table.routes("0", "1")[0].nodes != ("0", "1")  # the 3000 km link is no longer best
+
+
+def test_core_nodes_are_request_endpoints_where_fusion_uses_them():
+    spain = load_topology("Spainbackbone30", only_core_node=False)
+    assert spain.request_nodes == spain.endpoints and len(spain.endpoints) == 14
+    assert set(spain.endpoints) < set(spain.nodes)
+    assert load_topology("Spainbackbone30").request_nodes == spain.nodes
+    with pytest.raises(TopologyError, match="No core nodes found"):
+        load_topology("NSFNet", only_core_node=False)

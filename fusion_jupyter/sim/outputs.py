@@ -13,11 +13,12 @@ holds the state so far and, at the end, the final state. Keys FUSION does not ha
 * ``fusion_jupyter`` (top level): what this simulator adds: iterations run, whether the
   CI stopped the point early, share of sliced requests, wall time.
 
-``lightpath_utilization`` is null: it measures grooming, which this model does not do.
+``lightpath_utilization`` and ``lp_bw_utilization_dict`` are FUSION's: without grooming
+every lightpath is 100 % used.
 ``link_usage`` is the last iteration's: per directed link, lightpaths set up over it
 (``usage_count``), Gb/s x s carried (``throughput``) and FUSION's ``link_num``.
 
-``results.csv`` and ``results.parquet`` have one row per finished Erlang point, see
+``results.csv`` has one row per finished Erlang point, see
 :data:`RESULT_COLUMNS`. The table always gives the statistics of the iterations run,
 also with ``is_training`` (where FUSION's JSON, and ours, hold null): mean, sample
 variance (0.0 for one iteration) and FUSION's confidence interval formula, so that a
@@ -27,17 +28,14 @@ agree.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import pandas as pd
-
+from typing import Any
 
 from fusion_jupyter._version import __version__
 from fusion_jupyter.engine import blocking
@@ -51,7 +49,7 @@ from fusion_jupyter.sim.stats import (
 )
 from fusion_jupyter.sim.tally import IterationResult
 
-#: Columns of results.csv / results.parquet, in order: every results table's, then ours.
+#: Columns of results.csv, in order: every results table's, then ours.
 RESULT_COLUMNS = (
     *blocking.RESULT_COLUMNS,
     "bit_rate_blocking_corrected_mean",
@@ -61,7 +59,6 @@ RESULT_COLUMNS = (
     "wall_seconds",
 )
 RESULTS_CSV = "results.csv"
-RESULTS_PARQUET = "results.parquet"
 
 
 def erlang_file_name(erlang: float) -> str:
@@ -201,28 +198,35 @@ def _exact_means(
     return [value for value in map(pick, point.iterations) if value is not None]
 
 
-def results_frame(points: Sequence[ErlangPoint]) -> pd.DataFrame:
-    """The results table with stable column types (nulls stay nulls in Parquet)."""
-    # Imported here, once the first point is done: at start-up it would cost 0.3 s.
-    import pandas as pd
-
-    frame = pd.DataFrame([results_row(point) for point in points], columns=list(RESULT_COLUMNS))
-    floats = [c for c in RESULT_COLUMNS if c != "iterations"]
-    return frame.astype({**dict.fromkeys(floats, "float64"), "iterations": "int64"})
-
-
 def write_json_atomically(path: Path, document: Any) -> None:
     """Replace ``path`` in one rename, so a reader never sees half a file."""
     _replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(document, indent=4)))
 
 
 def write_results(output_dir: Path, points: Sequence[ErlangPoint]) -> None:
-    """(Re)write results.csv and results.parquet from every finished point."""
-    frame = results_frame(points)
-    _replace_atomically(output_dir / RESULTS_CSV, lambda tmp: frame.to_csv(tmp, index=False))
-    _replace_atomically(
-        output_dir / RESULTS_PARQUET, lambda tmp: frame.to_parquet(tmp, index=False)
-    )
+    """(Re)write results.csv from every finished point.
+
+    Written with the csv module: pandas and pyarrow would cost more start-up than a
+    small run simulates. Floats are written as ``repr`` (they read back bit for bit),
+    None as an empty field (pandas reads it as NaN); the server serves the table as
+    Parquet on request.
+    """
+    rows = [results_row(point) for point in points]
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(RESULT_COLUMNS)
+            for row in rows:
+                writer.writerow(_csv_field(row[column]) for column in RESULT_COLUMNS)
+
+    _replace_atomically(output_dir / RESULTS_CSV, write)
+
+
+def _csv_field(value: Any) -> str:
+    if value is None:
+        return ""
+    return repr(float(value)) if isinstance(value, float) else str(value)
 
 
 def _replace_atomically(path: Path, write: Callable[[Path], object]) -> None:

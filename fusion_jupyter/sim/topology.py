@@ -12,12 +12,16 @@ k-shortest-path ties, so both are kept exactly:
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
+from functools import cached_property
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: FUSION's named networks and their files under ``<root>/data/raw``
 #: (``fusion/io/structure.py``); all of them ship with the package.
@@ -59,16 +63,34 @@ class Link:
 
 @dataclass(frozen=True)
 class Topology:
-    """Nodes, undirected links and the networkx graph routing runs on."""
+    """Nodes, undirected links, and (built on first use) the networkx graph FUSION routes on."""
 
     name: str
     nodes: tuple[str, ...]
     links: tuple[Link, ...]
-    graph: nx.Graph
+    #: Every (src, dst, km) the graph is built from, in file order (FUSION's add order).
+    edges: tuple[tuple[str, str, float], ...]
     #: (u, v) and (v, u) -> link index.
     link_index: dict[tuple[str, str], int]
     #: Nodes requests are drawn from, by index; FUSION's core nodes when it uses them.
     endpoints: tuple[str, ...] = ()
+    #: sha256 of the file text, to tell whether a shipped path table belongs to it.
+    digest: str = ""
+
+    @cached_property
+    def graph(self) -> nx.Graph:
+        """FUSION's graph: nodes in first-appearance order, then every edge in file order.
+
+        networkx is imported here, not at start-up: shipped path tables make it
+        unnecessary for FUSION's networks at the usual k.
+        """
+        import networkx as nx
+
+        graph = nx.Graph()
+        graph.add_nodes_from(self.nodes)
+        for u, v, km in self.edges:
+            graph.add_edge(u, v, length=km)
+        return graph
 
     @property
     def request_nodes(self) -> tuple[str, ...]:
@@ -86,7 +108,7 @@ def parse_topology(text: str, name: str = "custom") -> Topology:
     if not rows:
         raise TopologyError(f"topology {name!r} lists no links")
     nodes: dict[str, None] = {}
-    graph = nx.Graph()
+    edges: list[tuple[str, str, float]] = []
     lengths: dict[frozenset[str], tuple[str, str, float, int]] = {}
     seen: set[tuple[str, str]] = set()
     for line_no, u, v, km in rows:
@@ -96,7 +118,7 @@ def parse_topology(text: str, name: str = "custom") -> Topology:
         nodes.setdefault(u)
         nodes.setdefault(v)
         # Adding every line, both directions included, reproduces FUSION's graph.
-        graph.add_edge(u, v, length=km)
+        edges.append((u, v, km))
         key = frozenset((u, v))
         first = lengths.get(key)
         lengths[key] = (first[0], first[1], km, line_no) if first else (u, v, km, line_no)
@@ -108,7 +130,8 @@ def parse_topology(text: str, name: str = "custom") -> Topology:
     for link in links:
         link_index[(link.u, link.v)] = link.index
         link_index[(link.v, link.u)] = link.index
-    return Topology(name, tuple(nodes), links, graph, link_index)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Topology(name, tuple(nodes), links, tuple(edges), link_index, digest=digest)
 
 
 def _parse_rows(text: str) -> list[tuple[int, str, str, float]]:

@@ -24,9 +24,10 @@ from fusion_jupyter.sim.topology import (
 )
 from fusion_jupyter.sim.traffic import (
     QuotaError,
+    Uniforms,
     bandwidth_quotas,
-    generate_requests,
     generate_requests_exact,
+    stream_events,
 )
 
 NSFNET_NODE_ORDER = ("0", "1", "2", "7", "3", "5", "4", "10", "6", "13", "9", "8", "12", "11")
@@ -116,40 +117,67 @@ def test_random_state_stream_is_the_legacy_global_stream():
     assert np.random.RandomState(2).random_sample(50).tolist() == global_draws
 
 
+def _streamed(events):
+    """The stream's events in the reference's encoding (i arrival, N + i release)."""
+    events = list(events)
+    count = len(events) // 2
+    order = [e[0] if e[0] >= 0 else count + ~e[0] for e in events]
+    arrivals = sorted((e for e in events if e[0] >= 0), key=lambda e: e[0])
+    return order, arrivals
+
+
 @pytest.mark.parametrize("seed", [1, 2, 7])
-def test_fast_generator_equals_request_by_request_port(seed):
-    fast = generate_requests(seed, 14, QUOTAS_2000, 2000 / 0.2, 0.2)
+def test_streamed_events_equal_the_request_by_request_port(seed):
     exact = generate_requests_exact(seed, 14, QUOTAS_2000, 2000 / 0.2, 0.2)
-    assert fast == exact
+    order, arrivals = _streamed(stream_events(seed, 14, QUOTAS_2000, 2000 / 0.2, 0.2))
+    assert order == exact.order
+    assert [e[1:4] for e in arrivals] == list(
+        zip(exact.source, exact.destination, exact.bandwidth, strict=True)
+    )
+    assert [e[4:] for e in arrivals] == list(zip(exact.arrive, exact.depart, strict=True))
 
 
 def test_requests_follow_the_quota_and_never_loop_on_one_node():
-    requests = generate_requests(1, 14, QUOTAS_2000, 1000 / 0.2, 0.2)
+    requests = generate_requests_exact(1, 14, QUOTAS_2000, 1000 / 0.2, 0.2)
     assert np.bincount(requests.bandwidth).tolist() == QUOTAS_2000
     assert all(s != d for s, d in zip(requests.source, requests.destination, strict=True))
     assert requests.arrive == sorted(requests.arrive)
     assert sorted(requests.order) == list(range(4000))
 
 
-class _ScriptedDraws:
-    """A uniform stream that forces a time collision (U = 1 gives a zero inter-arrival)."""
+class _ScriptedDraws(Uniforms):
+    """A uniform stream with chosen values (U = 1 gives a zero inter-arrival time)."""
 
     def __init__(self, values):
-        self.values = iter(values)
+        super().__init__(0)
+        self.values = list(values)
+        with np.errstate(divide="ignore"):
+            self.logs = np.log(np.array(self.values)).tolist()
 
-    def next(self):
-        return next(self.values)
 
-
-def test_time_collision_drops_the_request_and_returns_its_quota():
+def test_equal_times_keep_both_requests_in_insertion_order():
+    """FUSION keys events by (request_id, time) and sorts stably by time."""
     first = [0.5, 0.5, 0.0, 0.5, 0.0]  # arrival, holding, node 0 -> node 7, 25G
-    collides = [1.0, 0.3, 0.1, 0.6, 0.0]  # same arrival time as the first: dropped
-    second = [0.4, 0.4, 0.2, 0.9, 0.0]
-    draws = _ScriptedDraws(first + collides + second)
-    requests = generate_requests_exact(1, 14, [2], 10.0, 0.2, draws=draws)
-    assert len(requests) == 2
-    assert (requests.source, requests.destination) == ([0, 2], [7, 12])
-    assert requests.arrive[1] > requests.arrive[0]
+    same_time = [1.0, 0.3, 0.1, 0.6, 0.0]  # zero inter-arrival: the same arrival time
+    third = [0.4, 0.4, 0.2, 0.9, 0.0]
+    values = first + same_time + third
+    requests = generate_requests_exact(1, 14, [3], 10.0, 0.2, draws=_ScriptedDraws(values))
+    assert len(requests) == 3
+    assert requests.arrive[1] == requests.arrive[0]
+    assert requests.order[:2] == [0, 1]  # tie: the first inserted first
+    order, _ = _streamed(stream_events(1, 14, [3], 10.0, 0.2, draws=_ScriptedDraws(values)))
+    assert order == requests.order
+
+
+def test_memory_is_held_for_requests_in_the_network_only():
+    """Generation is lazy: the stream holds pending departures, not num_requests."""
+    events = stream_events(1, 14, [20_000], 10.0, 0.2)  # about 2 in the network at once
+    frame = events.gi_frame
+    peak = 0
+    for _ in events:
+        if frame is not None and "pending" in frame.f_locals:
+            peak = max(peak, len(frame.f_locals["pending"]))
+    assert 0 < peak < 50
 
 
 def test_quota_must_split_exactly():

@@ -338,3 +338,21 @@ def test_core_nodes_are_request_endpoints_where_fusion_uses_them():
     assert load_topology("Spainbackbone30").request_nodes == spain.nodes
     with pytest.raises(TopologyError, match="No core nodes found"):
         load_topology("NSFNet", only_core_node=False)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_weighted_summary_is_statistics_on_the_expanded_sample(seed):
+    import random
+    import statistics
+
+    from fusion_jupyter.sim.tally import Summary
+
+    rng = random.Random(seed)
+    pairs = [
+        (round(rng.uniform(0, 5000), rng.choice([0, 1, 2])), rng.randint(1, 40)) for _ in range(6)
+    ]
+    values = [v for v, n in pairs for _ in range(n)]
+    summary = Summary.of(pairs)
+    assert summary.mean == statistics.mean(values)
+    assert summary.std == statistics.stdev(values)
+    assert (summary.min, summary.max, summary.count) == (min(values), max(values), len(values))

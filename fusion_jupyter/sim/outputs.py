@@ -200,7 +200,8 @@ def _exact_means(
 
 def write_json_atomically(path: Path, document: Any) -> None:
     """Replace ``path`` in one rename, so a reader never sees half a file."""
-    _replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(document, indent=4)))
+    # Compact: json's C encoder is used only without indent (5-10x faster here).
+    _replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(document)))
 
 
 def write_results(output_dir: Path, points: Sequence[ErlangPoint]) -> None:

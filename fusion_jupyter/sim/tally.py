@@ -9,6 +9,7 @@ counts once the iteration ends.
 from __future__ import annotations
 
 import statistics
+from fractions import Fraction
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,15 +45,20 @@ class Summary:
 
         ``digits`` rounds each value first, as FUSION rounds path lengths to 2 decimals.
         """
-        values = [
-            value if digits is None else round(float(value), digits)
+        pairs = [
+            (value if digits is None else round(float(value), digits), weight)
             for value, weight in weighted
-            for _ in range(weight)
+            if weight > 0
         ]
-        if not values:
+        if not pairs:
             return cls(0, None, None, None, None)
-        std = statistics.stdev(values) if len(values) > 1 else 0.0
-        return cls(len(values), statistics.mean(values), std, min(values), max(values))
+        if len({value for value, _ in pairs}) == 1:
+            # One distinct value: statistics.mean gives it back exactly, stdev 0.0.
+            value = pairs[0][0]
+            return cls(sum(weight for _, weight in pairs), value, 0.0, value, value)
+        count, mean, std = _exact_mean_stdev(pairs)
+        values = [value for value, _ in pairs]
+        return cls(count, mean, std, min(values), max(values))
 
     def rounded(self, with_std: bool = True) -> dict[str, float | None]:
         """FUSION's ``{mean, std, min, max}`` rounded to 2 decimals."""
@@ -64,6 +70,32 @@ class Summary:
     def exact(self) -> dict[str, float | None]:
         """``{mean, std, min, max}`` unrounded (FUSION's ``weights_dict`` entries)."""
         return {"mean": self.mean, "std": self.std, "min": self.min, "max": self.max}
+
+
+#: statistics' correctly rounded square root of a fraction (Python >= 3.11); without it
+#: the values are expanded and handed to statistics.stdev itself.
+_SQRT_OF_FRACTION = getattr(statistics, "_float_sqrt_of_frac", None)
+
+
+def _exact_mean_stdev(pairs: list[tuple[float, int]]) -> tuple[int, float, float]:
+    """statistics.mean and statistics.stdev of the expanded sample, without expanding it.
+
+    Both are exact in rational arithmetic and correctly rounded once, so summing
+    (value x count) as fractions gives the very same floats.
+    """
+    count = sum(weight for _, weight in pairs)
+    if _SQRT_OF_FRACTION is None:
+        values = [value for value, weight in pairs for _ in range(weight)]
+        std = statistics.stdev(values) if count > 1 else 0.0
+        return count, statistics.mean(values), std
+    exact = [(Fraction(value), weight) for value, weight in pairs]
+    total = sum((value * weight for value, weight in exact), Fraction(0))
+    mean = float(total / count)
+    if count < 2:
+        return count, mean, 0.0
+    squares = sum((value * value * weight for value, weight in exact), Fraction(0))
+    spread = (count * squares - total * total) / count / (count - 1)
+    return count, mean, float(_SQRT_OF_FRACTION(spread.numerator, spread.denominator))
 
 
 def _round2(value: float | None) -> float | None:

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from fusion_jupyter.sim.modulation import ModFormat, ModTable, best_format, precalc_format
 from fusion_jupyter.sim.routing import Route, RouteTable
-from fusion_jupyter.sim.spectrum import Spectrum, slot_block
+from fusion_jupyter.sim.spectrum import Spectrum
 
 #: FUSION never slices its smallest bandwidth (``sdn_controller.py``: bandwidth != "25").
 UNSLICEABLE_BANDWIDTH = 25
@@ -170,12 +170,10 @@ class Controller:
         return tuple(placed)
 
     def _place(self, option: PathOption, bandwidth: int, fmt: ModFormat) -> Lightpath | None:
-        width = fmt.slots + self.guard_slots
-        position = self.spectrum.take(option.route.links, width)
-        if position is None:
+        placed = self.spectrum.place(option.route.links, fmt.slots + self.guard_slots)
+        if placed is None:
             return None
-        core = position // self.spectrum.stride
-        return Lightpath(core, slot_block(position, width), bandwidth, fmt)
+        return Lightpath(placed[0] // self.spectrum.stride, placed[1], bandwidth, fmt)
 
     def release(
         self, option: PathOption, lightpaths: tuple[Lightpath, ...] | list[Lightpath]

@@ -9,10 +9,10 @@ counts once the iteration ends.
 from __future__ import annotations
 
 import statistics
-from fractions import Fraction
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from fusion_jupyter.sim.controller import Allocation, PathOption

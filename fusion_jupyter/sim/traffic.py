@@ -90,34 +90,62 @@ def stream_events(
     holding_time: float,
     draws: Uniforms | None = None,
 ) -> Iterator[Event]:
-    """FUSION's 2N events of one iteration in its order, generated as they are needed."""
+    """FUSION's 2N events of one iteration in its order, generated as they are needed.
+
+    The draws are read straight from the current block (this is the hot loop):
+    ``draws.values[pos]`` and ``draws.logs[pos]``, refilling when a block is used up.
+    """
     draws = draws or Uniforms(seed)
     remaining = list(quotas)
     num_bw = len(remaining)
     arrival_scale = -1.0 / arrival_rate
     holding_scale = -1.0 / (1 / holding_time)
     pending: list[tuple[float, int, Event]] = []  # (departure time, request index, event)
+    push, pop = heapq.heappush, heapq.heappop
+    values, logs, pos = draws.values, draws.logs, draws.pos
     now = 0.0
     for index in range(sum(quotas)):
-        arrive = now + arrival_scale * draws.next_log()
-        depart = arrive + holding_scale * draws.next_log()
+        if pos + 5 > len(values):  # 5 draws follow unless a redraw is needed
+            values, logs, pos = _carry(draws, pos)
+        arrive = now + arrival_scale * logs[pos]
+        depart = arrive + holding_scale * logs[pos + 1]
         now = arrive
-        src = int(draws.next() * num_nodes)
-        dst = int(draws.next() * num_nodes)
+        src = int(values[pos + 2] * num_nodes)
+        dst = int(values[pos + 3] * num_nodes)
+        pos += 4
         while dst == src:
-            dst = int(draws.next() * num_nodes)
-        bw = int(draws.next() * num_bw)
+            if pos == len(values):
+                values, logs, pos = _carry(draws, pos)
+            dst = int(values[pos] * num_nodes)
+            pos += 1
+        if pos == len(values):
+            values, logs, pos = _carry(draws, pos)
+        bw = int(values[pos] * num_bw)
+        pos += 1
         while not remaining[bw]:
-            bw = int(draws.next() * num_bw)
+            if pos == len(values):
+                values, logs, pos = _carry(draws, pos)
+            bw = int(values[pos] * num_bw)
+            pos += 1
         remaining[bw] -= 1
         # Earlier departures at or before this arrival come first (on a tie too: they
         # were inserted first).
         while pending and pending[0][0] <= arrive:
-            yield heapq.heappop(pending)[2]
+            yield pop(pending)[2]
         yield (index, src, dst, bw, arrive, depart)
-        heapq.heappush(pending, (depart, index, (~index, src, dst, bw, arrive, depart)))
+        push(pending, (depart, index, (~index, src, dst, bw, arrive, depart)))
+    draws.pos = pos
     while pending:
-        yield heapq.heappop(pending)[2]
+        yield pop(pending)[2]
+
+
+def _carry(draws: Uniforms, pos: int) -> tuple[list[float], list[float], int]:
+    """Keep the unread part of the block and append the next one."""
+    rest_values, rest_logs = draws.values[pos:], draws.logs[pos:]
+    draws.refill()
+    draws.values = rest_values + draws.values
+    draws.logs = rest_logs + draws.logs
+    return draws.values, draws.logs, 0
 
 
 @dataclass(frozen=True)

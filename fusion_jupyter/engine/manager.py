@@ -154,29 +154,89 @@ class RunManager:
 
     # ---- creating runs --------------------------------------------------------------
 
+    def data_paths(self) -> config.DataPaths:
+        """Where this engine's configs may read files from (see config.paths)."""
+        return config.DataPaths(
+            allowed=tuple(self.settings.data_paths),
+            topology_files=self.settings.runs_builtin_simulator,
+        )
+
+    def base_config(
+        self, template: str | None, ini: str | Mapping[str, Any] | None
+    ) -> tuple[str, config.Config]:
+        """The config a run starts from, and the template it names ("" for a whole INI text).
+
+        Exactly one of a template name or a whole config (a researcher's own file): INI
+        text, or already parsed as ``{section: {key: value}}``.
+        """
+        if (template is None) == (ini is None):
+            raise ValidationFailed(
+                [
+                    Problem(
+                        "template", "", "give either a template name or config (a whole INI text)"
+                    )
+                ]
+            )
+        if template is not None:
+            return template, self.templates.load(template)
+        if isinstance(ini, Mapping):
+            return "", config.merge({}, ini)
+        try:
+            return "", config.parse_ini(str(ini))
+        except ValidationFailed as exc:
+            problems = [Problem(p.section or "config", p.key, p.message) for p in exc.problems]
+            raise ValidationFailed(problems, f"config is not valid INI: {exc}") from None
+
+    def save_template(
+        self,
+        name: str,
+        *,
+        run_id: str | None = None,
+        ini: str | Mapping[str, Any] | None = None,
+        description: str = "",
+        replace: bool = False,
+    ) -> config.TemplateInfo:
+        """Save a run's frozen config, or a whole config, as template ``name``.
+
+        The config must be valid, so a template always launches.
+        """
+        if (run_id is None) == (ini is None):
+            raise ValidationFailed(
+                [Problem("template", "", "give either run_id or config to save as a template")]
+            )
+        cfg = (
+            self.store.get(run_id).config if run_id is not None else self.base_config(None, ini)[1]
+        )
+        result = self.validate(cfg)
+        if not result.valid:
+            raise ValidationFailed(result.errors)
+        return self.templates.save(name, cfg, description=description, replace=replace)
+
     def validate(self, cfg: config.Config) -> config.ValidationResult:
         """All problems of a config at once: the generic checks and the simulator's own."""
-        result = config.validate(cfg)
+        result = config.validate(cfg, self.data_paths())
         if self.settings.runs_builtin_simulator:
             result.errors.extend(self._simulator_problems(cfg))
         return result
 
     def create(
         self,
-        template: str,
+        template: str | None = None,
         overrides: Mapping[str, Any] | None = None,
         *,
+        ini: str | Mapping[str, Any] | None = None,
         name: str = "",
         tags: Sequence[str] = (),
         executor: str | None = None,
         executor_options: Mapping[str, Any] | None = None,
     ) -> Run:
-        """Create a run from a template plus overrides.
+        """Create a run from a template, or a whole INI text, plus overrides.
 
         A local run starts when a slot is free; a Slurm run is submitted at once
         (``executor_options``: partition, account, time, mem, cpus, qos, extra).
         """
-        cfg = self._build_config(template, overrides or {})
+        template, base = self.base_config(template, ini)
+        cfg = self._build_config(base, overrides or {})
         target = self._executor_for(executor, executor_options)
         run = self._new_run(cfg, template, overrides or {}, name, tags, target)
         with _removing_dirs_on_error([run]):
@@ -195,10 +255,11 @@ class RunManager:
 
     def create_sweep(
         self,
-        template: str,
+        template: str | None,
         grid: Mapping[str, Sequence[Any]],
         overrides: Mapping[str, Any] | None = None,
         *,
+        ini: str | Mapping[str, Any] | None = None,
         name: str = "",
         tags: Sequence[str] = (),
         executor: str | None = None,
@@ -208,6 +269,7 @@ class RunManager:
 
         On Slurm the sweep is one job array, throttled by ``slurm_array_throttle``.
         """
+        template, base_cfg = self.base_config(template, ini)
         points = self._grid_points(grid)
         base = config.normalize_overrides(overrides or {})
         target = self._executor_for(executor, executor_options)
@@ -222,7 +284,7 @@ class RunManager:
         configs = [
             (point, config.merge(base, config.normalize_overrides(point))) for point in points
         ]
-        built = [(point, ov, self._build_config(template, ov)) for point, ov in configs]
+        built = [(point, ov, self._build_config(base_cfg, ov)) for point, ov in configs]
         runs: list[tuple[Run, Sequence[str]]] = []
         with _removing_dirs_on_error(r for r, _ in runs):
             for point, merged_overrides, cfg in built:
@@ -231,7 +293,7 @@ class RunManager:
                     cfg,
                     template,
                     merged_overrides,
-                    f"{name or template} [{label}]",
+                    f"{name or template or 'sweep'} [{label}]",
                     all_tags,
                     target,
                     durable=False,
@@ -266,8 +328,8 @@ class RunManager:
             )
         return points
 
-    def _build_config(self, template: str, overrides: Mapping[str, Any]) -> config.Config:
-        cfg = config.merge(self.templates.load(template), config.normalize_overrides(overrides))
+    def _build_config(self, base: config.Config, overrides: Mapping[str, Any]) -> config.Config:
+        cfg = config.merge(base, config.normalize_overrides(overrides))
         result = self.validate(cfg)
         if not result.valid:
             raise ValidationFailed(result.errors)
@@ -763,6 +825,18 @@ class RunManager:
         from fusion_jupyter.sim.support import check_supported
 
         return check_supported(cfg)
+
+
+def check_source(template: str | None, ini: object) -> None:
+    """Refuse a request that names neither or both of a template and a whole config."""
+    if (template is None) == (ini is None):
+        raise ValidationFailed(
+            [
+                Problem(
+                    "body", "template", "give either a template name or config (a whole INI text)"
+                )
+            ]
+        )
 
 
 @contextmanager

@@ -36,6 +36,7 @@ from fusion_jupyter.engine.errors import Conflict, Forbidden, NotFound, Problem,
 from fusion_jupyter.engine.executors import slurm
 from fusion_jupyter.engine.executors.base import ProcessRef
 from fusion_jupyter.engine.executors.local import LocalExecutor
+from fusion_jupyter.engine.faults import FaultLog
 from fusion_jupyter.engine.hub import EventHub, Notify, Subscription
 from fusion_jupyter.engine.launcher import EXIT_RECORD, LAUNCH_FILE, LAUNCHER_RECORD, read_json
 from fusion_jupyter.engine.logpatterns import compile_patterns
@@ -87,6 +88,11 @@ class RunManager:
         self._trackers: dict[str, RunTracker] = {}
         self._refs: dict[str, ProcessRef] = {}
         self._seen: dict[str, Status] = {}
+        # Runs whose process ended but whose end could not be recorded yet (the
+        # database was down): launcher exit status by run id, retried every sync.
+        self._unsettled: dict[str, int | None] = {}
+        self._sync_faults = FaultLog(log, "syncing with the run database")
+        self._settle_faults = FaultLog(log, "recording the end of a run")
         self._exits = ExitWatcher(self._on_exit)
         self._watcher = FileWatcher(self._on_files)
         # Writes made on other hosts of a network filesystem never reach inotify here.
@@ -482,8 +488,32 @@ class RunManager:
     def _on_exit(self, run_id: str) -> None:
         ref = self._refs.get(run_id)
         launcher_code = self.local.reap(ref.pid) if ref else None
-        self._settle(run_id, launcher_code)
-        self._fill_slots()
+        if not self._try_settle(run_id, launcher_code):
+            # The end lives in the run's exit record, so nothing is lost by waiting:
+            # every sync retries, and the run is settled once the database answers.
+            self._unsettled[run_id] = launcher_code
+            log.warning("run %s ended; its end is recorded once the database answers", run_id)
+        try:
+            self._fill_slots()
+        except Exception as exc:  # the next sync fills them
+            self._sync_faults.failed(exc)
+
+    def _try_settle(self, run_id: str, launcher_code: int | None) -> bool:
+        """Settle a run whose process has ended; False if the database refused."""
+        try:
+            self._settle(run_id, launcher_code)
+        except NotFound:
+            pass  # deleted meanwhile: nothing to record
+        except Exception as exc:
+            self._settle_faults.failed(exc)
+            return False
+        self._settle_faults.succeeded()
+        return True
+
+    def _settle_unsettled(self) -> None:
+        for run_id, launcher_code in list(self._unsettled.items()):
+            if self._try_settle(run_id, launcher_code):
+                self._unsettled.pop(run_id, None)
 
     def _settle(self, run_id: str, launcher_code: int | None = None) -> None:
         """Carry a run whose launcher has ended to its terminal status."""
@@ -559,8 +589,9 @@ class RunManager:
                     self._flush_progress()
                 if sync.ready():
                     self._sync(adopt=False)
-            except Exception:
-                log.exception("fusion_jupyter sync failed")
+                    self._sync_faults.succeeded()  # a sync always asks the database
+            except Exception as exc:  # an outage or a full disk: logged once, retried
+                self._sync_faults.failed(exc)
 
     def _flush_progress(self) -> None:
         with self._lock:
@@ -572,6 +603,7 @@ class RunManager:
 
     def _sync(self, *, adopt: bool) -> None:
         """See runs other managers created, started or settled; adopt orphans."""
+        self._settle_unsettled()
         active = self.store.active_statuses()
         stale = [r for r, st in self._seen.items() if st.active and r not in active]
         for run_id in stale:

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import logging
 import time
+import tracemalloc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
-from fusion_jupyter.engine import Status
+from fusion_jupyter.engine import RunManager, Status
+from fusion_jupyter.engine.errors import ValidationFailed
+from fusion_jupyter.engine.manager import MAX_SWEEP_RUNS, MAX_TAGS
 from fusion_jupyter.engine.procinfo import is_alive
+from fusion_jupyter.engine.store import SWEEP_BATCH_ROWS
 from tests.support.engine import make_manager, stub_command, wait_terminal, wait_until
 from tests.support.jupyter import running_server
 from tests.support.postgres import PostgresServer, PostgresUnavailable
@@ -42,9 +49,6 @@ def outage_url(outage_pg: PostgresServer) -> str:
     return outage_pg.create_database()
 
 
-pytestmark = pytest.mark.postgresql
-
-
 def _failed_settling(caplog: pytest.LogCaptureFixture, run_id: str) -> bool:
     return any(
         run_id in record.getMessage() and record.levelno >= logging.WARNING
@@ -52,6 +56,7 @@ def _failed_settling(caplog: pytest.LogCaptureFixture, run_id: str) -> bool:
     )
 
 
+@pytest.mark.postgresql
 def test_a_run_that_ends_during_a_database_outage_settles_when_it_is_back(
     tmp_path: Path, outage_pg: PostgresServer, outage_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -82,6 +87,7 @@ def test_a_run_that_ends_during_a_database_outage_settles_when_it_is_back(
         assert wait_terminal(first, first.create("minimal").id).status == Status.COMPLETED
 
 
+@pytest.mark.postgresql
 def test_during_an_outage_the_api_answers_503_and_settles_after_it(
     tmp_path: Path, outage_pg: PostgresServer, outage_url: str
 ) -> None:
@@ -142,3 +148,100 @@ def test_during_an_outage_the_api_answers_503_and_settles_after_it(
 
 def _terminal(run: dict[str, Any]) -> dict[str, Any] | None:
     return run if run["status"] in ("COMPLETED", "FAILED", "CANCELLED") else None
+
+
+# --------------------------------------------------------------------------- bounded work
+
+
+@pytest.fixture
+def manager(tmp_path: Path) -> Iterator[RunManager]:
+    with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db") as m:
+        yield m
+
+
+def test_a_grid_over_the_limit_is_refused_before_it_is_expanded(manager: RunManager) -> None:
+    # 100 ** 4 points: expanding them first would need about 20 GB.
+    grid = {f"general_settings.k{i}": list(range(100)) for i in range(4)}
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValidationFailed) as refused:
+            manager.create_sweep("minimal", grid)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [(p.section, p.key) for p in refused.value.problems] == [("grid", "")]
+    assert "100000000 runs" in str(refused.value) and str(MAX_SWEEP_RUNS) in str(refused.value)
+    assert peak < 1 << 20, f"{peak} bytes allocated to refuse it"
+
+
+def test_tags_per_run_are_bounded(manager: RunManager) -> None:
+    tags = [f"t{i}" for i in range(MAX_TAGS + 1)]
+    with pytest.raises(ValidationFailed) as refused:
+        manager.create("minimal", tags=tags)
+    assert [(p.section, p.key) for p in refused.value.problems] == [("run", "tags")]
+    assert f"at most {MAX_TAGS} tags" in str(refused.value)
+    with pytest.raises(ValidationFailed):
+        manager.create_sweep("minimal", {"general_settings.max_iters": [1, 2]}, tags=tags)
+    assert manager.list_runs().runs == []
+    assert manager.create("minimal", tags=tags[:MAX_TAGS]).tags == sorted(tags[:MAX_TAGS])
+
+
+def test_a_big_sweep_is_written_in_short_transactions(
+    manager: RunManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(manager, "_fill_slots", lambda: None)  # only the writing matters
+    rows_per_transaction: list[int] = []
+    engine = manager.store.engine
+
+    def on_begin(_conn: Any) -> None:
+        rows_per_transaction.append(0)
+
+    def on_execute(_conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT"):
+            rows_per_transaction[-1] += cursor.rowcount
+
+    event.listen(engine, "begin", on_begin)
+    event.listen(engine, "after_cursor_execute", on_execute)
+    try:
+        tags = [f"t{i}" for i in range(MAX_TAGS)]
+        grid = {"general_settings.max_iters": list(range(1, 301))}
+        sweep, runs = manager.create_sweep("minimal", grid, tags=tags)
+    finally:
+        event.remove(engine, "begin", on_begin)
+        event.remove(engine, "after_cursor_execute", on_execute)
+    assert len(runs) == 300 and all(len(r.tags) == MAX_TAGS + 1 for r in runs)  # + sweep:<id>
+    assert [r.id for r in manager.get_sweep(sweep.id)[1]] == [r.id for r in runs]
+    assert sum(rows_per_transaction) == 1 + 300 * (MAX_TAGS + 2)  # the sweep, runs, tags
+    assert max(rows_per_transaction) <= SWEEP_BATCH_ROWS, rows_per_transaction
+
+
+def test_a_sweep_that_fails_half_way_keeps_no_half_state(
+    manager: RunManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = manager.store.write
+    writes = 0
+
+    @contextmanager
+    def failing_third_write(**kwargs: Any) -> Iterator[Any]:
+        nonlocal writes
+        writes += 1
+        if writes == 3:  # the sweep row, one batch of runs, then the database is gone
+            raise OperationalError("INSERT", {}, Exception("database is unreachable"))
+        with real_write(**kwargs) as session:
+            yield session
+
+    monkeypatch.setattr(manager.store, "write", failing_third_write)
+    monkeypatch.setattr(manager, "_fill_slots", lambda: None)
+    tags = [f"t{i}" for i in range(MAX_TAGS)]
+    grid = {"general_settings.max_iters": list(range(1, 201))}
+    with pytest.raises(OperationalError):
+        manager.create_sweep("minimal", grid, tags=tags)
+    monkeypatch.undo()
+    runs = manager.list_runs(limit=500).runs
+    assert runs, "the first batch was committed"
+    for run in runs:  # written whole, then cancelled with the reason; directories kept
+        assert run.status == Status.CANCELLED
+        assert "could not be created whole" in run.error
+        assert (Path(run.run_dir) / "config.ini").exists()
+    on_disk = {p.name for p in manager.settings.runs_dir.iterdir()}
+    assert on_disk == {run.id for run in runs}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import secrets
 import shutil
 import signal
@@ -36,7 +37,7 @@ from fusion_jupyter.engine.errors import Conflict, Forbidden, NotFound, Problem,
 from fusion_jupyter.engine.executors import slurm
 from fusion_jupyter.engine.executors.base import ProcessRef
 from fusion_jupyter.engine.executors.local import LocalExecutor
-from fusion_jupyter.engine.faults import FaultLog
+from fusion_jupyter.engine.faults import FaultLog, describe
 from fusion_jupyter.engine.hub import EventHub, Notify, Subscription
 from fusion_jupyter.engine.launcher import EXIT_RECORD, LAUNCH_FILE, LAUNCHER_RECORD, read_json
 from fusion_jupyter.engine.logpatterns import compile_patterns
@@ -58,6 +59,8 @@ START_GRACE = timedelta(seconds=30)
 LOG_TAIL_LINES = 20
 NAME_MAX = 200
 TAG_MAX = 100
+#: Tags a client may put on one run (a sweep adds its own ``sweep:<id>`` to these).
+MAX_TAGS = 32
 MAX_SWEEP_RUNS = 10_000
 
 
@@ -182,6 +185,7 @@ class RunManager:
         A local run starts when a slot is free; a Slurm run is submitted at once
         (``executor_options``: partition, account, time, mem, cpus, qos, extra).
         """
+        _check_tags(tags)
         cfg = self._build_config(template, overrides or {})
         target = self._executor_for(executor, executor_options)
         run = self._new_run(cfg, template, overrides or {}, name, tags, target)
@@ -214,6 +218,7 @@ class RunManager:
 
         On Slurm the sweep is one job array, throttled by ``slurm_array_throttle``.
         """
+        _check_tags(tags)
         points = self._grid_points(grid)
         base = config.normalize_overrides(overrides or {})
         target = self._executor_for(executor, executor_options)
@@ -230,7 +235,8 @@ class RunManager:
         ]
         built = [(point, ov, self._build_config(template, ov)) for point, ov in configs]
         runs: list[tuple[Run, Sequence[str]]] = []
-        with _removing_dirs_on_error(r for r, _ in runs):
+        committed: list[Run] = []
+        with _removing_dirs_on_error(_uncommitted(runs, committed)):
             for point, merged_overrides, cfg in built:
                 label = ", ".join(f"{k}={v}" for k, v in point.items())
                 run = self._new_run(
@@ -245,8 +251,25 @@ class RunManager:
                 run.sweep_id = sweep.id
                 runs.append((run, all_tags))
             config.flush_to_disk()  # one flush for all the sweep's frozen configs
-            self.store.add_sweep(sweep, runs)
+            try:
+                self.store.add_sweep(sweep, runs, committed)
+            except Exception as exc:
+                if committed:
+                    self._abandon_sweep(sweep, exc)
+                raise
         return sweep, self._after_create([r for r, _ in runs], sweep)
+
+    def _abandon_sweep(self, sweep: Sweep, exc: Exception) -> None:
+        """Cancel (with the reason) the runs of a sweep that could not be written whole.
+
+        The batches already written are whole runs, kept with their directories; if
+        even this fails (the database went away), they stay PENDING and run later.
+        """
+        reason = f"the sweep could not be created whole: {describe(exc)}"
+        try:
+            self.store.abandon_sweep(sweep.id, reason)
+        except Exception:
+            log.warning("sweep %s: %s; its written runs stay queued", sweep.id, reason)
 
     def _grid_points(self, grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
         problems = []
@@ -257,20 +280,18 @@ class RunManager:
             problems.append(Problem("grid", "", "must name at least one key"))
         if problems:
             raise ValidationFailed(problems)
+        # Counted before anything is expanded: a few hundred values on a few keys make
+        # billions of points, which must cost a multiplication, not the memory.
+        size = math.prod(len(values) for values in grid.values())
+        if size > MAX_SWEEP_RUNS:
+            raise ValidationFailed(
+                [Problem("grid", "", f"expands to {size} runs; the limit is {MAX_SWEEP_RUNS}")]
+            )
         keys = list(grid)
-        points = [
+        return [
             dict(zip(keys, combo, strict=True))
             for combo in itertools.product(*(grid[k] for k in keys))
         ]
-        if len(points) > MAX_SWEEP_RUNS:
-            raise ValidationFailed(
-                [
-                    Problem(
-                        "grid", "", f"expands to {len(points)} runs; the limit is {MAX_SWEEP_RUNS}"
-                    )
-                ]
-            )
-        return points
 
     def _build_config(self, template: str, overrides: Mapping[str, Any]) -> config.Config:
         cfg = config.merge(self.templates.load(template), config.normalize_overrides(overrides))
@@ -291,7 +312,6 @@ class RunManager:
         durable: bool = True,
     ) -> Run:
         executor, executor_options = target
-        _check_tags(tags)
         name = _check_name(name)
         run_id = new_id()
         run_dir = self.settings.runs_dir / run_id
@@ -808,6 +828,12 @@ def _removing_dirs_on_error(runs: Iterable[Run]) -> Iterator[None]:
         raise
 
 
+def _uncommitted(runs: Sequence[tuple[Run, Sequence[str]]], committed: list[Run]) -> Iterator[Run]:
+    """The runs not in ``committed`` (computed when first iterated: after a failure)."""
+    done = {run.id for run in committed}
+    yield from (run for run, _tags in runs if run.id not in done)
+
+
 def _local_exit_reason(record: dict[str, Any] | None, launcher_code: int | None) -> str:
     """How a local run's process ended, from its exit record (or its absence)."""
     if record is not None:
@@ -841,6 +867,10 @@ def _check_name(name: str) -> str:
 
 
 def _check_tags(tags: Sequence[str]) -> None:
+    if not isinstance(tags, str) and len(tags) > MAX_TAGS:
+        raise ValidationFailed(
+            [Problem("run", "tags", f"{len(tags)} tags; a run may have at most {MAX_TAGS} tags")]
+        )
     problems = [
         Problem("run", "tags", f"tag {tag!r} must be 1 to {TAG_MAX} printable characters")
         for tag in tags

@@ -6,6 +6,7 @@ client sends may cost unbounded time or memory.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import tracemalloc
@@ -20,7 +21,8 @@ from sqlalchemy.exc import OperationalError
 
 from fusion_jupyter.engine import RunManager, Status
 from fusion_jupyter.engine.errors import ValidationFailed
-from fusion_jupyter.engine.manager import MAX_SWEEP_RUNS, MAX_TAGS
+from fusion_jupyter.engine.logs import TAIL_BLOCK, TAIL_MAX_BYTES, tail_lines
+from fusion_jupyter.engine.manager import MAX_ERROR_CHARS, MAX_SWEEP_RUNS, MAX_TAGS
 from fusion_jupyter.engine.procinfo import is_alive
 from fusion_jupyter.engine.store import SWEEP_BATCH_ROWS
 from tests.support.engine import make_manager, stub_command, wait_terminal, wait_until
@@ -245,3 +247,57 @@ def test_a_sweep_that_fails_half_way_keeps_no_half_state(
         assert (Path(run.run_dir) / "config.ini").exists()
     on_disk = {p.name for p in manager.settings.runs_dir.iterdir()}
     assert on_disk == {run.id for run in runs}
+
+
+# --------------------------------------------------------------------------- logs
+
+
+def test_the_tail_of_a_log_without_newlines_reads_a_bounded_end(tmp_path: Path) -> None:
+    log = tmp_path / "sim.log"
+    log.write_bytes(b"x" * (TAIL_MAX_BYTES * 8) + b"the end")
+    chunk = tail_lines(log, 1)
+    assert chunk.size == TAIL_MAX_BYTES * 8 + 7 and chunk.next_offset == chunk.size
+    assert len(chunk.data) <= TAIL_MAX_BYTES and chunk.data.endswith("xthe end")
+    assert chunk.offset == chunk.size - len(chunk.data.encode())
+
+
+@pytest.mark.parametrize("end", [b"\r", b"\n", b"\r\n"])
+def test_carriage_returns_end_lines_as_newlines_do(tmp_path: Path, end: bytes) -> None:
+    log = tmp_path / "sim.log"
+    bars = [f"{p:3d}% |{'#' * (p // 10):10s}|".encode() for p in range(0, 101, 5)]
+    log.write_bytes(end.join(bars) + end)
+    chunk = tail_lines(log, 2)
+    assert chunk.data.encode() == bars[-2] + end + bars[-1] + end
+    assert chunk.offset == log.stat().st_size - len(chunk.data)
+
+
+def test_a_crlf_split_across_blocks_is_one_line_end(tmp_path: Path) -> None:
+    log = tmp_path / "sim.log"
+    first = b"a" * (TAIL_BLOCK - 1) + b"\r"  # "\r" ends a block, "\n" starts the next
+    log.write_bytes(b"zero\n" + first + b"\n" + b"last\n")
+    assert tail_lines(log, 2).data.encode() == b"a" * 4 + first[4:] + b"\n" + b"last\n"
+
+
+def test_the_tail_does_not_start_inside_a_character(tmp_path: Path) -> None:
+    log = tmp_path / "sim.log"
+    log.write_bytes("é".encode() * TAIL_MAX_BYTES)  # two bytes each, no newline
+    data = tail_lines(log, 1).data
+    assert data and set(data) == {"é"}
+
+
+def test_a_failure_message_is_capped_and_so_is_the_status_frame(tmp_path: Path) -> None:
+    one_line = "y" * (5 << 20)  # a 5 MB log line with no newline
+    with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db") as m:
+        run = m.create("minimal", {"stub": {"exit_code": 3, "wait_for": str(tmp_path / "go")}})
+        wait_until(lambda: m.get(run.id).pid, what="the run to start")
+        status = m.hub.subscribe_status(notify=lambda: None)
+        log = Path(run.run_dir) / "logs" / "sim.log"
+        with log.open("a") as fh:
+            fh.write(one_line)
+        (tmp_path / "go").touch()
+        done = wait_terminal(m, run.id)
+        frames = [msg for msg in status.drain() if msg.get("run", {}).get("id") == run.id]
+    assert done.status == Status.FAILED and "exited with code 3" in done.error
+    assert len(done.error) <= MAX_ERROR_CHARS and "y" * 100 in done.error
+    final = [f for f in frames if f["run"]["status"] == "FAILED"]
+    assert final and all(len(json.dumps(f)) < 2 * MAX_ERROR_CHARS for f in frames)

@@ -57,6 +57,9 @@ log = logging.getLogger(__name__)
 #: A run claimed (RUNNING) but with no recorded process for this long was never started.
 START_GRACE = timedelta(seconds=30)
 LOG_TAIL_LINES = 20
+#: Longest failure message (a one-line 20 MB log made a 20 MB error column, and every
+#: listing and status frame carried it).
+MAX_ERROR_CHARS = 4096
 NAME_MAX = 200
 TAG_MAX = 100
 #: Tags a client may put on one run (a sweep adds its own ``sweep:<id>`` to these).
@@ -560,12 +563,18 @@ class RunManager:
         self._finish(run_id, status, code, error)
 
     def _failure_message(self, run: Run, reason: str, tracker: RunTracker | None) -> str:
-        """Why a run failed, with its simulator error and the last lines of its log."""
-        parts = [reason + "."]
+        """Why a run failed, with its simulator error and the last lines of its log.
+
+        At most MAX_ERROR_CHARS: the log's end gets the room the rest leaves.
+        """
+        parts = [_clip(reason + ".", MAX_ERROR_CHARS // 4)]
         if tracker is not None and tracker.last_error:
-            parts.append(f"Simulator error: {tracker.last_error}")
-        tail = tail_lines(Path(run.run_dir) / "logs" / "sim.log", LOG_TAIL_LINES).data.rstrip()
-        parts.append("Last lines of logs/sim.log:\n" + tail if tail else "logs/sim.log is empty.")
+            parts.append(_clip(f"Simulator error: {tracker.last_error}", MAX_ERROR_CHARS // 4))
+        log_path = Path(run.run_dir) / "logs" / "sim.log"
+        tail = tail_lines(log_path, LOG_TAIL_LINES, MAX_ERROR_CHARS).data.rstrip()
+        header = "Last lines of logs/sim.log:\n"
+        room = MAX_ERROR_CHARS - sum(len(p) + 1 for p in parts) - len(header)
+        parts.append(header + tail[-room:] if tail else "logs/sim.log is empty.")
         return "\n".join(parts)
 
     def _finish(
@@ -846,6 +855,10 @@ def _local_exit_reason(record: dict[str, Any] | None, launcher_code: int | None)
         f"The run's process ended without recording an exit code{how}; "
         "it was probably killed from outside"
     )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _rank(status: Status) -> int:

@@ -138,6 +138,7 @@ async def test_live_needs_no_auth_and_ready_reports(api: Api) -> None:
     assert ready == {
         "status": "ok",
         "database": "ok",
+        "disk": "ok",
         "executors": {"local": "ok", "slurm": ready["executors"]["slurm"]},
         "watcher": ready["watcher"],
     }

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import secrets
 import shutil
 import signal
@@ -36,6 +37,7 @@ from fusion_jupyter.engine.errors import Conflict, Forbidden, NotFound, Problem,
 from fusion_jupyter.engine.executors import slurm
 from fusion_jupyter.engine.executors.base import ProcessRef
 from fusion_jupyter.engine.executors.local import LocalExecutor
+from fusion_jupyter.engine.faults import FaultLog, describe
 from fusion_jupyter.engine.hub import EventHub, Notify, Subscription
 from fusion_jupyter.engine.launcher import EXIT_RECORD, LAUNCH_FILE, LAUNCHER_RECORD, read_json
 from fusion_jupyter.engine.logpatterns import compile_patterns
@@ -55,8 +57,13 @@ log = logging.getLogger(__name__)
 #: A run claimed (RUNNING) but with no recorded process for this long was never started.
 START_GRACE = timedelta(seconds=30)
 LOG_TAIL_LINES = 20
+#: Longest failure message (a one-line 20 MB log made a 20 MB error column, and every
+#: listing and status frame carried it).
+MAX_ERROR_CHARS = 4096
 NAME_MAX = 200
 TAG_MAX = 100
+#: Tags a client may put on one run (a sweep adds its own ``sweep:<id>`` to these).
+MAX_TAGS = 32
 MAX_SWEEP_RUNS = 10_000
 
 
@@ -87,6 +94,11 @@ class RunManager:
         self._trackers: dict[str, RunTracker] = {}
         self._refs: dict[str, ProcessRef] = {}
         self._seen: dict[str, Status] = {}
+        # Runs whose process ended but whose end could not be recorded yet (the
+        # database was down): launcher exit status by run id, retried every sync.
+        self._unsettled: dict[str, int | None] = {}
+        self._sync_faults = FaultLog(log, "syncing with the run database")
+        self._settle_faults = FaultLog(log, "recording the end of a run")
         self._exits = ExitWatcher(self._on_exit)
         self._watcher = FileWatcher(self._on_files)
         # Writes made on other hosts of a network filesystem never reach inotify here.
@@ -235,6 +247,7 @@ class RunManager:
         A local run starts when a slot is free; a Slurm run is submitted at once
         (``executor_options``: partition, account, time, mem, cpus, qos, extra).
         """
+        _check_tags(tags)
         template, base = self.base_config(template, ini)
         cfg = self._build_config(base, overrides or {})
         target = self._executor_for(executor, executor_options)
@@ -269,6 +282,7 @@ class RunManager:
 
         On Slurm the sweep is one job array, throttled by ``slurm_array_throttle``.
         """
+        _check_tags(tags)
         template, base_cfg = self.base_config(template, ini)
         points = self._grid_points(grid)
         base = config.normalize_overrides(overrides or {})
@@ -286,7 +300,8 @@ class RunManager:
         ]
         built = [(point, ov, self._build_config(base_cfg, ov)) for point, ov in configs]
         runs: list[tuple[Run, Sequence[str]]] = []
-        with _removing_dirs_on_error(r for r, _ in runs):
+        committed: list[Run] = []
+        with _removing_dirs_on_error(_uncommitted(runs, committed)):
             for point, merged_overrides, cfg in built:
                 label = ", ".join(f"{k}={v}" for k, v in point.items())
                 run = self._new_run(
@@ -301,8 +316,25 @@ class RunManager:
                 run.sweep_id = sweep.id
                 runs.append((run, all_tags))
             config.flush_to_disk()  # one flush for all the sweep's frozen configs
-            self.store.add_sweep(sweep, runs)
+            try:
+                self.store.add_sweep(sweep, runs, committed)
+            except Exception as exc:
+                if committed:
+                    self._abandon_sweep(sweep, exc)
+                raise
         return sweep, self._after_create([r for r, _ in runs], sweep)
+
+    def _abandon_sweep(self, sweep: Sweep, exc: Exception) -> None:
+        """Cancel (with the reason) the runs of a sweep that could not be written whole.
+
+        The batches already written are whole runs, kept with their directories; if
+        even this fails (the database went away), they stay PENDING and run later.
+        """
+        reason = f"the sweep could not be created whole: {describe(exc)}"
+        try:
+            self.store.abandon_sweep(sweep.id, reason)
+        except Exception:
+            log.warning("sweep %s: %s; its written runs stay queued", sweep.id, reason)
 
     def _grid_points(self, grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
         problems = []
@@ -313,20 +345,18 @@ class RunManager:
             problems.append(Problem("grid", "", "must name at least one key"))
         if problems:
             raise ValidationFailed(problems)
+        # Counted before anything is expanded: a few hundred values on a few keys make
+        # billions of points, which must cost a multiplication, not the memory.
+        size = math.prod(len(values) for values in grid.values())
+        if size > MAX_SWEEP_RUNS:
+            raise ValidationFailed(
+                [Problem("grid", "", f"expands to {size} runs; the limit is {MAX_SWEEP_RUNS}")]
+            )
         keys = list(grid)
-        points = [
+        return [
             dict(zip(keys, combo, strict=True))
             for combo in itertools.product(*(grid[k] for k in keys))
         ]
-        if len(points) > MAX_SWEEP_RUNS:
-            raise ValidationFailed(
-                [
-                    Problem(
-                        "grid", "", f"expands to {len(points)} runs; the limit is {MAX_SWEEP_RUNS}"
-                    )
-                ]
-            )
-        return points
 
     def _build_config(self, base: config.Config, overrides: Mapping[str, Any]) -> config.Config:
         cfg = config.merge(base, config.normalize_overrides(overrides))
@@ -347,7 +377,6 @@ class RunManager:
         durable: bool = True,
     ) -> Run:
         executor, executor_options = target
-        _check_tags(tags)
         name = _check_name(name)
         run_id = new_id()
         run_dir = self.settings.runs_dir / run_id
@@ -544,8 +573,32 @@ class RunManager:
     def _on_exit(self, run_id: str) -> None:
         ref = self._refs.get(run_id)
         launcher_code = self.local.reap(ref.pid) if ref else None
-        self._settle(run_id, launcher_code)
-        self._fill_slots()
+        if not self._try_settle(run_id, launcher_code):
+            # The end lives in the run's exit record, so nothing is lost by waiting:
+            # every sync retries, and the run is settled once the database answers.
+            self._unsettled[run_id] = launcher_code
+            log.warning("run %s ended; its end is recorded once the database answers", run_id)
+        try:
+            self._fill_slots()
+        except Exception as exc:  # the next sync fills them
+            self._sync_faults.failed(exc)
+
+    def _try_settle(self, run_id: str, launcher_code: int | None) -> bool:
+        """Settle a run whose process has ended; False if the database refused."""
+        try:
+            self._settle(run_id, launcher_code)
+        except NotFound:
+            pass  # deleted meanwhile: nothing to record
+        except Exception as exc:
+            self._settle_faults.failed(exc)
+            return False
+        self._settle_faults.succeeded()
+        return True
+
+    def _settle_unsettled(self) -> None:
+        for run_id, launcher_code in list(self._unsettled.items()):
+            if self._try_settle(run_id, launcher_code):
+                self._unsettled.pop(run_id, None)
 
     def _settle(self, run_id: str, launcher_code: int | None = None) -> None:
         """Carry a run whose launcher has ended to its terminal status."""
@@ -572,12 +625,18 @@ class RunManager:
         self._finish(run_id, status, code, error)
 
     def _failure_message(self, run: Run, reason: str, tracker: RunTracker | None) -> str:
-        """Why a run failed, with its simulator error and the last lines of its log."""
-        parts = [reason + "."]
+        """Why a run failed, with its simulator error and the last lines of its log.
+
+        At most MAX_ERROR_CHARS: the log's end gets the room the rest leaves.
+        """
+        parts = [_clip(reason + ".", MAX_ERROR_CHARS // 4)]
         if tracker is not None and tracker.last_error:
-            parts.append(f"Simulator error: {tracker.last_error}")
-        tail = tail_lines(Path(run.run_dir) / "logs" / "sim.log", LOG_TAIL_LINES).data.rstrip()
-        parts.append("Last lines of logs/sim.log:\n" + tail if tail else "logs/sim.log is empty.")
+            parts.append(_clip(f"Simulator error: {tracker.last_error}", MAX_ERROR_CHARS // 4))
+        log_path = Path(run.run_dir) / "logs" / "sim.log"
+        tail = tail_lines(log_path, LOG_TAIL_LINES, MAX_ERROR_CHARS).data.rstrip()
+        header = "Last lines of logs/sim.log:\n"
+        room = MAX_ERROR_CHARS - sum(len(p) + 1 for p in parts) - len(header)
+        parts.append(header + tail[-room:] if tail else "logs/sim.log is empty.")
         return "\n".join(parts)
 
     def _finish(
@@ -621,8 +680,9 @@ class RunManager:
                     self._flush_progress()
                 if sync.ready():
                     self._sync(adopt=False)
-            except Exception:
-                log.exception("fusion_jupyter sync failed")
+                    self._sync_faults.succeeded()  # a sync always asks the database
+            except Exception as exc:  # an outage or a full disk: logged once, retried
+                self._sync_faults.failed(exc)
 
     def _flush_progress(self) -> None:
         with self._lock:
@@ -634,6 +694,7 @@ class RunManager:
 
     def _sync(self, *, adopt: bool) -> None:
         """See runs other managers created, started or settled; adopt orphans."""
+        self._settle_unsettled()
         active = self.store.active_statuses()
         stale = [r for r, st in self._seen.items() if st.active and r not in active]
         for run_id in stale:
@@ -850,6 +911,12 @@ def _removing_dirs_on_error(runs: Iterable[Run]) -> Iterator[None]:
         raise
 
 
+def _uncommitted(runs: Sequence[tuple[Run, Sequence[str]]], committed: list[Run]) -> Iterator[Run]:
+    """The runs not in ``committed`` (computed when first iterated: after a failure)."""
+    done = {run.id for run in committed}
+    yield from (run for run, _tags in runs if run.id not in done)
+
+
 def _local_exit_reason(record: dict[str, Any] | None, launcher_code: int | None) -> str:
     """How a local run's process ended, from its exit record (or its absence)."""
     if record is not None:
@@ -862,6 +929,10 @@ def _local_exit_reason(record: dict[str, Any] | None, launcher_code: int | None)
         f"The run's process ended without recording an exit code{how}; "
         "it was probably killed from outside"
     )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _rank(status: Status) -> int:
@@ -883,6 +954,10 @@ def _check_name(name: str) -> str:
 
 
 def _check_tags(tags: Sequence[str]) -> None:
+    if not isinstance(tags, str) and len(tags) > MAX_TAGS:
+        raise ValidationFailed(
+            [Problem("run", "tags", f"{len(tags)} tags; a run may have at most {MAX_TAGS} tags")]
+        )
     problems = [
         Problem("run", "tags", f"tag {tag!r} must be 1 to {TAG_MAX} printable characters")
         for tag in tags

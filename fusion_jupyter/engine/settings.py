@@ -70,6 +70,7 @@ class EngineSettings:
     slurm_array_throttle: int = 0
     slurm_file_poll_interval: float = 1.0
     slurm_python: str = sys.executable
+    min_free_disk_bytes: int = 100 << 20
 
     def __post_init__(self) -> None:
         # Absolute, because simulators (FUSION) resolve relative paths their own way.
@@ -92,6 +93,8 @@ class EngineSettings:
             problems.append("slurm_poll_interval and slurm_file_poll_interval must be > 0")
         if self.slurm_array_throttle < 0:
             problems.append("slurm_array_throttle must be >= 0 (0: no throttle)")
+        if self.min_free_disk_bytes < 0:
+            problems.append("min_free_disk_bytes must be >= 0")
         if not self.simulator_command:
             problems.append("simulator_command must not be empty")
         if problems:

@@ -148,6 +148,11 @@ class FusionJupyter(ExtensionApp):
         engine_default("slurm_python"),
         help="The Python interpreter the compute nodes run the run launcher with.",
     ).tag(config=True)
+    min_free_disk_bytes = Integer(
+        engine_default("min_free_disk_bytes"),
+        help="Free space in runs_dir below which health/ready reports low disk space "
+        "(and answers 503).",
+    ).tag(config=True)
 
     # ---- request limits -------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from tornado.iostream import StreamClosedError
 
 from fusion_jupyter.engine import config
 from fusion_jupyter.engine.errors import EngineError, Problem, ValidationFailed
+from fusion_jupyter.engine.faults import as_engine_error, describe, free_bytes
 from fusion_jupyter.engine.manager import check_source
 from fusion_jupyter.engine.models import Run, Status, Sweep, run_to_dict, sweep_to_dict
 from fusion_jupyter.engine.store import Page, RunFilter
@@ -194,6 +195,10 @@ class FusionHandler(APIHandler):
         if isinstance(value, (ApiError, EngineError)):
             self.log.info("fusion %s %s: %s", self.request.method, self.request.path, value)
             return
+        fault = as_engine_error(value)
+        if fault is not None:  # an outage or a full disk: the engine logs it once, in full
+            self.log.warning("fusion %s %s: %s", self.request.method, self.request.path, fault)
+            return
         super().log_exception(typ, value, tb)
 
 
@@ -250,7 +255,7 @@ class LiveHandler(FusionHandler):
 
 
 class ReadyHandler(FusionHandler):
-    """``GET health/ready``: the database answers and the watchers run."""
+    """``GET health/ready``: the database answers, the disk has room, the watchers run."""
 
     @reads
     async def get(self) -> None:
@@ -260,17 +265,30 @@ class ReadyHandler(FusionHandler):
             await self.fusion.call(_ping_database, manager.store)
             database = "ok"
         except Exception as exc:
-            database = f"unreachable: {type(exc).__name__}: {str(exc)[:200]}"
-        ok = database == "ok" and manager.started
+            database = describe(exc)
+        disk = _disk_state(
+            await self.fusion.call(free_bytes, manager.settings.runs_dir),
+            manager.settings.min_free_disk_bytes,
+        )
+        ok = database == "ok" and disk == "ok" and manager.started
         executors = {"local": "ok" if manager.started else "stopped"}
         executors["slurm"] = "ok" if manager.slurm.available else "unavailable"
         body = {
             "status": "ok" if ok else "error",
             "database": database,
+            "disk": disk,
             "executors": executors,
             "watcher": manager.watch_modes["local"],
         }
         self.send(body, 200 if ok else 503)
+
+
+def _disk_state(free: int | None, minimum: int) -> str:
+    if free is None:
+        return "unknown: the runs directory cannot be examined"
+    if free < minimum:
+        return f"low: {free} bytes free in the runs directory (minimum {minimum})"
+    return "ok"
 
 
 def _ping_database(store: Any) -> None:

@@ -48,7 +48,7 @@ from fusion_jupyter.engine.slurm_runs import SlurmRuns
 from fusion_jupyter.engine.store import Page, RunFilter, Store
 from fusion_jupyter.engine.supervisor import ExitWatcher
 from fusion_jupyter.engine.tracking import RunTracker, Throttle
-from fusion_jupyter.engine.watcher import FileWatcher
+from fusion_jupyter.engine.watcher import FileWatcher, PollingWatcher
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +90,8 @@ class RunManager:
         self._exits = ExitWatcher(self._on_exit)
         self._watcher = FileWatcher(self._on_files)
         # Writes made on other hosts of a network filesystem never reach inotify here.
-        self._remote_watcher = FileWatcher(
-            self._on_files,
-            force_polling=True,
-            poll_interval=self.settings.slurm_file_poll_interval,
+        self._remote_watcher = PollingWatcher(
+            self._on_files, poll_interval=self.settings.slurm_file_poll_interval
         )
         self.slurm = slurm.SlurmExecutor(
             self.settings.slurm_options, python=self.settings.slurm_python
@@ -552,13 +550,20 @@ class RunManager:
     def _sync_loop(self) -> None:
         period = min(self.settings.sync_interval_seconds, self.settings.progress_flush_seconds)
         sync = Throttle(self.settings.sync_interval_seconds)
+        # Without a change in the database a sync finds nothing new, except a run claimed
+        # by a manager that died before starting it: that shows only with time.
+        full = Throttle(START_GRACE.total_seconds())
         sync.ready()
+        full.ready()
+        marker: int | None = None  # the first round always syncs
         while not self._stop.wait(period):
             try:
                 if self._flush.ready():
                     self._flush_progress()
                 if sync.ready():
-                    self._sync(adopt=False)
+                    seen, marker = marker, self.store.change_marker()
+                    if marker is None or marker != seen or full.ready():
+                        self._sync(adopt=False)
             except Exception:
                 log.exception("fusion_jupyter sync failed")
 

@@ -749,7 +749,12 @@ def main() -> None:
     parser.add_argument("--log-lines", type=int, default=20_000)
     parser.add_argument("--creates", type=int, default=30, help="creates per system")
     parser.add_argument("--cancels", type=int, default=4, help="cancels per system")
-    parser.add_argument("--idle-runs", type=int, default=20)
+    parser.add_argument(
+        "--idle-runs",
+        type=int,
+        default=5,
+        help="FUSION holds a DB connection (15 at most) a stream",
+    )
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--burst", type=int, default=20)
     parser.add_argument("--list-sizes", type=int, nargs="+", default=[10_000, 100_000])

@@ -83,7 +83,7 @@ class RunManager:
         self.hub = EventHub(self._known_run_dir, self.settings.subscriber_queue_size)
         self.local = LocalExecutor()
         self._lock = threading.RLock()
-        self._slot_lock = threading.Lock()
+        self._slot_lock = threading.RLock()
         self._trackers: dict[str, RunTracker] = {}
         self._refs: dict[str, ProcessRef] = {}
         self._seen: dict[str, Status] = {}
@@ -148,6 +148,7 @@ class RunManager:
         self._watcher.stop()
         self._remote_watcher.stop()
         self._exits.stop()
+        self.local.close()
         self.store.close()
 
     # ---- creating runs --------------------------------------------------------------
@@ -531,8 +532,11 @@ class RunManager:
         }
         if status == Status.COMPLETED:
             values["percent"] = 100.0
-        if self.store.transition(run_id, [Status.RUNNING, Status.PENDING], **values):
-            self._publish(self.store.get(run_id))
+        # Under the slot lock, so that the run taking the freed slot cannot be announced
+        # RUNNING before this one is announced ended.
+        with self._slot_lock:
+            if self.store.transition(run_id, [Status.RUNNING, Status.PENDING], **values):
+                self._publish(self.store.get(run_id))
 
     def _publish(self, run: Run) -> None:
         # Threads publish the same run (starter, exit watcher, sync); a status is

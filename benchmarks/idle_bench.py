@@ -14,10 +14,12 @@ The engine runs with its shipped timings (sync every 1 s, progress flush every 0
 from __future__ import annotations
 
 import argparse
+import contextlib
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import requests
@@ -48,8 +50,9 @@ def start_runs(server: JupyterServer, count: int) -> list[str]:
     return ids
 
 
-def plain_server_cpu(home: Path, seconds: float) -> float:
-    """A ``jupyter server`` with no extension, started the same way, for reference."""
+@contextlib.contextmanager
+def plain_server(home: Path) -> Iterator[int]:
+    """A ``jupyter server`` with no extension, started the same way; yields its pid."""
     home.mkdir(parents=True)
     port = free_port()
     proc = subprocess.Popen(
@@ -70,11 +73,16 @@ def plain_server_cpu(home: Path, seconds: float) -> float:
     )
     try:
         wait_until(lambda: _answers(f"http://127.0.0.1:{port}/api/status"), timeout=60)
-        time.sleep(2)
-        return cpu_percent(proc.pid, seconds)
+        yield proc.pid
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def plain_server_cpu(home: Path, seconds: float) -> float:
+    with plain_server(home) as pid:
+        time.sleep(2)
+        return cpu_percent(pid, seconds)
 
 
 def _answers(url: str) -> bool:

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,8 +22,6 @@ from functools import partial
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, Literal
-
-import numpy as np
 
 from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
 
@@ -343,7 +342,8 @@ def _guess_type(raw: str) -> str:
 
 def _to_ini(value: Any) -> str:
     """A Python override value as the INI string FUSION expects."""
-    if isinstance(value, np.generic):
+    numpy = sys.modules.get("numpy")  # a numpy value implies numpy is imported already
+    if numpy is not None and isinstance(value, numpy.generic):
         # Sweep grids are often numpy arrays; np.bool_ is neither bool nor Integral.
         value = value.item()
     if value is None:

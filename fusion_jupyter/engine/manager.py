@@ -27,9 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.engine import artifacts, config
 from fusion_jupyter.engine.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
@@ -49,6 +47,9 @@ from fusion_jupyter.engine.store import Page, RunFilter, Store
 from fusion_jupyter.engine.supervisor import ExitWatcher
 from fusion_jupyter.engine.tracking import RunTracker, Throttle
 from fusion_jupyter.engine.watcher import FileWatcher, PollingWatcher
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.engine import artifacts, config
 from fusion_jupyter.engine.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
@@ -50,7 +48,10 @@ from fusion_jupyter.engine.slurm_runs import SlurmRuns
 from fusion_jupyter.engine.store import Page, RunFilter, Store
 from fusion_jupyter.engine.supervisor import ExitWatcher
 from fusion_jupyter.engine.tracking import RunTracker, Throttle
-from fusion_jupyter.engine.watcher import FileWatcher
+from fusion_jupyter.engine.watcher import FileWatcher, PollingWatcher
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class RunManager:
         self.hub = EventHub(self._known_run_dir, self.settings.subscriber_queue_size)
         self.local = LocalExecutor()
         self._lock = threading.RLock()
-        self._slot_lock = threading.Lock()
+        self._slot_lock = threading.RLock()
         self._trackers: dict[str, RunTracker] = {}
         self._refs: dict[str, ProcessRef] = {}
         self._seen: dict[str, Status] = {}
@@ -102,10 +103,8 @@ class RunManager:
         self._exits = ExitWatcher(self._on_exit)
         self._watcher = FileWatcher(self._on_files)
         # Writes made on other hosts of a network filesystem never reach inotify here.
-        self._remote_watcher = FileWatcher(
-            self._on_files,
-            force_polling=True,
-            poll_interval=self.settings.slurm_file_poll_interval,
+        self._remote_watcher = PollingWatcher(
+            self._on_files, poll_interval=self.settings.slurm_file_poll_interval
         )
         self.slurm = slurm.SlurmExecutor(
             self.settings.slurm_options, python=self.settings.slurm_python
@@ -162,6 +161,7 @@ class RunManager:
         self._watcher.stop()
         self._remote_watcher.stop()
         self._exits.stop()
+        self.local.close()
         self.store.close()
 
     # ---- creating runs --------------------------------------------------------------
@@ -654,8 +654,11 @@ class RunManager:
         }
         if status == Status.COMPLETED:
             values["percent"] = 100.0
-        if self.store.transition(run_id, [Status.RUNNING, Status.PENDING], **values):
-            self._publish(self.store.get(run_id))
+        # Under the slot lock, so that the run taking the freed slot cannot be announced
+        # RUNNING before this one is announced ended.
+        with self._slot_lock:
+            if self.store.transition(run_id, [Status.RUNNING, Status.PENDING], **values):
+                self._publish(self.store.get(run_id))
 
     def _publish(self, run: Run) -> None:
         # Threads publish the same run (starter, exit watcher, sync); a status is
@@ -673,14 +676,21 @@ class RunManager:
     def _sync_loop(self) -> None:
         period = min(self.settings.sync_interval_seconds, self.settings.progress_flush_seconds)
         sync = Throttle(self.settings.sync_interval_seconds)
+        # Without a change in the database a sync finds nothing new, except a run claimed
+        # by a manager that died before starting it: that shows only with time.
+        full = Throttle(START_GRACE.total_seconds())
         sync.ready()
+        full.ready()
+        marker: int | None = None  # the first round always syncs
         while not self._stop.wait(period):
             try:
                 if self._flush.ready():
                     self._flush_progress()
                 if sync.ready():
-                    self._sync(adopt=False)
-                    self._sync_faults.succeeded()  # a sync always asks the database
+                    seen, marker = marker, self.store.change_marker()
+                    if marker is None or marker != seen or full.ready():
+                        self._sync(adopt=False)
+                    self._sync_faults.succeeded()  # the change marker asked the database
             except Exception as exc:  # an outage or a full disk: logged once, retried
                 self._sync_faults.failed(exc)
 

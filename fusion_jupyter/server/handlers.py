@@ -14,9 +14,8 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import pandas as pd
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
@@ -47,6 +46,9 @@ from fusion_jupyter.server.validation import (
     query_text,
     too_large,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 AUTH_RESOURCE = "fusion"
 API_PREFIX = "fusion/api"

@@ -688,7 +688,8 @@ class RunManager:
                     self._flush_progress()
                 if sync.ready():
                     seen, marker = marker, self.store.change_marker()
-                    if marker is None or marker != seen or full.ready():
+                    # Runs whose settling failed (an outage, a full disk) retry every round.
+                    if marker is None or marker != seen or self._unsettled or full.ready():
                         self._sync(adopt=False)
                     self._sync_faults.succeeded()  # the change marker asked the database
             except Exception as exc:  # an outage or a full disk: logged once, retried

@@ -280,6 +280,13 @@ def test_fusions_templates_are_supported(template):
     assert check_supported(parse_text(template.read_text())) == []
 
 
+@pytest.mark.parametrize("name", ["minimal.ini", "default.ini", "blocking.ini"])
+def test_the_engines_templates_are_supported(name):
+    from fusion_jupyter.engine.config import SHIPPED_TEMPLATES_DIR
+
+    assert check_supported(parse_text((SHIPPED_TEMPLATES_DIR / name).read_text())) == []
+
+
 @pytest.mark.parametrize(
     ("section", "key", "value", "supported"),
     [

@@ -65,7 +65,11 @@ def main(case: Path) -> None:
         params.update(create_input(base_fp="data", engine_props=params))
     run(sims_dict=sim_dict, stop_flag=multiprocessing.Event())
     s1 = sim_dict["s1"]
-    print(Path("data", "output", s1["network"], s1["date"], sim_start, "s1").resolve())
+    output = Path("data", "output", s1["network"], s1["date"], sim_start, "s1").resolve()
+    if not output.is_dir():
+        # FUSION simulates in a child process and does not check how it ended.
+        sys.exit("FUSION's simulation process wrote no results (see its traceback above)")
+    print(output)
 
 
 if __name__ == "__main__":

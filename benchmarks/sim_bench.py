@@ -76,8 +76,8 @@ def _wall(command: list[str], cwd: Path, timeout: float = 900) -> tuple[float, i
     ``timeout`` seconds (FUSION ignores SIGTERM, so SIGKILL).
     """
     started = time.perf_counter()
-    with tempfile.TemporaryFile() as out, open(os.devnull, "wb") as sink:
-        child = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=sink, start_new_session=True)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err, start_new_session=True)
         killer = threading.Timer(timeout, _kill_group, (child.pid,))
         killer.start()
         try:
@@ -88,7 +88,12 @@ def _wall(command: list[str], cwd: Path, timeout: float = 900) -> tuple[float, i
         elapsed = time.perf_counter() - started
         out.seek(0)
         text = out.read().decode(errors="replace")
-    return elapsed, os.waitstatus_to_exitcode(status), usage.ru_maxrss, text
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:  # the error the process died of, for the table
+            err.seek(0)
+            lines = err.read().decode(errors="replace").splitlines()
+            text += "\n".join([line for line in lines if "Error: " in line][-1:])
+    return elapsed, code, usage.ru_maxrss, text
 
 
 def _kill_group(pid: int) -> None:
@@ -141,7 +146,7 @@ def run_fusion_case(case: Path, fusion: Fusion) -> tuple[str, float]:
     driver = PROJECT / "benchmarks" / "fusion_fixture_driver.py"
     elapsed, code, _, out = _wall([str(fusion.python), str(driver), str(case)], fusion.root)
     if code != 0:
-        return f"exit {code}", elapsed
+        return f"crashed: {out.strip()[:100]}", elapsed
     produced = Path(out.strip().splitlines()[-1])
     return ("reproduces" if _compare(case, produced) else "differs"), elapsed
 

@@ -391,3 +391,17 @@ def test_results_from_fusion_json_agree_with_the_simulators_table(tmp_path, temp
     ]
     assert len(table) == 2
     pd.testing.assert_frame_equal(table[columns], rebuilt[columns], check_dtype=False)
+
+
+def test_the_engine_check_leaves_missing_keys_and_quotas_to_the_config_validation():
+    """The engine validates layout and quotas itself: check_supported never repeats them."""
+    from fusion_jupyter.sim.support import check_config
+
+    config = _template(MINIMAL, num_requests=("general_settings", "101"))
+    del config["general_settings"]["route_method"]
+    assert check_supported(config) == []
+    (missing,) = check_config(config)
+    assert missing.message.startswith("Missing required option 'route_method'")
+    config["general_settings"]["route_method"] = "k_shortest_path"
+    (split,) = check_config(config)
+    assert split.key == "num_requests" and "does not split exactly" in split.message

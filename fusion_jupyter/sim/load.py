@@ -1,7 +1,7 @@
 """From a FUSION INI file (plus command-line overrides) to :class:`SimParams`.
 
 The file is read as FUSION's loader reads it (:mod:`fusion_jupyter.sim.fusion_ini`),
-checked by :func:`check_supported`, and converted into the model's parameters. Every
+checked by :func:`check_config`, and converted into the model's parameters. Every
 problem found is raised at once, as
 :class:`~fusion_jupyter.engine.errors.ValidationFailed`, so the user can fix them all.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from fusion_jupyter.engine.errors import Problem, ValidationFailed
 from fusion_jupyter.sim import fusion_ini
 from fusion_jupyter.sim.params import RUNNERS, SimParams, erlang_points
-from fusion_jupyter.sim.support import check_supported
+from fusion_jupyter.sim.support import check_config
 from fusion_jupyter.sim.topology import SHIPPED_NETWORKS
 
 RawConfig = dict[str, dict[str, str]]
@@ -68,11 +68,11 @@ def params_from_config(
 ) -> SimParams:
     """Check ``config`` for the built-in simulator and convert it.
 
-    Raises ValidationFailed listing FUSION's loader refusals and unsupported settings.
+    Raises ValidationFailed listing FUSION's loader refusals, or the unsupported settings.
     """
     if runner not in RUNNERS:
         raise ValidationFailed([Problem("runner", "", f"runner must be one of {RUNNERS}")])
-    problems = check_supported(config, fusion_root)
+    problems = check_config(config, fusion_root)
     if problems:
         raise ValidationFailed(problems)
     values = fusion_ini.flatten(config).values

@@ -66,17 +66,32 @@ SUPPORTED: tuple[Supported, ...] = (
 )
 
 
-def check_supported(config: RawConfig, fusion_root: str | Path | None = None) -> list[Problem]:
-    """Every setting of ``config`` FUSION would reject or this model does not implement.
+def check_config(config: RawConfig, fusion_root: str | Path | None = None) -> list[Problem]:
+    """Everything that keeps the simulator from running ``config``, as the command line sees it.
 
-    ``config`` is the raw INI mapping (section -> key -> string); ``fusion_root`` is
-    FUSION's root, against which FUSION resolves relative data paths (None: the
-    shipped copy of FUSION's data files).
+    FUSION's loader's refusals (missing required keys) come first and alone, as FUSION
+    stops there; then :func:`check_supported`, and whether ``num_requests`` splits by
+    the distribution (FUSION raises otherwise).
     """
     flat = fusion_ini.flatten(config)
     if flat.problems:
         return flat.problems
-    values = flat.values
+    problems = check_supported(config, fusion_root)
+    if any(p.key.startswith(("mod_assumption", "request_distribution")) for p in problems):
+        return problems  # no table to split the requests by
+    return problems + _check_quota(flat.values, fusion_root)
+
+
+def check_supported(config: RawConfig, fusion_root: str | Path | None = None) -> list[Problem]:
+    """Every well-formed setting of ``config`` this model does not implement, with why.
+
+    ``config`` is the raw INI mapping (section -> key -> string), read as FUSION's loader
+    reads it; ``fusion_root`` is FUSION's root, against which FUSION resolves relative
+    data paths (None: the shipped copy of FUSION's data files). Missing keys and
+    malformed values are left to the config validation (the engine's, or
+    :func:`check_config` on the command line), so the two never report one problem twice.
+    """
+    values = fusion_ini.flatten(config).values
     problems = [p for rule in SUPPORTED if (p := _check_rule(values, rule))]
     for check in (_check_bands, _check_network, _check_erlangs):
         problems.extend(check(values))
@@ -189,6 +204,17 @@ def _check_modulation(values: Mapping[str, Any], fusion_root: str | Path | None)
     return problems
 
 
+def _check_quota(values: Mapping[str, Any], fusion_root: str | Path | None) -> list[Problem]:
+    """num_requests must split exactly by the distribution (given a readable table)."""
+    path = resolve_mod_path(values.get("mod_assumption_path"), fusion_root)
+    bandwidths = list(load_mod_table(str(values["mod_assumption"]), path))
+    try:
+        bandwidth_quotas(bandwidths, values["request_distribution"], int(values["num_requests"]))
+    except QuotaError as exc:
+        return [_problem("num_requests", str(exc))]
+    return []
+
+
 def _check_bandwidths(values: Mapping[str, Any], bandwidths: list[int]) -> list[Problem]:
     """FUSION indexes the distribution by the table's bandwidths and vice versa."""
     distribution = values.get("request_distribution")
@@ -201,10 +227,6 @@ def _check_bandwidths(values: Mapping[str, Any], bandwidths: list[int]) -> list[
             )
         ]
     if set(distribution) == {str(bw) for bw in bandwidths}:
-        try:
-            bandwidth_quotas(bandwidths, distribution, int(values["num_requests"]))
-        except QuotaError as exc:
-            return [_problem("num_requests", str(exc))]
         return []
     known = ", ".join(str(bw) for bw in bandwidths)
     given = ", ".join(str(bw) for bw in distribution)

@@ -10,6 +10,7 @@ identical, or be refused before anything runs with the settings it needs named.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from fusion_jupyter.sim import cli
 from fusion_jupyter.sim.fixtures import compare_documents, config_of, discover, run_case
 from tests.support.fusion_source import require_fusion_source
 
+PROJECT = Path(__file__).resolve().parents[1]
 #: The settings that keep each refused fixture from running: every one must be named.
 GSNR = ("snr_type = gsnr", "dynamic_lps = True", "spectrum_priority = CSB")
 PARTIAL = ("can_partially_serve = True",)
@@ -146,3 +148,41 @@ def test_the_comparison_reports_every_kind_of_difference(fusion_root):
         "iter_stats.1.hops_mean missing in actual",
         "iter_stats.2.surprise extra in actual",
     ]
+
+
+def test_run_sim_runner_equals_the_real_fusion_sim_with_blocking(fusion_root, tmp_path):
+    """``--runner run_sim`` against the real ``fusion-sim run_sim`` (its BatchRunner).
+
+    A fixture config (FUSION's layout, pre_calc_mod_selection, its own table) pushed
+    to a load that blocks a quarter of the requests: every statistic FUSION's
+    comparison looks at must be equal.
+    """
+    installed = subprocess.run(
+        ["bash", str(PROJECT / "scripts" / "install-fusion.sh")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=280,
+    )
+    fusion_sim = Path(installed.stdout.strip().splitlines()[-1])
+    root = fusion_sim.parents[2] / "src"  # the writable copy FUSION runs in
+    case = root / "tests" / "fixtures" / "expected_results" / "baseline_kspf_ff"
+    flags = ["--erlang_start=6000", "--erlang_stop=6000", "--num_requests=1500", "--max_iters=1"]
+    config = ["--config_path", str(config_of(case)), "--run_id", "cmp"]
+    ran = subprocess.run(
+        [str(fusion_sim), "run_sim", *config, *flags],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=280,
+    )
+    saved = [line for line in ran.stderr.splitlines() if "Saving to: " in line]
+    fusion_file = Path(saved[-1].split("Saving to: ", 1)[1]) / "6000.0_erlang.json"
+    ours = tmp_path / "ours"
+    argv = ["run_sim", *config, *flags, "--fusion_root", str(root)]
+    argv += ["--output_dir", str(ours), "--progress_file", str(tmp_path / "p")]
+    assert cli.main(argv) == 0
+    expected = json.loads(fusion_file.read_text())
+    assert 0.1 < expected["iter_stats"]["0"]["sim_block_list"][0] < 0.5  # it blocks
+    assert compare_documents(expected, json.loads((ours / fusion_file.name).read_text())) == []

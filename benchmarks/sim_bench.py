@@ -144,7 +144,8 @@ def run_sim_case(case: Path, root: Path) -> tuple[str, float | None]:
 def run_fusion_case(case: Path, fusion: Fusion) -> tuple[str, float]:
     """FUSION's wall seconds on one fixture, and whether it reproduced the expected files."""
     driver = PROJECT / "benchmarks" / "fusion_fixture_driver.py"
-    elapsed, code, _, out = _wall([str(fusion.python), str(driver), str(case)], fusion.root)
+    copy = fusion.root.joinpath(*FIXTURES_DIR, case.name)  # FUSION writes under its own root
+    elapsed, code, _, out = _wall([str(fusion.python), str(driver), str(copy)], fusion.root)
     if code != 0:
         return f"crashed: {out.strip()[:100]}", elapsed
     produced = Path(out.strip().splitlines()[-1])
@@ -227,7 +228,8 @@ def main() -> None:
     parser.add_argument("--only", choices=("fixtures", "per-request", "memory"), default=None)
     args = parser.parse_args()
     fusion = None if args.no_fusion else Fusion.install()
-    root = fusion.root if fusion else PROJECT.parent / "shared" / "fusion"
+    # FUSION's source (read-only) for the built-in simulator; FUSION runs in its own copy.
+    root = Path(os.environ.get("FUSION_JUPYTER_FUSION_SRC", PROJECT.parent / "shared" / "fusion"))
     assert root.joinpath(*FIXTURES_DIR).is_dir(), f"no FUSION fixtures under {root}"
     templates = root / "fusion" / "configs" / "templates"
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

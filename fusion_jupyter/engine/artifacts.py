@@ -118,8 +118,23 @@ def _walk_files(root: str) -> Iterator[tuple[str, os.stat_result]]:
                     yield relative, file_stat
 
 
+_NUMBER_RE = re.compile(r"(\d+(?:\.\d+)?)")
+
+
+def natural_key(path: str) -> tuple[tuple[int, float | str], ...]:
+    """Sort key reading numbers as numbers: ``400.0_erlang.json`` before ``1000.0_...``.
+
+    So that ``glob("output/*_erlang.json")[-1]`` is the highest load, as a user expects.
+    """
+    return tuple(
+        (0, float(part)) if index % 2 else (1, part)
+        for index, part in enumerate(_NUMBER_RE.split(path))
+    )
+
+
 def list_artifacts(run_dir: Path) -> list[Artifact]:
-    """Every file of a run, recursively, sorted by path; nothing reached through an escape."""
+    """Every file of a run, recursively, in natural path order; nothing reached through an
+    escape."""
     return sorted(
         (
             Artifact(
@@ -130,7 +145,7 @@ def list_artifacts(run_dir: Path) -> list[Artifact]:
             )
             for relative, file_stat in _walk_files(_existing_root(run_dir))
         ),
-        key=lambda artifact: artifact.path,
+        key=lambda artifact: natural_key(artifact.path),
     )
 
 

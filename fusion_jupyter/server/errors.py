@@ -13,6 +13,7 @@ from typing import Any
 from tornado.web import HTTPError
 
 from fusion_jupyter.engine.errors import EngineError
+from fusion_jupyter.engine.faults import as_engine_error
 from fusion_jupyter.service.errors import ApiError, ErrorResponse, error_body
 from fusion_jupyter.service.errors import error_response as refusal_response
 
@@ -26,11 +27,15 @@ _HTTP_CODES = {
     413: "payload_too_large",
     416: "range_not_satisfiable",
     503: "unavailable",
+    507: "insufficient_storage",
 }
 
 
 def error_response(exc: BaseException | None, status: int = 500) -> ErrorResponse:
     """The status and body for ``exc`` (or for a bare ``status`` when there is none)."""
+    if exc is not None and not isinstance(exc, (EngineError, HTTPError)):
+        # A database outage or a full disk is the client's to know about (503/507).
+        exc = as_engine_error(exc) or exc
     if isinstance(exc, EngineError):
         return refusal_response(exc)
     if isinstance(exc, HTTPError):

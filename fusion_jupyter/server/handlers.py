@@ -24,6 +24,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from fusion_jupyter.engine.errors import EngineError
+from fusion_jupyter.engine.faults import as_engine_error
 from fusion_jupyter.server.context import SETTINGS_KEY, FusionContext
 from fusion_jupyter.server.errors import ApiError, error_response
 from fusion_jupyter.service import files
@@ -141,6 +142,10 @@ class FusionHandler(APIHandler):
         """Expected refusals are logged in one line; only real failures get a traceback."""
         if isinstance(value, (ApiError, EngineError)):
             self.log.info("fusion %s %s: %s", self.request.method, self.request.path, value)
+            return
+        fault = as_engine_error(value)
+        if fault is not None:  # an outage or a full disk: the engine logs it once, in full
+            self.log.warning("fusion %s %s: %s", self.request.method, self.request.path, fault)
             return
         super().log_exception(typ, value, tb)
 

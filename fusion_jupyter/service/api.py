@@ -23,6 +23,8 @@ import pandas as pd
 
 from fusion_jupyter.engine import config
 from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
+from fusion_jupyter.engine.faults import describe, free_bytes
+from fusion_jupyter.engine.manager import RunManager, check_source
 from fusion_jupyter.engine.models import Run, Status, Sweep, run_to_dict, sweep_to_dict
 from fusion_jupyter.engine.store import RunFilter
 from fusion_jupyter.service import files
@@ -30,6 +32,8 @@ from fusion_jupyter.service.validation import (
     Field,
     RequestLimits,
     check_fields,
+    is_bool,
+    is_config,
     is_object,
     is_text,
     is_text_list,
@@ -55,7 +59,8 @@ CURSOR_MAX = 1000
 RESULT_FORMATS = ("json", "csv", "parquet")
 
 RUN_FIELDS = {
-    "template": Field(is_text, required=True),
+    "template": Field(is_text),
+    "config": Field(is_config),
     "overrides": Field(is_object),
     "name": Field(is_text),
     "tags": Field(is_text_list),
@@ -66,8 +71,17 @@ SWEEP_FIELDS = {**RUN_FIELDS, "grid": Field(is_object, required=True)}
 VALIDATE_FIELDS = {
     "template": Field(is_text),
     "overrides": Field(is_object),
-    "config": Field(is_object),
+    "config": Field(is_config),
 }
+SAVE_TEMPLATE_FIELDS = {
+    "name": Field(is_text, required=True),
+    "run_id": Field(is_text),
+    "config": Field(is_config),
+    "description": Field(is_text),
+    "replace": Field(is_bool),
+}
+#: A whole config: INI text, or already parsed as ``{section: {key: value}}``.
+WholeConfig = str | Mapping[str, Any]
 
 
 def _last(query: Query, key: str) -> str | None:
@@ -80,10 +94,11 @@ def _last(query: Query, key: str) -> str | None:
 
 @dataclass(frozen=True)
 class RunRequest:
-    """``POST runs``: a template with overrides and how to run it."""
+    """``POST runs``: a template (or a whole config) with overrides, and how to run it."""
 
-    template: str
+    template: str | None
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    config: WholeConfig | None = None
     name: str = ""
     tags: tuple[str, ...] = ()
     executor: str | None = None
@@ -94,8 +109,9 @@ class RunRequest:
         """From a decoded JSON body (unknown or mistyped fields are refused)."""
         body = check_fields(body, fields)
         return cls(
-            body["template"],
+            body.get("template"),
             body.get("overrides") or {},
+            body.get("config"),
             body.get("name", ""),
             tuple(body.get("tags", ())),
             body.get("executor"),
@@ -105,6 +121,7 @@ class RunRequest:
     def options(self) -> dict[str, Any]:
         """The keyword arguments of the manager's ``create`` and ``create_sweep``."""
         return {
+            "ini": self.config,
             "name": self.name,
             "tags": self.tags,
             "executor": self.executor,
@@ -128,21 +145,41 @@ class SweepRequest:
 
 @dataclass(frozen=True)
 class ValidateRequest:
-    """``POST configs/validate``: a template (+ overrides) or a whole config."""
+    """``POST configs/validate``: a template or a whole config, with overrides on top."""
 
     template: str | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
-    config: Mapping[str, Any] | None = None
+    config: WholeConfig | None = None
 
     @classmethod
     def from_body(cls, body: Any) -> ValidateRequest:
         """From a decoded JSON body; exactly one of template and config."""
         body = check_fields(body, VALIDATE_FIELDS)
-        if ("template" in body) == ("config" in body) or ("config" in body and "overrides" in body):
-            raise ValidationFailed(
-                [Problem("body", "template", "give either template (+ overrides) or config")]
-            )
+        check_source(body.get("template"), body.get("config"))
         return cls(body.get("template"), body.get("overrides") or {}, body.get("config"))
+
+
+@dataclass(frozen=True)
+class SaveTemplateRequest:
+    """``POST templates``: a run's frozen config, or a whole config, saved under a name."""
+
+    name: str
+    run_id: str | None = None
+    config: WholeConfig | None = None
+    description: str = ""
+    replace: bool = False
+
+    @classmethod
+    def from_body(cls, body: Any) -> SaveTemplateRequest:
+        """From a decoded JSON body."""
+        body = check_fields(body, SAVE_TEMPLATE_FIELDS)
+        return cls(
+            body["name"],
+            body.get("run_id"),
+            body.get("config"),
+            body.get("description", ""),
+            bool(body.get("replace", False)),
+        )
 
 
 @dataclass(frozen=True)
@@ -280,33 +317,43 @@ def encode_table(frame: pd.DataFrame, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
+def _disk_state(free: int | None, minimum: int) -> str:
+    if free is None:
+        return "unknown: the runs directory cannot be examined"
+    if free < minimum:
+        return f"low: {free} bytes free in the runs directory (minimum {minimum})"
+    return "ok"
+
+
 # --------------------------------------------------------------------------- the service
 
 
 class FusionService:
     """Every API operation over one run manager (see the module docstring)."""
 
-    def __init__(self, manager: Any, limits: RequestLimits | None = None) -> None:
-        # ``manager`` is a RunManager; typed Any so this module does not import it.
+    def __init__(self, manager: RunManager, limits: RequestLimits | None = None) -> None:
         self.manager = manager
         self.limits = limits or RequestLimits()
 
     # ---- health -------------------------------------------------------------------
 
     def ready(self) -> tuple[bool, JSON]:
-        """Whether the database answers and the watchers run, and the details."""
+        """Whether the database answers, the disk has room and the watchers run."""
         manager = self.manager
         try:
             manager.store.ping()
             database = "ok"
         except Exception as exc:  # any failure to reach it is the answer, not an error
-            database = f"unreachable: {type(exc).__name__}: {str(exc)[:200]}"
-        ok = database == "ok" and manager.started
+            database = describe(exc)
+        settings = manager.settings
+        disk = _disk_state(free_bytes(settings.runs_dir), settings.min_free_disk_bytes)
+        ok = database == "ok" and disk == "ok" and manager.started
         executors = {"local": "ok" if manager.started else "stopped"}
         executors["slurm"] = "ok" if manager.slurm.available else "unavailable"
         body = {
             "status": "ok" if ok else "error",
             "database": database,
+            "disk": disk,
             "executors": executors,
             "watcher": manager.watch_modes["local"],
         }
@@ -327,16 +374,23 @@ class FusionService:
     def validate(self, request: ValidateRequest) -> JSON:
         """``{valid, errors, warnings}``: problems are the answer, not an error."""
         try:
-            if request.config is not None:
-                merged = config.merge({}, request.config)
-            else:
-                assert request.template is not None
-                base = self.manager.templates.load(request.template)
-                merged = config.merge(base, request.overrides)
+            _, base = self.manager.base_config(request.template, request.config)
+            merged = config.merge(base, request.overrides)
         except ValidationFailed as exc:
             return {"valid": False, "errors": [p.to_dict() for p in exc.problems], "warnings": []}
         result: JSON = self.manager.validate(merged).to_dict()
         return result
+
+    def save_template(self, request: SaveTemplateRequest) -> JSON:
+        """``{name, description}`` of the saved template (409 if it exists, unless replace)."""
+        info = self.manager.save_template(
+            request.name,
+            run_id=request.run_id,
+            ini=request.config,
+            description=request.description,
+            replace=request.replace,
+        )
+        return {"name": info.name, "description": info.description}
 
     # ---- runs ---------------------------------------------------------------------
 
@@ -425,6 +479,7 @@ __all__ = [
     "ProgressRequest",
     "ResultsRequest",
     "RunRequest",
+    "SaveTemplateRequest",
     "SweepRequest",
     "ValidateRequest",
 ]

@@ -15,6 +15,7 @@ from fusion_jupyter.engine.errors import (
     Conflict,
     EngineError,
     Forbidden,
+    InsufficientStorage,
     NotFound,
     Unavailable,
     ValidationFailed,
@@ -26,6 +27,7 @@ _ENGINE_STATUS: tuple[tuple[type[EngineError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (Unavailable, 503),
+    (InsufficientStorage, 507),
 )
 
 

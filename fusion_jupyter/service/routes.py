@@ -16,6 +16,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from fusion_jupyter.engine.errors import EngineError, Problem, ValidationFailed
+from fusion_jupyter.engine.faults import as_engine_error
 from fusion_jupyter.service import files
 from fusion_jupyter.service.api import (
     RUN_FIELDS,
@@ -25,6 +26,7 @@ from fusion_jupyter.service.api import (
     ProgressRequest,
     ResultsRequest,
     RunRequest,
+    SaveTemplateRequest,
     SweepRequest,
     ValidateRequest,
     encode_table,
@@ -72,6 +74,11 @@ def _ready(s: FusionService, _r: Request, _a: Mapping[str, str]) -> Reply:
 def _create_run(s: FusionService, r: Request, _a: Mapping[str, str]) -> Reply:
     run = s.create_run(RunRequest.from_body(json_body(s, r), RUN_FIELDS))
     return Reply(201, run, location=f"runs/{run['id']}")
+
+
+def _save_template(s: FusionService, r: Request, _a: Mapping[str, str]) -> Reply:
+    saved = s.save_template(SaveTemplateRequest.from_body(json_body(s, r)))
+    return Reply(201, saved, location=f"templates/{saved['name']}")
 
 
 def _rerun(s: FusionService, _r: Request, a: Mapping[str, str]) -> Reply:
@@ -128,6 +135,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "health/live", "none", _ok(lambda s, r, a: {"status": "ok"})),
     Route("GET", "health/ready", "read", _ready),
     Route("GET", "templates", "read", _ok(lambda s, r, a: s.templates())),
+    # Saving takes a run's frozen config (run_id) or a whole config.
+    Route("POST", "templates", "write", _save_template),
     Route("GET", "templates/(?P<name>[^/]+)", "read", _ok(lambda s, r, a: s.template(a["name"]))),
     # Validating changes nothing: a read-only user may check a config.
     Route(
@@ -209,6 +218,11 @@ def answer(service: FusionService, request: Request) -> Reply:
         return dispatch(service, request)
     except EngineError as exc:
         return error_reply(exc)
+    except Exception as exc:
+        fault = as_engine_error(exc)  # a database outage or a full disk: 503/507
+        if fault is None:
+            raise
+        return error_reply(fault)
 
 
 __all__ = ["ROUTES", "Route", "answer", "dispatch", "error_body", "error_reply", "resolve"]

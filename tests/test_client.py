@@ -545,6 +545,18 @@ def test_sweep_numpy_grid_cancel_and_async(client):
     assert sweep.results().empty
 
 
+def test_sweeps_listing(client):
+    first = client.sweep("minimal", {"general_settings.max_iters": [1, 2]}, name="first")
+    first.wait(progress=False)
+    second = client.sweep("minimal", {"routing_settings.k_paths": [1]}, name="second")
+    listed = client.sweeps()
+    assert [s.id for s in listed[:2]] == [second.id, first.id]
+    assert listed[1].status_counts == {"COMPLETED": 2} and listed[1].total == 2
+    assert listed[1].grid == {"general_settings.max_iters": [1, 2]}
+    assert listed[1].open().id == first.id
+    assert [s.id for s in client.sweeps(limit=1)] == [second.id]
+
+
 def test_sweep_refuses_a_bad_grid(client):
     with pytest.raises(fj.ValidationError, match="grid"):
         client.sweep("minimal", {"routing_settings.k_paths": []})

@@ -124,6 +124,7 @@ def cmd_submit(client: Client, args: argparse.Namespace) -> int:
         tags=args.tag or [],
         executor=args.executor,
         executor_options=parse_options(args.option) or None,
+        simulator=args.simulator,
     )
     if args.quiet:
         _out(run.id)
@@ -396,6 +397,11 @@ def _add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--tag", action="append", help="a tag (repeatable)")
     p.add_argument("--executor", help="where to run it: local or slurm (default: the engine's)")
     p.add_argument(
+        "--simulator",
+        choices=["builtin", "fusion"],
+        help="which simulator runs it (default: c.FusionJupyter.simulator)",
+    )
+    p.add_argument(
         "--option",
         action="append",
         default=[],
@@ -414,7 +420,7 @@ def _add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--status",
         type=str.upper,
-        choices=["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"],
+        choices=["PENDING", "RUNNING", "CANCELLING", "COMPLETED", "FAILED", "CANCELLED"],
     )
     p.add_argument("--tag")
     p.add_argument("--name", help="only runs whose name contains this text")

@@ -55,6 +55,7 @@ class RunSpec:
     tags: Sequence[str] = ()
     executor: str | None = None
     executor_options: Mapping[str, Any] | None = None
+    simulator: str | None = None
 
     def body(self) -> JSON:
         """The JSON body of ``POST runs``."""
@@ -67,6 +68,8 @@ class RunSpec:
             body["executor"] = self.executor
         if self.executor_options:
             body["executor_options"] = dict(self.executor_options)
+        if self.simulator:
+            body["simulator"] = self.simulator
         return body
 
 

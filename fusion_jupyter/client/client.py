@@ -193,6 +193,7 @@ class Client:
         tags: Sequence[str] = (),
         executor: str | None = None,
         executor_options: Mapping[str, Any] | None = None,
+        simulator: str | None = None,
     ) -> Run:
         """Create a run from a template; it starts as soon as a slot is free.
 
@@ -215,6 +216,9 @@ class Client:
             For Slurm: ``partition``, ``account``, ``time``, ``mem``, ``cpus``,
             ``qos`` and ``extra`` (a list of further sbatch options such as
             ``"--constraint=ib"``); they override the server's ``slurm_options``.
+        simulator : str, optional
+            ``"builtin"`` or ``"fusion"`` (the real FUSION); default: the
+            ``c.FusionJupyter.simulator`` setting.
 
         Returns
         -------
@@ -226,9 +230,17 @@ class Client:
             The config is invalid; ``exc.problems`` names every field.
         NotFoundError
             No template of that name.
+        UnavailableError
+            The simulator asked for is not installed (the message names the setting).
         """
         spec = RunSpec(
-            template, nest_overrides(overrides), name, tuple(tags), executor, executor_options
+            template,
+            nest_overrides(overrides),
+            name,
+            tuple(tags),
+            executor,
+            executor_options,
+            simulator,
         )
         return Run(self, self.backend.create_run(spec))
 
@@ -312,6 +324,7 @@ class Client:
         tags: Sequence[str] = (),
         executor: str | None = None,
         executor_options: Mapping[str, Any] | None = None,
+        simulator: str | None = None,
     ) -> Sweep:
         """Run every combination of a parameter grid.
 
@@ -324,7 +337,7 @@ class Client:
             becomes one run each, e.g. ``{"routing_settings.k_paths": [1, 2, 3]}``.
         overrides : dict, optional
             Changes shared by every run (as in :meth:`submit`).
-        name, tags, executor, executor_options
+        name, tags, executor, executor_options, simulator
             As in :meth:`submit`; each run is named after the sweep and its grid
             point, and tagged ``sweep:<id>``. On Slurm the sweep is one job array.
 
@@ -333,7 +346,13 @@ class Client:
         Sweep
         """
         spec = RunSpec(
-            template, nest_overrides(overrides), name, tuple(tags), executor, executor_options
+            template,
+            nest_overrides(overrides),
+            name,
+            tuple(tags),
+            executor,
+            executor_options,
+            simulator,
         )
         grid = {key: [_plain(v) for v in values] for key, values in grid.items()}
         return Sweep(self, self.backend.create_sweep(spec, grid))

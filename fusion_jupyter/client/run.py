@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import threading
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from fusion_jupyter.client.progress import (
     progress_html,
 )
 from fusion_jupyter.client.watch import Deadline, Silence, adrive, drive, follow
+from fusion_jupyter.engine.artifacts import stale_rows_message
 from fusion_jupyter.engine.progress import ProgressState
 
 if TYPE_CHECKING:
@@ -522,8 +524,17 @@ class Run:
         the blocking probability), ``ci_percent`` and ``bit_rate_blocking_mean``.
         Built from FUSION's ``*_erlang.json`` files or the simulator's results table;
         empty (with those columns) before the first load is done.
+
+        ``iterations_saved`` is how many iterations a row's file holds and
+        ``iterations_run`` how many ran: FUSION saves only every ``save_step``
+        iterations, so a run that stopped early can hold fewer than ran, and a
+        warning says so.
         """
-        return self._backend.results(self.id)
+        frame = self._backend.results(self.id)
+        message = stale_rows_message(frame)
+        if message:
+            warnings.warn(f"run {self.id}: {message}", stacklevel=2)
+        return frame
 
     # ---- notebook display -------------------------------------------------------------
 

@@ -63,12 +63,14 @@ RUN_FIELDS = {
     "tags": Field(is_text_list),
     "executor": Field(is_text),
     "executor_options": Field(is_object),
+    "simulator": Field(is_text),
 }
 SWEEP_FIELDS = {**RUN_FIELDS, "grid": Field(is_object, required=True)}
 VALIDATE_FIELDS = {
     "template": Field(is_text),
     "overrides": Field(is_object),
     "config": Field(is_object),
+    "simulator": Field(is_text),
 }
 
 
@@ -258,6 +260,9 @@ class ReadyHandler(FusionHandler):
             "database": database,
             "executors": executors,
             "watcher": manager.watch_modes["local"],
+            # Which simulator runs by default, and whether FUSION is there (the UI
+            # shows it); not a readiness condition: built-in runs need no FUSION.
+            "simulators": await self.fusion.call(manager.simulators),
         }
         self.send(body, 200 if ok else 503)
 
@@ -326,7 +331,7 @@ def _validate(ctx: FusionContext, body: dict[str, Any]) -> dict[str, Any]:
             merged = config.merge(base, body.get("overrides") or {})
     except ValidationFailed as exc:
         return {"valid": False, "errors": [p.to_dict() for p in exc.problems], "warnings": []}
-    return ctx.manager.validate(merged).to_dict()
+    return ctx.manager.validate(merged, body.get("simulator")).to_dict()
 
 
 # --------------------------------------------------------------------------- runs
@@ -369,6 +374,7 @@ class RunsHandler(FusionHandler):
             tags=body.get("tags", ()),
             executor=body.get("executor"),
             executor_options=body.get("executor_options"),
+            simulator=body.get("simulator"),
         )
         self.set_header("Location", self.location("runs", run.id))
         self.send(run_to_dict(run), 201)
@@ -553,6 +559,7 @@ class SweepsHandler(FusionHandler):
             tags=body.get("tags", ()),
             executor=body.get("executor"),
             executor_options=body.get("executor_options"),
+            simulator=body.get("simulator"),
         )
         self.set_header("Location", self.location("sweeps", sweep.id))
         self.send(sweep_body(sweep, runs), 201)

@@ -265,7 +265,7 @@ class Run:
 
     @property
     def status(self) -> str:
-        """``PENDING``, ``RUNNING``, ``COMPLETED``, ``FAILED`` or ``CANCELLED``."""
+        """``PENDING``, ``RUNNING``, ``CANCELLING``, ``COMPLETED``, ``FAILED`` or ``CANCELLED``."""
         return str(self._data["status"])
 
     @property
@@ -375,8 +375,18 @@ class Run:
         self._data = self._backend.get_run(self.id)
         return self
 
-    def cancel(self) -> Run:
-        """Stop the run (a PENDING one never starts). Returns once no process is left.
+    def cancel(self, *, wait: bool = True, timeout: float | None = None) -> Run:
+        """Stop the run (a PENDING one never starts).
+
+        The engine answers at once; the run is ``CANCELLING`` while its simulator
+        saves what it has (FUSION saves its statistics), then ``CANCELLED``.
+
+        Parameters
+        ----------
+        wait : bool
+            Return once the run has ended (default), not as soon as it is told to.
+        timeout : float, optional
+            With ``wait``: seconds to wait at most (TimeoutError after).
 
         Raises
         ------
@@ -384,6 +394,8 @@ class Run:
             The run has already ended.
         """
         self._data = self._backend.cancel_run(self.id)
+        if wait and not self.done:
+            self.wait(timeout=timeout, progress=False)
         return self
 
     def delete(self, purge: bool = False) -> None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.engine.errors import Problem, Unavailable
 from fusion_jupyter.engine.logpatterns import FUSION_LOG_PATTERNS
+from fusion_jupyter.engine.settings import default_simulator_command
 
 if TYPE_CHECKING:
     from fusion_jupyter.engine.settings import EngineSettings
@@ -81,7 +82,10 @@ def profile(name: str, settings: EngineSettings) -> Simulator:
             command=list(settings.simulator_command),
             log_patterns=dict(settings.progress_log_patterns),
             collect=list(settings.output_collect),
-            write_start=True,
+            # The shipped simulator leaves the start event to its launcher, so that a
+            # run's first event does not wait for its imports; another program given
+            # as simulator_command writes its own.
+            write_start=settings.simulator_command == default_simulator_command(),
         )
     if name == "fusion":
         return Simulator(

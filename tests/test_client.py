@@ -320,9 +320,7 @@ def test_results_of_a_real_fusion_run(mode, tmp_path, fusion_install: FusionInst
         "spectrum_settings.allocation_method": "first_fit",
     }
     with either_client(mode, tmp_path, **settings) as c:
-        run = c.submit("minimal", overrides, simulator="fusion").wait(
-            timeout=120, progress=False
-        )
+        run = c.submit("minimal", overrides, simulator="fusion").wait(timeout=120, progress=False)
         assert run.status == "COMPLETED", run.error
         assert run.to_dict()["simulator"] == "fusion"
         assert not any(a.path == "output/results.csv" for a in run.artifacts)

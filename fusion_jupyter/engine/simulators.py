@@ -211,4 +211,3 @@ def _project_root(start: Path) -> Path | None:
         if (directory / ".git").is_dir() or (directory / "run_sim.py").is_file():
             return directory
     return None
-

@@ -7,10 +7,13 @@ Kept few and small (max_iters 1-3, FUSION's minimal template): each run costs FU
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
 
+import fusion_jupyter as fj
 from fusion_jupyter.engine import Status
 from fusion_jupyter.engine.errors import Unavailable
 from fusion_jupyter.engine.procinfo import group_members
@@ -134,3 +137,39 @@ def test_a_missing_fusion_is_refused_before_anything_is_created(tmp_path):
         # The built-in simulator is still there.
         assert manager.simulators()["fusion"]["available"] is False
         assert manager.create("minimal").simulator == "builtin"
+
+
+def test_results_say_when_fusions_file_holds_fewer_iterations_than_ran(
+    tmp_path, fusion_install: FusionInstall
+):
+    # FUSION saves after iteration 0 and then every save_step (10) iterations: killed
+    # after its third iteration, its file holds one iteration of the three that ran.
+    settings = {
+        "runs_dir": tmp_path / "runs",
+        "db_url": f"sqlite:///{tmp_path}/runs.db",
+        "simulator": "fusion",
+        "fusion_command": str(fusion_install.command),
+        "templates_path": [fusion_install.templates],
+    }
+    with fj.connect(embedded=True, **settings) as client:
+        run = client.submit(
+            "minimal",
+            overrides(max_iters=50, num_requests=2000, erlang_start=600, erlang_stop=600),
+        )
+        record = client.backend.manager.get(run.id)
+        wait_until(
+            lambda: sum(e["type"] == "iteration" for e in run.events()) >= 3,
+            180,
+            "three FUSION iterations",
+        )
+        launcher = client.backend.manager.get(run.id).pid
+        for pid in group_members(record.pgid or launcher):
+            if pid != launcher:
+                os.kill(pid, signal.SIGKILL)  # FUSION dies without saving
+        run.wait(timeout=60, progress=False)
+        assert run.status == "FAILED"
+        ran = sum(e["type"] == "iteration" for e in run.events())
+        with pytest.warns(UserWarning, match=rf"600 Erlang: 1 of {ran}"):
+            table = run.results()
+    assert table["iterations_saved"].tolist() == [1]
+    assert table["iterations_run"].tolist() == [ran] and ran >= 3

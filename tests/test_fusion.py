@@ -142,7 +142,7 @@ def test_a_missing_fusion_is_refused_before_anything_is_created(tmp_path):
 def test_results_say_when_fusions_file_holds_fewer_iterations_than_ran(
     tmp_path, fusion_install: FusionInstall
 ):
-    # FUSION saves after iteration 0 and then every save_step (10) iterations: killed
+    # FUSION saves after iteration 0, every save_step iterations and the last: killed
     # after its third iteration, its file holds one iteration of the three that ran.
     settings = {
         "runs_dir": tmp_path / "runs",
@@ -154,7 +154,9 @@ def test_results_say_when_fusions_file_holds_fewer_iterations_than_ran(
     with fj.connect(embedded=True, **settings) as client:
         run = client.submit(
             "minimal",
-            overrides(max_iters=50, num_requests=2000, erlang_start=600, erlang_stop=600),
+            overrides(
+                max_iters=50, save_step=1000, num_requests=500, erlang_start=600, erlang_stop=600
+            ),
         )
         record = client.backend.manager.get(run.id)
         wait_until(

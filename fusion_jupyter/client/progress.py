@@ -128,6 +128,15 @@ def in_notebook() -> bool:
     return ip is not None and hasattr(ip, "kernel")
 
 
+def current_cell() -> int | None:
+    """The execution count of the notebook cell running now (None outside a kernel)."""
+    if not in_notebook():
+        return None
+    shell = sys.modules["IPython"].get_ipython()
+    count = getattr(shell, "execution_count", None)
+    return count if isinstance(count, int) else None
+
+
 def ipython_display() -> Any:
     """``IPython.display`` (untyped, hence Any)."""
     return import_module("IPython.display")

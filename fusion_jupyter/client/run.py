@@ -26,6 +26,7 @@ from fusion_jupyter.client.progress import (
     NotebookReporter,
     ProgressReporter,
     Snapshot,
+    current_cell,
     ipython_display,
     make_reporter,
     progress_html,
@@ -233,6 +234,7 @@ class Run:
     def __init__(self, client: Client, data: JSON) -> None:
         self._client = client
         self._data: JSON = data
+        self._shown_in: int | None = None  # the notebook cell that displayed this run
 
     # ---- state ------------------------------------------------------------------------
 
@@ -448,7 +450,7 @@ class Run:
         TimeoutError
             ``timeout`` passed first (the run goes on).
         """
-        reporter = make_reporter(progress, self.label)
+        reporter = make_reporter(self._unless_shown(progress), self.label)
         watch = RunWatch(self, reporter)
         try:
             drive(
@@ -469,7 +471,7 @@ class Run:
     ) -> Run:
         """:meth:`wait` for asyncio code (``await run.wait_async()``): the kernel stays
         responsive while the run goes on. Same parameters and result."""
-        reporter = make_reporter(progress, self.label)
+        reporter = make_reporter(self._unless_shown(progress), self.label)
         watch = RunWatch(self, reporter)
         try:
             await adrive(
@@ -553,7 +555,18 @@ class Run:
     def _repr_html_(self) -> str:
         return progress_html(self.snapshot())
 
+    def _unless_shown(self, progress: bool | ProgressReporter) -> bool | ProgressReporter:
+        # ``display(run); run.wait()``: the live view above already shows the progress.
+        shown = self._shown_in is not None and self._shown_in == current_cell()
+        return False if progress is True and shown else progress
+
     def _ipython_display_(self) -> None:
+        # A run shows once per cell: ``display(run); run.wait()`` ends with the run as
+        # the cell's value, which must not draw a second view of the same run.
+        cell = current_cell()
+        if cell is not None and cell == self._shown_in:
+            return
+        self._shown_in = cell
         widget = _progress_widget(self)
         if widget is not None:
             ipython_display().display(widget)

@@ -53,7 +53,8 @@ class EngineSettings:
 
     runs_dir: Path = field(default_factory=lambda: default_data_dir() / "runs")
     db_url: str = ""
-    templates_path: list[Path] = field(default_factory=list)
+    templates_path: list[Path] = field(default_factory=lambda: [default_data_dir() / "templates"])
+    data_paths: list[Path] = field(default_factory=list)
     max_concurrent_runs: int = field(default_factory=_default_concurrency)
     default_executor: str = "local"
     simulator: str = "builtin"
@@ -71,11 +72,13 @@ class EngineSettings:
     slurm_array_throttle: int = 0
     slurm_file_poll_interval: float = 1.0
     slurm_python: str = sys.executable
+    min_free_disk_bytes: int = 100 << 20
 
     def __post_init__(self) -> None:
         # Absolute, because simulators (FUSION) resolve relative paths their own way.
         self.runs_dir = Path(self.runs_dir).expanduser().absolute()
         self.templates_path = [Path(p).expanduser() for p in self.templates_path]
+        self.data_paths = [Path(p).expanduser().absolute() for p in self.data_paths]
         if not self.db_url:
             self.db_url = f"sqlite:///{self.runs_dir.parent / 'runs.db'}"
         self._check()
@@ -96,6 +99,8 @@ class EngineSettings:
             problems.append("simulator must be 'builtin' or 'fusion'")
         if not self.fusion_command.strip():
             problems.append("fusion_command must not be empty")
+        if self.min_free_disk_bytes < 0:
+            problems.append("min_free_disk_bytes must be >= 0")
         if not self.simulator_command:
             problems.append("simulator_command must not be empty")
         if problems:

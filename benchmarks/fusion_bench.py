@@ -31,11 +31,6 @@ from fusion_jupyter.engine.fusion_outputs import remove_leftovers, run_dirs
 from tests.support.fusion import FusionInstall, install
 
 SAVING_TO = re.compile(r"Saving to: (?P<path>.+?)\s*$", re.MULTILINE)
-# TODO(lead, issue 11 item 2): drop once the engine's schema follows FUSION's loader.
-VALIDATOR_KEYS = {
-    "routing_settings": {"route_method": "k_shortest_path"},
-    "spectrum_settings": {"allocation_method": "first_fit"},
-}
 
 
 def fusion_alone(fusion: FusionInstall, config: Path) -> float:
@@ -81,7 +76,7 @@ def main() -> None:
     parser.add_argument("--max-iters", type=int, default=2)
     args = parser.parse_args()
     fusion = install()
-    overrides = {"general_settings": {"max_iters": args.max_iters}, **VALIDATOR_KEYS}
+    overrides: Overrides = {"general_settings": {"max_iters": args.max_iters}}
     with (
         tempfile.TemporaryDirectory() as tmp,
         RunManager(

@@ -342,12 +342,7 @@ def test_results_of_a_real_fusion_run(mode, tmp_path, fusion_install: FusionInst
         "fusion_command": str(fusion_install.command),
         "templates_path": [str(fusion_install.templates)],
     }
-    overrides = {
-        "general_settings.max_iters": 1,
-        # TODO(lead, issue 11 item 2): not needed once the schema follows FUSION's loader.
-        "routing_settings.route_method": "k_shortest_path",
-        "spectrum_settings.allocation_method": "first_fit",
-    }
+    overrides = {"general_settings.max_iters": 1}
     with either_client(mode, tmp_path, **settings) as c:
         run = c.submit("minimal", overrides, simulator="fusion").wait(timeout=120, progress=False)
         assert run.status == "COMPLETED", run.error

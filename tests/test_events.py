@@ -139,6 +139,32 @@ def test_a_simulator_without_progress_file_gets_progress_from_its_log(
         assert "Starting simulation for 300.0 Erlang" in m.tail_log(run.id, 1000).data
 
 
+def test_settling_writes_the_progress_cache_a_concurrent_flush_had_taken(tmp_path, monkeypatch):
+    """The race behind a COMPLETED run with no erlang_count (1 in 626 in CI): the
+    periodic flush took the changed cache just before the run settled, and its write
+    landed only after the terminal status was visible. Here the flush takes it and
+    never writes: the settled run must carry its cache all the same."""
+    from fusion_jupyter.engine.manager import RunManager
+
+    untrack = RunManager._untrack
+
+    def flush_took_it_first(self, run_id, **kwargs):
+        tracker = self._trackers.get(run_id)
+        if tracker is not None:
+            tracker.poll(self.hub)
+            tracker.take_dirty()  # what the sync thread's flush does, minus its write
+        return untrack(self, run_id, **kwargs)
+
+    monkeypatch.setattr(RunManager, "_untrack", flush_took_it_first)
+    with make_manager(
+        tmp_path, f"sqlite:///{tmp_path}/runs.db", progress_flush_seconds=3600.0
+    ) as m:
+        run = m.create("minimal", {"general_settings": {"max_iters": 2}})
+        done = wait_terminal(m, run.id)
+        assert done.status == Status.COMPLETED, done.error
+        assert (done.erlang_count, done.erlang_index, done.percent) == (3, 2, 100.0)
+
+
 def test_a_failing_log_driven_run_gets_an_error_event_with_its_traceback(
     tmp_path, fusion_standin_root
 ):

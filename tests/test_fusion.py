@@ -20,17 +20,10 @@ from fusion_jupyter.engine.procinfo import group_members
 from tests.support.engine import make_manager, wait_terminal, wait_until
 from tests.support.fusion import FusionInstall
 
-#: Keys the engine's validator still wants in other sections than FUSION's loader.
-# TODO(lead, issue 11 item 2): drop once the schema follows FUSION's loader.
-VALIDATOR_KEYS = {
-    "routing_settings": {"route_method": "k_shortest_path"},
-    "spectrum_settings": {"allocation_method": "first_fit"},
-}
-
 
 def overrides(**general: object) -> dict[str, dict[str, object]]:
     """Overrides of FUSION's minimal template: ``general_settings`` values."""
-    return {"general_settings": dict(general), **VALIDATOR_KEYS}
+    return {"general_settings": dict(general)}
 
 
 @pytest.fixture

@@ -307,13 +307,7 @@ def test_a_fusion_run_on_slurm(tmp_path, slurm_cluster, fusion_install):
         fusion_command=str(fusion_install.command),
         templates_path=[fusion_install.templates],
     ) as m:
-        overrides = {
-            "general_settings": {"max_iters": 1},
-            # TODO(lead, issue 11 item 2): not needed once the schema follows FUSION's loader.
-            "routing_settings": {"route_method": "k_shortest_path"},
-            "spectrum_settings": {"allocation_method": "first_fit"},
-        }
-        run = m.create("minimal", overrides, executor="slurm")
+        run = m.create("minimal", {"general_settings": {"max_iters": 1}}, executor="slurm")
         assert run.executor == "slurm" and run.simulator == "fusion"
         done = wait_terminal(m, run.id, timeout=180)
         assert done.status == Status.COMPLETED, done.error

@@ -476,7 +476,7 @@ def compare_iterations(frame: pd.DataFrame, counted: Mapping[float, int]) -> pd.
     run = [counted.get(float(e), math.nan) for e in frame["erlang"]]
     at = list(frame.columns).index("iterations") + 1
     frame.insert(at, "iterations_saved", saved)
-    frame.insert(at + 1, "iterations_run", pd.Series(run, index=frame.index, dtype="float64"))
+    frame.insert(at + 1, "iterations_run", [float(value) for value in run])
     stale = frame[frame["iterations_run"] > frame["iterations_saved"]]
     for _, row in stale.iterrows():
         logger.warning(

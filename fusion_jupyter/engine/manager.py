@@ -47,7 +47,7 @@ from fusion_jupyter.engine.launcher import (
 )
 from fusion_jupyter.engine.logpatterns import compile_patterns
 from fusion_jupyter.engine.logs import LogChunk, read_range, tail_lines
-from fusion_jupyter.engine.models import RANK, Run, Status, Sweep, run_to_dict, utcnow
+from fusion_jupyter.engine.models import ACTIVE, RANK, Run, Status, Sweep, run_to_dict, utcnow
 from fusion_jupyter.engine.procinfo import describe_exit, group_members, signal_group
 from fusion_jupyter.engine.progress import Event, read_events
 from fusion_jupyter.engine.settings import COMMAND_PLACEHOLDERS, EngineSettings
@@ -572,7 +572,12 @@ class RunManager:
         if ref is not None and not self._exits.watch(run_id, ref.pid, ref.start_time):
             self._on_exit(run_id)  # ended before we looked: settle it now
 
-    def _untrack(self, run_id: str) -> None:
+    def _untrack(self, run_id: str, *, save: bool = True) -> RunTracker | None:
+        """Stop following a run after reading its files one last time.
+
+        With ``save`` its progress cache is written if it changed; a caller that
+        settles the run writes the whole cache with the terminal status instead.
+        """
         with self._lock:
             tracker = self._trackers.pop(run_id, None)
             self._refs.pop(run_id, None)
@@ -581,8 +586,9 @@ class RunManager:
         if tracker is not None:
             tracker.poll(self.hub)
             columns = tracker.take_dirty()
-            if columns:
+            if columns and save:
                 self.store.update(run_id, **columns)
+        return tracker
 
     def _update_watch_paths(self) -> None:
         trackers = self._trackers.values()
@@ -686,9 +692,15 @@ class RunManager:
     def _finish(
         self, run_id: str, status: Status, code: int | None, error: str | None, **extra: Any
     ) -> None:
-        """Move a run to a terminal status (once: the first caller wins) and announce it."""
-        self._untrack(run_id)
+        """Move a run to a terminal status (once: the first caller wins) and announce it.
+
+        The final progress cache goes in the same compare-and-set as the status: a
+        periodic flush that took the cache just before cannot then be the write
+        that makes it visible after the run is already seen as ended.
+        """
+        tracker = self._untrack(run_id, save=False)
         values: dict[str, Any] = {
+            **(tracker.cache() if tracker is not None else {}),
             "status": status,
             "exit_code": code,
             "completed_at": utcnow(),
@@ -747,7 +759,9 @@ class RunManager:
         for tracker in trackers:
             columns = tracker.take_dirty()
             if columns:
-                self.store.update(tracker.run_id, **columns)
+                # Only while the run is active: once it has ended, its cache was
+                # written with its terminal status, and this one may be older.
+                self.store.transition(tracker.run_id, list(ACTIVE), **columns)
 
     def _sync(self, *, adopt: bool) -> None:
         """See runs other managers created, started or settled; adopt orphans."""

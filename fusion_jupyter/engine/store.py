@@ -213,6 +213,11 @@ class Store:
             yield session
             session.commit()
 
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query (the readiness check)."""
+        with self.read() as session:
+            session.execute(text("SELECT 1"))
+
     # ---- runs --------------------------------------------------------------------
 
     def add_run(self, run: Run, tags: Sequence[str] = ()) -> Run:

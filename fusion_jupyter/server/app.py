@@ -24,7 +24,7 @@ from fusion_jupyter.server.context import SETTINGS_KEY, FusionContext, StreamLim
 from fusion_jupyter.server.events import StatusEmitter
 from fusion_jupyter.server.handlers import route_table
 from fusion_jupyter.server.stream import stream_route
-from fusion_jupyter.server.validation import RequestLimits
+from fusion_jupyter.service.validation import RequestLimits
 
 _ENGINE_FIELDS = {f.name: f for f in fields(EngineSettings)}
 

@@ -165,6 +165,7 @@ def cmd_submit(client: Client, args: argparse.Namespace) -> int:
         tags=args.tag or [],
         executor=args.executor,
         executor_options=parse_options(args.option) or None,
+        simulator=args.simulator,
     )
     if args.quiet:
         _out(run.id)
@@ -198,6 +199,7 @@ def cmd_sweep(client: Client, args: argparse.Namespace) -> int:
         tags=args.tag or [],
         executor=args.executor,
         executor_options=parse_options(args.option) or None,
+        simulator=args.simulator,
     )
     if args.quiet:
         _out(sweep.id)
@@ -510,7 +512,7 @@ def _add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--status",
         type=str.upper,
-        choices=["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"],
+        choices=["PENDING", "RUNNING", "CANCELLING", "COMPLETED", "FAILED", "CANCELLED"],
     )
     p.add_argument("--tag")
     p.add_argument("--name", help="only runs whose name contains this text")
@@ -573,6 +575,11 @@ def _creation_arguments(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--name", help=f"a label for the {what}")
     p.add_argument("--tag", action="append", help="a tag (repeatable)")
     p.add_argument("--executor", help="where to run it: local or slurm (default: the engine's)")
+    p.add_argument(
+        "--simulator",
+        choices=["builtin", "fusion"],
+        help="which simulator runs it (default: c.FusionJupyter.simulator)",
+    )
     p.add_argument(
         "--option",
         action="append",

@@ -60,6 +60,7 @@ class RunSpec:
     executor_options: Mapping[str, Any] | None = None
     config: str | None = None
     """A whole INI text instead of a template (a researcher's own file)."""
+    simulator: str | None = None
 
     def body(self) -> JSON:
         """The JSON body of ``POST runs``."""
@@ -76,6 +77,8 @@ class RunSpec:
             body["executor"] = self.executor
         if self.executor_options:
             body["executor_options"] = dict(self.executor_options)
+        if self.simulator:
+            body["simulator"] = self.simulator
         return body
 
 

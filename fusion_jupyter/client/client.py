@@ -213,6 +213,7 @@ class Client:
         tags: Sequence[str] = (),
         executor: str | None = None,
         executor_options: Mapping[str, Any] | None = None,
+        simulator: str | None = None,
     ) -> Run:
         """Create a run from a template or a whole config; it starts when a slot is free.
 
@@ -237,6 +238,9 @@ class Client:
             For Slurm: ``partition``, ``account``, ``time``, ``mem``, ``cpus``,
             ``qos`` and ``extra`` (a list of further sbatch options such as
             ``"--constraint=ib"``); they override the server's ``slurm_options``.
+        simulator : str, optional
+            ``"builtin"`` or ``"fusion"`` (the real FUSION); default: the
+            ``c.FusionJupyter.simulator`` setting.
 
         Returns
         -------
@@ -248,6 +252,8 @@ class Client:
             The config is invalid; ``exc.problems`` names every field.
         NotFoundError
             No template of that name.
+        UnavailableError
+            The simulator asked for is not installed (the message names the setting).
         """
         spec = RunSpec(
             template,
@@ -257,6 +263,7 @@ class Client:
             executor,
             executor_options,
             config=config_text(config),
+            simulator=simulator,
         )
         return Run(self, self.backend.create_run(spec))
 
@@ -341,6 +348,7 @@ class Client:
         tags: Sequence[str] = (),
         executor: str | None = None,
         executor_options: Mapping[str, Any] | None = None,
+        simulator: str | None = None,
     ) -> Sweep:
         """Run every combination of a parameter grid.
 
@@ -353,7 +361,7 @@ class Client:
             becomes one run each, e.g. ``{"routing_settings.k_paths": [1, 2, 3]}``.
         overrides : dict, optional
             Changes shared by every run (as in :meth:`submit`).
-        name, tags, executor, executor_options
+        name, tags, executor, executor_options, simulator
             As in :meth:`submit`; each run is named after the sweep and its grid
             point, and tagged ``sweep:<id>``. On Slurm the sweep is one job array.
 
@@ -369,6 +377,7 @@ class Client:
             executor,
             executor_options,
             config=config_text(config),
+            simulator=simulator,
         )
         if not grid:
             raise errors.ValidationError(

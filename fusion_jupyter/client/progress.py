@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 STATUS_COLOURS = {
     "PENDING": "#6c757d",
     "RUNNING": "#0d6efd",
+    "CANCELLING": "#fd7e14",
     "COMPLETED": "#198754",
     "FAILED": "#dc3545",
     "CANCELLED": "#fd7e14",

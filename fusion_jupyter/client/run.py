@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import threading
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from fusion_jupyter.client.progress import (
     progress_html,
 )
 from fusion_jupyter.client.watch import Deadline, Silence, adrive, drive, follow
+from fusion_jupyter.engine.artifacts import stale_rows_message
 from fusion_jupyter.engine.progress import ProgressState
 
 if TYPE_CHECKING:
@@ -265,7 +267,7 @@ class Run:
 
     @property
     def status(self) -> str:
-        """``PENDING``, ``RUNNING``, ``COMPLETED``, ``FAILED`` or ``CANCELLED``."""
+        """``PENDING``, ``RUNNING``, ``CANCELLING``, ``COMPLETED``, ``FAILED`` or ``CANCELLED``."""
         return str(self._data["status"])
 
     @property
@@ -375,8 +377,18 @@ class Run:
         self._data = self._backend.get_run(self.id)
         return self
 
-    def cancel(self) -> Run:
-        """Stop the run (a PENDING one never starts). Returns once no process is left.
+    def cancel(self, *, wait: bool = True, timeout: float | None = None) -> Run:
+        """Stop the run (a PENDING one never starts).
+
+        The engine answers at once; the run is ``CANCELLING`` while its simulator
+        saves what it has (FUSION saves its statistics), then ``CANCELLED``.
+
+        Parameters
+        ----------
+        wait : bool
+            Return once the run has ended (default), not as soon as it is told to.
+        timeout : float, optional
+            With ``wait``: seconds to wait at most (TimeoutError after).
 
         Raises
         ------
@@ -384,6 +396,8 @@ class Run:
             The run has already ended.
         """
         self._data = self._backend.cancel_run(self.id)
+        if wait and not self.done:
+            self.wait(timeout=timeout, progress=False)
         return self
 
     def delete(self, purge: bool = False) -> None:
@@ -524,8 +538,17 @@ class Run:
         the blocking probability), ``ci_percent`` and ``bit_rate_blocking_mean``.
         Built from FUSION's ``*_erlang.json`` files or the simulator's results table;
         empty (with those columns) before the first load is done.
+
+        ``iterations_saved`` is how many iterations a row's file holds and
+        ``iterations_run`` how many ran: FUSION saves only every ``save_step``
+        iterations, so a run that stopped early can hold fewer than ran, and a
+        warning says so.
         """
-        return self._backend.results(self.id)
+        frame = self._backend.results(self.id)
+        message = stale_rows_message(frame)
+        if message:
+            warnings.warn(f"run {self.id}: {message}", stacklevel=2)
+        return frame
 
     # ---- notebook display -------------------------------------------------------------
 

@@ -368,7 +368,7 @@ class Store:
         return SweepPage(page, encode_cursor(sweeps[-1]) if more and sweeps else None)
 
     def active_runs(self) -> list[Run]:
-        """Every PENDING or RUNNING run, oldest first."""
+        """Every active (PENDING, RUNNING, CANCELLING) run, oldest first."""
         with self.read() as session:
             return list(
                 session.scalars(
@@ -377,7 +377,7 @@ class Store:
             )
 
     def active_statuses(self) -> dict[str, Status]:
-        """Id -> status of every PENDING or RUNNING run: the cheap query a sync makes."""
+        """Id -> status of every active run: the cheap query a sync makes."""
         with self.read() as session:
             rows = session.execute(select(Run.id, Run.status).where(Run.status.in_(list(ACTIVE))))
             return {run_id: Status(status) for run_id, status in rows}
@@ -445,8 +445,9 @@ class Store:
         when several processes start runs at once.
         """
         with self.write(exclusive=True) as session:
+            # A CANCELLING run still holds its slot until its process has ended.
             local_running = select(func.count()).where(
-                Run.status == Status.RUNNING, Run.executor == "local"
+                Run.status.in_([Status.RUNNING, Status.CANCELLING]), Run.executor == "local"
             )
             running = session.scalar(local_running) or 0
             free = max_running - int(running)

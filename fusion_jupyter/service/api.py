@@ -67,12 +67,14 @@ RUN_FIELDS = {
     "tags": Field(is_text_list),
     "executor": Field(is_text),
     "executor_options": Field(is_object),
+    "simulator": Field(is_text),
 }
 SWEEP_FIELDS = {**RUN_FIELDS, "grid": Field(is_object, required=True)}
 VALIDATE_FIELDS = {
     "template": Field(is_text),
     "overrides": Field(is_object),
     "config": Field(is_config),
+    "simulator": Field(is_text),
 }
 SAVE_TEMPLATE_FIELDS = {
     "name": Field(is_text, required=True),
@@ -104,6 +106,7 @@ class RunRequest:
     tags: tuple[str, ...] = ()
     executor: str | None = None
     executor_options: Mapping[str, Any] | None = None
+    simulator: str | None = None
 
     @classmethod
     def from_body(cls, body: Any, fields: Mapping[str, Field] = RUN_FIELDS) -> RunRequest:
@@ -117,6 +120,7 @@ class RunRequest:
             tuple(body.get("tags", ())),
             body.get("executor"),
             body.get("executor_options"),
+            body.get("simulator"),
         )
 
     def options(self) -> dict[str, Any]:
@@ -127,6 +131,7 @@ class RunRequest:
             "tags": self.tags,
             "executor": self.executor,
             "executor_options": self.executor_options,
+            "simulator": self.simulator,
         }
 
 
@@ -151,13 +156,19 @@ class ValidateRequest:
     template: str | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
     config: WholeConfig | None = None
+    simulator: str | None = None
 
     @classmethod
     def from_body(cls, body: Any) -> ValidateRequest:
         """From a decoded JSON body; exactly one of template and config."""
         body = check_fields(body, VALIDATE_FIELDS)
         check_source(body.get("template"), body.get("config"))
-        return cls(body.get("template"), body.get("overrides") or {}, body.get("config"))
+        return cls(
+            body.get("template"),
+            body.get("overrides") or {},
+            body.get("config"),
+            body.get("simulator"),
+        )
 
 
 @dataclass(frozen=True)
@@ -373,6 +384,9 @@ class FusionService:
             "disk": disk,
             "executors": executors,
             "watcher": manager.watch_modes["local"],
+            # Which simulator runs by default, and whether FUSION is there (the UI
+            # shows it); not a readiness condition: built-in runs need no FUSION.
+            "simulators": manager.simulators(),
         }
         return ok, body
 
@@ -395,7 +409,7 @@ class FusionService:
             merged = config.merge(base, request.overrides)
         except ValidationFailed as exc:
             return {"valid": False, "errors": [p.to_dict() for p in exc.problems], "warnings": []}
-        result: JSON = self.manager.validate(merged).to_dict()
+        result: JSON = self.manager.validate(merged, request.simulator).to_dict()
         return result
 
     def save_template(self, request: SaveTemplateRequest) -> JSON:
@@ -430,7 +444,7 @@ class FusionService:
         self.manager.delete(run_id, purge=purge)
 
     def cancel_run(self, run_id: str) -> JSON:
-        """The run after its process group is gone (409 if it already ended)."""
+        """The run, told to stop: CANCELLING until its process has ended (409 if it had)."""
         return run_to_dict(self.manager.cancel(run_id))
 
     def rerun(self, run_id: str) -> JSON:

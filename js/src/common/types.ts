@@ -4,16 +4,17 @@
  * anywidget front-ends.
  */
 
-export type RunStatus = 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+export type RunStatus = 'PENDING' | 'RUNNING' | 'CANCELLING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 
 export const RUN_STATUSES: readonly RunStatus[] = [
   'PENDING',
   'RUNNING',
+  'CANCELLING',
   'COMPLETED',
   'FAILED',
   'CANCELLED'
 ];
-export const ACTIVE_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>(['PENDING', 'RUNNING']);
+export const ACTIVE_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>(['PENDING', 'RUNNING', 'CANCELLING']);
 
 /** Whether a run can still change (and so is worth a progress subscription). */
 export function isActive(status: RunStatus | string): boolean {
@@ -140,8 +141,18 @@ export interface ValidationResult {
   warnings: (Problem | string)[];
 }
 
+/** What runs a config: the built-in simulator or the real FUSION (GET health/ready). */
+export interface SimulatorsReport {
+  default: string;
+  available: string[];
+  fusion: { available: boolean; command: string; root: string | null; problem: string | null; setting: string };
+}
+
 export interface CreateRunRequest {
-  template: string;
+  /** A template name, or else ``config``: a whole INI text (a researcher's own file). */
+  template?: string;
+  config?: string;
+  simulator?: string;
   overrides?: Overrides;
   name?: string;
   tags?: string[];

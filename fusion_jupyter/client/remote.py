@@ -466,7 +466,7 @@ class RemoteBackend(ApiCalls):
         except (WebSocketException, OSError) as exc:
             raise self._ws_failure(exc) from exc
         stream = _WebSocketStream(ws, run_id)
-        if run_id is not None:
+        if run_id is not None and channels:  # statuses and folded progress come anyway
             stream.send(_subscribe_op(run_id, channels, after, log_offset))
         return stream
 
@@ -490,6 +490,6 @@ class RemoteBackend(ApiCalls):
             ).__aenter__()
         except (WebSocketException, OSError) as exc:
             raise self._ws_failure(exc) from exc
-        if run_id is not None:
+        if run_id is not None and channels:  # statuses and folded progress come anyway
             await ws.send(_subscribe_op(run_id, channels, after, log_offset))
         return _AsyncWebSocketStream(ws, run_id)

@@ -22,7 +22,7 @@ from typing import Any
 
 from fusion_jupyter.engine.errors import EngineError, Problem, ValidationFailed
 from fusion_jupyter.engine.faults import as_engine_error
-from fusion_jupyter.engine.hub import Message, Subscription
+from fusion_jupyter.engine.hub import STATUS_TYPES, Message, Subscription
 from fusion_jupyter.engine.manager import RunManager
 from fusion_jupyter.service.errors import error_response
 from fusion_jupyter.service.validation import (
@@ -187,7 +187,8 @@ class StreamSession:
     def collect(self, *, io: bool = True) -> list[Message]:
         """Everything ready, oldest first: replies, each run's data, then statuses.
 
-        Statuses come last so that a run's final progress events precede its end.
+        Statuses (and runs' folded progress) come last, so that a run's final
+        progress events precede its end.
         With ``io=False`` a subscription that would need a file is left for a later
         full collection (see :meth:`~fusion_jupyter.engine.hub.Subscription.drain`).
         """
@@ -197,7 +198,7 @@ class StreamSession:
             messages, self._replies = self._replies, []
             chunk = self.limits.log_chunk_bytes
             for sub in self.subs.values():
-                messages += [m for m in sub.drain(chunk, io=io) if m.get("type") != "status"]
+                messages += [m for m in sub.drain(chunk, io=io) if m["type"] not in STATUS_TYPES]
             messages += self.status.drain()
             return messages
 

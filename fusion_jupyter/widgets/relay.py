@@ -13,7 +13,7 @@ back and de-duplicating are the engine hub's, not the relay's.
 Operations are handled in order by one thread (subscribing reads a run's history),
 and frames are batched: each sink gets at most one frame per ``FRAME_INTERVAL``.
 A widget that does not follow every run's status (only the dashboard does) gets the
-statuses of the runs it follows.
+statuses and folded progress of the runs it follows.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from fusion_jupyter.client import errors
 from fusion_jupyter.client.backend import Backend, Message, Session
+from fusion_jupyter.engine.hub import STATUS_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ class KernelRelay:
         messages = session.collect()
         if not every_status:
             mine = set(session.subs)
-            messages = [m for m in messages if m.get("type") != "status" or m["run_id"] in mine]
+            messages = [m for m in messages if m["type"] not in STATUS_TYPES or m["run_id"] in mine]
         if messages:
             self._put(sink, messages)
 

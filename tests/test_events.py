@@ -116,6 +116,9 @@ def test_fusion_log_lines_become_progress_events():
 def test_a_simulator_without_progress_file_gets_progress_from_its_log(
     tmp_path, fusion_standin_root
 ):
+    # The stand-in, not FUSION: this is the generic mechanism (a simulator_command
+    # with progress_log_patterns and output_collect); FUSION itself runs in
+    # tests/test_fusion.py.
     with make_manager(
         tmp_path,
         f"sqlite:///{tmp_path}/runs.db",
@@ -165,6 +168,8 @@ def test_settling_writes_the_progress_cache_a_concurrent_flush_had_taken(tmp_pat
 def test_a_failing_log_driven_run_gets_an_error_event_with_its_traceback(
     tmp_path, fusion_standin_root
 ):
+    # The stand-in: a crash in the middle of an iteration, which FUSION cannot be made
+    # to produce quickly (its known crash, best_fit, needs minutes of simulation).
     with make_manager(
         tmp_path,
         f"sqlite:///{tmp_path}/runs.db",
@@ -307,3 +312,26 @@ def test_status_subscribers_get_every_runs_folded_progress(tmp_path):
         final = [msg["run"] for msg in got if msg["type"] == "status"][-1]
         assert final["status"] == "COMPLETED" and final["progress"]["percent"] == 100.0
         assert final["progress"]["erlang_count"] == 3
+
+
+def test_a_failures_root_cause_comes_before_its_last_line():
+    # FUSION logs the real cause (a missing option) long before the KeyError it dies of.
+    t = LogProgressTranslator(
+        FUSION_LOG_PATTERNS, {}, root_cause=(r" - ERROR - ", r"Missing required option")
+    )
+    lines = [
+        "2026-11-29 15:07:19,059 - fusion.cli.config_setup - ERROR - Configuration error: "
+        "Missing required option 'is_grooming_enabled' in section [general_settings]",
+        "2026-11-29 15:07:19,092 - fusion.cli.run_sim - ERROR - Simulation error: 'mod_assumption'",
+        "Traceback (most recent call last):",
+        '  File "batch_runner.py", line 76, in prepare_simulation',
+        "KeyError: 'mod_assumption'",
+    ]
+    for line in lines:
+        t.feed(line + "\n")
+    event = t.finish(1, 3.0, "\n".join(lines))
+    assert event["message"] == (
+        "Configuration error: Missing required option 'is_grooming_enabled' in section "
+        "[general_settings] (it then ended with: KeyError: 'mod_assumption')"
+    )
+    assert event["traceback"].startswith("Traceback") and event["traceback"].endswith("'")

@@ -60,6 +60,7 @@ class RunSpec:
     executor_options: Mapping[str, Any] | None = None
     config: str | None = None
     """A whole INI text instead of a template (a researcher's own file)."""
+    simulator: str | None = None
 
     def body(self) -> JSON:
         """The JSON body of ``POST runs``."""
@@ -76,6 +77,8 @@ class RunSpec:
             body["executor"] = self.executor
         if self.executor_options:
             body["executor_options"] = dict(self.executor_options)
+        if self.simulator:
+            body["simulator"] = self.simulator
         return body
 
 
@@ -207,6 +210,9 @@ class Backend(Protocol):
     def get_sweep(self, sweep_id: str) -> JSON:
         """``{sweep, runs}``."""
 
+    def list_sweeps(self, limit: int, cursor: str | None) -> JSON:
+        """``{sweeps, next_cursor}``, newest first, each with its status counts."""
+
     def cancel_sweep(self, sweep_id: str) -> JSON:
         """Cancel every active run of a sweep (a Slurm array at once); ``{sweep, runs}``."""
 
@@ -310,6 +316,9 @@ class ApiCalls:
 
     def get_sweep(self, sweep_id: str) -> JSON:
         return dict(self.call("GET", f"sweeps/{quote(sweep_id, safe='')}"))
+
+    def list_sweeps(self, limit: int, cursor: str | None) -> JSON:
+        return dict(self.call("GET", "sweeps", params={"limit": limit, "cursor": cursor}))
 
     def cancel_sweep(self, sweep_id: str) -> JSON:
         return dict(self.call("POST", f"sweeps/{quote(sweep_id, safe='')}/cancel"))

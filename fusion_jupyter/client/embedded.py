@@ -20,6 +20,7 @@ import pandas as pd
 
 from fusion_jupyter.client import errors
 from fusion_jupyter.client.backend import CHANNELS, ApiCalls, Message, Mode
+from fusion_jupyter.client.config_files import configured_engine_settings
 from fusion_jupyter.client.errors import engine_errors
 from fusion_jupyter.engine.hub import Subscription
 from fusion_jupyter.engine.manager import RunManager
@@ -121,7 +122,10 @@ class EmbeddedBackend(ApiCalls):
 
     def __init__(self, settings: EngineSettings | None = None, **kwargs: Any) -> None:
         try:
-            self.settings = settings or EngineSettings.from_kwargs(**kwargs)
+            # The server's config files first (c.FusionJupyter.*), then what was passed.
+            self.settings = settings or EngineSettings.from_kwargs(
+                **{**configured_engine_settings(), **kwargs}
+            )
         except (TypeError, ValueError) as exc:
             raise errors.ValidationError(f"embedded engine: {exc}") from exc
         self.manager = _SHARED.acquire(self.settings)

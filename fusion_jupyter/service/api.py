@@ -17,9 +17,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.engine import config
 from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
@@ -28,6 +26,9 @@ from fusion_jupyter.engine.manager import RunManager, check_source
 from fusion_jupyter.engine.models import Run, Status, Sweep, run_to_dict, sweep_to_dict
 from fusion_jupyter.engine.store import RunFilter
 from fusion_jupyter.service import files
+
+if TYPE_CHECKING:  # pandas is imported when a table is first loaded, not at server start
+    import pandas as pd
 from fusion_jupyter.service.validation import (
     Field,
     RequestLimits,
@@ -66,12 +67,14 @@ RUN_FIELDS = {
     "tags": Field(is_text_list),
     "executor": Field(is_text),
     "executor_options": Field(is_object),
+    "simulator": Field(is_text),
 }
 SWEEP_FIELDS = {**RUN_FIELDS, "grid": Field(is_object, required=True)}
 VALIDATE_FIELDS = {
     "template": Field(is_text),
     "overrides": Field(is_object),
     "config": Field(is_config),
+    "simulator": Field(is_text),
 }
 SAVE_TEMPLATE_FIELDS = {
     "name": Field(is_text, required=True),
@@ -103,6 +106,7 @@ class RunRequest:
     tags: tuple[str, ...] = ()
     executor: str | None = None
     executor_options: Mapping[str, Any] | None = None
+    simulator: str | None = None
 
     @classmethod
     def from_body(cls, body: Any, fields: Mapping[str, Field] = RUN_FIELDS) -> RunRequest:
@@ -116,6 +120,7 @@ class RunRequest:
             tuple(body.get("tags", ())),
             body.get("executor"),
             body.get("executor_options"),
+            body.get("simulator"),
         )
 
     def options(self) -> dict[str, Any]:
@@ -126,6 +131,7 @@ class RunRequest:
             "tags": self.tags,
             "executor": self.executor,
             "executor_options": self.executor_options,
+            "simulator": self.simulator,
         }
 
 
@@ -150,13 +156,19 @@ class ValidateRequest:
     template: str | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
     config: WholeConfig | None = None
+    simulator: str | None = None
 
     @classmethod
     def from_body(cls, body: Any) -> ValidateRequest:
         """From a decoded JSON body; exactly one of template and config."""
         body = check_fields(body, VALIDATE_FIELDS)
         check_source(body.get("template"), body.get("config"))
-        return cls(body.get("template"), body.get("overrides") or {}, body.get("config"))
+        return cls(
+            body.get("template"),
+            body.get("overrides") or {},
+            body.get("config"),
+            body.get("simulator"),
+        )
 
 
 @dataclass(frozen=True)
@@ -204,6 +216,22 @@ class ListRequest:
         }
         return cls(
             RunFilter(status=_statuses(query.get("status", ())), **texts),
+            query_int(_last(query, "limit"), "limit", DEFAULT_PAGE, 1, MAX_PAGE),
+            query_text(_last(query, "cursor"), "cursor", CURSOR_MAX),
+        )
+
+
+@dataclass(frozen=True)
+class SweepListRequest:
+    """``GET sweeps``: page size and cursor."""
+
+    limit: int = DEFAULT_PAGE
+    cursor: str | None = None
+
+    @classmethod
+    def from_query(cls, query: Query) -> SweepListRequest:
+        """From query arguments, with the limits of ``GET runs``."""
+        return cls(
             query_int(_last(query, "limit"), "limit", DEFAULT_PAGE, 1, MAX_PAGE),
             query_text(_last(query, "cursor"), "cursor", CURSOR_MAX),
         )
@@ -356,6 +384,9 @@ class FusionService:
             "disk": disk,
             "executors": executors,
             "watcher": manager.watch_modes["local"],
+            # Which simulator runs by default, and whether FUSION is there (the UI
+            # shows it); not a readiness condition: built-in runs need no FUSION.
+            "simulators": manager.simulators(),
         }
         return ok, body
 
@@ -378,7 +409,7 @@ class FusionService:
             merged = config.merge(base, request.overrides)
         except ValidationFailed as exc:
             return {"valid": False, "errors": [p.to_dict() for p in exc.problems], "warnings": []}
-        result: JSON = self.manager.validate(merged).to_dict()
+        result: JSON = self.manager.validate(merged, request.simulator).to_dict()
         return result
 
     def save_template(self, request: SaveTemplateRequest) -> JSON:
@@ -413,7 +444,7 @@ class FusionService:
         self.manager.delete(run_id, purge=purge)
 
     def cancel_run(self, run_id: str) -> JSON:
-        """The run after its process group is gone (409 if it already ended)."""
+        """The run, told to stop: CANCELLING until its process has ended (409 if it had)."""
         return run_to_dict(self.manager.cancel(run_id))
 
     def rerun(self, run_id: str) -> JSON:
@@ -461,6 +492,12 @@ class FusionService:
         )
         return sweep_body(sweep, runs)
 
+    def list_sweeps(self, request: SweepListRequest) -> JSON:
+        """``{sweeps: [...], next_cursor}``: newest first, runs counted by status."""
+        page = self.manager.list_sweeps(limit=request.limit, cursor=request.cursor)
+        sweeps = [sweep_to_dict(sweep, counts=counts) for sweep, counts in page.sweeps]
+        return {"sweeps": sweeps, "next_cursor": page.next_cursor}
+
     def get_sweep(self, sweep_id: str) -> JSON:
         """``{sweep, runs}``."""
         return sweep_body(*self.manager.get_sweep(sweep_id))
@@ -480,6 +517,7 @@ __all__ = [
     "ResultsRequest",
     "RunRequest",
     "SaveTemplateRequest",
+    "SweepListRequest",
     "SweepRequest",
     "ValidateRequest",
 ]

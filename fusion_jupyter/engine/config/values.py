@@ -11,11 +11,10 @@ from __future__ import annotations
 import ast
 import json
 import math
+import sys
 from collections.abc import Callable, Mapping
 from numbers import Integral, Real
 from typing import Any, Literal
-
-import numpy as np
 
 ValueType = Literal["int", "float", "bool", "dict", "str"]
 
@@ -136,7 +135,8 @@ def guess_type(raw: str) -> str:
 
 def to_ini(value: Any) -> str:
     """A Python override value as the INI string FUSION expects."""
-    if isinstance(value, np.generic):
+    numpy = sys.modules.get("numpy")  # a numpy value implies numpy is imported already
+    if numpy is not None and isinstance(value, numpy.generic):
         # Sweep grids are often numpy arrays; np.bool_ is neither bool nor Integral.
         value = value.item()
     if value is None:

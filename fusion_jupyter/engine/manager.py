@@ -36,7 +36,7 @@ from fusion_jupyter.engine.executors import slurm
 from fusion_jupyter.engine.executors.base import ProcessRef
 from fusion_jupyter.engine.executors.local import LocalExecutor
 from fusion_jupyter.engine.faults import FaultLog, describe
-from fusion_jupyter.engine.fusion_outputs import remove_leftovers
+from fusion_jupyter.engine.fusion_outputs import move_run_outputs, remove_leftovers
 from fusion_jupyter.engine.hub import EventHub, Notify, Subscription
 from fusion_jupyter.engine.launcher import (
     EXIT_RECORD,
@@ -664,6 +664,10 @@ class RunManager:
             # The launcher died alone (killed): nothing can record the end of what it
             # started, so stop the rest of the group rather than leave orphans.
             signal_group(run.pgid, signal.SIGKILL)
+        if record is None:
+            # Nor did it bring the simulator's files home (FUSION's, in FUSION's tree).
+            external = read_json(Path(run.run_dir) / EXTERNAL_RECORD) or {}
+            move_run_outputs(external.get("saving_to") or [], str(Path(run.run_dir) / "output"))
         code = record.get("exit_code") if record else None
         if run.cancel_requested:
             status, error = Status.CANCELLED, None

@@ -585,9 +585,9 @@ class RunManager:
         self._exits.unwatch(run_id)
         if tracker is not None:
             tracker.poll(self.hub)
-            columns = tracker.take_dirty()
-            if columns and save:
-                self.store.update(run_id, **columns)
+            changed = tracker.take_dirty()
+            if changed and save:
+                self.store.update(run_id, **changed[0])
         return tracker
 
     def _update_watch_paths(self) -> None:
@@ -761,11 +761,14 @@ class RunManager:
         with self._lock:
             trackers = list(self._trackers.values())
         for tracker in trackers:
-            columns = tracker.take_dirty()
-            if columns:
-                # Only while the run is active: once it has ended, its cache was
-                # written with its terminal status, and this one may be older.
-                self.store.transition(tracker.run_id, list(ACTIVE), **columns)
+            changed = tracker.take_dirty()
+            if changed is None:
+                continue
+            columns, progress = changed
+            # Only while the run is active: once it has ended, its cache was
+            # written with its terminal status, and this one may be older.
+            if self.store.transition(tracker.run_id, list(ACTIVE), **columns):
+                self.hub.publish_run_progress(tracker.run_id, progress)
 
     def _sync(self, *, adopt: bool) -> None:
         """See runs other managers created, started or settled; adopt orphans."""

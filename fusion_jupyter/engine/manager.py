@@ -866,13 +866,18 @@ def _rank(status: Status) -> int:
 
 
 def _check_name(name: str) -> str:
-    if not isinstance(name, str) or len(name) > NAME_MAX or any(ord(c) < 32 for c in name):
+    if (
+        not isinstance(name, str)
+        or len(name) > NAME_MAX
+        or any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in name)
+    ):
         raise ValidationFailed(
             [
                 Problem(
                     "run",
                     "name",
-                    f"must be text of at most {NAME_MAX} characters without control characters",
+                    f"must be text of at most {NAME_MAX} characters without control "
+                    "characters or lone surrogates",
                 )
             ]
         )

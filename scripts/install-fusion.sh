@@ -4,6 +4,11 @@
 # of its `fusion-sim` console script on stdout.
 #
 #   FUSION_SIM="$(bash scripts/install-fusion.sh)"
+#   bash scripts/install-fusion.sh --gui   # also the deps of FUSION's own GUI backend
+#
+# --gui adds what `fusion/api` (FastAPI) needs to that venv, for
+# benchmarks/vs_fusion_gui.py; the default install stays lean (FUSION lists no GUI
+# requirements, so the packages below are the ones its api package imports).
 #
 # Why a copy: FUSION finds its project root by walking up to a directory holding
 # `.git`, and writes its outputs under that root (shared/spec/fusion-real.md).
@@ -18,16 +23,16 @@ HOME_DIR="${FUSION_JUPYTER_FUSION_HOME:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/
 PY="${FUSION_JUPYTER_FUSION_PYTHON:-python3}"
 # FUSION's runtime dependencies (fusion-real.md: measured here); no torch, no RL stack.
 DEPS=(numpy networkx pandas scikit-learn matplotlib seaborn scipy)
+GUI_DEPS=(fastapi uvicorn sse-starlette aiofiles pydantic-settings sqlalchemy)
+GUI=""
+case "${1:-}" in
+    --gui) GUI=1 ;;
+    "") ;;
+    *) echo "usage: install-fusion.sh [--gui]" >&2; exit 2 ;;
+esac
 
 [[ -d "$SRC/fusion" ]] || { echo "install-fusion: no FUSION source at $SRC" >&2; exit 1; }
 key="$( (cd "$SRC" && find . -name '*.py' -newer setup.py -o -name setup.py | sort | head -c 100000; cat setup.py) | sha256sum | cut -c1-32)-$(printf '%s' "${DEPS[*]}" | sha256sum | cut -c1-8)"
-stamp="$HOME_DIR/.installed"
-if [[ -z "${FUSION_JUPYTER_FORCE_INSTALL:-}" && -f "$stamp" && "$(cat "$stamp")" == "$key" \
-      && -x "$HOME_DIR/venv/bin/fusion-sim" ]]; then
-    echo "$HOME_DIR/venv/bin/fusion-sim"
-    exit 0
-fi
-
 LOG="$(mktemp "${TMPDIR:-/tmp}/install-fusion.XXXXXX")"
 trap 'rm -f "$LOG"' EXIT
 step() {
@@ -38,6 +43,22 @@ step() {
     fi
 }
 
+install_gui() {
+    local gui_stamp="$HOME_DIR/.gui-installed" gui_key
+    gui_key="$(printf '%s' "${GUI_DEPS[*]}" | sha256sum | cut -c1-16)"
+    [[ -f "$gui_stamp" && "$(cat "$gui_stamp")" == "$gui_key" ]] && return 0
+    step env PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$HOME_DIR/venv/bin/pip" install -q "${GUI_DEPS[@]}"
+    echo "$gui_key" >"$gui_stamp"
+}
+
+stamp="$HOME_DIR/.installed"
+if [[ -z "${FUSION_JUPYTER_FORCE_INSTALL:-}" && -f "$stamp" && "$(cat "$stamp")" == "$key" \
+      && -x "$HOME_DIR/venv/bin/fusion-sim" ]]; then
+    [[ -n "$GUI" ]] && install_gui
+    echo "$HOME_DIR/venv/bin/fusion-sim"
+    exit 0
+fi
+
 rm -rf "$HOME_DIR"
 mkdir -p "$HOME_DIR"
 step cp -r "$SRC" "$HOME_DIR/src"
@@ -47,4 +68,5 @@ step "$PY" -m venv "$HOME_DIR/venv"
 step env PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$HOME_DIR/venv/bin/pip" install -q "${DEPS[@]}"
 step env PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$HOME_DIR/venv/bin/pip" install -q --no-deps -e "$HOME_DIR/src"
 echo "$key" >"$stamp"
+[[ -n "$GUI" ]] && install_gui
 echo "$HOME_DIR/venv/bin/fusion-sim"

@@ -19,12 +19,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.engine.blocking import RESULT_COLUMNS, fusion_ci_rate, fusion_variance
 from fusion_jupyter.engine.errors import Forbidden, NotFound, Problem, ValidationFailed
+
+if TYPE_CHECKING:  # pandas is imported by what loads a table, not by the server's start
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -251,6 +252,8 @@ def erlang_iterations(data: dict[str, Any], erlang: float) -> pd.DataFrame:
     saved its other statistics only every ``save_step`` iterations; those other
     columns are NaN for iterations without a snapshot.
     """
+    import pandas as pd
+
     stats = _iter_stats(data)
     blocking = _per_iteration(stats, "sim_block_list")
     bit_rate = _per_iteration(stats, "sim_br_block_list")
@@ -285,6 +288,7 @@ def erlang_summary(data: dict[str, Any], erlang: float) -> dict[str, float]:
     True``) they are computed from the per-iteration values the way FUSION would:
     ci = 1.645 * sqrt(var) / sqrt(n), ci_percent = 200 * ci / mean. ci_lower is not clipped at 0.
     """
+
     stats = _iter_stats(data)
     blocking = _per_iteration(stats, "sim_block_list")
     bit_rate = _per_iteration(stats, "sim_br_block_list")
@@ -323,6 +327,8 @@ def _unreadable(path: Path, exc: Exception) -> ValidationFailed:
 
 
 def _load_json(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     data = json.loads(path.read_bytes())
     if _is_erlang_result(data):
         return erlang_iterations(data, _erlang_of(path, data))
@@ -334,6 +340,8 @@ def _load_json(path: Path) -> pd.DataFrame:
 
 
 def _load_jsonl(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     lines = path.read_text(encoding="utf-8").split("\n")
     rows = []
     for number, line in enumerate(lines, start=1):
@@ -348,9 +356,21 @@ def _load_jsonl(path: Path) -> pd.DataFrame:
     return pd.json_normalize(rows)
 
 
+def _load_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.read_csv(path)
+
+
+def _load_parquet(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.read_parquet(path)
+
+
 _LOADERS: dict[str, Callable[[Path], pd.DataFrame]] = {
-    ".csv": pd.read_csv,
-    ".parquet": pd.read_parquet,
+    ".csv": _load_csv,
+    ".parquet": _load_parquet,
     ".json": _load_json,
     ".jsonl": _load_jsonl,
 }
@@ -374,6 +394,8 @@ def load(path: Path) -> pd.DataFrame:
 
 
 def _empty_results() -> pd.DataFrame:
+    import pandas as pd
+
     frame = pd.DataFrame({column: pd.Series(dtype="float64") for column in RESULT_COLUMNS})
     return frame.astype({"iterations": "int64"})
 
@@ -429,7 +451,11 @@ def results(output_dir: Path) -> pd.DataFrame:
         if _is_within(table, root) and Path(table).is_file():
             return _with_result_columns(load(Path(table)))
     rows = _summary_from_json(root)
-    return _with_result_columns(pd.DataFrame(rows)) if rows else _empty_results()
+    if not rows:
+        return _empty_results()
+    import pandas as pd
+
+    return _with_result_columns(pd.DataFrame(rows))
 
 
 __all__ = [

@@ -49,14 +49,18 @@ def utc_stamp() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
 
 
-def write_json_atomic(path: str, data: dict[str, Any]) -> None:
-    """Write JSON so that a reader sees the old file, or the whole new one, never half."""
+def write_json_atomic(path: str, data: dict[str, Any], *, durable: bool = True) -> None:
+    """Write JSON so that a reader sees the old file, or the whole new one, never half;
+    ``durable`` also makes it survive a machine crash (two fsyncs)."""
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
     with open(tmp, "w") as fh:
         json.dump(data, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
+    if not durable:
+        return
     dir_fd = os.open(os.path.dirname(path), os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -103,15 +107,6 @@ class Launcher:
     def run(self) -> int:
         """Start, wait, collect, record; returns the launcher's own exit status."""
         self._install_signal_handlers()
-        write_json_atomic(
-            os.path.join(self.run_dir, LAUNCHER_RECORD),
-            {
-                "pid": os.getpid(),
-                "start_time": start_time(os.getpid()),
-                "host": os.uname().nodename,
-                "started_at": utc_stamp(),
-            },
-        )
         began = time.monotonic()
         if self.spec.get("write_start") and self.translator is None:
             # The run's first event, before the simulator spends time importing.
@@ -149,6 +144,20 @@ class Launcher:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, forward)
 
+    def _write_record(self) -> None:
+        # After the simulator is spawned, so that it starts without waiting for this;
+        # not fsync-ed: it describes live processes, which a machine crash ends anyway.
+        write_json_atomic(
+            os.path.join(self.run_dir, LAUNCHER_RECORD),
+            {
+                "pid": os.getpid(),
+                "start_time": start_time(os.getpid()),
+                "host": os.uname().nodename,
+                "started_at": utc_stamp(),
+            },
+            durable=False,
+        )
+
     def _run_child(self, log: IO[bytes]) -> tuple[int | None, int | None, str | None]:
         piped = self.translator is not None
         try:
@@ -164,6 +173,7 @@ class Launcher:
             message = f"could not start the simulator {self.spec['argv'][0]!r}: {exc}"
             log.write((message + "\n").encode())
             return 127, None, message
+        self._write_record()
         if piped:
             self._pump(self.child, log)
         rc = self.child.wait()

@@ -28,9 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.engine import artifacts, config
 from fusion_jupyter.engine.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
@@ -50,7 +48,10 @@ from fusion_jupyter.engine.slurm_runs import SlurmRuns
 from fusion_jupyter.engine.store import Page, RunFilter, Store
 from fusion_jupyter.engine.supervisor import ExitWatcher
 from fusion_jupyter.engine.tracking import RunTracker, Throttle
-from fusion_jupyter.engine.watcher import FileWatcher
+from fusion_jupyter.engine.watcher import FileWatcher, PollingWatcher
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class RunManager:
         self.hub = EventHub(self._known_run_dir, self.settings.subscriber_queue_size)
         self.local = LocalExecutor()
         self._lock = threading.RLock()
-        self._slot_lock = threading.Lock()
+        self._slot_lock = threading.RLock()
         self._trackers: dict[str, RunTracker] = {}
         self._refs: dict[str, ProcessRef] = {}
         self._seen: dict[str, Status] = {}
@@ -102,10 +103,8 @@ class RunManager:
         self._exits = ExitWatcher(self._on_exit)
         self._watcher = FileWatcher(self._on_files)
         # Writes made on other hosts of a network filesystem never reach inotify here.
-        self._remote_watcher = FileWatcher(
-            self._on_files,
-            force_polling=True,
-            poll_interval=self.settings.slurm_file_poll_interval,
+        self._remote_watcher = PollingWatcher(
+            self._on_files, poll_interval=self.settings.slurm_file_poll_interval
         )
         self.slurm = slurm.SlurmExecutor(
             self.settings.slurm_options, python=self.settings.slurm_python
@@ -162,34 +161,95 @@ class RunManager:
         self._watcher.stop()
         self._remote_watcher.stop()
         self._exits.stop()
+        self.local.close()
         self.store.close()
 
     # ---- creating runs --------------------------------------------------------------
 
+    def data_paths(self) -> config.DataPaths:
+        """Where this engine's configs may read files from (see config.paths)."""
+        return config.DataPaths(
+            allowed=tuple(self.settings.data_paths),
+            topology_files=self.settings.runs_builtin_simulator,
+        )
+
+    def base_config(
+        self, template: str | None, ini: str | Mapping[str, Any] | None
+    ) -> tuple[str, config.Config]:
+        """The config a run starts from, and the template it names ("" for a whole INI text).
+
+        Exactly one of a template name or a whole config (a researcher's own file): INI
+        text, or already parsed as ``{section: {key: value}}``.
+        """
+        if (template is None) == (ini is None):
+            raise ValidationFailed(
+                [
+                    Problem(
+                        "template", "", "give either a template name or config (a whole INI text)"
+                    )
+                ]
+            )
+        if template is not None:
+            return template, self.templates.load(template)
+        if isinstance(ini, Mapping):
+            return "", config.merge({}, ini)
+        try:
+            return "", config.parse_ini(str(ini))
+        except ValidationFailed as exc:
+            problems = [Problem(p.section or "config", p.key, p.message) for p in exc.problems]
+            raise ValidationFailed(problems, f"config is not valid INI: {exc}") from None
+
+    def save_template(
+        self,
+        name: str,
+        *,
+        run_id: str | None = None,
+        ini: str | Mapping[str, Any] | None = None,
+        description: str = "",
+        replace: bool = False,
+    ) -> config.TemplateInfo:
+        """Save a run's frozen config, or a whole config, as template ``name``.
+
+        The config must be valid, so a template always launches.
+        """
+        if (run_id is None) == (ini is None):
+            raise ValidationFailed(
+                [Problem("template", "", "give either run_id or config to save as a template")]
+            )
+        cfg = (
+            self.store.get(run_id).config if run_id is not None else self.base_config(None, ini)[1]
+        )
+        result = self.validate(cfg)
+        if not result.valid:
+            raise ValidationFailed(result.errors)
+        return self.templates.save(name, cfg, description=description, replace=replace)
+
     def validate(self, cfg: config.Config) -> config.ValidationResult:
         """All problems of a config at once: the generic checks and the simulator's own."""
-        result = config.validate(cfg)
+        result = config.validate(cfg, self.data_paths())
         if self.settings.runs_builtin_simulator:
             result.errors.extend(self._simulator_problems(cfg))
         return result
 
     def create(
         self,
-        template: str,
+        template: str | None = None,
         overrides: Mapping[str, Any] | None = None,
         *,
+        ini: str | Mapping[str, Any] | None = None,
         name: str = "",
         tags: Sequence[str] = (),
         executor: str | None = None,
         executor_options: Mapping[str, Any] | None = None,
     ) -> Run:
-        """Create a run from a template plus overrides.
+        """Create a run from a template, or a whole INI text, plus overrides.
 
         A local run starts when a slot is free; a Slurm run is submitted at once
         (``executor_options``: partition, account, time, mem, cpus, qos, extra).
         """
         _check_tags(tags)
-        cfg = self._build_config(template, overrides or {})
+        template, base = self.base_config(template, ini)
+        cfg = self._build_config(base, overrides or {})
         target = self._executor_for(executor, executor_options)
         run = self._new_run(cfg, template, overrides or {}, name, tags, target)
         with _removing_dirs_on_error([run]):
@@ -208,10 +268,11 @@ class RunManager:
 
     def create_sweep(
         self,
-        template: str,
+        template: str | None,
         grid: Mapping[str, Sequence[Any]],
         overrides: Mapping[str, Any] | None = None,
         *,
+        ini: str | Mapping[str, Any] | None = None,
         name: str = "",
         tags: Sequence[str] = (),
         executor: str | None = None,
@@ -222,6 +283,7 @@ class RunManager:
         On Slurm the sweep is one job array, throttled by ``slurm_array_throttle``.
         """
         _check_tags(tags)
+        template, base_cfg = self.base_config(template, ini)
         points = self._grid_points(grid)
         base = config.normalize_overrides(overrides or {})
         target = self._executor_for(executor, executor_options)
@@ -236,7 +298,7 @@ class RunManager:
         configs = [
             (point, config.merge(base, config.normalize_overrides(point))) for point in points
         ]
-        built = [(point, ov, self._build_config(template, ov)) for point, ov in configs]
+        built = [(point, ov, self._build_config(base_cfg, ov)) for point, ov in configs]
         runs: list[tuple[Run, Sequence[str]]] = []
         committed: list[Run] = []
         with _removing_dirs_on_error(_uncommitted(runs, committed)):
@@ -246,7 +308,7 @@ class RunManager:
                     cfg,
                     template,
                     merged_overrides,
-                    f"{name or template} [{label}]",
+                    f"{name or template or 'sweep'} [{label}]",
                     all_tags,
                     target,
                     durable=False,
@@ -296,8 +358,8 @@ class RunManager:
             for combo in itertools.product(*(grid[k] for k in keys))
         ]
 
-    def _build_config(self, template: str, overrides: Mapping[str, Any]) -> config.Config:
-        cfg = config.merge(self.templates.load(template), config.normalize_overrides(overrides))
+    def _build_config(self, base: config.Config, overrides: Mapping[str, Any]) -> config.Config:
+        cfg = config.merge(base, config.normalize_overrides(overrides))
         result = self.validate(cfg)
         if not result.valid:
             raise ValidationFailed(result.errors)
@@ -592,8 +654,11 @@ class RunManager:
         }
         if status == Status.COMPLETED:
             values["percent"] = 100.0
-        if self.store.transition(run_id, [Status.RUNNING, Status.PENDING], **values):
-            self._publish(self.store.get(run_id))
+        # Under the slot lock, so that the run taking the freed slot cannot be announced
+        # RUNNING before this one is announced ended.
+        with self._slot_lock:
+            if self.store.transition(run_id, [Status.RUNNING, Status.PENDING], **values):
+                self._publish(self.store.get(run_id))
 
     def _publish(self, run: Run) -> None:
         # Threads publish the same run (starter, exit watcher, sync); a status is
@@ -611,14 +676,22 @@ class RunManager:
     def _sync_loop(self) -> None:
         period = min(self.settings.sync_interval_seconds, self.settings.progress_flush_seconds)
         sync = Throttle(self.settings.sync_interval_seconds)
+        # Without a change in the database a sync finds nothing new, except a run claimed
+        # by a manager that died before starting it: that shows only with time.
+        full = Throttle(START_GRACE.total_seconds())
         sync.ready()
+        full.ready()
+        marker: int | None = None  # the first round always syncs
         while not self._stop.wait(period):
             try:
                 if self._flush.ready():
                     self._flush_progress()
                 if sync.ready():
-                    self._sync(adopt=False)
-                    self._sync_faults.succeeded()  # a sync always asks the database
+                    seen, marker = marker, self.store.change_marker()
+                    # Runs whose settling failed (an outage, a full disk) retry every round.
+                    if marker is None or marker != seen or self._unsettled or full.ready():
+                        self._sync(adopt=False)
+                    self._sync_faults.succeeded()  # the change marker asked the database
             except Exception as exc:  # an outage or a full disk: logged once, retried
                 self._sync_faults.failed(exc)
 
@@ -824,6 +897,18 @@ class RunManager:
         from fusion_jupyter.sim.support import check_supported
 
         return check_supported(cfg)
+
+
+def check_source(template: str | None, ini: object) -> None:
+    """Refuse a request that names neither or both of a template and a whole config."""
+    if (template is None) == (ini is None):
+        raise ValidationFailed(
+            [
+                Problem(
+                    "body", "template", "give either a template name or config (a whole INI text)"
+                )
+            ]
+        )
 
 
 @contextmanager

@@ -53,7 +53,8 @@ class EngineSettings:
 
     runs_dir: Path = field(default_factory=lambda: default_data_dir() / "runs")
     db_url: str = ""
-    templates_path: list[Path] = field(default_factory=list)
+    templates_path: list[Path] = field(default_factory=lambda: [default_data_dir() / "templates"])
+    data_paths: list[Path] = field(default_factory=list)
     max_concurrent_runs: int = field(default_factory=_default_concurrency)
     default_executor: str = "local"
     simulator_command: list[str] = field(default_factory=default_simulator_command)
@@ -75,6 +76,7 @@ class EngineSettings:
         # Absolute, because simulators (FUSION) resolve relative paths their own way.
         self.runs_dir = Path(self.runs_dir).expanduser().absolute()
         self.templates_path = [Path(p).expanduser() for p in self.templates_path]
+        self.data_paths = [Path(p).expanduser().absolute() for p in self.data_paths]
         if not self.db_url:
             self.db_url = f"sqlite:///{self.runs_dir.parent / 'runs.db'}"
         self._check()

@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import sqlite3
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -163,6 +165,8 @@ class Store:
         if auto_migrate:
             migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._marker: sqlite3.Connection | None = None
+        self._marker_lock = threading.Lock()
 
     @property
     def dialect(self) -> str:
@@ -171,7 +175,26 @@ class Store:
 
     def close(self) -> None:
         """Release every pooled connection."""
+        with self._marker_lock:
+            if self._marker is not None:
+                self._marker.close()
+                self._marker = None
         self.engine.dispose()
+
+    def change_marker(self) -> int | None:
+        """A number that changes whenever anyone commits to the database; None where
+        there is no cheap way to tell (PostgreSQL, an in-memory SQLite database).
+
+        SQLite's ``data_version`` of a connection that never writes: one page read, so
+        a sync that finds it unchanged costs nothing measurable.
+        """
+        database = make_url(self.url).database
+        if self.dialect != "sqlite" or not database or database == ":memory:":
+            return None
+        with self._marker_lock:
+            if self._marker is None:
+                self._marker = sqlite3.connect(database, check_same_thread=False)
+            return int(self._marker.execute("PRAGMA data_version").fetchone()[0])
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -47,6 +47,7 @@ def seed_runs(
     db_url: str,
     count: int,
     *,
+    first: int = 0,
     runs_dir: Path,
     name: str = "run",
     statuses: Sequence[Status] = FINISHED_MIX,
@@ -54,7 +55,7 @@ def seed_runs(
     step: timedelta = timedelta(seconds=1),
     tags: Callable[[int], Sequence[str]] | None = None,
 ) -> None:
-    """Insert ``count`` runs (ids ``000000000000`` on), the i-th created at
+    """Insert ``count`` runs (ids from ``first``, as 12 hex digits), the i-th created at
     ``start + i * step`` (default: the last one a second ago) with status
     ``statuses[i % len(statuses)]`` and the tags ``tags(i)``. Migrates the database first.
     """
@@ -62,10 +63,10 @@ def seed_runs(
         start = utcnow() - step * count
     store = Store(db_url)
     try:
-        for first in range(0, count, BATCH):
+        for batch in range(first, first + count, BATCH):
             rows, tag_rows = [], []
-            for i in range(first, min(count, first + BATCH)):
-                created = start + step * i
+            for i in range(batch, min(first + count, batch + BATCH)):
+                created = start + step * (i - first)
                 rows.append(_row(i, name, statuses[i % len(statuses)], runs_dir, created))
                 for tag in tags(i) if tags else ():
                     tag_rows.append({"run_id": f"{i:012x}", "tag": tag, "created_at": created})

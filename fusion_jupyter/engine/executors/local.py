@@ -1,56 +1,113 @@
-"""The local executor: each run's launcher in its own session on this machine."""
+"""The local executor: each run's launcher in its own session on this machine.
+
+Launchers are forked by a fork server (:mod:`fusion_jupyter.engine.forkserver`)
+started once, so a run pays no interpreter start-up before its simulator starts.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
 import subprocess
+import sys
+import threading
 import time
+from contextlib import suppress
 from pathlib import Path
 
-from fusion_jupyter.engine.executors.base import ProcessRef, launcher_argv
+from fusion_jupyter.engine import forkserver
+from fusion_jupyter.engine.executors.base import ProcessRef
 from fusion_jupyter.engine.procinfo import group_members, is_alive, signal_group, start_time
 
 #: While waiting for stragglers of a cancelled group, how often to look (seconds).
 GROUP_POLL_SECONDS = 0.005
 
 
+class ForkServer:
+    """The executor's side of the fork server: started on first use, restarted if gone."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def launch(self, run_dir: Path) -> int:
+        """Fork the launcher of ``run_dir``; its pid (OSError if it could not be)."""
+        request = json.dumps(str(run_dir)).encode() + b"\n"
+        with self._lock:
+            for _attempt in range(2):  # a fork server that died is replaced once
+                proc = self._running()
+                assert proc.stdin is not None and proc.stdout is not None
+                try:
+                    proc.stdin.write(request)
+                    proc.stdin.flush()
+                    reply = proc.stdout.readline().decode()
+                except OSError:
+                    reply = ""
+                if reply:
+                    break
+                self._discard()
+            else:
+                raise OSError("the launcher fork server is not answering")
+        if reply.startswith("error "):
+            raise OSError(f"could not fork the launcher: {json.loads(reply[6:])}")
+        return int(reply)
+
+    def close(self) -> None:
+        """Let the fork server end (launchers it forked go on)."""
+        with self._lock:
+            self._discard()
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self._proc is None or self._proc.poll() is not None:
+            # -I: free of the user's PYTHON* variables and current directory; -S: no
+            # site-packages (the launcher needs only the standard library).
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", forkserver.__file__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                start_new_session=True,
+                close_fds=True,
+            )
+        return self._proc
+
+    def _discard(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                with suppress(OSError):
+                    stream.close()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class LocalExecutor:
-    """Runs launchers as child processes in new sessions (process groups)."""
+    """Runs launchers in new sessions (process groups), forked by a fork server."""
 
     name = "local"
 
     def __init__(self) -> None:
-        # Our own children, kept so they can be reaped as soon as they end.
-        self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._forks = ForkServer()
 
     def start(self, run_id: str, run_dir: Path) -> ProcessRef:
         """Start the launcher; it keeps running if this process dies."""
-        logs = run_dir / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        with (logs / "launcher.log").open("ab") as errors:
-            proc = subprocess.Popen(
-                launcher_argv(run_dir),
-                cwd=run_dir,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=errors,
-                start_new_session=True,
-                close_fds=True,
-            )
-        self._children[proc.pid] = proc
-        return ProcessRef(pid=proc.pid, pgid=proc.pid, start_time=start_time(proc.pid))
+        pid = self._forks.launch(run_dir)
+        return ProcessRef(pid=pid, pgid=pid, start_time=start_time(pid))
 
     def reap(self, pid: int) -> int | None:
-        """Collect an ended child's status (None if it is not ours or still runs)."""
-        proc = self._children.get(pid)
-        if proc is None:
-            return None
-        code = proc.poll()
-        if code is not None:
-            del self._children[pid]
-        return code
+        """A launcher's exit status, when known: never here, since launchers are the fork
+        server's children (reaped by the kernel); their end is seen through pidfds."""
+        return None
+
+    def close(self) -> None:
+        """Stop the fork server (runs go on)."""
+        self._forks.close()
 
     def cancel(self, ref: ProcessRef, grace_seconds: float) -> None:
         """SIGTERM the group, SIGKILL what is left after the grace, return when all is gone."""
@@ -63,7 +120,6 @@ class LocalExecutor:
     def _wait_gone(self, ref: ProcessRef, deadline: float) -> bool:
         self._wait_launcher(ref, deadline)
         while True:
-            self.reap(ref.pid)
             if not group_members(ref.pgid):
                 return True
             if time.monotonic() >= deadline:

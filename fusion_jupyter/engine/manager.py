@@ -692,6 +692,9 @@ class RunManager:
             # The launcher died alone (killed): nothing can record the end of what it
             # started, so stop the rest of the group rather than leave orphans.
             signal_group(run.pgid, signal.SIGKILL)
+        if record is None:  # the space its killed launcher set aside for the record
+            for reserved in Path(run.run_dir).glob(f".{EXIT_RECORD}.*.tmp"):
+                reserved.unlink(missing_ok=True)
         code = record.get("exit_code") if record else None
         if run.cancel_requested:
             status, error = Status.CANCELLED, None

@@ -314,6 +314,7 @@ def cmd_show(client: Client, args: argparse.Namespace) -> int:
         ("tags", ", ".join(run.tags) or "-"),
         ("sweep", run.sweep_id or "-"),
         ("executor", _executor_text(run)),
+        ("simulator", str(run.to_dict().get("simulator") or "-")),
         ("created", _local_time(run.created_at)),
         ("started", _local_time(run.started_at)),
         ("completed", _local_time(run.completed_at)),

@@ -43,7 +43,7 @@ from fusion_jupyter.engine.executors import slurm
 from fusion_jupyter.engine.executors.base import ProcessRef
 from fusion_jupyter.engine.executors.local import LocalExecutor
 from fusion_jupyter.engine.faults import FaultLog, describe, free_bytes, is_no_space
-from fusion_jupyter.engine.fusion_outputs import remove_leftovers
+from fusion_jupyter.engine.fusion_outputs import move_run_outputs, remove_leftovers
 from fusion_jupyter.engine.hub import EventHub, Notify, Subscription
 from fusion_jupyter.engine.launcher import (
     EXIT_RECORD,
@@ -692,7 +692,11 @@ class RunManager:
             # The launcher died alone (killed): nothing can record the end of what it
             # started, so stop the rest of the group rather than leave orphans.
             signal_group(run.pgid, signal.SIGKILL)
-        if record is None:  # the space its killed launcher set aside for the record
+        if record is None:
+            # Nor did it bring the simulator's files home (FUSION's, in FUSION's tree),
+            # nor use the space it set aside for the record.
+            external = read_json(Path(run.run_dir) / EXTERNAL_RECORD) or {}
+            move_run_outputs(external.get("saving_to") or [], str(Path(run.run_dir) / "output"))
             for reserved in Path(run.run_dir).glob(f".{EXIT_RECORD}.*.tmp"):
                 reserved.unlink(missing_ok=True)
         code = record.get("exit_code") if record else None

@@ -36,7 +36,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: Most rows (runs and their tags) one transaction of a sweep inserts. SQLite has one
 #: writer at a time: a 10,000-run sweep written at once held the lock for tens of
 #: seconds, and every other write waited (or failed "database is locked").
-SWEEP_BATCH_ROWS = 2_000
+SWEEP_BATCH_ROWS = 500
 # Arbitrary but fixed: the key of the PostgreSQL advisory lock that serialises
 # slot claims and migrations between managers sharing one database.
 PG_LOCK_KEY = 0x46555349

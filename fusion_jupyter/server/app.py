@@ -162,8 +162,8 @@ class FusionJupyter(ExtensionApp):
     ).tag(config=True)
     min_free_disk_bytes = Integer(
         engine_default("min_free_disk_bytes"),
-        help="Free space in runs_dir below which health/ready reports low disk space "
-        "(and answers 503).",
+        help="Free space in runs_dir below which new runs are refused (507) and "
+        "health/ready reports low disk space (503).",
     ).tag(config=True)
 
     # ---- request limits -------------------------------------------------------------

@@ -115,11 +115,32 @@ def _overrides_text(run: Run) -> str:
 # --------------------------------------------------------------------------- commands
 
 
+def config_source(target: str) -> tuple[str | None, Path | None]:
+    """``(template, None)`` for a bare name, ``(None, path)`` for an INI file.
+
+    A target that names a file, or looks like one (a path separator or ``.ini``), is a
+    file; anything else is a template name, as ``submit minimal`` always meant.
+    """
+    path = Path(target)
+    looks_like_file = path.suffix.lower() == ".ini" or len(path.parts) > 1
+    if looks_like_file or path.is_file():
+        if not path.is_file():
+            raise UsageError(f"{target}: no such file")
+        return None, path
+    return target, None
+
+
+def _source_label(template: str | None, path: Path | None) -> str:
+    return f"template {template!r}" if template is not None else f"file {str(path)!r}"
+
+
 def cmd_submit(client: Client, args: argparse.Namespace) -> int:
     """Create a run; with --wait follow it to the end."""
+    template, path = config_source(args.template)
     run = client.submit(
-        args.template,
+        template,
         parse_sets(args.set),
+        config=path,
         name=args.name or "",
         tags=args.tag or [],
         executor=args.executor,
@@ -128,7 +149,7 @@ def cmd_submit(client: Client, args: argparse.Namespace) -> int:
     if args.quiet:
         _out(run.id)
     else:
-        _out(f"Submitted run {run.id} from template {args.template!r} ({_where(client)}).")
+        _out(f"Submitted run {run.id} from {_source_label(template, path)} ({_where(client)}).")
     if not args.wait:
         if not args.quiet:
             if run.status == "PENDING":
@@ -339,17 +360,23 @@ def cmd_templates(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_save_template(client: Client, args: argparse.Namespace) -> int:
+    """Save a run's frozen config, or an INI file, as a template."""
+    name = client.save_template(
+        args.name,
+        run=args.run,
+        config=args.file,
+        description=args.description,
+        replace=args.replace,
+    )
+    _out(f"Saved template {name!r}: {PROG} submit {name}")
+    return 0
+
+
 def cmd_validate(client: Client, args: argparse.Namespace) -> int:
-    """Check an INI file, or a template with --set overrides."""
-    target = Path(args.target)
-    if target.suffix.lower() == ".ini" or target.is_file():
-        if args.set:
-            raise UsageError("--set applies to a template name, not to an INI file")
-        if not target.is_file():
-            raise UsageError(f"{args.target}: no such file")
-        report = client.validate_file(target)
-    else:
-        report = client.validate(args.target, parse_sets(args.set))
+    """Check an INI file or a template, with --set overrides on top."""
+    template, path = config_source(args.target)
+    report = client.validate(template, parse_sets(args.set), config=path)
     _out(f"{args.target}: {report}")
     return 0 if report.valid else 1
 
@@ -383,8 +410,12 @@ def _add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         parser.set_defaults(func=fn)
         return parser
 
-    p = command("submit", cmd_submit, "create a run from a template")
-    p.add_argument("template", help="template name (see: templates)")
+    p = command("submit", cmd_submit, "create a run from a template or an INI file")
+    p.add_argument(
+        "template",
+        metavar="TEMPLATE|FILE.ini",
+        help="a template name (see: templates), or the path of a FUSION INI file",
+    )
     p.add_argument(
         "--set",
         action="append",
@@ -444,6 +475,16 @@ def _add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = command("templates", cmd_templates, "list templates, or print one")
     p.add_argument("name", nargs="?", help="print this template's INI text")
+
+    p = command(
+        "save-template", cmd_save_template, "save a run's config or an INI file as a template"
+    )
+    p.add_argument("name", help="the new template's name")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="a run id: its frozen config")
+    source.add_argument("--file", type=Path, help="a FUSION INI file")
+    p.add_argument("--description", default="", help="one line shown in template lists")
+    p.add_argument("--replace", action="store_true", help="replace a template of that name")
 
     p = command("validate", cmd_validate, "check an INI file, or a template with --set overrides")
     p.add_argument("target", metavar="FILE_OR_TEMPLATE")

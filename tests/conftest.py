@@ -20,11 +20,20 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# Hermetic Jupyter paths for the whole session, set before anything computes a default:
+# the engine's default templates directory and the Jupyter config files the embedded
+# engine reads would otherwise be the tester's own (and tests would write into them).
+_JUPYTER_HOME = Path(tempfile.mkdtemp(prefix="fusion-jupyter-tests-"))
+for _name in ("DATA", "CONFIG", "RUNTIME"):
+    os.environ[f"JUPYTER_{_name}_DIR"] = str(_JUPYTER_HOME / _name.lower())
+os.environ["JUPYTER_PLATFORM_DIRS"] = "1"
 
 _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:  # `tests.support` importable however pytest was started

@@ -251,12 +251,37 @@ def test_bad_input_on_a_run(finished, capsys, tmp_path):
     assert_one_line_error(code, err, 2, "parquet is binary")
     ini = tmp_path / "x.ini"
     ini.write_text("[a]\nb = 1\n")
-    code, _, err = run_cli(capsys, "validate", str(ini), "--set", "a.b=2")
-    assert_one_line_error(code, err, 2, "--set applies to a template name")
+    code, _, err = run_cli(capsys, "validate", str(tmp_path / "absent.ini"))
+    assert_one_line_error(code, err, 2, "absent.ini: no such file")
+    code, out, _ = run_cli(capsys, "validate", str(ini), "--set", "a.b=2")
+    assert code == 1 and "Missing required 'general_settings' section" in out
     broken = tmp_path / "broken.ini"
     broken.write_text("key before section = 1\n")
-    code, _, err = run_cli(capsys, "validate", str(broken))
-    assert_one_line_error(code, err, 1, "line 1")
+    code, out, _ = run_cli(capsys, "validate", str(broken))
+    assert code == 1 and "line 1: a key before any [section] header" in out
+
+
+def test_submit_validate_and_save_an_ini_file(data_dir, capsys, tmp_path):
+    code, text, _ = run_cli(capsys, "templates", "blocking")
+    mine = tmp_path / "my.ini"
+    mine.write_text(text.replace("num_requests = 400", "num_requests = 200"))
+    code, out, _ = run_cli(capsys, "validate", str(mine), "--set", "general_settings.max_iters=1")
+    assert code == 0 and "valid" in out
+    code, out, _ = run_cli(
+        capsys, "submit", str(mine), "--set", "general_settings.max_iters=1", "--wait", "--quiet"
+    )
+    assert code == 0
+    run_id = out.strip().splitlines()[0]
+    code, out, _ = run_cli(capsys, "results", run_id)
+    assert code == 0 and "100" in out
+    code, out, _ = run_cli(capsys, "save-template", "mine", "--run", run_id)
+    assert code == 0 and "Saved template 'mine'" in out
+    code, out, _ = run_cli(capsys, "templates")
+    assert "mine" in out.split()
+    code, _, err = run_cli(capsys, "save-template", "mine", "--file", str(mine))
+    assert_one_line_error(code, err, 1, "exists")
+    code, _, err = run_cli(capsys, "submit", "nowhere/x.ini")
+    assert_one_line_error(code, err, 2, "nowhere/x.ini: no such file")
 
 
 def test_unreachable_url(data_dir, capsys):

@@ -228,8 +228,37 @@ def test_validate_file(client, tmp_path):
     assert any(p.key == "erlang_start" for p in report.errors)
     broken = tmp_path / "broken.ini"
     broken.write_text("max_iters = 2\n")
-    with pytest.raises(fj.ValidationError, match="line 1"):
-        client.validate_file(broken)
+    report = client.validate_file(broken)
+    assert not report.valid and "line 1" in report.errors[0].message
+    with pytest.raises(fj.ValidationError, match="cannot read"):
+        client.validate_file(tmp_path / "absent.ini")
+
+
+def test_submit_a_whole_ini_file_or_text_and_save_it_as_a_template(client, tmp_path):
+    text = client.template("minimal").text or ""
+    mine = tmp_path / "mine.ini"
+    mine.write_text(text.replace("num_requests = 100", "num_requests = 200"))
+    run = client.submit(config=mine, overrides={"general_settings.max_iters": 1})
+    assert run.template == ""
+    assert run.wait(progress=False).status == "COMPLETED"
+    assert len(run.results()) == 3
+    from_text = client.submit(config=mine.read_text(), name="text")
+    assert from_text.wait(progress=False).status == "COMPLETED"
+    with pytest.raises(fj.ValidationError) as refused:
+        client.submit(config=text.replace("route_method = k_shortest_path\n", ""))
+    assert [(p.section, p.key) for p in refused.value.problems] == [
+        ("general_settings", "route_method")
+    ]
+    with pytest.raises(fj.ValidationError, match="either a template name or config"):
+        client.submit("minimal", config=mine)
+    assert client.save_template("mine_saved", run=run, description="from a run") == "mine_saved"
+    saved = client.template("mine_saved")
+    assert "num_requests = 200" in (saved.text or "")
+    assert "max_iters = 1" in (saved.text or "")
+    assert client.submit("mine_saved").wait(progress=False).status == "COMPLETED"
+    with pytest.raises(fj.FusionError, match="exists"):
+        client.save_template("mine_saved", config=mine)
+    assert client.save_template("mine_saved", config=mine, replace=True) == "mine_saved"
 
 
 # --------------------------------------------------------------------------- runs

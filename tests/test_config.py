@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from fusion_jupyter.engine import config as cfg
-from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
+from fusion_jupyter.engine.errors import Conflict, NotFound, Problem, ValidationFailed
 
 TEMPLATE_MIX = {"25": 0.10, "50": 0.10, "100": 0.50, "200": 0.20, "400": 0.10}
 
@@ -23,14 +23,15 @@ SHARED_VALUES = {
     ("general_settings", "max_segments"): "4",
     ("general_settings", "print_step"): "15",
     ("general_settings", "save_step"): "10",
-    ("general_settings", "thread_num"): "s1",
     ("general_settings", "mod_assumption"): "DEFAULT",
     ("spectrum_settings", "c_band"): "320",
-    ("spectrum_settings", "allocation_method"): "first_fit",
+    ("general_settings", "allocation_method"): "first_fit",
     ("topology_settings", "cores_per_link"): "3",
     ("topology_settings", "network"): "NSFNet",
     ("topology_settings", "bw_per_slot"): "12.5",
-    ("routing_settings", "route_method"): "k_shortest_path",
+    ("general_settings", "route_method"): "k_shortest_path",
+    ("general_settings", "is_grooming_enabled"): "False",
+    ("snr_settings", "snr_recheck"): "False",
     ("snr_settings", "snr_type"): "None",
 }
 
@@ -149,8 +150,8 @@ def test_describe_gives_value_type_and_help(library):
         "required": True,
     }
     assert general["num_requests"]["type"] == "int"
-    assert general["request_distribution"]["type"] == "json"
-    assert general["thread_num"]["required"] is False
+    assert general["request_distribution"]["type"] == "dict"
+    assert general["request_distribution"]["required"] is False
     assert described["sections"]["rl_settings"]["is_training"]["type"] == "bool"
     assert described["sections"]["rl_settings"]["is_training"]["value"] == "True"
     assert described["sections"]["topology_settings"]["network"]["type"] == "str"
@@ -199,7 +200,7 @@ def test_user_directories_come_first_and_shadow_shipped_templates(tmp_path):
     (second / "notes.txt").write_text("not a template")
     library = cfg.TemplateLibrary([first, str(second), tmp_path / "missing"])
     infos = {info.name: info for info in library.list()}
-    assert set(infos) == {"default", "extra", "minimal"}
+    assert set(infos) == {"blocking", "default", "extra", "minimal"}
     assert infos["minimal"].description == "my minimal"
     assert infos["minimal"].path == first / "minimal.ini"
     assert infos["extra"].description == ""
@@ -212,8 +213,11 @@ def test_unknown_template_is_not_found_and_lists_what_exists(library):
     with pytest.raises(NotFound) as caught:
         library.get("nope")
     assert "'nope'" in caught.value.message
-    assert "default, minimal" in caught.value.message
-    assert caught.value.details == {"template": "nope", "available": ["default", "minimal"]}
+    assert "blocking, default, minimal" in caught.value.message
+    assert caught.value.details == {
+        "template": "nope",
+        "available": ["blocking", "default", "minimal"],
+    }
 
 
 @pytest.mark.parametrize("name", ["", "../etc/passwd", "a/b", "..", ".hidden", "x y", "a\x00b"])
@@ -277,32 +281,31 @@ RANGE_CASES = [
     ("general_settings", "erlang_start", "0", "greater than 0"),
     ("general_settings", "erlang_start", "abc", "must be a number"),
     ("general_settings", "erlang_start", "nan", "finite"),
+    ("general_settings", "erlang_start", "1e308", "at most 1e+07"),
     ("general_settings", "erlang_stop", "200", "at least erlang_start (300)"),
     ("general_settings", "erlang_step", "0", "greater than 0"),
     ("general_settings", "erlang_step", "-100", "greater than 0"),
-    ("general_settings", "erlang_step", "0.001", "traffic loads; at most 10000"),
-    ("general_settings", "max_iters", "0", "at least 1"),
+    ("general_settings", "erlang_step", "0.001", "more than 10000 traffic loads"),
+    ("general_settings", "erlang_step", "1e-308", "more than 10000 traffic loads"),
+    ("general_settings", "max_iters", "0", "between 1 and"),
     ("general_settings", "max_iters", "2.5", "whole number"),
-    ("general_settings", "num_requests", "0", "at least 1"),
-    ("general_settings", "holding_time", "0", "greater than 0"),
-    ("general_settings", "guard_slots", "-1", "at least 0"),
-    ("general_settings", "max_segments", "0", "at least 1"),
-    ("general_settings", "print_step", "0", "at least 1"),
-    ("general_settings", "save_step", "0", "at least 1"),
-    ("general_settings", "log_level", "LOUD", "must be one of DEBUG"),
-    ("general_settings", "thread_erlangs", "yes", "True or False"),
-    ("general_settings", "dynamic_lps", "true", "True or False"),
-    ("routing_settings", "k_paths", "0", "at least 1"),
-    ("spectrum_settings", "c_band", "0", "at least 1"),
-    ("spectrum_settings", "guard_slots", "2", "general_settings.guard_slots is 1"),
-    ("topology_settings", "cores_per_link", "0", "at least 1"),
+    ("general_settings", "num_requests", "0", "between 1 and"),
+    ("general_settings", "holding_time", "0", "between 1e-06 and"),
+    ("general_settings", "holding_time", "1e-320", "makes no progress"),
+    ("general_settings", "guard_slots", "-1", "between 0 and"),
+    ("general_settings", "max_segments", "0", "between 1 and"),
+    ("general_settings", "print_step", "0", "between 1 and"),
+    ("general_settings", "save_step", "0", "between 1 and"),
+    ("routing_settings", "k_paths", "0", "between 1 and"),
+    ("spectrum_settings", "c_band", "0", "between 1 and"),
+    ("topology_settings", "cores_per_link", "0", "between 1 and"),
     ("topology_settings", "bw_per_slot", "0", "greater than 0"),
     ("topology_settings", "network", "Atlantis", "unknown network 'Atlantis'"),
-    ("topology_settings", "network", "topo.txt", "absolute path of an existing topology file"),
-    ("rl_settings", "is_training", "1", "True or False"),
+    ("topology_settings", "network", "topo.txt", "a topology file's path"),
+    ("topology_settings", "network", "/etc/shadow", "outside the directories"),
     ("snr_settings", "phi", '{"QPSK": "high"}', "must be numbers"),
-    ("snr_settings", "requested_xt", "[1, 2]", "must be a JSON object"),
-    ("file_settings", "file_type", "csv", "must be one of json"),
+    ("snr_settings", "requested_xt", "[1, 2]", "must be a dictionary"),
+    ("snr_settings", "phi", "{" * 5000 + "}" * 5000, "nested more than 16 levels"),
 ]
 
 
@@ -337,32 +340,105 @@ def test_boundary_values_are_accepted(minimal, section, key, value):
     assert result.errors == []
 
 
-def test_network_may_be_an_existing_topology_file(minimal, tmp_path):
+@pytest.mark.parametrize(
+    ("value", "as_fusion_reads_it", "warned"),
+    [
+        ("True", True, False),
+        ("true", True, False),
+        ("yes", True, False),
+        ("1", True, False),
+        ("False", False, False),
+        ("no", False, False),
+        ("0", False, False),
+        ("maybe", False, True),
+        ("'request'", False, True),
+    ],
+)
+def test_booleans_read_as_fusion_reads_them(minimal, value, as_fusion_reads_it, warned):
+    config = with_overrides(minimal, {"rl_settings.is_training": value})
+    result = cfg.validate(config)
+    assert result.errors == []
+    assert cfg.typed(config)["is_training"] is as_fusion_reads_it
+    messages = problems_at(result.warnings, "rl_settings", "is_training")
+    assert bool(messages) is warned
+    if warned:
+        assert messages == [f"FUSION reads {value!r} as False (only true, yes and 1 are True)"]
+
+
+def test_network_may_be_a_topology_file_in_an_allowed_directory(minimal, tmp_path):
     topology = tmp_path / "net.txt"
     topology.write_text("0\t1\t100\n")
+    allowed = cfg.DataPaths(allowed=(tmp_path,))
     ok = with_overrides(minimal, {"topology_settings.network": str(topology)})
-    assert cfg.validate(ok).valid
+    assert cfg.validate(ok, allowed).valid
     missing = with_overrides(minimal, {"topology_settings.network": str(tmp_path / "nope.txt")})
-    assert problems_at(cfg.validate(missing).errors, "topology_settings", "network")
+    assert problems_at(cfg.validate(missing, allowed).errors, "topology_settings", "network") == [
+        f"{str(tmp_path / 'nope.txt')!r} is not a file"
+    ]
+    # Outside the allowed directories, existence is never revealed.
+    for outside in ("/etc/shadow", "/nonexistent/x.txt", str(tmp_path / ".." / "x")):
+        config = with_overrides(minimal, {"topology_settings.network": outside})
+        (message,) = problems_at(
+            cfg.validate(config, allowed).errors, "topology_settings", "network"
+        )
+        assert message.endswith(
+            "is outside the directories configs may read files from "
+            "(FUSION's root and c.FusionJupyter.data_paths)"
+        )
+
+
+def test_fusion_takes_only_its_named_networks(minimal, tmp_path):
+    topology = tmp_path / "net.txt"
+    topology.write_text("0\t1\t100\n")
+    fusion = cfg.DataPaths(allowed=(tmp_path,), topology_files=False)
+    for name in cfg.FUSION_NETWORKS:
+        config = with_overrides(minimal, {"topology_settings.network": name})
+        assert cfg.validate(config, fusion).valid, name
+    config = with_overrides(minimal, {"topology_settings.network": str(topology)})
+    (message,) = problems_at(cfg.validate(config, fusion).errors, "topology_settings", "network")
+    assert message.startswith(f"Unknown network name: '{topology}' (FUSION's networks: USNet")
+
+
+def test_modulation_file_resolves_against_fusion_root_and_stays_inside(minimal, tmp_path):
+    root = tmp_path / "fusion"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "mods.json").write_text("{}")
+    paths = cfg.DataPaths(fusion_root=root)
+
+    def errors_for(value: str) -> list[str]:
+        config = with_overrides(minimal, {"general_settings.mod_assumption_path": value})
+        return problems_at(
+            cfg.validate(config, paths).errors, "general_settings", "mod_assumption_path"
+        )
+
+    assert errors_for("data/mods.json") == []
+    assert errors_for(str(root / "data" / "mods.json")) == []
+    assert errors_for("data/other.json") == ["'data/other.json' is not a file"]
+    assert "outside the directories" in errors_for("../../../etc/passwd")[0]
+    # Without FUSION's root a relative path is the simulator's to resolve.
+    config = with_overrides(minimal, {"general_settings.mod_assumption_path": "data/x.json"})
+    assert cfg.validate(config).errors == []
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("not json", "must be a JSON object"),
-        ('["25"]', "must be a JSON object"),
+        ("not json", "must be a dictionary"),
+        ('["25"]', "must be a dictionary"),
         ("{}", "at least one bandwidth"),
         ('{"25": 0.5, "50": 0.4}', "must sum to 1, they sum to 0.9"),
         ('{"25": 0.5, "50": 0.5000001}', "must sum to 1"),
-        ('{"25": 1.5, "50": -0.5}', "share of 50 must be a positive number"),
-        ('{"25": 0, "50": 1}', "share of 25 must be a positive number"),
-        ('{"25": true}', "share of 25 must be a positive number"),
-        ('{"25": "1"}', "share of 25 must be a positive number"),
+        ('{"25": 1.5, "50": -0.5}', "share of 50 must be a number from 0 to 1"),
+        ('{"25": true}', "must be a dictionary"),
+        ("{'25': True}", "share of 25 must be a number from 0 to 1"),
+        ('{"25": "1"}', "share of 25 must be a number from 0 to 1"),
+        ("{'25': 1, 25: 0}", "bandwidth 25 must be a positive whole number"),
         ('{"abc": 1}', "bandwidth 'abc' must be a positive whole number"),
         ('{"0": 1}', "bandwidth '0' must be a positive whole number"),
         ('{"-25": 1}', "bandwidth '-25' must be a positive whole number"),
         ('{"2.5": 1}', "bandwidth '2.5' must be a positive whole number"),
-        ('{"25": NaN}', "NaN is not allowed"),
+        ('{"25": float("nan")}', "must be a dictionary"),
+        ('{"25": 1e999}', "infinite or NaN"),
     ],
 )
 def test_request_distribution_rules(minimal, value, expected):
@@ -411,49 +487,79 @@ def test_all_problems_are_reported_at_once(minimal):
         ("general_settings", "max_iters"),
         ("general_settings", "holding_time"),
         ("routing_settings", "k_paths"),
-        ("rl_settings", "is_training"),
         ("topology_settings", "network"),
         ("spectrum_settings", "c_band"),
     }
-    assert [(p.section, p.key) for p in result.warnings] == [("mystery", "key")]
+    assert [(p.section, p.key) for p in result.warnings] == [
+        ("rl_settings", "is_training"),
+        ("mystery", "key"),
+    ]
 
 
-def test_missing_required_keys_and_sections_are_errors(minimal):
+def test_missing_required_keys_use_fusions_words(minimal):
+    del minimal["general_settings"]["is_grooming_enabled"]
+    del minimal["snr_settings"]["recheck_crossband"]
+    del minimal["general_settings"]["request_distribution"]  # FUSION's loader: optional
     del minimal["routing_settings"]
-    del minimal["general_settings"]["num_requests"]
     del minimal["rl_settings"]["is_training"]  # optional: FUSION treats it as False
-    errors = cfg.validate(minimal).errors
-    assert {(p.section, p.key, p.message) for p in errors} == {
-        ("routing_settings", "route_method", "required key is missing"),
-        ("routing_settings", "k_paths", "required key is missing"),
-        ("general_settings", "num_requests", "required key is missing"),
+    errors = {(p.section, p.key): p.message for p in cfg.validate(minimal).errors}
+    assert errors == {
+        ("general_settings", "is_grooming_enabled"): "Missing required option "
+        "'is_grooming_enabled' in section [general_settings] (FUSION refuses the file without it)",
+        ("snr_settings", "recheck_crossband"): "Missing required option 'recheck_crossband' in "
+        "section [snr_settings] (FUSION refuses the file without it)",
+        ("general_settings", "request_distribution"): "required: FUSION fails with KeyError "
+        "when it generates requests",
+        ("routing_settings", "k_paths"): "required: FUSION fails with KeyError when it routes",
     }
 
 
-def test_unknown_keys_are_warnings_not_errors(minimal):
+def test_a_config_without_general_settings_is_refused_as_fusion_refuses_it():
+    errors = cfg.validate({"topology_settings": {"network": "NSFNet"}}).errors
+    assert errors[0] == Problem(
+        "general_settings",
+        "",
+        "Missing required 'general_settings' section in config file (FUSION refuses the file)",
+    )
+
+
+def test_unknown_keys_and_sections_are_warnings_that_say_what_fusion_does(minimal):
     config = with_overrides(
         minimal,
-        {"general_settings": {"my_note": "hello", "k_paths": "5"}, "s2": {"erlang_start": "1"}},
+        {
+            "general_settings": {"my_note": "hello", "k_paths": "5"},
+            "routing_settings": {"route_method": "least_congested"},
+            "s2": {"erlang_start": "1"},
+            "notes": {"who": "me"},
+        },
     )
     result = cfg.validate(config)
-    assert result.valid
     assert result.errors == []
     by_key = {(p.section, p.key): p.message for p in result.warnings}
-    assert by_key[("general_settings", "my_note")].startswith("not a key fusion_jupyter knows")
-    assert by_key[("general_settings", "k_paths")] == (
-        "FUSION reads k_paths from [routing_settings], not from here"
+    assert by_key == {
+        ("general_settings", "my_note"): "not a key FUSION reads in [general_settings]; ignored",
+        ("general_settings", "k_paths"): "not a key FUSION reads in [general_settings]; ignored "
+        "(it reads k_paths from [routing_settings])",
+        ("routing_settings", "route_method"): "is 'least_congested' but FUSION uses "
+        "general_settings.route_method = 'k_shortest_path'; set both alike",
+        ("s2", ""): "FUSION runs [s2] as a further simulation process with these keys over "
+        "the others'",
+        ("notes", "who"): "FUSION does not read section [notes]; ignored",
+    }
+
+
+def test_percent_signs_in_keys_fusion_reads_are_refused(minimal):
+    config = with_overrides(
+        minimal,
+        {"general_settings.mod_assumption_path": "data/50%/m.json", "notes.text": "100%"},
     )
-    assert by_key[("s2", "erlang_start")].startswith("FUSION reads erlang_start from")
-
-
-def test_percent_signs_are_allowed_but_warned_about(minimal):
-    config = with_overrides(minimal, {"general_settings.mod_assumption_path": "data/50%/m.json"})
     result = cfg.validate(config)
-    assert result.valid
-    assert (
-        "%-interpolation"
-        in problems_at(result.warnings, "general_settings", "mod_assumption_path")[0]
-    )
+    assert problems_at(result.errors, "general_settings", "mod_assumption_path") == [
+        "contains '%', which FUSION's INI reader takes for an interpolation and refuses or changes"
+    ]
+    assert [(p.section, p.key) for p in result.errors] == [
+        ("general_settings", "mod_assumption_path")
+    ]
 
 
 def test_validation_result_json_shape(minimal):
@@ -465,15 +571,11 @@ def test_validation_result_json_shape(minimal):
             {
                 "section": "routing_settings",
                 "key": "k_paths",
-                "message": "must be at least 1, got 0",
+                "message": "must be between 1 and 1000 (paths), got 0",
             }
         ],
         "warnings": [
-            {
-                "section": "x",
-                "key": "y",
-                "message": "not a key fusion_jupyter knows; passed to the simulator unchecked",
-            }
+            {"section": "x", "key": "y", "message": "FUSION does not read section [x]; ignored"}
         ],
     }
 
@@ -500,12 +602,10 @@ def test_typed_flattens_known_keys_to_python_values(library):
 
 def test_typed_fills_defaults_for_absent_optional_keys(minimal):
     del minimal["rl_settings"]["is_training"]
-    del minimal["general_settings"]["thread_num"]
     del minimal["spectrum_settings"]["guard_slots"]
     del minimal["ml_settings"]["test_size"]
     values = cfg.typed(minimal)
     assert values["is_training"] is False
-    assert values["thread_num"] == "s1"
     assert values["guard_slots"] == 1  # from general_settings, not the absent duplicate
     assert values["test_size"] is None
     assert set(values) == {entry.key for entry in cfg.SCHEMA}
@@ -556,13 +656,13 @@ def test_erlang_points_refuse_a_bad_range():
     with pytest.raises(ValidationFailed) as caught:
         cfg.erlang_points({"erlang_start": 500, "erlang_stop": 300, "erlang_step": 0})
     assert {(p.key, p.message) for p in caught.value.problems} == {
-        ("erlang_step", "must be greater than 0, got 0"),
+        ("erlang_step", "must be greater than 0 and at most 1e+07 (a load in Erlang), got 0"),
     }
     with pytest.raises(ValidationFailed) as caught:
         cfg.erlang_points({"erlang_start": 500, "erlang_stop": 300, "erlang_step": 10})
     assert caught.value.problems[0].key == "erlang_stop"
     with pytest.raises(ValidationFailed) as caught:
-        cfg.erlang_points({"erlang_start": 1, "erlang_stop": 1e9, "erlang_step": 1})
+        cfg.erlang_points({"erlang_start": 1, "erlang_stop": 1e6, "erlang_step": 1})
     assert "at most 10000" in caught.value.problems[0].message
     with pytest.raises(ValidationFailed) as caught:
         cfg.erlang_points({"erlang_stop": 3})
@@ -645,7 +745,7 @@ def test_merge_returns_a_new_config_and_creates_unknown_sections(minimal):
     before = json.dumps(minimal)
     merged = cfg.merge(minimal, {"routing_settings": {"k_paths": 2}, "brand_new.key": "v"})
     assert json.dumps(minimal) == before
-    assert merged["routing_settings"] == {"route_method": "k_shortest_path", "k_paths": "2"}
+    assert merged["routing_settings"] == {"k_paths": "2"}
     assert merged["brand_new"] == {"key": "v"}
     assert list(merged)[-1] == "brand_new"
     assert list(merged["general_settings"]) == list(minimal["general_settings"])
@@ -815,12 +915,107 @@ def test_write_frozen_replaces_atomically_and_leaves_no_temporary_files(minimal,
 
 def test_write_frozen_removes_a_file_that_does_not_read_back(minimal, tmp_path, monkeypatch):
     target = tmp_path / "config.ini"
-    real_write = cfg._write_atomically
+    from fusion_jupyter.engine.config import ini
+
+    real_write = ini._write_atomically
 
     def corrupting_write(text: str, path: Path, *, durable: bool) -> None:
         real_write(text.replace("k_paths = 3", "k_paths = 4"), path, durable=durable)
 
-    monkeypatch.setattr(cfg, "_write_atomically", corrupting_write)
+    monkeypatch.setattr(ini, "_write_atomically", corrupting_write)
     with pytest.raises(ValidationFailed, match="did not read back as written"):
         cfg.write_frozen(minimal, target)
     assert not target.exists()
+
+
+# --------------------------------------------------------------------------- FUSION's own
+
+FUSION_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "fusion"
+# FUSION's loader refuses these two templates of its own at commit 973983bc (they lack
+# keys its SIM_REQUIRED_OPTIONS_DICT requires); every other template and fixture loads.
+FUSION_REFUSES = {
+    "policy_protection_example.ini": {
+        ("general_settings", "route_method"),
+        ("general_settings", "allocation_method"),
+    },
+    "survivability_experiment.ini": {
+        ("general_settings", "is_grooming_enabled"),
+        ("general_settings", "can_partially_serve"),
+        ("general_settings", "transponder_usage_per_node"),
+        ("general_settings", "blocking_type_ci"),
+        ("general_settings", "route_method"),
+        ("general_settings", "allocation_method"),
+        ("snr_settings", "snr_recheck"),
+        ("snr_settings", "recheck_adjacent_cores"),
+        ("snr_settings", "recheck_crossband"),
+    },
+}
+
+
+def fusion_configs() -> list[Path]:
+    templates = sorted((FUSION_SOURCE / "fusion" / "configs" / "templates").glob("*.ini"))
+    fixtures = sorted((FUSION_SOURCE / "tests" / "fixtures" / "expected_results").glob("*/*.ini"))
+    return templates + fixtures
+
+
+def test_fusions_source_is_beside_the_project():
+    # shared/fusion is laid beside every checkout (CI included): its absence is a failure.
+    assert len(fusion_configs()) == 7 + 21, FUSION_SOURCE
+
+
+@pytest.mark.parametrize("path", fusion_configs(), ids=lambda p: p.name)
+def test_fusions_own_configs_validate_or_are_refused_in_fusions_words(path):
+    paths = cfg.DataPaths(fusion_root=FUSION_SOURCE, topology_files=False)
+    result = cfg.validate(cfg.parse_ini(path.read_text()), paths)
+    refused = FUSION_REFUSES.get(path.name, set())
+    assert {(p.section, p.key) for p in result.errors} == refused, result.errors
+    for problem in result.errors:
+        assert problem.message.startswith(f"Missing required option '{problem.key}' in section")
+
+
+def _fusion_schema_tables() -> dict[str, dict[str, set[str]]]:
+    """FUSION's own SIM_REQUIRED_OPTIONS_DICT and OPTIONAL_OPTIONS_DICT, read from its source."""
+    import ast
+
+    tree = ast.parse((FUSION_SOURCE / "fusion" / "configs" / "schema.py").read_text())
+    tables: dict[str, dict[str, set[str]]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Dict):
+            name = node.target.id  # type: ignore[union-attr]
+            tables[name] = {
+                section.value: {key.value for key in keys.keys}  # type: ignore[union-attr]
+                for section, keys in zip(node.value.keys, node.value.values, strict=True)
+            }
+    return tables
+
+
+def test_the_schema_is_fusions_loader_key_for_key():
+    tables = _fusion_schema_tables()
+    required = {
+        (section, key)
+        for section, keys in tables["SIM_REQUIRED_OPTIONS_DICT"].items()
+        for key in keys
+    }
+    known = required | {
+        (section, key) for section, keys in tables["OPTIONAL_OPTIONS_DICT"].items() for key in keys
+    }
+    assert {(e.section, e.key) for e in cfg.SCHEMA if e.required} == required
+    assert {(e.section, e.key) for e in cfg.SCHEMA} == known
+
+
+def test_a_saved_template_reads_back_and_never_shadows_by_accident(tmp_path, minimal):
+    library = cfg.TemplateLibrary([tmp_path / "mine"])
+    info = library.save("baseline", minimal, description="my baseline")
+    assert info.path == tmp_path / "mine" / "baseline.ini"
+    assert info.description == "my baseline"
+    assert library.load("baseline") == minimal
+    with pytest.raises(Conflict, match="exists"):
+        library.save("baseline", minimal)
+    with pytest.raises(Conflict):
+        library.save("minimal", minimal)  # would shadow the shipped one
+    library.save("minimal", minimal, replace=True)
+    assert library.get("minimal").path.parent == tmp_path / "mine"
+    with pytest.raises(ValidationFailed, match="not a template name"):
+        library.save("x" * 101, minimal)
+    with pytest.raises(ValidationFailed, match="templates_path"):
+        cfg.TemplateLibrary().save("x", minimal)

@@ -138,6 +138,7 @@ async def test_live_needs_no_auth_and_ready_reports(api: Api) -> None:
     assert ready == {
         "status": "ok",
         "database": "ok",
+        "disk": "ok",
         "executors": {"local": "ok", "slurm": ready["executors"]["slurm"]},
         "watcher": ready["watcher"],
     }
@@ -237,6 +238,60 @@ async def test_validate_a_whole_config(api: Api) -> None:
     assert any(e["key"] == "erlang_step" for e in bad["errors"])
     both = {"config": whole, "template": "minimal"}
     assert_error(await api("POST", "configs/validate", both), 400, "template")
+    # A whole INI text, with overrides on top, validates as FUSION would read it.
+    text = TemplateLibrary().text("minimal")
+    code, ok = await api("POST", "configs/validate", {"config": text})
+    assert code == 200 and ok["valid"] is True
+    over = {"config": text, "overrides": {"general_settings": {"max_iters": 0}}}
+    code, bad = await api("POST", "configs/validate", over)
+    assert code == 200 and [e["key"] for e in bad["errors"]] == ["max_iters"]
+    code, broken = await api("POST", "configs/validate", {"config": "[a]\nx = 1\nx = 2\n"})
+    assert code == 200 and broken["errors"] == [
+        {"section": "a", "key": "x", "message": "key given twice (line 3)"}
+    ]
+
+
+async def test_create_a_run_from_a_whole_ini_text_and_save_it_as_a_template(api: Api) -> None:
+    from fusion_jupyter.engine.config import TemplateLibrary
+
+    text = TemplateLibrary().text("minimal")
+    body = {"config": text, "overrides": {"general_settings": {"max_iters": 1}}, "name": "mine"}
+    code, run = await api("POST", "runs", body)
+    assert code == 201 and run["template"] == "" and run["name"] == "mine"
+    assert run["progress"]["iteration_count"] in (None, 1)
+    done = await wait_status(api, run["id"], "COMPLETED")
+    assert done["exit_code"] == 0
+    # Refused before anything is created: FUSION's words, naming section.key.
+    missing = text.replace("is_grooming_enabled = False\n", "")
+    code, error = await api("POST", "runs", {"config": missing})
+    assert code == 400
+    assert error["error"]["details"] == [
+        {
+            "section": "general_settings",
+            "key": "is_grooming_enabled",
+            "message": "Missing required option 'is_grooming_enabled' in section "
+            "[general_settings] (FUSION refuses the file without it)",
+        }
+    ]
+    code, page = await api("GET", "runs")
+    assert [r["id"] for r in page["runs"]] == [run["id"]]
+    # Save as template from the run's frozen config; the name is then taken.
+    code, saved = await api("POST", "templates", {"name": "mine", "run_id": run["id"]})
+    assert code == 201 and saved["name"] == "mine"
+    code, listed = await api("GET", "templates")
+    assert "mine" in [t["name"] for t in listed["templates"]]
+    code, shown = await api("GET", "templates/mine")
+    assert shown["sections"]["general_settings"]["max_iters"]["value"] == "1"
+    assert_error(await api("POST", "templates", {"name": "mine", "run_id": run["id"]}), 409)
+    code, _ = await api("POST", "templates", {"name": "mine", "config": text, "replace": True})
+    assert code == 201
+    for bad_name in ("../x", "x" * 300):
+        refused = assert_error(
+            await api("POST", "templates", {"name": bad_name, "config": text}), 400
+        )
+        assert "is not a template name" in refused["message"]
+    code, from_template = await api("POST", "runs", {"template": "mine"})
+    assert code == 201 and from_template["template"] == "mine"
 
 
 # --------------------------------------------------------------------------- runs

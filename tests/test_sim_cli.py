@@ -229,7 +229,7 @@ def test_bad_config_exits_2_with_one_line_per_problem(tmp_path, monkeypatch, cap
     assert len(err) == 2
     assert all(line.startswith("fusion-jupyter-sim: config error: ") for line in err)
     assert "general_settings.num_requests: 101 requests do not split exactly" in err[0]
-    assert "routing_settings.route_method: route_method = shortest_path" in err[1]
+    assert "general_settings.route_method: route_method = shortest_path" in err[1]
     assert "k_shortest_path" in err[1]
     assert not (tmp_path / "progress.jsonl").exists() and not (tmp_path / "output").exists()
 
@@ -274,8 +274,8 @@ def test_templates_are_supported(template):
 @pytest.mark.parametrize(
     ("section", "key", "value", "supported"),
     [
-        ("routing_settings", "route_method", "least_congested", "k_shortest_path"),
-        ("spectrum_settings", "allocation_method", "best_fit", "first_fit"),
+        ("general_settings", "route_method", "least_congested", "k_shortest_path"),
+        ("general_settings", "allocation_method", "best_fit", "first_fit"),
         ("snr_settings", "snr_type", "snr_e2e", "None"),
         ("general_settings", "dynamic_lps", "True", "False"),
         ("topology_settings", "network", "USNet", "NSFNet"),

@@ -49,16 +49,22 @@ class RunQuery:
 class RunSpec:
     """What creating a run (or each run of a sweep) takes."""
 
-    template: str
+    template: str | None
     overrides: Mapping[str, Any]
     name: str = ""
     tags: Sequence[str] = ()
     executor: str | None = None
     executor_options: Mapping[str, Any] | None = None
+    config: str | None = None
+    """A whole INI text instead of a template (a researcher's own file)."""
 
     def body(self) -> JSON:
         """The JSON body of ``POST runs``."""
-        body: JSON = {"template": self.template, "overrides": dict(self.overrides)}
+        body: JSON = {"overrides": dict(self.overrides)}
+        if self.template is not None:
+            body["template"] = self.template
+        if self.config is not None:
+            body["config"] = self.config
         if self.name:
             body["name"] = self.name
         if self.tags:
@@ -110,11 +116,15 @@ class Backend(Protocol):
     def template(self, name: str) -> JSON:
         """``{name, description, text, sections}``."""
 
-    def validate(self, template: str, overrides: Mapping[str, Any]) -> JSON:
-        """``{valid, errors, warnings}`` of a template with overrides."""
+    def validate(
+        self, template: str | None, overrides: Mapping[str, Any], config: str | None = None
+    ) -> JSON:
+        """``{valid, errors, warnings}`` of a template (or a whole INI text) with overrides."""
 
-    def validate_config(self, config: Mapping[str, Mapping[str, str]]) -> JSON:
-        """``{valid, errors, warnings}`` of a whole config (an INI file's sections)."""
+    def save_template(
+        self, name: str, run_id: str | None, config: str | None, description: str, replace: bool
+    ) -> JSON:
+        """Save a run's frozen config, or a whole INI text, as a template."""
 
     def create_run(self, spec: RunSpec) -> JSON:
         """A new run."""

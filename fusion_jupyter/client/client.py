@@ -152,54 +152,75 @@ class Client:
         )
 
     def validate(
-        self, template: str, overrides: Mapping[str, Any] | None = None
+        self,
+        template: str | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        config: str | Path | None = None,
     ) -> ValidationReport:
-        """Check a template with overrides without creating a run.
+        """Check a template (or a whole config) with overrides without creating a run.
 
         Parameters
         ----------
-        template : str
+        template : str, optional
             A template name (see :meth:`templates`).
         overrides : dict, optional
             ``{section: {key: value}}`` or ``{"section.key": value}``.
+        config : pathlib.Path or str, optional
+            Instead of a template: a FUSION INI file's path, or its text.
 
         Returns
         -------
         ValidationReport
             True when valid; every error and warning with its section and key.
         """
-        return _report(lambda: self.backend.validate(template, nest_overrides(overrides)))
+        text = config_text(config)
+        return _report(lambda: self.backend.validate(template, nest_overrides(overrides), text))
 
     def validate_file(self, path: str | Path) -> ValidationReport:
         """Check a whole FUSION INI file (every key it needs must be in it)."""
-        from fusion_jupyter.engine.config import parse_ini
+        return self.validate(config=Path(path))
 
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise errors.ValidationError(f"cannot read {path}: {exc}") from exc
-        with errors.engine_errors():
-            config = parse_ini(text)
-        return _report(lambda: self.backend.validate_config(config))
+    def save_template(
+        self,
+        name: str,
+        *,
+        run: str | Run | None = None,
+        config: str | Path | None = None,
+        description: str = "",
+        replace: bool = False,
+    ) -> str:
+        """Save a run's frozen config, or a whole INI file, as template ``name``.
+
+        It goes to the first ``templates_path`` directory; an existing name is refused
+        unless ``replace``. Returns the name, ready for :meth:`submit`.
+        """
+        run_id = run.id if isinstance(run, Run) else run
+        text = config_text(config)
+        saved = self.backend.save_template(name, run_id, text, description, replace)
+        return str(saved["name"])
 
     # ---- runs ---------------------------------------------------------------------
 
     def submit(
         self,
-        template: str,
+        template: str | None = None,
         overrides: Mapping[str, Any] | None = None,
         *,
+        config: str | Path | None = None,
         name: str = "",
         tags: Sequence[str] = (),
         executor: str | None = None,
         executor_options: Mapping[str, Any] | None = None,
     ) -> Run:
-        """Create a run from a template; it starts as soon as a slot is free.
+        """Create a run from a template or a whole config; it starts when a slot is free.
 
         Parameters
         ----------
-        template : str
+        template : str, optional
             A template name, e.g. ``"minimal"``.
+        config : pathlib.Path or str, optional
+            Instead of a template: a FUSION INI file (``Path("my.ini")``) or its text.
         overrides : dict, optional
             Changes to the template, nested ``{"general_settings": {"max_iters": 4}}``
             or flat ``{"general_settings.max_iters": 4}``; Python values are written
@@ -228,7 +249,13 @@ class Client:
             No template of that name.
         """
         spec = RunSpec(
-            template, nest_overrides(overrides), name, tuple(tags), executor, executor_options
+            template,
+            nest_overrides(overrides),
+            name,
+            tuple(tags),
+            executor,
+            executor_options,
+            config=config_text(config),
         )
         return Run(self, self.backend.create_run(spec))
 
@@ -304,10 +331,11 @@ class Client:
 
     def sweep(
         self,
-        template: str,
-        grid: Mapping[str, Sequence[Any]],
+        template: str | None = None,
+        grid: Mapping[str, Sequence[Any]] | None = None,
         overrides: Mapping[str, Any] | None = None,
         *,
+        config: str | Path | None = None,
         name: str = "",
         tags: Sequence[str] = (),
         executor: str | None = None,
@@ -317,7 +345,7 @@ class Client:
 
         Parameters
         ----------
-        template : str
+        template : str, optional
             The template every run starts from.
         grid : dict
             ``{"section.key": [values]}``; the cartesian product of the lists
@@ -333,14 +361,36 @@ class Client:
         Sweep
         """
         spec = RunSpec(
-            template, nest_overrides(overrides), name, tuple(tags), executor, executor_options
+            template,
+            nest_overrides(overrides),
+            name,
+            tuple(tags),
+            executor,
+            executor_options,
+            config=config_text(config),
         )
+        if not grid:
+            raise errors.ValidationError(
+                "grid: must name at least one key",
+                [Problem("grid", "", "must name at least one key")],
+            )
         grid = {key: [_plain(v) for v in values] for key, values in grid.items()}
         return Sweep(self, self.backend.create_sweep(spec, grid))
 
     def get_sweep(self, sweep_id: str) -> Sweep:
         """One sweep and its runs by id."""
         return Sweep(self, self.backend.get_sweep(sweep_id))
+
+
+def config_text(config: str | Path | None) -> str | None:
+    """A whole config as INI text: a Path is read, a str is the text itself."""
+    if config is None or isinstance(config, str):
+        return config
+    try:
+        return Path(config).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = Problem("config", "", f"cannot read {config}: {exc}")
+        raise errors.ValidationError(str(problem), [problem]) from exc
 
 
 def _report(validate: Callable[[], JSON]) -> ValidationReport:

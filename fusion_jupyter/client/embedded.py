@@ -149,16 +149,27 @@ class EmbeddedBackend:
             described = self.manager.templates.describe(name)
             return {**described, "text": self.manager.templates.text(name)}
 
-    def validate(self, template: str, overrides: Mapping[str, Any]) -> JSON:
-        from fusion_jupyter.engine import config
+    def validate(
+        self, template: str | None, overrides: Mapping[str, Any], config: str | None = None
+    ) -> JSON:
+        from fusion_jupyter.engine import config as ini
 
         with engine_errors():
-            cfg = config.merge(self.manager.templates.load(template), overrides)
-            return self.manager.validate(cfg).to_dict()
+            _, base = self.manager.base_config(template, config)
+            return self.manager.validate(ini.merge(base, overrides)).to_dict()
 
-    def validate_config(self, config: Mapping[str, Mapping[str, str]]) -> JSON:
-        cfg = {section: dict(entries) for section, entries in config.items()}
-        return self._call(self.manager.validate, cfg).to_dict()
+    def save_template(
+        self, name: str, run_id: str | None, config: str | None, description: str, replace: bool
+    ) -> JSON:
+        info = self._call(
+            self.manager.save_template,
+            name,
+            run_id=run_id,
+            ini=config,
+            description=description,
+            replace=replace,
+        )
+        return {"name": info.name, "description": info.description}
 
     # ---- runs -----------------------------------------------------------------------
 
@@ -167,6 +178,7 @@ class EmbeddedBackend:
             self.manager.create,
             spec.template,
             spec.overrides,
+            ini=spec.config,
             name=spec.name,
             tags=spec.tags,
             executor=spec.executor,
@@ -235,6 +247,7 @@ class EmbeddedBackend:
             spec.template,
             grid,
             spec.overrides,
+            ini=spec.config,
             name=spec.name,
             tags=spec.tags,
             executor=spec.executor,

@@ -240,13 +240,18 @@ class RemoteBackend:
     def template(self, name: str) -> JSON:
         return dict(self._json("GET", f"templates/{quote(name, safe='')}"))
 
-    def validate(self, template: str, overrides: Mapping[str, Any]) -> JSON:
-        body = {"template": template, "overrides": dict(overrides)}
+    def validate(
+        self, template: str | None, overrides: Mapping[str, Any], config: str | None = None
+    ) -> JSON:
+        body = RunSpec(template, overrides, config=config).body()
         return dict(self._json("POST", "configs/validate", json=body))
 
-    def validate_config(self, config: Mapping[str, Mapping[str, str]]) -> JSON:
-        body = {"config": {section: dict(entries) for section, entries in config.items()}}
-        return dict(self._json("POST", "configs/validate", json=body))
+    def save_template(
+        self, name: str, run_id: str | None, config: str | None, description: str, replace: bool
+    ) -> JSON:
+        body: JSON = {"name": name, "description": description, "replace": replace}
+        body.update({"run_id": run_id} if run_id is not None else {"config": config})
+        return dict(self._json("POST", "templates", json=body))
 
     # ---- runs -----------------------------------------------------------------------
 

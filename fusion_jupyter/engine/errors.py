@@ -1,6 +1,6 @@
 """Errors the engine raises, each mapping to one kind of answer a client can act on.
 
-The server turns them into HTTP statuses (400, 403, 404, 409) and the Python API
+The server turns them into HTTP statuses (400, 403, 404, 409, 503, 507) and the Python API
 re-raises them as typed exceptions, so every layer speaks of the same failures.
 """
 
@@ -72,3 +72,9 @@ class Unavailable(EngineError):
     """Something the request needs (a batch system, say) cannot be reached right now."""
 
     code = "unavailable"
+
+
+class InsufficientStorage(EngineError):
+    """The file system (or the database) has no room left for what the request writes."""
+
+    code = "insufficient_storage"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import secrets
 import shutil
 import signal
@@ -34,6 +35,7 @@ from fusion_jupyter.engine.errors import Conflict, Forbidden, NotFound, Problem,
 from fusion_jupyter.engine.executors import slurm
 from fusion_jupyter.engine.executors.base import ProcessRef
 from fusion_jupyter.engine.executors.local import LocalExecutor
+from fusion_jupyter.engine.faults import FaultLog, describe
 from fusion_jupyter.engine.hub import EventHub, Notify, Subscription
 from fusion_jupyter.engine.launcher import EXIT_RECORD, LAUNCH_FILE, LAUNCHER_RECORD, read_json
 from fusion_jupyter.engine.logpatterns import compile_patterns
@@ -56,8 +58,13 @@ log = logging.getLogger(__name__)
 #: A run claimed (RUNNING) but with no recorded process for this long was never started.
 START_GRACE = timedelta(seconds=30)
 LOG_TAIL_LINES = 20
+#: Longest failure message (a one-line 20 MB log made a 20 MB error column, and every
+#: listing and status frame carried it).
+MAX_ERROR_CHARS = 4096
 NAME_MAX = 200
 TAG_MAX = 100
+#: Tags a client may put on one run (a sweep adds its own ``sweep:<id>`` to these).
+MAX_TAGS = 32
 MAX_SWEEP_RUNS = 10_000
 
 
@@ -88,6 +95,11 @@ class RunManager:
         self._trackers: dict[str, RunTracker] = {}
         self._refs: dict[str, ProcessRef] = {}
         self._seen: dict[str, Status] = {}
+        # Runs whose process ended but whose end could not be recorded yet (the
+        # database was down): launcher exit status by run id, retried every sync.
+        self._unsettled: dict[str, int | None] = {}
+        self._sync_faults = FaultLog(log, "syncing with the run database")
+        self._settle_faults = FaultLog(log, "recording the end of a run")
         self._exits = ExitWatcher(self._on_exit)
         self._watcher = FileWatcher(self._on_files)
         # Writes made on other hosts of a network filesystem never reach inotify here.
@@ -154,29 +166,90 @@ class RunManager:
 
     # ---- creating runs --------------------------------------------------------------
 
+    def data_paths(self) -> config.DataPaths:
+        """Where this engine's configs may read files from (see config.paths)."""
+        return config.DataPaths(
+            allowed=tuple(self.settings.data_paths),
+            topology_files=self.settings.runs_builtin_simulator,
+        )
+
+    def base_config(
+        self, template: str | None, ini: str | Mapping[str, Any] | None
+    ) -> tuple[str, config.Config]:
+        """The config a run starts from, and the template it names ("" for a whole INI text).
+
+        Exactly one of a template name or a whole config (a researcher's own file): INI
+        text, or already parsed as ``{section: {key: value}}``.
+        """
+        if (template is None) == (ini is None):
+            raise ValidationFailed(
+                [
+                    Problem(
+                        "template", "", "give either a template name or config (a whole INI text)"
+                    )
+                ]
+            )
+        if template is not None:
+            return template, self.templates.load(template)
+        if isinstance(ini, Mapping):
+            return "", config.merge({}, ini)
+        try:
+            return "", config.parse_ini(str(ini))
+        except ValidationFailed as exc:
+            problems = [Problem(p.section or "config", p.key, p.message) for p in exc.problems]
+            raise ValidationFailed(problems, f"config is not valid INI: {exc}") from None
+
+    def save_template(
+        self,
+        name: str,
+        *,
+        run_id: str | None = None,
+        ini: str | Mapping[str, Any] | None = None,
+        description: str = "",
+        replace: bool = False,
+    ) -> config.TemplateInfo:
+        """Save a run's frozen config, or a whole config, as template ``name``.
+
+        The config must be valid, so a template always launches.
+        """
+        if (run_id is None) == (ini is None):
+            raise ValidationFailed(
+                [Problem("template", "", "give either run_id or config to save as a template")]
+            )
+        cfg = (
+            self.store.get(run_id).config if run_id is not None else self.base_config(None, ini)[1]
+        )
+        result = self.validate(cfg)
+        if not result.valid:
+            raise ValidationFailed(result.errors)
+        return self.templates.save(name, cfg, description=description, replace=replace)
+
     def validate(self, cfg: config.Config) -> config.ValidationResult:
         """All problems of a config at once: the generic checks and the simulator's own."""
-        result = config.validate(cfg)
+        result = config.validate(cfg, self.data_paths())
         if self.settings.runs_builtin_simulator:
             result.errors.extend(self._simulator_problems(cfg))
         return result
 
     def create(
         self,
-        template: str,
+        template: str | None = None,
         overrides: Mapping[str, Any] | None = None,
         *,
+        ini: str | Mapping[str, Any] | None = None,
         name: str = "",
         tags: Sequence[str] = (),
         executor: str | None = None,
         executor_options: Mapping[str, Any] | None = None,
     ) -> Run:
-        """Create a run from a template plus overrides.
+        """Create a run from a template, or a whole INI text, plus overrides.
 
         A local run starts when a slot is free; a Slurm run is submitted at once
         (``executor_options``: partition, account, time, mem, cpus, qos, extra).
         """
-        cfg = self._build_config(template, overrides or {})
+        _check_tags(tags)
+        template, base = self.base_config(template, ini)
+        cfg = self._build_config(base, overrides or {})
         target = self._executor_for(executor, executor_options)
         run = self._new_run(cfg, template, overrides or {}, name, tags, target)
         with _removing_dirs_on_error([run]):
@@ -195,10 +268,11 @@ class RunManager:
 
     def create_sweep(
         self,
-        template: str,
+        template: str | None,
         grid: Mapping[str, Sequence[Any]],
         overrides: Mapping[str, Any] | None = None,
         *,
+        ini: str | Mapping[str, Any] | None = None,
         name: str = "",
         tags: Sequence[str] = (),
         executor: str | None = None,
@@ -208,6 +282,8 @@ class RunManager:
 
         On Slurm the sweep is one job array, throttled by ``slurm_array_throttle``.
         """
+        _check_tags(tags)
+        template, base_cfg = self.base_config(template, ini)
         points = self._grid_points(grid)
         base = config.normalize_overrides(overrides or {})
         target = self._executor_for(executor, executor_options)
@@ -222,16 +298,17 @@ class RunManager:
         configs = [
             (point, config.merge(base, config.normalize_overrides(point))) for point in points
         ]
-        built = [(point, ov, self._build_config(template, ov)) for point, ov in configs]
+        built = [(point, ov, self._build_config(base_cfg, ov)) for point, ov in configs]
         runs: list[tuple[Run, Sequence[str]]] = []
-        with _removing_dirs_on_error(r for r, _ in runs):
+        committed: list[Run] = []
+        with _removing_dirs_on_error(_uncommitted(runs, committed)):
             for point, merged_overrides, cfg in built:
                 label = ", ".join(f"{k}={v}" for k, v in point.items())
                 run = self._new_run(
                     cfg,
                     template,
                     merged_overrides,
-                    f"{name or template} [{label}]",
+                    f"{name or template or 'sweep'} [{label}]",
                     all_tags,
                     target,
                     durable=False,
@@ -239,8 +316,25 @@ class RunManager:
                 run.sweep_id = sweep.id
                 runs.append((run, all_tags))
             config.flush_to_disk()  # one flush for all the sweep's frozen configs
-            self.store.add_sweep(sweep, runs)
+            try:
+                self.store.add_sweep(sweep, runs, committed)
+            except Exception as exc:
+                if committed:
+                    self._abandon_sweep(sweep, exc)
+                raise
         return sweep, self._after_create([r for r, _ in runs], sweep)
+
+    def _abandon_sweep(self, sweep: Sweep, exc: Exception) -> None:
+        """Cancel (with the reason) the runs of a sweep that could not be written whole.
+
+        The batches already written are whole runs, kept with their directories; if
+        even this fails (the database went away), they stay PENDING and run later.
+        """
+        reason = f"the sweep could not be created whole: {describe(exc)}"
+        try:
+            self.store.abandon_sweep(sweep.id, reason)
+        except Exception:
+            log.warning("sweep %s: %s; its written runs stay queued", sweep.id, reason)
 
     def _grid_points(self, grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
         problems = []
@@ -251,23 +345,21 @@ class RunManager:
             problems.append(Problem("grid", "", "must name at least one key"))
         if problems:
             raise ValidationFailed(problems)
+        # Counted before anything is expanded: a few hundred values on a few keys make
+        # billions of points, which must cost a multiplication, not the memory.
+        size = math.prod(len(values) for values in grid.values())
+        if size > MAX_SWEEP_RUNS:
+            raise ValidationFailed(
+                [Problem("grid", "", f"expands to {size} runs; the limit is {MAX_SWEEP_RUNS}")]
+            )
         keys = list(grid)
-        points = [
+        return [
             dict(zip(keys, combo, strict=True))
             for combo in itertools.product(*(grid[k] for k in keys))
         ]
-        if len(points) > MAX_SWEEP_RUNS:
-            raise ValidationFailed(
-                [
-                    Problem(
-                        "grid", "", f"expands to {len(points)} runs; the limit is {MAX_SWEEP_RUNS}"
-                    )
-                ]
-            )
-        return points
 
-    def _build_config(self, template: str, overrides: Mapping[str, Any]) -> config.Config:
-        cfg = config.merge(self.templates.load(template), config.normalize_overrides(overrides))
+    def _build_config(self, base: config.Config, overrides: Mapping[str, Any]) -> config.Config:
+        cfg = config.merge(base, config.normalize_overrides(overrides))
         result = self.validate(cfg)
         if not result.valid:
             raise ValidationFailed(result.errors)
@@ -285,7 +377,6 @@ class RunManager:
         durable: bool = True,
     ) -> Run:
         executor, executor_options = target
-        _check_tags(tags)
         name = _check_name(name)
         run_id = new_id()
         run_dir = self.settings.runs_dir / run_id
@@ -482,8 +573,32 @@ class RunManager:
     def _on_exit(self, run_id: str) -> None:
         ref = self._refs.get(run_id)
         launcher_code = self.local.reap(ref.pid) if ref else None
-        self._settle(run_id, launcher_code)
-        self._fill_slots()
+        if not self._try_settle(run_id, launcher_code):
+            # The end lives in the run's exit record, so nothing is lost by waiting:
+            # every sync retries, and the run is settled once the database answers.
+            self._unsettled[run_id] = launcher_code
+            log.warning("run %s ended; its end is recorded once the database answers", run_id)
+        try:
+            self._fill_slots()
+        except Exception as exc:  # the next sync fills them
+            self._sync_faults.failed(exc)
+
+    def _try_settle(self, run_id: str, launcher_code: int | None) -> bool:
+        """Settle a run whose process has ended; False if the database refused."""
+        try:
+            self._settle(run_id, launcher_code)
+        except NotFound:
+            pass  # deleted meanwhile: nothing to record
+        except Exception as exc:
+            self._settle_faults.failed(exc)
+            return False
+        self._settle_faults.succeeded()
+        return True
+
+    def _settle_unsettled(self) -> None:
+        for run_id, launcher_code in list(self._unsettled.items()):
+            if self._try_settle(run_id, launcher_code):
+                self._unsettled.pop(run_id, None)
 
     def _settle(self, run_id: str, launcher_code: int | None = None) -> None:
         """Carry a run whose launcher has ended to its terminal status."""
@@ -510,12 +625,18 @@ class RunManager:
         self._finish(run_id, status, code, error)
 
     def _failure_message(self, run: Run, reason: str, tracker: RunTracker | None) -> str:
-        """Why a run failed, with its simulator error and the last lines of its log."""
-        parts = [reason + "."]
+        """Why a run failed, with its simulator error and the last lines of its log.
+
+        At most MAX_ERROR_CHARS: the log's end gets the room the rest leaves.
+        """
+        parts = [_clip(reason + ".", MAX_ERROR_CHARS // 4)]
         if tracker is not None and tracker.last_error:
-            parts.append(f"Simulator error: {tracker.last_error}")
-        tail = tail_lines(Path(run.run_dir) / "logs" / "sim.log", LOG_TAIL_LINES).data.rstrip()
-        parts.append("Last lines of logs/sim.log:\n" + tail if tail else "logs/sim.log is empty.")
+            parts.append(_clip(f"Simulator error: {tracker.last_error}", MAX_ERROR_CHARS // 4))
+        log_path = Path(run.run_dir) / "logs" / "sim.log"
+        tail = tail_lines(log_path, LOG_TAIL_LINES, MAX_ERROR_CHARS).data.rstrip()
+        header = "Last lines of logs/sim.log:\n"
+        room = MAX_ERROR_CHARS - sum(len(p) + 1 for p in parts) - len(header)
+        parts.append(header + tail[-room:] if tail else "logs/sim.log is empty.")
         return "\n".join(parts)
 
     def _finish(
@@ -567,10 +688,12 @@ class RunManager:
                     self._flush_progress()
                 if sync.ready():
                     seen, marker = marker, self.store.change_marker()
-                    if marker is None or marker != seen or full.ready():
+                    # Runs whose settling failed (an outage, a full disk) retry every round.
+                    if marker is None or marker != seen or self._unsettled or full.ready():
                         self._sync(adopt=False)
-            except Exception:
-                log.exception("fusion_jupyter sync failed")
+                    self._sync_faults.succeeded()  # the change marker asked the database
+            except Exception as exc:  # an outage or a full disk: logged once, retried
+                self._sync_faults.failed(exc)
 
     def _flush_progress(self) -> None:
         with self._lock:
@@ -582,6 +705,7 @@ class RunManager:
 
     def _sync(self, *, adopt: bool) -> None:
         """See runs other managers created, started or settled; adopt orphans."""
+        self._settle_unsettled()
         active = self.store.active_statuses()
         stale = [r for r, st in self._seen.items() if st.active and r not in active]
         for run_id in stale:
@@ -775,6 +899,18 @@ class RunManager:
         return check_supported(cfg)
 
 
+def check_source(template: str | None, ini: object) -> None:
+    """Refuse a request that names neither or both of a template and a whole config."""
+    if (template is None) == (ini is None):
+        raise ValidationFailed(
+            [
+                Problem(
+                    "body", "template", "give either a template name or config (a whole INI text)"
+                )
+            ]
+        )
+
+
 @contextmanager
 def _removing_dirs_on_error(runs: Iterable[Run]) -> Iterator[None]:
     """Remove the directories of runs whose creation failed half-way."""
@@ -784,6 +920,12 @@ def _removing_dirs_on_error(runs: Iterable[Run]) -> Iterator[None]:
         for run in list(runs):
             shutil.rmtree(run.run_dir, ignore_errors=True)
         raise
+
+
+def _uncommitted(runs: Sequence[tuple[Run, Sequence[str]]], committed: list[Run]) -> Iterator[Run]:
+    """The runs not in ``committed`` (computed when first iterated: after a failure)."""
+    done = {run.id for run in committed}
+    yield from (run for run, _tags in runs if run.id not in done)
 
 
 def _local_exit_reason(record: dict[str, Any] | None, launcher_code: int | None) -> str:
@@ -798,6 +940,10 @@ def _local_exit_reason(record: dict[str, Any] | None, launcher_code: int | None)
         f"The run's process ended without recording an exit code{how}; "
         "it was probably killed from outside"
     )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _rank(status: Status) -> int:
@@ -819,6 +965,10 @@ def _check_name(name: str) -> str:
 
 
 def _check_tags(tags: Sequence[str]) -> None:
+    if not isinstance(tags, str) and len(tags) > MAX_TAGS:
+        raise ValidationFailed(
+            [Problem("run", "tags", f"{len(tags)} tags; a run may have at most {MAX_TAGS} tags")]
+        )
     problems = [
         Problem("run", "tags", f"tag {tag!r} must be 1 to {TAG_MAX} printable characters")
         for tag in tags

@@ -53,7 +53,8 @@ class EngineSettings:
 
     runs_dir: Path = field(default_factory=lambda: default_data_dir() / "runs")
     db_url: str = ""
-    templates_path: list[Path] = field(default_factory=list)
+    templates_path: list[Path] = field(default_factory=lambda: [default_data_dir() / "templates"])
+    data_paths: list[Path] = field(default_factory=list)
     max_concurrent_runs: int = field(default_factory=_default_concurrency)
     default_executor: str = "local"
     simulator_command: list[str] = field(default_factory=default_simulator_command)
@@ -69,11 +70,13 @@ class EngineSettings:
     slurm_array_throttle: int = 0
     slurm_file_poll_interval: float = 1.0
     slurm_python: str = sys.executable
+    min_free_disk_bytes: int = 100 << 20
 
     def __post_init__(self) -> None:
         # Absolute, because simulators (FUSION) resolve relative paths their own way.
         self.runs_dir = Path(self.runs_dir).expanduser().absolute()
         self.templates_path = [Path(p).expanduser() for p in self.templates_path]
+        self.data_paths = [Path(p).expanduser().absolute() for p in self.data_paths]
         if not self.db_url:
             self.db_url = f"sqlite:///{self.runs_dir.parent / 'runs.db'}"
         self._check()
@@ -90,6 +93,8 @@ class EngineSettings:
             problems.append("slurm_poll_interval and slurm_file_poll_interval must be > 0")
         if self.slurm_array_throttle < 0:
             problems.append("slurm_array_throttle must be >= 0 (0: no throttle)")
+        if self.min_free_disk_bytes < 0:
+            problems.append("min_free_disk_bytes must be >= 0")
         if not self.simulator_command:
             problems.append("simulator_command must not be empty")
         if problems:

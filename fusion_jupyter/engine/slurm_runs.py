@@ -23,6 +23,7 @@ from fusion_jupyter.engine.executors.slurm import (
     JobState,
     SlurmError,
 )
+from fusion_jupyter.engine.faults import FaultLog
 from fusion_jupyter.engine.launcher import EXIT_RECORD, LAUNCHER_RECORD, read_json
 from fusion_jupyter.engine.models import Run, Status, Sweep, utcnow
 from fusion_jupyter.engine.procinfo import describe_exit
@@ -50,6 +51,7 @@ class SlurmRuns:
         self._lock = threading.Lock()
         self._empty_at: int | None = None  # the store's change marker when none was active
         self._thread: threading.Thread | None = None
+        self._faults = FaultLog(log, "polling the Slurm runs")
 
     def start(self) -> None:
         """Start polling Slurm in a daemon thread."""
@@ -113,8 +115,10 @@ class SlurmRuns:
                 self.poll()
             except SlurmError as exc:
                 log.warning("could not ask Slurm about runs: %s", exc)
-            except Exception:
-                log.exception("Slurm poll failed")
+            except Exception as exc:  # a database outage: logged once, retried
+                self._faults.failed(exc)
+            else:
+                self._faults.succeeded()
 
     def poll(self) -> None:
         """One round: ask Slurm about every active Slurm run and act on the answers."""

@@ -24,14 +24,19 @@ from typing import Any, NamedTuple
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, delete, event, func, select, text, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
-from fusion_jupyter.engine.models import ACTIVE, Run, RunTag, Status, Sweep
+from fusion_jupyter.engine.models import ACTIVE, Run, RunTag, Status, Sweep, utcnow
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: Most rows (runs and their tags) one transaction of a sweep inserts. SQLite has one
+#: writer at a time: a 10,000-run sweep written at once held the lock for tens of
+#: seconds, and every other write waited (or failed "database is locked").
+SWEEP_BATCH_ROWS = 2_000
 # Arbitrary but fixed: the key of the PostgreSQL advisory lock that serialises
 # slot claims and migrations between managers sharing one database.
 PG_LOCK_KEY = 0x46555349
@@ -132,6 +137,21 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise ValidationFailed([problem]) from exc
 
 
+def _batches(
+    runs: Sequence[tuple[Run, Sequence[str]]], max_rows: int
+) -> Iterator[Sequence[tuple[Run, Sequence[str]]]]:
+    """Consecutive slices of ``runs`` of at most ``max_rows`` rows (a run and its tags)."""
+    start, rows = 0, 0
+    for index, (_run, tags) in enumerate(runs):
+        size = 1 + len(tags)
+        if rows + size > max_rows and index > start:
+            yield runs[start:index]
+            start, rows = index, 0
+        rows += size
+    if start < len(runs):
+        yield runs[start:]
+
+
 class Store:
     """Sessions and queries over the run database.
 
@@ -202,15 +222,54 @@ class Store:
             session.add(run)
         return run
 
-    def add_sweep(self, sweep: Sweep, runs: Sequence[tuple[Run, Sequence[str]]]) -> Sweep:
-        """Insert a sweep and all its runs in one transaction."""
+    def add_sweep(
+        self,
+        sweep: Sweep,
+        runs: Sequence[tuple[Run, Sequence[str]]],
+        committed: list[Run] | None = None,
+    ) -> Sweep:
+        """Insert a sweep, then its runs in transactions of at most SWEEP_BATCH_ROWS rows.
+
+        Each batch holds the write lock briefly, so other requests go on meanwhile.
+        The runs of every committed batch are appended to ``committed``: if a later
+        batch fails, the caller decides what becomes of them (they are whole runs).
+        """
         with self.write() as session:
             session.add(sweep)
-            session.flush()
-            for run, tags in runs:
-                run.tag_rows = RunTag.rows_for(run, tags)
-                session.add(run)
+        for batch in _batches(runs, SWEEP_BATCH_ROWS):
+            tag_rows = [(run, RunTag.rows_for(run, tags)) for run, tags in batch]
+            with self.write() as session:
+                session.add_all(run for run, _tags in batch)
+                session.flush()
+                # Tag rows in one executemany: through the ORM's cascade they cost 0.6 ms
+                # each (a 200-run sweep with 31 tags took 3.7 s).
+                values = [
+                    {"run_id": run.id, "tag": row.tag, "created_at": row.created_at}
+                    for run, rows in tag_rows
+                    for row in rows
+                ]
+                if values:
+                    session.execute(insert(RunTag), values)
+            for run, rows in tag_rows:
+                set_committed_value(run, "tag_rows", rows)
+            if committed is not None:
+                committed.extend(run for run, _tags in batch)
         return sweep
+
+    def abandon_sweep(self, sweep_id: str, reason: str) -> None:
+        """Cancel the runs of a sweep whose creation failed half-way (not yet started)."""
+        with self.write() as session:
+            session.execute(
+                update(Run)
+                .where(Run.sweep_id == sweep_id, Run.status == Status.PENDING)
+                .values(
+                    status=Status.CANCELLED,
+                    cancel_requested=True,
+                    completed_at=utcnow(),
+                    error=reason,
+                )
+                .execution_options(synchronize_session=False)
+            )
 
     def get(self, run_id: str) -> Run:
         """One run, or NotFound."""

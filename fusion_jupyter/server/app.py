@@ -63,7 +63,15 @@ class FusionJupyter(ExtensionApp):
     templates_path = List(
         Unicode(),
         help="Directories searched for INI templates before the shipped ones; a name "
-        "found earlier shadows the same name later.",
+        "found earlier shadows the same name later. A lab shares its templates by listing "
+        "a shared directory here; 'save as template' writes into the first one (default: "
+        "<jupyter data dir>/fusion_jupyter/templates).",
+    ).tag(config=True)
+    data_paths = List(
+        Unicode(),
+        help="Directories a config may read topology and modulation files from, besides "
+        "FUSION's own data (its project root). Paths outside them are refused before "
+        "anything is said about them, so configs/validate cannot probe the server's files.",
     ).tag(config=True)
     max_concurrent_runs = Integer(
         engine_default("max_concurrent_runs"),
@@ -140,6 +148,11 @@ class FusionJupyter(ExtensionApp):
         engine_default("slurm_python"),
         help="The Python interpreter the compute nodes run the run launcher with.",
     ).tag(config=True)
+    min_free_disk_bytes = Integer(
+        engine_default("min_free_disk_bytes"),
+        help="Free space in runs_dir below which health/ready reports low disk space "
+        "(and answers 503).",
+    ).tag(config=True)
 
     # ---- request limits -------------------------------------------------------------
 
@@ -190,6 +203,10 @@ class FusionJupyter(ExtensionApp):
     def _runs_dir_default(self) -> str:
         # Dynamic: JUPYTER_DATA_DIR may be set after this module is imported.
         return str(engine_default("runs_dir"))
+
+    @default("templates_path")
+    def _templates_path_default(self) -> list[str]:
+        return [str(path) for path in engine_default("templates_path")]
 
     manager: RunManager | None = None
     context: FusionContext | None = None

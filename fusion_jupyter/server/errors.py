@@ -17,11 +17,13 @@ from fusion_jupyter.engine.errors import (
     Conflict,
     EngineError,
     Forbidden,
+    InsufficientStorage,
     NotFound,
     Problem,
     Unavailable,
     ValidationFailed,
 )
+from fusion_jupyter.engine.faults import as_engine_error
 
 _ENGINE_STATUS: tuple[tuple[type[EngineError], int], ...] = (
     (ValidationFailed, 400),
@@ -29,6 +31,7 @@ _ENGINE_STATUS: tuple[tuple[type[EngineError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (Unavailable, 503),
+    (InsufficientStorage, 507),
 )
 
 _HTTP_CODES = {
@@ -41,6 +44,7 @@ _HTTP_CODES = {
     413: "payload_too_large",
     416: "range_not_satisfiable",
     503: "unavailable",
+    507: "insufficient_storage",
 }
 
 
@@ -77,6 +81,9 @@ def error_response(exc: BaseException | None, status: int = 500) -> ErrorRespons
     """The status and body for ``exc`` (or for a bare ``status`` when there is none)."""
     if isinstance(exc, ApiError):
         return ErrorResponse(exc.status, error_body(exc.code, exc.message, exc.details))
+    if exc is not None and not isinstance(exc, HTTPError):
+        # A database outage or a full disk is the client's to know about (503/507).
+        exc = as_engine_error(exc) or exc
     if isinstance(exc, EngineError):
         code = next((s for cls, s in _ENGINE_STATUS if isinstance(exc, cls)), 400)
         return ErrorResponse(code, error_body(exc.code, exc.message, exc.details))

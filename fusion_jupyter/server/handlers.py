@@ -25,6 +25,8 @@ from tornado.iostream import StreamClosedError
 
 from fusion_jupyter.engine import config
 from fusion_jupyter.engine.errors import EngineError, Problem, ValidationFailed
+from fusion_jupyter.engine.faults import as_engine_error, describe, free_bytes
+from fusion_jupyter.engine.manager import check_source
 from fusion_jupyter.engine.models import Run, Status, Sweep, run_to_dict, sweep_to_dict
 from fusion_jupyter.engine.store import Page, RunFilter
 from fusion_jupyter.server import files
@@ -33,6 +35,8 @@ from fusion_jupyter.server.errors import ApiError, error_response
 from fusion_jupyter.server.validation import (
     Field,
     check_fields,
+    is_bool,
+    is_config,
     is_object,
     is_text,
     is_text_list,
@@ -59,7 +63,8 @@ OPENAPI_FILE = Path(__file__).with_name("openapi.json")
 Method = Callable[..., Any]
 
 RUN_FIELDS = {
-    "template": Field(is_text, required=True),
+    "template": Field(is_text),
+    "config": Field(is_config),
     "overrides": Field(is_object),
     "name": Field(is_text),
     "tags": Field(is_text_list),
@@ -70,7 +75,14 @@ SWEEP_FIELDS = {**RUN_FIELDS, "grid": Field(is_object, required=True)}
 VALIDATE_FIELDS = {
     "template": Field(is_text),
     "overrides": Field(is_object),
-    "config": Field(is_object),
+    "config": Field(is_config),
+}
+SAVE_TEMPLATE_FIELDS = {
+    "name": Field(is_text, required=True),
+    "run_id": Field(is_text),
+    "config": Field(is_config),
+    "description": Field(is_text),
+    "replace": Field(is_bool),
 }
 
 
@@ -185,6 +197,10 @@ class FusionHandler(APIHandler):
         if isinstance(value, (ApiError, EngineError)):
             self.log.info("fusion %s %s: %s", self.request.method, self.request.path, value)
             return
+        fault = as_engine_error(value)
+        if fault is not None:  # an outage or a full disk: the engine logs it once, in full
+            self.log.warning("fusion %s %s: %s", self.request.method, self.request.path, fault)
+            return
         super().log_exception(typ, value, tb)
 
 
@@ -241,7 +257,7 @@ class LiveHandler(FusionHandler):
 
 
 class ReadyHandler(FusionHandler):
-    """``GET health/ready``: the database answers and the watchers run."""
+    """``GET health/ready``: the database answers, the disk has room, the watchers run."""
 
     @reads
     async def get(self) -> None:
@@ -251,17 +267,30 @@ class ReadyHandler(FusionHandler):
             await self.fusion.call(_ping_database, manager.store)
             database = "ok"
         except Exception as exc:
-            database = f"unreachable: {type(exc).__name__}: {str(exc)[:200]}"
-        ok = database == "ok" and manager.started
+            database = describe(exc)
+        disk = _disk_state(
+            await self.fusion.call(free_bytes, manager.settings.runs_dir),
+            manager.settings.min_free_disk_bytes,
+        )
+        ok = database == "ok" and disk == "ok" and manager.started
         executors = {"local": "ok" if manager.started else "stopped"}
         executors["slurm"] = "ok" if manager.slurm.available else "unavailable"
         body = {
             "status": "ok" if ok else "error",
             "database": database,
+            "disk": disk,
             "executors": executors,
             "watcher": manager.watch_modes["local"],
         }
         self.send(body, 200 if ok else 503)
+
+
+def _disk_state(free: int | None, minimum: int) -> str:
+    if free is None:
+        return "unknown: the runs directory cannot be examined"
+    if free < minimum:
+        return f"low: {free} bytes free in the runs directory (minimum {minimum})"
+    return "ok"
 
 
 def _ping_database(store: Any) -> None:
@@ -282,13 +311,32 @@ class OpenApiHandler(FusionHandler):
 
 
 class TemplatesHandler(FusionHandler):
-    """``GET templates``: every template's name and description."""
+    """``GET templates``: every template's name and description; ``POST templates`` saves one.
+
+    Saving takes a run's frozen config (``run_id``) or a whole config, so "save as
+    template" works from a run as from a file.
+    """
 
     @reads
     async def get(self) -> None:
         """The list, sorted by name."""
         infos = await self.fusion.call(self.fusion.manager.templates.list)
         self.send({"templates": [{"name": i.name, "description": i.description} for i in infos]})
+
+    @writes
+    async def post(self) -> None:
+        """201 with ``{name, description}``; 409 when the name exists and not ``replace``."""
+        body = self.json_body(SAVE_TEMPLATE_FIELDS)
+        info = await self.fusion.call(
+            self.fusion.manager.save_template,
+            body["name"],
+            run_id=body.get("run_id"),
+            ini=body.get("config"),
+            description=body.get("description", ""),
+            replace=bool(body.get("replace", False)),
+        )
+        self.set_header("Location", self.location("templates", info.name))
+        self.send({"name": info.name, "description": info.description}, 201)
 
 
 class TemplateHandler(FusionHandler):
@@ -315,17 +363,11 @@ class ValidateHandler(FusionHandler):
 
 
 def _validate(ctx: FusionContext, body: dict[str, Any]) -> dict[str, Any]:
-    # Either a template plus overrides, or a whole config (a file a user wrote).
-    if ("template" in body) == ("config" in body) or ("config" in body and "overrides" in body):
-        raise ValidationFailed(
-            [Problem("body", "template", "give either template (+ overrides) or config")]
-        )
+    # A template or a whole config (a file a user wrote), with overrides on top.
+    check_source(body.get("template"), body.get("config"))
     try:
-        if "config" in body:
-            merged = config.merge({}, body["config"])
-        else:
-            base = ctx.manager.templates.load(body["template"])
-            merged = config.merge(base, body.get("overrides") or {})
+        _, base = ctx.manager.base_config(body.get("template"), body.get("config"))
+        merged = config.merge(base, body.get("overrides") or {})
     except ValidationFailed as exc:
         return {"valid": False, "errors": [p.to_dict() for p in exc.problems], "warnings": []}
     return ctx.manager.validate(merged).to_dict()
@@ -365,8 +407,9 @@ class RunsHandler(FusionHandler):
         body = self.json_body(RUN_FIELDS)
         run = await self.fusion.call(
             self.fusion.manager.create,
-            body["template"],
+            body.get("template"),
             body.get("overrides") or {},
+            ini=body.get("config"),
             name=body.get("name", ""),
             tags=body.get("tags", ()),
             executor=body.get("executor"),
@@ -548,9 +591,10 @@ class SweepsHandler(FusionHandler):
         body = self.json_body(SWEEP_FIELDS)
         sweep, runs = await self.fusion.call(
             self.fusion.manager.create_sweep,
-            body["template"],
+            body.get("template"),
             body["grid"],
             body.get("overrides") or {},
+            ini=body.get("config"),
             name=body.get("name", ""),
             tags=body.get("tags", ()),
             executor=body.get("executor"),

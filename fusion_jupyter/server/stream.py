@@ -29,6 +29,7 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from fusion_jupyter.engine.errors import EngineError, Problem, ValidationFailed
+from fusion_jupyter.engine.faults import as_engine_error
 from fusion_jupyter.engine.hub import Message, Subscription
 from fusion_jupyter.server.context import SETTINGS_KEY, FusionContext
 from fusion_jupyter.server.errors import ApiError, error_response
@@ -228,6 +229,11 @@ class ClientStream:
             await getattr(self, f"_op_{op}")(message)
         except (EngineError, ApiError) as exc:
             self.reply({"type": "error", "error": error_response(exc).body["error"]})
+        except Exception as exc:
+            fault = as_engine_error(exc)  # a database outage: say so, keep the socket
+            if fault is None:
+                raise
+            self.reply({"type": "error", "error": error_response(fault).body["error"]})
 
     async def _op_ping(self, _message: dict[str, Any]) -> None:
         self.reply({"type": "pong"})

@@ -134,6 +134,18 @@ def is_object(value: Any) -> str | None:
     return None if isinstance(value, dict) else "must be an object"
 
 
+def is_config(value: Any) -> str | None:
+    """A check: a whole config, as INI text or as ``{section: {key: value}}``."""
+    if isinstance(value, str | dict):
+        return None
+    return "must be INI text or an object of sections"
+
+
+def is_bool(value: Any) -> str | None:
+    """A check: true or false."""
+    return None if isinstance(value, bool) else "must be true or false"
+
+
 def is_text_list(value: Any) -> str | None:
     """A check: a list of strings."""
     if isinstance(value, list) and all(isinstance(v, str) for v in value):

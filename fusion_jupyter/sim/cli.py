@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     overrides = run.add_argument_group("config overrides", "set a config key, as the INI spells it")
     for key in overridable_keys():
+        if key in _OWN_FLAGS:  # file_settings.run_id: FUSION's --run_id sets it too
+            continue
         overrides.add_argument(f"--{key}", metavar="VALUE", default=None)
     return parser
 

@@ -18,6 +18,10 @@ from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.support import check_supported, mod_file_of
 from fusion_jupyter.sim.topology import SHIPPED_NETWORKS
 
+#: The simulator reads whatever files the person or engine that started it names: the
+#: server confines a config's paths before it launches anything (engine.config.paths).
+_LOCAL_FILES = ini.DataPaths(allowed=(Path("/"),))
+
 
 def sections_of(key: str) -> list[str]:
     """The sections FUSION reads ``key`` from, as the schema lists them."""
@@ -58,10 +62,10 @@ def params_from_config(config: ini.Config) -> SimParams:
 
     Raises ValidationFailed listing schema errors and unsupported settings together.
     """
-    problems = ini.validate(config).errors + check_supported(config)
+    problems = ini.validate(config, _LOCAL_FILES).errors + check_supported(config)
     if problems:
         raise ValidationFailed(problems)
-    return params_from_typed(ini.typed(config), ini.erlang_points(config))
+    return params_from_typed(ini.typed(config, _LOCAL_FILES), ini.erlang_points(config))
 
 
 def params_from_typed(values: Mapping[str, Any], erlangs: list[float]) -> SimParams:

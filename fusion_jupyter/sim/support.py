@@ -37,8 +37,8 @@ class Supported:
 
 #: Keys that change FUSION's decisions, and the values this model implements.
 SUPPORTED: tuple[Supported, ...] = (
-    Supported("routing_settings", "route_method", ("k_shortest_path",), "k shortest paths"),
-    Supported("spectrum_settings", "allocation_method", ("first_fit",), "first fit"),
+    Supported("general_settings", "route_method", ("k_shortest_path",), "k shortest paths"),
+    Supported("general_settings", "allocation_method", ("first_fit",), "first fit"),
     Supported("snr_settings", "snr_type", ("None",), "no physical-layer check (reach table only)"),
     Supported("general_settings", "dynamic_lps", ("False",), "no grooming", "False"),
     Supported("general_settings", "fixed_grid", ("False",), "the flexible grid", "False"),

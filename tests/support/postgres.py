@@ -7,7 +7,7 @@ trust authentication. PostgreSQL refuses to run as root, so when we are root the
 server runs as the ``postgres`` OS user (which the Debian package creates), or
 ``nobody``. The server gets a parent-death signal, so it does not outlive a test
 process that is killed. ``stop()`` does ``pg_ctl stop -m fast`` and removes the
-directory.
+directory; ``pause()`` and ``resume()`` stop and restart it in place (an outage).
 
 Used by the ``postgres_server`` / ``pg_url`` / ``fresh_pg_url`` / ``db_url`` fixtures in
 tests/conftest.py, and usable on its own (benchmarks)::
@@ -250,6 +250,21 @@ class PostgresServer:
                     self._kill()
         finally:
             shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def pause(self) -> None:
+        """``pg_ctl stop -m fast``, keeping the data: a database outage, until :meth:`resume`."""
+        _run(
+            [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w"],
+            self.run_as,
+            what="pg_ctl stop",
+            timeout=40,
+        )
+        self.process.wait(timeout=10)
+
+    def resume(self, timeout: float = 30.0) -> None:
+        """Start the server again after :meth:`pause`, on the same port and data."""
+        self.process = _spawn_postgres(self.bindir, self.base_dir, self.port, self.run_as)
+        self._wait_ready(deadline=time.monotonic() + timeout)
 
     def _kill(self) -> None:
         if self.process.poll() is None:

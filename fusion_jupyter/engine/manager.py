@@ -7,14 +7,15 @@ and any of them may settle a run, because the exit code lives in the run directo
 (``exit.json``, written by the run's launcher) and the status change is a
 compare-and-set. Runs never depend on the manager that started them staying alive.
 
-Three daemon threads do the watching: one waits on pidfds for process ends, one on
-inotify for file changes, and one syncs with the database about once a second (to
-see runs other managers created or settled, and to write the throttled progress
-cache).
+Daemon threads do the watching: one waits on pidfds for process ends, one on inotify
+for file changes (unless the server's event loop does that), and one syncs with the
+database about once a second (to see runs other managers created or settled, and to
+write the throttled progress cache).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -124,13 +125,17 @@ class RunManager:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def start(self) -> None:
-        """Re-attach to the runs left running, start the watchers and queued runs."""
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Re-attach to the runs left running, start the watchers and queued runs.
+
+        With ``loop`` (a server's event loop) file changes are handled on that loop;
+        without it, on a thread of the engine's own.
+        """
         if self.started:
             return
         self.settings.runs_dir.mkdir(parents=True, exist_ok=True)
         self._exits.start()
-        self._watcher.start()
+        self._watcher.start(loop)
         self._remote_watcher.start()
         self.started = True
         self._sync(adopt=True)

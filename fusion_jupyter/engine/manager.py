@@ -259,7 +259,7 @@ class RunManager:
         run = self._new_run(cfg, template, overrides or {}, name, tags, target)
         with _removing_dirs_on_error([run]):
             self.store.add_run(run, tags)
-        return self._after_create([run])[0]
+        return self._after_create_one(run)
 
     def rerun(self, run_id: str) -> Run:
         """A new run with the same frozen config, template, name and tags."""
@@ -269,7 +269,7 @@ class RunManager:
         run.rerun_of = old.id
         with _removing_dirs_on_error([run]):
             self.store.add_run(run, old.tags)
-        return self._after_create([run])[0]
+        return self._after_create_one(run)
 
     def create_sweep(
         self,
@@ -316,7 +316,6 @@ class RunManager:
                     f"{name or template or 'sweep'} [{label}]",
                     all_tags,
                     target,
-                    durable=False,
                 )
                 run.sweep_id = sweep.id
                 runs.append((run, all_tags))
@@ -378,9 +377,9 @@ class RunManager:
         name: str,
         tags: Sequence[str],
         target: tuple[str, dict[str, Any]],
-        *,
-        durable: bool = True,
     ) -> Run:
+        """A new run's record and directory, with its frozen config written but not yet
+        durable: the caller makes it so (see :meth:`_after_create_one`)."""
         executor, executor_options = target
         name = _check_name(name)
         run_id = new_id()
@@ -390,7 +389,7 @@ class RunManager:
         # 1,000-run sweep's creation).
         run_dir.mkdir(parents=True)
         try:
-            config.write_frozen(cfg, run_dir / "config.ini", durable=durable)
+            config.write_frozen(cfg, run_dir / "config.ini", durable=False)
         except BaseException:
             shutil.rmtree(run_dir, ignore_errors=True)
             raise
@@ -435,6 +434,15 @@ class RunManager:
         if problem:
             raise ValidationFailed([Problem("run", "executor", problem)])
         return name, slurm.check_options(options or {})
+
+    def _after_create_one(self, run: Run) -> Run:
+        # The frozen config is made durable after the run is started, not before: the
+        # simulator reads it from the page cache, and its two fsyncs (2-7 ms, far more
+        # on a busy disk) would delay the start. It is durable before the caller hears
+        # of the run, as the run's database row is.
+        created = self._after_create([run])[0]
+        config.make_durable(Path(run.run_dir) / "config.ini")
+        return created
 
     def _after_create(self, runs: list[Run], sweep: Sweep | None = None) -> list[Run]:
         for run in runs:

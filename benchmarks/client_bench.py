@@ -140,11 +140,17 @@ def launcher_written_start(home: Path, repeats: int) -> None:
     """The latency when the launcher, not the simulator, writes the first event."""
     import os
 
-    from fusion_jupyter.engine.profiles import fusion_profile
-    from tests.support import FUSION_STANDIN
+    from fusion_jupyter.engine.logpatterns import FUSION_LOG_PATTERNS
+    from tests.support import fusion_standin_command
 
+    # The stand-in (not FUSION) because this measures our launcher, not FUSION's
+    # 2-4 s of imports: a simulator that writes no progress file, as FUSION.
     os.environ.setdefault("FUSION_STANDIN_ROOT", str(home / "fusion-root"))
-    profile = fusion_profile([sys.executable, str(FUSION_STANDIN)])
+    profile = {
+        "simulator_command": fusion_standin_command(),
+        "progress_log_patterns": FUSION_LOG_PATTERNS,
+        "output_collect": ["*_erlang.json"],
+    }
     options = {"runs_dir": home / "runs-fusion", "db_url": f"sqlite:///{home / 'fusion.db'}"}
     with fj.connect(embedded=True, **options, **profile) as client:
         latencies, _ = first_event_latency(client, repeats)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         Run,
         RunFailedError,
         Sweep,
+        UnavailableError,
         ValidationError,
         connect,
     )
@@ -36,6 +37,7 @@ _CLIENT_EXPORTS = (
     "Run",
     "RunFailedError",
     "Sweep",
+    "UnavailableError",
     "ValidationError",
     "connect",
 )
@@ -49,6 +51,7 @@ __all__ = [
     "Run",
     "RunFailedError",
     "Sweep",
+    "UnavailableError",
     "ValidationError",
     "__version__",
     "connect",

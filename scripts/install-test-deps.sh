@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs: Debian packages and the project itself
-# with its `test` extra, into whichever `python` is first on PATH.
+# Install everything the test suite needs: Debian packages, the project itself
+# with its `test` extra (into whichever `python` is first on PATH), and the real
+# FUSION simulator (scripts/install-fusion.sh, a cached install of its own).
 #
 #   bash scripts/install-test-deps.sh && python -m pytest
 #
@@ -99,5 +100,12 @@ install_python_packages() {
     mkdir -p "$stamp_dir" && echo "$key" >"$stamp" || true
 }
 
+# The real FUSION simulator (tests marked `fusion`): a cached copy of ../shared/fusion
+# with its own virtualenv; returns at once when it is already installed.
+install_fusion() {
+    run_quiet "FUSION install" bash "$ROOT/scripts/install-fusion.sh"
+}
+
 install_apt_packages
 install_python_packages
+install_fusion

@@ -7,10 +7,13 @@ Fixtures
     fresh_pg_url     (function) URL of a new, empty database, dropped after the test
     db_url           (function) parametrized: "sqlite" -> sqlite:///<tmp>/runs.db,
                                 "postgresql" -> fresh_pg_url (marked ``postgresql``)
+    fusion_install   (session)  the real FUSION (tests/support/fusion.py), installed once
+                                per machine; skips when it cannot be installed
     fusion_standin_root (function) FUSION_STANDIN_ROOT set to a temporary directory
 
 Policy
-    Tests using the PostgreSQL fixtures are marked ``postgresql`` automatically.
+    Tests using the PostgreSQL fixtures are marked ``postgresql`` automatically,
+    those using Slurm ``slurm`` and those using the real FUSION ``fusion``.
     FUSION_JUPYTER_REQUIRE="postgresql[,marker...]" (set by .ci/run) turns a skip of
     a test carrying one of those markers into a failure: in CI, "PostgreSQL not
     available" must fail the build, not pass it quietly.
@@ -39,12 +42,14 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:  # `tests.support` importable however pytest was started
     sys.path.insert(0, _ROOT)
 
+from tests.support.fusion import FusionInstall, FusionUnavailable, install  # noqa: E402
 from tests.support.postgres import PostgresServer, PostgresUnavailable  # noqa: E402
 from tests.support.slurm import SlurmCluster, SlurmUnavailable  # noqa: E402
 
 REQUIRE_ENV = "FUSION_JUPYTER_REQUIRE"
 _PG_FIXTURES = {"postgres_server", "pg_url", "fresh_pg_url"}
 _SLURM_FIXTURES = {"slurm_cluster"}
+_FUSION_FIXTURES = {"fusion_install"}
 _required_key = pytest.StashKey[frozenset[str]]()
 
 
@@ -83,6 +88,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.postgresql)
         if _SLURM_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slurm)
+        if _FUSION_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.fusion)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -173,6 +180,15 @@ def slurm_cluster() -> Iterator[SlurmCluster]:
 
 
 # --- simulators --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def fusion_install() -> FusionInstall:
+    """The real FUSION (a cached install; the first one takes 1-2 minutes)."""
+    try:
+        return install()
+    except FusionUnavailable as exc:
+        pytest.skip(f"FUSION unavailable: {exc}")
 
 
 @pytest.fixture

@@ -500,3 +500,14 @@ def test_results_of_a_hundred_erlang_files_is_fast(tmp_path):
     assert len(table) == 100
     assert table["erlang"].is_monotonic_increasing
     assert min(timings) < 0.2, f"best of 3: {min(timings):.3f}s"
+
+
+def test_artifacts_list_numbers_in_natural_order(tmp_path):
+    for load in ("1000.0", "1200.0", "400.0", "600.0", "800.0", "50.5"):
+        (tmp_path / "output").mkdir(exist_ok=True)
+        (tmp_path / "output" / f"{load}_erlang.json").write_text("{}")
+    paths = [a.path for a in artifacts.list_artifacts(tmp_path)]
+    assert paths == [
+        f"output/{load}_erlang.json"
+        for load in ("50.5", "400.0", "600.0", "800.0", "1000.0", "1200.0")
+    ]

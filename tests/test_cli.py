@@ -354,3 +354,76 @@ def test_readme_main_job_as_console_script(data_dir):
     assert results.returncode == 0, results.stderr
     assert "blocking probability per traffic load" in results.stdout
     assert "Traceback" not in submit.stderr + results.stderr
+
+
+def test_sweep_from_a_template_or_a_file_and_the_sweeps_listing(data_dir, capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "sweeps")
+    assert code == 0 and "No sweeps yet" in out
+    code, out, _ = run_cli(
+        capsys,
+        "sweep",
+        "blocking",
+        "--grid",
+        "routing_settings.k_paths=1,2",
+        "--grid",
+        "general_settings.max_iters=1",
+        "--set",
+        "general_settings.num_requests=200",
+        "--name",
+        "k",
+        "--wait",
+        "--quiet",
+    )
+    assert code == 0
+    sweep_id = out.strip().splitlines()[0]
+    code, out, _ = run_cli(capsys, "sweeps")
+    assert code == 0
+    (row,) = [line for line in out.splitlines() if line.startswith(sweep_id)]
+    assert "k_paths(2) x max_iters(1)" in row and "2 completed" in row
+    code, out, _ = run_cli(capsys, "runs", "--sweep", sweep_id)
+    assert out.count("COMPLETED") == 2
+    code, _, err = run_cli(capsys, "sweep", "blocking", "--grid", "routing_settings.k_paths=1,,3")
+    assert_one_line_error(code, err, 2, "no empty value")
+    code, _, err = run_cli(capsys, "sweep", "blocking")
+    assert_one_line_error(code, err, 2, "at least one --grid")
+    code, _, err = run_cli(capsys, "sweep", "blocking", "--grid", "routing_settings.k_paths=0,1")
+    assert_one_line_error(code, err, 1, "k_paths")
+
+
+# --------------------------------------------------------------------------- the simulator switch
+
+
+@pytest.fixture
+def jupyter_config(tmp_path, monkeypatch, data_dir):
+    """A Jupyter config dir of the user's own, as the server would read it."""
+    path = tmp_path / "jupyter-config"
+    path.mkdir()
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(path))
+    return path
+
+
+def test_the_command_line_reads_the_servers_config_files(jupyter_config, tmp_path, capsys):
+    missing = tmp_path / "no-fusion" / "fusion-sim"
+    (jupyter_config / "jupyter_server_config.py").write_text(
+        f'c.FusionJupyter.simulator = "fusion"\nc.FusionJupyter.fusion_command = "{missing}"\n'
+    )
+    # The .json of the same directory wins over the .py, as in jupyter-server.
+    (jupyter_config / "jupyter_server_config.json").write_text(
+        json.dumps({"FusionJupyter": {"max_concurrent_runs": 3}})
+    )
+    with connect(embedded=True) as client:
+        settings = client.backend.settings
+        assert (settings.simulator, settings.fusion_command) == ("fusion", str(missing))
+        assert settings.max_concurrent_runs == 3
+    # FUSION is the configured default and is missing: refused, naming the setting.
+    code, _, err = run_cli(capsys, "submit", "minimal", *QUICK)
+    assert_one_line_error(code, err, 1, "c.FusionJupyter.fusion_command")
+    code, out, _ = run_cli(capsys, "runs")
+    assert code == 0 and "No runs yet" in out
+    # A run may still choose the built-in simulator, and says which one ran it.
+    code, out, _ = run_cli(
+        capsys, "submit", "minimal", *QUICK, "--simulator", "builtin", "--wait", "-q"
+    )
+    assert code == 0, out
+    with connect(embedded=True) as client:
+        assert client.run(out.strip()).to_dict()["simulator"] == "builtin"

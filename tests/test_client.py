@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,8 +30,8 @@ from fusion_jupyter.client.connect import current_kernel_id
 from fusion_jupyter.client.progress import NullReporter, TqdmReporter, make_reporter
 from fusion_jupyter.engine import RunManager
 from fusion_jupyter.engine.artifacts import RESULT_COLUMNS
-from fusion_jupyter.engine.profiles import fusion_profile
-from tests.support import FUSION_STANDIN, stub_sim_command
+from tests.support import stub_sim_command
+from tests.support.fusion import FusionInstall
 from tests.support.jupyter import JupyterServer, running_server
 
 FAST = {"sync_interval_seconds": 0.2, "progress_flush_seconds": 0.1, "cancel_grace_seconds": 2.0}
@@ -336,18 +335,22 @@ def test_artifacts(client, tmp_path):
         client.backend.read_artifact(run.id, "../runs.db")
 
 
-def test_results_on_fusion_format_output(mode, tmp_path, fusion_standin_root):
-    # The FUSION stand-in writes FUSION's *_erlang.json under its own root; the profile
-    # collects them into output/, and results() is built from them.
-    profile = fusion_profile([sys.executable, str(FUSION_STANDIN)])
-    with either_client(mode, tmp_path, **profile) as c:
-        run = c.submit("minimal", {"general_settings.max_iters": 3}).wait(
-            timeout=120, progress=False
-        )
+def test_results_of_a_real_fusion_run(mode, tmp_path, fusion_install: FusionInstall):
+    # FUSION writes *_erlang.json under its own root; they are moved into output/, and
+    # results() is built from them (remote: through the server's parquet answer).
+    settings = {
+        "fusion_command": str(fusion_install.command),
+        "templates_path": [str(fusion_install.templates)],
+    }
+    overrides = {"general_settings.max_iters": 1}
+    with either_client(mode, tmp_path, **settings) as c:
+        run = c.submit("minimal", overrides, simulator="fusion").wait(timeout=120, progress=False)
         assert run.status == "COMPLETED", run.error
+        assert run.to_dict()["simulator"] == "fusion"
         assert not any(a.path == "output/results.csv" for a in run.artifacts)
         results = run.results()
     assert results["erlang"].tolist() == [300.0, 400.0, 500.0]
+    assert results["iterations_saved"].tolist() == results["iterations_run"].tolist() == [1] * 3
     assert (results["iterations"] >= 1).all()
     assert results["blocking_mean"].between(0, 1).all()
     assert (results["ci_lower"] <= results["blocking_mean"]).all()
@@ -545,6 +548,18 @@ def test_sweep_numpy_grid_cancel_and_async(client):
     assert sweep.results().empty
 
 
+def test_sweeps_listing(client):
+    first = client.sweep("minimal", {"general_settings.max_iters": [1, 2]}, name="first")
+    first.wait(progress=False)
+    second = client.sweep("minimal", {"routing_settings.k_paths": [1]}, name="second")
+    listed = client.sweeps()
+    assert [s.id for s in listed[:2]] == [second.id, first.id]
+    assert listed[1].status_counts == {"COMPLETED": 2} and listed[1].total == 2
+    assert listed[1].grid == {"general_settings.max_iters": [1, 2]}
+    assert listed[1].open().id == first.id
+    assert [s.id for s in client.sweeps(limit=1)] == [second.id]
+
+
 def test_sweep_refuses_a_bad_grid(client):
     with pytest.raises(fj.ValidationError, match="grid"):
         client.sweep("minimal", {"routing_settings.k_paths": []})
@@ -572,3 +587,23 @@ def test_display_outside_a_kernel_does_not_break(client, capsys):
     run.wait(progress=False)
     time.sleep(0.2)
     assert "<div" in run._repr_html_()
+
+
+def test_sweep_plot_draws_one_curve_per_varying_parameter(sim_client):
+    sweep = sim_client.sweep(
+        "blocking",
+        {"routing_settings.k_paths": [1, 2], "general_settings.max_iters": [1]},
+        {"general_settings.num_requests": 200},
+        name="k",
+    )
+    sweep.wait(progress=False)
+    figure = sweep.plot()
+    (ax,) = figure.axes
+    assert [line.get_label() for line in ax.get_lines()] == ["k_paths = 1", "k_paths = 2"]
+    assert all(len(line.get_xdata()) == 3 for line in ax.get_lines())  # 100, 200, 300 Erlang
+    assert len(ax.collections) == 2  # a confidence band per curve
+    assert ax.get_xlabel() == "Traffic load (Erlang)" and ax.get_yscale() == "linear"
+    log = sweep.plot(by="routing_settings.k_paths", log_y=True, bands=False)
+    assert log.axes[0].get_yscale() == "log" and not log.axes[0].collections
+    with pytest.raises(ValueError, match=r"by: routing_settings\.nope is not a grid parameter"):
+        sweep.plot(by="routing_settings.nope")

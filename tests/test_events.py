@@ -116,6 +116,9 @@ def test_fusion_log_lines_become_progress_events():
 def test_a_simulator_without_progress_file_gets_progress_from_its_log(
     tmp_path, fusion_standin_root
 ):
+    # The stand-in, not FUSION: this is the generic mechanism (a simulator_command
+    # with progress_log_patterns and output_collect); FUSION itself runs in
+    # tests/test_fusion.py.
     with make_manager(
         tmp_path,
         f"sqlite:///{tmp_path}/runs.db",
@@ -136,9 +139,37 @@ def test_a_simulator_without_progress_file_gets_progress_from_its_log(
         assert "Starting simulation for 300.0 Erlang" in m.tail_log(run.id, 1000).data
 
 
+def test_settling_writes_the_progress_cache_a_concurrent_flush_had_taken(tmp_path, monkeypatch):
+    """The race behind a COMPLETED run with no erlang_count (1 in 626 in CI): the
+    periodic flush took the changed cache just before the run settled, and its write
+    landed only after the terminal status was visible. Here the flush takes it and
+    never writes: the settled run must carry its cache all the same."""
+    from fusion_jupyter.engine.manager import RunManager
+
+    untrack = RunManager._untrack
+
+    def flush_took_it_first(self, run_id, **kwargs):
+        tracker = self._trackers.get(run_id)
+        if tracker is not None:
+            tracker.poll(self.hub)
+            tracker.take_dirty()  # what the sync thread's flush does, minus its write
+        return untrack(self, run_id, **kwargs)
+
+    monkeypatch.setattr(RunManager, "_untrack", flush_took_it_first)
+    with make_manager(
+        tmp_path, f"sqlite:///{tmp_path}/runs.db", progress_flush_seconds=3600.0
+    ) as m:
+        run = m.create("minimal", {"general_settings": {"max_iters": 2}})
+        done = wait_terminal(m, run.id)
+        assert done.status == Status.COMPLETED, done.error
+        assert (done.erlang_count, done.erlang_index, done.percent) == (3, 2, 100.0)
+
+
 def test_a_failing_log_driven_run_gets_an_error_event_with_its_traceback(
     tmp_path, fusion_standin_root
 ):
+    # The stand-in: a crash in the middle of an iteration, which FUSION cannot be made
+    # to produce quickly (its known crash, best_fit, needs minutes of simulation).
     with make_manager(
         tmp_path,
         f"sqlite:///{tmp_path}/runs.db",
@@ -217,3 +248,26 @@ def test_live_subscription_sees_every_event_once_in_order(tmp_path):
         assert [e["seq"] for e in m.events(run.id)] == seqs
         assert any(e["type"] == "warning" for e in m.events(run.id))
         sub.close()
+
+
+def test_a_failures_root_cause_comes_before_its_last_line():
+    # FUSION logs the real cause (a missing option) long before the KeyError it dies of.
+    t = LogProgressTranslator(
+        FUSION_LOG_PATTERNS, {}, root_cause=(r" - ERROR - ", r"Missing required option")
+    )
+    lines = [
+        "2026-11-29 15:07:19,059 - fusion.cli.config_setup - ERROR - Configuration error: "
+        "Missing required option 'is_grooming_enabled' in section [general_settings]",
+        "2026-11-29 15:07:19,092 - fusion.cli.run_sim - ERROR - Simulation error: 'mod_assumption'",
+        "Traceback (most recent call last):",
+        '  File "batch_runner.py", line 76, in prepare_simulation',
+        "KeyError: 'mod_assumption'",
+    ]
+    for line in lines:
+        t.feed(line + "\n")
+    event = t.finish(1, 3.0, "\n".join(lines))
+    assert event["message"] == (
+        "Configuration error: Missing required option 'is_grooming_enabled' in section "
+        "[general_settings] (it then ended with: KeyError: 'mod_assumption')"
+    )
+    assert event["traceback"].startswith("Traceback") and event["traceback"].endswith("'")

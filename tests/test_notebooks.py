@@ -98,3 +98,27 @@ def test_notebook_under_a_server(name, server, tmp_path):
     assert f"remote: {server.root}" in first
     runs = server.session().get(server.url("runs")).json()["runs"]
     assert runs and all(r["status"] == "COMPLETED" for r in runs)
+
+
+def test_display_then_wait_draws_the_run_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))  # no server there
+    for var in ("JUPYTERHUB_API_TOKEN", "JUPYTERHUB_SERVICE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            'import fusion_jupyter as fj\nclient = fj.connect()\nrun = client.submit("minimal")'
+        ),
+        nbformat.v4.new_code_cell("display(run)\nrun.wait()"),
+        nbformat.v4.new_code_cell("run"),
+    ]
+    NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3").execute()
+    errors = [o for c in nb.cells for o in c.outputs if o["output_type"] == "error"]
+    assert not errors, errors
+    shown = [
+        o for o in nb.cells[1].outputs if o["output_type"] in ("display_data", "execute_result")
+    ]
+    assert len(shown) == 1, shown
+    # In a later cell the run is drawn again, as asked.
+    assert len(nb.cells[2].outputs) == 1

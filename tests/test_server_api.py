@@ -141,8 +141,13 @@ async def test_live_needs_no_auth_and_ready_reports(api: Api) -> None:
         "disk": "ok",
         "executors": {"local": "ok", "slurm": ready["executors"]["slurm"]},
         "watcher": ready["watcher"],
+        "simulators": ready["simulators"],
     }
     assert ready["watcher"] in ("inotify", "polling")
+    simulators = ready["simulators"]
+    assert simulators["default"] == "builtin" and "builtin" in simulators["available"]
+    assert simulators["fusion"]["setting"] == "c.FusionJupyter.fusion_command"
+    assert isinstance(simulators["fusion"]["available"], bool)
 
 
 @pytest.mark.parametrize(
@@ -364,7 +369,9 @@ async def test_cancel_delete_purge_rerun(api: Api, app: FusionJupyter) -> None:
     await wait_status(api, run["id"], "RUNNING")
     assert_error(await api("DELETE", f"runs/{run['id']}"), 409)
     code, cancelled = await api("POST", f"runs/{run['id']}/cancel")
-    assert code == 200 and cancelled["status"] == "CANCELLED"
+    # Answered at once: CANCELLING until the run's process group has ended.
+    assert code == 200 and cancelled["status"] in ("CANCELLING", "CANCELLED")
+    await wait_status(api, run["id"], "CANCELLED")
     assert_error(await api("POST", f"runs/{run['id']}/cancel"), 409)
 
     code, again = await api("POST", f"runs/{run['id']}/rerun")
@@ -525,6 +532,25 @@ async def test_sweep_create_and_get(api: Api) -> None:
     assert_error(await api("POST", "sweeps", {"template": "minimal"}), 400, "grid")
 
 
+async def test_sweeps_are_listed_newest_first_with_their_runs_counted(api: Api) -> None:
+    made = []
+    for values in ([1], [1, 2], [1, 2, 3]):
+        body = {"template": "minimal", "grid": {"general_settings.max_iters": values}}
+        made.append((await api("POST", "sweeps", body))[1]["sweep"]["id"])
+    code, page = await api("GET", "sweeps", params={"limit": 2})
+    assert code == 200 and [s["id"] for s in page["sweeps"]] == made[::-1][:2]
+    assert [sum(s["status_counts"].values()) for s in page["sweeps"]] == [3, 2]
+    assert "run_ids" not in page["sweeps"][0]
+    code, rest = await api("GET", "sweeps", params={"cursor": page["next_cursor"]})
+    assert [s["id"] for s in rest["sweeps"]] == made[:1] and rest["next_cursor"] is None
+    for params, key in [
+        ({"limit": 0}, "limit"),
+        ({"limit": 10**6}, "limit"),
+        ({"cursor": "x"}, "cursor"),
+    ]:
+        assert_error(await api("GET", "sweeps", params=params), 400, key)
+
+
 # --------------------------------------------------------------------------- bodies
 
 
@@ -625,3 +651,31 @@ def test_trait_defaults_are_the_engines() -> None:
     assert Path(app.runs_dir) == engine.runs_dir
     assert app.simulator_command == engine.simulator_command
     assert app.max_body_bytes == 1 << 20
+
+
+@pytest.mark.parametrize("path", ["runs", "sweeps"])
+async def test_a_missing_fusion_is_refused_with_503_naming_the_setting(
+    api: Api, app: FusionJupyter, tmp_path: Path, path: str
+) -> None:
+    assert app.manager is not None
+    app.manager.settings.fusion_command = str(tmp_path / "no-fusion" / "fusion-sim")
+    body: dict[str, Any] = {"template": "minimal", "simulator": "fusion"}
+    if path == "sweeps":
+        body["grid"] = {"general_settings.max_iters": [1, 2]}
+    error = assert_error(await api("POST", path, body), 503)
+    assert "c.FusionJupyter.fusion_command" in error["message"]
+    assert error["details"] == {"simulator": "fusion", "setting": "c.FusionJupyter.fusion_command"}
+    # Nothing was created: no record, no directory.
+    code, page = await api("GET", "runs")
+    assert code == 200 and page["runs"] == []
+    assert not any((tmp_path / "runs").iterdir())
+    # A name that is no simulator is bad input, named.
+    body["simulator"] = "nope"
+    assert_error(await api("POST", path, body), 400, "simulator")
+
+
+async def test_a_run_records_its_simulator(api: Api) -> None:
+    run = await create(api, simulator="builtin")
+    assert run["simulator"] == "builtin"
+    code, again = await api("GET", f"runs/{run['id']}")
+    assert code == 200 and again["simulator"] == "builtin"

@@ -293,3 +293,27 @@ def test_cancelling_a_slurm_sweep_from_the_api(slurm_client):
     assert len({r.job_id.split("_")[0] for r in sweep.runs}) == 1  # one array
     sweep.cancel()
     assert [r.status for r in sweep.runs] == ["CANCELLED"] * 3
+
+
+def test_a_fusion_run_on_slurm(tmp_path, slurm_cluster, fusion_install):
+    # The job runs FUSION's own fusion-sim from its cached install (same machine,
+    # same file system), and its outputs are moved into the run's output/ there.
+    with make_manager(
+        tmp_path,
+        f"sqlite:///{tmp_path}/runs.db",
+        slurm_poll_interval=0.3,
+        slurm_file_poll_interval=0.2,
+        simulator="fusion",
+        fusion_command=str(fusion_install.command),
+        templates_path=[fusion_install.templates],
+    ) as m:
+        run = m.create("minimal", {"general_settings": {"max_iters": 1}}, executor="slurm")
+        assert run.executor == "slurm" and run.simulator == "fusion"
+        done = wait_terminal(m, run.id, timeout=180)
+        assert done.status == Status.COMPLETED, done.error
+        assert [e["type"] for e in m.events(run.id)].count("iteration") == 3
+        table = m.results(run.id)
+        assert table["erlang"].tolist() == [300.0, 400.0, 500.0]
+        assert table["iterations_saved"].tolist() == [1, 1, 1]
+        dirs = json.loads((Path(run.run_dir) / "external.json").read_text())["dirs"]
+        assert dirs and not any(Path(d).exists() for d in dirs)

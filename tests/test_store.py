@@ -51,7 +51,7 @@ def test_sqlite_connections_get_wal_busy_timeout_and_foreign_keys(tmp_path):
 def test_schema_comes_from_migrations_and_matches_the_models(db_url):
     store = Store(db_url)
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diffs == []
     store.close()

@@ -26,6 +26,7 @@ from fusion_jupyter.client.errors import (
     RunFailedError,
     ServerError,
     TimeoutError,
+    UnavailableError,
     ValidationError,
 )
 from fusion_jupyter.client.progress import ProgressReporter, Snapshot
@@ -53,6 +54,7 @@ __all__ = [
     "Sweep",
     "Template",
     "TimeoutError",
+    "UnavailableError",
     "ValidationError",
     "ValidationReport",
     "connect",

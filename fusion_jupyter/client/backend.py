@@ -13,9 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from fusion_jupyter.service.exchange import Reply, Request
 
 JSON = dict[str, Any]
 Message = dict[str, Any]
@@ -57,6 +60,7 @@ class RunSpec:
     executor_options: Mapping[str, Any] | None = None
     config: str | None = None
     """A whole INI text instead of a template (a researcher's own file)."""
+    simulator: str | None = None
 
     def body(self) -> JSON:
         """The JSON body of ``POST runs``."""
@@ -73,6 +77,8 @@ class RunSpec:
             body["executor"] = self.executor
         if self.executor_options:
             body["executor_options"] = dict(self.executor_options)
+        if self.simulator:
+            body["simulator"] = self.simulator
         return body
 
 
@@ -173,6 +179,9 @@ class Backend(Protocol):
     def get_sweep(self, sweep_id: str) -> JSON:
         """``{sweep, runs}``."""
 
+    def list_sweeps(self, limit: int, cursor: str | None) -> JSON:
+        """``{sweeps, next_cursor}``, newest first, each with its status counts."""
+
     def cancel_sweep(self, sweep_id: str) -> JSON:
         """Cancel every active run of a sweep (a Slurm array at once); ``{sweep, runs}``."""
 
@@ -193,6 +202,110 @@ class Backend(Protocol):
         log_offset: int = 0,
     ) -> AsyncStream:
         """The asyncio twin of :meth:`stream`."""
+
+    def answer(self, request: Request) -> Reply:
+        """The reply to a raw API request, refusals included (for the widgets' relay)."""
+
+
+class ApiCalls:
+    """The backend methods that are one REST call each, written once for both backends.
+
+    A backend supplies :meth:`call`: the remote one sends the request over HTTP, the
+    embedded one hands it to the service in this process. Both so make the very same
+    request, and the service applies the very same checks and limits to it.
+    """
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """One API call's JSON answer (None for 204); refusals raise client errors."""
+        raise NotImplementedError
+
+    def templates(self) -> list[JSON]:
+        return list(self.call("GET", "templates")["templates"])
+
+    def template(self, name: str) -> JSON:
+        return dict(self.call("GET", f"templates/{quote(name, safe='')}"))
+
+    def validate(
+        self, template: str | None, overrides: Mapping[str, Any], config: str | None = None
+    ) -> JSON:
+        body = RunSpec(template, overrides, config=config).body()
+        return dict(self.call("POST", "configs/validate", body=body))
+
+    def save_template(
+        self, name: str, run_id: str | None, config: str | None, description: str, replace: bool
+    ) -> JSON:
+        body: JSON = {"name": name, "description": description, "replace": replace}
+        body.update({"run_id": run_id} if run_id is not None else {"config": config})
+        return dict(self.call("POST", "templates", body=body))
+
+    def create_run(self, spec: RunSpec) -> JSON:
+        return dict(self.call("POST", "runs", body=spec.body()))
+
+    def list_runs(self, query: RunQuery, limit: int, cursor: str | None) -> JSON:
+        params: dict[str, Any] = {**query.params(), "limit": limit, "cursor": cursor}
+        return dict(self.call("GET", "runs", params=params))
+
+    def get_run(self, run_id: str) -> JSON:
+        return dict(self.call("GET", run_path(run_id)))
+
+    def cancel_run(self, run_id: str) -> JSON:
+        return dict(self.call("POST", run_path(run_id, "cancel")))
+
+    def delete_run(self, run_id: str, purge: bool) -> None:
+        self.call("DELETE", run_path(run_id), params={"purge": "true"} if purge else None)
+
+    def rerun(self, run_id: str) -> JSON:
+        return dict(self.call("POST", run_path(run_id, "rerun")))
+
+    def events(self, run_id: str, after: int, limit: int | None) -> list[JSON]:
+        params = {"after": after, "limit": limit}
+        return list(self.call("GET", run_path(run_id, "progress"), params=params)["events"])
+
+    def logs(
+        self, run_id: str, *, offset: int = 0, limit: int | None = None, tail: int | None = None
+    ) -> JSON:
+        params = {"tail": tail} if tail is not None else {"offset": offset, "limit": limit}
+        return dict(self.call("GET", run_path(run_id, "logs"), params=params))
+
+    def artifacts(self, run_id: str) -> list[JSON]:
+        return list(self.call("GET", run_path(run_id, "artifacts"))["artifacts"])
+
+    def create_sweep(self, spec: RunSpec, grid: Mapping[str, Sequence[Any]]) -> JSON:
+        body = {**spec.body(), "grid": {key: list(values) for key, values in grid.items()}}
+        return dict(self.call("POST", "sweeps", body=body))
+
+    def get_sweep(self, sweep_id: str) -> JSON:
+        return dict(self.call("GET", f"sweeps/{quote(sweep_id, safe='')}"))
+
+    def list_sweeps(self, limit: int, cursor: str | None) -> JSON:
+        return dict(self.call("GET", "sweeps", params={"limit": limit, "cursor": cursor}))
+
+    def cancel_sweep(self, sweep_id: str) -> JSON:
+        return dict(self.call("POST", f"sweeps/{quote(sweep_id, safe='')}/cancel"))
+
+
+_DOTS = {".": "%2E", "..": "%2E%2E"}
+
+
+def run_path(run_id: str, *rest: str) -> str:
+    """The API path of a run (or of one of its resources), the id percent-encoded."""
+    return "/".join(["runs", quote(run_id, safe=""), *rest])
+
+
+def artifact_path(run_id: str, path: str) -> str:
+    """The API path of a run's file.
+
+    Dot segments are encoded so that no HTTP layer resolves them on the way: the
+    server, not the client, decides what a path may reach.
+    """
+    parts = [_DOTS.get(part, quote(part, safe="")) for part in path.split("/")]
+    return run_path(run_id, "artifacts", "/".join(parts))
 
 
 def nest_overrides(overrides: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:

@@ -19,13 +19,15 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from fusion_jupyter.client import errors
-from fusion_jupyter.client.backend import CHANNELS, JSON, Message, Mode, RunQuery, RunSpec
+from fusion_jupyter.client.backend import CHANNELS, ApiCalls, Message, Mode
+from fusion_jupyter.client.config_files import configured_engine_settings
 from fusion_jupyter.client.errors import engine_errors
 from fusion_jupyter.engine.hub import Subscription
 from fusion_jupyter.engine.manager import RunManager
-from fusion_jupyter.engine.models import Status, run_to_dict, sweep_to_dict
 from fusion_jupyter.engine.settings import EngineSettings
-from fusion_jupyter.engine.store import RunFilter
+from fusion_jupyter.service import routes
+from fusion_jupyter.service.api import FusionService
+from fusion_jupyter.service.exchange import Reply, Request
 
 T = TypeVar("T")
 
@@ -104,9 +106,9 @@ class _SharedManagers:
 _SHARED = _SharedManagers()
 
 
-class EmbeddedBackend:
+class EmbeddedBackend(ApiCalls):
     """Calls a :class:`RunManager` started in this process (shared by the clients with the
-    same settings).
+    same settings), through the same service, checks and limits as the server.
 
     Parameters
     ----------
@@ -119,10 +121,14 @@ class EmbeddedBackend:
 
     def __init__(self, settings: EngineSettings | None = None, **kwargs: Any) -> None:
         try:
-            self.settings = settings or EngineSettings.from_kwargs(**kwargs)
+            # The server's config files first (c.FusionJupyter.*), then what was passed.
+            self.settings = settings or EngineSettings.from_kwargs(
+                **{**configured_engine_settings(), **kwargs}
+            )
         except (TypeError, ValueError) as exc:
             raise errors.ValidationError(f"embedded engine: {exc}") from exc
         self.manager = _SHARED.acquire(self.settings)
+        self.service = FusionService(self.manager)
         self._closed = False
 
     def describe(self) -> str:
@@ -137,92 +143,22 @@ class EmbeddedBackend:
         with engine_errors():
             return fn(*args, **kwargs)
 
-    # ---- templates and configs ------------------------------------------------------
-
-    def templates(self) -> list[JSON]:
-        return [
-            {"name": t.name, "description": t.description} for t in self.manager.templates.list()
-        ]
-
-    def template(self, name: str) -> JSON:
+    def call(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """One API call answered by the service in this process."""
         with engine_errors():
-            described = self.manager.templates.describe(name)
-            return {**described, "text": self.manager.templates.text(name)}
+            return routes.dispatch(self.service, Request.make(method, path, params, body)).json
 
-    def validate(
-        self, template: str | None, overrides: Mapping[str, Any], config: str | None = None
-    ) -> JSON:
-        from fusion_jupyter.engine import config as ini
-
-        with engine_errors():
-            _, base = self.manager.base_config(template, config)
-            return self.manager.validate(ini.merge(base, overrides)).to_dict()
-
-    def save_template(
-        self, name: str, run_id: str | None, config: str | None, description: str, replace: bool
-    ) -> JSON:
-        info = self._call(
-            self.manager.save_template,
-            name,
-            run_id=run_id,
-            ini=config,
-            description=description,
-            replace=replace,
-        )
-        return {"name": info.name, "description": info.description}
-
-    # ---- runs -----------------------------------------------------------------------
-
-    def create_run(self, spec: RunSpec) -> JSON:
-        run = self._call(
-            self.manager.create,
-            spec.template,
-            spec.overrides,
-            ini=spec.config,
-            name=spec.name,
-            tags=spec.tags,
-            executor=spec.executor,
-            executor_options=spec.executor_options,
-        )
-        return run_to_dict(run)
-
-    def list_runs(self, query: RunQuery, limit: int, cursor: str | None) -> JSON:
-        try:
-            statuses = [Status(s.upper()) for s in query.status] if query.status else None
-        except ValueError as exc:
-            known = ", ".join(s.value for s in Status)
-            raise errors.ValidationError(f"unknown status: {exc}; known: {known}") from exc
-        filters = RunFilter(statuses, query.tag, query.name, query.template, query.sweep)
-        page = self._call(self.manager.list_runs, filters, limit=limit, cursor=cursor)
-        return {"runs": [run_to_dict(r) for r in page.runs], "next_cursor": page.next_cursor}
-
-    def get_run(self, run_id: str) -> JSON:
-        return run_to_dict(self._call(self.manager.get, run_id))
-
-    def cancel_run(self, run_id: str) -> JSON:
-        return run_to_dict(self._call(self.manager.cancel, run_id))
-
-    def delete_run(self, run_id: str, purge: bool) -> None:
-        self._call(self.manager.delete, run_id, purge=purge)
-
-    def rerun(self, run_id: str) -> JSON:
-        return run_to_dict(self._call(self.manager.rerun, run_id))
-
-    def events(self, run_id: str, after: int, limit: int | None) -> list[JSON]:
-        return self._call(self.manager.events, run_id, after, limit)
-
-    def logs(
-        self, run_id: str, *, offset: int = 0, limit: int | None = None, tail: int | None = None
-    ) -> JSON:
-        if tail is not None:
-            return self._call(self.manager.tail_log, run_id, tail).to_dict()
-        limit = limit if limit is not None else 1 << 20
-        return self._call(self.manager.read_log, run_id, offset, limit).to_dict()
+    def answer(self, request: Request) -> Reply:
+        """The service's reply to a raw request (the widgets' relay)."""
+        return routes.answer(self.service, request)
 
     # ---- files ------------------------------------------------------------------------
-
-    def artifacts(self, run_id: str) -> list[JSON]:
-        return [a.to_dict() for a in self._call(self.manager.artifacts, run_id)]
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
         return self._call(self.manager.artifact_path, run_id, path).read_bytes()
@@ -238,30 +174,6 @@ class EmbeddedBackend:
 
     def results(self, run_id: str) -> pd.DataFrame:
         return self._call(self.manager.results, run_id)
-
-    # ---- sweeps -----------------------------------------------------------------------
-
-    def create_sweep(self, spec: RunSpec, grid: Mapping[str, Sequence[Any]]) -> JSON:
-        sweep, runs = self._call(
-            self.manager.create_sweep,
-            spec.template,
-            grid,
-            spec.overrides,
-            ini=spec.config,
-            name=spec.name,
-            tags=spec.tags,
-            executor=spec.executor,
-            executor_options=spec.executor_options,
-        )
-        return {"sweep": sweep_to_dict(sweep, runs), "runs": [run_to_dict(r) for r in runs]}
-
-    def get_sweep(self, sweep_id: str) -> JSON:
-        sweep, runs = self._call(self.manager.get_sweep, sweep_id)
-        return {"sweep": sweep_to_dict(sweep, runs), "runs": [run_to_dict(r) for r in runs]}
-
-    def cancel_sweep(self, sweep_id: str) -> JSON:
-        self._call(self.manager.cancel_sweep, sweep_id)
-        return self.get_sweep(sweep_id)
 
     # ---- live -------------------------------------------------------------------------
 

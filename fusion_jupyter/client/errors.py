@@ -37,6 +37,7 @@ __all__ = [
     "RunFailedError",
     "ServerError",
     "TimeoutError",
+    "UnavailableError",
     "ValidationError",
     "engine_errors",
     "error_from_payload",
@@ -122,6 +123,14 @@ class RequestTooLargeError(FusionError):
     code = "too_large"
 
 
+class UnavailableError(FusionError):
+    """Something the request needs is not there (HTTP 503): the simulator asked for is
+    not installed, or the batch system cannot be reached. The message names the
+    setting to change."""
+
+    code = "unavailable"
+
+
 class ServerError(FusionError):
     """The server failed or answered something this client does not understand."""
 
@@ -172,6 +181,7 @@ _BY_STATUS: dict[int, type[FusionError]] = {
     404: NotFoundError,
     409: ConflictError,
     413: RequestTooLargeError,
+    503: UnavailableError,
 }
 
 _BY_CODE: dict[str, type[FusionError]] = {
@@ -182,6 +192,7 @@ _BY_CODE: dict[str, type[FusionError]] = {
     "not_found": NotFoundError,
     "conflict": ConflictError,
     "forbidden": ForbiddenError,
+    "unavailable": UnavailableError,
 }
 
 

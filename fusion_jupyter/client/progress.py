@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 STATUS_COLOURS = {
     "PENDING": "#6c757d",
     "RUNNING": "#0d6efd",
+    "CANCELLING": "#fd7e14",
     "COMPLETED": "#198754",
     "FAILED": "#dc3545",
     "CANCELLED": "#fd7e14",
@@ -125,6 +126,15 @@ def in_notebook() -> bool:
         return False
     ip = getattr(shell, "get_ipython", lambda: None)()
     return ip is not None and hasattr(ip, "kernel")
+
+
+def current_cell() -> int | None:
+    """The execution count of the notebook cell running now (None outside a kernel)."""
+    if not in_notebook():
+        return None
+    shell = sys.modules["IPython"].get_ipython()
+    count = getattr(shell, "execution_count", None)
+    return count if isinstance(count, int) else None
 
 
 def ipython_display() -> Any:

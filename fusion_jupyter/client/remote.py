@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pandas as pd
@@ -28,12 +28,21 @@ from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as sconnect
 
 from fusion_jupyter.client import errors
-from fusion_jupyter.client.backend import CHANNELS, JSON, Message, Mode, RunQuery, RunSpec
+from fusion_jupyter.client.backend import (
+    CHANNELS,
+    ApiCalls,
+    Message,
+    Mode,
+    artifact_path,
+    run_path,
+)
+from fusion_jupyter.service.exchange import Reply, Request
 
 API_PREFIX = "fusion/api/"
 DEFAULT_TIMEOUT = 30.0
 DOWNLOAD_CHUNK = 1 << 16
-_DOTS = {".": "%2E", "..": "%2E%2E"}
+#: Request headers a relayed request keeps (the rest are the page's, not the API's).
+FORWARDED_HEADERS = ("range", "content-type")
 
 
 def normalize_url(url: str) -> str:
@@ -85,6 +94,13 @@ def error_for_response(response: httpx.Response) -> errors.FusionError:
         # Jupyter's own refusal (no or wrong token); a refused path carries details.
         return errors.AuthError(f"{hint} [{body.get('message')}]", status=status)
     return errors.error_from_payload(status, payload, hint)
+
+
+def _is_api_json(response: httpx.Response) -> bool:
+    """Whether an answer is the API's own JSON rather than a file's bytes (files are
+    sent with ``Accept-Ranges``, whatever their type)."""
+    kind = response.headers.get("Content-Type", "")
+    return kind.startswith("application/json") and "Accept-Ranges" not in response.headers
 
 
 def _check_messages(raw: str | bytes) -> list[Message]:
@@ -160,7 +176,7 @@ class _AsyncWebSocketStream:
         await self._ws.close()
 
 
-class RemoteBackend:
+class RemoteBackend(ApiCalls):
     """Talks to the fusion_jupyter server extension of a Jupyter server.
 
     Parameters
@@ -205,20 +221,36 @@ class RemoteBackend:
 
     # ---- HTTP -------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One API call; an error answer raises the matching typed exception."""
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = self._http.request(method, path, **kwargs)
+            return self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             raise errors.ConnectionError(
                 f"cannot reach the Jupyter server at {self.url}: {exc or type(exc).__name__}"
             ) from exc
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One API call; an error answer raises the matching typed exception."""
+        response = self._send(method, path, **kwargs)
         if response.status_code >= 400:
             raise error_for_response(response)
         return response
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """One API call's JSON answer (None for 204)."""
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        kwargs: dict[str, Any] = {"params": query} if query else {}
+        if body is not None:
+            kwargs["json"] = body
         response = self.request(method, path, **kwargs)
+        if response.status_code == 204:
+            return None
         try:
             return response.json()
         except ValueError as exc:
@@ -226,87 +258,37 @@ class RemoteBackend:
                 f"{method} {response.request.url} did not answer JSON (HTTP {response.status_code})"
             ) from exc
 
+    def answer(self, request: Request) -> Reply:
+        """Forward a raw request to the server and return its answer as it is."""
+        headers = {k: v for k, v in request.headers.items() if k in FORWARDED_HEADERS}
+        response = self._send(
+            request.method,
+            request.path,
+            params=dict(request.query),
+            headers=headers,
+            content=request.body or None,
+        )
+        kept = {
+            name: response.headers[name]
+            for name in ("Content-Type", "Content-Range", "Content-Disposition", "Accept-Ranges")
+            if name in response.headers
+        }
+        if _is_api_json(response):
+            return Reply(response.status_code, response.json(), headers=kept)
+        if response.status_code == 204:
+            return Reply(204, headers=kept)
+        return Reply(response.status_code, body=response.content, headers=kept)
+
     def check(self) -> None:
         """Fail now, with a clear error, if the server is unreachable, lacks the
         extension, or refuses the token."""
         self.request("GET", "health/live")
         self.request("GET", "templates")
 
-    # ---- templates and configs ------------------------------------------------------
-
-    def templates(self) -> list[JSON]:
-        return list(self._json("GET", "templates")["templates"])
-
-    def template(self, name: str) -> JSON:
-        return dict(self._json("GET", f"templates/{quote(name, safe='')}"))
-
-    def validate(
-        self, template: str | None, overrides: Mapping[str, Any], config: str | None = None
-    ) -> JSON:
-        body = RunSpec(template, overrides, config=config).body()
-        return dict(self._json("POST", "configs/validate", json=body))
-
-    def save_template(
-        self, name: str, run_id: str | None, config: str | None, description: str, replace: bool
-    ) -> JSON:
-        body: JSON = {"name": name, "description": description, "replace": replace}
-        body.update({"run_id": run_id} if run_id is not None else {"config": config})
-        return dict(self._json("POST", "templates", json=body))
-
-    # ---- runs -----------------------------------------------------------------------
-
-    def create_run(self, spec: RunSpec) -> JSON:
-        return dict(self._json("POST", "runs", json=spec.body()))
-
-    def list_runs(self, query: RunQuery, limit: int, cursor: str | None) -> JSON:
-        params: dict[str, Any] = {**query.params(), "limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        return dict(self._json("GET", "runs", params=params))
-
-    def _run_path(self, run_id: str, *rest: str) -> str:
-        return "/".join(["runs", quote(run_id, safe=""), *rest])
-
-    def get_run(self, run_id: str) -> JSON:
-        return dict(self._json("GET", self._run_path(run_id)))
-
-    def cancel_run(self, run_id: str) -> JSON:
-        return dict(self._json("POST", self._run_path(run_id, "cancel")))
-
-    def delete_run(self, run_id: str, purge: bool) -> None:
-        params = {"purge": "true"} if purge else {}
-        self.request("DELETE", self._run_path(run_id), params=params)
-
-    def rerun(self, run_id: str) -> JSON:
-        return dict(self._json("POST", self._run_path(run_id, "rerun")))
-
-    def events(self, run_id: str, after: int, limit: int | None) -> list[JSON]:
-        params: dict[str, Any] = {"after": after}
-        if limit is not None:
-            params["limit"] = limit
-        return list(self._json("GET", self._run_path(run_id, "progress"), params=params)["events"])
-
-    def logs(
-        self, run_id: str, *, offset: int = 0, limit: int | None = None, tail: int | None = None
-    ) -> JSON:
-        params: dict[str, Any] = {"tail": tail} if tail is not None else {"offset": offset}
-        if limit is not None and tail is None:
-            params["limit"] = limit
-        return dict(self._json("GET", self._run_path(run_id, "logs"), params=params))
-
     # ---- files ------------------------------------------------------------------------
 
-    def artifacts(self, run_id: str) -> list[JSON]:
-        return list(self._json("GET", self._run_path(run_id, "artifacts"))["artifacts"])
-
-    def _artifact_path(self, run_id: str, path: str) -> str:
-        # Dot segments are encoded so that no HTTP layer resolves them on the way:
-        # the server, not the client, decides what a path may reach.
-        parts = [_DOTS.get(part, quote(part, safe="")) for part in path.split("/")]
-        return self._run_path(run_id, "artifacts", "/".join(parts))
-
     def read_artifact(self, run_id: str, path: str) -> bytes:
-        return self.request("GET", self._artifact_path(run_id, path)).content
+        return self.request("GET", artifact_path(run_id, path)).content
 
     @contextlib.contextmanager
     def _streamed(self, path: str) -> Iterator[httpx.Response]:
@@ -323,7 +305,7 @@ class RemoteBackend:
         partial = dest.with_name(f".{dest.name}.part")
         try:
             with (
-                self._streamed(self._artifact_path(run_id, path)) as response,
+                self._streamed(artifact_path(run_id, path)) as response,
                 partial.open("wb") as fh,
             ):
                 for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
@@ -342,22 +324,8 @@ class RemoteBackend:
                 return artifacts.load(local)
 
     def results(self, run_id: str) -> pd.DataFrame:
-        response = self.request(
-            "GET", self._run_path(run_id, "results"), params={"format": "parquet"}
-        )
+        response = self.request("GET", run_path(run_id, "results"), params={"format": "parquet"})
         return pd.read_parquet(io.BytesIO(response.content))
-
-    # ---- sweeps -----------------------------------------------------------------------
-
-    def create_sweep(self, spec: RunSpec, grid: Mapping[str, Sequence[Any]]) -> JSON:
-        body = {**spec.body(), "grid": {key: list(values) for key, values in grid.items()}}
-        return dict(self._json("POST", "sweeps", json=body))
-
-    def get_sweep(self, sweep_id: str) -> JSON:
-        return dict(self._json("GET", f"sweeps/{quote(sweep_id, safe='')}"))
-
-    def cancel_sweep(self, sweep_id: str) -> JSON:
-        return dict(self._json("POST", f"sweeps/{quote(sweep_id, safe='')}/cancel"))
 
     # ---- live -------------------------------------------------------------------------
 

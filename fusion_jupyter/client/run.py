@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import threading
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,11 +26,13 @@ from fusion_jupyter.client.progress import (
     NotebookReporter,
     ProgressReporter,
     Snapshot,
+    current_cell,
     ipython_display,
     make_reporter,
     progress_html,
 )
 from fusion_jupyter.client.watch import Deadline, Silence, adrive, drive, follow
+from fusion_jupyter.engine.artifacts import stale_rows_message
 from fusion_jupyter.engine.progress import ProgressState
 
 if TYPE_CHECKING:
@@ -231,6 +234,7 @@ class Run:
     def __init__(self, client: Client, data: JSON) -> None:
         self._client = client
         self._data: JSON = data
+        self._shown_in: int | None = None  # the notebook cell that displayed this run
 
     # ---- state ------------------------------------------------------------------------
 
@@ -263,7 +267,7 @@ class Run:
 
     @property
     def status(self) -> str:
-        """``PENDING``, ``RUNNING``, ``COMPLETED``, ``FAILED`` or ``CANCELLED``."""
+        """``PENDING``, ``RUNNING``, ``CANCELLING``, ``COMPLETED``, ``FAILED`` or ``CANCELLED``."""
         return str(self._data["status"])
 
     @property
@@ -373,8 +377,18 @@ class Run:
         self._data = self._backend.get_run(self.id)
         return self
 
-    def cancel(self) -> Run:
-        """Stop the run (a PENDING one never starts). Returns once no process is left.
+    def cancel(self, *, wait: bool = True, timeout: float | None = None) -> Run:
+        """Stop the run (a PENDING one never starts).
+
+        The engine answers at once; the run is ``CANCELLING`` while its simulator
+        saves what it has (FUSION saves its statistics), then ``CANCELLED``.
+
+        Parameters
+        ----------
+        wait : bool
+            Return once the run has ended (default), not as soon as it is told to.
+        timeout : float, optional
+            With ``wait``: seconds to wait at most (TimeoutError after).
 
         Raises
         ------
@@ -382,6 +396,8 @@ class Run:
             The run has already ended.
         """
         self._data = self._backend.cancel_run(self.id)
+        if wait and not self.done:
+            self.wait(timeout=timeout, progress=False)
         return self
 
     def delete(self, purge: bool = False) -> None:
@@ -434,7 +450,7 @@ class Run:
         TimeoutError
             ``timeout`` passed first (the run goes on).
         """
-        reporter = make_reporter(progress, self.label)
+        reporter = make_reporter(self._unless_shown(progress), self.label)
         watch = RunWatch(self, reporter)
         try:
             drive(
@@ -455,7 +471,7 @@ class Run:
     ) -> Run:
         """:meth:`wait` for asyncio code (``await run.wait_async()``): the kernel stays
         responsive while the run goes on. Same parameters and result."""
-        reporter = make_reporter(progress, self.label)
+        reporter = make_reporter(self._unless_shown(progress), self.label)
         watch = RunWatch(self, reporter)
         try:
             await adrive(
@@ -522,15 +538,35 @@ class Run:
         the blocking probability), ``ci_percent`` and ``bit_rate_blocking_mean``.
         Built from FUSION's ``*_erlang.json`` files or the simulator's results table;
         empty (with those columns) before the first load is done.
+
+        ``iterations_saved`` is how many iterations a row's file holds and
+        ``iterations_run`` how many ran: FUSION saves only every ``save_step``
+        iterations, so a run that stopped early can hold fewer than ran, and a
+        warning says so.
         """
-        return self._backend.results(self.id)
+        frame = self._backend.results(self.id)
+        message = stale_rows_message(frame)
+        if message:
+            warnings.warn(f"run {self.id}: {message}", stacklevel=2)
+        return frame
 
     # ---- notebook display -------------------------------------------------------------
 
     def _repr_html_(self) -> str:
         return progress_html(self.snapshot())
 
+    def _unless_shown(self, progress: bool | ProgressReporter) -> bool | ProgressReporter:
+        # ``display(run); run.wait()``: the live view above already shows the progress.
+        shown = self._shown_in is not None and self._shown_in == current_cell()
+        return False if progress is True and shown else progress
+
     def _ipython_display_(self) -> None:
+        # A run shows once per cell: ``display(run); run.wait()`` ends with the run as
+        # the cell's value, which must not draw a second view of the same run.
+        cell = current_cell()
+        if cell is not None and cell == self._shown_in:
+            return
+        self._shown_in = cell
         widget = _progress_widget(self)
         if widget is not None:
             ipython_display().display(widget)
@@ -854,6 +890,25 @@ class Sweep:
         if not frames:
             return pd.DataFrame(columns=[*self.grid, "run_id"])
         return pd.concat(frames, ignore_index=True)
+
+    def plot(
+        self,
+        by: str | Sequence[str] | None = None,
+        *,
+        log_y: bool = False,
+        bands: bool = True,
+    ) -> Any:
+        """Blocking probability against load, one curve per value of ``by``.
+
+        ``by`` (a grid key or several) defaults to every grid key that varies; legends
+        name only those keys. Confidence intervals are shaded unless ``bands=False``.
+        Returns a matplotlib Figure (in a notebook it displays as the plot); runs without
+        results yet are left out, so calling it again shows the curves filled in.
+        """
+        from fusion_jupyter.client import curves
+
+        found = curves.curves(self.results(), self.grid, by)
+        return curves.plot(found, title=self.name, log_y=log_y, bands=bands)
 
     def to_frame(self) -> pd.DataFrame:
         """The runs as a table, with the grid values as columns."""

@@ -15,7 +15,7 @@ import os
 import re
 import stat
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -118,8 +118,23 @@ def _walk_files(root: str) -> Iterator[tuple[str, os.stat_result]]:
                     yield relative, file_stat
 
 
+_NUMBER_RE = re.compile(r"(\d+(?:\.\d+)?)")
+
+
+def natural_key(path: str) -> tuple[tuple[int, float | str], ...]:
+    """Sort key reading numbers as numbers: ``400.0_erlang.json`` before ``1000.0_...``.
+
+    So that ``glob("output/*_erlang.json")[-1]`` is the highest load, as a user expects.
+    """
+    return tuple(
+        (0, float(part)) if index % 2 else (1, part)
+        for index, part in enumerate(_NUMBER_RE.split(path))
+    )
+
+
 def list_artifacts(run_dir: Path) -> list[Artifact]:
-    """Every file of a run, recursively, sorted by path; nothing reached through an escape."""
+    """Every file of a run, recursively, in natural path order; nothing reached through an
+    escape."""
     return sorted(
         (
             Artifact(
@@ -130,7 +145,7 @@ def list_artifacts(run_dir: Path) -> list[Artifact]:
             )
             for relative, file_stat in _walk_files(_existing_root(run_dir))
         ),
-        key=lambda artifact: artifact.path,
+        key=lambda artifact: natural_key(artifact.path),
     )
 
 
@@ -436,6 +451,64 @@ def _summary_from_json(root: str) -> list[dict[str, float]]:
     return rows
 
 
+def iterations_run(events: Iterable[Mapping[str, Any]]) -> dict[float, int]:
+    """Per Erlang load, how many iterations the progress stream counted."""
+    counted: dict[float, int] = {}
+    for event in events:
+        if event.get("type") == "iteration" and event.get("erlang") is not None:
+            erlang = float(event["erlang"])
+            counted[erlang] = max(counted.get(erlang, 0), int(event.get("iteration") or 0))
+    return counted
+
+
+def compare_iterations(frame: pd.DataFrame, counted: Mapping[float, int]) -> pd.DataFrame:
+    """``frame`` with ``iterations_saved`` (what its files hold) and ``iterations_run``
+    (what the progress stream counted) after ``iterations``.
+
+    FUSION rewrites a per-Erlang file only every ``save_step`` iterations and at the
+    last one, so a run that stops early (a cancel, a confidence interval reached) may
+    have run iterations its file does not hold; a row where ``iterations_run`` is the
+    larger describes fewer iterations than ran, and a warning says so. The built-in
+    simulator writes its final state, so its two columns agree.
+    """
+    frame = frame.copy()
+    saved = frame["iterations"]
+    run = [counted.get(float(e), math.nan) for e in frame["erlang"]]
+    at = list(frame.columns).index("iterations") + 1
+    frame.insert(at, "iterations_saved", saved)
+    frame.insert(at + 1, "iterations_run", [float(value) for value in run])
+    stale = frame[frame["iterations_run"] > frame["iterations_saved"]]
+    for _, row in stale.iterrows():
+        logger.warning(
+            "results at %s Erlang hold %d iteration(s) of the %d that ran (the simulator "
+            "saved its file before the last ones)",
+            row["erlang"],
+            row["iterations_saved"],
+            row["iterations_run"],
+        )
+    return frame
+
+
+def stale_rows_message(frame: pd.DataFrame) -> str | None:
+    """A warning for the rows whose saved iterations are fewer than those that ran."""
+    if "iterations_run" not in frame.columns:
+        return None
+    stale = frame[frame["iterations_run"] > frame["iterations_saved"]]
+    if stale.empty:
+        return None
+    loads = ", ".join(
+        f"{erlang:g} Erlang: {saved:.0f} of {ran:.0f}"
+        for erlang, saved, ran in zip(
+            stale["erlang"], stale["iterations_saved"], stale["iterations_run"], strict=True
+        )
+    )
+    return (
+        f"the saved results hold fewer iterations than ran ({loads}): the simulator "
+        "saves only every save_step iterations (see the iterations_saved and "
+        "iterations_run columns)"
+    )
+
+
 def results(output_dir: Path) -> pd.DataFrame:
     """The per-Erlang summary of a run, sorted by erlang, with at least RESULT_COLUMNS.
 
@@ -463,10 +536,13 @@ __all__ = [
     "RESULT_TABLES",
     "Artifact",
     "artifact_kind",
+    "compare_iterations",
     "erlang_iterations",
     "erlang_summary",
+    "iterations_run",
     "list_artifacts",
     "load",
     "resolve",
     "results",
+    "stale_rows_message",
 ]

@@ -8,8 +8,10 @@ another host reading a shared directory) can settle the run with the right exit
 code. The launcher outlives its supervisor and holds no connection to it.
 
 For simulators that write no progress file it also reads the simulator's output,
-turns matching log lines into progress events, and copies result files into the
-run's ``output/`` when the simulator ends.
+turns matching log lines into progress events, and brings result files into the
+run's ``output/`` when the simulator ends (FUSION's are moved out of its own tree:
+see fusion_outputs). A simulator that saves its state on SIGTERM and then goes on
+(FUSION) is ended once its log says it has saved.
 """
 
 # Start-up time is the delay before a run starts, so this module uses only the
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 LAUNCH_FILE = "launch.json"
 LAUNCHER_RECORD = "launcher.json"
 EXIT_RECORD = "exit.json"
+#: Directories a simulator wrote outside the run (FUSION's tree), for purge.
+EXTERNAL_RECORD = "external.json"
 TAIL_BYTES = 16_384
 
 
@@ -98,11 +102,14 @@ class Launcher:
         self.log_path = os.path.join(self.run_dir, "logs", "sim.log")
         self.progress_path: str = spec["progress_file"]
         self.child: subprocess.Popen[bytes] | None = None
+        self.terminating = False
         self.translator: LogProgressTranslator | None = None
         if spec.get("log_patterns"):
             from fusion_jupyter.engine.logpatterns import LogProgressTranslator
 
-            self.translator = LogProgressTranslator(spec["log_patterns"], spec.get("start", {}))
+            self.translator = LogProgressTranslator(
+                spec["log_patterns"], spec.get("start", {}), spec.get("root_cause") or ()
+            )
 
     def run(self) -> int:
         """Start, wait, collect, record; returns the launcher's own exit status."""
@@ -121,7 +128,8 @@ class Launcher:
         if self.translator is not None:
             self._collect()  # partial results of a failed run are worth keeping too
             status = code if code is not None else 128 + (sig or 0)
-            self._emit(self.translator.finish(status, elapsed, read_tail(self.log_path)))
+            if not (self.terminating and status != 0):  # a cancel is not an error
+                self._emit(self.translator.finish(status, elapsed, read_tail(self.log_path)))
         record: dict[str, Any] = {
             "exit_code": code,
             "signal": sig,
@@ -138,6 +146,7 @@ class Launcher:
         # to record the simulator's end, so it only passes the signal on (which also
         # covers a signal sent to the launcher alone, as a batch system may do).
         def forward(signum: int, _frame: object) -> None:
+            self.terminating = True
             if self.child is not None and self.child.poll() is None:
                 self.child.send_signal(signum)
 
@@ -184,23 +193,49 @@ class Launcher:
         with open(self.progress_path, "a") as progress:
             progress.write(json.dumps(self.translator.begin()) + "\n")
             progress.flush()
+            known_dirs = 0
+            saved_marker = self.spec.get("saved_on_signal")
             for raw in iter(child.stdout.readline, b""):
                 log.write(raw)
-                for event in self.translator.feed(raw.decode("utf-8", "replace")):
+                line = raw.decode("utf-8", "replace")
+                for event in self.translator.feed(line):
                     progress.write(json.dumps(event) + "\n")
                     progress.flush()
+                if len(self.translator.output_dirs) != known_dirs:
+                    known_dirs = len(self.translator.output_dirs)
+                    self._record_external()
+                if saved_marker and self.terminating and saved_marker in line:
+                    # Saved on SIGTERM, and it would go on simulating: end it now.
+                    child.kill()
 
     def _emit(self, event: dict[str, Any]) -> None:
         with open(self.progress_path, "a") as progress:
             progress.write(json.dumps(event) + "\n")
 
+    def _record_external(self) -> None:
+        """Note the directories outside the run the simulator writes (for purge), as soon
+        as they are known, so that they are found even if this launcher is killed."""
+        if not self.spec.get("move_outputs"):
+            return
+        from fusion_jupyter.engine.fusion_outputs import run_dirs
+
+        assert self.translator is not None
+        found = [run_dirs(d) for d in self.translator.output_dirs]
+        dirs = [str(d) for f in found if f is not None for d in f[1:]]
+        write_json_atomic(os.path.join(self.run_dir, EXTERNAL_RECORD), {"dirs": dirs})
+
     def _collect(self) -> None:
-        """Copy the files an external simulator saved elsewhere into ``output/``."""
+        """Bring the files an external simulator saved elsewhere into ``output/``."""
         import glob
         import shutil
 
         assert self.translator is not None
         dest = os.path.join(self.run_dir, "output")
+        if self.spec.get("move_outputs"):
+            from fusion_jupyter.engine.fusion_outputs import move_run_outputs
+
+            move_run_outputs(self.translator.output_dirs, dest)
+            return
         for source in self.translator.output_dirs:
             root = os.path.join(self.run_dir, source)  # an absolute source stays as it is
             for pattern in self.spec.get("collect") or ["**/*"]:

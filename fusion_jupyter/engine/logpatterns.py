@@ -11,7 +11,7 @@ This module uses only the standard library: the launcher imports it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -64,8 +64,17 @@ def compile_patterns(patterns: Mapping[str, str]) -> dict[str, re.Pattern[str]]:
 class LogProgressTranslator:
     """Turns log lines into progress events, keeping the little state that needs."""
 
-    def __init__(self, patterns: Mapping[str, str], start: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        patterns: Mapping[str, str],
+        start: Mapping[str, Any],
+        root_cause: Sequence[str] = (),
+    ) -> None:
         self.patterns = compile_patterns(patterns)
+        # A failure's first telling line (FUSION: its first ERROR, or a missing option,
+        # which it logs long before the KeyError it then dies of).
+        self.root_cause_patterns = [re.compile(p) for p in root_cause]
+        self.root_cause: str | None = None
         self.start = dict(start)
         self.total_erlangs = int(start.get("total_erlangs") or 0)
         self.total_iterations = int(start.get("total_iterations") or 0)
@@ -81,6 +90,8 @@ class LogProgressTranslator:
     def feed(self, line: str) -> list[dict[str, Any]]:
         """Events that one log line gives (usually none)."""
         events: list[dict[str, Any]] = []
+        if self.root_cause is None and any(r.search(line) for r in self.root_cause_patterns):
+            self.root_cause = _message_of(line)
         for name, regex in self.patterns.items():
             match = regex.search(line)
             if match:
@@ -151,9 +162,22 @@ class LogProgressTranslator:
         start = next(
             (i for i in range(len(lines) - 1, -1, -1) if lines[i].startswith("Traceback")), None
         )
+        last = lines[-1] if lines else f"exited with code {exit_code}"
+        message = last
+        if self.root_cause and self.root_cause not in last:
+            message = f"{self.root_cause} (it then ended with: {last})"
         return {
             "type": "error",
             "ts": now_iso(),
-            "message": lines[-1] if lines else f"exited with code {exit_code}",
+            "message": message,
             "traceback": "\n".join(lines[start:]) if start is not None else "",
         }
+
+
+#: ``2026-11-22 01:58:30,445 - fusion.cli - ERROR - `` before a logged message.
+_LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d [\d:,.]+ - \S+ - [A-Z]+ - ")
+
+
+def _message_of(line: str) -> str:
+    """A log line without its time, logger and level prefix."""
+    return _LOG_PREFIX.sub("", line.strip(), count=1)

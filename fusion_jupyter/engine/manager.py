@@ -31,22 +31,29 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fusion_jupyter.engine import artifacts, config
+from fusion_jupyter.engine import artifacts, config, simulators
 from fusion_jupyter.engine.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from fusion_jupyter.engine.executors import slurm
 from fusion_jupyter.engine.executors.base import ProcessRef
 from fusion_jupyter.engine.executors.local import LocalExecutor
 from fusion_jupyter.engine.faults import FaultLog, describe
+from fusion_jupyter.engine.fusion_outputs import remove_leftovers
 from fusion_jupyter.engine.hub import EventHub, Notify, Subscription
-from fusion_jupyter.engine.launcher import EXIT_RECORD, LAUNCH_FILE, LAUNCHER_RECORD, read_json
+from fusion_jupyter.engine.launcher import (
+    EXIT_RECORD,
+    EXTERNAL_RECORD,
+    LAUNCH_FILE,
+    LAUNCHER_RECORD,
+    read_json,
+)
 from fusion_jupyter.engine.logpatterns import compile_patterns
 from fusion_jupyter.engine.logs import LogChunk, read_range, tail_lines
-from fusion_jupyter.engine.models import Run, Status, Sweep, run_to_dict, utcnow
+from fusion_jupyter.engine.models import ACTIVE, RANK, Run, Status, Sweep, run_to_dict, utcnow
 from fusion_jupyter.engine.procinfo import describe_exit, group_members, signal_group
 from fusion_jupyter.engine.progress import Event, read_events
 from fusion_jupyter.engine.settings import COMMAND_PLACEHOLDERS, EngineSettings
 from fusion_jupyter.engine.slurm_runs import SlurmRuns
-from fusion_jupyter.engine.store import Page, RunFilter, Store
+from fusion_jupyter.engine.store import Page, RunFilter, Store, SweepPage
 from fusion_jupyter.engine.supervisor import ExitWatcher
 from fusion_jupyter.engine.tracking import RunTracker, Throttle
 from fusion_jupyter.engine.watcher import FileWatcher, PollingWatcher
@@ -161,7 +168,7 @@ class RunManager:
             local = [r for r, t in self._trackers.items() if not t.remote]
             for run_id in local:
                 with suppress(Conflict, NotFound):  # it ended meanwhile
-                    self.cancel(run_id)
+                    self.cancel(run_id, wait=True)
         self._flush_progress()
         self._watcher.stop()
         self._remote_watcher.stop()
@@ -171,11 +178,14 @@ class RunManager:
 
     # ---- creating runs --------------------------------------------------------------
 
-    def data_paths(self) -> config.DataPaths:
-        """Where this engine's configs may read files from (see config.paths)."""
+    def data_paths(self, simulator: str | None = None) -> config.DataPaths:
+        """Where configs for ``simulator`` may read files from (see config.paths)."""
+        sim = self._simulator(simulator)
+        fusion = sim == "fusion" and simulators.fusion_problem(self.settings.fusion_command) is None
         return config.DataPaths(
+            fusion_root=simulators.fusion_root(self.settings.fusion_command) if fusion else None,
             allowed=tuple(self.settings.data_paths),
-            topology_files=self.settings.runs_builtin_simulator,
+            topology_files=sim == "builtin",
         )
 
     def base_config(
@@ -229,12 +239,33 @@ class RunManager:
             raise ValidationFailed(result.errors)
         return self.templates.save(name, cfg, description=description, replace=replace)
 
-    def validate(self, cfg: config.Config) -> config.ValidationResult:
-        """All problems of a config at once: the generic checks and the simulator's own."""
-        result = config.validate(cfg, self.data_paths())
-        if self.settings.runs_builtin_simulator:
-            result.errors.extend(self._simulator_problems(cfg))
+    def validate(self, cfg: config.Config, simulator: str | None = None) -> config.ValidationResult:
+        """All problems of a config at once: the generic checks and the simulator's own
+        (``simulator``: the one the run would use; default: the configured one)."""
+        sim = self._simulator(simulator)
+        result = config.validate(cfg, self.data_paths(sim))
+        result.errors.extend(simulators.validate(sim, cfg))
         return result
+
+    def _simulator(self, name: str | None) -> str:
+        """The simulator a run asking for ``name`` uses (ValidationFailed if unknown)."""
+        chosen = name or self.settings.simulator
+        if chosen not in simulators.SIMULATORS:
+            known = ", ".join(simulators.SIMULATORS)
+            raise ValidationFailed(
+                [Problem("run", "simulator", f"unknown simulator {chosen!r} (known: {known})")]
+            )
+        return chosen
+
+    def _installed_simulator(self, name: str | None) -> str:
+        """As :meth:`_simulator`, and Unavailable (503) if it is not installed here."""
+        chosen = self._simulator(name)
+        simulators.require(chosen, self.settings)
+        return chosen
+
+    def simulators(self) -> dict[str, Any]:
+        """The default simulator and whether FUSION is available (slow the first time)."""
+        return simulators.describe(self.settings)
 
     def create(
         self,
@@ -246,17 +277,21 @@ class RunManager:
         tags: Sequence[str] = (),
         executor: str | None = None,
         executor_options: Mapping[str, Any] | None = None,
+        simulator: str | None = None,
     ) -> Run:
         """Create a run from a template, or a whole INI text, plus overrides.
 
         A local run starts when a slot is free; a Slurm run is submitted at once
         (``executor_options``: partition, account, time, mem, cpus, qos, extra).
+        ``simulator``: ``builtin`` or ``fusion`` (default: the ``simulator`` setting);
+        Unavailable if it is not installed, before anything is created.
         """
         _check_tags(tags)
+        sim = self._installed_simulator(simulator)
         template, base = self.base_config(template, ini)
-        cfg = self._build_config(base, overrides or {})
+        cfg = self._build_config(base, overrides or {}, sim)
         target = self._executor_for(executor, executor_options)
-        run = self._new_run(cfg, template, overrides or {}, name, tags, target)
+        run = self._new_run(cfg, template, overrides or {}, name, tags, target, sim)
         with _removing_dirs_on_error([run]):
             self.store.add_run(run, tags)
         return self._after_create_one(run)
@@ -264,8 +299,11 @@ class RunManager:
     def rerun(self, run_id: str) -> Run:
         """A new run with the same frozen config, template, name and tags."""
         old = self.store.get(run_id)
+        sim = self._installed_simulator(old.simulator)
         target = self._executor_for(old.executor, old.executor_options)
-        run = self._new_run(old.config, old.template, old.overrides, old.name, old.tags, target)
+        run = self._new_run(
+            old.config, old.template, old.overrides, old.name, old.tags, target, sim
+        )
         run.rerun_of = old.id
         with _removing_dirs_on_error([run]):
             self.store.add_run(run, old.tags)
@@ -282,12 +320,15 @@ class RunManager:
         tags: Sequence[str] = (),
         executor: str | None = None,
         executor_options: Mapping[str, Any] | None = None,
+        simulator: str | None = None,
     ) -> tuple[Sweep, list[Run]]:
         """Expand the cartesian product of ``grid`` (``"section.key": values``) into runs.
 
         On Slurm the sweep is one job array, throttled by ``slurm_array_throttle``.
+        Every run of the sweep uses ``simulator`` (see :meth:`create`).
         """
         _check_tags(tags)
+        sim = self._installed_simulator(simulator)
         template, base_cfg = self.base_config(template, ini)
         points = self._grid_points(grid)
         base = config.normalize_overrides(overrides or {})
@@ -303,7 +344,7 @@ class RunManager:
         configs = [
             (point, config.merge(base, config.normalize_overrides(point))) for point in points
         ]
-        built = [(point, ov, self._build_config(base_cfg, ov)) for point, ov in configs]
+        built = [(point, ov, self._build_config(base_cfg, ov, sim)) for point, ov in configs]
         runs: list[tuple[Run, Sequence[str]]] = []
         committed: list[Run] = []
         with _removing_dirs_on_error(_uncommitted(runs, committed)):
@@ -316,6 +357,7 @@ class RunManager:
                     f"{name or template or 'sweep'} [{label}]",
                     all_tags,
                     target,
+                    sim,
                 )
                 run.sweep_id = sweep.id
                 runs.append((run, all_tags))
@@ -362,9 +404,11 @@ class RunManager:
             for combo in itertools.product(*(grid[k] for k in keys))
         ]
 
-    def _build_config(self, base: config.Config, overrides: Mapping[str, Any]) -> config.Config:
+    def _build_config(
+        self, base: config.Config, overrides: Mapping[str, Any], simulator: str
+    ) -> config.Config:
         cfg = config.merge(base, config.normalize_overrides(overrides))
-        result = self.validate(cfg)
+        result = self.validate(cfg, simulator)
         if not result.valid:
             raise ValidationFailed(result.errors)
         return cfg
@@ -377,6 +421,7 @@ class RunManager:
         name: str,
         tags: Sequence[str],
         target: tuple[str, dict[str, Any]],
+        simulator: str,
     ) -> Run:
         """A new run's record and directory, with its frozen config written but not yet
         durable: the caller makes it so (see :meth:`_after_create_one`)."""
@@ -401,6 +446,7 @@ class RunManager:
             overrides=json.loads(json.dumps(overrides)),
             status=Status.PENDING,
             executor=executor,
+            simulator=simulator,
             executor_options=executor_options,
             run_dir=str(run_dir),
             cancel_requested=False,
@@ -490,7 +536,8 @@ class RunManager:
             "output_dir": str(run_dir / "output"),
             "progress_file": str(run_dir / "progress.jsonl"),
         }
-        argv = [part.format(**values) for part in self.settings.simulator_command]
+        sim = simulators.profile(run.simulator, self.settings)
+        argv = [part.format(**values) for part in sim.command]
         # Only the keys the start event needs: typing the whole config again cost
         # 0.25 ms a run (a sweep's runs were validated when created).
         typed = config.general_values(
@@ -502,10 +549,7 @@ class RunManager:
             "run_dir": str(run_dir),
             "argv": argv,
             "progress_file": values["progress_file"],
-            "log_patterns": self.settings.progress_log_patterns or None,
-            "collect": self.settings.output_collect or None,
-            # The built-in simulator leaves the start event to its launcher.
-            "write_start": self.settings.runs_builtin_simulator,
+            **sim.launch_spec(),
             "start": {
                 "total_erlangs": len(points),
                 "total_iterations": typed.get("max_iters"),
@@ -541,7 +585,12 @@ class RunManager:
         if ref is not None and not self._exits.watch(run_id, ref.pid, ref.start_time):
             self._on_exit(run_id)  # ended before we looked: settle it now
 
-    def _untrack(self, run_id: str) -> None:
+    def _untrack(self, run_id: str, *, save: bool = True) -> RunTracker | None:
+        """Stop following a run after reading its files one last time.
+
+        With ``save`` its progress cache is written if it changed; a caller that
+        settles the run writes the whole cache with the terminal status instead.
+        """
         with self._lock:
             tracker = self._trackers.pop(run_id, None)
             self._refs.pop(run_id, None)
@@ -550,8 +599,9 @@ class RunManager:
         if tracker is not None:
             tracker.poll(self.hub)
             columns = tracker.take_dirty()
-            if columns:
+            if columns and save:
                 self.store.update(run_id, **columns)
+        return tracker
 
     def _update_watch_paths(self) -> None:
         trackers = self._trackers.values()
@@ -616,7 +666,7 @@ class RunManager:
     def _settle(self, run_id: str, launcher_code: int | None = None) -> None:
         """Carry a run whose launcher has ended to its terminal status."""
         run = self.store.get(run_id)
-        if run.status != Status.RUNNING:
+        if run.status not in (Status.RUNNING, Status.CANCELLING):
             self._untrack(run_id)
             return
         tracker = self._trackers.get(run_id)
@@ -655,9 +705,15 @@ class RunManager:
     def _finish(
         self, run_id: str, status: Status, code: int | None, error: str | None, **extra: Any
     ) -> None:
-        """Move a run to a terminal status (once: the first caller wins) and announce it."""
-        self._untrack(run_id)
+        """Move a run to a terminal status (once: the first caller wins) and announce it.
+
+        The final progress cache goes in the same compare-and-set as the status: a
+        periodic flush that took the cache just before cannot then be the write
+        that makes it visible after the run is already seen as ended.
+        """
+        tracker = self._untrack(run_id, save=False)
         values: dict[str, Any] = {
+            **(tracker.cache() if tracker is not None else {}),
             "status": status,
             "exit_code": code,
             "completed_at": utcnow(),
@@ -670,7 +726,9 @@ class RunManager:
         # Under the slot lock, so that the run taking the freed slot cannot be announced
         # RUNNING before this one is announced ended.
         with self._slot_lock:
-            if self.store.transition(run_id, [Status.RUNNING, Status.PENDING], **values):
+            if self.store.transition(
+                run_id, [Status.RUNNING, Status.CANCELLING, Status.PENDING], **values
+            ):
                 self._publish(self.store.get(run_id))
 
     def _publish(self, run: Run) -> None:
@@ -679,7 +737,7 @@ class RunManager:
         status = Status(run.status)
         with self._lock:
             previous = self._seen.get(run.id)
-            if previous is not None and _rank(previous) > _rank(status):
+            if previous is not None and RANK[previous] > RANK[status]:
                 return
             self._seen[run.id] = status
             self.hub.publish_status(run_to_dict(run))
@@ -714,7 +772,9 @@ class RunManager:
         for tracker in trackers:
             columns = tracker.take_dirty()
             if columns:
-                self.store.update(tracker.run_id, **columns)
+                # Only while the run is active: once it has ended, its cache was
+                # written with its terminal status, and this one may be older.
+                self.store.transition(tracker.run_id, list(ACTIVE), **columns)
 
     def _sync(self, *, adopt: bool) -> None:
         """See runs other managers created, started or settled; adopt orphans."""
@@ -729,7 +789,7 @@ class RunManager:
                 self._seen.pop(run_id, None)
         for run_id, status in active.items():
             changed = self._seen.get(run_id) != status
-            orphan = status == Status.RUNNING and run_id not in self._trackers
+            orphan = status in (Status.RUNNING, Status.CANCELLING) and run_id not in self._trackers
             if changed or orphan:
                 run = self.store.get(run_id)
                 if changed:
@@ -749,6 +809,8 @@ class RunManager:
             return
         log.info("re-attaching run %s (pid %s)%s", run.id, ref.pid, " at start" if at_start else "")
         self._track(run.id, run_dir, ref)
+        if run.status == Status.CANCELLING:  # whoever cancelled it is gone: finish the job
+            self._cancel_running(run)
 
     def _requeue_if_never_started(self, run: Run) -> None:
         # A run claimed long ago with no process: its manager died before starting it.
@@ -770,16 +832,20 @@ class RunManager:
 
     # ---- cancel, delete ---------------------------------------------------------------
 
-    def cancel(self, run_id: str) -> Run:
-        """Stop a run: a PENDING local one is just marked, a RUNNING one's group is stopped,
-        a Slurm job is scancel-ed.
+    def cancel(self, run_id: str, *, wait: bool = False) -> Run:
+        """Stop a run: a PENDING local one is just marked, a RUNNING one's group is sent
+        SIGTERM and the run is CANCELLING until it ends, a Slurm job is scancel-ed.
 
-        Returns as soon as no process of the run is left (for Slurm: as soon as Slurm
-        reports the job ended).
+        Returns at once (for Slurm: as soon as Slurm reports the job ended): a
+        simulator may take a moment to save what it has (FUSION saves its statistics
+        on SIGTERM); what is left of the run's group after ``cancel_grace_seconds``
+        is killed in the background. With ``wait``, returns once the run has ended.
         """
         run = self.store.get(run_id)
         if Status(run.status).terminal:
             raise Conflict(f"run {run_id} is already {Status(run.status).value}")
+        if run.status == Status.CANCELLING and not wait:
+            return run
         if run.executor == "slurm":
             self.slurm_runs.cancel([run])
             return self.store.get(run_id)
@@ -792,8 +858,13 @@ class RunManager:
         ):
             self._publish(self.store.get(run_id))
             return self.store.get(run_id)
-        self.store.update(run_id, cancel_requested=True)
-        self._cancel_running(self.store.get(run_id))
+        if self.store.transition(
+            run_id, [Status.RUNNING], status=Status.CANCELLING, cancel_requested=True
+        ):
+            self._publish(self.store.get(run_id))
+        else:
+            self.store.update(run_id, cancel_requested=True)
+        self._cancel_running(self.store.get(run_id), wait=wait)
         return self.store.get(run_id)
 
     def cancel_sweep(self, sweep_id: str) -> list[Run]:
@@ -808,12 +879,23 @@ class RunManager:
                     self.cancel(run.id)
         return self.store.get_sweep(sweep_id)[1]
 
-    def _cancel_running(self, run: Run) -> None:
+    def _cancel_running(self, run: Run, *, wait: bool = False) -> None:
         if run.pid is None or run.host not in (None, self.host):
             return  # not started yet (the starter sees the flag) or another host's run
         ref = ProcessRef(run.pid, run.pgid or run.pid, run.proc_start)
-        self.local.cancel(ref, self.settings.cancel_grace_seconds)
-        self._settle(run.id, self.local.reap(ref.pid))
+        self.local.terminate(ref)
+        if wait:
+            self.local.kill_after(ref, self.settings.cancel_grace_seconds)
+            self._settle(run.id, self.local.reap(ref.pid))
+            return
+        # The exit watcher settles the run when its launcher ends; this thread only
+        # makes sure nothing of it outlives the grace.
+        threading.Thread(
+            target=self.local.kill_after,
+            args=(ref, self.settings.cancel_grace_seconds),
+            name=f"fusion-cancel-{run.id}",
+            daemon=True,
+        ).start()
 
     def delete(self, run_id: str, *, purge: bool = False) -> None:
         """Forget a finished run; with ``purge`` also remove its directory."""
@@ -832,6 +914,10 @@ class RunManager:
         # Only ever remove what is recognisably this run's own directory.
         if run_dir.name != run.id or not (run_dir / "config.ini").exists():
             raise Forbidden(f"refusing to remove {run_dir}: not the directory of run {run.id}")
+        # What a FUSION run wrote in FUSION's tree is moved into output/ when it ends;
+        # what is still there (its launcher was killed first) goes too.
+        external = read_json(run_dir / EXTERNAL_RECORD) or {}
+        remove_leftovers([str(d) for d in external.get("dirs") or []])
         shutil.rmtree(run_dir, ignore_errors=True)
 
     # ---- reading ------------------------------------------------------------------
@@ -849,6 +935,10 @@ class RunManager:
     def get_sweep(self, sweep_id: str) -> tuple[Sweep, list[Run]]:
         """A sweep and its runs."""
         return self.store.get_sweep(sweep_id)
+
+    def list_sweeps(self, *, limit: int = 100, cursor: str | None = None) -> SweepPage:
+        """A page of sweeps, newest first, each with its runs counted by status."""
+        return self.store.list_sweeps(limit=limit, cursor=cursor)
 
     def run_dir(self, run_id: str) -> Path:
         """The directory of a known run."""
@@ -879,8 +969,12 @@ class RunManager:
         return artifacts.load(self.artifact_path(run_id, relpath))
 
     def results(self, run_id: str) -> pd.DataFrame:
-        """One row per Erlang load with the blocking statistics."""
-        return artifacts.results(self.run_dir(run_id) / "output")
+        """One row per Erlang load with the blocking statistics, and how many iterations
+        its file holds (``iterations_saved``) against how many ran (``iterations_run``)."""
+        run_dir = self.run_dir(run_id)
+        frame = artifacts.results(run_dir / "output")
+        counted = artifacts.iterations_run(read_events(run_dir / "progress.jsonl"))
+        return artifacts.compare_iterations(frame, counted)
 
     def subscribe(
         self,
@@ -905,11 +999,6 @@ class RunManager:
             return Path(self.store.get(run_id).run_dir)
         except NotFound:
             return None
-
-    def _simulator_problems(self, cfg: config.Config) -> list[Problem]:
-        from fusion_jupyter.sim.support import check_supported
-
-        return check_supported(cfg)
 
 
 def check_source(template: str | None, ini: object) -> None:
@@ -957,10 +1046,6 @@ def _local_exit_reason(record: dict[str, Any] | None, launcher_code: int | None)
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _rank(status: Status) -> int:
-    return {Status.PENDING: 0, Status.RUNNING: 1}.get(status, 2)
 
 
 def _check_name(name: str) -> str:

@@ -32,10 +32,15 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 class Status(str, enum.Enum):
-    """A run's life: PENDING -> RUNNING -> one of the terminal statuses."""
+    """A run's life: PENDING -> RUNNING [-> CANCELLING] -> one of the terminal statuses.
+
+    CANCELLING: a cancel was asked for and the run's process was told to stop; it
+    has not ended yet (FUSION saves its statistics first).
+    """
 
     PENDING = "PENDING"
     RUNNING = "RUNNING"
+    CANCELLING = "CANCELLING"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
@@ -52,7 +57,14 @@ class Status(str, enum.Enum):
 
 
 TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
-ACTIVE = frozenset({Status.PENDING, Status.RUNNING})
+ACTIVE = frozenset({Status.PENDING, Status.RUNNING, Status.CANCELLING})
+#: Statuses in the order a run passes through them; a status never goes back.
+RANK: dict[Status, int] = {
+    Status.PENDING: 0,
+    Status.RUNNING: 1,
+    Status.CANCELLING: 2,
+    **dict.fromkeys(TERMINAL, 3),
+}
 
 
 def utcnow() -> datetime:
@@ -136,6 +148,8 @@ class Run(Base):
         Enum(Status, native_enum=False, length=16), default=Status.PENDING
     )
     executor: Mapped[str] = mapped_column(String(32), default="local")
+    # Which simulator ran it (revision 0005): "builtin" or "fusion".
+    simulator: Mapped[str] = mapped_column(String(32), default="builtin", server_default="builtin")
     run_dir: Mapped[str] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -213,6 +227,7 @@ def run_to_dict(run: Run) -> dict[str, Any]:
         "template": run.template,
         "status": Status(run.status).value,
         "executor": run.executor,
+        "simulator": run.simulator,
         "tags": run.tags,
         "sweep_id": run.sweep_id,
         "rerun_of": run.rerun_of,
@@ -242,8 +257,11 @@ def run_to_dict(run: Run) -> dict[str, Any]:
     }
 
 
-def sweep_to_dict(sweep: Sweep, runs: list[Run] | None = None) -> dict[str, Any]:
-    """A sweep as clients see it, with its runs' statuses counted when given."""
+def sweep_to_dict(
+    sweep: Sweep, runs: list[Run] | None = None, counts: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """A sweep as clients see it, with its runs' statuses counted when given (or the
+    counts alone, as a listing has them)."""
     data: dict[str, Any] = {
         "id": sweep.id,
         "name": sweep.name,
@@ -254,10 +272,12 @@ def sweep_to_dict(sweep: Sweep, runs: list[Run] | None = None) -> dict[str, Any]
         "created_at": _iso(sweep.created_at),
     }
     if runs is not None:
-        counts: dict[str, int] = {}
+        counted: dict[str, int] = {}
         for run in runs:
             key = Status(run.status).value
-            counts[key] = counts.get(key, 0) + 1
-        data["status_counts"] = counts
+            counted[key] = counted.get(key, 0) + 1
+        data["status_counts"] = counted
         data["run_ids"] = [run.id for run in runs]
+    elif counts is not None:
+        data["status_counts"] = dict(counts)
     return data

@@ -57,6 +57,8 @@ class EngineSettings:
     data_paths: list[Path] = field(default_factory=list)
     max_concurrent_runs: int = field(default_factory=_default_concurrency)
     default_executor: str = "local"
+    simulator: str = "builtin"
+    fusion_command: str = "fusion-sim"
     simulator_command: list[str] = field(default_factory=default_simulator_command)
     progress_log_patterns: dict[str, str] = field(default_factory=dict)
     output_collect: list[str] = field(default_factory=list)
@@ -93,18 +95,16 @@ class EngineSettings:
             problems.append("slurm_poll_interval and slurm_file_poll_interval must be > 0")
         if self.slurm_array_throttle < 0:
             problems.append("slurm_array_throttle must be >= 0 (0: no throttle)")
+        if self.simulator not in ("builtin", "fusion"):
+            problems.append("simulator must be 'builtin' or 'fusion'")
+        if not self.fusion_command.strip():
+            problems.append("fusion_command must not be empty")
         if self.min_free_disk_bytes < 0:
             problems.append("min_free_disk_bytes must be >= 0")
         if not self.simulator_command:
             problems.append("simulator_command must not be empty")
         if problems:
             raise ValueError("; ".join(problems))
-
-    @property
-    def runs_builtin_simulator(self) -> bool:
-        """Whether ``simulator_command`` runs the simulator shipped with this package."""
-        argv = self.simulator_command
-        return "fusion_jupyter.sim" in argv or Path(argv[0]).name == "fusion-jupyter-sim"
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> EngineSettings:

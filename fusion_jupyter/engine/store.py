@@ -139,8 +139,16 @@ class Page:
     next_cursor: str | None
 
 
-def encode_cursor(run: Run) -> str:
-    """An opaque cursor after ``run`` in newest-first order."""
+@dataclass(frozen=True)
+class SweepPage:
+    """One page of sweeps, newest first, each with its runs counted by status."""
+
+    sweeps: list[tuple[Sweep, dict[str, int]]]
+    next_cursor: str | None
+
+
+def encode_cursor(run: Run | Sweep) -> str:
+    """An opaque cursor after ``run`` (or a sweep) in newest-first order."""
     raw = json.dumps([run.created_at.isoformat(), run.id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -231,6 +239,11 @@ class Store:
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
             yield session
             session.commit()
+
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query (the readiness check)."""
+        with self.read() as session:
+            session.execute(text("SELECT 1"))
 
     # ---- runs --------------------------------------------------------------------
 
@@ -348,8 +361,33 @@ class Store:
         runs = runs[:limit]
         return Page(runs, encode_cursor(runs[-1]) if more and runs else None)
 
+    def list_sweeps(self, *, limit: int = 100, cursor: str | None = None) -> SweepPage:
+        """A page of sweeps, newest first, with their runs' status counts (one grouped
+        query for the page, not one per sweep)."""
+        query = select(Sweep)
+        if cursor:
+            stamp, sweep_id = decode_cursor(cursor)
+            query = query.where(
+                (Sweep.created_at < stamp) | ((Sweep.created_at == stamp) & (Sweep.id < sweep_id))
+            )
+        query = query.order_by(Sweep.created_at.desc(), Sweep.id.desc()).limit(limit + 1)
+        with self.read() as session:
+            sweeps = list(session.scalars(query))
+            more = len(sweeps) > limit
+            sweeps = sweeps[:limit]
+            counted = select(Run.sweep_id, Run.status, func.count()).where(
+                Run.sweep_id.in_([s.id for s in sweeps])
+            )
+            counts: dict[str, dict[str, int]] = {s.id: {} for s in sweeps}
+            for owner, status, number in session.execute(
+                counted.group_by(Run.sweep_id, Run.status)
+            ):
+                counts[str(owner)][Status(status).value] = number
+        page = [(sweep, counts[sweep.id]) for sweep in sweeps]
+        return SweepPage(page, encode_cursor(sweeps[-1]) if more and sweeps else None)
+
     def active_runs(self) -> list[Run]:
-        """Every PENDING or RUNNING run, oldest first."""
+        """Every active (PENDING, RUNNING, CANCELLING) run, oldest first."""
         with self.read() as session:
             return list(
                 session.scalars(
@@ -358,7 +396,7 @@ class Store:
             )
 
     def active_statuses(self) -> dict[str, Status]:
-        """Id -> status of every PENDING or RUNNING run: the cheap query a sync makes."""
+        """Id -> status of every active run: the cheap query a sync makes."""
         with self.read() as session:
             rows = session.execute(select(Run.id, Run.status).where(Run.status.in_(list(ACTIVE))))
             return {run_id: Status(status) for run_id, status in rows}
@@ -426,8 +464,9 @@ class Store:
         when several processes start runs at once.
         """
         with self.write(exclusive=True) as session:
+            # A CANCELLING run still holds its slot until its process has ended.
             local_running = select(func.count()).where(
-                Run.status == Status.RUNNING, Run.executor == "local"
+                Run.status.in_([Status.RUNNING, Status.CANCELLING]), Run.executor == "local"
             )
             running = session.scalar(local_running) or 0
             free = max_running - int(running)

@@ -47,6 +47,12 @@ class RunTracker:
                 self.last_error = str(event.get("message") or "")
         self.dirty = True
 
+    def cache(self) -> dict[str, object]:
+        """The whole progress cache as run columns."""
+        with self.lock:
+            self.dirty = False
+            return self.state.columns()
+
     def take_dirty(self) -> dict[str, object] | None:
         """The cache columns if they changed since the last call."""
         with self.lock:

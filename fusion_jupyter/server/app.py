@@ -24,7 +24,7 @@ from fusion_jupyter.server.context import SETTINGS_KEY, FusionContext, StreamLim
 from fusion_jupyter.server.events import StatusEmitter
 from fusion_jupyter.server.handlers import route_table
 from fusion_jupyter.server.stream import stream_route
-from fusion_jupyter.server.validation import RequestLimits
+from fusion_jupyter.service.validation import RequestLimits
 
 _ENGINE_FIELDS = {f.name: f for f in fields(EngineSettings)}
 
@@ -82,25 +82,37 @@ class FusionJupyter(ExtensionApp):
         engine_default("default_executor"),
         help="Executor of runs that do not name one (available: local).",
     ).tag(config=True)
+    simulator = Enum(
+        ["builtin", "fusion"],
+        engine_default("simulator"),
+        help="The simulator of runs that do not name one: 'builtin' (shipped with "
+        "fusion_jupyter) or 'fusion' (the real FUSION's fusion-sim, see fusion_command). "
+        "A run may ask for either (simulator=...).",
+    ).tag(config=True)
+    fusion_command = Unicode(
+        engine_default("fusion_command"),
+        help="FUSION's command line: its fusion-sim console script (a path, or a name "
+        "on PATH). FUSION's root is found from the interpreter of that script.",
+    ).tag(config=True)
     simulator_command = List(
         Unicode(),
         default_value=engine_default("simulator_command"),
-        help="The simulator's argv, with the placeholders {config_path}, {run_id}, "
-        "{run_dir}, {output_dir} and {progress_file}. Default: the built-in simulator "
-        "(python -m fusion_jupyter.sim run_sim ...); for FUSION e.g. "
-        "['fusion-sim', 'run_sim', '--config_path', '{config_path}', '--run_id', '{run_id}'].",
+        help="The 'builtin' simulator's argv, with the placeholders {config_path}, "
+        "{run_id}, {run_dir}, {output_dir} and {progress_file}. Default: the simulator "
+        "shipped with fusion_jupyter (python -m fusion_jupyter.sim run_sim ...); "
+        "another program must write progress.jsonl (or set progress_log_patterns).",
     ).tag(config=True)
     progress_log_patterns = Dict(
         default_value=engine_default("progress_log_patterns"),
         key_trait=Unicode(),
         value_trait=Unicode(),
         help="Regular expressions turning log lines into progress events, for a "
-        "simulator that writes no progress.jsonl (see spec/fusion-contract.md).",
+        "simulator_command that writes no progress.jsonl (see spec/fusion-contract.md).",
     ).tag(config=True)
     output_collect = List(
         Unicode(),
-        help="Globs of files an external simulator writes elsewhere, copied into the "
-        "run's output/ when it ends.",
+        help="Globs of files a simulator_command writes elsewhere (in directories its "
+        "log names), copied into the run's output/ when it ends.",
     ).tag(config=True)
     cancel_grace_seconds = Float(
         engine_default("cancel_grace_seconds"),

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fusion_jupyter.engine.manager import RunManager
-from fusion_jupyter.server.validation import RequestLimits
+from fusion_jupyter.service.api import FusionService
+from fusion_jupyter.service.validation import RequestLimits
 
 T = TypeVar("T")
 
@@ -36,7 +37,7 @@ class StreamLimits:
 
 @dataclass
 class FusionContext:
-    """The manager and the settings the handlers need, built once by the extension app."""
+    """The manager, its service and the settings the handlers need, built once by the app."""
 
     manager: RunManager
     limits: RequestLimits = field(default_factory=RequestLimits)
@@ -44,6 +45,9 @@ class FusionContext:
     pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(16, thread_name_prefix="fusion-api")
     )
+
+    def __post_init__(self) -> None:
+        self.service = FusionService(self.manager, self.limits)
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking engine call in the pool and await its result."""

@@ -34,7 +34,7 @@ from fusion_jupyter.engine.hub import Message, Subscription
 from fusion_jupyter.server.context import SETTINGS_KEY, FusionContext
 from fusion_jupyter.server.errors import ApiError, error_response
 from fusion_jupyter.server.handlers import API_PREFIX, AUTH_RESOURCE
-from fusion_jupyter.server.validation import (
+from fusion_jupyter.service.validation import (
     Field,
     RequestLimits,
     check_fields,

@@ -158,7 +158,7 @@ class FusionWidget(anywidget.AnyWidget):
 
     def _answer_http(self, content: Mapping[str, Any]) -> None:
         try:
-            reply = rpc.answer(self._client.backend, rpc.Request.from_message(content))
+            reply = rpc.answer(self._client.backend, rpc.request_from_message(content))
         except Exception as exc:  # a bug: answer it rather than leave the page waiting
             log.exception("fusion widget: answering %s failed", content.get("path"))
             error = {"code": "server_error", "message": str(exc), "details": None}

@@ -13,7 +13,7 @@ from fusion_jupyter.widgets.base import FusionWidget, Transport
 if TYPE_CHECKING:
     from fusion_jupyter.client.client import Client
 
-STATUSES = ("PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED")
+STATUSES = ("PENDING", "RUNNING", "CANCELLING", "COMPLETED", "FAILED", "CANCELLED")
 
 
 class Dashboard(FusionWidget):

@@ -102,6 +102,9 @@ describe('RunStore', () => {
     expect(changes).toEqual([{ ids: ['x'], structural: true }]); // coalesced into one notification
     ws.frame([{ type: 'status', run_id: 'x', run: makeRun('x', { status: 'PENDING' }) }]); // stale
     expect(store.get('x')!.status).toBe('RUNNING');
+    ws.frame([{ type: 'status', run_id: 'x', run: makeRun('x', { status: 'CANCELLING' }) }]);
+    ws.frame([{ type: 'status', run_id: 'x', run: makeRun('x', { status: 'RUNNING' }) }]); // stale
+    expect(store.get('x')!.status).toBe('CANCELLING');
     ws.frame([{ type: 'status', run_id: 'x', run: makeRun('x', { status: 'CANCELLED' }) }]);
     ws.frame([{ type: 'status', run_id: 'x', run: makeRun('x', { status: 'COMPLETED' }) }]); // terminal is final
     expect(store.get('x')!.status).toBe('CANCELLED');

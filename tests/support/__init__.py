@@ -2,7 +2,9 @@
 
 - ``postgres``        PostgresServer: throw-away PostgreSQL (fixtures in tests/conftest.py)
 - ``stub_sim.py``     a controllable test simulator writing DESIGN §3 progress events
-- ``fusion_standin.py`` reproduces FUSION's command line, stderr log lines and output files
+- ``fusion_standin.py`` reproduces FUSION's command line, stderr log lines and output files;
+  used only where the real FUSION (``fusion.py``) cannot serve: the generic log-driven
+  progress mechanism, and faults FUSION cannot be made to produce quickly
 
 Both simulator scripts are stdlib-only and are run as files (``python <script> run_sim ...``).
 """

@@ -111,8 +111,17 @@ class LocalExecutor:
 
     def cancel(self, ref: ProcessRef, grace_seconds: float) -> None:
         """SIGTERM the group, SIGKILL what is left after the grace, return when all is gone."""
+        self.terminate(ref)
+        self.kill_after(ref, grace_seconds)
+
+    def terminate(self, ref: ProcessRef) -> None:
+        """SIGTERM the run's group and return at once (see :meth:`kill_after`)."""
         if is_alive(ref.pid, ref.start_time) or group_members(ref.pgid):
             signal_group(ref.pgid, signal.SIGTERM)
+
+    def kill_after(self, ref: ProcessRef, grace_seconds: float) -> None:
+        """Wait up to ``grace_seconds`` for the group to end, then SIGKILL what is left
+        and wait for it to go."""
         if not self._wait_gone(ref, time.monotonic() + grace_seconds):
             signal_group(ref.pgid, signal.SIGKILL)
             self._wait_gone(ref, time.monotonic() + 10)

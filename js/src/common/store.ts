@@ -2,7 +2,7 @@ import type { FusionApi } from './api';
 import { defaultScheduler, Emitter, type Scheduler } from './emitter';
 import { emptyProgress, foldProgress } from './progress';
 import type { StreamClient, Subscription } from './stream';
-import { isActive, type ProgressEvent, type Run, type RunStatus } from './types';
+import { ACTIVE_STATUSES, isActive, type ProgressEvent, type Run, type RunStatus } from './types';
 
 export interface StoreChange {
   /** Runs whose record changed (progress, status, fields). */
@@ -34,7 +34,16 @@ export interface RunStoreOptions {
   firstPageSize?: number;
 }
 
-const RANK: Record<string, number> = { PENDING: 0, RUNNING: 1, COMPLETED: 2, FAILED: 2, CANCELLED: 2 };
+// A status never goes back (as the engine's models.RANK).
+const TERMINAL_RANK = 3;
+const RANK: Record<string, number> = {
+  PENDING: 0,
+  RUNNING: 1,
+  CANCELLING: 2,
+  COMPLETED: TERMINAL_RANK,
+  FAILED: TERMINAL_RANK,
+  CANCELLED: TERMINAL_RANK
+};
 
 function normalize(run: Run): Run {
   const progress = { ...emptyProgress(), ...(run.progress ?? {}) };
@@ -51,7 +60,7 @@ export function newer(current: Run | null | undefined, incoming: Run): boolean {
   if (b !== a) {
     return b > a;
   }
-  if (b === 2 && current.status !== incoming.status) {
+  if (b === TERMINAL_RANK && current.status !== incoming.status) {
     // Two terminal statuses: a terminal status is final, so keep the first one seen.
     return false;
   }
@@ -167,7 +176,14 @@ export class RunStore {
   }
 
   counts(): Record<RunStatus, number> {
-    const counts: Record<RunStatus, number> = { PENDING: 0, RUNNING: 0, COMPLETED: 0, FAILED: 0, CANCELLED: 0 };
+    const counts: Record<RunStatus, number> = {
+      PENDING: 0,
+      RUNNING: 0,
+      CANCELLING: 0,
+      COMPLETED: 0,
+      FAILED: 0,
+      CANCELLED: 0
+    };
     for (const run of this.runs.values()) {
       counts[run.status] = (counts[run.status] ?? 0) + 1;
     }
@@ -194,7 +210,7 @@ export class RunStore {
     };
     try {
       const api = this.options.api;
-      const active = api.listAllRuns({ status: ['PENDING', 'RUNNING'] }, { pageSize: 500, onPage: take });
+      const active = api.listAllRuns({ status: [...ACTIVE_STATUSES] }, { pageSize: 500, onPage: take });
       const recent = api.listAllRuns(
         {},
         { firstPageSize: this.firstPageSize, pageSize: 500, max: this.maxFinished + 200, onPage: take }

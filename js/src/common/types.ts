@@ -4,16 +4,17 @@
  * anywidget front-ends.
  */
 
-export type RunStatus = 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+export type RunStatus = 'PENDING' | 'RUNNING' | 'CANCELLING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 
 export const RUN_STATUSES: readonly RunStatus[] = [
   'PENDING',
   'RUNNING',
+  'CANCELLING',
   'COMPLETED',
   'FAILED',
   'CANCELLED'
 ];
-export const ACTIVE_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>(['PENDING', 'RUNNING']);
+export const ACTIVE_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>(['PENDING', 'RUNNING', 'CANCELLING']);
 
 /** Whether a run can still change (and so is worth a progress subscription). */
 export function isActive(status: RunStatus | string): boolean {

@@ -7,6 +7,7 @@ import { displayName, formatBytes, parseTime } from '../common/format';
 import type { Artifact, Run } from '../common/types';
 import type { FusionConnection } from './connection';
 import { h, iconButton, saveBlob, setText, textButton } from './dom';
+import { compareNatural } from '../common/natural';
 
 const PREVIEW_BYTES = 512 * 1024;
 
@@ -95,7 +96,7 @@ export class ArtifactsView extends Widget {
   private renderRows(): void {
     const key = this.sortKey;
     const dir = this.sortAsc ? 1 : -1;
-    const sorted = [...this.artifacts].sort((a, b) => (a[key] < b[key] ? -dir : a[key] > b[key] ? dir : 0));
+    const sorted = [...this.artifacts].sort((a, b) => dir * compareNatural(a[key] as string | number, b[key] as string | number));
     const rows = sorted.map(a =>
       h(
         'tr',

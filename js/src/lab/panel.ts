@@ -14,7 +14,7 @@ import { FusionApiError } from '../common/api';
 import { displayName, formatAgo, progressLabel } from '../common/format';
 import type { StoreChange } from '../common/store';
 import type { ConnectionChange } from '../common/stream';
-import { isActive, RUN_STATUSES, type Run, type RunStatus } from '../common/types';
+import { ACTIVE_STATUSES, isActive, RUN_STATUSES, type Run, type RunStatus } from '../common/types';
 import { CommandIDs } from './commands';
 import type { FusionConnection } from './connection';
 import { h, iconButton, setText, textButton } from './dom';
@@ -285,7 +285,7 @@ export class RunsPanel extends Widget {
   private refilter(): void {
     let statuses: Set<RunStatus> | null = null;
     if (this.statusFilter === 'active') {
-      statuses = new Set<RunStatus>(['PENDING', 'RUNNING']);
+      statuses = new Set<RunStatus>(ACTIVE_STATUSES);
     } else if (this.statusFilter) {
       statuses = new Set<RunStatus>([this.statusFilter as RunStatus]);
     }

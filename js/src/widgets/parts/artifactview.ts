@@ -4,6 +4,7 @@ import type { KernelChannel } from './channel';
 import type { Connection } from './connection';
 import { RunFeed, type RunRecord } from './runfeed';
 import { button, errorText, h, Notice, saveBlob, setText, transportNote } from './ui';
+import { compareNatural } from '../../common/natural';
 
 /** What pandas can load (fusion_jupyter.engine.artifacts.load). */
 export function loadable(path: string): boolean {
@@ -36,7 +37,7 @@ export function sortArtifacts(items: Artifact[], key: SortKey, ascending: boolea
   return [...items].sort((a, b) => {
     const x = value(a);
     const y = value(b);
-    return (x < y ? -1 : x > y ? 1 : a.path < b.path ? -1 : 1) * sign;
+    return (compareNatural(x, y) || compareNatural(a.path, b.path)) * sign;
   });
 }
 

@@ -87,6 +87,11 @@ describe('artifact helpers', () => {
     expect(sortArtifacts(items, 'modified', true).map(x => x.path)).toEqual(['a', 'b', 'c']);
   });
 
+  it('sorts numbers in paths naturally', () => {
+    const loads = ['1000.0', '1200.0', '400.0', '600.0', '800.0'].map(e => a(`output/${e}_erlang.json`, 1, '2026-01-01T00:00:00Z'));
+    expect(sortArtifacts(loads, 'path', true).map(x => x.path.split('/')[1].split('_')[0])).toEqual(['400.0', '600.0', '800.0', '1000.0', '1200.0']);
+  });
+
   it('splits tags', () => {
     expect(parseTags(' a, b ,,a ')).toEqual(['a', 'b']);
   });

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fusion_jupyter.engine.errors import Problem, ValidationFailed
-from fusion_jupyter.server.errors import ApiError
+from fusion_jupyter.service.errors import ApiError
 
 
 @dataclass(frozen=True)

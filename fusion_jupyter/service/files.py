@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from fusion_jupyter.server.errors import ApiError
+from fusion_jupyter.service.errors import ApiError
 
 CHUNK_BYTES = 256 * 1024
 

@@ -1,0 +1,213 @@
+"""The simulators a run can use, each described by one small profile.
+
+``c.FusionJupyter.simulator`` (and ``simulator=`` per run) picks one by name:
+
+- ``builtin``: the simulator shipped in :mod:`fusion_jupyter.sim` (or whatever
+  ``simulator_command`` names; it writes ``progress.jsonl`` and ``output/`` itself);
+- ``fusion``: the real FUSION's ``fusion-sim`` (``fusion_command``), whose progress
+  comes from its log lines and whose results are moved out of its own tree into the
+  run's ``output/`` when it ends.
+
+A profile knows how to build the simulator's argv, which log lines carry progress,
+whether it is installed, and which configs it cannot run. The manager asks the
+run's profile and never looks at a command line to guess what it runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fusion_jupyter.engine.errors import Problem, Unavailable
+from fusion_jupyter.engine.logpatterns import FUSION_LOG_PATTERNS
+from fusion_jupyter.engine.settings import default_simulator_command
+
+if TYPE_CHECKING:
+    from fusion_jupyter.engine.settings import EngineSettings
+
+SIMULATORS = ("builtin", "fusion")
+#: The setting a missing FUSION is reported against (what a user has to change).
+FUSION_SETTING = "c.FusionJupyter.fusion_command"
+#: FUSION's SIGTERM handler logs this once it has saved its statistics; it then
+#: keeps simulating, so the launcher ends it (fusion-real.md).
+FUSION_SAVED_ON_SIGNAL = "Statistics saved due to signal"
+#: A failing FUSION run's root cause, looked for before its last lines.
+FUSION_ROOT_CAUSE = (r" - ERROR - ", r"Missing required option")
+#: How long finding FUSION's root may take (it starts FUSION's interpreter once).
+ROOT_LOOKUP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Simulator:
+    """One simulator as the launcher and the manager see it."""
+
+    name: str
+    #: argv with the placeholders of settings.COMMAND_PLACEHOLDERS.
+    command: list[str]
+    #: Log-line patterns for a simulator that writes no progress file (else empty).
+    log_patterns: Mapping[str, str] = field(default_factory=dict)
+    #: Globs of result files the simulator saves in directories it names in its log.
+    collect: list[str] = field(default_factory=list)
+    #: Whether the launcher writes the ``start`` event (the simulator then skips it).
+    write_start: bool = False
+    #: A log line after which a simulator that was sent SIGTERM is done saving.
+    saved_on_signal: str | None = None
+    #: Log-line patterns of a failure's root cause, for the run's error.
+    root_cause: tuple[str, ...] = ()
+    #: Whether result directories named in the log are moved (not copied) into output/.
+    move_outputs: bool = False
+
+    def launch_spec(self) -> dict[str, Any]:
+        """The launcher's part of a run's launch file."""
+        return {
+            "log_patterns": dict(self.log_patterns) or None,
+            "collect": list(self.collect) or None,
+            "move_outputs": self.move_outputs,
+            "write_start": self.write_start,
+            "saved_on_signal": self.saved_on_signal,
+            "root_cause": list(self.root_cause) or None,
+        }
+
+
+def profile(name: str, settings: EngineSettings) -> Simulator:
+    """The profile called ``name`` under ``settings`` (ValueError for an unknown name)."""
+    if name == "builtin":
+        return Simulator(
+            name="builtin",
+            command=list(settings.simulator_command),
+            log_patterns=dict(settings.progress_log_patterns),
+            collect=list(settings.output_collect),
+            # The shipped simulator leaves the start event to its launcher, so that a
+            # run's first event does not wait for its imports; another program given
+            # as simulator_command writes its own.
+            write_start=settings.simulator_command == default_simulator_command(),
+        )
+    if name == "fusion":
+        return Simulator(
+            name="fusion",
+            command=[
+                *fusion_argv0(settings.fusion_command),
+                "run_sim",
+                "--config_path",
+                "{config_path}",
+                "--run_id",
+                "{run_id}",
+            ],
+            log_patterns=dict(FUSION_LOG_PATTERNS),
+            collect=["*_erlang.json"],
+            saved_on_signal=FUSION_SAVED_ON_SIGNAL,
+            root_cause=FUSION_ROOT_CAUSE,
+            move_outputs=True,
+        )
+    raise ValueError(f"unknown simulator {name!r} (known: {', '.join(SIMULATORS)})")
+
+
+def validate(name: str, cfg: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+    """What simulator ``name`` cannot run in ``cfg`` (FUSION's own rules are the config's)."""
+    if name == "builtin":
+        # The one place the engine reaches into the simulator package, lazily: the
+        # engine must not pay its imports unless a built-in run is validated.
+        from fusion_jupyter.sim.support import check_supported
+
+        return check_supported(cfg)
+    return []
+
+
+def fusion_argv0(command: str) -> list[str]:
+    """``fusion_command`` as the first words of an argv (it may be ``python script.py``)."""
+    import shlex
+
+    return shlex.split(command) or [command]
+
+
+def require(name: str, settings: EngineSettings) -> None:
+    """Unavailable (HTTP 503) naming the setting when simulator ``name`` is not installed."""
+    if name == "fusion":
+        problem = fusion_problem(settings.fusion_command)
+        if problem:
+            raise Unavailable(
+                f"simulator 'fusion' is not available: {problem}. Install FUSION or set "
+                f"{FUSION_SETTING} to its fusion-sim (now {settings.fusion_command!r})",
+                details={"simulator": "fusion", "setting": FUSION_SETTING},
+            )
+
+
+def fusion_problem(command: str) -> str | None:
+    """Why ``command`` does not start FUSION's command line, or None if it looks right."""
+    argv0 = fusion_argv0(command)[0]
+    found = shutil.which(argv0)
+    if found is None:
+        return f"{argv0!r} is not an executable file nor a command on PATH"
+    return None
+
+
+def describe(settings: EngineSettings) -> dict[str, Any]:
+    """The default simulator and whether FUSION is available (for health reports)."""
+    problem = fusion_problem(settings.fusion_command)
+    root = None if problem else fusion_root(settings.fusion_command)
+    return {
+        "default": settings.simulator,
+        "available": ["builtin", *([] if problem else ["fusion"])],
+        "fusion": {
+            "available": problem is None,
+            "command": settings.fusion_command,
+            "root": str(root) if root else None,
+            "problem": problem,
+            "setting": FUSION_SETTING,
+        },
+    }
+
+
+@functools.lru_cache(maxsize=8)
+def fusion_root(command: str) -> Path | None:
+    """FUSION's project root as FUSION finds it: from the ``fusion`` package its command's
+    interpreter imports, up to the first directory holding ``.git`` or ``run_sim.py``."""
+    argv = fusion_argv0(command)
+    found = shutil.which(argv[0])
+    if found is None:
+        return None
+    interpreter = _interpreter_of(Path(found)) if len(argv) == 1 else found
+    if interpreter is None:
+        return None
+    # find_spec locates the package without running it (FUSION's imports take seconds).
+    probe = "import importlib.util as u; s = u.find_spec('fusion'); print(s.origin if s else '')"
+    try:
+        out = subprocess.run(
+            [interpreter, "-I", "-c", probe],
+            capture_output=True,
+            text=True,
+            timeout=ROOT_LOOKUP_TIMEOUT,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return _project_root(Path(out).parent) if out else None
+
+
+def _interpreter_of(script: Path) -> str | None:
+    """The interpreter of a console script (its ``#!`` line), or None."""
+    try:
+        with script.open("rb") as fh:
+            first = fh.readline(4096).decode("utf-8", "replace")
+    except OSError:
+        return None
+    if not first.startswith("#!"):
+        return None
+    words = first[2:].split()
+    if not words:
+        return None
+    if Path(words[0]).name == "env" and len(words) > 1:
+        return shutil.which(words[1])
+    return words[0]
+
+
+def _project_root(start: Path) -> Path | None:
+    for directory in (start, *start.parents):
+        if (directory / ".git").is_dir() or (directory / "run_sim.py").is_file():
+            return directory
+    return None

@@ -1,0 +1,72 @@
+"""The real FUSION for tests: installed once per machine by scripts/install-fusion.sh.
+
+The script keeps a writable copy of ../shared/fusion with its own virtualenv in a
+cache directory and prints the path of its ``fusion-sim``; later calls return at
+once. ``FusionInstall`` names what tests need of it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support import REPO_ROOT
+
+INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-fusion.sh"
+#: The first install takes 1-2 minutes (pip); give a slow machine room.
+INSTALL_TIMEOUT = 900
+
+
+class FusionUnavailable(RuntimeError):
+    """FUSION could not be installed here (no source, no network for its dependencies)."""
+
+
+@dataclass(frozen=True)
+class FusionInstall:
+    """An installed FUSION: its console script and its project root."""
+
+    command: Path
+    root: Path
+
+    @property
+    def templates(self) -> Path:
+        """FUSION's own INI templates (minimal.ini, default.ini, ...)."""
+        return self.root / "fusion" / "configs" / "templates"
+
+    @property
+    def fixtures(self) -> Path:
+        """FUSION's regression scenarios (``<scenario>/*_config.ini``)."""
+        return self.root / "tests" / "fixtures" / "expected_results"
+
+    def data_dirs(self) -> set[Path]:
+        """Every directory under FUSION's data/output and data/input (what runs leave)."""
+        found: set[Path] = set()
+        for kind in ("output", "input"):
+            base = self.root / "data" / kind
+            if base.is_dir():
+                found.update(p for p in base.rglob("*") if p.is_dir())
+        return found
+
+
+def install() -> FusionInstall:
+    """Install FUSION (or find the cached install); FusionUnavailable if that fails."""
+    try:
+        done = subprocess.run(
+            ["bash", str(INSTALL_SCRIPT)],
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise FusionUnavailable(f"{INSTALL_SCRIPT} did not finish: {exc}") from exc
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise FusionUnavailable(f"{INSTALL_SCRIPT} failed:\n{done.stderr[-3000:]}")
+    command = Path(lines[-1])
+    # The script's copy: <home>/venv/bin/fusion-sim and the source at <home>/src.
+    root = command.parent.parent.parent / "src"
+    if not command.is_file() or not (root / ".git").is_dir():
+        raise FusionUnavailable(f"{INSTALL_SCRIPT} printed {command}, which is not an install")
+    return FusionInstall(command=command, root=root)

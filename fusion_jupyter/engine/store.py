@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: The newest migration in migrations/versions (a test checks it is Alembic's head):
 #: a database already there is opened without loading Alembic (11 MB of a server).
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 #: Most rows (runs and their tags) one transaction of a sweep inserts. SQLite has one
 #: writer at a time: a 10,000-run sweep written at once held the lock for tens of
 #: seconds, and every other write waited (or failed "database is locked").

@@ -28,7 +28,6 @@ from fusion_jupyter.engine.config import ValidationResult
 from tests.support.fusion import install
 
 SMALL = {"general_settings": {"max_iters": 1}}
-TIMEOUT = 600.0
 
 
 def configs(root: Path) -> list[tuple[str, Path]]:
@@ -50,7 +49,7 @@ def small(manager: RunManager, name: str) -> dict[str, dict[str, object]]:
     }
 
 
-def run_one(manager: RunManager, name: str, full: bool) -> tuple[str, str]:
+def run_one(manager: RunManager, name: str, full: bool, timeout: float) -> tuple[str, str]:
     """(validator's verdict, how FUSION's run ended)."""
     overrides = {} if full else small(manager, name)
     try:
@@ -66,9 +65,9 @@ def run_one(manager: RunManager, name: str, full: bool) -> tuple[str, str]:
             manager.validate = real  # type: ignore[method-assign]
     began = time.monotonic()
     while not (current := manager.get(run.id)).status.terminal:
-        if time.monotonic() - began > TIMEOUT:
+        if time.monotonic() - began > timeout:
             manager.cancel(run.id, wait=True)
-            return verdict, f"not done after {TIMEOUT:.0f} s (cancelled)"
+            return verdict, f"not done after {timeout:.0f} s (cancelled)"
         time.sleep(0.05)
     assert current.started_at is not None and current.completed_at is not None
     seconds = (current.completed_at - current.started_at).total_seconds()
@@ -84,6 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="run the configs as they are")
     parser.add_argument("--only", help="only configs whose label contains this")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds a run may take")
     args = parser.parse_args()
     fusion = install()
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,7 +108,7 @@ def main() -> None:
             print(f"| config | validator | under FUSION through the engine ({size}) |")
             print("| --- | --- | --- |")
             for label, name in names.items():
-                verdict, outcome = run_one(manager, name, args.full)
+                verdict, outcome = run_one(manager, name, args.full, args.timeout)
                 print(f"| {label} | {verdict} | {outcome} |", flush=True)
 
 

@@ -425,5 +425,5 @@ def test_the_command_line_reads_the_servers_config_files(jupyter_config, tmp_pat
         capsys, "submit", "minimal", *QUICK, "--simulator", "builtin", "--wait", "-q"
     )
     assert code == 0, out
-    with connect(embedded=True) as client:
-        assert client.run(out.strip()).to_dict()["simulator"] == "builtin"
+    code, shown, _ = run_cli(capsys, "show", out.strip())
+    assert code == 0 and "simulator:  builtin" in shown

@@ -136,7 +136,7 @@ def test_results_say_when_fusions_file_holds_fewer_iterations_than_ran(
     tmp_path, fusion_install: FusionInstall
 ):
     # FUSION saves after iteration 0, every save_step iterations and the last: killed
-    # after its third iteration, its file holds one iteration of the three that ran.
+    # after its third iteration, its file holds one iteration of those that ran.
     settings = {
         "runs_dir": tmp_path / "runs",
         "db_url": f"sqlite:///{tmp_path}/runs.db",
@@ -151,16 +151,16 @@ def test_results_say_when_fusions_file_holds_fewer_iterations_than_ran(
                 max_iters=50, save_step=1000, num_requests=500, erlang_start=600, erlang_stop=600
             ),
         )
-        record = client.backend.manager.get(run.id)
         wait_until(
             lambda: sum(e["type"] == "iteration" for e in run.events()) >= 3,
             180,
             "three FUSION iterations",
         )
-        launcher = client.backend.manager.get(run.id).pid
-        for pid in group_members(record.pgid or launcher):
-            if pid != launcher:
-                os.kill(pid, signal.SIGKILL)  # FUSION dies without saving
+        # The launcher is killed alone: the engine stops the rest of its group (FUSION
+        # dies without saving) and brings FUSION's files home itself.
+        record = client.backend.manager.get(run.id)
+        assert record.pid is not None and record.pgid is not None
+        os.kill(record.pid, signal.SIGKILL)
         run.wait(timeout=60, progress=False)
         assert run.status == "FAILED"
         ran = sum(e["type"] == "iteration" for e in run.events())
@@ -168,3 +168,6 @@ def test_results_say_when_fusions_file_holds_fewer_iterations_than_ran(
             table = run.results()
     assert table["iterations_saved"].tolist() == [1]
     assert table["iterations_run"].tolist() == [ran] and ran >= 3
+    assert (Path(record.run_dir) / "output" / "600.0_erlang.json").is_file()
+    assert not any(d.exists() for d in _fusion_dirs(record.run_dir))
+    wait_until(lambda: not group_members(record.pgid), 10, "FUSION to be gone")

@@ -92,7 +92,7 @@ async def test_follow_a_run_to_completed(api: Api, connect: Any) -> None:
     got = await client.until(ended(run["id"]))
     ours = [m for m in got if m.get("run_id") == run["id"]]
     data = [m for m in ours if m["type"] != "status"]
-    assert data[0] == {"type": "subscribed", "run_id": run["id"]}
+    assert data[0] == {"type": "subscribed", "run_id": run["id"], "after": -1, "log_offset": 0}
     progress = of_run(got, run["id"], "progress")
     assert [m["seq"] for m in progress] == list(range(len(progress)))
     assert progress[-1]["event"]["type"] == "complete"

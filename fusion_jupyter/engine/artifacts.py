@@ -463,7 +463,7 @@ def iterations_run(events: Iterable[Mapping[str, Any]]) -> dict[float, int]:
 
 def compare_iterations(frame: pd.DataFrame, counted: Mapping[float, int]) -> pd.DataFrame:
     """``frame`` with ``iterations_saved`` (what its files hold) and ``iterations_run``
-    (what the progress stream counted) after ``iterations``.
+    (what the progress stream counted) after the RESULT_COLUMNS.
 
     FUSION rewrites a per-Erlang file only every ``save_step`` iterations and at the
     last one, so a run that stops early (a cancel, a confidence interval reached) may
@@ -474,7 +474,7 @@ def compare_iterations(frame: pd.DataFrame, counted: Mapping[float, int]) -> pd.
     frame = frame.copy()
     saved = frame["iterations"]
     run = [counted.get(float(e), math.nan) for e in frame["erlang"]]
-    at = list(frame.columns).index("iterations") + 1
+    at = len(RESULT_COLUMNS)  # after the columns every table has, in their order
     frame.insert(at, "iterations_saved", saved)
     frame.insert(at + 1, "iterations_run", [float(value) for value in run])
     stale = frame[frame["iterations_run"] > frame["iterations_saved"]]

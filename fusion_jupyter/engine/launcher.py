@@ -222,7 +222,8 @@ class Launcher:
         assert self.translator is not None
         found = [run_dirs(d) for d in self.translator.output_dirs]
         dirs = [str(d) for f in found if f is not None for d in f[1:]]
-        write_json_atomic(os.path.join(self.run_dir, EXTERNAL_RECORD), {"dirs": dirs})
+        record = {"saving_to": self.translator.output_dirs, "dirs": dirs}
+        write_json_atomic(os.path.join(self.run_dir, EXTERNAL_RECORD), record)
 
     def _collect(self) -> None:
         """Bring the files an external simulator saved elsewhere into ``output/``."""

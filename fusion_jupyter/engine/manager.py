@@ -37,7 +37,7 @@ from fusion_jupyter.engine.executors import slurm
 from fusion_jupyter.engine.executors.base import ProcessRef
 from fusion_jupyter.engine.executors.local import LocalExecutor
 from fusion_jupyter.engine.faults import FaultLog, describe
-from fusion_jupyter.engine.fusion_outputs import remove_leftovers
+from fusion_jupyter.engine.fusion_outputs import move_run_outputs, remove_leftovers
 from fusion_jupyter.engine.hub import EventHub, Notify, Subscription
 from fusion_jupyter.engine.launcher import (
     EXIT_RECORD,
@@ -598,9 +598,9 @@ class RunManager:
         self._exits.unwatch(run_id)
         if tracker is not None:
             tracker.poll(self.hub)
-            columns = tracker.take_dirty()
-            if columns and save:
-                self.store.update(run_id, **columns)
+            changed = tracker.take_dirty()
+            if changed and save:
+                self.store.update(run_id, **changed[0])
         return tracker
 
     def _update_watch_paths(self) -> None:
@@ -677,6 +677,10 @@ class RunManager:
             # The launcher died alone (killed): nothing can record the end of what it
             # started, so stop the rest of the group rather than leave orphans.
             signal_group(run.pgid, signal.SIGKILL)
+        if record is None:
+            # Nor did it bring the simulator's files home (FUSION's, in FUSION's tree).
+            external = read_json(Path(run.run_dir) / EXTERNAL_RECORD) or {}
+            move_run_outputs(external.get("saving_to") or [], str(Path(run.run_dir) / "output"))
         code = record.get("exit_code") if record else None
         if run.cancel_requested:
             status, error = Status.CANCELLED, None
@@ -770,11 +774,14 @@ class RunManager:
         with self._lock:
             trackers = list(self._trackers.values())
         for tracker in trackers:
-            columns = tracker.take_dirty()
-            if columns:
-                # Only while the run is active: once it has ended, its cache was
-                # written with its terminal status, and this one may be older.
-                self.store.transition(tracker.run_id, list(ACTIVE), **columns)
+            changed = tracker.take_dirty()
+            if changed is None:
+                continue
+            columns, progress = changed
+            # Only while the run is active: once it has ended, its cache was
+            # written with its terminal status, and this one may be older.
+            if self.store.transition(tracker.run_id, list(ACTIVE), **columns):
+                self.hub.publish_run_progress(tracker.run_id, progress)
 
     def _sync(self, *, adopt: bool) -> None:
         """See runs other managers created, started or settled; adopt orphans."""

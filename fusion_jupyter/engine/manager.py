@@ -7,14 +7,15 @@ and any of them may settle a run, because the exit code lives in the run directo
 (``exit.json``, written by the run's launcher) and the status change is a
 compare-and-set. Runs never depend on the manager that started them staying alive.
 
-Three daemon threads do the watching: one waits on pidfds for process ends, one on
-inotify for file changes, and one syncs with the database about once a second (to
-see runs other managers created or settled, and to write the throttled progress
-cache).
+Daemon threads do the watching: one waits on pidfds for process ends, one on inotify
+for file changes (unless the server's event loop does that), and one syncs with the
+database about once a second (to see runs other managers created or settled, and to
+write the throttled progress cache).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -138,13 +139,17 @@ class RunManager:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def start(self) -> None:
-        """Re-attach to the runs left running, start the watchers and queued runs."""
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Re-attach to the runs left running, start the watchers and queued runs.
+
+        With ``loop`` (a server's event loop) file changes are handled on that loop;
+        without it, on a thread of the engine's own.
+        """
         if self.started:
             return
         self.settings.runs_dir.mkdir(parents=True, exist_ok=True)
         self._exits.start()
-        self._watcher.start()
+        self._watcher.start(loop)
         self._remote_watcher.start()
         self.started = True
         self._sync(adopt=True)
@@ -297,7 +302,7 @@ class RunManager:
         run = self._new_run(cfg, template, overrides or {}, name, tags, target, sim)
         with _removing_dirs_on_error([run]):
             self.store.add_run(run, tags)
-        return self._after_create([run])[0]
+        return self._after_create_one(run)
 
     def rerun(self, run_id: str) -> Run:
         """A new run with the same frozen config, template, name and tags."""
@@ -311,7 +316,7 @@ class RunManager:
         run.rerun_of = old.id
         with _removing_dirs_on_error([run]):
             self.store.add_run(run, old.tags)
-        return self._after_create([run])[0]
+        return self._after_create_one(run)
 
     def create_sweep(
         self,
@@ -363,7 +368,6 @@ class RunManager:
                     all_tags,
                     target,
                     sim,
-                    durable=False,
                 )
                 run.sweep_id = sweep.id
                 runs.append((run, all_tags))
@@ -443,9 +447,9 @@ class RunManager:
         tags: Sequence[str],
         target: tuple[str, dict[str, Any]],
         simulator: str,
-        *,
-        durable: bool = True,
     ) -> Run:
+        """A new run's record and directory, with its frozen config written but not yet
+        durable: the caller makes it so (see :meth:`_after_create_one`)."""
         executor, executor_options = target
         name = _check_name(name)
         run_id = new_id()
@@ -455,7 +459,7 @@ class RunManager:
         # 1,000-run sweep's creation).
         try:
             run_dir.mkdir(parents=True)
-            config.write_frozen(cfg, run_dir / "config.ini", durable=durable)
+            config.write_frozen(cfg, run_dir / "config.ini", durable=False)
         except BaseException as exc:
             shutil.rmtree(run_dir, ignore_errors=True)
             if is_no_space(exc):
@@ -504,6 +508,15 @@ class RunManager:
         if problem:
             raise ValidationFailed([Problem("run", "executor", problem)])
         return name, slurm.check_options(options or {})
+
+    def _after_create_one(self, run: Run) -> Run:
+        # The frozen config is made durable after the run is started, not before: the
+        # simulator reads it from the page cache, and its two fsyncs (2-7 ms, far more
+        # on a busy disk) would delay the start. It is durable before the caller hears
+        # of the run, as the run's database row is.
+        created = self._after_create([run])[0]
+        config.make_durable(Path(run.run_dir) / "config.ini")
+        return created
 
     def _after_create(self, runs: list[Run], sweep: Sweep | None = None) -> list[Run]:
         for run in runs:

@@ -471,6 +471,15 @@ def test_setting_limits_the_finished_runs_shown(page: Any, lab: JupyterLabServer
     page.wait_for_selector(row(page.test_run_id))
 
 
+# The sources of the open notebook's cells once it has exactly the two inserted ones.
+INSERTED_CELLS = """() => {
+    const nb = Array.from(window.jupyterapp.shell.widgets('main')).find(
+        w => w.hasClass('jp-NotebookPanel'));
+    const cells = nb ? nb.content.model.sharedModel.cells : [];
+    return cells.length === 2 ? cells.map(c => c.getSource()) : null;
+}"""
+
+
 def test_insert_code_into_a_notebook_and_run_it(page: Any) -> None:
     run_id = page.test_run_id
     lab_command(page, "notebook:create-new", {"kernelName": "python3"})
@@ -481,14 +490,7 @@ def test_insert_code_into_a_notebook_and_run_it(page: Any) -> None:
     page.click(f"{row(run_id)} .jp-FusionRun-insert")
     cells = notebook.locator(".jp-CodeCell")
     sources = wait_until(
-        lambda: page.evaluate(
-            """() => {
-            const nb = Array.from(window.jupyterapp.shell.widgets('main')).find(
-                w => w.hasClass('jp-NotebookPanel'));
-            const cells = nb ? nb.content.model.sharedModel.cells : [];
-            return cells.length === 2 ? cells.map(c => c.getSource()) : null;
-        }"""
-        ),
+        lambda: page.evaluate(INSERTED_CELLS),
         10,
         "two inserted cells",
     )
@@ -571,14 +573,7 @@ def test_insert_code_with_no_notebook_open_makes_one_without_errors(page: Any) -
     page.click(f"{row(run_id)} .jp-FusionRun-insert")
     page.locator(".jp-toast-message:has-text('Inserted code for run')").wait_for(timeout=30_000)
     sources = wait_until(
-        lambda: page.evaluate(
-            """() => {
-            const nb = Array.from(window.jupyterapp.shell.widgets('main')).find(
-                w => w.hasClass('jp-NotebookPanel'));
-            const cells = nb ? nb.content.model.sharedModel.cells : [];
-            return cells.length === 2 ? cells.map(c => c.getSource()) : null;
-        }"""
-        ),
+        lambda: page.evaluate(INSERTED_CELLS),
         30,
         "a new notebook with the two cells",
     )

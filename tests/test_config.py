@@ -14,6 +14,7 @@ import pytest
 
 from fusion_jupyter.engine import config as cfg
 from fusion_jupyter.engine.errors import Conflict, NotFound, Problem, ValidationFailed
+from tests.support.fusion_source import FUSION_SOURCE
 
 TEMPLATE_MIX = {"25": 0.10, "50": 0.10, "100": 0.50, "200": 0.20, "400": 0.10}
 
@@ -930,7 +931,7 @@ def test_write_frozen_removes_a_file_that_does_not_read_back(minimal, tmp_path, 
 
 # --------------------------------------------------------------------------- FUSION's own
 
-FUSION_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "fusion"
+
 # FUSION's loader refuses these two templates of its own at commit 973983bc (they lack
 # keys its SIM_REQUIRED_OPTIONS_DICT requires); every other template and fixture loads.
 FUSION_REFUSES = {

@@ -251,7 +251,10 @@ class RunManager:
         (``simulator``: the one the run would use; default: the configured one)."""
         sim = self._simulator(simulator)
         result = config.validate(cfg, self.data_paths(sim))
-        result.errors.extend(simulators.validate(sim, cfg))
+        # The simulator's own checks read the topology and modulation files: never one
+        # the config may not name (its errors would tell what the file holds).
+        if not any(config.names_a_file(p) for p in result.errors):
+            result.errors.extend(simulators.validate(sim, cfg))
         return result
 
     def _simulator(self, name: str | None) -> str:

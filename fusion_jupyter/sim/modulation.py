@@ -92,17 +92,42 @@ def load_mod_table(
     return parse_mod_table(document[assumption])
 
 
-def parse_mod_table(section: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> ModTable:
-    """Convert one assumption's JSON object into a :data:`ModTable`."""
+def parse_mod_table(section: Any) -> ModTable:
+    """Convert one assumption's JSON object into a :data:`ModTable`.
+
+    The JSON is a user's file: every shape it could have that is not FUSION's is a
+    ModulationError naming where, never a TypeError from deep inside.
+    """
+    if not isinstance(section, Mapping):
+        raise ModulationError("a modulation assumption must map bandwidths to formats")
     table: dict[int, tuple[ModFormat, ...]] = {}
     for bandwidth, formats in section.items():
         entries = [
-            ModFormat(name, float(spec["max_length"]), int(spec["slots_needed"]))
-            for name, spec in formats.items()
+            _mod_format(bandwidth, name, spec) for name, spec in _formats(bandwidth, formats)
         ]
+        if not str(bandwidth).isdigit():
+            raise ModulationError(f"bandwidth {str(bandwidth)[:40]!r} is not a whole number")
         # sorted() is stable, so formats of equal reach keep the file's order.
         table[int(bandwidth)] = tuple(sorted(entries, key=lambda fmt: fmt.max_length_km))
     return table
+
+
+def _formats(bandwidth: Any, formats: Any) -> list[tuple[str, Any]]:
+    if not isinstance(formats, Mapping):
+        raise ModulationError(f"bandwidth {str(bandwidth)[:40]!r} must map format names to objects")
+    return [(str(name), spec) for name, spec in formats.items()]
+
+
+def _mod_format(bandwidth: Any, name: str, spec: Any) -> ModFormat:
+    where = f"format {name[:40]!r} of bandwidth {str(bandwidth)[:40]!r}"
+    if not isinstance(spec, Mapping):
+        raise ModulationError(f"{where} must be an object with max_length and slots_needed")
+    try:
+        return ModFormat(name, float(spec["max_length"]), int(spec["slots_needed"]))
+    except (KeyError, TypeError, ValueError):
+        raise ModulationError(
+            f"{where} needs a number max_length and a whole number slots_needed"
+        ) from None
 
 
 def available_assumptions(path: Traversable | None = None) -> list[str]:

@@ -75,8 +75,11 @@ def test_two_fusion_runs_at_once_keep_their_own_outputs_and_leave_fusions_tree(
         assert len(dirs) == 2 and all(fusion_install.root in d.parents for d in dirs)
         assert not any(d.exists() for d in dirs)
     # Purge removes everything the run wrote.
+    # The run's data/ is a link to FUSION's (read relative to the working directory).
+    assert Path(first.run_dir, "data").resolve() == (fusion_install.root / "data").resolve()
     fusion.delete(first.id, purge=True)
     assert not Path(first.run_dir).exists()
+    assert (fusion_install.root / "data" / "raw").is_dir()  # the link went, not FUSION's data
 
 
 def test_cancel_answers_at_once_and_keeps_what_fusion_saved(fusion):

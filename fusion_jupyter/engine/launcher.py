@@ -122,6 +122,10 @@ class Launcher:
         # is created (see RunManager._new_run).
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         os.makedirs(os.path.join(self.run_dir, "output"), exist_ok=True)
+        for name, target in (self.spec.get("links") or {}).items():
+            link = os.path.join(self.run_dir, name)
+            if not os.path.lexists(link):  # made already by an earlier start
+                os.symlink(target, link)
         with open(self.log_path, "ab", buffering=0) as log:
             code, sig, error = self._run_child(log)
         elapsed = time.monotonic() - began

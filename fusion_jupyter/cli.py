@@ -59,6 +59,26 @@ def parse_sets(items: Sequence[str]) -> dict[str, str]:
     return overrides
 
 
+def parse_grid(items: Sequence[str]) -> dict[str, list[str]]:
+    """``["section.key=v1,v2", ...]`` as a sweep grid; a malformed item is a UsageError.
+
+    Values stay the INI strings they are on the command line; the engine checks them as
+    it checks ``--set``. A key given twice is refused rather than silently merged.
+    """
+    grid: dict[str, list[str]] = {}
+    for item in items:
+        ((name, text),) = parse_sets([item]).items()
+        values = [value.strip() for value in text.split(",")]
+        if not all(values):
+            raise UsageError(f"--grid {item!r}: expected section.key=v1,v2,... with no empty value")
+        if name in grid:
+            raise UsageError(f"--grid {name} given twice: list all its values in one --grid")
+        grid[name] = values
+    if not grid:
+        raise UsageError("a sweep needs at least one --grid section.key=v1,v2,...")
+    return grid
+
+
 def parse_options(items: Sequence[str]) -> dict[str, Any]:
     """``["partition=debug", "extra=--qos=low", ...]`` as executor options.
 
@@ -165,6 +185,67 @@ def cmd_submit(client: Client, args: argparse.Namespace) -> int:
         )
         return 130
     return _report_end(run, args.quiet)
+
+
+def cmd_sweep(client: Client, args: argparse.Namespace) -> int:
+    """Create a sweep (a grid of runs); with --wait follow it to the end."""
+    template, path = config_source(args.template)
+    sweep = client.sweep(
+        template,
+        parse_grid(args.grid),
+        parse_sets(args.set),
+        config=path,
+        name=args.name or "",
+        tags=args.tag or [],
+        executor=args.executor,
+        executor_options=parse_options(args.option) or None,
+        simulator=args.simulator,
+    )
+    if args.quiet:
+        _out(sweep.id)
+    else:
+        count = len(sweep.runs)
+        _out(
+            f"Submitted sweep {sweep.id}: {count} runs from {_source_label(template, path)} "
+            f"({_where(client)})."
+        )
+    if not args.wait:
+        if not args.quiet:
+            _out(f"Follow it with: {PROG} sweeps")
+        return 0
+    try:
+        sweep.wait(timeout=args.timeout, progress=not args.quiet)
+    except KeyboardInterrupt:
+        _out(f"Stopped waiting; sweep {sweep.id} goes on.", sys.stderr)
+        return 130
+    counts = sweep.status_counts
+    if not args.quiet:
+        _out(f"Sweep {sweep.id}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    return 0 if set(counts) == {"COMPLETED"} else 1
+
+
+def cmd_sweeps(client: Client, args: argparse.Namespace) -> int:
+    """A table of sweeps, newest first, with their runs counted by status."""
+    sweeps = client.sweeps(limit=args.limit)
+    if not sweeps:
+        _out(
+            f"No sweeps yet. Start one with: {PROG} sweep blocking "
+            "--grid routing_settings.k_paths=1,2,3"
+        )
+        return 0
+    rows = [
+        [
+            s.id,
+            s.name or "-",
+            " x ".join(f"{key.split('.')[-1]}({len(values)})" for key, values in s.grid.items()),
+            str(s.total),
+            ", ".join(f"{n} {status.lower()}" for status, n in sorted(s.status_counts.items())),
+            _local_time(s.created_at),
+        ]
+        for s in sweeps
+    ]
+    _out(_table(rows, ["ID", "NAME", "GRID", "RUNS", "STATUS", "CREATED"]))
+    return 0
 
 
 def _where(client: Client) -> str:
@@ -413,40 +494,20 @@ def _add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         return parser
 
     p = command("submit", cmd_submit, "create a run from a template or an INI file")
+    _creation_arguments(p, "run")
+
+    p = command("sweep", cmd_sweep, "run a parameter grid from a template or an INI file")
     p.add_argument(
-        "template",
-        metavar="TEMPLATE|FILE.ini",
-        help="a template name (see: templates), or the path of a FUSION INI file",
-    )
-    p.add_argument(
-        "--set",
+        "--grid",
         action="append",
         default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override a config value (repeatable)",
+        metavar="SECTION.KEY=V1,V2,...",
+        help="a grid axis (repeatable): one run per combination of all axes' values",
     )
-    p.add_argument("--name", help="a label for the run")
-    p.add_argument("--tag", action="append", help="a tag (repeatable)")
-    p.add_argument("--executor", help="where to run it: local or slurm (default: the engine's)")
-    p.add_argument(
-        "--simulator",
-        choices=["builtin", "fusion"],
-        help="which simulator runs it (default: c.FusionJupyter.simulator)",
-    )
-    p.add_argument(
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="an executor option, e.g. partition=debug, time=01:00:00, extra=--qos=low",
-    )
-    p.add_argument(
-        "--wait", action="store_true", help="follow the run to its end, with a progress bar"
-    )
-    p.add_argument(
-        "--timeout", type=float, help="with --wait: give up waiting after this many seconds"
-    )
-    p.add_argument("-q", "--quiet", action="store_true", help="print only the run id")
+    _creation_arguments(p, "sweep")
+
+    p = command("sweeps", cmd_sweeps, "list sweeps, newest first, with their runs' statuses")
+    p.add_argument("--limit", type=int, default=20, help="show at most this many")
 
     p = command("runs", cmd_runs, "list runs, newest first")
     p.add_argument(
@@ -496,6 +557,44 @@ def _add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = command("validate", cmd_validate, "check an INI file, or a template with --set overrides")
     p.add_argument("target", metavar="FILE_OR_TEMPLATE")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+
+
+def _creation_arguments(p: argparse.ArgumentParser, what: str) -> None:
+    """The arguments ``submit`` and ``sweep`` share: the config, overrides, labels, executor."""
+    p.add_argument(
+        "template",
+        metavar="TEMPLATE|FILE.ini",
+        help="a template name (see: templates), or the path of a FUSION INI file",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a config value (repeatable)",
+    )
+    p.add_argument("--name", help=f"a label for the {what}")
+    p.add_argument("--tag", action="append", help="a tag (repeatable)")
+    p.add_argument("--executor", help="where to run it: local or slurm (default: the engine's)")
+    p.add_argument(
+        "--simulator",
+        choices=["builtin", "fusion"],
+        help="which simulator runs it (default: c.FusionJupyter.simulator)",
+    )
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an executor option, e.g. partition=debug, time=01:00:00, extra=--qos=low",
+    )
+    p.add_argument(
+        "--wait", action="store_true", help=f"follow the {what} to its end, with a progress bar"
+    )
+    p.add_argument(
+        "--timeout", type=float, help="with --wait: give up waiting after this many seconds"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help=f"print only the {what} id")
 
 
 def build_parser() -> argparse.ArgumentParser:

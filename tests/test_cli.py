@@ -356,6 +356,40 @@ def test_readme_main_job_as_console_script(data_dir):
     assert "Traceback" not in submit.stderr + results.stderr
 
 
+def test_sweep_from_a_template_or_a_file_and_the_sweeps_listing(data_dir, capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "sweeps")
+    assert code == 0 and "No sweeps yet" in out
+    code, out, _ = run_cli(
+        capsys,
+        "sweep",
+        "blocking",
+        "--grid",
+        "routing_settings.k_paths=1,2",
+        "--grid",
+        "general_settings.max_iters=1",
+        "--set",
+        "general_settings.num_requests=200",
+        "--name",
+        "k",
+        "--wait",
+        "--quiet",
+    )
+    assert code == 0
+    sweep_id = out.strip().splitlines()[0]
+    code, out, _ = run_cli(capsys, "sweeps")
+    assert code == 0
+    (row,) = [line for line in out.splitlines() if line.startswith(sweep_id)]
+    assert "k_paths(2) x max_iters(1)" in row and "2 completed" in row
+    code, out, _ = run_cli(capsys, "runs", "--sweep", sweep_id)
+    assert out.count("COMPLETED") == 2
+    code, _, err = run_cli(capsys, "sweep", "blocking", "--grid", "routing_settings.k_paths=1,,3")
+    assert_one_line_error(code, err, 2, "no empty value")
+    code, _, err = run_cli(capsys, "sweep", "blocking")
+    assert_one_line_error(code, err, 2, "at least one --grid")
+    code, _, err = run_cli(capsys, "sweep", "blocking", "--grid", "routing_settings.k_paths=0,1")
+    assert_one_line_error(code, err, 1, "k_paths")
+
+
 # --------------------------------------------------------------------------- the simulator switch
 
 

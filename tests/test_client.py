@@ -548,6 +548,18 @@ def test_sweep_numpy_grid_cancel_and_async(client):
     assert sweep.results().empty
 
 
+def test_sweeps_listing(client):
+    first = client.sweep("minimal", {"general_settings.max_iters": [1, 2]}, name="first")
+    first.wait(progress=False)
+    second = client.sweep("minimal", {"routing_settings.k_paths": [1]}, name="second")
+    listed = client.sweeps()
+    assert [s.id for s in listed[:2]] == [second.id, first.id]
+    assert listed[1].status_counts == {"COMPLETED": 2} and listed[1].total == 2
+    assert listed[1].grid == {"general_settings.max_iters": [1, 2]}
+    assert listed[1].open().id == first.id
+    assert [s.id for s in client.sweeps(limit=1)] == [second.id]
+
+
 def test_sweep_refuses_a_bad_grid(client):
     with pytest.raises(fj.ValidationError, match="grid"):
         client.sweep("minimal", {"routing_settings.k_paths": []})
@@ -575,3 +587,23 @@ def test_display_outside_a_kernel_does_not_break(client, capsys):
     run.wait(progress=False)
     time.sleep(0.2)
     assert "<div" in run._repr_html_()
+
+
+def test_sweep_plot_draws_one_curve_per_varying_parameter(sim_client):
+    sweep = sim_client.sweep(
+        "blocking",
+        {"routing_settings.k_paths": [1, 2], "general_settings.max_iters": [1]},
+        {"general_settings.num_requests": 200},
+        name="k",
+    )
+    sweep.wait(progress=False)
+    figure = sweep.plot()
+    (ax,) = figure.axes
+    assert [line.get_label() for line in ax.get_lines()] == ["k_paths = 1", "k_paths = 2"]
+    assert all(len(line.get_xdata()) == 3 for line in ax.get_lines())  # 100, 200, 300 Erlang
+    assert len(ax.collections) == 2  # a confidence band per curve
+    assert ax.get_xlabel() == "Traffic load (Erlang)" and ax.get_yscale() == "linear"
+    log = sweep.plot(by="routing_settings.k_paths", log_y=True, bands=False)
+    assert log.axes[0].get_yscale() == "log" and not log.axes[0].collections
+    with pytest.raises(ValueError, match=r"by: routing_settings\.nope is not a grid parameter"):
+        sweep.plot(by="routing_settings.nope")

@@ -234,6 +234,54 @@ def test_new_run_form_validates_inline_and_starts_a_run_seen_to_100(page: Any, l
     screenshot(page, "labext-panel-completed")
 
 
+def test_new_run_form_runs_a_pasted_ini_and_shows_the_simulator(page: Any, lab: Any) -> None:
+    open_panel(page)
+    page.click(f"{PANEL} .jp-FusionRuns-new")
+    form = page.locator("#fusion-new-run")
+    form.wait_for()
+    # Which simulator will run it: the server's default, FUSION disabled (not installed
+    # on the test server), with the setting to change.
+    simulator = form.locator(".jp-FusionNewRun-simulator")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#fusion-new-run .jp-FusionNewRun-simulator option')]"
+        ".some(o => o.value === 'fusion' && o.disabled)"
+    )
+    assert simulator.input_value() == "builtin"
+    assert "(default)" in simulator.locator('option[value="builtin"]').inner_text()
+    note = form.locator(".jp-FusionNewRun-simulator-note").inner_text()
+    assert "c.FusionJupyter.fusion_command" in note
+    # One error per field, never the local and the server's message repeated.
+    max_iters = form.locator('input[name="general_settings.max_iters"]')
+    max_iters.wait_for()
+    max_iters.fill("abc")
+    error = form.locator('[data-key="general_settings.max_iters"] .jp-FusionNewRun-error')
+    error.filter(has_text="whole number").wait_for()
+    assert ";" not in error.inner_text(), error.inner_text()
+
+    form.locator('select[name="template"]').select_option(label="Your own INI file…")
+    ini = form.locator(".jp-FusionNewRun-ini")
+    ini.wait_for()
+    text = lab.api("GET", "templates/minimal")["text"]
+    ini.fill(text.replace("is_grooming_enabled = False\n", ""))
+    message = form.locator(".jp-FusionNewRun-message")
+    message.filter(has_text="Missing required option 'is_grooming_enabled'").wait_for()
+    submit = form.locator(".jp-FusionNewRun-submit")
+    assert submit.is_disabled()
+    quick = text.replace("max_iters = 2", "max_iters = 1")
+    ini.fill(quick)
+    message.filter(has_text="the built-in simulator will run it").wait_for()
+    page.wait_for_function(
+        "() => !document.querySelector('#fusion-new-run .jp-FusionNewRun-submit').disabled"
+    )
+    screenshot(page, "labext-new-run-own-ini")
+    form.locator('input[name="name"]').fill("pasted")
+    submit.click()
+    message.filter(has_text="Started run").wait_for()
+    run_id = re.search(r"Started run (\w+)", message.inner_text())[1]
+    run = lab.api("GET", f"runs/{run_id}")
+    assert (run["name"], run["template"], run["simulator"]) == ("pasted", "", "builtin")
+
+
 def test_log_tab_is_live_and_searchable(page: Any) -> None:
     run_id = page.test_run_id
     page.click(f"{row(run_id)} .jp-FusionRun-log")

@@ -532,6 +532,25 @@ async def test_sweep_create_and_get(api: Api) -> None:
     assert_error(await api("POST", "sweeps", {"template": "minimal"}), 400, "grid")
 
 
+async def test_sweeps_are_listed_newest_first_with_their_runs_counted(api: Api) -> None:
+    made = []
+    for values in ([1], [1, 2], [1, 2, 3]):
+        body = {"template": "minimal", "grid": {"general_settings.max_iters": values}}
+        made.append((await api("POST", "sweeps", body))[1]["sweep"]["id"])
+    code, page = await api("GET", "sweeps", params={"limit": 2})
+    assert code == 200 and [s["id"] for s in page["sweeps"]] == made[::-1][:2]
+    assert [sum(s["status_counts"].values()) for s in page["sweeps"]] == [3, 2]
+    assert "run_ids" not in page["sweeps"][0]
+    code, rest = await api("GET", "sweeps", params={"cursor": page["next_cursor"]})
+    assert [s["id"] for s in rest["sweeps"]] == made[:1] and rest["next_cursor"] is None
+    for params, key in [
+        ({"limit": 0}, "limit"),
+        ({"limit": 10**6}, "limit"),
+        ({"cursor": "x"}, "cursor"),
+    ]:
+        assert_error(await api("GET", "sweeps", params=params), 400, key)
+
+
 # --------------------------------------------------------------------------- bodies
 
 

@@ -234,6 +234,23 @@ def test_remote_client_leaves_the_choice_to_the_page() -> None:
         client.close()
 
 
+def test_launcher_takes_a_whole_ini_file_and_a_simulator(client: fj.Client, tmp_path) -> None:
+    text = client.template("minimal").text or ""
+    mine = tmp_path / "mine.ini"
+    mine.write_text(text)
+    launcher = Launcher(client, config=mine, simulator="builtin")
+    try:
+        assert launcher.config == text and launcher.simulator == "builtin"
+        assert launcher.validate().valid and launcher.errors == []
+        launcher.config = text.replace("is_grooming_enabled = False\n", "")
+        assert not launcher.validate().valid
+        assert [(e["section"], e["key"]) for e in launcher.errors] == [
+            ("general_settings", "is_grooming_enabled")
+        ]
+    finally:
+        launcher.close()
+
+
 def test_launcher_and_dashboard_traits(client: fj.Client, recorder: Recorder) -> None:
     launcher = Launcher(
         client,

@@ -179,6 +179,9 @@ class Backend(Protocol):
     def get_sweep(self, sweep_id: str) -> JSON:
         """``{sweep, runs}``."""
 
+    def list_sweeps(self, limit: int, cursor: str | None) -> JSON:
+        """``{sweeps, next_cursor}``, newest first, each with its status counts."""
+
     def cancel_sweep(self, sweep_id: str) -> JSON:
         """Cancel every active run of a sweep (a Slurm array at once); ``{sweep, runs}``."""
 
@@ -279,6 +282,9 @@ class ApiCalls:
 
     def get_sweep(self, sweep_id: str) -> JSON:
         return dict(self.call("GET", f"sweeps/{quote(sweep_id, safe='')}"))
+
+    def list_sweeps(self, limit: int, cursor: str | None) -> JSON:
+        return dict(self.call("GET", "sweeps", params={"limit": limit, "cursor": cursor}))
 
     def cancel_sweep(self, sweep_id: str) -> JSON:
         return dict(self.call("POST", f"sweeps/{quote(sweep_id, safe='')}/cancel"))

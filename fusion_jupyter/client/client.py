@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import numpy as np
 from fusion_jupyter.client import errors
 from fusion_jupyter.client.backend import JSON, Backend, RunQuery, RunSpec, nest_overrides
 from fusion_jupyter.client.errors import Problem
-from fusion_jupyter.client.run import Run, RunList, Sweep
+from fusion_jupyter.client.run import Run, RunList, Sweep, parse_time
 
 DEFAULT_PAGE = 50
 
@@ -389,6 +390,49 @@ class Client:
     def get_sweep(self, sweep_id: str) -> Sweep:
         """One sweep and its runs by id."""
         return Sweep(self, self.backend.get_sweep(sweep_id))
+
+    def sweeps(self, *, limit: int = 100) -> list[SweepSummary]:
+        """The newest sweeps (up to ``limit``), each with its runs counted by status.
+
+        ``summary.open()`` reads the whole sweep (:meth:`get_sweep`).
+        """
+        page = self.backend.list_sweeps(limit, None)
+        return [SweepSummary.from_dict(self, data) for data in page["sweeps"]]
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """A sweep as a listing shows it: what it varies and how far its runs got."""
+
+    client: Client = field(repr=False)
+    id: str
+    name: str
+    template: str
+    grid: dict[str, list[Any]]
+    status_counts: dict[str, int]
+    created_at: datetime | None
+
+    @classmethod
+    def from_dict(cls, client: Client, data: JSON) -> SweepSummary:
+        """From one entry of ``GET sweeps``."""
+        return cls(
+            client,
+            str(data["id"]),
+            str(data.get("name") or ""),
+            str(data.get("template") or ""),
+            dict(data.get("grid") or {}),
+            {str(k): int(v) for k, v in (data.get("status_counts") or {}).items()},
+            parse_time(data.get("created_at")),
+        )
+
+    @property
+    def total(self) -> int:
+        """How many runs the sweep has."""
+        return sum(self.status_counts.values())
+
+    def open(self) -> Sweep:
+        """The whole sweep, with its runs."""
+        return self.client.get_sweep(self.id)
 
 
 def config_text(config: str | Path | None) -> str | None:

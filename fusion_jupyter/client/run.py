@@ -891,6 +891,25 @@ class Sweep:
             return pd.DataFrame(columns=[*self.grid, "run_id"])
         return pd.concat(frames, ignore_index=True)
 
+    def plot(
+        self,
+        by: str | Sequence[str] | None = None,
+        *,
+        log_y: bool = False,
+        bands: bool = True,
+    ) -> Any:
+        """Blocking probability against load, one curve per value of ``by``.
+
+        ``by`` (a grid key or several) defaults to every grid key that varies; legends
+        name only those keys. Confidence intervals are shaded unless ``bands=False``.
+        Returns a matplotlib Figure (in a notebook it displays as the plot); runs without
+        results yet are left out, so calling it again shows the curves filled in.
+        """
+        from fusion_jupyter.client import curves
+
+        found = curves.curves(self.results(), self.grid, by)
+        return curves.plot(found, title=self.name, log_y=log_y, bands=bands)
+
     def to_frame(self) -> pd.DataFrame:
         """The runs as a table, with the grid values as columns."""
         frame = runs_frame(self.runs)

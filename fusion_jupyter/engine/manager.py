@@ -52,7 +52,7 @@ from fusion_jupyter.engine.procinfo import describe_exit, group_members, signal_
 from fusion_jupyter.engine.progress import Event, read_events
 from fusion_jupyter.engine.settings import COMMAND_PLACEHOLDERS, EngineSettings
 from fusion_jupyter.engine.slurm_runs import SlurmRuns
-from fusion_jupyter.engine.store import Page, RunFilter, Store
+from fusion_jupyter.engine.store import Page, RunFilter, Store, SweepPage
 from fusion_jupyter.engine.supervisor import ExitWatcher
 from fusion_jupyter.engine.tracking import RunTracker, Throttle
 from fusion_jupyter.engine.watcher import FileWatcher, PollingWatcher
@@ -926,6 +926,10 @@ class RunManager:
     def get_sweep(self, sweep_id: str) -> tuple[Sweep, list[Run]]:
         """A sweep and its runs."""
         return self.store.get_sweep(sweep_id)
+
+    def list_sweeps(self, *, limit: int = 100, cursor: str | None = None) -> SweepPage:
+        """A page of sweeps, newest first, each with its runs counted by status."""
+        return self.store.list_sweeps(limit=limit, cursor=cursor)
 
     def run_dir(self, run_id: str) -> Path:
         """The directory of a known run."""

@@ -257,8 +257,11 @@ def run_to_dict(run: Run) -> dict[str, Any]:
     }
 
 
-def sweep_to_dict(sweep: Sweep, runs: list[Run] | None = None) -> dict[str, Any]:
-    """A sweep as clients see it, with its runs' statuses counted when given."""
+def sweep_to_dict(
+    sweep: Sweep, runs: list[Run] | None = None, counts: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """A sweep as clients see it, with its runs' statuses counted when given (or the
+    counts alone, as a listing has them)."""
     data: dict[str, Any] = {
         "id": sweep.id,
         "name": sweep.name,
@@ -269,10 +272,12 @@ def sweep_to_dict(sweep: Sweep, runs: list[Run] | None = None) -> dict[str, Any]
         "created_at": _iso(sweep.created_at),
     }
     if runs is not None:
-        counts: dict[str, int] = {}
+        counted: dict[str, int] = {}
         for run in runs:
             key = Status(run.status).value
-            counts[key] = counts.get(key, 0) + 1
-        data["status_counts"] = counts
+            counted[key] = counted.get(key, 0) + 1
+        data["status_counts"] = counted
         data["run_ids"] = [run.id for run in runs]
+    elif counts is not None:
+        data["status_counts"] = dict(counts)
     return data

@@ -120,8 +120,16 @@ class Page:
     next_cursor: str | None
 
 
-def encode_cursor(run: Run) -> str:
-    """An opaque cursor after ``run`` in newest-first order."""
+@dataclass(frozen=True)
+class SweepPage:
+    """One page of sweeps, newest first, each with its runs counted by status."""
+
+    sweeps: list[tuple[Sweep, dict[str, int]]]
+    next_cursor: str | None
+
+
+def encode_cursor(run: Run | Sweep) -> str:
+    """An opaque cursor after ``run`` (or a sweep) in newest-first order."""
     raw = json.dumps([run.created_at.isoformat(), run.id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -333,6 +341,31 @@ class Store:
         more = len(runs) > limit
         runs = runs[:limit]
         return Page(runs, encode_cursor(runs[-1]) if more and runs else None)
+
+    def list_sweeps(self, *, limit: int = 100, cursor: str | None = None) -> SweepPage:
+        """A page of sweeps, newest first, with their runs' status counts (one grouped
+        query for the page, not one per sweep)."""
+        query = select(Sweep)
+        if cursor:
+            stamp, sweep_id = decode_cursor(cursor)
+            query = query.where(
+                (Sweep.created_at < stamp) | ((Sweep.created_at == stamp) & (Sweep.id < sweep_id))
+            )
+        query = query.order_by(Sweep.created_at.desc(), Sweep.id.desc()).limit(limit + 1)
+        with self.read() as session:
+            sweeps = list(session.scalars(query))
+            more = len(sweeps) > limit
+            sweeps = sweeps[:limit]
+            counted = select(Run.sweep_id, Run.status, func.count()).where(
+                Run.sweep_id.in_([s.id for s in sweeps])
+            )
+            counts: dict[str, dict[str, int]] = {s.id: {} for s in sweeps}
+            for owner, status, number in session.execute(
+                counted.group_by(Run.sweep_id, Run.status)
+            ):
+                counts[str(owner)][Status(status).value] = number
+        page = [(sweep, counts[sweep.id]) for sweep in sweeps]
+        return SweepPage(page, encode_cursor(sweeps[-1]) if more and sweeps else None)
 
     def active_runs(self) -> list[Run]:
         """Every active (PENDING, RUNNING, CANCELLING) run, oldest first."""

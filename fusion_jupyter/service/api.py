@@ -221,6 +221,22 @@ class ListRequest:
         )
 
 
+@dataclass(frozen=True)
+class SweepListRequest:
+    """``GET sweeps``: page size and cursor."""
+
+    limit: int = DEFAULT_PAGE
+    cursor: str | None = None
+
+    @classmethod
+    def from_query(cls, query: Query) -> SweepListRequest:
+        """From query arguments, with the limits of ``GET runs``."""
+        return cls(
+            query_int(_last(query, "limit"), "limit", DEFAULT_PAGE, 1, MAX_PAGE),
+            query_text(_last(query, "cursor"), "cursor", CURSOR_MAX),
+        )
+
+
 def _statuses(values: Sequence[str]) -> list[Status] | None:
     names = [part.strip().upper() for value in values for part in value.split(",") if part.strip()]
     unknown = [n for n in names if n not in Status.__members__]
@@ -476,6 +492,12 @@ class FusionService:
         )
         return sweep_body(sweep, runs)
 
+    def list_sweeps(self, request: SweepListRequest) -> JSON:
+        """``{sweeps: [...], next_cursor}``: newest first, runs counted by status."""
+        page = self.manager.list_sweeps(limit=request.limit, cursor=request.cursor)
+        sweeps = [sweep_to_dict(sweep, counts=counts) for sweep, counts in page.sweeps]
+        return {"sweeps": sweeps, "next_cursor": page.next_cursor}
+
     def get_sweep(self, sweep_id: str) -> JSON:
         """``{sweep, runs}``."""
         return sweep_body(*self.manager.get_sweep(sweep_id))
@@ -495,6 +517,7 @@ __all__ = [
     "ResultsRequest",
     "RunRequest",
     "SaveTemplateRequest",
+    "SweepListRequest",
     "SweepRequest",
     "ValidateRequest",
 ]

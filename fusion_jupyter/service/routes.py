@@ -27,6 +27,7 @@ from fusion_jupyter.service.api import (
     ResultsRequest,
     RunRequest,
     SaveTemplateRequest,
+    SweepListRequest,
     SweepRequest,
     ValidateRequest,
     encode_table,
@@ -167,6 +168,12 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", _RUN + "/artifacts/(?P<path>.+)", "read", _artifact),
     Route("GET", _RUN + "/results", "read", _results),
     Route("POST", "sweeps", "write", _create_sweep),
+    Route(
+        "GET",
+        "sweeps",
+        "read",
+        _ok(lambda s, r, a: s.list_sweeps(SweepListRequest.from_query(r.query))),
+    ),
     Route("GET", _SWEEP, "read", _ok(lambda s, r, a: s.get_sweep(a["sweep_id"]))),
     Route("POST", _SWEEP + "/cancel", "write", _ok(lambda s, r, a: s.cancel_sweep(a["sweep_id"]))),
 )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import traitlets
 
 from fusion_jupyter.client.backend import nest_overrides
-from fusion_jupyter.client.client import ValidationReport
+from fusion_jupyter.client.client import ValidationReport, config_text
 from fusion_jupyter.client.run import Run
 from fusion_jupyter.widgets.base import FusionWidget, Transport
 
@@ -31,6 +32,12 @@ class Launcher(FusionWidget):
         Where runs are created.
     template : str, optional
         The template selected first (default: the first one).
+    config : str or pathlib.Path, optional
+        Instead of a template: a FUSION INI file (or its text) to run as it is; the form
+        shows it for editing, and a file can also be pasted or uploaded there.
+    simulator : str
+        ``builtin`` or ``fusion`` pre-selected (default: the server's ``simulator``);
+        the form shows which simulator will run the config.
     overrides : dict, optional
         Values to pre-fill, ``{section: {key: value}}`` or ``{"section.key": value}``.
     name : str
@@ -53,6 +60,8 @@ class Launcher(FusionWidget):
     overrides = traitlets.Dict().tag(sync=True)
     name = traitlets.Unicode("").tag(sync=True)
     tags = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    config = traitlets.Unicode("").tag(sync=True)
+    simulator = traitlets.Unicode("").tag(sync=True)
     errors = traitlets.List(traitlets.Dict()).tag(sync=True)
     run_id = traitlets.Unicode("").tag(sync=True)
 
@@ -62,6 +71,8 @@ class Launcher(FusionWidget):
         template: str = "",
         overrides: Mapping[str, Any] | None = None,
         *,
+        config: str | Path | None = None,
+        simulator: str = "",
         name: str = "",
         tags: Sequence[str] = (),
         transport: Transport = "auto",
@@ -76,6 +87,8 @@ class Launcher(FusionWidget):
             transport=transport,
             template=template,
             overrides=nested,
+            config=config_text(config) or "",
+            simulator=simulator,
             name=name,
             tags=list(tags),
             **kwargs,
@@ -87,9 +100,13 @@ class Launcher(FusionWidget):
         return self._client.get(self.run_id) if self.run_id else None
 
     def validate(self) -> ValidationReport:
-        """Check the template with ``overrides`` as the form does; sets ``errors``."""
-        template = self.template or self._client.templates()[0].name
-        report = self._client.validate(template, self.overrides)
+        """Check the template with ``overrides`` (or the INI text) as the form does; sets
+        ``errors``."""
+        if self.config:
+            report = self._client.validate(config=self.config)
+        else:
+            template = self.template or self._client.templates()[0].name
+            report = self._client.validate(template, self.overrides)
         self.errors = [
             {"section": p.section, "key": p.key, "message": p.message} for p in report.errors
         ]

@@ -9,6 +9,7 @@ import type {
   Run,
   RunFilter,
   RunPage,
+  SimulatorsReport,
   TemplateDetail,
   TemplateSummary,
   ValidationResult
@@ -135,8 +136,31 @@ export class FusionApi {
     return this.request('GET', 'templates/' + encodeURIComponent(name));
   }
 
-  validate(template: string, overrides: Overrides = {}): Promise<ValidationResult> {
-    return this.request('POST', 'configs/validate', { body: { template, overrides } });
+  validate(template: string, overrides: Overrides = {}, simulator?: string): Promise<ValidationResult> {
+    return this.request('POST', 'configs/validate', { body: { template, overrides, simulator } });
+  }
+
+  /** Check a whole INI text (a researcher's own file) as FUSION would read it. */
+  validateConfig(config: string, overrides: Overrides = {}, simulator?: string): Promise<ValidationResult> {
+    return this.request('POST', 'configs/validate', { body: { config, overrides, simulator } });
+  }
+
+  /** Which simulator runs by default and whether FUSION is installed (null if unknown). */
+  async simulators(): Promise<SimulatorsReport | null> {
+    // Read the body whatever the status: a 503 (database or disk not ready) still
+    // describes the simulators.
+    try {
+      const response = await this.fetchFn(this.url('health/ready'), { method: 'GET' });
+      const ready = (await response.json()) as { simulators?: SimulatorsReport };
+      return ready.simulators ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Save a run's frozen config, or a whole INI text, as a template. */
+  saveTemplate(body: { name: string; run_id?: string; config?: string; description?: string; replace?: boolean }): Promise<{ name: string; description: string }> {
+    return this.request('POST', 'templates', { body });
   }
 
   // ---- runs

@@ -141,8 +141,18 @@ export interface ValidationResult {
   warnings: (Problem | string)[];
 }
 
+/** What runs a config: the built-in simulator or the real FUSION (GET health/ready). */
+export interface SimulatorsReport {
+  default: string;
+  available: string[];
+  fusion: { available: boolean; command: string; root: string | null; problem: string | null; setting: string };
+}
+
 export interface CreateRunRequest {
-  template: string;
+  /** A template name, or else ``config``: a whole INI text (a researcher's own file). */
+  template?: string;
+  config?: string;
+  simulator?: string;
   overrides?: Overrides;
   name?: string;
   tags?: string[];

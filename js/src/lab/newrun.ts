@@ -3,8 +3,11 @@ import { FusionApiError } from '../common/api';
 import type { Overrides, Problem, Run, TemplateDetail, TemplateKey, TemplateSummary } from '../common/types';
 import type { FusionConnection } from './connection';
 import { h, setText } from './dom';
+import { IniSource, OWN_INI } from './inisource';
+import { SimulatorPicker } from './simulatorpicker';
 
 const VALIDATE_DELAY_MS = 250;
+
 
 interface FieldView {
   section: string;
@@ -53,6 +56,8 @@ export class NewRunForm extends Widget {
   private readonly messageEl: HTMLElement;
   private readonly submitButton: HTMLButtonElement;
   private readonly formEl: HTMLFormElement;
+  private readonly ini: IniSource;
+  private readonly simulator: SimulatorPicker;
 
   constructor(
     private readonly conn: FusionConnection,
@@ -69,6 +74,8 @@ export class NewRunForm extends Widget {
     this.nameInput = h('input', { class: 'jp-mod-styled', attrs: { name: 'name', type: 'text', placeholder: 'optional', 'aria-label': 'Run name' } });
     this.tagsInput = h('input', { class: 'jp-mod-styled', attrs: { name: 'tags', type: 'text', placeholder: 'comma-separated, optional', 'aria-label': 'Tags' } });
     this.sectionsEl = h('div', { class: 'jp-FusionNewRun-sections' });
+    this.ini = new IniSource(() => this.onIniInput(), 'jp-FusionNewRun');
+    this.simulator = new SimulatorPicker(() => this.scheduleValidate(0), 'jp-FusionNewRun');
     this.messageEl = h('div', { class: 'jp-FusionNewRun-message', attrs: { role: 'status' } });
     this.submitButton = h('button', {
       class: 'jp-mod-styled jp-mod-accept jp-FusionNewRun-submit',
@@ -81,6 +88,7 @@ export class NewRunForm extends Widget {
       h('h2', { text: 'New FUSION run' }),
       h('label', { class: 'jp-FusionNewRun-field' }, h('span', { text: 'Template' }), this.templateSelect),
       this.descriptionEl,
+      h('label', { class: 'jp-FusionNewRun-field' }, h('span', { text: 'Simulator' }), this.simulator.node),
       h('label', { class: 'jp-FusionNewRun-field' }, h('span', { text: 'Name' }), this.nameInput),
       h('label', { class: 'jp-FusionNewRun-field' }, h('span', { text: 'Tags' }), this.tagsInput),
       h('p', { class: 'jp-FusionNewRun-hint', text: 'Settings: change what you need; unchanged keys keep the template’s value.' }),
@@ -90,12 +98,13 @@ export class NewRunForm extends Widget {
     this.node.append(this.formEl);
     this.templateSelect.addEventListener('change', () => void this.selectTemplate(this.templateSelect.value));
     this.formEl.addEventListener('input', e => {
-      if (e.target !== this.templateSelect && e.target !== this.nameInput && e.target !== this.tagsInput) {
+      const own = [this.templateSelect, this.nameInput, this.tagsInput, this.ini.textarea, this.simulator.select];
+      if (!own.includes(e.target as never)) {
         this.onFieldInput(e.target as HTMLElement);
       }
     });
     this.formEl.addEventListener('change', e => {
-      if ((e.target as HTMLElement).tagName === 'SELECT' && e.target !== this.templateSelect) {
+      if ((e.target as HTMLElement).tagName === 'SELECT' && e.target !== this.templateSelect && e.target !== this.simulator.select) {
         this.onFieldInput(e.target as HTMLElement);
       }
     });
@@ -110,15 +119,27 @@ export class NewRunForm extends Widget {
     return this.valid;
   }
 
+  /** Whether the form runs a pasted or uploaded INI file rather than a template. */
+  get ownIni(): boolean {
+    return this.templateSelect.value === OWN_INI;
+  }
+
   private async init(): Promise<void> {
     setText(this.messageEl, 'Loading templates…');
+    void this.conn.api.simulators().then(report => {
+      this.simulator.show(report);
+      this.scheduleValidate(0);
+    });
     try {
       this.templates = await this.conn.api.listTemplates();
     } catch (err) {
       this.showMessage(errorText(err), true);
       return;
     }
-    this.templateSelect.replaceChildren(...this.templates.map(t => h('option', { text: t.name, attrs: { value: t.name } })));
+    this.templateSelect.replaceChildren(
+      ...this.templates.map(t => h('option', { text: t.name, attrs: { value: t.name } })),
+      h('option', { text: 'Your own INI file…', attrs: { value: OWN_INI } })
+    );
     const first = this.templates.find(t => t.name === 'minimal') ?? this.templates[0];
     if (first) {
       this.templateSelect.value = first.name;
@@ -129,9 +150,18 @@ export class NewRunForm extends Widget {
   }
 
   private async selectTemplate(name: string): Promise<void> {
-    setText(this.messageEl, 'Loading template…');
     this.valid = false;
     this.updateSubmit();
+    if (name === OWN_INI) {
+      this.detail = null;
+      this.fields = [];
+      setText(this.descriptionEl, 'Paste or upload a FUSION INI file: it is checked as FUSION reads it, and runs as it is.');
+      this.sectionsEl.replaceChildren(this.ini.node);
+      this.showMessage('');
+      this.scheduleValidate(0);
+      return;
+    }
+    setText(this.messageEl, 'Loading template…');
     try {
       this.detail = await this.conn.api.getTemplate(name);
     } catch (err) {
@@ -196,6 +226,12 @@ export class NewRunForm extends Widget {
     return out;
   }
 
+  private onIniInput(): void {
+    this.valid = false;
+    this.updateSubmit();
+    this.scheduleValidate(VALIDATE_DELAY_MS);
+  }
+
   private onFieldInput(target: HTMLElement): void {
     const field = this.fields.find(f => f.input === target);
     if (field) {
@@ -221,7 +257,14 @@ export class NewRunForm extends Widget {
   /** Ask the server; show its errors next to their fields. Resolves to validity. */
   async validate(): Promise<boolean> {
     const detail = this.detail;
-    if (!detail) {
+    const ownIni = this.ownIni;
+    if (!detail && !ownIni) {
+      return false;
+    }
+    if (ownIni && !this.ini.text.trim()) {
+      this.valid = false;
+      this.showMessage('Paste or upload an INI file.');
+      this.updateSubmit();
       return false;
     }
     const token = ++this.validation;
@@ -230,7 +273,9 @@ export class NewRunForm extends Widget {
     let warnings: string[] = [];
     let valid = false;
     try {
-      const result = await this.conn.api.validate(detail.name, this.overrides());
+      const result = detail
+        ? await this.conn.api.validate(detail.name, this.overrides(), this.simulator.value)
+        : await this.conn.api.validateConfig(this.ini.text, {}, this.simulator.value);
       if (token !== this.validation) {
         return this.valid;
       }
@@ -249,16 +294,19 @@ export class NewRunForm extends Widget {
       }
     }
     const unplaced: string[] = [];
-    for (const f of this.fields) {
-      this.setFieldError(f, checkValue(f.spec.type, f.input.value));
-    }
+    const fromServer = new Map<FieldView, string[]>();
     for (const p of problems) {
       const field = this.fields.find(f => f.section === p.section && f.key === p.key);
       if (field) {
-        this.setFieldError(field, p.message, true);
+        fromServer.set(field, [...(fromServer.get(field) ?? []), p.message]);
       } else {
         unplaced.push(p.section ? `${p.section}${p.key ? '.' + p.key : ''}: ${p.message}` : p.message);
       }
+    }
+    for (const f of this.fields) {
+      // The server's message says what the local check says, and more: show it alone.
+      const server = fromServer.get(f);
+      this.setFieldError(f, server ? server.join('; ') : checkValue(f.spec.type, f.input.value));
     }
     this.valid = valid;
     if (unplaced.length) {
@@ -266,14 +314,15 @@ export class NewRunForm extends Widget {
     } else if (warnings.length) {
       this.showMessage(`Warnings: ${warnings.join('; ')}`);
     } else {
-      this.showMessage(valid ? 'Configuration is valid.' : problems.length || localErrors.length ? 'Fix the fields marked in red.' : '');
+      const ok = `Configuration is valid; the ${this.simulator.label} will run it.`;
+      this.showMessage(valid ? ok : problems.length || localErrors.length ? 'Fix the fields marked in red.' : '');
     }
     this.updateSubmit();
     return valid;
   }
 
-  private setFieldError(field: FieldView, message: string | null, append = false): void {
-    const text = append && field.error.textContent ? `${field.error.textContent}; ${message}` : message ?? '';
+  private setFieldError(field: FieldView, message: string | null): void {
+    const text = message ?? '';
     setText(field.error, text);
     field.row.classList.toggle('jp-mod-invalid', !!text);
     field.input.setAttribute('aria-invalid', text ? 'true' : 'false');
@@ -287,7 +336,7 @@ export class NewRunForm extends Widget {
   }
 
   async submit(): Promise<Run | null> {
-    if (this.submitting || !this.detail) {
+    if (this.submitting || (!this.detail && !this.ownIni)) {
       return null;
     }
     if (!(await this.validate())) {
@@ -301,9 +350,10 @@ export class NewRunForm extends Widget {
         .split(',')
         .map(t => t.trim())
         .filter(Boolean);
+      const source = this.detail ? { template: this.detail.name, overrides: this.overrides() } : { config: this.ini.text };
       const run = await this.conn.api.createRun({
-        template: this.detail.name,
-        overrides: this.overrides(),
+        ...source,
+        simulator: this.simulator.value,
         name: this.nameInput.value.trim() || undefined,
         tags: tags.length ? tags : undefined
       });

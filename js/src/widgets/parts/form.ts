@@ -49,7 +49,7 @@ export class TemplateForm {
   private field(section: string, key: string, spec: TemplateKey, details: HTMLDetailsElement): HTMLElement {
     const id = fieldId(section, key);
     let input: HTMLInputElement | HTMLTextAreaElement;
-    if (spec.type === 'json') {
+    if (spec.type === 'json' || spec.type === 'dict') {
       input = h('textarea', { class: 'fj-input fj-json', attrs: { rows: '2', spellcheck: 'false' } });
       input.value = spec.value;
     } else {

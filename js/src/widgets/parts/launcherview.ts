@@ -2,6 +2,8 @@ import { FusionApiError } from '../../common/api';
 import type { Problem, TemplateSummary, ValidationResult } from '../../common/types';
 import type { AnyModel } from './anywidget';
 import type { Connection } from './connection';
+import { IniSource, OWN_INI } from '../../lab/inisource';
+import { SimulatorPicker } from '../../lab/simulatorpicker';
 import { TemplateForm } from './form';
 import { RunProgressView } from './runview';
 import { button, errorText, h, Notice, setText, transportNote } from './ui';
@@ -35,12 +37,14 @@ export class LauncherView {
   private readonly notice = new Notice();
   private readonly result = h('div', { class: 'fj-launch-result' });
   private templates: TemplateSummary[] = [];
+  private readonly ini = new IniSource(() => this.onIni(), 'fj-launch');
+  private readonly simulator = new SimulatorPicker(() => this.onSimulator(), 'fj-launch');
 
   constructor(private readonly connection: Connection, private readonly model: AnyModel) {
     this.node = h(
       'div',
       { class: 'fj-widget fj-launch' },
-      h('div', { class: 'fj-toolbar' }, h('span', { class: 'fj-log-title', text: 'New FUSION run' }), h('span', { class: 'fj-spacer' }), h('label', { text: 'Template ' }, this.picker)),
+      h('div', { class: 'fj-toolbar' }, h('span', { class: 'fj-log-title', text: 'New FUSION run' }), h('span', { class: 'fj-spacer' }), h('label', { text: 'Template ' }, this.picker), h('label', { text: ' Simulator ' }, this.simulator.node)),
       this.description,
       this.formBox,
       h('div', { class: 'fj-launch-foot' }, this.nameInput, this.tagsInput, this.submit, this.summary),
@@ -72,16 +76,39 @@ export class LauncherView {
     this.node.remove();
   }
 
+  private onIni(): void {
+    this.model.set('config', this.ini.text);
+    this.model.save_changes();
+    this.scheduleValidation();
+  }
+
+  private onSimulator(): void {
+    this.model.set('simulator', this.simulator.value ?? '');
+    this.model.save_changes();
+    this.scheduleValidation(0);
+  }
+
   private async start(): Promise<void> {
+    void this.connection.api.simulators().then(report => {
+      this.simulator.show(report);
+      const wanted = String(this.model.get('simulator') || '');
+      if (wanted && [...this.simulator.select.options].some(o => o.value === wanted && !o.disabled)) {
+        this.simulator.select.value = wanted;
+      }
+    });
     try {
       this.templates = await this.connection.api.listTemplates();
     } catch (err) {
       this.notice.show(`cannot list templates: ${errorText(err)}`);
       return;
     }
-    this.picker.replaceChildren(...this.templates.map(t => h('option', { text: t.name, attrs: { value: t.name } })));
+    this.picker.replaceChildren(
+      ...this.templates.map(t => h('option', { text: t.name, attrs: { value: t.name } })),
+      h('option', { text: 'Your own INI file…', attrs: { value: OWN_INI } })
+    );
     const wanted = String(this.model.get('template') || '');
-    const name = this.templates.some(t => t.name === wanted) ? wanted : this.templates[0]?.name;
+    const ownIni = !!String(this.model.get('config') || '');
+    const name = ownIni ? OWN_INI : this.templates.some(t => t.name === wanted) ? wanted : this.templates[0]?.name;
     if (name) {
       this.picker.value = name;
       await this.choose(name);
@@ -89,6 +116,18 @@ export class LauncherView {
   }
 
   private async choose(name: string): Promise<void> {
+    if (name === OWN_INI) {
+      this.form = null;
+      this.ini.text = String(this.model.get('config') || '');
+      setText(this.description, 'Paste or upload a FUSION INI file: it is checked as FUSION reads it, and runs as it is.');
+      this.formBox.replaceChildren(this.ini.node);
+      this.scheduleValidation(0);
+      return;
+    }
+    if (this.model.get('config')) {
+      this.model.set('config', '');
+      this.model.save_changes();
+    }
     this.formBox.replaceChildren(h('div', { class: 'fj-muted', text: 'loading the template…' }));
     try {
       const detail = await this.connection.api.getTemplate(name);
@@ -120,13 +159,20 @@ export class LauncherView {
   /** Ask configs/validate and show each problem under its field; true when valid. */
   async validate(): Promise<boolean> {
     const form = this.form;
-    if (!form) {
+    const ownIni = this.picker.value === OWN_INI;
+    if (!form && !ownIni) {
+      return false;
+    }
+    if (ownIni && !this.ini.text.trim()) {
+      this.showProblems([{ section: 'config', key: '', message: 'paste or upload an INI file' }]);
       return false;
     }
     const mine = ++this.validation;
     let result: ValidationResult;
     try {
-      result = await this.connection.api.validate(form.template.name, form.overrides());
+      result = form
+        ? await this.connection.api.validate(form.template.name, form.overrides(), this.simulator.value)
+        : await this.connection.api.validateConfig(this.ini.text, {}, this.simulator.value);
     } catch (err) {
       if (mine === this.validation) {
         this.notice.show(`cannot validate: ${errorText(err)}`);
@@ -142,7 +188,7 @@ export class LauncherView {
 
   private showProblems(errors: Problem[], warnings: Problem[] = []): void {
     const orphans = this.form?.showProblems(errors, warnings) ?? errors;
-    setText(this.summary, errors.length ? `${errors.length} problem${errors.length > 1 ? 's' : ''} to fix` : 'valid');
+    setText(this.summary, errors.length ? `${errors.length} problem${errors.length > 1 ? 's' : ''} to fix` : `valid: the ${this.simulator.label} runs it`);
     this.summary.dataset.valid = String(!errors.length);
     this.submit.disabled = errors.length > 0;
     if (orphans.length) {
@@ -156,7 +202,7 @@ export class LauncherView {
 
   private async send(): Promise<void> {
     const form = this.form;
-    if (!form) {
+    if (!form && this.picker.value !== OWN_INI) {
       return;
     }
     clearTimeout(this.timer);
@@ -165,9 +211,10 @@ export class LauncherView {
       if (!(await this.validate())) {
         return;
       }
+      const source = form ? { template: form.template.name, overrides: form.overrides() } : { config: this.ini.text };
       const run = await this.connection.api.createRun({
-        template: form.template.name,
-        overrides: form.overrides(),
+        ...source,
+        simulator: this.simulator.value,
         name: this.nameInput.value.trim() || undefined,
         tags: parseTags(this.tagsInput.value)
       });

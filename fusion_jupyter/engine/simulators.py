@@ -51,7 +51,8 @@ class Simulator:
     command: list[str]
     #: Log-line patterns for a simulator that writes no progress file (else empty).
     log_patterns: Mapping[str, str] = field(default_factory=dict)
-    #: Globs of result files the simulator saves in directories it names in its log.
+    #: Globs of result files copied from the directories the simulator names in its
+    #: log (FUSION's are moved whole instead: ``move_outputs``).
     collect: list[str] = field(default_factory=list)
     #: Whether the launcher writes the ``start`` event (the simulator then skips it).
     write_start: bool = False
@@ -103,7 +104,6 @@ def profile(name: str, settings: EngineSettings) -> Simulator:
                 "{run_id}",
             ],
             log_patterns=dict(FUSION_LOG_PATTERNS),
-            collect=["*_erlang.json"],
             saved_on_signal=FUSION_SAVED_ON_SIGNAL,
             root_cause=FUSION_ROOT_CAUSE,
             move_outputs=True,

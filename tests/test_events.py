@@ -250,6 +250,70 @@ def test_live_subscription_sees_every_event_once_in_order(tmp_path):
         sub.close()
 
 
+def test_eta_is_the_pace_of_the_events_so_far():
+    state = ProgressState()
+    state.apply(
+        {
+            "type": "start",
+            "seq": 0,
+            "ts": "2026-01-01T00:00:00Z",
+            "config": {"total_erlangs": 2, "total_iterations": 2},
+        }
+    )
+    assert state.eta_seconds is None  # no pace yet
+    state.apply(
+        {
+            "type": "erlang_start",
+            "seq": 1,
+            "ts": "2026-01-01T00:00:01Z",
+            "erlang": 300,
+            "erlang_index": 0,
+            "total_erlangs": 2,
+        }
+    )
+    state.apply(
+        {
+            "type": "iteration",
+            "seq": 2,
+            "ts": "2026-01-01T00:00:10Z",
+            "erlang": 300,
+            "iteration": 1,
+            "total_iterations": 2,
+        }
+    )
+    # A quarter done in 10 s: 30 s to go.
+    assert state.percent == 25.0 and state.eta_seconds == 30.0
+    summary = state.summary()
+    assert summary["seq"] == 2 and summary["erlang_count"] == 2 and summary["eta_seconds"] == 30.0
+    state.apply({"type": "complete", "seq": 3, "ts": "2026-01-01T00:00:40Z"})
+    assert state.eta_seconds is None
+
+
+def test_status_subscribers_get_every_runs_folded_progress(tmp_path):
+    with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db") as m:
+        sub = m.hub.subscribe_status(notify=lambda: None)
+        run = m.create("minimal", {"stub": {"delay": 0.05}})
+        got: list[dict] = []
+
+        def ended() -> bool:
+            got.extend(sub.drain())
+            return any(
+                msg["type"] == "status" and msg["run"]["status"] == "COMPLETED"
+                for msg in got
+                if msg["run_id"] == run.id
+            )
+
+        wait_until(ended, 60, "the run's end on the status channel")
+        folded = [msg["progress"] for msg in got if msg["type"] == "run_progress"]
+        assert folded, "the bar's progress came with the statuses"
+        assert all(p["erlang_count"] == 3 for p in folded if p["seq"] > 0)
+        assert [p["seq"] for p in folded] == sorted({p["seq"] for p in folded})
+        # The run's end carries the final cache.
+        final = [msg["run"] for msg in got if msg["type"] == "status"][-1]
+        assert final["status"] == "COMPLETED" and final["progress"]["percent"] == 100.0
+        assert final["progress"]["erlang_count"] == 3
+
+
 def test_a_failures_root_cause_comes_before_its_last_line():
     # FUSION logs the real cause (a missing option) long before the KeyError it dies of.
     t = LogProgressTranslator(

@@ -9,7 +9,7 @@ those shapes from the engine in-process; the remote backend reads them off the w
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -100,6 +100,37 @@ class AsyncStream(Protocol):
 
     async def close(self) -> None:
         """Stop receiving."""
+
+
+class Session(Protocol):
+    """One client's side of the stream protocol (DESIGN §4), for the widgets' relay.
+
+    The page's operations go in (:meth:`handle`), the stream's messages come out
+    (:meth:`collect`), with ``notify`` (given when it was opened) called from another
+    thread whenever something is ready.
+    """
+
+    @property
+    def subs(self) -> Mapping[str, Any]:
+        """The runs followed (keys are run ids)."""
+
+    def handle(self, raw: str | bytes) -> None:
+        """One operation as the page sent it (a bad one is answered with an error)."""
+
+    def subscribe(self, run_id: str, channels: list[str], after: int, log_offset: int) -> None:
+        """Follow a run from ``after`` (seq) and ``log_offset`` (bytes)."""
+
+    def unsubscribe(self, run_id: str) -> None:
+        """Stop following a run."""
+
+    def subscriptions(self) -> dict[str, list[str]]:
+        """``{run_id: [channels]}`` followed."""
+
+    def collect(self) -> list[Message]:
+        """Everything ready, oldest first."""
+
+    def close(self) -> None:
+        """Stop; nothing more is collected."""
 
 
 class Backend(Protocol):
@@ -205,6 +236,9 @@ class Backend(Protocol):
 
     def answer(self, request: Request) -> Reply:
         """The reply to a raw API request, refusals included (for the widgets' relay)."""
+
+    def open_session(self, notify: Callable[[], None]) -> Session:
+        """A stream session as the server's WebSocket gives one (for the widgets' relay)."""
 
 
 class ApiCalls:

@@ -28,6 +28,7 @@ from fusion_jupyter.engine.settings import EngineSettings
 from fusion_jupyter.service import routes
 from fusion_jupyter.service.api import FusionService
 from fusion_jupyter.service.exchange import Reply, Request
+from fusion_jupyter.service.session import StreamSession
 
 T = TypeVar("T")
 
@@ -157,6 +158,11 @@ class EmbeddedBackend(ApiCalls):
     def answer(self, request: Request) -> Reply:
         """The service's reply to a raw request (the widgets' relay)."""
         return routes.answer(self.service, request)
+
+    def open_session(self, notify: Callable[[], None]) -> StreamSession:
+        """A stream session over the engine's hub, as the server's WebSocket has."""
+        with engine_errors():
+            return StreamSession(self.manager, notify)
 
     # ---- files ------------------------------------------------------------------------
 

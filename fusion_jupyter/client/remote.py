@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import itertools
 import json
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -43,6 +45,9 @@ DEFAULT_TIMEOUT = 30.0
 DOWNLOAD_CHUNK = 1 << 16
 #: Request headers a relayed request keeps (the rest are the page's, not the API's).
 FORWARDED_HEADERS = ("range", "content-type")
+#: How long the relay's reader blocks on its socket before checking whether to stop.
+RELAY_RECEIVE_TIMEOUT = 0.25
+RELAY_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
 
 
 def normalize_url(url: str) -> str:
@@ -103,13 +108,17 @@ def _is_api_json(response: httpx.Response) -> bool:
     return kind.startswith("application/json") and "Accept-Ranges" not in response.headers
 
 
+def _raise_errors(messages: list[Message]) -> list[Message]:
+    for message in messages:
+        if message.get("type") == "error":
+            raise errors.error_from_payload(None, message, "stream error")
+    return messages
+
+
 def _check_messages(raw: str | bytes) -> list[Message]:
     data = json.loads(raw)
     messages = data if isinstance(data, list) else [data]
-    for message in messages:
-        if isinstance(message, Mapping) and message.get("type") == "error":
-            raise errors.error_from_payload(None, message, "stream error")
-    return [m for m in messages if isinstance(m, dict)]
+    return _raise_errors([m for m in messages if isinstance(m, dict)])
 
 
 def _subscribe_op(run_id: str, channels: Sequence[str], after: int, log_offset: int) -> str:
@@ -143,14 +152,19 @@ class _WebSocketStream:
         """Send one operation (``subscribe``)."""
         self._ws.send(text)
 
-    def receive(self, timeout: float | None) -> list[Message]:
+    def messages(self, timeout: float | None) -> list[Message]:
+        """The next frame's messages as sent, errors included ([] on time-out)."""
         try:
             raw = self._ws.recv(timeout=timeout)
         except TimeoutError:
             return []
         except (WebSocketException, OSError) as exc:
             raise errors.ConnectionError(f"the live stream closed: {exc}") from exc
-        return _for_run(_check_messages(raw), self._run_id)
+        data = json.loads(raw)
+        return [m for m in (data if isinstance(data, list) else [data]) if isinstance(m, dict)]
+
+    def receive(self, timeout: float | None) -> list[Message]:
+        return _for_run(_raise_errors(self.messages(timeout)), self._run_id)
 
     def close(self) -> None:
         self._stack.close()
@@ -174,6 +188,104 @@ class _AsyncWebSocketStream:
 
     async def close(self) -> None:
         await self._ws.close()
+
+
+class ForwardedSession:
+    """A stream session of the server, through one WebSocket read by a thread.
+
+    The page's operations are sent on as they are; if the socket breaks (a server
+    restart), it is opened again and every followed run subscribed again from the
+    last seq and log byte forwarded, so nothing is missed or sent twice.
+    """
+
+    def __init__(self, backend: RemoteBackend, notify: Callable[[], None]) -> None:
+        self._backend = backend
+        self._notify = notify
+        self._lock = threading.Lock()
+        self._ready: list[Message] = []
+        #: run id -> [channels, after, log_offset]: where to resume after a reconnection.
+        self.subs: dict[str, list[Any]] = {}
+        self._stop = threading.Event()
+        self._ws = backend.stream(None)
+        threading.Thread(target=self._read, name="fusion-relay-forward", daemon=True).start()
+
+    def handle(self, raw: str | bytes) -> None:
+        try:
+            op = json.loads(raw)
+        except ValueError:
+            op = None
+        if isinstance(op, dict) and isinstance(op.get("run_id"), str):
+            with self._lock:
+                if op.get("op") == "subscribe":
+                    channels = op.get("channels") or list(CHANNELS)
+                    start = [op.get("after", -1), op.get("log_offset", 0)]
+                    self.subs[op["run_id"]] = [channels, *start]
+                elif op.get("op") == "unsubscribe":
+                    self.subs.pop(op["run_id"], None)
+        self._send(raw if isinstance(raw, str) else raw.decode("utf-8", "replace"))
+
+    def subscribe(self, run_id: str, channels: list[str], after: int, log_offset: int) -> None:
+        self.handle(_subscribe_op(run_id, channels, after, log_offset))
+
+    def unsubscribe(self, run_id: str) -> None:
+        self.handle(json.dumps({"op": "unsubscribe", "run_id": run_id}))
+
+    def subscriptions(self) -> dict[str, list[str]]:
+        with self._lock:
+            return {run_id: sorted(place[0]) for run_id, place in self.subs.items()}
+
+    def collect(self) -> list[Message]:
+        with self._lock:
+            ready, self._ready = self._ready, []
+        return ready
+
+    def close(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(Exception):
+            self._ws.close()
+
+    def _send(self, text: str) -> None:
+        with contextlib.suppress(errors.FusionError, WebSocketException, OSError):
+            self._ws.send(text)  # a broken socket is re-opened by the reader
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            try:
+                messages = self._ws.messages(RELAY_RECEIVE_TIMEOUT)
+            except errors.ConnectionError:
+                self._reconnect()
+                continue
+            if messages:
+                self._deliver(messages)
+
+    def _deliver(self, messages: list[Message]) -> None:
+        with self._lock:
+            for message in messages:
+                place = self.subs.get(str(message.get("run_id")))
+                if place is not None and message.get("type") == "progress":
+                    place[1] = max(place[1], int(message.get("seq", -1)))
+                elif place is not None and message.get("type") == "log":
+                    place[2] = max(place[2], int(message.get("next_offset", 0)))
+            self._ready.extend(messages)
+        self._notify()
+
+    def _reconnect(self) -> None:
+        last = itertools.repeat(RELAY_RETRY_SECONDS[-1])
+        for pause in itertools.chain(RELAY_RETRY_SECONDS, last):
+            if self._stop.wait(pause):
+                return
+            try:
+                ws = self._backend.stream(None)
+            except errors.FusionError:
+                continue
+            with contextlib.suppress(Exception):
+                self._ws.close()
+            self._ws = ws
+            with self._lock:
+                resume = {run_id: list(place) for run_id, place in self.subs.items()}
+            for run_id, (channels, after, log_offset) in resume.items():
+                self._send(_subscribe_op(run_id, channels, after, log_offset))
+            return
 
 
 class RemoteBackend(ApiCalls):
@@ -354,9 +466,13 @@ class RemoteBackend(ApiCalls):
         except (WebSocketException, OSError) as exc:
             raise self._ws_failure(exc) from exc
         stream = _WebSocketStream(ws, run_id)
-        if run_id is not None:
+        if run_id is not None and channels:  # statuses and folded progress come anyway
             stream.send(_subscribe_op(run_id, channels, after, log_offset))
         return stream
+
+    def open_session(self, notify: Callable[[], None]) -> ForwardedSession:
+        """The server's own stream session, through a WebSocket (for the widgets' relay)."""
+        return ForwardedSession(self, notify)
 
     async def astream(
         self,
@@ -374,6 +490,6 @@ class RemoteBackend(ApiCalls):
             ).__aenter__()
         except (WebSocketException, OSError) as exc:
             raise self._ws_failure(exc) from exc
-        if run_id is not None:
+        if run_id is not None and channels:  # statuses and folded progress come anyway
             await ws.send(_subscribe_op(run_id, channels, after, log_offset))
         return _AsyncWebSocketStream(ws, run_id)

@@ -33,7 +33,6 @@ from fusion_jupyter.client.progress import (
 )
 from fusion_jupyter.client.watch import Deadline, Silence, adrive, drive, follow
 from fusion_jupyter.engine.artifacts import stale_rows_message
-from fusion_jupyter.engine.progress import ProgressState
 
 if TYPE_CHECKING:
     from fusion_jupyter.client.client import Client
@@ -455,7 +454,7 @@ class Run:
         try:
             drive(
                 watch,
-                lambda: self._backend.stream(self.id, ["progress"], after=watch.state.seq),
+                lambda: self._backend.stream(self.id, []),
                 Deadline(timeout, self.label),
             )
         finally:
@@ -476,7 +475,7 @@ class Run:
         try:
             await adrive(
                 watch,
-                lambda: self._backend.astream(self.id, ["progress"], after=watch.state.seq),
+                lambda: self._backend.astream(self.id, []),
                 Deadline(timeout, self.label),
             )
         finally:
@@ -601,12 +600,12 @@ def _follow_quietly(run: Run, reporter: ProgressReporter) -> None:
 
 
 class RunWatch:
-    """Folds a run's stream (status and progress) into the Run and its display."""
+    """Follows a run's status and folded progress (the engine folds its events) into the
+    Run and its display."""
 
     def __init__(self, run: Run, reporter: ProgressReporter) -> None:
         self.run = run
         self.reporter = reporter
-        self.state = ProgressState()
         self.silence = Silence()
         self.lagged = False
 
@@ -617,7 +616,6 @@ class RunWatch:
     def refresh(self) -> None:
         self.run.refresh()
         self.lagged = False
-        self._merge_progress()
         self._show()
 
     def stale(self) -> bool:
@@ -627,23 +625,21 @@ class RunWatch:
         self.silence.heard(messages)
         for message in messages:
             kind = message.get("type")
-            if kind == "progress":
-                self.state.apply(message["event"])
-                self._merge_progress()
+            if kind == "run_progress":
+                self._merge_progress(message["progress"])
             elif kind == "status":
+                progress = (self.run._data.get("progress") or {}).copy()
                 self.run._set(message["run"])
-                self._merge_progress()
+                self._merge_progress(progress)  # a status may carry an older cache
             elif kind == "lagged":
                 self.lagged = True
         if messages:
             self._show()
 
-    def _merge_progress(self) -> None:
+    def _merge_progress(self, progress: Mapping[str, Any]) -> None:
         cached = self.run._data.get("progress") or {}
-        if self.state.seq >= int(cached.get("seq", -1)):
-            columns = self.state.columns()
-            columns["seq"] = columns.pop("progress_seq")
-            self.run._data = {**self.run._data, "progress": columns}
+        if int(progress.get("seq", -1)) > int(cached.get("seq", -1)):
+            self.run._data = {**self.run._data, "progress": {**cached, **progress}}
 
     def _show(self) -> None:
         self.reporter.update(self.run.snapshot())

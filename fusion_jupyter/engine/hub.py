@@ -1,7 +1,7 @@
 """Fan-out of live run updates to any number of subscribers.
 
-Progress events and run status changes are pushed into a bounded queue per
-subscriber; log data is pulled from the log file at each subscriber's own offset,
+Progress events, run status changes and runs' folded progress are pushed into a
+bounded queue per subscriber; log data is pulled from the log file at each subscriber's own offset,
 so a client that reads slowly costs memory for nothing and delays nobody. A
 subscriber whose queue overflows is marked as lagging and, on its next drain, is
 caught up from ``progress.jsonl`` (the file is the durable source), so an overflow
@@ -25,6 +25,8 @@ from fusion_jupyter.engine.progress import Event, file_size, read_events
 Message = dict[str, Any]
 Notify = Callable[[], None]
 LOG_CHUNK_BYTES = 256 * 1024
+#: Messages every client gets for every run: status changes and folded progress.
+STATUS_TYPES = frozenset({"status", "run_progress"})
 
 
 class Subscription:
@@ -258,6 +260,19 @@ class EventHub:
         message = {"type": "status", "run_id": run["id"], "run": run}
         with self._lock:
             subs = list(self._status) + list(self._by_run.get(run["id"], ()))
+        for sub in subs:
+            if sub._push(dict(message)):
+                sub._fire()
+
+    def publish_run_progress(self, run_id: str, progress: dict[str, Any]) -> None:
+        """Tell every status subscriber (and the run's own) a run's folded progress.
+
+        Clients draw bars from this (percent, Erlang i of n, iteration, ETA) rather
+        than folding the run's events themselves; the events remain for charts.
+        """
+        message = {"type": "run_progress", "run_id": run_id, "progress": progress}
+        with self._lock:
+            subs = list(self._status) + list(self._by_run.get(run_id, ()))
         for sub in subs:
             if sub._push(dict(message)):
                 sub._fire()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +84,17 @@ class ProgressState:
     percent: float = 0.0
     seq: int = -1
     extra: dict[str, Any] = field(default_factory=dict)
+    first_ts: datetime | None = None
+    last_ts: datetime | None = None
 
     def apply(self, event: Event) -> None:
         """Fold one event into the state."""
         kind = event.get("type")
         self.seq = max(self.seq, int(event.get("seq", -1)))
+        stamp = _timestamp(event.get("ts"))
+        if stamp is not None:
+            self.first_ts = self.first_ts or stamp
+            self.last_ts = stamp
         if kind == "start":
             cfg = event.get("config") or {}
             self.erlang_count = _int(cfg.get("total_erlangs"), self.erlang_count)
@@ -114,6 +121,19 @@ class ProgressState:
         done = self.erlang_index * self.iteration_count + (self.iteration or 0)
         return round(min(99.9, 100.0 * done / (self.erlang_count * self.iteration_count)), 2)
 
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds left at the pace of the events so far (None before any pace is known)."""
+        if self.first_ts is None or self.last_ts is None:
+            return None
+        return eta_seconds(self.percent, (self.last_ts - self.first_ts).total_seconds())
+
+    def summary(self) -> dict[str, Any]:
+        """The folded progress clients show, as the status channel sends it."""
+        columns = self.columns()
+        columns["seq"] = columns.pop("progress_seq")
+        return {**columns, "eta_seconds": self.eta_seconds}
+
     def columns(self) -> dict[str, Any]:
         """The run columns this state fills."""
         return {
@@ -125,6 +145,22 @@ class ProgressState:
             "percent": self.percent,
             "progress_seq": self.seq,
         }
+
+
+def eta_seconds(percent: float, elapsed: float) -> float | None:
+    """Seconds left for a run ``percent`` done after ``elapsed`` seconds (None if unknown)."""
+    if not 0 < percent < 100 or elapsed <= 0:
+        return None
+    return round(elapsed * (100 - percent) / percent, 1)
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _int(value: Any, default: int | None) -> int | None:

@@ -53,13 +53,13 @@ class RunTracker:
             self.dirty = False
             return self.state.columns()
 
-    def take_dirty(self) -> dict[str, object] | None:
-        """The cache columns if they changed since the last call."""
+    def take_dirty(self) -> tuple[dict[str, object], dict[str, object]] | None:
+        """The cache columns and the folded progress, if they changed since the last call."""
         with self.lock:
             if not self.dirty:
                 return None
             self.dirty = False
-            return self.state.columns()
+            return self.state.columns(), self.state.summary()
 
 
 @dataclass

@@ -11,11 +11,12 @@ import asyncio
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from fusion_jupyter.engine.manager import RunManager
 from fusion_jupyter.service.api import FusionService
+from fusion_jupyter.service.session import SessionLimits
 from fusion_jupyter.service.validation import RequestLimits
 
 T = TypeVar("T")
@@ -48,6 +49,12 @@ class FusionContext:
 
     def __post_init__(self) -> None:
         self.service = FusionService(self.manager, self.limits)
+
+    @property
+    def session_limits(self) -> SessionLimits:
+        """The bounds of one WebSocket client's stream session."""
+        message = replace(self.limits, max_body_bytes=self.stream.max_message_bytes)
+        return SessionLimits(message, self.stream.max_subscriptions, self.stream.log_chunk_bytes)
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking engine call in the pool and await its result."""

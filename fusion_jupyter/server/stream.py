@@ -1,9 +1,10 @@
 """The WebSocket ``stream``: one socket per client, multiplexing every run it follows.
 
-Each client holds one hub subscription per followed run plus one for every run's
-status. The hub wakes the client (from engine threads, through
-``loop.call_soon_threadsafe``); the client then drains all its subscriptions in the
-thread pool (draining reads log bytes and, after an overflow, the progress file) and
+Each client is a :class:`~fusion_jupyter.service.session.StreamSession` (the protocol,
+shared with the widgets' kernel relay): one hub subscription per followed run plus one
+for every run's status. The hub wakes the client (from engine threads, through
+``loop.call_soon_threadsafe``); the client then collects from its session in the
+thread pool (collecting reads log bytes and, after an overflow, the progress file) and
 sends whatever was ready as ONE frame, a JSON array of messages.
 
 Back-pressure is the socket's: while more than ``send_buffer_bytes`` are waiting to
@@ -28,74 +29,39 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from fusion_jupyter.engine.errors import EngineError, Problem, ValidationFailed
-from fusion_jupyter.engine.faults import as_engine_error
-from fusion_jupyter.engine.hub import Message, Subscription
+from fusion_jupyter.engine.hub import Subscription
 from fusion_jupyter.server.context import SETTINGS_KEY, FusionContext
-from fusion_jupyter.server.errors import ApiError, error_response
 from fusion_jupyter.server.handlers import API_PREFIX, AUTH_RESOURCE
-from fusion_jupyter.service.validation import (
-    Field,
-    RequestLimits,
-    check_fields,
-    is_int_in,
-    is_text,
-    is_text_in,
-    parse_json,
-)
+from fusion_jupyter.service.session import StreamSession
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("progress", "logs")
-MAX_SEQ = 1 << 62
 #: WebSocket close code for "policy violation": the client did not read its data.
 CLOSE_STALLED = 1008
-
-
-def _is_channels(value: Any) -> str | None:
-    if isinstance(value, list) and value and all(v in CHANNELS for v in value):
-        return None
-    return f"must be a non-empty list of {', '.join(CHANNELS)}"
-
-
-OPS: dict[str, dict[str, Field]] = {
-    "subscribe": {
-        "op": Field(is_text),
-        "run_id": Field(is_text, required=True),
-        "channels": Field(_is_channels),
-        "after": Field(is_int_in(-1, MAX_SEQ)),
-        "log_offset": Field(is_int_in(0, MAX_SEQ)),
-    },
-    "unsubscribe": {"op": Field(is_text), "run_id": Field(is_text, required=True)},
-    "ping": {"op": Field(is_text)},
-}
 
 Send = Callable[[str], "asyncio.Future[None] | None"]
 Close = Callable[[int, str], None]
 
 
 class ClientStream:
-    """One client's subscriptions and its write path; independent of tornado for tests."""
+    """One socket's write path over a :class:`StreamSession`; independent of tornado."""
 
     def __init__(self, ctx: FusionContext, send: Send, close: Close) -> None:
         self.ctx = ctx
         self._send = send
         self._close = close
         self._loop = asyncio.get_running_loop()
-        self.subs: dict[str, Subscription] = {}
-        self._outbox: list[Message] = []
         self._inflight = 0
         self._flushing = False
         self._dirty = False
         self._stall: asyncio.TimerHandle | None = None
         self.closed = False
-        self._message_limits = RequestLimits(
-            max_body_bytes=ctx.stream.max_message_bytes,
-            max_json_depth=ctx.limits.max_json_depth,
-            max_json_keys=ctx.limits.max_json_keys,
-            max_string_length=ctx.limits.max_string_length,
-        )
-        self.status = ctx.manager.hub.subscribe_status(notify=self._notify)
+        self.session = StreamSession(ctx.manager, self._notify, ctx.session_limits)
+
+    @property
+    def subs(self) -> dict[str, Subscription]:
+        """The runs this client follows."""
+        return self.session.subs
 
     # ---- waking -----------------------------------------------------------------
 
@@ -121,17 +87,12 @@ class ClientStream:
         try:
             while self._dirty and not self.blocked and not self.closed:
                 self._dirty = False
-                local, self._outbox = self._outbox, []
-                subs = dict(self.subs)
-                if any(sub.needs_io for sub in subs.values()):
-                    drained, frame = await self.ctx.call(self._collect, local, subs, True)
+                if self.session.needs_io:
+                    frame = await self.ctx.call(self._collect, True)
                 else:  # only queued messages: no file to read, no thread hop needed
-                    drained, frame = self._collect(local, subs, False)
+                    frame = self._collect(False)
                     # A subscription that lagged meanwhile was left whole: drain it next.
-                    self._dirty = self._dirty or any(s.needs_io for s in subs.values())
-                if any(self.subs.get(run_id) is not sub for run_id, sub in subs.items()):
-                    # Someone unsubscribed meanwhile: drop what their old subscription gave.
-                    frame = _encode(self._current(local, drained))
+                    self._dirty = self._dirty or self.session.needs_io
                 if frame:
                     self._write(frame)
         except Exception:
@@ -140,25 +101,10 @@ class ClientStream:
         finally:
             self._flushing = False
 
-    def _collect(
-        self, local: list[Message], subs: dict[str, Subscription], io: bool
-    ) -> tuple[list[tuple[Subscription, list[Message]]], str | None]:
-        """Drain every subscription and encode the frame (in the pool when ``io``)."""
-        chunk = self.ctx.stream.log_chunk_bytes
-        drained = [
-            (sub, [m for m in sub.drain(chunk, io=io) if m.get("type") != "status"])
-            for sub in subs.values()
-        ]
-        # Status last: a run's final progress events then always precede its end.
-        drained.append((self.status, self.status.drain()))
-        messages = local + [m for _, batch in drained for m in batch]
-        return drained, _encode(messages)
-
-    def _current(
-        self, local: list[Message], drained: list[tuple[Subscription, list[Message]]]
-    ) -> list[Message]:
-        keep = {id(s) for s in self.subs.values()} | {id(self.status)}
-        return local + [m for sub, batch in drained if id(sub) in keep for m in batch]
+    def _collect(self, io: bool) -> str | None:
+        """One frame: everything ready, as a JSON array (in the pool when ``io``)."""
+        messages = self.session.collect(io=io)
+        return json.dumps(messages, separators=(",", ":")) if messages else None
 
     # ---- writing --------------------------------------------------------------------
 
@@ -195,11 +141,6 @@ class ClientStream:
                 f"{self.ctx.stream.stall_seconds:g}s",
             )
 
-    def reply(self, message: Message) -> None:
-        """Queue a message of our own (pong, subscribed, error) and send it soon."""
-        self._outbox.append(message)
-        self.kick()
-
     def close_socket(self, code: int, reason: str) -> None:
         """Close the WebSocket (and so this stream)."""
         self.shutdown()
@@ -212,75 +153,13 @@ class ClientStream:
         self.closed = True
         if self._stall is not None:
             self._stall.cancel()
-        for sub in self.subs.values():
-            sub.close()
-        self.subs.clear()
-        self.status.close()
+        self.session.close()
 
     # ---- client messages ------------------------------------------------------------
 
     async def handle(self, raw: str | bytes) -> None:
-        """One client message; a bad one is answered with an error, the socket stays."""
-        try:
-            data = raw.encode() if isinstance(raw, str) else raw
-            message = parse_json(data, self._message_limits, section="message")
-            op = _op_of(message)
-            check_fields(message, OPS[op], "message")
-            await getattr(self, f"_op_{op}")(message)
-        except (EngineError, ApiError) as exc:
-            self.reply({"type": "error", "error": error_response(exc).body["error"]})
-        except Exception as exc:
-            fault = as_engine_error(exc)  # a database outage: say so, keep the socket
-            if fault is None:
-                raise
-            self.reply({"type": "error", "error": error_response(fault).body["error"]})
-
-    async def _op_ping(self, _message: dict[str, Any]) -> None:
-        self.reply({"type": "pong"})
-
-    async def _op_subscribe(self, message: dict[str, Any]) -> None:
-        run_id = message["run_id"]
-        if run_id not in self.subs and len(self.subs) >= self.ctx.stream.max_subscriptions:
-            limit = self.ctx.stream.max_subscriptions
-            raise ValidationFailed(
-                [Problem("message", "run_id", f"at most {limit} subscriptions per socket")]
-            )
-        self._drop(run_id)
-        sub = await self.ctx.call(
-            self.ctx.manager.subscribe,
-            run_id,
-            notify=self._notify,
-            channels=message.get("channels", list(CHANNELS)),
-            after=message.get("after", -1),
-            log_offset=message.get("log_offset", 0),
-        )
-        if self.closed:
-            sub.close()
-            return
-        self._drop(run_id)  # a second subscribe raced with this one
-        self.subs[run_id] = sub
-        self.reply({"type": "subscribed", "run_id": run_id})
-
-    async def _op_unsubscribe(self, message: dict[str, Any]) -> None:
-        self._drop(message["run_id"])
-
-    def _drop(self, run_id: str) -> None:
-        sub = self.subs.pop(run_id, None)
-        if sub is not None:
-            sub.close()
-
-
-def _op_of(message: Any) -> str:
-    """The message's ``op``, checked before its other fields (which depend on it)."""
-    op = message.get("op") if isinstance(message, dict) else None
-    problem = "is required" if op is None else is_text_in(tuple(OPS))(op)
-    if problem:
-        raise ValidationFailed([Problem("message", "op", problem)])
-    return str(op)
-
-
-def _encode(messages: list[Message]) -> str | None:
-    return json.dumps(messages, separators=(",", ":")) if messages else None
+        """One client message, handled in the pool (subscribing reads the history)."""
+        await self.ctx.call(self.session.handle, raw)
 
 
 class StreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
@@ -326,8 +205,15 @@ class StreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
 
     async def on_message(self, message: str | bytes) -> None:
         """Handled in order: tornado waits for this before delivering the next one."""
-        if self.client is not None:
+        if self.client is None:
+            return
+        try:
             await self.client.handle(message)
+        except Exception:
+            # A bug, not bad input (that is answered with an error message): still end
+            # the socket with a close frame, never drop it mid-conversation.
+            log.exception("fusion stream: handling a client message failed")
+            self.client.close_socket(1011, "internal error while handling a message")
 
     def on_close(self) -> None:
         """Drop every subscription."""

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { FusionApi } from '../src/common/api';
 import { RunStore } from '../src/common/store';
 import { StreamClient } from '../src/common/stream';
-import { FakeSocket, ManualTimers, makeRun, progressMsg } from './fakes';
+import { FakeSocket, ManualTimers, makeRun } from './fakes';
 
 /** A fake REST server for GET runs: newest first, cursor = index. */
 function fakeApi(runs: () => any[]) {
@@ -112,26 +112,24 @@ describe('RunStore', () => {
     expect(store.get('x')).toBeUndefined();
   });
 
-  it('subscribes to the progress of active runs, folds events, unsubscribes when they end', async () => {
+  it('takes the folded progress of active runs from the status channel, subscribing to no run', async () => {
     const running = makeRun('r', { status: 'RUNNING', progress: { ...makeRun('r').progress, seq: 1 } });
     const { store, flush } = setup([running]);
     await store.load();
     const ws = FakeSocket.last();
     ws.open();
-    expect(ws.subscribes()).toEqual([{ op: 'subscribe', run_id: 'r', channels: ['progress'], after: 1, log_offset: 0 }]);
-    ws.frame([
-      progressMsg('r', 2, { type: 'start', config: { total_erlangs: 2, total_iterations: 2 } }),
-      progressMsg('r', 3, { type: 'erlang_start', erlang: 300, erlang_index: 0, total_erlangs: 2 }),
-      progressMsg('r', 4, { type: 'iteration', erlang: 300, iteration: 1, total_iterations: 2 })
-    ]);
+    expect(ws.subscribes()).toEqual([]);
+    const folded = { percent: 25, erlang: 300, erlang_index: 0, erlang_count: 2, iteration: 1, iteration_count: 2, seq: 4, eta_seconds: 30 };
+    ws.frame([{ type: 'run_progress', run_id: 'r', progress: folded }]);
     flush();
-    expect(store.get('r')!.progress).toMatchObject({ percent: 25, erlang: 300, iteration: 1, seq: 4 });
-    // A listing snapshot older than our live progress does not move the bar back.
+    expect(store.get('r')!.progress).toMatchObject(folded);
+    // An older one (a replay) does not move the bar back, nor does an older listing.
+    ws.frame([{ type: 'run_progress', run_id: 'r', progress: { ...folded, percent: 10, seq: 2 } }]);
     store.upsert(makeRun('r', { status: 'RUNNING', progress: { ...makeRun('r').progress, percent: 0, seq: 1 } }));
     expect(store.get('r')!.progress.percent).toBe(25);
     ws.frame([{ type: 'status', run_id: 'r', run: makeRun('r', { status: 'COMPLETED', progress: { ...makeRun('r').progress, percent: 100, seq: 9 } }) }]);
-    expect(ws.sent.filter(m => m.op === 'unsubscribe')).toEqual([{ op: 'unsubscribe', run_id: 'r' }]);
     expect(store.get('r')!.progress.percent).toBe(100);
+    expect(ws.subscribes()).toEqual([]);
   });
 
   it('keeps the live bar when a status change carries an older progress cache', async () => {
@@ -139,11 +137,8 @@ describe('RunStore', () => {
     await store.load();
     const ws = FakeSocket.last();
     ws.open();
-    ws.frame([
-      progressMsg('r', 0, { type: 'start', config: { total_erlangs: 1, total_iterations: 4 } }),
-      progressMsg('r', 1, { type: 'erlang_start', erlang: 300, erlang_index: 0, total_erlangs: 1 }),
-      progressMsg('r', 2, { type: 'iteration', erlang: 300, iteration: 1, total_iterations: 4 })
-    ]);
+    const folded = { percent: 25, erlang: 300, erlang_index: 0, erlang_count: 1, iteration: 1, iteration_count: 4, seq: 2 };
+    ws.frame([{ type: 'run_progress', run_id: 'r', progress: folded }]);
     ws.frame([{ type: 'status', run_id: 'r', run: makeRun('r', { status: 'CANCELLED' }) }]);
     flush();
     expect(store.get('r')!.status).toBe('CANCELLED');
@@ -170,8 +165,6 @@ describe('RunStore', () => {
     ws.open();
     await reloaded;
     expect(store.all().map(r => `${r.id}:${r.status}`)).toEqual(['c:RUNNING', 'a:COMPLETED']);
-    // Resubscribed to the run still active, with what it has.
-    expect(ws.subscribes().map(s => s.run_id)).toContain('c');
   });
 
   it('a load error is reported, not thrown away', async () => {

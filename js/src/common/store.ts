@@ -1,8 +1,8 @@
 import type { FusionApi } from './api';
 import { defaultScheduler, Emitter, type Scheduler } from './emitter';
-import { emptyProgress, foldProgress } from './progress';
-import type { StreamClient, Subscription } from './stream';
-import { ACTIVE_STATUSES, isActive, type ProgressEvent, type Run, type RunStatus } from './types';
+import { emptyProgress } from './progress';
+import type { StreamClient } from './stream';
+import { ACTIVE_STATUSES, isActive, type Run, type RunProgress, type RunStatus } from './types';
 
 export interface StoreChange {
   /** Runs whose record changed (progress, status, fields). */
@@ -28,7 +28,7 @@ export interface RunStoreOptions {
   scheduler?: Scheduler;
   /** How many finished runs the listing fetches (active ones are always fetched). */
   maxFinished?: number;
-  /** Subscribe to the progress of every active run (default true). */
+  /** Apply the folded progress of active runs (default true). */
   trackProgress?: boolean;
   /** Size of the first listing page (small: the first rows show sooner). */
   firstPageSize?: number;
@@ -69,8 +69,8 @@ export function newer(current: Run | null | undefined, incoming: Run): boolean {
 
 /**
  * Every run the client knows, newest first, kept live by the stream: status messages
- * for all runs, progress events for the active ones (folded into ``run.progress``
- * as the engine does). Change notifications are coalesced to one per scheduler tick
+ * and folded progress (percent, Erlang i of n, iteration, ETA), both sent for every
+ * run on the status channel, so no run's events are subscribed to or folded here. Change notifications are coalesced to one per scheduler tick
  * (an animation frame in a browser), however many messages arrived.
  */
 export class RunStore {
@@ -79,7 +79,6 @@ export class RunStore {
 
   private readonly runs = new Map<string, Run>();
   private readonly revs = new Map<string, number>();
-  private readonly subs = new Map<string, Subscription>();
   private sortedIds: string[] | null = null;
   private pendingIds = new Set<string>();
   private pendingStructural = false;
@@ -102,6 +101,9 @@ export class RunStore {
     const stream = options.stream;
     if (stream) {
       this.disconnect.push(stream.status.connect(runs => runs.forEach(r => this.applyStatus(r))));
+      if (this.trackProgress) {
+        this.disconnect.push(stream.runProgress.connect(items => items.forEach(([id, p]) => this.applyProgress(id, p))));
+      }
       this.disconnect.push(
         stream.connection.connect(change => {
           if (change.state === 'open' && change.reconnected) {
@@ -271,29 +273,20 @@ export class RunStore {
       this.sortedIds = null;
     }
     this.touch(run.id, structural);
-    this.syncSubscription(run);
   }
 
   applyStatus(run: Run): void {
     this.upsert(run);
   }
 
-  /** Fold progress events (seq order) into a run's progress cache. */
-  applyProgress(runId: string, events: ProgressEvent[]): void {
+  /** Take a run's folded progress (from the status channel) when it is newer. */
+  applyProgress(runId: string, progress: RunProgress): void {
     const run = this.runs.get(runId);
-    if (!run || this.disposed) {
+    if (!run || this.disposed || progress.seq <= run.progress.seq) {
       return;
     }
-    let progress = run.progress;
-    for (const event of events) {
-      if (event.seq > progress.seq) {
-        progress = foldProgress(progress, event);
-      }
-    }
-    if (progress !== run.progress) {
-      this.runs.set(runId, { ...run, progress });
-      this.touch(runId, false);
-    }
+    this.runs.set(runId, { ...run, progress: { ...run.progress, ...progress } });
+    this.touch(runId, false);
   }
 
   remove(id: string): void {
@@ -301,8 +294,6 @@ export class RunStore {
       return;
     }
     this.sortedIds = null;
-    this.subs.get(id)?.close();
-    this.subs.delete(id);
     this.touch(id, true);
   }
 
@@ -312,32 +303,8 @@ export class RunStore {
     }
     this.disposed = true;
     this.disconnect.forEach(d => d());
-    this.subs.forEach(s => s.close());
-    this.subs.clear();
     this.changed.clear();
     this.loadStateChanged.clear();
-  }
-
-  private syncSubscription(run: Run): void {
-    const stream = this.options.stream;
-    if (!stream || !this.trackProgress) {
-      return;
-    }
-    const sub = this.subs.get(run.id);
-    if (isActive(run.status)) {
-      if (!sub) {
-        this.subs.set(
-          run.id,
-          stream.subscribe(run.id, { progress: events => this.applyProgress(run.id, events) }, {
-            channels: ['progress'],
-            after: run.progress.seq
-          })
-        );
-      }
-    } else if (sub) {
-      sub.close();
-      this.subs.delete(run.id);
-    }
   }
 
   private setLoadState(state: LoadState): void {

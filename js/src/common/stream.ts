@@ -6,6 +6,7 @@ import type {
   ProgressEvent,
   ProgressPage,
   Run,
+  RunProgress,
   StreamMessage
 } from './types';
 
@@ -211,6 +212,8 @@ class RunState {
 export class StreamClient {
   /** Every run's status changes, one call per frame. */
   readonly status = new Emitter<Run[]>();
+  /** Every active run's folded progress (``[run_id, progress]``), one call per frame. */
+  readonly runProgress = new Emitter<Array<[string, RunProgress]>>();
   readonly connection = new Emitter<ConnectionChange>();
   readonly errors = new Emitter<ErrorMessage>();
   /** Messages of each frame (instrumentation, tests). */
@@ -293,6 +296,7 @@ export class StreamClient {
     this.runs.clear();
     this.setState({ state: 'closed' });
     this.status.clear();
+    this.runProgress.clear();
     this.connection.clear();
     this.errors.clear();
     this.frames.clear();
@@ -488,6 +492,7 @@ export class StreamClient {
     const progress = new Map<string, ProgressEvent[]>();
     const logs = new Map<string, LogData>();
     const statuses: Run[] = [];
+    const folded: Array<[string, RunProgress]> = [];
     const lagged: Array<[string, number]> = [];
     for (const msg of messages) {
       if (!msg || typeof msg !== 'object') {
@@ -497,6 +502,11 @@ export class StreamClient {
         case 'status':
           if (msg.run) {
             statuses.push(msg.run);
+          }
+          break;
+        case 'run_progress':
+          if (msg.progress) {
+            folded.push([msg.run_id, msg.progress]);
           }
           break;
         case 'progress': {
@@ -560,6 +570,9 @@ export class StreamClient {
     }
     for (const [runId, chunk] of logs) {
       this.deliverLog(runId, chunk);
+    }
+    if (folded.length) {
+      this.runProgress.emit(folded);
     }
     if (statuses.length) {
       this.status.emit(statuses);

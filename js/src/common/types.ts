@@ -30,6 +30,8 @@ export interface RunProgress {
   iteration_count: number | null;
   /** Seq of the last progress event folded into this cache (-1: none). */
   seq: number;
+  /** Seconds left at the pace so far (folded progress on the status channel only). */
+  eta_seconds?: number | null;
 }
 
 export interface Run {
@@ -87,6 +89,13 @@ export interface StatusMessage {
   run: Run;
 }
 
+/** A run's progress as the engine folded it (percent, Erlang i of n, iteration, ETA). */
+export interface RunProgressMessage {
+  type: 'run_progress';
+  run_id: string;
+  progress: RunProgress;
+}
+
 export interface LaggedMessage {
   type: 'lagged';
   run_id: string;
@@ -104,6 +113,7 @@ export type StreamMessage =
   | ProgressMessage
   | LogMessage
   | StatusMessage
+  | RunProgressMessage
   | LaggedMessage
   | ErrorMessage;
 

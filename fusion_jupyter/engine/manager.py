@@ -580,6 +580,8 @@ class RunManager:
             "run_dir": str(run_dir),
             "argv": argv,
             "progress_file": values["progress_file"],
+            # FUSION names its input directory after its network (see fusion_outputs).
+            "network": run.config.get("topology_settings", {}).get("network"),
             **sim.launch_spec(),
             "start": {
                 "total_erlangs": len(points),

@@ -51,7 +51,8 @@ class Simulator:
     command: list[str]
     #: Log-line patterns for a simulator that writes no progress file (else empty).
     log_patterns: Mapping[str, str] = field(default_factory=dict)
-    #: Globs of result files the simulator saves in directories it names in its log.
+    #: Globs of result files copied from the directories the simulator names in its
+    #: log (FUSION's are moved whole instead: ``move_outputs``).
     collect: list[str] = field(default_factory=list)
     #: Whether the launcher writes the ``start`` event (the simulator then skips it).
     write_start: bool = False
@@ -61,6 +62,8 @@ class Simulator:
     root_cause: tuple[str, ...] = ()
     #: Whether result directories named in the log are moved (not copied) into output/.
     move_outputs: bool = False
+    #: Symlinks made in the run directory (its working directory): name -> target.
+    links: Mapping[str, str] = field(default_factory=dict)
 
     def launch_spec(self) -> dict[str, Any]:
         """The launcher's part of a run's launch file."""
@@ -71,6 +74,7 @@ class Simulator:
             "write_start": self.write_start,
             "saved_on_signal": self.saved_on_signal,
             "root_cause": list(self.root_cause) or None,
+            "links": dict(self.links) or None,
         }
 
 
@@ -88,6 +92,7 @@ def profile(name: str, settings: EngineSettings) -> Simulator:
             write_start=settings.simulator_command == default_simulator_command(),
         )
     if name == "fusion":
+        root = fusion_root(settings.fusion_command)
         return Simulator(
             name="fusion",
             command=[
@@ -99,10 +104,13 @@ def profile(name: str, settings: EngineSettings) -> Simulator:
                 "{run_id}",
             ],
             log_patterns=dict(FUSION_LOG_PATTERNS),
-            collect=["*_erlang.json"],
             saved_on_signal=FUSION_SAVED_ON_SIGNAL,
             root_cause=FUSION_ROOT_CAUSE,
             move_outputs=True,
+            # FUSION reads some files relative to its working directory (data/pre_calc/
+            # ...), as if started from its root; the run directory stays the working
+            # directory (what FUSION writes there is the run's), with data/ linked.
+            links={"data": str(root / "data")} if root else {},
         )
     raise ValueError(f"unknown simulator {name!r} (known: {', '.join(SIMULATORS)})")
 

@@ -1020,3 +1020,16 @@ def test_a_saved_template_reads_back_and_never_shadows_by_accident(tmp_path, min
         library.save("x" * 101, minimal)
     with pytest.raises(ValidationFailed, match="templates_path"):
         cfg.TemplateLibrary().save("x", minimal)
+
+
+def test_fusions_known_crash_is_refused_for_fusion_only():
+    from fusion_jupyter.engine import simulators
+
+    recheck = sorted(FUSION_SOURCE.glob("tests/fixtures/expected_results/*_snr_recheck/*.ini"))
+    assert len(recheck) == 8
+    for path in recheck:
+        problems = simulators.validate("fusion", cfg.parse_ini(path.read_text()))
+        assert [(p.section, p.key) for p in problems] == [("snr_settings", "snr_recheck")]
+        assert "include_all_bands" in problems[0].message
+    plain = cfg.parse_ini((FUSION_SOURCE / "fusion/configs/templates/minimal.ini").read_text())
+    assert simulators.validate("fusion", plain) == []

@@ -123,7 +123,32 @@ def validate(name: str, cfg: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
         from fusion_jupyter.sim.support import check_supported
 
         return check_supported(cfg)
-    return []
+    return _fusion_crashes(cfg)
+
+
+#: Settings FUSION accepts and then always crashes on (commit 973983bc; measured on its
+#: eight snr_recheck regression fixtures): refused before launch with FUSION's own error,
+#: rather than a run that fails a minute later.
+FUSION_CRASHES: tuple[tuple[str, str, str], ...] = (
+    (
+        "snr_settings",
+        "snr_recheck",
+        "TypeError: get_overlapping_lightpaths() got an unexpected keyword argument "
+        "'include_all_bands'",
+    ),
+)
+
+
+def _fusion_crashes(cfg: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+    from fusion_jupyter.engine.config.values import parse_bool
+
+    problems = []
+    for section, key, error in FUSION_CRASHES:
+        raw = cfg.get(section, {}).get(key)
+        if isinstance(raw, str) and parse_bool(raw):
+            message = f"= {raw}: FUSION crashes on it at this version ({error})"
+            problems.append(Problem(section, key, message))
+    return problems
 
 
 def fusion_argv0(command: str) -> list[str]:

@@ -17,9 +17,11 @@ import pytest
 
 import fusion_jupyter as fj
 from fusion_jupyter.engine import Status
+from fusion_jupyter.engine.config import erlang_points, parse_ini
 from fusion_jupyter.engine.errors import Unavailable
 from fusion_jupyter.engine.fusion_outputs import input_dir_between
 from fusion_jupyter.engine.procinfo import group_members
+from fusion_jupyter.engine.settings import default_simulator_command
 from tests.support.engine import make_manager, wait_terminal, wait_until
 from tests.support.fusion import FusionInstall
 
@@ -193,3 +195,26 @@ def test_an_input_directory_is_taken_only_when_it_is_the_only_one_of_the_window(
     other = datetime.fromtimestamp(began + 0.7)
     (base / other.strftime("%m%d") / other.strftime("%H_%M_%S_%f")).mkdir(parents=True)
     assert input_dir_between(str(tmp_path / "data"), "NSFNet", began, began + 1) is None
+
+
+def test_the_builtin_simulator_reads_a_fixture_config_from_fusions_root(
+    tmp_path, fusion_install: FusionInstall
+):
+    # A regression fixture names its own modulation file relative to FUSION's root: with
+    # FUSION installed, the built-in simulator resolves it there too, as FUSION does.
+    fixture = fusion_install.root / "tests/fixtures/expected_results/baseline_spf_ff"
+    (config_path,) = fixture.glob("*_config.ini")
+    with make_manager(
+        tmp_path,
+        f"sqlite:///{tmp_path}/runs.db",
+        simulator="builtin",
+        simulator_command=default_simulator_command(),
+        fusion_command=str(fusion_install.command),
+    ) as manager:
+        run = manager.create(ini=config_path.read_text(), overrides=overrides(max_iters=1))
+        done = wait_terminal(manager, run.id, timeout=120)
+        assert done.status == Status.COMPLETED, done.error
+        assert done.simulator == "builtin"
+        loads = erlang_points(parse_ini(config_path.read_text()))
+        saved = sorted(p.name for p in (Path(done.run_dir) / "output").glob("*_erlang.json"))
+        assert saved == sorted(f"{load}_erlang.json" for load in loads)

@@ -188,9 +188,8 @@ class RunManager:
     def data_paths(self, simulator: str | None = None) -> config.DataPaths:
         """Where configs for ``simulator`` may read files from (see config.paths)."""
         sim = self._simulator(simulator)
-        fusion = sim == "fusion" and simulators.fusion_problem(self.settings.fusion_command) is None
         return config.DataPaths(
-            fusion_root=simulators.fusion_root(self.settings.fusion_command) if fusion else None,
+            fusion_root=simulators.installed_fusion_root(self.settings),
             allowed=tuple(self.settings.data_paths),
             topology_files=sim == "builtin",
         )
@@ -254,7 +253,8 @@ class RunManager:
         # The simulator's own checks read the topology and modulation files: never one
         # the config may not name (its errors would tell what the file holds).
         if not any(config.names_a_file(p) for p in result.errors):
-            result.errors.extend(simulators.validate(sim, cfg))
+            root = simulators.installed_fusion_root(self.settings)
+            result.errors.extend(simulators.validate(sim, cfg, root))
         return result
 
     def _simulator(self, name: str | None) -> str:

@@ -81,9 +81,14 @@ class Simulator:
 def profile(name: str, settings: EngineSettings) -> Simulator:
     """The profile called ``name`` under ``settings`` (ValueError for an unknown name)."""
     if name == "builtin":
+        shipped = settings.simulator_command == default_simulator_command()
+        root = installed_fusion_root(settings)
+        # With FUSION installed, relative data paths resolve against its root, as FUSION
+        # resolves them (a regression fixture's own mod_formats.json, say).
+        extra = ["--fusion_root", str(root)] if shipped and root else []
         return Simulator(
             name="builtin",
-            command=list(settings.simulator_command),
+            command=[*settings.simulator_command, *extra],
             log_patterns=dict(settings.progress_log_patterns),
             collect=list(settings.output_collect),
             # The shipped simulator leaves the start event to its launcher, so that a
@@ -115,15 +120,25 @@ def profile(name: str, settings: EngineSettings) -> Simulator:
     raise ValueError(f"unknown simulator {name!r} (known: {', '.join(SIMULATORS)})")
 
 
-def validate(name: str, cfg: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
-    """What simulator ``name`` cannot run in ``cfg`` (FUSION's own rules are the config's)."""
+def validate(
+    name: str, cfg: Mapping[str, Mapping[str, Any]], fusion_root: Path | None = None
+) -> list[Problem]:
+    """What simulator ``name`` cannot run in ``cfg`` (FUSION's own rules are the config's);
+    ``fusion_root``: where relative data paths resolve (None: the shipped copy)."""
     if name == "builtin":
         # The one place the engine reaches into the simulator package, lazily: the
         # engine must not pay its imports unless a built-in run is validated.
         from fusion_jupyter.sim.support import check_supported
 
-        return check_supported(cfg)
+        return check_supported(cfg, fusion_root)
     return _fusion_crashes(cfg)
+
+
+def installed_fusion_root(settings: EngineSettings) -> Path | None:
+    """FUSION's root when ``fusion_command`` starts an installed FUSION, else None."""
+    if fusion_problem(settings.fusion_command) is not None:
+        return None
+    return fusion_root(settings.fusion_command)
 
 
 #: Settings FUSION accepts and then always crashes on (commit 973983bc; measured on its

@@ -305,7 +305,11 @@ def test_a_failure_message_is_capped_and_so_is_the_status_frame(tmp_path: Path) 
     assert done.status == Status.FAILED and "exited with code 3" in done.error
     assert len(done.error) <= MAX_ERROR_CHARS and "y" * 100 in done.error
     final = [f for f in frames if f["run"]["status"] == "FAILED"]
-    assert final and all(len(json.dumps(f)) < 2 * MAX_ERROR_CHARS for f in frames)
+    assert final and all(len(json.dumps(f)) < MAX_ERROR_CHARS for f in frames)
+    # Status frames carry the reason, never the log; the run itself has the whole error.
+    (last,) = final
+    assert "exited with code 3" in last["run"]["error"] and "yyy" not in last["run"]["error"]
+    assert last["run"]["error_truncated"] is True
 
 
 # --------------------------------------------------------------------------- full disk

@@ -55,7 +55,17 @@ from fusion_jupyter.engine.launcher import (
 )
 from fusion_jupyter.engine.logpatterns import compile_patterns
 from fusion_jupyter.engine.logs import LogChunk, read_range, tail_lines
-from fusion_jupyter.engine.models import ACTIVE, RANK, Run, Status, Sweep, run_to_dict, utcnow
+from fusion_jupyter.engine.models import (
+    ACTIVE,
+    LOG_TAIL_HEADER,
+    RANK,
+    Run,
+    Status,
+    Sweep,
+    run_to_dict,
+    status_view,
+    utcnow,
+)
 from fusion_jupyter.engine.procinfo import describe_exit, group_members, signal_group
 from fusion_jupyter.engine.progress import Event, read_events
 from fusion_jupyter.engine.settings import COMMAND_PLACEHOLDERS, EngineSettings
@@ -737,7 +747,7 @@ class RunManager:
             parts.append(_clip(f"Simulator error: {tracker.last_error}", MAX_ERROR_CHARS // 4))
         log_path = Path(run.run_dir) / "logs" / "sim.log"
         tail = tail_lines(log_path, LOG_TAIL_LINES, MAX_ERROR_CHARS).data.rstrip()
-        header = "Last lines of logs/sim.log:\n"
+        header = LOG_TAIL_HEADER + "\n"
         room = MAX_ERROR_CHARS - sum(len(p) + 1 for p in parts) - len(header)
         parts.append(header + tail[-room:] if tail else "logs/sim.log is empty.")
         return "\n".join(parts)
@@ -780,7 +790,7 @@ class RunManager:
             if previous is not None and RANK[previous] > RANK[status]:
                 return
             self._seen[run.id] = status
-            self.hub.publish_status(run_to_dict(run))
+            self.hub.publish_status(status_view(run_to_dict(run)))
 
     # ---- syncing with the database and other managers ----------------------------
 

@@ -257,6 +257,23 @@ def run_to_dict(run: Run) -> dict[str, Any]:
     }
 
 
+#: Where a failed run's error gives way to its log's last lines (engine.manager).
+LOG_TAIL_HEADER = "Last lines of logs/sim.log:"
+
+
+def status_view(run: dict[str, Any]) -> dict[str, Any]:
+    """A run as status messages carry it: its error without the log's last lines.
+
+    Every client gets every run's status changes, so they stay small and carry no log;
+    ``error_truncated`` tells a client that wants the whole error to read the run.
+    """
+    error = run.get("error")
+    if not error or LOG_TAIL_HEADER not in error:
+        return run
+    reason = error.split(LOG_TAIL_HEADER, 1)[0].rstrip()
+    return {**run, "error": reason, "error_truncated": True}
+
+
 def sweep_to_dict(
     sweep: Sweep, runs: list[Run] | None = None, counts: dict[str, int] | None = None
 ) -> dict[str, Any]:

@@ -9,6 +9,17 @@ function api(answer: (url: string, init?: RequestInit) => Response) {
 }
 
 describe('FusionApi', () => {
+  it('lists compact rows as runs, with empty values for what a row does not carry', async () => {
+    const columns = ['id', 'name', 'status', 'template', 'tags', 'sweep_id', 'executor', 'created_at', 'error', 'percent', 'erlang', 'erlang_index', 'erlang_count', 'iteration', 'iteration_count', 'seq'];
+    const rows = [['aaaaaaaaaaaa', 'k', 'RUNNING', 'minimal', ['t'], null, 'local', '2026-01-01T00:00:00Z', null, 40, 400, 1, 3, 2, 4, 7]];
+    const { api: a, fetch } = api(() => new Response(JSON.stringify({ columns, rows, next_cursor: null })));
+    const runs = await a.listAllRuns({ status: 'RUNNING' }, { compact: true });
+    expect(fetch.mock.calls[0][0]).toBe('http://h/base/fusion/api/runs?view=compact&status=RUNNING&limit=500');
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ id: 'aaaaaaaaaaaa', status: 'RUNNING', tags: ['t'], started_at: null, error: null });
+    expect(runs[0].progress).toEqual({ percent: 40, erlang: 400, erlang_index: 1, erlang_count: 3, iteration: 2, iteration_count: 4, seq: 7 });
+  });
+
   it('sends every call through the injected fetch with JSON bodies and queries', async () => {
     const { api: a, fetch } = api(() => new Response(JSON.stringify({ id: 'abc' }), { status: 201 }));
     await a.createRun({ template: 'minimal', overrides: { general_settings: { max_iters: 2 } }, name: 'n', tags: ['t'] });

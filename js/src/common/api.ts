@@ -185,12 +185,34 @@ export class FusionApi {
   }
 
   /**
+   * A page of runs in the compact view (``GET runs?view=compact``): only what a
+   * listing row draws, a third of the bytes. Fields not in it take their empty values.
+   */
+  async listRunsCompact(filter: RunFilter = {}, page: { limit?: number; cursor?: string | null } = {}): Promise<RunPage> {
+    const status = filter.status === undefined ? undefined : ([] as string[]).concat(filter.status);
+    const raw = await this.request<{ columns: string[]; rows: unknown[][]; next_cursor: string | null }>('GET', 'runs', {
+      query: {
+        view: 'compact',
+        status,
+        tag: filter.tag,
+        name: filter.name,
+        template: filter.template,
+        sweep: filter.sweep,
+        limit: page.limit,
+        cursor: page.cursor ?? undefined
+      }
+    });
+    return { runs: raw.rows.map(row => runFromRow(raw.columns, row)), next_cursor: raw.next_cursor };
+  }
+
+  /**
    * Every run matching ``filter``, newest first, page by page: ``onPage`` sees each
    * page as it arrives (to show the first ones at once); stops after ``max`` runs.
+   * ``compact``: listing rows only (see :meth:`listRunsCompact`).
    */
   async listAllRuns(
     filter: RunFilter = {},
-    options: { pageSize?: number; max?: number; firstPageSize?: number; onPage?: (runs: Run[]) => void } = {}
+    options: { pageSize?: number; max?: number; firstPageSize?: number; compact?: boolean; onPage?: (runs: Run[]) => void } = {}
   ): Promise<Run[]> {
     const max = options.max ?? Infinity;
     const all: Run[] = [];
@@ -201,7 +223,7 @@ export class FusionApi {
       if (want <= 0) {
         break;
       }
-      const page: RunPage = await this.listRuns(filter, { limit: want, cursor });
+      const page: RunPage = options.compact ? await this.listRunsCompact(filter, { limit: want, cursor }) : await this.listRuns(filter, { limit: want, cursor });
       first = false;
       all.push(...page.runs);
       options.onPage?.(page.runs);
@@ -279,4 +301,29 @@ async function toError(response: Response): Promise<FusionApiError> {
   }
   const reason = (body as { message?: string } | undefined)?.message || text.slice(0, 200) || response.statusText;
   return new FusionApiError(response.status, 'http_error', `HTTP ${response.status}: ${reason}`);
+}
+
+/** A compact listing row as a Run: the columns it has, empty values for the rest. */
+export function runFromRow(columns: string[], row: unknown[]): Run {
+  const v: Record<string, unknown> = {};
+  columns.forEach((column, i) => {
+    v[column] = row[i];
+  });
+  const progressKeys = ['percent', 'erlang', 'erlang_index', 'erlang_count', 'iteration', 'iteration_count', 'seq'];
+  const progress = Object.fromEntries(progressKeys.map(k => [k, v[k] ?? (k === 'percent' ? 0 : k === 'seq' ? -1 : null)]));
+  return {
+    id: String(v.id),
+    name: String(v.name ?? ''),
+    template: String(v.template ?? ''),
+    status: v.status as Run['status'],
+    executor: String(v.executor ?? 'local'),
+    tags: (v.tags as string[] | undefined) ?? [],
+    sweep_id: (v.sweep_id as string | null | undefined) ?? null,
+    created_at: String(v.created_at ?? ''),
+    started_at: null,
+    completed_at: null,
+    exit_code: null,
+    error: (v.error as string | null | undefined) ?? null,
+    progress: progress as unknown as Run['progress']
+  };
 }

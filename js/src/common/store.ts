@@ -30,6 +30,8 @@ export interface RunStoreOptions {
   maxFinished?: number;
   /** Apply the folded progress of active runs (default true). */
   trackProgress?: boolean;
+  /** List with the compact view (listing rows only; the runs panel). */
+  compact?: boolean;
   /** Size of the first listing page (small: the first rows show sooner). */
   firstPageSize?: number;
 }
@@ -212,10 +214,11 @@ export class RunStore {
     };
     try {
       const api = this.options.api;
-      const active = api.listAllRuns({ status: [...ACTIVE_STATUSES] }, { pageSize: 500, onPage: take });
+      const compact = this.options.compact ?? false;
+      const active = api.listAllRuns({ status: [...ACTIVE_STATUSES] }, { pageSize: 500, compact, onPage: take });
       const recent = api.listAllRuns(
         {},
-        { firstPageSize: this.firstPageSize, pageSize: 500, max: this.maxFinished + 200, onPage: take }
+        { firstPageSize: this.firstPageSize, pageSize: 500, max: this.maxFinished + 200, compact, onPage: take }
       );
       const [activeRuns, recentRuns] = await Promise.all([active, recent]);
       if (token !== this.loadToken || this.disposed) {

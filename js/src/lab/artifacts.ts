@@ -137,7 +137,12 @@ export class ArtifactsView extends Widget {
   };
 
   async open(artifact: Artifact): Promise<void> {
-    const inRoot = contentsPath(this.conn.store.get(this.runId), artifact.path);
+    // A listing row does not carry the run's directory: read the run when needed.
+    let run = this.conn.store.get(this.runId);
+    if (!run?.run_dir) {
+      run = await this.conn.api.getRun(this.runId).catch(() => run);
+    }
+    const inRoot = contentsPath(run, artifact.path);
     if (inRoot && this.docManager) {
       const widget = this.docManager.openOrReveal(inRoot);
       if (widget) {

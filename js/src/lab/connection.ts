@@ -44,6 +44,8 @@ export function createConnection(
     api,
     stream,
     maxFinished: options.maxFinished,
+    // The panel's rows need a third of a full run's fields (GET runs?view=compact).
+    compact: true,
     scheduler: throttledScheduler(FRAME_MS)
   });
   return { settings, api, stream, store };

@@ -81,6 +81,7 @@ class FusionGui:
         self.limit = limit
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.rss_at_start = 0.0  # MB, once it answers
         self.flags_file = home / "next_flags.json"
         self.db = home / "runs.db"
         self.runs_dir = home / "runs"
@@ -111,6 +112,7 @@ class FusionGui:
             )
         url = self.url("health")
         wait_until(lambda: _answers(url), timeout=60, what="FUSION's GUI to answer")
+        self.rss_at_start = rss_mb(self.pid)
         return self
 
     @property
@@ -177,6 +179,7 @@ class Ours:
 
     def __init__(self, server: JupyterServer) -> None:
         self.server = server
+        self.rss_at_start = rss_mb(self.pid)  # MB: running_server returns once it answers
 
     @staticmethod
     def settings(limit: int) -> dict[str, Any]:
@@ -424,7 +427,7 @@ def measure_logs(systems: list[System], rounds: int, lines: int) -> dict[str, An
         s.name: {"rate": [], "rss_start": [], "rss_peak": []} for s in systems
     }
     for system in systems:
-        out[system.name]["rss_start"].append(rss_mb(system.pid))
+        out[system.name]["rss_start"].append(system.rss_at_start)
     for r in range(rounds):
         for system in pair_order(systems, r):
             http = requests.Session() if isinstance(system, FusionGui) else system.session()

@@ -154,19 +154,21 @@ def _source_label(template: str | None, path: Path | None) -> str:
     return f"template {template!r}" if template is not None else f"file {str(path)!r}"
 
 
+def _labels(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments ``submit`` and ``sweep`` take alike from the command line."""
+    return {
+        "name": args.name or "",
+        "tags": args.tag or [],
+        "executor": args.executor,
+        "executor_options": parse_options(args.option) or None,
+        "simulator": args.simulator,
+    }
+
+
 def cmd_submit(client: Client, args: argparse.Namespace) -> int:
     """Create a run; with --wait follow it to the end."""
     template, path = config_source(args.template)
-    run = client.submit(
-        template,
-        parse_sets(args.set),
-        config=path,
-        name=args.name or "",
-        tags=args.tag or [],
-        executor=args.executor,
-        executor_options=parse_options(args.option) or None,
-        simulator=args.simulator,
-    )
+    run = client.submit(template, parse_sets(args.set), config=path, **_labels(args))
     if args.quiet:
         _out(run.id)
     else:
@@ -191,15 +193,7 @@ def cmd_sweep(client: Client, args: argparse.Namespace) -> int:
     """Create a sweep (a grid of runs); with --wait follow it to the end."""
     template, path = config_source(args.template)
     sweep = client.sweep(
-        template,
-        parse_grid(args.grid),
-        parse_sets(args.set),
-        config=path,
-        name=args.name or "",
-        tags=args.tag or [],
-        executor=args.executor,
-        executor_options=parse_options(args.option) or None,
-        simulator=args.simulator,
+        template, parse_grid(args.grid), parse_sets(args.set), config=path, **_labels(args)
     )
     if args.quiet:
         _out(sweep.id)

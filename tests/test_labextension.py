@@ -280,6 +280,9 @@ def test_new_run_form_runs_a_pasted_ini_and_shows_the_simulator(page: Any, lab: 
     run_id = re.search(r"Started run (\w+)", message.inner_text())[1]
     run = lab.api("GET", f"runs/{run_id}")
     assert (run["name"], run["template"], run["simulator"]) == ("pasted", "", "builtin")
+    # Leave the panel as the later tests expect it: one finished run, one slow one.
+    wait_until(lambda: lab.api("GET", f"runs/{run_id}")["status"] == "COMPLETED", 60, "the run")
+    lab.api("DELETE", f"runs/{run_id}?purge=true")
 
 
 def test_log_tab_is_live_and_searchable(page: Any) -> None:
@@ -468,6 +471,15 @@ def test_setting_limits_the_finished_runs_shown(page: Any, lab: JupyterLabServer
     page.wait_for_selector(row(page.test_run_id))
 
 
+# The sources of the open notebook's cells once it has exactly the two inserted ones.
+INSERTED_CELLS = """() => {
+    const nb = Array.from(window.jupyterapp.shell.widgets('main')).find(
+        w => w.hasClass('jp-NotebookPanel'));
+    const cells = nb ? nb.content.model.sharedModel.cells : [];
+    return cells.length === 2 ? cells.map(c => c.getSource()) : null;
+}"""
+
+
 def test_insert_code_into_a_notebook_and_run_it(page: Any) -> None:
     run_id = page.test_run_id
     lab_command(page, "notebook:create-new", {"kernelName": "python3"})
@@ -478,14 +490,7 @@ def test_insert_code_into_a_notebook_and_run_it(page: Any) -> None:
     page.click(f"{row(run_id)} .jp-FusionRun-insert")
     cells = notebook.locator(".jp-CodeCell")
     sources = wait_until(
-        lambda: page.evaluate(
-            """() => {
-            const nb = Array.from(window.jupyterapp.shell.widgets('main')).find(
-                w => w.hasClass('jp-NotebookPanel'));
-            const cells = nb ? nb.content.model.sharedModel.cells : [];
-            return cells.length === 2 ? cells.map(c => c.getSource()) : null;
-        }"""
-        ),
+        lambda: page.evaluate(INSERTED_CELLS),
         10,
         "two inserted cells",
     )
@@ -515,3 +520,63 @@ def test_insert_code_into_a_notebook_and_run_it(page: Any) -> None:
     header = table.first.locator("th").all_inner_texts()
     assert any("erlang" in h.lower() for h in header), header
     screenshot(page, "labext-notebook-code")
+
+
+CLOSE_NOTEBOOKS = """() => {
+    for (const w of Array.from(window.jupyterapp.shell.widgets('main'))) {
+        if (w.hasClass('jp-NotebookPanel')) { w.context.model.dirty = false; w.dispose(); }
+    }
+    return true;
+}"""
+
+
+CONTRAST = """(el) => {
+    const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const lum = c => {
+        const [r, g, b] = rgb(c).map(v => v / 255).map(
+            v => v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4));
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const fg = getComputedStyle(el.querySelector('.jp-FusionRun-name')).color;
+    const bg = getComputedStyle(el).backgroundColor;
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def test_a_selected_row_is_readable_in_the_dark_theme(page: Any) -> None:
+    run_id = page.test_run_id
+    open_panel(page)
+    lab_command(page, "apputils:change-theme", {"theme": "JupyterLab Dark"})
+    try:
+        page.wait_for_selector("body[data-jp-theme-light='false']", state="attached")
+        page.click(f"{row(run_id)} .jp-FusionRun-name")
+        selected = page.locator(f"{row(run_id)}.jp-mod-selected")
+        selected.wait_for()
+        ratio = wait_until(lambda: selected.evaluate(CONTRAST), 5, "a computed contrast")
+        assert ratio >= 4.5, f"selected row text contrast {ratio:.2f} in the dark theme"
+        screenshot(page, "labext-dark-theme")
+    finally:
+        lab_command(page, "apputils:change-theme", {"theme": "JupyterLab Light"})
+        page.wait_for_selector("body[data-jp-theme-light='true']", state="attached")
+
+
+def test_insert_code_with_no_notebook_open_makes_one_without_errors(page: Any) -> None:
+    run_id = page.test_run_id
+    open_panel(page)
+    page.evaluate(CLOSE_NOTEBOOKS)
+    page.wait_for_function(
+        "() => !Array.from(window.jupyterapp.shell.widgets('main'))"
+        ".some(w => w.hasClass('jp-NotebookPanel'))"
+    )
+    before = len(page.errors)
+    page.click(f"{row(run_id)} .jp-FusionRun-insert")
+    page.locator(".jp-toast-message:has-text('Inserted code for run')").wait_for(timeout=30_000)
+    sources = wait_until(
+        lambda: page.evaluate(INSERTED_CELLS),
+        30,
+        "a new notebook with the two cells",
+    )
+    assert sources[1] == "run.results()"
+    assert page.errors[before:] == []
+    page.evaluate(CLOSE_NOTEBOOKS)

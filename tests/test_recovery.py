@@ -103,6 +103,7 @@ def test_a_run_whose_process_vanished_without_a_record_fails_with_a_reason(tmp_p
         run = again.get(run_id)
         assert run.status == Status.FAILED and run.exit_code is None
         assert "without recording an exit code" in run.error
+    assert not list((tmp_path / "runs" / run_id).glob(".exit.json.*"))  # its reserve is gone
 
 
 def test_a_reused_pid_is_not_mistaken_for_the_run(tmp_path, db_url):

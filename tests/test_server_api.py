@@ -20,6 +20,7 @@ from jupyter_server.auth import Authorizer
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
+from fusion_jupyter.engine.manager import MAX_TAGS
 from fusion_jupyter.server.app import FusionJupyter
 from fusion_jupyter.server.events import SCHEMA_ID
 from fusion_jupyter.server.handlers import OPENAPI_FILE, route_table
@@ -572,10 +573,42 @@ async def test_sweeps_are_listed_newest_first_with_their_runs_counted(api: Api) 
         (b'{"template": "minimal", "name": "' + b"x" * 300 + b'"}', "name"),
         (b'{"template": "minimal", "overrides": {"general_settings": {"max_iters": "x"}}}', None),
         (b"\xff\xfe", ""),
+        (b'{"template": "minimal", "name": "a\\ud800b"}', "name"),
+        (b'{"template": "minimal", "tags": ["\\udfff"]}', "tags"),
+        (b'{"template": "minimal", "overrides": {"s": {"\\ud800": 1}}}', "overrides"),
+        (b'{"template": "minimal", "tags": ["t"], "name": "' + b"x" * 300 + b'"}', "name"),
     ],
 )
 async def test_post_runs_refuses_bad_bodies(api: Api, raw: bytes, key: str | None) -> None:
     assert_error(await api("POST", "runs", raw=raw), 400, key)
+
+
+async def test_names_longer_than_the_file_system_allows_are_not_found(api: Api) -> None:
+    run = await create(api)
+    long_name = "n" * 300  # a path component over 255 bytes: ENAMETOOLONG
+    assert_error(await api("GET", f"runs/{run['id']}/artifacts/{long_name}"), 404)
+    assert_error(await api("GET", f"runs/{run['id']}/artifacts/output/{long_name}/x"), 404)
+    # A template name that long is not a template name (400) or names none (404).
+    for method, path, body in (
+        ("GET", f"templates/{long_name}", None),
+        ("POST", "runs", {"template": long_name}),
+        ("POST", "sweeps", {"template": long_name, "grid": {"a.b": [1]}}),
+    ):
+        code, answer = await api(method, path, body)
+        assert code in (400, 404) and set(answer) == {"error"}, (path, answer)
+    code, answer = await api("POST", "configs/validate", {"template": long_name})
+    assert code in (200, 400, 404) and (code != 200 or answer["valid"] is False), answer
+
+
+async def test_more_tags_than_allowed_are_refused_naming_tags(api: Api) -> None:
+    tags = [f"t{i}" for i in range(MAX_TAGS + 1)]
+    error = assert_error(await api("POST", "runs", {"template": "minimal", "tags": tags}), 400)
+    assert error["details"][0]["key"] == "tags" and str(MAX_TAGS) in error["message"]
+    grid = {"general_settings.max_iters": list(range(1, 201))} | {
+        f"general_settings.k{i}": list(range(100)) for i in range(3)
+    }
+    sweep = {"template": "minimal", "grid": grid}
+    assert "expands to" in assert_error(await api("POST", "sweeps", sweep), 400)["message"]
 
 
 async def test_limits_depth_keys_strings(api: Api) -> None:

@@ -167,6 +167,8 @@ async def test_unsubscribe_stops_the_run_data(api: Api, connect: Any) -> None:
         (json.dumps({"op": "subscribe", "run_id": "x", "channels": ["video"]}), "channels"),
         (json.dumps({"op": "subscribe", "run_id": "x", "extra": 1}), "extra"),
         (json.dumps({"op": "subscribe", "run_id": "0123456789ab"}), None),
+        ('{"op": "subscribe", "run_id": "\\ud800"}', "run_id"),
+        ('{"op": "subscribe", "run_id": "' + "r" * 300 + '"}', None),
     ],
 )
 async def test_bad_messages_get_an_error_and_keep_the_socket(
@@ -252,3 +254,18 @@ async def test_wrong_token_refused(connect: Any) -> None:
     with pytest.raises(HTTPClientError) as caught:
         await connect(headers={"Authorization": "token wrong"})
     assert caught.value.code == 403
+
+
+async def test_a_failure_while_handling_a_message_closes_with_a_close_frame(
+    connect: Any, app: FusionJupyter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert app.context is not None
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(app.context.manager, "subscribe", broken)
+    client = await connect()
+    await client.send(op="subscribe", run_id="0123456789ab")
+    assert await asyncio.wait_for(client.ws.read_message(), 10) is None
+    assert client.ws.close_code == 1011

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 
@@ -12,7 +14,14 @@ from sqlalchemy import bindparam, text
 
 from fusion_jupyter.engine.errors import NotFound, ValidationFailed
 from fusion_jupyter.engine.models import Base, Run, Status, Sweep, UTCDateTime, utcnow
-from fusion_jupyter.engine.store import RunFilter, Store, make_engine, migrate
+from fusion_jupyter.engine.store import (
+    SCHEMA_HEAD,
+    RunFilter,
+    Store,
+    alembic_config,
+    make_engine,
+    migrate,
+)
 
 
 def _run(run_id: str, **values) -> Run:
@@ -46,6 +55,23 @@ def test_schema_comes_from_migrations_and_matches_the_models(db_url):
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diffs == []
     store.close()
+
+
+def test_schema_head_is_the_newest_migration():
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_HEAD
+
+
+def test_a_database_at_head_is_opened_without_loading_alembic(tmp_path):
+    url = f"sqlite:///{tmp_path}/runs.db"
+    Store(url).close()  # creates and migrates it
+    code = (
+        "import sys; from fusion_jupyter.engine.store import Store; "
+        f"Store({url!r}).close(); print(sorted(m for m in sys.modules if m.startswith('alembic')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_upgrade_from_first_migration_keeps_every_row(db_url):

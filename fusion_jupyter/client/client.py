@@ -255,15 +255,8 @@ class Client:
         UnavailableError
             The simulator asked for is not installed (the message names the setting).
         """
-        spec = RunSpec(
-            template,
-            nest_overrides(overrides),
-            name,
-            tuple(tags),
-            executor,
-            executor_options,
-            config=config_text(config),
-            simulator=simulator,
+        spec = run_spec(
+            template, overrides, config, name, tags, executor, executor_options, simulator
         )
         return Run(self, self.backend.create_run(spec))
 
@@ -369,15 +362,8 @@ class Client:
         -------
         Sweep
         """
-        spec = RunSpec(
-            template,
-            nest_overrides(overrides),
-            name,
-            tuple(tags),
-            executor,
-            executor_options,
-            config=config_text(config),
-            simulator=simulator,
+        spec = run_spec(
+            template, overrides, config, name, tags, executor, executor_options, simulator
         )
         if not grid:
             raise errors.ValidationError(
@@ -433,6 +419,29 @@ class SweepSummary:
     def open(self) -> Sweep:
         """The whole sweep, with its runs."""
         return self.client.get_sweep(self.id)
+
+
+def run_spec(
+    template: str | None,
+    overrides: Mapping[str, Any] | None,
+    config: str | Path | None,
+    name: str,
+    tags: Sequence[str],
+    executor: str | None,
+    executor_options: Mapping[str, Any] | None,
+    simulator: str | None,
+) -> RunSpec:
+    """What :meth:`Client.submit` and :meth:`Client.sweep` send for each run."""
+    return RunSpec(
+        template,
+        nest_overrides(overrides),
+        name,
+        tuple(tags),
+        executor,
+        executor_options,
+        config=config_text(config),
+        simulator=simulator,
+    )
 
 
 def config_text(config: str | Path | None) -> str | None:

@@ -67,6 +67,10 @@ def as_engine_error(exc: BaseException) -> EngineError | None:
     return None
 
 
+def _kind(condition: str) -> str:
+    return condition.split(":", 1)[0]
+
+
 def _first_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)  # SQLAlchemy wraps the driver's error
     text = str(orig if orig is not None else exc).strip()
@@ -100,7 +104,9 @@ class FaultLog:
         """Record a failure; logged (with its traceback) only if it is a new condition."""
         condition = describe(exc)
         with self._lock:
-            new = condition != self._current
+            # The same fault words itself several ways as it goes on (an outage is
+            # "terminating connection", then "refused", then "starting up"): one kind.
+            new = self._current is None or _kind(condition) != _kind(self._current)
             self._current = condition
         if new:
             self._log.warning("%s failed: %s", self._what, condition, exc_info=exc)

@@ -19,6 +19,7 @@ see fusion_outputs). A simulator that saves its state on SIGTERM and then goes o
 # imports what only some runs need lazily.
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -45,6 +46,11 @@ EXIT_RECORD = "exit.json"
 #: Directories a simulator wrote outside the run (FUSION's tree), for purge.
 EXTERNAL_RECORD = "external.json"
 TAIL_BYTES = 16_384
+#: Bytes set aside at start for the exit record, so that a full disk cannot stop it
+#: being written (it ended up an empty temporary file, and the run "killed from outside").
+RESERVE_BYTES = 8_192
+#: Less free space than this in the run directory after a failure: the disk was full.
+LOW_SPACE_BYTES = 1 << 20
 
 
 def utc_stamp() -> str:
@@ -53,16 +59,31 @@ def utc_stamp() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
 
 
-def write_json_atomic(path: str, data: dict[str, Any], *, durable: bool = True) -> None:
+def write_json_atomic(
+    path: str, data: dict[str, Any], *, durable: bool = True, reserved: str | None = None
+) -> None:
     """Write JSON so that a reader sees the old file, or the whole new one, never half;
-    ``durable`` also makes it survive a machine crash (two fsyncs)."""
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(data, fh)
-        if durable:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    ``durable`` also makes it survive a machine crash (two fsyncs).
+
+    With ``reserved`` (a file made by :func:`reserve_space`) the JSON is written over
+    that file's bytes, which needs no new space: the record is written even on a full
+    disk. Whatever fails, no temporary file is left behind.
+    """
+    use_reserve = reserved is not None and os.path.exists(reserved)
+    tmp = reserved if use_reserve else _temp_name(path)
+    assert tmp is not None
+    try:
+        with open(tmp, "r+" if use_reserve else "w") as fh:
+            json.dump(data, fh)
+            fh.truncate()
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     if not durable:
         return
     dir_fd = os.open(os.path.dirname(path), os.O_RDONLY)
@@ -70,6 +91,41 @@ def write_json_atomic(path: str, data: dict[str, Any], *, durable: bool = True) 
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _temp_name(path: str) -> str:
+    return os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+
+
+def reserve_space(path: str, size: int = RESERVE_BYTES) -> str | None:
+    """Set ``size`` bytes aside in a file beside ``path`` for a later record of it.
+
+    Returns the file's name, or None if even that does not fit (the disk is full).
+    """
+    reserved = _temp_name(path)
+    try:
+        with open(reserved, "w") as fh:
+            fh.write(" " * size)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(reserved)
+        return None
+    return reserved
+
+
+def no_space_note(path: str) -> str | None:
+    """Why a run on a full file system failed (ENOSPC), or None if there is room."""
+    try:
+        stat = os.statvfs(path)
+    except OSError:
+        return None
+    free = stat.f_bavail * stat.f_frsize
+    if free >= LOW_SPACE_BYTES:
+        return None
+    return (
+        f"no space left on the device holding {path} (ENOSPC: {free} bytes free); "
+        "the simulator could probably not write its files"
+    )
 
 
 def read_json(path: str | os.PathLike[str]) -> dict[str, Any] | None:
@@ -114,6 +170,8 @@ class Launcher:
     def run(self) -> int:
         """Start, wait, collect, record; returns the launcher's own exit status."""
         self._install_signal_handlers()
+        exit_path = os.path.join(self.run_dir, EXIT_RECORD)
+        reserved = reserve_space(exit_path)
         began = time.monotonic()
         if self.spec.get("write_start") and self.translator is None:
             # The run's first event, before the simulator spends time importing.
@@ -136,9 +194,11 @@ class Launcher:
             "ended_at": utc_stamp(),
             "elapsed_seconds": round(elapsed, 3),
         }
+        if code != 0 and not error:
+            error = no_space_note(self.run_dir)
         if error:
-            record["error"] = error
-        write_json_atomic(os.path.join(self.run_dir, EXIT_RECORD), record)
+            record["error"] = error[:2000]  # within the reserved bytes
+        write_json_atomic(exit_path, record, reserved=reserved)
         return code if code is not None else 128 + (sig or 0)
 
     def _install_signal_handlers(self) -> None:

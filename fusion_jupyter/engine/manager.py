@@ -7,14 +7,15 @@ and any of them may settle a run, because the exit code lives in the run directo
 (``exit.json``, written by the run's launcher) and the status change is a
 compare-and-set. Runs never depend on the manager that started them staying alive.
 
-Three daemon threads do the watching: one waits on pidfds for process ends, one on
-inotify for file changes, and one syncs with the database about once a second (to
-see runs other managers created or settled, and to write the throttled progress
-cache).
+Daemon threads do the watching: one waits on pidfds for process ends, one on inotify
+for file changes (unless the server's event loop does that), and one syncs with the
+database about once a second (to see runs other managers created or settled, and to
+write the throttled progress cache).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -31,11 +32,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.engine import artifacts, config, simulators
-from fusion_jupyter.engine.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from fusion_jupyter.engine.errors import (
+    Conflict,
+    Forbidden,
+    InsufficientStorage,
+    NotFound,
+    Problem,
+    ValidationFailed,
+)
 from fusion_jupyter.engine.executors import slurm
 from fusion_jupyter.engine.executors.base import ProcessRef
 from fusion_jupyter.engine.executors.local import LocalExecutor
-from fusion_jupyter.engine.faults import FaultLog, describe
+from fusion_jupyter.engine.faults import FaultLog, describe, free_bytes, is_no_space
 from fusion_jupyter.engine.fusion_outputs import move_run_outputs, remove_leftovers
 from fusion_jupyter.engine.hub import EventHub, Notify, Subscription
 from fusion_jupyter.engine.launcher import (
@@ -131,13 +139,17 @@ class RunManager:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def start(self) -> None:
-        """Re-attach to the runs left running, start the watchers and queued runs."""
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Re-attach to the runs left running, start the watchers and queued runs.
+
+        With ``loop`` (a server's event loop) file changes are handled on that loop;
+        without it, on a thread of the engine's own.
+        """
         if self.started:
             return
         self.settings.runs_dir.mkdir(parents=True, exist_ok=True)
         self._exits.start()
-        self._watcher.start()
+        self._watcher.start(loop)
         self._remote_watcher.start()
         self.started = True
         self._sync(adopt=True)
@@ -285,15 +297,17 @@ class RunManager:
         sim = self._installed_simulator(simulator)
         template, base = self.base_config(template, ini)
         cfg = self._build_config(base, overrides or {}, sim)
+        self._check_space()
         target = self._executor_for(executor, executor_options)
         run = self._new_run(cfg, template, overrides or {}, name, tags, target, sim)
         with _removing_dirs_on_error([run]):
             self.store.add_run(run, tags)
-        return self._after_create([run])[0]
+        return self._after_create_one(run)
 
     def rerun(self, run_id: str) -> Run:
         """A new run with the same frozen config, template, name and tags."""
         old = self.store.get(run_id)
+        self._check_space()
         sim = self._installed_simulator(old.simulator)
         target = self._executor_for(old.executor, old.executor_options)
         run = self._new_run(
@@ -302,7 +316,7 @@ class RunManager:
         run.rerun_of = old.id
         with _removing_dirs_on_error([run]):
             self.store.add_run(run, old.tags)
-        return self._after_create([run])[0]
+        return self._after_create_one(run)
 
     def create_sweep(
         self,
@@ -326,6 +340,7 @@ class RunManager:
         sim = self._installed_simulator(simulator)
         template, base_cfg = self.base_config(template, ini)
         points = self._grid_points(grid)
+        self._check_space()
         base = config.normalize_overrides(overrides or {})
         target = self._executor_for(executor, executor_options)
         sweep = Sweep(
@@ -353,7 +368,6 @@ class RunManager:
                     all_tags,
                     target,
                     sim,
-                    durable=False,
                 )
                 run.sweep_id = sweep.id
                 runs.append((run, all_tags))
@@ -377,6 +391,21 @@ class RunManager:
             self.store.abandon_sweep(sweep.id, reason)
         except Exception:
             log.warning("sweep %s: %s; its written runs stay queued", sweep.id, reason)
+
+    def _check_space(self) -> None:
+        """Refuse new runs while the runs directory has less room than the minimum.
+
+        A run started there would fail at once, or worse take the last bytes that the
+        runs already going need to record how they ended.
+        """
+        free = free_bytes(self.settings.runs_dir)
+        minimum = self.settings.min_free_disk_bytes
+        if free is not None and free < minimum:
+            raise InsufficientStorage(
+                f"no space left for new runs (ENOSPC): {free} bytes free in "
+                f"{self.settings.runs_dir}, below the minimum of {minimum}; free some "
+                "space (delete runs with purge) and retry"
+            )
 
     def _grid_points(self, grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
         problems = []
@@ -418,9 +447,9 @@ class RunManager:
         tags: Sequence[str],
         target: tuple[str, dict[str, Any]],
         simulator: str,
-        *,
-        durable: bool = True,
     ) -> Run:
+        """A new run's record and directory, with its frozen config written but not yet
+        durable: the caller makes it so (see :meth:`_after_create_one`)."""
         executor, executor_options = target
         name = _check_name(name)
         run_id = new_id()
@@ -428,11 +457,14 @@ class RunManager:
         # Only the directory: its launcher makes logs/ and output/ when the run starts
         # (a mkdir costs 0.35 ms on some filesystems; three a run were a third of a
         # 1,000-run sweep's creation).
-        run_dir.mkdir(parents=True)
         try:
-            config.write_frozen(cfg, run_dir / "config.ini", durable=durable)
-        except BaseException:
+            run_dir.mkdir(parents=True)
+            config.write_frozen(cfg, run_dir / "config.ini", durable=False)
+        except BaseException as exc:
             shutil.rmtree(run_dir, ignore_errors=True)
+            if is_no_space(exc):
+                message = f"could not write the run's files: {describe(exc)}"
+                raise InsufficientStorage(message) from exc
             raise
         return Run(
             id=run_id,
@@ -477,6 +509,15 @@ class RunManager:
             raise ValidationFailed([Problem("run", "executor", problem)])
         return name, slurm.check_options(options or {})
 
+    def _after_create_one(self, run: Run) -> Run:
+        # The frozen config is made durable after the run is started, not before: the
+        # simulator reads it from the page cache, and its two fsyncs (2-7 ms, far more
+        # on a busy disk) would delay the start. It is durable before the caller hears
+        # of the run, as the run's database row is.
+        created = self._after_create([run])[0]
+        config.make_durable(Path(run.run_dir) / "config.ini")
+        return created
+
     def _after_create(self, runs: list[Run], sweep: Sweep | None = None) -> list[Run]:
         for run in runs:
             self._publish(run)  # the inserted object is the row as it is now
@@ -504,7 +545,7 @@ class RunManager:
             self._write_launch(run, run_dir)
             ref = self.local.start(run.id, run_dir)
         except OSError as exc:
-            self._finish(run.id, Status.FAILED, None, f"could not start the run: {exc}")
+            self._finish(run.id, Status.FAILED, None, f"could not start the run: {describe(exc)}")
             return
         process = {"pid": ref.pid, "pgid": ref.pgid, "proc_start": ref.start_time}
         self.store.update(run.id, **process)
@@ -665,9 +706,12 @@ class RunManager:
             # started, so stop the rest of the group rather than leave orphans.
             signal_group(run.pgid, signal.SIGKILL)
         if record is None:
-            # Nor did it bring the simulator's files home (FUSION's, in FUSION's tree).
+            # Nor did it bring the simulator's files home (FUSION's, in FUSION's tree),
+            # nor use the space it set aside for the record.
             external = read_json(Path(run.run_dir) / EXTERNAL_RECORD) or {}
             move_run_outputs(external.get("saving_to") or [], str(Path(run.run_dir) / "output"))
+            for reserved in Path(run.run_dir).glob(f".{EXIT_RECORD}.*.tmp"):
+                reserved.unlink(missing_ok=True)
         code = record.get("exit_code") if record else None
         if run.cancel_requested:
             status, error = Status.CANCELLED, None
@@ -1043,13 +1087,18 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _check_name(name: str) -> str:
-    if not isinstance(name, str) or len(name) > NAME_MAX or any(ord(c) < 32 for c in name):
+    if (
+        not isinstance(name, str)
+        or len(name) > NAME_MAX
+        or any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in name)
+    ):
         raise ValidationFailed(
             [
                 Problem(
                     "run",
                     "name",
-                    f"must be text of at most {NAME_MAX} characters without control characters",
+                    f"must be text of at most {NAME_MAX} characters without control "
+                    "characters or lone surrogates",
                 )
             ]
         )

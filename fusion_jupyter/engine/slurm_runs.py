@@ -49,6 +49,7 @@ class SlurmRuns:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._lock = threading.Lock()
+        self._empty_at: int | None = None  # the store's change marker when none was active
         self._thread: threading.Thread | None = None
         self._faults = FaultLog(log, "polling the Slurm runs")
 
@@ -122,7 +123,13 @@ class SlurmRuns:
     def poll(self) -> None:
         """One round: ask Slurm about every active Slurm run and act on the answers."""
         with self._lock:
+            # No Slurm run at the last look and no commit since: none now either, and the
+            # query is skipped (an idle server costs nothing).
+            marker = self.m.store.change_marker()
+            if marker is not None and marker == self._empty_at:
+                return
             rows = self.m.store.active_jobs("slurm")
+            self._empty_at = None if rows else marker
             if not rows:
                 return
             submitted = [r for r in rows if r.job_id]

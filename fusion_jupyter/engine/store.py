@@ -20,23 +20,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
 from fusion_jupyter.engine.models import ACTIVE, Run, RunTag, Status, Sweep, utcnow
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: The newest migration in migrations/versions (a test checks it is Alembic's head):
+#: a database already there is opened without loading Alembic (11 MB of a server).
+SCHEMA_HEAD = "0005"
 #: Most rows (runs and their tags) one transaction of a sweep inserts. SQLite has one
 #: writer at a time: a 10,000-run sweep written at once held the lock for tens of
 #: seconds, and every other write waited (or failed "database is locked").
-SWEEP_BATCH_ROWS = 2_000
+SWEEP_BATCH_ROWS = 500
 # Arbitrary but fixed: the key of the PostgreSQL advisory lock that serialises
 # slot claims and migrations between managers sharing one database.
 PG_LOCK_KEY = 0x46555349
@@ -73,6 +78,8 @@ def _sqlite_on_begin(conn: Any) -> None:
 
 def alembic_config() -> AlembicConfig:
     """An Alembic config pointing at the package's migrations."""
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(files("fusion_jupyter.engine") / "migrations"))
     return cfg
@@ -80,6 +87,8 @@ def alembic_config() -> AlembicConfig:
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision``; safe when several processes start at once."""
+    from alembic import command
+
     cfg = alembic_config()
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
@@ -89,6 +98,16 @@ def migrate(engine: Engine, revision: str = "head") -> None:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the schema is at :data:`SCHEMA_HEAD` already (False if it has none)."""
+    try:
+        with engine.connect() as conn:
+            versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            return set(versions) == {SCHEMA_HEAD}
+    except DBAPIError:  # no alembic_version table: a new database
+        return False
 
 
 @dataclass(frozen=True)
@@ -170,7 +189,7 @@ class Store:
     def __init__(self, db_url: str, *, auto_migrate: bool = True) -> None:
         self.url = db_url
         self.engine = make_engine(db_url)
-        if auto_migrate:
+        if auto_migrate and not at_head(self.engine):
             migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._marker: sqlite3.Connection | None = None

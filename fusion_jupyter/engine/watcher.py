@@ -1,9 +1,10 @@
 """Noticing changes to the files of the runs being tracked.
 
 ``FileWatcher`` (local runs): inotify, one watch on each run directory and one on its
-``logs/``; a thread blocks on the inotify descriptor with no timeout, so with nothing
-written it never wakes (an idle server costs no CPU), and a write is seen as soon as
-the kernel queues it. A run's ``logs/`` is made by its launcher after the run is
+``logs/``. Its descriptor is a reader on the server's event loop (or, for an engine
+without one, waited on by a thread with no timeout), so with nothing written nothing
+wakes (an idle server costs no CPU), and a write is handled as soon as the kernel
+queues it. A run's ``logs/`` is made by its launcher after the run is
 tracked: its creation is an event too, and the directory is then watched and reported
 as changed, so nothing written in between is missed.
 
@@ -14,6 +15,7 @@ such runs exist.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import selectors
@@ -52,15 +54,22 @@ class FileWatcher:
         self._wake_r, self._wake_w = os.pipe()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None
 
-    def start(self) -> None:
-        """Begin delivering changes from a daemon thread."""
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Deliver changes on ``loop`` (as a reader), or without one from a daemon thread."""
+        if loop is not None:
+            self._event_loop = loop
+            loop.add_reader(self._inotify.fileno(), self._deliver)
+            return
         self._thread = threading.Thread(target=self._loop, name="fusion-watcher", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         """Stop delivering and release the inotify instance."""
         self._stopping = True
+        if self._event_loop is not None:
+            _call_on(self._event_loop, self._event_loop.remove_reader, self._inotify.fileno())
         with suppress(OSError):
             os.write(self._wake_w, b"x")
         if self._thread is not None:
@@ -100,12 +109,15 @@ class FileWatcher:
                 selector.select()
                 if self._stopping:
                     return
-                try:
-                    changed = self._changes()
-                    if changed is None or changed:
-                        self._on_change(changed)
-                except Exception:
-                    log.exception("handling file changes failed")
+                self._deliver()
+
+    def _deliver(self) -> None:
+        try:
+            changed = self._changes()
+            if changed is None or changed:
+                self._on_change(changed)
+        except Exception:
+            log.exception("handling file changes failed")
 
     def _changes(self) -> set[str] | None:
         """The files changed since the last look; None after an overflow (catch up)."""
@@ -131,6 +143,30 @@ class FileWatcher:
                     self._add(directory, path)
             changed.add(str(path))
         return None if overflow else changed
+
+
+def _call_on(loop: asyncio.AbstractEventLoop, fn: Callable[[int], object], arg: int) -> None:
+    """``fn(arg)`` on ``loop``'s thread, waited for; at once if the loop is not running
+    or this is its thread, not at all if it is closed (its readers are gone with it)."""
+    if loop.is_closed():
+        return
+    try:
+        here = asyncio.get_running_loop()
+    except RuntimeError:
+        here = None
+    if here is loop or not loop.is_running():
+        fn(arg)
+        return
+    done = threading.Event()
+
+    def call() -> None:
+        try:
+            fn(arg)
+        finally:
+            done.set()
+
+    loop.call_soon_threadsafe(call)
+    done.wait(5)
 
 
 class PollingWatcher:

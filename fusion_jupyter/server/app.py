@@ -163,8 +163,8 @@ class FusionJupyter(ExtensionApp):
     ).tag(config=True)
     min_free_disk_bytes = Integer(
         engine_default("min_free_disk_bytes"),
-        help="Free space in runs_dir below which health/ready reports low disk space "
-        "(and answers 503).",
+        help="Free space in runs_dir below which new runs are refused (507) and "
+        "health/ready reports low disk space (503).",
     ).tag(config=True)
 
     # ---- request limits -------------------------------------------------------------
@@ -231,8 +231,11 @@ class FusionJupyter(ExtensionApp):
 
     def initialize_settings(self) -> None:
         """Start the engine (re-attaching to runs left running) and share it with handlers."""
+        assert self.serverapp is not None and self.serverapp.event_logger is not None
+        # The server's loop exists (not yet running) when extensions are initialised.
+        loop = getattr(self.serverapp.io_loop, "asyncio_loop")  # noqa: B009 (untyped attribute)
         manager = RunManager(self.engine_settings())
-        manager.start()
+        manager.start(loop)
         self.manager = manager
         self.context = FusionContext(
             manager=manager,
@@ -252,9 +255,6 @@ class FusionJupyter(ExtensionApp):
             pool=ThreadPoolExecutor(self.api_threads, thread_name_prefix="fusion-api"),
         )
         self.settings[SETTINGS_KEY] = self.context
-        assert self.serverapp is not None and self.serverapp.event_logger is not None
-        # The server's loop exists (not yet running) when extensions are initialised.
-        loop = getattr(self.serverapp.io_loop, "asyncio_loop")  # noqa: B009 (untyped attribute)
         self._emitter = StatusEmitter(manager.hub, self.serverapp.event_logger, loop)
         self.log.info(
             "fusion_jupyter: runs in %s, database %s, at most %d at once",

@@ -96,14 +96,22 @@ class FusionHandler(APIHandler):
             if declared.isdigit() and int(declared) > limit:
                 raise too_large(int(declared), limit)
         except (web.HTTPError, ApiError) as exc:
-            if not self._expects_body():
-                raise
+            self._refuse(exc)
+
+    def _refuse(self, exc: Exception) -> None:
+        # Put off until the handler method runs: answering before tornado has read the
+        # (streamed, even empty) body makes it close the keep-alive connection without
+        # saying so, and the client's next request on it is reset. GETs included.
+        if self._refusal is None:
             self._refusal = exc
 
-    def _expects_body(self) -> bool:
-        # Only methods that may carry a body (even an empty one: answering before
-        # tornado has read it makes it close a keep-alive connection).
-        return self.request.method in ("POST", "PUT", "PATCH", "DELETE")
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        """A path argument as text; one that is not UTF-8 is refused (400), in turn."""
+        try:
+            return super().decode_argument(value, name)
+        except web.HTTPError as exc:
+            self._refuse(exc)
+            return value.decode("utf-8", "replace")
 
     def data_received(self, chunk: bytes) -> None:
         """Keep the body while it is within the limit; past it, only count."""

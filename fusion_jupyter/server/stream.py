@@ -205,8 +205,15 @@ class StreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
 
     async def on_message(self, message: str | bytes) -> None:
         """Handled in order: tornado waits for this before delivering the next one."""
-        if self.client is not None:
+        if self.client is None:
+            return
+        try:
             await self.client.handle(message)
+        except Exception:
+            # A bug, not bad input (that is answered with an error message): still end
+            # the socket with a close frame, never drop it mid-conversation.
+            log.exception("fusion stream: handling a client message failed")
+            self.client.close_socket(1011, "internal error while handling a message")
 
     def on_close(self) -> None:
         """Drop every subscription."""

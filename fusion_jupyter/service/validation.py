@@ -86,29 +86,46 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _check_shape(value: Any, limits: RequestLimits, section: str) -> None:
-    """Walk the decoded value once, iteratively, checking depth, key count and strings."""
+    """Walk the decoded value once, iteratively, checking depth, key count and strings.
+
+    A refusal names the top-level field it is in (``""`` for the value itself).
+    """
     keys = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
     while stack:
-        item, depth = stack.pop()
+        item, depth, field = stack.pop()
         if isinstance(item, str):
-            if len(item) > limits.max_string_length:
-                raise _fail(
-                    section, "", f"a string is longer than {limits.max_string_length} characters"
-                )
+            problem = _string_problem(item, limits)
+            if problem:
+                raise _fail(section, field, problem)
             continue
         if not isinstance(item, (dict, list)):
             continue
         if depth > limits.max_json_depth:
-            raise _fail(section, "", f"nested deeper than {limits.max_json_depth} levels")
+            raise _fail(section, field, f"nested deeper than {limits.max_json_depth} levels")
         if isinstance(item, dict):
             keys += len(item)
             if keys > limits.max_json_keys:
-                raise _fail(section, "", f"more than {limits.max_json_keys} keys in total")
-            stack.extend((k, depth) for k in item)
-            stack.extend((v, depth + 1) for v in item.values())
+                raise _fail(section, field, f"more than {limits.max_json_keys} keys in total")
+            for key, child in item.items():
+                name = field or (key if isinstance(key, str) and key.isprintable() else "")
+                stack.append((key, depth, name))
+                stack.append((child, depth + 1, name))
         else:
-            stack.extend((v, depth + 1) for v in item)
+            stack.extend((v, depth + 1, field) for v in item)
+
+
+def _string_problem(text: str, limits: RequestLimits) -> str | None:
+    if len(text) > limits.max_string_length:
+        return f"a string is longer than {limits.max_string_length} characters"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # JSON's \ud800 escapes decode to lone surrogates, which no file, database
+            # or socket can store.
+            return "a string holds a lone UTF-16 surrogate (not a Unicode character)"
+    return None
 
 
 # --------------------------------------------------------------------------- body fields

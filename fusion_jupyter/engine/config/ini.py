@@ -216,6 +216,16 @@ def write_frozen(
         raise ValidationFailed([Problem("", "", f"{path} did not read back as written")])
 
 
+def make_durable(path: Path) -> None:
+    """Make one file written with ``durable=False``, and its name, survive a crash."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    _fsync_directory(path.parent)
+
+
 def flush_to_disk() -> None:
     """Make every file written so far durable at once (cheaper than one fsync each)."""
     os.sync()

@@ -3,7 +3,7 @@ import {
   type JupyterFrontEnd,
   type JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { Dialog, ICommandPalette, MainAreaWidget, showDialog, showErrorMessage, WidgetTracker } from '@jupyterlab/apputils';
+import { Dialog, ICommandPalette, MainAreaWidget, Notification, showDialog, showErrorMessage, WidgetTracker } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -272,7 +272,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         try {
-          await insertRunCode(app, notebooks, id);
+          const notebook = await insertRunCode(app, notebooks, id);
+          // Feedback where the notebook may be another tab (Notebook 7) or off screen.
+          Notification.success(`Inserted code for run ${label(id)} into ${notebook.title.label}`, { autoClose: 4000 });
         } catch (err) {
           fail('Cannot insert code')(err);
         }

@@ -13,21 +13,28 @@ export async function insertRunCode(app: JupyterFrontEnd, tracker: INotebookTrac
     panel = (await app.commands.execute('notebook:create-new', { kernelName: 'python3' })) as NotebookPanel;
   }
   await panel.context.ready;
+  // A notebook created just now is still laying out its first cell: editing its cells
+  // before it is revealed made JupyterLab's idle-time renderer read a cell that was gone
+  // ("Cannot read properties of null (reading 'id')").
+  await panel.revealed;
   const notebook = panel.content;
   const model = notebook.model;
   if (!model) {
     throw new Error('the notebook has no model');
   }
-  const cells = runCodeCells(runId).map(source => ({ cell_type: 'code', source, metadata: {} }));
+  const [first, ...rest] = runCodeCells(runId).map(source => ({ cell_type: 'code', source, metadata: {} }));
   const active = notebook.activeCell;
-  // A lone empty cell (a new notebook) is replaced rather than left above the code.
-  const replaceEmpty = model.cells.length === 1 && active !== null && active.model.sharedModel.getSource() === '';
-  const index = replaceEmpty ? 0 : Math.max(0, notebook.activeCellIndex + 1);
+  // A lone empty cell (a new notebook) takes the first cell's code rather than staying
+  // above it; no cell is deleted under the renderer.
+  const reuseEmpty = model.cells.length === 1 && active !== null && active.model.type === 'code' && active.model.sharedModel.getSource() === '';
+  const index = reuseEmpty ? 0 : Math.max(0, notebook.activeCellIndex + 1);
   model.sharedModel.transact(() => {
-    if (replaceEmpty) {
-      model.sharedModel.deleteCell(0);
+    if (reuseEmpty && active) {
+      active.model.sharedModel.setSource(first.source);
+      model.sharedModel.insertCells(1, rest);
+    } else {
+      model.sharedModel.insertCells(index, [first, ...rest]);
     }
-    model.sharedModel.insertCells(index, cells);
   });
   notebook.activeCellIndex = index;
   notebook.mode = 'command';

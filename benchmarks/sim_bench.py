@@ -1,106 +1,244 @@
-"""Speed and memory of the built-in simulator (issue 3's numbers).
+"""The built-in simulator side by side with the real FUSION.
 
-Run from the repository root::
+Run from the repository root (FUSION is installed by scripts/install-fusion.sh)::
 
-    python benchmarks/sim_bench.py
+    python benchmarks/sim_bench.py                 # everything (FUSION takes minutes)
+    python benchmarks/sim_bench.py --cases baseline_kspf_ff baseline_spf_ff
+    python benchmarks/sim_bench.py --no-fusion     # the built-in simulator only
 
 Prints:
 
-1. requests/s for minimal.ini's settings at 2000 Erlang, 3000 requests, 3 iterations
-   (in-process; with and without the one-off k-shortest-path computation);
-2. wall time of minimal.ini and default.ini end to end through the command line
-   (a fresh interpreter each, imports included), as FUSION was timed (6.7 s, 31 s);
-3. peak memory (ru_maxrss of the child) for 100,000 requests in one iteration.
+1. FUSION's 21 regression fixtures: the built-in simulator's verdict (identical to the
+   expected files under FUSION's own comparison with exact equality, or refused with
+   its first reason), and wall seconds of a fresh process for the built-in simulator
+   (``python -m fusion_jupyter.sim ... --runner network_simulator``) and for FUSION
+   (its legacy runner, as its regression test runs the case:
+   benchmarks/fusion_fixture_driver.py), start-up included; whether FUSION itself
+   reproduces the expected files is shown too.
+2. Seconds per request on a heavy config (FUSION's minimal.ini at 2000 Erlang, one
+   iteration): FUSION's from the difference of two ``fusion-sim run_sim`` runs (so its
+   start-up cancels out), the built-in simulator's in-process.
+3. Peak memory (ru_maxrss) of the built-in simulator's command line against
+   num_requests.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import json
 import os
-import statistics
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from fusion_jupyter.engine.config import SHIPPED_TEMPLATES_DIR
-from fusion_jupyter.sim.load import load_params
-from fusion_jupyter.sim.simulation import build_context, simulate
+from fusion_jupyter.sim.fixtures import (
+    FIXTURES_DIR,
+    compare_documents,
+    config_of,
+    discover,
+    refusal_for_case,
+)
 
-MINIMAL = SHIPPED_TEMPLATES_DIR / "minimal.ini"
-DEFAULT = SHIPPED_TEMPLATES_DIR / "default.ini"
-REPEATS = 5
-
-
-def requests_per_second() -> None:
-    overrides = {
-        "erlang_start": "2000",
-        "erlang_stop": "2000",
-        "num_requests": "3000",
-        "max_iters": "3",
-    }
-    params = load_params(MINIMAL, overrides)
-    cold, warm = [], []
-    for _ in range(REPEATS):
-        ctx = build_context(params)
-        started = time.perf_counter()
-        (point,) = simulate(params, ctx=ctx)
-        cold.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        simulate(params, ctx=ctx)  # paths already computed
-        warm.append(time.perf_counter() - started)
-    served = params.num_requests * point.stats.iterations
-    print(
-        f"minimal.ini @ 2000 E, 3000 requests x {point.stats.iterations} iterations "
-        f"(blocking {point.stats.blocking}):"
-    )
-    print(f"  {served / statistics.median(cold):,.0f} requests/s including path computation")
-    print(f"  {served / statistics.median(warm):,.0f} requests/s with paths cached")
+PROJECT = Path(__file__).resolve().parents[1]
+HEAVY = {"erlang_start": "2000", "erlang_stop": "2000", "max_iters": "1"}
 
 
-def _cli(config: Path, cwd: Path, *flags: str) -> tuple[float, int, int]:
-    """Wall seconds, exit code and peak RSS (KiB) of one command-line run."""
-    command = [sys.executable, "-m", "fusion_jupyter.sim", "run_sim"]
-    command += ["--config_path", str(config), "--run_id", "bench", *flags]
+@dataclass
+class Fusion:
+    """The installed real FUSION: its interpreter, console script and (writable) root."""
+
+    python: Path
+    script: Path
+    root: Path
+
+    @classmethod
+    def install(cls) -> Fusion:
+        found = subprocess.run(
+            ["bash", str(PROJECT / "scripts" / "install-fusion.sh")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        script = Path(found.splitlines()[-1])
+        return cls(script.parent / "python", script, script.parents[2] / "src")
+
+
+def _wall(command: list[str], cwd: Path, timeout: float = 900) -> tuple[float, int, int, str]:
+    """Wall seconds, exit code, peak RSS (KiB) and stdout of a fresh process.
+
+    The process gets its own session and is killed with its children after
+    ``timeout`` seconds (FUSION ignores SIGTERM, so SIGKILL).
+    """
     started = time.perf_counter()
-    with open(os.devnull, "wb") as sink:
-        child = subprocess.Popen(command, cwd=cwd, stdout=sink, stderr=sink)
-        _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return elapsed, child.returncode, usage.ru_maxrss
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err, start_new_session=True)
+        killer = threading.Timer(timeout, _kill_group, (child.pid,))
+        killer.start()
+        try:
+            _, status, usage = os.wait4(child.pid, 0)
+        finally:
+            killer.cancel()
+            _kill_group(child.pid)  # FUSION's worker processes, if any are left
+        elapsed = time.perf_counter() - started
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:  # the error the process died of, for the table
+            err.seek(0)
+            lines = err.read().decode(errors="replace").splitlines()
+            text += "\n".join([line for line in lines if "Error: " in line][-1:])
+    return elapsed, code, usage.ru_maxrss, text
 
 
-def end_to_end() -> None:
-    for config in (MINIMAL, DEFAULT):
-        times = []
-        for _ in range(REPEATS):
-            with tempfile.TemporaryDirectory() as cwd:
-                elapsed, code, _ = _cli(config, Path(cwd))
-                assert code == 0, f"{config.name} exited {code}"
-                times.append(elapsed)
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _sim_command(config: Path, *flags: str) -> list[str]:
+    command = [sys.executable, "-m", "fusion_jupyter.sim", "run_sim"]
+    return [*command, "--config_path", str(config), "--run_id", "bench", *flags]
+
+
+def _compare(case: Path, produced_dir: Path) -> bool:
+    for expected in sorted(case.glob("*_erlang.json")):
+        produced = produced_dir / expected.name.removeprefix(case.name + "_")
+        if not produced.is_file():
+            return False
+        old, new = (json.loads(p.read_text()) for p in (expected, produced))
+        if compare_documents(old, new):
+            return False
+    return True
+
+
+def run_sim_case(case: Path, root: Path) -> tuple[str, float | None]:
+    """The built-in simulator's verdict and wall seconds on one fixture."""
+    refused = refusal_for_case(case)
+    if refused:
+        return f"refused: {refused[0].key} (RL workflow)", None
+    with tempfile.TemporaryDirectory() as work:
+        out = Path(work) / "out"
+        command = _sim_command(
+            config_of(case),
+            *("--fusion_root", str(root), "--runner", "network_simulator"),
+            *("--mod_assumption_path", str(case / "mod_formats.json")),
+            *("--output_dir", str(out), "--progress_file", str(Path(work) / "p.jsonl")),
+        )
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=work, capture_output=True, text=True, check=False)
+        elapsed = time.perf_counter() - started
+        if done.returncode == 2:
+            first = done.stderr.splitlines()[0].split("config error: ", 1)[-1]
+            return f"refused: {first.split(':')[0]} (+{len(done.stderr.splitlines()) - 1})", elapsed
+        if done.returncode != 0:
+            return f"crashed: {done.stderr.splitlines()[-1:]}", elapsed
+        return ("identical" if _compare(case, out) else "DIFFERENT"), elapsed
+
+
+def run_fusion_case(case: Path, fusion: Fusion) -> tuple[str, float]:
+    """FUSION's wall seconds on one fixture, and whether it reproduced the expected files."""
+    driver = PROJECT / "benchmarks" / "fusion_fixture_driver.py"
+    copy = fusion.root.joinpath(*FIXTURES_DIR, case.name)  # FUSION writes under its own root
+    elapsed, code, _, out = _wall([str(fusion.python), str(driver), str(copy)], fusion.root)
+    if code != 0:
+        return f"crashed: {out.strip()[:100]}", elapsed
+    produced = Path(out.strip().splitlines()[-1])
+    return ("reproduces" if _compare(case, produced) else "differs"), elapsed
+
+
+def fixture_table(
+    cases: list[str], fusion: Fusion | None, root: Path, run_sim: bool = True
+) -> None:
+    print("\n## FUSION's regression fixtures (wall seconds of a fresh process, start-up included)")
+    print("| fixture | built-in simulator | sim s | FUSION s | FUSION vs expected | speed-up |")
+    print("| --- | --- | ---: | ---: | --- | ---: |")
+    for case in discover(root):
+        if cases and case.name not in cases:
+            continue
+        verdict, sim_s = run_sim_case(case, root) if run_sim else ("not run", None)
+        fusion_note, fusion_s = ("not run", None)
+        if fusion is not None:
+            fusion_note, fusion_s = run_fusion_case(case, fusion)
+        speed = f"{fusion_s / sim_s:.0f}x" if sim_s and fusion_s and verdict == "identical" else ""
         print(
-            f"{config.name} end to end (CLI, fresh interpreter): "
-            f"median {statistics.median(times):.2f} s, min {min(times):.2f} s"
+            f"| {case.name} | {verdict} | {_fmt(sim_s)} | {_fmt(fusion_s)} | {fusion_note} "
+            f"| {speed} |",
+            flush=True,
         )
 
 
-def peak_memory() -> None:
-    flags = ("--erlang_start", "2000", "--erlang_stop", "2000")
-    flags += ("--num_requests", "100000", "--max_iters", "1")
-    with tempfile.TemporaryDirectory() as cwd:
-        elapsed, code, rss_kib = _cli(MINIMAL, Path(cwd), *flags)
-    assert code == 0, f"100k-request run exited {code}"
+def _fmt(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.2f}"
+
+
+def per_request(fusion: Fusion | None, templates: Path) -> None:
+    from fusion_jupyter.sim.load import load_params
+    from fusion_jupyter.sim.simulation import build_context, simulate
+
+    minimal = templates / "minimal.ini"
+    print("\n## Per request, heavy config: FUSION's minimal.ini at 2000 Erlang, 1 iteration")
+    requests = 30_000
+    params = load_params(minimal, {**HEAVY, "num_requests": str(requests)})
+    ctx = build_context(params)
+    simulate(params, ctx=ctx)  # warm the path table
+    started = time.perf_counter()
+    (point,) = simulate(params, ctx=ctx)
+    ours = (time.perf_counter() - started) / requests
     print(
-        f"100,000 requests, 1 iteration @ 2000 E: peak RSS {rss_kib / 1024:.0f} MiB "
-        f"(ru_maxrss), {elapsed:.2f} s wall, {100_000 / elapsed:,.0f} requests/s end to end"
+        f"built-in simulator: {ours * 1e6:.1f} us/request ({1 / ours:,.0f} requests/s; "
+        f"{requests} requests, blocking {point.stats.blocking[0]:.4f})"
+    )
+    if fusion is None:
+        return
+    walls = {}
+    for n in (1000, 3000):
+        flags = [f"--{k}={v}" for k, v in {**HEAVY, "num_requests": str(n)}.items()]
+        command = [str(fusion.script), "run_sim", "--config_path", str(minimal), "--run_id", "b"]
+        walls[n], code, _, _ = _wall([*command, *flags], fusion.root)
+        assert code == 0, f"FUSION exited {code}"
+    theirs = (walls[3000] - walls[1000]) / 2000
+    print(
+        f"FUSION: {theirs * 1e6:.0f} us/request ({walls[1000]:.1f} s for 1000 requests, "
+        f"{walls[3000]:.1f} s for 3000); ratio {theirs / ours:.0f}x"
     )
 
 
+def memory(templates: Path) -> None:
+    print("\n## Peak memory of the built-in simulator's command line (ru_maxrss)")
+    for n in (10_000, 100_000, 300_000):
+        flags = [f"--{k}={v}" for k, v in {**HEAVY, "num_requests": str(n)}.items()]
+        with tempfile.TemporaryDirectory() as work:
+            command = _sim_command(templates / "minimal.ini", *flags)
+            elapsed, code, rss, _ = _wall(command, Path(work))
+        assert code == 0, f"{n} requests exited {code}"
+        print(f"{n:>7} requests: {rss / 1024:.0f} MiB peak, {elapsed:.1f} s wall")
+
+
 def main() -> None:
-    requests_per_second()
-    end_to_end()
-    peak_memory()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", nargs="*", default=[], help="fixture names (default all)")
+    parser.add_argument("--no-fusion", action="store_true", help="skip the real FUSION")
+    parser.add_argument("--no-sim", action="store_true", help="skip the built-in simulator")
+    parser.add_argument("--only", choices=("fixtures", "per-request", "memory"), default=None)
+    args = parser.parse_args()
+    fusion = None if args.no_fusion else Fusion.install()
+    # FUSION's source (read-only) for the built-in simulator; FUSION runs in its own copy.
+    root = Path(os.environ.get("FUSION_JUPYTER_FUSION_SRC", PROJECT.parent / "shared" / "fusion"))
+    assert root.joinpath(*FIXTURES_DIR).is_dir(), f"no FUSION fixtures under {root}"
+    templates = root / "fusion" / "configs" / "templates"
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if args.only in (None, "fixtures"):
+        fixture_table(args.cases, fusion, root, run_sim=not args.no_sim)
+    if args.only in (None, "per-request"):
+        per_request(fusion, templates)
+    if args.only in (None, "memory"):
+        memory(templates)
 
 
 if __name__ == "__main__":

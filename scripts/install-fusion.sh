@@ -15,6 +15,10 @@
 # Why its own venv: FUSION pins its own numpy/pandas; the test venv stays ours.
 # Idempotent: a stamp records the source it was built from; set
 # FUSION_JUPYTER_FORCE_INSTALL=1 to rebuild.
+# Safe to run while FUSION runs and from several processes at once: installs are
+# serialised by a lock, and a rebuild goes to a new directory that the cache path
+# (a symlink) is switched to, so runs in flight keep their FUSION; builds that are
+# no longer current are removed a day later.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,22 +55,38 @@ install_gui() {
     echo "$gui_key" >"$gui_stamp"
 }
 
-stamp="$HOME_DIR/.installed"
-if [[ -z "${FUSION_JUPYTER_FORCE_INSTALL:-}" && -f "$stamp" && "$(cat "$stamp")" == "$key" \
-      && -x "$HOME_DIR/venv/bin/fusion-sim" ]]; then
+installed() {
+    [[ -f "$HOME_DIR/.installed" && "$(cat "$HOME_DIR/.installed")" == "$key" \
+       && -x "$HOME_DIR/venv/bin/fusion-sim" ]]
+}
+done_here() {
     [[ -n "$GUI" ]] && install_gui
     echo "$HOME_DIR/venv/bin/fusion-sim"
     exit 0
-fi
+}
 
-rm -rf "$HOME_DIR"
-mkdir -p "$HOME_DIR"
-step cp -r "$SRC" "$HOME_DIR/src"
-chmod -R u+w "$HOME_DIR/src"
-mkdir -p "$HOME_DIR/src/.git"
-step "$PY" -m venv "$HOME_DIR/venv"
-step env PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$HOME_DIR/venv/bin/pip" install -q "${DEPS[@]}"
-step env PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$HOME_DIR/venv/bin/pip" install -q --no-deps -e "$HOME_DIR/src"
-echo "$key" >"$stamp"
-[[ -n "$GUI" ]] && install_gui
-echo "$HOME_DIR/venv/bin/fusion-sim"
+[[ -z "${FUSION_JUPYTER_FORCE_INSTALL:-}" ]] && installed && done_here
+mkdir -p "$(dirname "$HOME_DIR")"
+exec 9>"$HOME_DIR.lock"
+flock 9
+[[ -z "${FUSION_JUPYTER_FORCE_INSTALL:-}" ]] && installed && done_here  # another one built it
+
+# A venv and an editable install are not relocatable: build where the build stays.
+build="$HOME_DIR-$(date -u +%Y%m%d%H%M%S)-$$"
+mkdir -p "$build"
+step cp -r "$SRC" "$build/src"
+chmod -R u+w "$build/src"
+mkdir -p "$build/src/.git"
+step "$PY" -m venv "$build/venv"
+step env PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$build/venv/bin/pip" install -q "${DEPS[@]}"
+step env PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$build/venv/bin/pip" install -q --no-deps -e "$build/src"
+echo "$key" >"$build/.installed"
+# Switch the cache path to the new build (an older, non-symlink install is kept aside).
+if [[ -e "$HOME_DIR" && ! -L "$HOME_DIR" ]]; then
+    mv "$HOME_DIR" "$HOME_DIR-$(date -u +%Y%m%d%H%M%S)-old-$$"
+fi
+ln -sfn "$build" "$HOME_DIR.new-$$"
+mv -T "$HOME_DIR.new-$$" "$HOME_DIR"
+find "$(dirname "$HOME_DIR")" -maxdepth 1 -name "$(basename "$HOME_DIR")-*" -mmin +1440 \
+    ! -path "$build" -exec rm -rf {} +
+done_here

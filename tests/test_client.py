@@ -385,6 +385,9 @@ def test_failed_run_reason(client):
     run = client.submit("minimal", {"stub": {"exit_code": 3}}).wait(progress=False)
     assert run.status == "FAILED" and run.exit_code == 3
     assert "exit" in (run.error or "").lower()
+    # The status message that ended the wait carried no log; the run's error has it.
+    assert "Last lines of logs/sim.log" in (run.error or "")
+    assert not run.to_dict().get("error_truncated")
     with pytest.raises(fj.RunFailedError) as info:
         run.wait(raise_on_failure=True, progress=False)
     assert info.value.run is run

@@ -14,6 +14,7 @@ import pytest
 
 from fusion_jupyter.engine import config as cfg
 from fusion_jupyter.engine.errors import Conflict, NotFound, Problem, ValidationFailed
+from tests.support.fusion_source import FUSION_SOURCE
 
 TEMPLATE_MIX = {"25": 0.10, "50": 0.10, "100": 0.50, "200": 0.20, "400": 0.10}
 
@@ -930,7 +931,7 @@ def test_write_frozen_removes_a_file_that_does_not_read_back(minimal, tmp_path, 
 
 # --------------------------------------------------------------------------- FUSION's own
 
-FUSION_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "fusion"
+
 # FUSION's loader refuses these two templates of its own at commit 973983bc (they lack
 # keys its SIM_REQUIRED_OPTIONS_DICT requires); every other template and fixture loads.
 FUSION_REFUSES = {
@@ -1019,3 +1020,16 @@ def test_a_saved_template_reads_back_and_never_shadows_by_accident(tmp_path, min
         library.save("x" * 101, minimal)
     with pytest.raises(ValidationFailed, match="templates_path"):
         cfg.TemplateLibrary().save("x", minimal)
+
+
+def test_fusions_known_crash_is_refused_for_fusion_only():
+    from fusion_jupyter.engine import simulators
+
+    recheck = sorted(FUSION_SOURCE.glob("tests/fixtures/expected_results/*_snr_recheck/*.ini"))
+    assert len(recheck) == 8
+    for path in recheck:
+        problems = simulators.validate("fusion", cfg.parse_ini(path.read_text()))
+        assert [(p.section, p.key) for p in problems] == [("snr_settings", "snr_recheck")]
+        assert "include_all_bands" in problems[0].message
+    plain = cfg.parse_ini((FUSION_SOURCE / "fusion/configs/templates/minimal.ini").read_text())
+    assert simulators.validate("fusion", plain) == []

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from fusion_jupyter.engine import RunManager, Status
+from fusion_jupyter.engine import RunManager, Status, config
 from fusion_jupyter.engine.errors import ValidationFailed
 from fusion_jupyter.engine.launcher import write_json_atomic
 from fusion_jupyter.engine.logs import TAIL_BLOCK, TAIL_MAX_BYTES, tail_lines
@@ -305,7 +305,11 @@ def test_a_failure_message_is_capped_and_so_is_the_status_frame(tmp_path: Path) 
     assert done.status == Status.FAILED and "exited with code 3" in done.error
     assert len(done.error) <= MAX_ERROR_CHARS and "y" * 100 in done.error
     final = [f for f in frames if f["run"]["status"] == "FAILED"]
-    assert final and all(len(json.dumps(f)) < 2 * MAX_ERROR_CHARS for f in frames)
+    assert final and all(len(json.dumps(f)) < MAX_ERROR_CHARS for f in frames)
+    # Status frames carry the reason, never the log; the run itself has the whole error.
+    (last,) = final
+    assert "exited with code 3" in last["run"]["error"] and "yyy" not in last["run"]["error"]
+    assert last["run"]["error_truncated"] is True
 
 
 # --------------------------------------------------------------------------- full disk
@@ -405,3 +409,43 @@ def test_an_exit_record_that_cannot_be_written_leaves_no_empty_file(
         write_json_atomic(str(small_runs_dir / "exit.json"), {"exit_code": 0, "pad": "x" * 8192})
     assert failed.value.errno == errno.ENOSPC
     assert sorted(p.name for p in small_runs_dir.iterdir()) == ["filler"]
+
+
+# --------------------------------------------------------------------------- probing files
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        '{"DEFAULT": {"100": "x"}}',
+        '{"DEFAULT": {"100": {"QPSK": 7}}}',
+        '{"DEFAULT": {"100": {"QPSK": {"max_length": "far"}}}}',
+        '{"DEFAULT": ["not", "an", "object"]}',
+    ],
+)
+def test_a_malformed_modulation_table_is_a_refusal_not_a_crash(tmp_path: Path, table: str) -> None:
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "lab" / "mods.json").write_text(table)
+    with make_manager(
+        tmp_path, f"sqlite:///{tmp_path}/runs.db", data_paths=[tmp_path / "lab"]
+    ) as m:
+        path = str(tmp_path / "lab" / "mods.json")
+        cfg = config.merge(
+            m.templates.load("minimal"), {"general_settings.mod_assumption_path": path}
+        )
+        errors = m.validate(cfg, "builtin").errors
+    assert [(p.section, p.key) for p in errors] == [("general_settings", "mod_assumption")]
+    assert "malformed" in errors[0].message
+
+
+def test_a_refused_path_is_never_read_by_the_simulators_checks(tmp_path: Path) -> None:
+    with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db") as m:
+        base = m.templates.load("minimal")
+        for key in ("general_settings.mod_assumption_path", "topology_settings.network"):
+            for path in ("/etc/passwd", "/etc/shadow", "/nonexistent/file"):
+                errors = m.validate(config.merge(base, {key: path}), "builtin").errors
+                # One answer for every path outside: nothing about the file itself.
+                assert [p.message for p in errors] == [
+                    f"{path!r} is outside the directories configs may read files from "
+                    "(FUSION's root and c.FusionJupyter.data_paths)"
+                ], errors

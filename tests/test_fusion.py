@@ -9,14 +9,19 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 import fusion_jupyter as fj
 from fusion_jupyter.engine import Status
+from fusion_jupyter.engine.config import erlang_points, parse_ini
 from fusion_jupyter.engine.errors import Unavailable
+from fusion_jupyter.engine.fusion_outputs import input_dir_between
 from fusion_jupyter.engine.procinfo import group_members
+from fusion_jupyter.engine.settings import default_simulator_command
 from tests.support.engine import make_manager, wait_terminal, wait_until
 from tests.support.fusion import FusionInstall
 
@@ -75,8 +80,11 @@ def test_two_fusion_runs_at_once_keep_their_own_outputs_and_leave_fusions_tree(
         assert len(dirs) == 2 and all(fusion_install.root in d.parents for d in dirs)
         assert not any(d.exists() for d in dirs)
     # Purge removes everything the run wrote.
+    # The run's data/ is a link to FUSION's (read relative to the working directory).
+    assert Path(first.run_dir, "data").resolve() == (fusion_install.root / "data").resolve()
     fusion.delete(first.id, purge=True)
     assert not Path(first.run_dir).exists()
+    assert (fusion_install.root / "data" / "raw").is_dir()  # the link went, not FUSION's data
 
 
 def test_cancel_answers_at_once_and_keeps_what_fusion_saved(fusion):
@@ -171,3 +179,42 @@ def test_results_say_when_fusions_file_holds_fewer_iterations_than_ran(
     assert (Path(record.run_dir) / "output" / "600.0_erlang.json").is_file()
     assert not any(d.exists() for d in _fusion_dirs(record.run_dir))
     wait_until(lambda: not group_members(record.pgid), 10, "FUSION to be gone")
+
+
+def test_an_input_directory_is_taken_only_when_it_is_the_only_one_of_the_window(tmp_path):
+    # FUSION names it by the time its batch runner started; a run that failed before
+    # its first save is matched by that time alone, and never when two could be its.
+    began = time.time()
+    inside = datetime.fromtimestamp(began + 0.5)
+    outside = datetime.fromtimestamp(began - 5)
+    base = tmp_path / "data" / "input" / "NSFNet"
+    for stamp in (inside, outside):
+        (base / stamp.strftime("%m%d") / stamp.strftime("%H_%M_%S_%f")).mkdir(parents=True)
+    found = input_dir_between(str(tmp_path / "data"), "NSFNet", began, began + 1)
+    assert found is not None and found.name == inside.strftime("%H_%M_%S_%f")
+    other = datetime.fromtimestamp(began + 0.7)
+    (base / other.strftime("%m%d") / other.strftime("%H_%M_%S_%f")).mkdir(parents=True)
+    assert input_dir_between(str(tmp_path / "data"), "NSFNet", began, began + 1) is None
+
+
+def test_the_builtin_simulator_reads_a_fixture_config_from_fusions_root(
+    tmp_path, fusion_install: FusionInstall
+):
+    # A regression fixture names its own modulation file relative to FUSION's root: with
+    # FUSION installed, the built-in simulator resolves it there too, as FUSION does.
+    fixture = fusion_install.root / "tests/fixtures/expected_results/baseline_spf_ff"
+    (config_path,) = fixture.glob("*_config.ini")
+    with make_manager(
+        tmp_path,
+        f"sqlite:///{tmp_path}/runs.db",
+        simulator="builtin",
+        simulator_command=default_simulator_command(),
+        fusion_command=str(fusion_install.command),
+    ) as manager:
+        run = manager.create(ini=config_path.read_text(), overrides=overrides(max_iters=1))
+        done = wait_terminal(manager, run.id, timeout=120)
+        assert done.status == Status.COMPLETED, done.error
+        assert done.simulator == "builtin"
+        loads = erlang_points(parse_ini(config_path.read_text()))
+        saved = sorted(p.name for p in (Path(done.run_dir) / "output").glob("*_erlang.json"))
+        assert saved == sorted(f"{load}_erlang.json" for load in loads)

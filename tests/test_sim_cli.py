@@ -14,15 +14,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fusion_jupyter.engine.config import SHIPPED_TEMPLATES_DIR, parse_ini
 from fusion_jupyter.sim import cli
+from fusion_jupyter.sim.fusion_ini import parse_text
 from fusion_jupyter.sim.load import load_params
 from fusion_jupyter.sim.outputs import RESULT_COLUMNS
 from fusion_jupyter.sim.simulation import simulate
 from fusion_jupyter.sim.support import check_supported
+from tests.support.fusion_source import FUSION_TEMPLATES, require_fusion_source
 
-MINIMAL = SHIPPED_TEMPLATES_DIR / "minimal.ini"
-DEFAULT = SHIPPED_TEMPLATES_DIR / "default.ini"
+#: FUSION's own templates, in FUSION's layout.
+MINIMAL = FUSION_TEMPLATES / "minimal.ini"
+DEFAULT = FUSION_TEMPLATES / "default.ini"
 #: sim-model.md §7 on top of a template.
 REFERENCE = [
     *("--erlang_start", "2000", "--erlang_stop", "2000"),
@@ -42,6 +44,11 @@ FUSION_TOP_KEYS = {
     "iter_stats",
     "sim_end_time",
 }
+
+
+@pytest.fixture(autouse=True)
+def _fusion_source() -> None:
+    require_fusion_source()
 
 
 def _run(template: Path, *flags: str) -> int:
@@ -88,12 +95,12 @@ def test_per_erlang_json_has_fusions_keys_and_values(reference_run):
     datetime.strptime(document["sim_end_time"], "%m%d_%H_%M_%S_%f")
 
 
-def test_results_table_in_csv_and_parquet(reference_run):
+def test_results_table_in_csv(reference_run):
     _, cwd, _ = reference_run
-    csv = pd.read_csv(cwd / "output" / "results.csv")
-    parquet = pd.read_parquet(cwd / "output" / "results.parquet")
-    assert tuple(csv.columns) == RESULT_COLUMNS == tuple(parquet.columns)
-    (row,) = csv.to_dict("records")
+    table = pd.read_csv(cwd / "output" / "results.csv")
+    assert tuple(table.columns) == RESULT_COLUMNS
+    assert table["iterations"].dtype == "int64" and table["erlang"].dtype == "float64"
+    (row,) = table.to_dict("records")
     assert row["erlang"] == 2000.0 and row["iterations"] == 2
     assert row["blocking_mean"] == pytest.approx(0.07925)
     assert row["blocking_variance"] == pytest.approx(3.125e-6)
@@ -102,7 +109,9 @@ def test_results_table_in_csv_and_parquet(reference_run):
     assert row["bit_rate_blocking_corrected_mean"] < row["bit_rate_blocking_mean"]
     assert row["sliced_share"] == pytest.approx((335 + 311) / 4000)
     assert 1 < row["mean_hops"] < 5 and 500 < row["mean_path_km"] < 3800
-    pd.testing.assert_frame_equal(csv, parquet, check_dtype=False)
+    # Floats are written as repr, so they read back exactly.
+    document = json.loads((cwd / "output" / "2000.0_erlang.json").read_text())
+    assert row["blocking_mean"] == document["blocking_mean"]
 
 
 def test_progress_events_follow_the_contract(reference_run):
@@ -176,7 +185,7 @@ def test_training_config_has_null_ci_in_fusion_json_but_a_table_with_one(tmp_pat
     nulls = [k for k in FUSION_TOP_KEYS if k.startswith(("blocking", "ci_", "bit_rate"))]
     assert {document[k] for k in nulls} == {None}
     assert document["iter_stats"]["1"]["sim_block_list"] == [0.0805, 0.078]
-    (row,) = pd.read_parquet(out / "results.parquet").to_dict("records")
+    (row,) = pd.read_csv(out / "results.csv").to_dict("records")
     assert row["blocking_mean"] == pytest.approx(0.07925)
     ci = 1.645 * math.sqrt(statistics.variance([0.0805, 0.078])) / math.sqrt(2)
     assert row["ci_lower"] == pytest.approx(0.07925 - ci)
@@ -216,21 +225,21 @@ def test_module_entry_point_in_a_subprocess(tmp_path):
         "400.0_erlang.json",
         "500.0_erlang.json",
         "results.csv",
-        "results.parquet",
     ]
     assert _events(tmp_path / "progress.jsonl")[-1]["type"] == "complete"
 
 
 def test_bad_config_exits_2_with_one_line_per_problem(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    code = _run(MINIMAL, "--num_requests", "101", "--route_method", "shortest_path")
+    code = _run(MINIMAL, "--num_requests", "101", "--route_method", "least_congested")
     err = capsys.readouterr().err.splitlines()
     assert code == 2
     assert len(err) == 2
     assert all(line.startswith("fusion-jupyter-sim: config error: ") for line in err)
-    assert "general_settings.num_requests: 101 requests do not split exactly" in err[0]
-    assert "general_settings.route_method: route_method = shortest_path" in err[1]
-    assert "k_shortest_path" in err[1]
+    # FUSION reads route_method from [general_settings]: that is where it is refused.
+    assert "general_settings.route_method: route_method = least_congested" in err[0]
+    assert "k_shortest_path" in err[0]
+    assert "general_settings.num_requests: num_requests = 101 does not split exactly" in err[1]
     assert not (tmp_path / "progress.jsonl").exists() and not (tmp_path / "output").exists()
 
 
@@ -260,15 +269,22 @@ def test_crash_writes_an_error_event_and_exits_1(tmp_path, monkeypatch, capsys):
 
 
 def _template(path: Path, **changes: tuple[str, str]) -> dict[str, dict[str, str]]:
-    config = parse_ini(path.read_text())
+    config = parse_text(path.read_text())
     for key, (section, value) in changes.items():
         config[section][key] = value
     return config
 
 
 @pytest.mark.parametrize("template", [MINIMAL, DEFAULT])
-def test_templates_are_supported(template):
-    assert check_supported(parse_ini(template.read_text())) == []
+def test_fusions_templates_are_supported(template):
+    assert check_supported(parse_text(template.read_text())) == []
+
+
+@pytest.mark.parametrize("name", ["minimal.ini", "default.ini", "blocking.ini"])
+def test_the_engines_templates_are_supported(name):
+    from fusion_jupyter.engine.config import SHIPPED_TEMPLATES_DIR
+
+    assert check_supported(parse_text((SHIPPED_TEMPLATES_DIR / name).read_text())) == []
 
 
 @pytest.mark.parametrize(
@@ -278,9 +294,14 @@ def test_templates_are_supported(template):
         ("general_settings", "allocation_method", "best_fit", "first_fit"),
         ("snr_settings", "snr_type", "snr_e2e", "None"),
         ("general_settings", "dynamic_lps", "True", "False"),
-        ("topology_settings", "network", "USNet", "NSFNet"),
+        ("general_settings", "is_grooming_enabled", "True", "False"),
+        ("general_settings", "spectrum_priority", "CSB", "None"),
+        ("general_settings", "fixed_grid", "True", "False"),
+        ("snr_settings", "snr_recheck", "True", "False"),
+        ("spectrum_settings", "l_band", "320", "C band only"),
+        ("topology_settings", "network", "Atlantis", "NSFNet"),
         ("general_settings", "mod_assumption", "MISSING", "DEFAULT"),
-        ("general_settings", "mod_assumption_path", "tables/mine.json", "absolute path"),
+        ("general_settings", "mod_assumption_path", "tables/mine.json", "--fusion_root"),
     ],
 )
 def test_unsupported_settings_name_the_key_and_what_is_supported(section, key, value, supported):
@@ -305,7 +326,7 @@ def test_custom_topology_file_in_fusions_format(tmp_path):
     config = tmp_path / "ring.ini"
     text = MINIMAL.read_text().replace("network = NSFNet", f"network = {topology}")
     config.write_text(text)
-    assert check_supported(parse_ini(text)) == []
+    assert check_supported(parse_text(text)) == []
     params = load_params(config, {"erlang_start": "50", "erlang_stop": "50"})
     assert (params.network, params.topology_file) == ("ring", str(topology))
     (point,) = simulate(params)
@@ -314,7 +335,9 @@ def test_custom_topology_file_in_fusions_format(tmp_path):
 
 
 def test_custom_modulation_table_by_absolute_path(tmp_path):
-    shipped = resources.files("fusion_jupyter.sim") / "data" / "default_mod_formats.json"
+    shipped = resources.files("fusion_jupyter.sim").joinpath(
+        "data", "fusion", "data", "json_input", "example_mods", "default_mod_formats.json"
+    )
     table = json.loads(shipped.read_text())
     table["DEFAULT"]["400"]["QPSK"]["max_length"] = 99999  # 400G reaches everywhere
     path = tmp_path / "mods.json"
@@ -354,9 +377,8 @@ def test_results_from_fusion_json_agree_with_the_simulators_table(tmp_path, temp
         )
         == 0
     )
-    table = results(out)  # the simulator's results.parquet
-    for name in ("results.csv", "results.parquet"):
-        (out / name).unlink()
+    table = results(out)  # the simulator's results.csv
+    (out / "results.csv").unlink()
     rebuilt = results(out)  # only FUSION-format JSON left, as after a real FUSION run
     columns = [
         "erlang",
@@ -369,3 +391,17 @@ def test_results_from_fusion_json_agree_with_the_simulators_table(tmp_path, temp
     ]
     assert len(table) == 2
     pd.testing.assert_frame_equal(table[columns], rebuilt[columns], check_dtype=False)
+
+
+def test_the_engine_check_leaves_missing_keys_and_quotas_to_the_config_validation():
+    """The engine validates layout and quotas itself: check_supported never repeats them."""
+    from fusion_jupyter.sim.support import check_config
+
+    config = _template(MINIMAL, num_requests=("general_settings", "101"))
+    del config["general_settings"]["route_method"]
+    assert check_supported(config) == []
+    (missing,) = check_config(config)
+    assert missing.message.startswith("Missing required option 'route_method'")
+    config["general_settings"]["route_method"] = "k_shortest_path"
+    (split,) = check_config(config)
+    assert split.key == "num_requests" and "does not split exactly" in split.message

@@ -11,16 +11,23 @@ import pytest
 from fusion_jupyter.sim.controller import Controller
 from fusion_jupyter.sim.modulation import load_mod_table
 from fusion_jupyter.sim.params import SimParams
-from fusion_jupyter.sim.routing import RouteTable
+from fusion_jupyter.sim.routing import SHIPPED_K, RouteTable, computed_paths, shipped_paths
 from fusion_jupyter.sim.simulation import build_context, run_iteration, simulate
 from fusion_jupyter.sim.spectrum import Spectrum, run_steps, slot_block
 from fusion_jupyter.sim.stats import ErlangStats, Interval, update_interval
-from fusion_jupyter.sim.topology import load_topology, parse_topology
+from fusion_jupyter.sim.topology import (
+    SHIPPED_NETWORKS,
+    TopologyError,
+    fusion_data_root,
+    load_topology,
+    parse_topology,
+)
 from fusion_jupyter.sim.traffic import (
     QuotaError,
+    Uniforms,
     bandwidth_quotas,
-    generate_requests,
     generate_requests_exact,
+    stream_events,
 )
 
 NSFNET_NODE_ORDER = ("0", "1", "2", "7", "3", "5", "4", "10", "6", "13", "9", "8", "12", "11")
@@ -84,7 +91,7 @@ def test_every_erlang_point_reuses_the_same_seeds():
 def test_k_shortest_paths_equal_fusions_for_all_182_pairs():
     text = (resources.files("fusion_jupyter.sim") / "data" / "nsfnet_k4_paths.json").read_text()
     expected = json.loads(text)["paths"]
-    table = RouteTable(load_topology("NSFNet"), k=4)
+    table = RouteTable(load_topology("NSFNet"), k=4, use_shipped=False)
     assert len(expected) == 182
     for pair, paths in expected.items():
         src, dst = pair.split("-")
@@ -110,40 +117,67 @@ def test_random_state_stream_is_the_legacy_global_stream():
     assert np.random.RandomState(2).random_sample(50).tolist() == global_draws
 
 
+def _streamed(events):
+    """The stream's events in the reference's encoding (i arrival, N + i release)."""
+    events = list(events)
+    count = len(events) // 2
+    order = [e[0] if e[0] >= 0 else count + ~e[0] for e in events]
+    arrivals = sorted((e for e in events if e[0] >= 0), key=lambda e: e[0])
+    return order, arrivals
+
+
 @pytest.mark.parametrize("seed", [1, 2, 7])
-def test_fast_generator_equals_request_by_request_port(seed):
-    fast = generate_requests(seed, 14, QUOTAS_2000, 2000 / 0.2, 0.2)
+def test_streamed_events_equal_the_request_by_request_port(seed):
     exact = generate_requests_exact(seed, 14, QUOTAS_2000, 2000 / 0.2, 0.2)
-    assert fast == exact
+    order, arrivals = _streamed(stream_events(seed, 14, QUOTAS_2000, 2000 / 0.2, 0.2))
+    assert order == exact.order
+    assert [e[1:4] for e in arrivals] == list(
+        zip(exact.source, exact.destination, exact.bandwidth, strict=True)
+    )
+    assert [e[4:] for e in arrivals] == list(zip(exact.arrive, exact.depart, strict=True))
 
 
 def test_requests_follow_the_quota_and_never_loop_on_one_node():
-    requests = generate_requests(1, 14, QUOTAS_2000, 1000 / 0.2, 0.2)
+    requests = generate_requests_exact(1, 14, QUOTAS_2000, 1000 / 0.2, 0.2)
     assert np.bincount(requests.bandwidth).tolist() == QUOTAS_2000
     assert all(s != d for s, d in zip(requests.source, requests.destination, strict=True))
     assert requests.arrive == sorted(requests.arrive)
     assert sorted(requests.order) == list(range(4000))
 
 
-class _ScriptedDraws:
-    """A uniform stream that forces a time collision (U = 1 gives a zero inter-arrival)."""
+class _ScriptedDraws(Uniforms):
+    """A uniform stream with chosen values (U = 1 gives a zero inter-arrival time)."""
 
     def __init__(self, values):
-        self.values = iter(values)
+        super().__init__(0)
+        self.values = list(values)
+        with np.errstate(divide="ignore"):
+            self.logs = np.log(np.array(self.values)).tolist()
 
-    def next(self):
-        return next(self.values)
 
-
-def test_time_collision_drops_the_request_and_returns_its_quota():
+def test_equal_times_keep_both_requests_in_insertion_order():
+    """FUSION keys events by (request_id, time) and sorts stably by time."""
     first = [0.5, 0.5, 0.0, 0.5, 0.0]  # arrival, holding, node 0 -> node 7, 25G
-    collides = [1.0, 0.3, 0.1, 0.6, 0.0]  # same arrival time as the first: dropped
-    second = [0.4, 0.4, 0.2, 0.9, 0.0]
-    draws = _ScriptedDraws(first + collides + second)
-    requests = generate_requests_exact(1, 14, [2], 10.0, 0.2, draws=draws)
-    assert len(requests) == 2
-    assert (requests.source, requests.destination) == ([0, 2], [7, 12])
-    assert requests.arrive[1] > requests.arrive[0]
+    same_time = [1.0, 0.3, 0.1, 0.6, 0.0]  # zero inter-arrival: the same arrival time
+    third = [0.4, 0.4, 0.2, 0.9, 0.0]
+    values = first + same_time + third
+    requests = generate_requests_exact(1, 14, [3], 10.0, 0.2, draws=_ScriptedDraws(values))
+    assert len(requests) == 3
+    assert requests.arrive[1] == requests.arrive[0]
+    assert requests.order[:2] == [0, 1]  # tie: the first inserted first
+    order, _ = _streamed(stream_events(1, 14, [3], 10.0, 0.2, draws=_ScriptedDraws(values)))
+    assert order == requests.order
+
+
+def test_memory_is_held_for_requests_in_the_network_only():
+    """Generation is lazy: the stream holds pending departures, not num_requests."""
+    events = stream_events(1, 14, [20_000], 10.0, 0.2)  # about 2 in the network at once
+    frame = events.gi_frame
+    peak = 0
+    for _ in events:
+        if frame is not None and "pending" in frame.f_locals:
+            peak = max(peak, len(frame.f_locals["pending"]))
+    assert 0 < peak < 50
 
 
 def test_quota_must_split_exactly():
@@ -270,3 +304,55 @@ def test_early_stop_ends_an_erlang_point():
     assert point.stopped_early
     assert point.stats.iterations == 2
     assert point.stats.block_ci.ci_percent == pytest.approx(4.99747, abs=1e-5)
+
+
+# --- FUSION's networks and the shipped path tables ---------------------------------
+
+
+@pytest.mark.parametrize("network", sorted(SHIPPED_NETWORKS))
+def test_shipped_path_tables_are_what_networkx_computes(network):
+    topology = load_topology(network)
+    shipped = shipped_paths(topology, SHIPPED_K)
+    assert shipped is not None and len(shipped) == len(topology.nodes) * (len(topology.nodes) - 1)
+    pairs = sorted(shipped)
+    # Every pair of the small networks, an even sample of the large ones (networkx is slow).
+    for pair in pairs[:: max(1, len(pairs) // 400)]:
+        src, dst = pair.split(" ")
+        assert shipped[pair] == computed_paths(topology, src, dst, SHIPPED_K), pair
+
+
+def test_a_changed_topology_does_not_use_the_shipped_table(tmp_path):
+    text = (fusion_data_root() / "data" / "raw" / "nsf_network.txt").read_text()
+    longer = text.replace("0\t1\t1000", "0\t1\t3000").replace("1\t0\t1000", "1\t0\t3000")
+    changed = parse_topology(longer, name="NSFNet")
+    assert shipped_paths(changed, 3) is None
+    assert shipped_paths(load_topology("NSFNet"), SHIPPED_K + 1) is None
+    table = RouteTable(changed, k=3)
+    assert table.routes("0", "1")[0].nodes != ("0", "1")  # the 3000 km link is no longer best
+
+
+def test_core_nodes_are_request_endpoints_where_fusion_uses_them():
+    spain = load_topology("Spainbackbone30", only_core_node=False)
+    assert spain.request_nodes == spain.endpoints and len(spain.endpoints) == 14
+    assert set(spain.endpoints) < set(spain.nodes)
+    assert load_topology("Spainbackbone30").request_nodes == spain.nodes
+    with pytest.raises(TopologyError, match="No core nodes found"):
+        load_topology("NSFNet", only_core_node=False)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_weighted_summary_is_statistics_on_the_expanded_sample(seed):
+    import random
+    import statistics
+
+    from fusion_jupyter.sim.tally import Summary
+
+    rng = random.Random(seed)
+    pairs = [
+        (round(rng.uniform(0, 5000), rng.choice([0, 1, 2])), rng.randint(1, 40)) for _ in range(6)
+    ]
+    values = [v for v, n in pairs for _ in range(n)]
+    summary = Summary.of(pairs)
+    assert summary.mean == statistics.mean(values)
+    assert summary.std == statistics.stdev(values)
+    assert (summary.min, summary.max, summary.count) == (min(values), max(values), len(values))

@@ -483,6 +483,8 @@ class Run:
         return self._finished(raise_on_failure)
 
     def _finished(self, raise_on_failure: bool) -> Run:
+        if self._data.get("error_truncated"):
+            self.refresh()  # status messages carry no log: the whole error is the run's
         if raise_on_failure and self.status != "COMPLETED":
             raise errors.RunFailedError(self)
         return self

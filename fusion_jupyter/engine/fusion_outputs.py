@@ -51,6 +51,37 @@ def run_dirs(saving_to: str) -> tuple[Path, Path, Path] | None:
     return data_dir, time_dir, data_dir / "input" / time_dir.relative_to(output_dir)
 
 
+def input_dir_between(data_dir: str, network: str, began: float, until: float) -> Path | None:
+    """The input directory of a FUSION run that failed before it saved anything.
+
+    FUSION names it by the moment its batch runner started (local time), after the
+    run's process started (``began``) and before it logged its first Erlang load
+    (``until``), which it does only once the directory is written. So the run's own
+    directory is among those stamped in that window; when it is the only one, it is
+    the run's. With several (runs started together) None: another run's is never taken.
+    """
+    from datetime import datetime
+
+    start, end = datetime.fromtimestamp(began), datetime.fromtimestamp(until)
+    found = []
+    for day in {start.strftime("%m%d"), end.strftime("%m%d")}:
+        base = Path(data_dir, "input", network, day)
+        for directory in base.glob("*") if base.is_dir() else ():
+            try:
+                stamp = datetime.strptime(f"{start.year}{day}{directory.name}", "%Y%m%d%H_%M_%S_%f")
+            except ValueError:
+                continue
+            if start <= stamp <= end:
+                found.append(directory)
+    return found[0] if len(found) == 1 else None
+
+
+def move_input_dir(input_dir: Path, dest: str) -> None:
+    """Move a FUSION input directory found by :func:`input_dir_between` into ``dest``."""
+    _move_tree(input_dir, Path(dest, INPUT_SUBDIR))
+    _remove_empty_up_to(input_dir, input_dir.parents[3])
+
+
 def move_run_outputs(saving_to: list[str], dest: str) -> None:
     """Move every file of the FUSION directories named in ``saving_to`` into ``dest``."""
     for announced in saving_to:

@@ -159,6 +159,8 @@ class Launcher:
         self.progress_path: str = spec["progress_file"]
         self.child: subprocess.Popen[bytes] | None = None
         self.terminating = False
+        self.began = 0.0  # when the simulator was started (wall clock)
+        self.first_load_at: float | None = None  # when it logged its first Erlang load
         self.translator: LogProgressTranslator | None = None
         if spec.get("log_patterns"):
             from fusion_jupyter.engine.logpatterns import LogProgressTranslator
@@ -180,6 +182,10 @@ class Launcher:
         # is created (see RunManager._new_run).
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         os.makedirs(os.path.join(self.run_dir, "output"), exist_ok=True)
+        for name, target in (self.spec.get("links") or {}).items():
+            link = os.path.join(self.run_dir, name)
+            if not os.path.lexists(link):  # made already by an earlier start
+                os.symlink(target, link)
         with open(self.log_path, "ab", buffering=0) as log:
             code, sig, error = self._run_child(log)
         elapsed = time.monotonic() - began
@@ -229,6 +235,7 @@ class Launcher:
 
     def _run_child(self, log: IO[bytes]) -> tuple[int | None, int | None, str | None]:
         piped = self.translator is not None
+        self.began = time.time()
         try:
             self.child = subprocess.Popen(
                 self.spec["argv"],
@@ -259,6 +266,8 @@ class Launcher:
                 log.write(raw)
                 line = raw.decode("utf-8", "replace")
                 for event in self.translator.feed(line):
+                    if event["type"] == "erlang_start" and self.first_load_at is None:
+                        self.first_load_at = time.time()
                     progress.write(json.dumps(event) + "\n")
                     progress.flush()
                 if len(self.translator.output_dirs) != known_dirs:
@@ -293,9 +302,18 @@ class Launcher:
         assert self.translator is not None
         dest = os.path.join(self.run_dir, "output")
         if self.spec.get("move_outputs"):
-            from fusion_jupyter.engine.fusion_outputs import move_run_outputs
+            from fusion_jupyter.engine import fusion_outputs
 
-            move_run_outputs(self.translator.output_dirs, dest)
+            fusion_outputs.move_run_outputs(self.translator.output_dirs, dest)
+            data_dir = (self.spec.get("links") or {}).get("data")
+            network = self.spec.get("network")
+            if not self.translator.output_dirs and self.first_load_at and data_dir and network:
+                # Failed before its first save: its input directory is found by time.
+                orphan = fusion_outputs.input_dir_between(
+                    data_dir, network, self.began, self.first_load_at
+                )
+                if orphan is not None:
+                    fusion_outputs.move_input_dir(orphan, dest)
             return
         for source in self.translator.output_dirs:
             root = os.path.join(self.run_dir, source)  # an absolute source stays as it is

@@ -55,7 +55,17 @@ from fusion_jupyter.engine.launcher import (
 )
 from fusion_jupyter.engine.logpatterns import compile_patterns
 from fusion_jupyter.engine.logs import LogChunk, read_range, tail_lines
-from fusion_jupyter.engine.models import ACTIVE, RANK, Run, Status, Sweep, run_to_dict, utcnow
+from fusion_jupyter.engine.models import (
+    ACTIVE,
+    LOG_TAIL_HEADER,
+    RANK,
+    Run,
+    Status,
+    Sweep,
+    run_to_dict,
+    status_view,
+    utcnow,
+)
 from fusion_jupyter.engine.procinfo import describe_exit, group_members, signal_group
 from fusion_jupyter.engine.progress import Event, read_events
 from fusion_jupyter.engine.settings import COMMAND_PLACEHOLDERS, EngineSettings
@@ -188,9 +198,8 @@ class RunManager:
     def data_paths(self, simulator: str | None = None) -> config.DataPaths:
         """Where configs for ``simulator`` may read files from (see config.paths)."""
         sim = self._simulator(simulator)
-        fusion = sim == "fusion" and simulators.fusion_problem(self.settings.fusion_command) is None
         return config.DataPaths(
-            fusion_root=simulators.fusion_root(self.settings.fusion_command) if fusion else None,
+            fusion_root=simulators.installed_fusion_root(self.settings),
             allowed=tuple(self.settings.data_paths),
             topology_files=sim == "builtin",
         )
@@ -251,7 +260,11 @@ class RunManager:
         (``simulator``: the one the run would use; default: the configured one)."""
         sim = self._simulator(simulator)
         result = config.validate(cfg, self.data_paths(sim))
-        result.errors.extend(simulators.validate(sim, cfg))
+        # The simulator's own checks read the topology and modulation files: never one
+        # the config may not name (its errors would tell what the file holds).
+        if not any(config.names_a_file(p) for p in result.errors):
+            root = simulators.installed_fusion_root(self.settings)
+            result.errors.extend(simulators.validate(sim, cfg, root))
         return result
 
     def _simulator(self, name: str | None) -> str:
@@ -577,6 +590,8 @@ class RunManager:
             "run_dir": str(run_dir),
             "argv": argv,
             "progress_file": values["progress_file"],
+            # FUSION names its input directory after its network (see fusion_outputs).
+            "network": run.config.get("topology_settings", {}).get("network"),
             **sim.launch_spec(),
             "start": {
                 "total_erlangs": len(points),
@@ -732,7 +747,7 @@ class RunManager:
             parts.append(_clip(f"Simulator error: {tracker.last_error}", MAX_ERROR_CHARS // 4))
         log_path = Path(run.run_dir) / "logs" / "sim.log"
         tail = tail_lines(log_path, LOG_TAIL_LINES, MAX_ERROR_CHARS).data.rstrip()
-        header = "Last lines of logs/sim.log:\n"
+        header = LOG_TAIL_HEADER + "\n"
         room = MAX_ERROR_CHARS - sum(len(p) + 1 for p in parts) - len(header)
         parts.append(header + tail[-room:] if tail else "logs/sim.log is empty.")
         return "\n".join(parts)
@@ -775,7 +790,7 @@ class RunManager:
             if previous is not None and RANK[previous] > RANK[status]:
                 return
             self._seen[run.id] = status
-            self.hub.publish_status(run_to_dict(run))
+            self.hub.publish_status(status_view(run_to_dict(run)))
 
     # ---- syncing with the database and other managers ----------------------------
 

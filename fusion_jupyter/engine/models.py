@@ -257,6 +257,59 @@ def run_to_dict(run: Run) -> dict[str, Any]:
     }
 
 
+#: What a listing row of ``GET runs?view=compact`` carries, in order: what the runs panel
+#: draws, no more (a list of 100 runs was 65 KB with every field; it must be a page).
+COMPACT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "name",
+    "status",
+    "template",
+    "tags",
+    "sweep_id",
+    "executor",
+    "created_at",
+    "error",
+    "percent",
+    "erlang",
+    "erlang_index",
+    "erlang_count",
+    "iteration",
+    "iteration_count",
+    "seq",
+)
+COMPACT_ERROR_CHARS = 200
+
+
+def run_to_row(run: Run) -> list[Any]:
+    """A run as one compact listing row (values in :data:`COMPACT_COLUMNS` order).
+
+    The error is its first line, at most :data:`COMPACT_ERROR_CHARS`: the row says why
+    a run failed, the run itself says everything.
+    """
+    full = run_to_dict(run)
+    progress = full["progress"]
+    error = (full["error"] or "").split("\n", 1)[0][:COMPACT_ERROR_CHARS] or None
+    values = {**full, **progress, "error": error}
+    return [values[column] for column in COMPACT_COLUMNS]
+
+
+#: Where a failed run's error gives way to its log's last lines (engine.manager).
+LOG_TAIL_HEADER = "Last lines of logs/sim.log:"
+
+
+def status_view(run: dict[str, Any]) -> dict[str, Any]:
+    """A run as status messages carry it: its error without the log's last lines.
+
+    Every client gets every run's status changes, so they stay small and carry no log;
+    ``error_truncated`` tells a client that wants the whole error to read the run.
+    """
+    error = run.get("error")
+    if not error or LOG_TAIL_HEADER not in error:
+        return run
+    reason = error.split(LOG_TAIL_HEADER, 1)[0].rstrip()
+    return {**run, "error": reason, "error_truncated": True}
+
+
 def sweep_to_dict(
     sweep: Sweep, runs: list[Run] | None = None, counts: dict[str, int] | None = None
 ) -> dict[str, Any]:

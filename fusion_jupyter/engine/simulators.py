@@ -51,7 +51,8 @@ class Simulator:
     command: list[str]
     #: Log-line patterns for a simulator that writes no progress file (else empty).
     log_patterns: Mapping[str, str] = field(default_factory=dict)
-    #: Globs of result files the simulator saves in directories it names in its log.
+    #: Globs of result files copied from the directories the simulator names in its
+    #: log (FUSION's are moved whole instead: ``move_outputs``).
     collect: list[str] = field(default_factory=list)
     #: Whether the launcher writes the ``start`` event (the simulator then skips it).
     write_start: bool = False
@@ -61,6 +62,8 @@ class Simulator:
     root_cause: tuple[str, ...] = ()
     #: Whether result directories named in the log are moved (not copied) into output/.
     move_outputs: bool = False
+    #: Symlinks made in the run directory (its working directory): name -> target.
+    links: Mapping[str, str] = field(default_factory=dict)
 
     def launch_spec(self) -> dict[str, Any]:
         """The launcher's part of a run's launch file."""
@@ -71,15 +74,21 @@ class Simulator:
             "write_start": self.write_start,
             "saved_on_signal": self.saved_on_signal,
             "root_cause": list(self.root_cause) or None,
+            "links": dict(self.links) or None,
         }
 
 
 def profile(name: str, settings: EngineSettings) -> Simulator:
     """The profile called ``name`` under ``settings`` (ValueError for an unknown name)."""
     if name == "builtin":
+        shipped = settings.simulator_command == default_simulator_command()
+        root = installed_fusion_root(settings)
+        # With FUSION installed, relative data paths resolve against its root, as FUSION
+        # resolves them (a regression fixture's own mod_formats.json, say).
+        extra = ["--fusion_root", str(root)] if shipped and root else []
         return Simulator(
             name="builtin",
-            command=list(settings.simulator_command),
+            command=[*settings.simulator_command, *extra],
             log_patterns=dict(settings.progress_log_patterns),
             collect=list(settings.output_collect),
             # The shipped simulator leaves the start event to its launcher, so that a
@@ -88,6 +97,7 @@ def profile(name: str, settings: EngineSettings) -> Simulator:
             write_start=settings.simulator_command == default_simulator_command(),
         )
     if name == "fusion":
+        root = fusion_root(settings.fusion_command)
         return Simulator(
             name="fusion",
             command=[
@@ -99,23 +109,61 @@ def profile(name: str, settings: EngineSettings) -> Simulator:
                 "{run_id}",
             ],
             log_patterns=dict(FUSION_LOG_PATTERNS),
-            collect=["*_erlang.json"],
             saved_on_signal=FUSION_SAVED_ON_SIGNAL,
             root_cause=FUSION_ROOT_CAUSE,
             move_outputs=True,
+            # FUSION reads some files relative to its working directory (data/pre_calc/
+            # ...), as if started from its root; the run directory stays the working
+            # directory (what FUSION writes there is the run's), with data/ linked.
+            links={"data": str(root / "data")} if root else {},
         )
     raise ValueError(f"unknown simulator {name!r} (known: {', '.join(SIMULATORS)})")
 
 
-def validate(name: str, cfg: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
-    """What simulator ``name`` cannot run in ``cfg`` (FUSION's own rules are the config's)."""
+def validate(
+    name: str, cfg: Mapping[str, Mapping[str, Any]], fusion_root: Path | None = None
+) -> list[Problem]:
+    """What simulator ``name`` cannot run in ``cfg`` (FUSION's own rules are the config's);
+    ``fusion_root``: where relative data paths resolve (None: the shipped copy)."""
     if name == "builtin":
         # The one place the engine reaches into the simulator package, lazily: the
         # engine must not pay its imports unless a built-in run is validated.
         from fusion_jupyter.sim.support import check_supported
 
-        return check_supported(cfg)
-    return []
+        return check_supported(cfg, fusion_root)
+    return _fusion_crashes(cfg)
+
+
+def installed_fusion_root(settings: EngineSettings) -> Path | None:
+    """FUSION's root when ``fusion_command`` starts an installed FUSION, else None."""
+    if fusion_problem(settings.fusion_command) is not None:
+        return None
+    return fusion_root(settings.fusion_command)
+
+
+#: Settings FUSION accepts and then always crashes on (commit 973983bc; measured on its
+#: eight snr_recheck regression fixtures): refused before launch with FUSION's own error,
+#: rather than a run that fails a minute later.
+FUSION_CRASHES: tuple[tuple[str, str, str], ...] = (
+    (
+        "snr_settings",
+        "snr_recheck",
+        "TypeError: get_overlapping_lightpaths() got an unexpected keyword argument "
+        "'include_all_bands'",
+    ),
+)
+
+
+def _fusion_crashes(cfg: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+    from fusion_jupyter.engine.config.values import parse_bool
+
+    problems = []
+    for section, key, error in FUSION_CRASHES:
+        raw = cfg.get(section, {}).get(key)
+        if isinstance(raw, str) and parse_bool(raw):
+            message = f"= {raw}: FUSION crashes on it at this version ({error})"
+            problems.append(Problem(section, key, message))
+    return problems
 
 
 def fusion_argv0(command: str) -> list[str]:

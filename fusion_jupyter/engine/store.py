@@ -333,11 +333,15 @@ class Store:
             )
         return sweep, runs
 
-    def list_runs(
-        self, filters: RunFilter = RunFilter(), *, limit: int = 100, cursor: str | None = None
-    ) -> Page:
-        """A page of runs, newest first, using keyset pagination on (created_at, id)."""
-        query = select(Run)
+    def count_runs(self, filters: RunFilter = RunFilter()) -> int:
+        """How many runs match ``filters`` (one COUNT over the same indexes as a page)."""
+        query = self._filtered(select(func.count()).select_from(Run), filters)[0]
+        with self.read() as session:
+            return int(session.scalar(query) or 0)
+
+    @staticmethod
+    def _filtered(query: Any, filters: RunFilter) -> tuple[Any, Any, Any]:
+        """``query`` with ``filters`` applied, and the keyset columns in page order."""
         # Keyset columns: with a tag, the tag table's copy, whose index is in page order.
         stamp_col, id_col = Run.created_at, Run.id
         if filters.tag:
@@ -351,6 +355,13 @@ class Store:
             query = query.where(Run.template == filters.template)
         if filters.sweep_id:
             query = query.where(Run.sweep_id == filters.sweep_id)
+        return query, stamp_col, id_col
+
+    def list_runs(
+        self, filters: RunFilter = RunFilter(), *, limit: int = 100, cursor: str | None = None
+    ) -> Page:
+        """A page of runs, newest first, using keyset pagination on (created_at, id)."""
+        query, stamp_col, id_col = self._filtered(select(Run), filters)
         if cursor:
             stamp, run_id = decode_cursor(cursor)
             query = query.where((stamp_col < stamp) | ((stamp_col == stamp) & (id_col < run_id)))

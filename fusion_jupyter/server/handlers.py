@@ -182,7 +182,7 @@ class RouteHandler(FusionHandler):
         elif reply.status == 204:
             self.finish()
         else:
-            self.finish(json.dumps(reply.json, allow_nan=False))
+            self.finish(json.dumps(reply.json, allow_nan=False, separators=(",", ":")))
 
     async def _stream(self, part: FileSlice) -> None:
         """Chunk by chunk, each read in the pool and flushed before the next is read."""

@@ -23,7 +23,15 @@ from fusion_jupyter.engine import config
 from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
 from fusion_jupyter.engine.faults import describe, free_bytes
 from fusion_jupyter.engine.manager import RunManager, check_source
-from fusion_jupyter.engine.models import Run, Status, Sweep, run_to_dict, sweep_to_dict
+from fusion_jupyter.engine.models import (
+    COMPACT_COLUMNS,
+    Run,
+    Status,
+    Sweep,
+    run_to_dict,
+    run_to_row,
+    sweep_to_dict,
+)
 from fusion_jupyter.engine.store import RunFilter
 from fusion_jupyter.service import files
 
@@ -38,6 +46,7 @@ from fusion_jupyter.service.validation import (
     is_object,
     is_text,
     is_text_list,
+    query_bool,
     query_int,
     query_text,
 )
@@ -196,11 +205,14 @@ class SaveTemplateRequest:
 
 @dataclass(frozen=True)
 class ListRequest:
-    """``GET runs``: filters, page size and cursor."""
+    """``GET runs``: filters, page size and cursor; ``view=compact`` for a listing's
+    rows only, ``count=true`` for the number of runs that match."""
 
     filters: RunFilter
     limit: int = DEFAULT_PAGE
     cursor: str | None = None
+    compact: bool = False
+    count: bool = False
 
     @classmethod
     def from_query(cls, query: Query) -> ListRequest:
@@ -214,10 +226,15 @@ class ListRequest:
                 ("sweep_id", "sweep"),
             )
         }
+        view = query_text(_last(query, "view"), "view", 20) or "full"
+        if view not in ("full", "compact"):
+            raise ValidationFailed([Problem("query", "view", "must be full or compact")])
         return cls(
             RunFilter(status=_statuses(query.get("status", ())), **texts),
             query_int(_last(query, "limit"), "limit", DEFAULT_PAGE, 1, MAX_PAGE),
             query_text(_last(query, "cursor"), "cursor", CURSOR_MAX),
+            compact=view == "compact",
+            count=query_bool(_last(query, "count"), "count"),
         )
 
 
@@ -432,8 +449,17 @@ class FusionService:
 
     def list_runs(self, request: ListRequest) -> JSON:
         """A page of runs, newest first, and the cursor of the next one."""
-        page = self.manager.list_runs(request.filters, limit=request.limit, cursor=request.cursor)
-        return page_body(page.runs, page.next_cursor)
+        manager = self.manager
+        page = manager.list_runs(request.filters, limit=request.limit, cursor=request.cursor)
+        if request.compact:
+            rows = [run_to_row(run) for run in page.runs]
+            body: JSON = {"columns": list(COMPACT_COLUMNS), "rows": rows}
+            body["next_cursor"] = page.next_cursor
+        else:
+            body = page_body(page.runs, page.next_cursor)
+        if request.count:
+            body["total"] = manager.store.count_runs(request.filters)
+        return body
 
     def get_run(self, run_id: str) -> JSON:
         """One run."""

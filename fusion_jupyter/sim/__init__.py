@@ -1,16 +1,18 @@
-"""The built-in simulator: FUSION's k_shortest_path + first_fit model, much faster.
+"""The built-in simulator: FUSION's legacy engine for k shortest paths + first fit, faster.
 
 It makes the decisions FUSION's legacy engine makes (sim-model.md) for
-``route_method = k_shortest_path``, ``allocation_method = first_fit`` and
-``snr_type = None`` on NSFNet or a topology file in FUSION's format, reads FUSION INI
-files, and writes FUSION's result files plus a results table and progress events.
-See ``README.md`` beside this file.
+``route_method = k_shortest_path`` or ``shortest_path``, ``allocation_method =
+first_fit`` and ``snr_type = None`` in the C band with static slicing, on FUSION's named
+networks or a topology file; reads FUSION INI files as FUSION's loader does; and writes
+FUSION's result files (identical on FUSION's regression fixtures it models) plus a
+results table and progress events. See ``README.md`` beside this file.
 
 Public API:
 
 * command line: ``python -m fusion_jupyter.sim run_sim --config_path ... --run_id ...``
   (:mod:`fusion_jupyter.sim.cli`), also the ``fusion-jupyter-sim`` script;
-* :func:`check_supported` - refusals for settings this model does not implement;
+* :func:`check_supported` - refusals for settings this model does not implement
+  (FUSION's loader's refusals first);
 * :class:`SimParams`, :func:`simulate` - run the model from Python;
 * :func:`load_params` - a FUSION INI file (plus overrides) as SimParams.
 

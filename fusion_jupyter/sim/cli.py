@@ -27,7 +27,7 @@ from fusion_jupyter.sim.logs import ROOT, FusionLog, configure_logging
 from fusion_jupyter.sim.modulation import ModulationError
 from fusion_jupyter.sim.observer import Observers
 from fusion_jupyter.sim.outputs import OutputWriter
-from fusion_jupyter.sim.params import SimParams
+from fusion_jupyter.sim.params import RUNNERS, SimParams
 from fusion_jupyter.sim.progress import ProgressEvents, ProgressFile
 from fusion_jupyter.sim.simulation import SimContext, build_context, simulate
 from fusion_jupyter.sim.topology import TopologyError
@@ -36,7 +36,7 @@ from fusion_jupyter.sim.traffic import QuotaError
 PROG = "fusion-jupyter-sim"
 EXIT_OK, EXIT_CRASH, EXIT_BAD_CONFIG = 0, 1, 2
 #: Flags that are not config keys.
-_OWN_FLAGS = ("config_path", "run_id", "output_dir", "progress_file")
+_OWN_FLAGS = ("config_path", "run_id", "output_dir", "progress_file", "fusion_root", "runner")
 
 log = logging.getLogger("fusion.sim.cli")
 
@@ -51,6 +51,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output_dir", type=Path, default=Path("output"), help="result files")
     run.add_argument(
         "--progress_file", type=Path, default=Path("progress.jsonl"), help="progress events"
+    )
+    run.add_argument(
+        "--fusion_root",
+        type=Path,
+        default=None,
+        help="FUSION's root: relative mod_assumption_path and network files resolve against "
+        "it as in FUSION (default: the shipped copy of FUSION's data files)",
+    )
+    run.add_argument(
+        "--runner",
+        choices=RUNNERS,
+        default="run_sim",
+        help="which FUSION runner to reproduce: run_sim (fusion-sim run_sim, the default) or "
+        "network_simulator (FUSION's legacy runner, used by its regression fixtures: "
+        "arrival rate x cores_per_link)",
     )
     overrides = run.add_argument_group("config overrides", "set a config key, as the INI spells it")
     for key in overridable_keys():
@@ -80,7 +95,9 @@ def prepare(args: argparse.Namespace) -> tuple[SimParams, SimContext]:
 
     Raises ValidationFailed, or the topology/modulation/quota errors, for a bad config.
     """
-    params = load_params(args.config_path, _overrides(args))
+    params = load_params(
+        args.config_path, _overrides(args), fusion_root=args.fusion_root, runner=args.runner
+    )
     return params, build_context(params)
 
 

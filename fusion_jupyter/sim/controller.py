@@ -24,9 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from fusion_jupyter.sim.modulation import ModFormat, ModTable, best_format
+from fusion_jupyter.sim.modulation import ModFormat, ModTable, best_format, precalc_format
 from fusion_jupyter.sim.routing import Route, RouteTable
-from fusion_jupyter.sim.spectrum import Spectrum, slot_block
+from fusion_jupyter.sim.spectrum import Spectrum
 
 #: FUSION never slices its smallest bandwidth (``sdn_controller.py``: bandwidth != "25").
 UNSLICEABLE_BANDWIDTH = 25
@@ -89,12 +89,15 @@ class Controller:
         mod_table: ModTable,
         max_segments: int,
         guard_slots: int,
+        pre_calc_mod_selection: bool = False,
     ) -> None:
         self.spectrum = spectrum
         self.routes = routes
         self.mod_table = mod_table
         self.max_segments = max_segments
         self.guard_slots = guard_slots
+        #: FUSION's get_path_modulation for the unsliced attempt; slicing is unaffected.
+        self._unsliced_format = precalc_format if pre_calc_mod_selection else best_format
         self._tiers = sorted(mod_table, reverse=True)
         self._options: dict[tuple[str, str, int], tuple[PathOption, ...]] = {}
 
@@ -114,7 +117,7 @@ class Controller:
         return PathOption(
             index=index,
             route=route,
-            unsliced=best_format(self.mod_table[bandwidth], route.length_km),
+            unsliced=self._unsliced_format(self.mod_table[bandwidth], route.length_km),
             slicing=self._slice_tiers(route, bandwidth),
         )
 
@@ -167,12 +170,10 @@ class Controller:
         return tuple(placed)
 
     def _place(self, option: PathOption, bandwidth: int, fmt: ModFormat) -> Lightpath | None:
-        width = fmt.slots + self.guard_slots
-        position = self.spectrum.take(option.route.links, width)
-        if position is None:
+        placed = self.spectrum.place(option.route.links, fmt.slots + self.guard_slots)
+        if placed is None:
             return None
-        core = position // self.spectrum.stride
-        return Lightpath(core, slot_block(position, width), bandwidth, fmt)
+        return Lightpath(placed[0] // self.spectrum.stride, placed[1], bandwidth, fmt)
 
     def release(
         self, option: PathOption, lightpaths: tuple[Lightpath, ...] | list[Lightpath]

@@ -1,85 +1,101 @@
 """From a FUSION INI file (plus command-line overrides) to :class:`SimParams`.
 
-Parsing, the schema and its validation belong to :mod:`fusion_jupyter.engine.config`;
-this module only strings them together with :func:`check_supported` and converts the
-typed values into the model's parameters. Every problem found is raised at once, as
+The file is read as FUSION's loader reads it (:mod:`fusion_jupyter.sim.fusion_ini`),
+checked by :func:`check_config`, and converted into the model's parameters. Every
+problem found is raised at once, as
 :class:`~fusion_jupyter.engine.errors.ValidationFailed`, so the user can fix them all.
 """
 
 from __future__ import annotations
 
+import configparser
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fusion_jupyter.engine import config as ini
 from fusion_jupyter.engine.errors import Problem, ValidationFailed
-from fusion_jupyter.sim.params import SimParams
-from fusion_jupyter.sim.support import check_supported, mod_file_of
+from fusion_jupyter.sim import fusion_ini
+from fusion_jupyter.sim.params import RUNNERS, SimParams, erlang_points
+from fusion_jupyter.sim.support import check_config
 from fusion_jupyter.sim.topology import SHIPPED_NETWORKS
 
-#: The simulator reads whatever files the person or engine that started it names: the
-#: server confines a config's paths before it launches anything (engine.config.paths).
-_LOCAL_FILES = ini.DataPaths(allowed=(Path("/"),))
+RawConfig = dict[str, dict[str, str]]
 
 
 def sections_of(key: str) -> list[str]:
-    """The sections FUSION reads ``key`` from, as the schema lists them."""
-    return [entry.section for entry in ini.SCHEMA if entry.key == key]
+    """The sections FUSION's loader reads ``key`` from (required first)."""
+    found = [
+        section
+        for table in (fusion_ini.REQUIRED, fusion_ini.OPTIONAL)
+        for section, keys in table.items()
+        if key in keys
+    ]
+    return list(dict.fromkeys(found)) or ["general_settings"]
 
 
 def overridable_keys() -> list[str]:
-    """Every schema key, once: each gets a ``--key`` flag like FUSION's command line."""
-    return list(dict.fromkeys(entry.key for entry in ini.SCHEMA))
+    """Every key FUSION's loader reads, once: each gets a ``--key`` flag like FUSION's CLI."""
+    return fusion_ini.known_keys()
 
 
-def apply_overrides(config: ini.Config, overrides: Mapping[str, str]) -> ini.Config:
-    """Set each overridden key in its schema section.
+def apply_overrides(config: RawConfig, overrides: Mapping[str, str]) -> RawConfig:
+    """Set each overridden key where FUSION reads it.
 
-    A key the schema lists in two sections (``guard_slots``) is set in the first one
-    and in every other one the config already has it in, so they stay equal.
+    FUSION applies a command-line value to the key wherever its loader reads it, so a
+    key in two sections (``guard_slots``, ``allocation_method``) is set in the first
+    and in every other one the config already has it in.
     """
-    nested: dict[str, dict[str, str]] = {}
+    out = {section: dict(entries) for section, entries in config.items()}
     for key, value in overrides.items():
-        homes = sections_of(key)
-        for index, section in enumerate(homes):
-            if index == 0 or key in config.get(section, {}):
-                nested.setdefault(section, {})[key] = value
-    return ini.merge(config, nested)
+        for index, section in enumerate(sections_of(key)):
+            if index == 0 or key in out.get(section, {}):
+                out.setdefault(section, {})[key] = str(value)
+    return out
 
 
-def read_config(path: Path, overrides: Mapping[str, str] | None = None) -> ini.Config:
+def read_config(path: Path, overrides: Mapping[str, str] | None = None) -> RawConfig:
     """The INI file with overrides applied; ValidationFailed if it cannot be read."""
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = fusion_ini.parse_text(text)
+    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
         raise ValidationFailed([Problem("config_path", "", f"cannot read {path}: {exc}")]) from None
-    return apply_overrides(ini.parse_ini(text), overrides or {})
+    return apply_overrides(raw, overrides or {})
 
 
-def params_from_config(config: ini.Config) -> SimParams:
-    """Validate ``config`` for the built-in simulator and convert it.
+def params_from_config(
+    config: RawConfig, *, fusion_root: str | Path | None = None, runner: str = "run_sim"
+) -> SimParams:
+    """Check ``config`` for the built-in simulator and convert it.
 
-    Raises ValidationFailed listing schema errors and unsupported settings together.
+    Raises ValidationFailed listing FUSION's loader refusals, or the unsupported settings.
     """
-    problems = ini.validate(config, _LOCAL_FILES).errors + check_supported(config)
+    if runner not in RUNNERS:
+        raise ValidationFailed([Problem("runner", "", f"runner must be one of {RUNNERS}")])
+    problems = check_config(config, fusion_root)
     if problems:
         raise ValidationFailed(problems)
-    return params_from_typed(ini.typed(config, _LOCAL_FILES), ini.erlang_points(config))
+    values = fusion_ini.flatten(config).values
+    return params_from_values(values, fusion_root=fusion_root, runner=runner)
 
 
-def params_from_typed(values: Mapping[str, Any], erlangs: list[float]) -> SimParams:
-    """SimParams from ``typed()``'s flat values and the Erlang points."""
+def params_from_values(
+    values: Mapping[str, Any], *, fusion_root: str | Path | None = None, runner: str = "run_sim"
+) -> SimParams:
+    """SimParams from FUSION's flat ``engine_props`` values."""
     network = str(values["network"])
+    start, stop, step = (float(values[k]) for k in ("erlang_start", "erlang_stop", "erlang_step"))
+    route_method = str(values["route_method"])
     return SimParams(
-        erlangs=tuple(erlangs),
-        erlang_start=float(values["erlang_start"]),
-        erlang_stop=float(values["erlang_stop"]),
-        erlang_step=float(values["erlang_step"]),
+        erlangs=tuple(erlang_points(start, stop, step, runner)),
+        erlang_start=start,
+        erlang_stop=stop,
+        erlang_step=step,
         num_requests=int(values["num_requests"]),
         max_iters=int(values["max_iters"]),
         holding_time=float(values["holding_time"]),
-        k_paths=int(values["k_paths"]),
+        k_paths=int(values.get("k_paths", 3)),
+        route_method=route_method,
         cores_per_link=int(values["cores_per_link"]),
         c_band=int(values["c_band"]),
         guard_slots=int(values["guard_slots"]),
@@ -87,20 +103,31 @@ def params_from_typed(values: Mapping[str, Any], erlangs: list[float]) -> SimPar
         request_distribution={
             str(bw): float(p) for bw, p in values["request_distribution"].items()
         },
-        is_training=bool(values.get("is_training") or False),
+        is_training=bool(values.get("is_training", False)),
         network=network if network in SHIPPED_NETWORKS else Path(network).stem,
         topology_file=None if network in SHIPPED_NETWORKS else network,
         mod_assumption=str(values["mod_assumption"]),
-        mod_assumption_path=_optional_path(mod_file_of(values.get("mod_assumption_path"))),
+        mod_assumption_path=_optional_str(values.get("mod_assumption_path")),
         thread_num=str(values.get("thread_num") or "s1"),
         print_step=int(values.get("print_step") or 15),
+        fusion_root=None if fusion_root is None else str(fusion_root),
+        pre_calc_mod_selection=bool(values.get("pre_calc_mod_selection", False)),
+        only_core_node=bool(values.get("is_only_core_node", True)),
+        runner=runner,
+        save_start_end_slots=bool(values.get("save_start_end_slots", False)),
     )
 
 
-def _optional_path(path: Path | None) -> str | None:
-    return None if path is None else str(path)
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
-def load_params(path: Path, overrides: Mapping[str, str] | None = None) -> SimParams:
-    """Read, override, validate and convert a config file in one step."""
-    return params_from_config(read_config(path, overrides))
+def load_params(
+    path: Path,
+    overrides: Mapping[str, str] | None = None,
+    *,
+    fusion_root: str | Path | None = None,
+    runner: str = "run_sim",
+) -> SimParams:
+    """Read, override, check and convert a config file in one step."""
+    return params_from_config(read_config(path, overrides), fusion_root=fusion_root, runner=runner)

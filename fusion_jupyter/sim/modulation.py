@@ -12,11 +12,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-#: The modulation file shipped with the package (FUSION's default_mod_formats.json).
-SHIPPED_MOD_FILE = "default_mod_formats.json"
+#: FUSION's default table, relative to its root (its templates name it).
+SHIPPED_MOD_FILE = "data/json_input/example_mods/default_mod_formats.json"
+#: What FUSION reads when ``mod_assumption_path`` is empty or None (``fusion/io/generate.py``).
+FUSION_DEFAULT_MOD_PATH = "data/json_input/run_mods/mod_formats.json"
 
 
 class ModulationError(ValueError):
@@ -36,42 +39,121 @@ class ModFormat:
 ModTable = Mapping[int, tuple[ModFormat, ...]]
 
 
-def load_mod_table(assumption: str = "DEFAULT", path: str | Path | None = None) -> ModTable:
-    """The table under ``assumption`` in FUSION's JSON format, bandwidths in file order."""
-    if path is None:
-        text = (resources.files("fusion_jupyter.sim") / "data" / SHIPPED_MOD_FILE).read_text(
-            encoding="utf-8"
-        )
+def _shipped(relative: str) -> Traversable:
+    return resources.files("fusion_jupyter.sim").joinpath("data", "fusion", *relative.split("/"))
+
+
+def resolve_mod_path(value: str | None, fusion_root: str | Path | None = None) -> Traversable:
+    """The modulation file ``mod_assumption_path = value`` names, as FUSION resolves it.
+
+    Empty or None means FUSION's ``data/json_input/run_mods/mod_formats.json``; a
+    relative path is relative to FUSION's root. Without a root, the shipped copy of
+    FUSION's data files stands in for it. Raises ModulationError if the file is not there.
+    """
+    relative = FUSION_DEFAULT_MOD_PATH if value in (None, "", "None") else str(value)
+    path = Path(relative)
+    if path.is_absolute():
+        found: Traversable = path
+    elif fusion_root is not None:
+        found = Path(fusion_root) / path
     else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ModulationError(f"cannot read modulation file {str(path)!r}: {exc}") from None
-    document = json.loads(text)
+        found = _shipped(path.as_posix())
+    if not found.is_file():
+        where = (
+            ""
+            if path.is_absolute() or fusion_root is not None
+            else (
+                " (no FUSION root was given, and the shipped copy of FUSION's data has no such "
+                "file: give --fusion_root or an absolute path)"
+            )
+        )
+        raise ModulationError(f"modulation file {str(found)!r} does not exist{where}")
+    return found
+
+
+def load_mod_table(
+    assumption: str = "DEFAULT", path: str | Path | Traversable | None = None
+) -> ModTable:
+    """The table under ``assumption`` in FUSION's JSON format, bandwidths in file order.
+
+    ``path`` None means FUSION's default table (shipped).
+    """
+    file = _shipped(SHIPPED_MOD_FILE) if path is None else path
+    try:
+        text = (Path(file) if isinstance(file, str) else file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ModulationError(f"cannot read modulation file {str(file)!r}: {exc}") from None
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise ModulationError(f"modulation file {str(file)!r} is not JSON: {exc}") from None
     if assumption not in document:
         raise ModulationError(f"modulation assumption {assumption!r} is not in the table")
     return parse_mod_table(document[assumption])
 
 
-def parse_mod_table(section: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> ModTable:
-    """Convert one assumption's JSON object into a :data:`ModTable`."""
+def parse_mod_table(section: Any) -> ModTable:
+    """Convert one assumption's JSON object into a :data:`ModTable`.
+
+    The JSON is a user's file: every shape it could have that is not FUSION's is a
+    ModulationError naming where, never a TypeError from deep inside.
+    """
+    if not isinstance(section, Mapping):
+        raise ModulationError("a modulation assumption must map bandwidths to formats")
     table: dict[int, tuple[ModFormat, ...]] = {}
     for bandwidth, formats in section.items():
         entries = [
-            ModFormat(name, float(spec["max_length"]), int(spec["slots_needed"]))
-            for name, spec in formats.items()
+            _mod_format(bandwidth, name, spec) for name, spec in _formats(bandwidth, formats)
         ]
+        if not str(bandwidth).isdigit():
+            raise ModulationError(f"bandwidth {str(bandwidth)[:40]!r} is not a whole number")
         # sorted() is stable, so formats of equal reach keep the file's order.
         table[int(bandwidth)] = tuple(sorted(entries, key=lambda fmt: fmt.max_length_km))
     return table
 
 
-def available_assumptions() -> list[str]:
-    """The assumption names the shipped file defines."""
-    text = (resources.files("fusion_jupyter.sim") / "data" / SHIPPED_MOD_FILE).read_text(
-        encoding="utf-8"
-    )
-    return list(json.loads(text))
+def _formats(bandwidth: Any, formats: Any) -> list[tuple[str, Any]]:
+    if not isinstance(formats, Mapping):
+        raise ModulationError(f"bandwidth {str(bandwidth)[:40]!r} must map format names to objects")
+    return [(str(name), spec) for name, spec in formats.items()]
+
+
+def _mod_format(bandwidth: Any, name: str, spec: Any) -> ModFormat:
+    where = f"format {name[:40]!r} of bandwidth {str(bandwidth)[:40]!r}"
+    if not isinstance(spec, Mapping):
+        raise ModulationError(f"{where} must be an object with max_length and slots_needed")
+    try:
+        return ModFormat(name, float(spec["max_length"]), int(spec["slots_needed"]))
+    except (KeyError, TypeError, ValueError):
+        raise ModulationError(
+            f"{where} needs a number max_length and a whole number slots_needed"
+        ) from None
+
+
+def available_assumptions(path: Traversable | None = None) -> list[str]:
+    """The assumption names a modulation file (by default FUSION's default file) defines."""
+    file = _shipped(SHIPPED_MOD_FILE) if path is None else path
+    document = json.loads(file.read_text(encoding="utf-8"))
+    if not isinstance(document, dict):
+        raise ModulationError(f"modulation file {str(file)!r} is not a JSON object")
+    return list(document)
+
+
+def precalc_format(formats: tuple[ModFormat, ...], length_km: float) -> ModFormat | None:
+    """FUSION's ``get_path_modulation`` (``pre_calc_mod_selection = True``).
+
+    It looks up QPSK, 16-QAM and 64-QAM by name and picks by their reaches: QPSK if
+    the path is longer than 16-QAM's reach, 16-QAM if longer than 64-QAM's, else 64-QAM.
+    """
+    by_name = {fmt.name: fmt for fmt in formats}
+    qpsk, qam16, qam64 = by_name["QPSK"], by_name["16-QAM"], by_name["64-QAM"]
+    if qpsk.max_length_km >= length_km > qam16.max_length_km:
+        return qpsk
+    if qam16.max_length_km >= length_km > qam64.max_length_km:
+        return qam16
+    if qam64.max_length_km >= length_km:
+        return qam64
+    return None
 
 
 def best_format(formats: tuple[ModFormat, ...], length_km: float) -> ModFormat | None:

@@ -13,11 +13,12 @@ holds the state so far and, at the end, the final state. Keys FUSION does not ha
 * ``fusion_jupyter`` (top level): what this simulator adds: iterations run, whether the
   CI stopped the point early, share of sliced requests, wall time.
 
-``lightpath_utilization`` is null: it measures grooming, which this model does not do.
+``lightpath_utilization`` and ``lp_bw_utilization_dict`` are FUSION's: without grooming
+every lightpath is 100 % used.
 ``link_usage`` is the last iteration's: per directed link, lightpaths set up over it
 (``usage_count``), Gb/s x s carried (``throughput``) and FUSION's ``link_num``.
 
-``results.csv`` and ``results.parquet`` have one row per finished Erlang point, see
+``results.csv`` has one row per finished Erlang point, see
 :data:`RESULT_COLUMNS`. The table always gives the statistics of the iterations run,
 also with ``is_training`` (where FUSION's JSON, and ours, hold null): mean, sample
 variance (0.0 for one iteration) and FUSION's confidence interval formula, so that a
@@ -27,17 +28,14 @@ agree.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import pandas as pd
-
+from typing import Any
 
 from fusion_jupyter._version import __version__
 from fusion_jupyter.engine import blocking
@@ -51,7 +49,7 @@ from fusion_jupyter.sim.stats import (
 )
 from fusion_jupyter.sim.tally import IterationResult
 
-#: Columns of results.csv / results.parquet, in order: every results table's, then ours.
+#: Columns of results.csv, in order: every results table's, then ours.
 RESULT_COLUMNS = (
     *blocking.RESULT_COLUMNS,
     "bit_rate_blocking_corrected_mean",
@@ -61,12 +59,21 @@ RESULT_COLUMNS = (
     "wall_seconds",
 )
 RESULTS_CSV = "results.csv"
-RESULTS_PARQUET = "results.parquet"
 
 
 def erlang_file_name(erlang: float) -> str:
     """FUSION's file name for one load: the Erlang as a float, e.g. ``300.0_erlang.json``."""
     return f"{float(erlang)}_erlang.json"
+
+
+#: Keys of the per-Erlang JSON that FUSION does not write (see the module docstring).
+ADDED_TOP_KEYS = ("bit_rate_blocking_corrected_mean", "fusion_jupyter")
+ADDED_ITERATION_KEYS = ("sim_br_block_corrected_list", "sliced_requests")
+
+
+def _last_utilization(point: ErlangPoint) -> float | None:
+    """FUSION's ``lightpath_utilization``: the mean of the last iteration's list."""
+    return point.iterations[-1].lp_utilization_mean if point.iterations else None
 
 
 def erlang_document(point: ErlangPoint) -> dict[str, Any]:
@@ -84,7 +91,7 @@ def erlang_document(point: ErlangPoint) -> dict[str, Any]:
         "ci_rate_bit_rate_block": bit_rate.ci_rate,
         "ci_percent_bit_rate_block": bit_rate.ci_percent,
         "bit_rate_blocking_corrected_mean": stats.bit_rate_corrected_ci.mean,
-        "lightpath_utilization": None,
+        "lightpath_utilization": _last_utilization(point),
         "link_usage": point.iterations[-1].link_usage if point.iterations else {},
         "iter_stats": {
             str(result.iteration): _iteration_document(point, result) for result in point.iterations
@@ -102,23 +109,44 @@ def erlang_document(point: ErlangPoint) -> dict[str, Any]:
 
 
 def _iteration_document(point: ErlangPoint, result: IterationResult) -> dict[str, Any]:
-    """``iter_stats[i]``; the ``sim_*_list`` values run up to and including iteration i."""
+    """``iter_stats[i]`` with FUSION's keys; the ``sim_*_list`` values run up to iteration i.
+
+    Per-request lists FUSION only fills on request (snapshots, fragmentation, slot
+    lists) and the SNR/crosstalk figures, which need a physical-layer model, are
+    FUSION's empty values for the settings this simulator accepts.
+    """
     upto = result.iteration + 1
     stats = point.stats
+    utilization = result.lp_utilization_mean
     return {
+        "snapshots_dict": {},
+        "cores_dict": result.cores,
+        "weights_dict": result.weights,
+        "mods_used_dict": result.mods_used,
+        "demand_realization_ratio": {"overall": [], **{bw: [] for bw in result.block_bw}},
+        "block_bw_dict": result.block_bw,
+        "frag_dict": {},
+        "lp_bw_utilization_dict": result.lp_utilization,
+        "block_reasons_dict": result.block_reasons,
+        "link_usage_dict": result.link_usage,
         "sim_block_list": stats.blocking[:upto],
         "sim_br_block_list": stats.bit_rate[:upto],
-        "sim_br_block_corrected_list": stats.bit_rate_corrected[:upto],
-        "block_reasons_dict": result.block_reasons,
-        "block_bw_dict": result.block_bw,
-        "mods_used_dict": result.mods_used,
-        "weights_dict": result.weights,
-        "cores_dict": result.cores,
-        "path_index_list": result.path_index,
-        "sliced_requests": result.sliced,
         **_prefixed("trans_", _flat_summary(result.transponders_mean)),
         **_prefixed("hops_", result.hops.rounded(with_std=False)),
         **_prefixed("lengths_", result.lengths.rounded(with_std=False)),
+        **_prefixed("route_times_", {"mean": 0.0, "min": 0.0, "max": 0.0}),
+        **_prefixed("xt_", dict.fromkeys(("mean", "min", "max"))),
+        **_prefixed("snr_", dict.fromkeys(("mean", "min", "max"))),
+        "bands_list": [],
+        "start_slot_list": [],
+        "end_slot_list": [],
+        "modulation_list": [],
+        "bandwidth_list": [],
+        "path_index_list": result.path_index,
+        "sim_lp_utilization_list": [] if utilization is None else [utilization],
+        # Added by this simulator (ADDED_ITERATION_KEYS):
+        "sim_br_block_corrected_list": stats.bit_rate_corrected[:upto],
+        "sliced_requests": result.sliced,
     }
 
 
@@ -170,28 +198,36 @@ def _exact_means(
     return [value for value in map(pick, point.iterations) if value is not None]
 
 
-def results_frame(points: Sequence[ErlangPoint]) -> pd.DataFrame:
-    """The results table with stable column types (nulls stay nulls in Parquet)."""
-    # Imported here, once the first point is done: at start-up it would cost 0.3 s.
-    import pandas as pd
-
-    frame = pd.DataFrame([results_row(point) for point in points], columns=list(RESULT_COLUMNS))
-    floats = [c for c in RESULT_COLUMNS if c != "iterations"]
-    return frame.astype({**dict.fromkeys(floats, "float64"), "iterations": "int64"})
-
-
 def write_json_atomically(path: Path, document: Any) -> None:
     """Replace ``path`` in one rename, so a reader never sees half a file."""
-    _replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(document, indent=4)))
+    # Compact: json's C encoder is used only without indent (5-10x faster here).
+    _replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(document)))
 
 
 def write_results(output_dir: Path, points: Sequence[ErlangPoint]) -> None:
-    """(Re)write results.csv and results.parquet from every finished point."""
-    frame = results_frame(points)
-    _replace_atomically(output_dir / RESULTS_CSV, lambda tmp: frame.to_csv(tmp, index=False))
-    _replace_atomically(
-        output_dir / RESULTS_PARQUET, lambda tmp: frame.to_parquet(tmp, index=False)
-    )
+    """(Re)write results.csv from every finished point.
+
+    Written with the csv module: pandas and pyarrow would cost more start-up than a
+    small run simulates. Floats are written as ``repr`` (they read back bit for bit),
+    None as an empty field (pandas reads it as NaN); the server serves the table as
+    Parquet on request.
+    """
+    rows = [results_row(point) for point in points]
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(RESULT_COLUMNS)
+            for row in rows:
+                writer.writerow(_csv_field(row[column]) for column in RESULT_COLUMNS)
+
+    _replace_atomically(output_dir / RESULTS_CSV, write)
+
+
+def _csv_field(value: Any) -> str:
+    if value is None:
+        return ""
+    return repr(float(value)) if isinstance(value, float) else str(value)
 
 
 def _replace_atomically(path: Path, write: Callable[[Path], object]) -> None:

@@ -7,7 +7,7 @@ a benchmark without any config parsing in between.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 #: FUSION's hard-coded early-stop threshold: an Erlang point ends once the request
@@ -22,6 +22,15 @@ DEFAULT_REQUEST_DISTRIBUTION: Mapping[str, float] = {
     "200": 0.20,
     "400": 0.10,
 }
+
+
+#: How FUSION runs a config. ``run_sim`` is ``fusion-sim run_sim`` (its BatchRunner):
+#: arrival rate erlang / holding_time, loads start, start + step, ... (a running float
+#: sum). ``network_simulator`` is FUSION's legacy runner (``fusion/sim/network_simulator.py``),
+#: which its regression test (``tests/run_comparison.py``) and thus its fixtures use:
+#: arrival rate cores_per_link * erlang / holding_time, loads
+#: ``range(int(start), int(stop) + 1, int(step))``.
+RUNNERS = ("run_sim", "network_simulator")
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,66 @@ class SimParams:
     #: A topology file in FUSION's format; None means the shipped file for ``network``.
     topology_file: str | None = None
     mod_assumption: str = "DEFAULT"
-    #: A modulation table in FUSION's JSON format; None means the shipped table.
-    mod_assumption_path: str | None = None
+    #: ``mod_assumption_path`` as the INI gives it, resolved as FUSION does (see
+    #: :func:`~fusion_jupyter.sim.modulation.resolve_mod_path`); the default is the one
+    #: FUSION's templates name.
+    mod_assumption_path: str | None = "data/json_input/example_mods/default_mod_formats.json"
     thread_num: str = "s1"
     print_step: int = 15
+    #: FUSION's root, against which relative data paths resolve; None: the shipped copy.
+    fusion_root: str | None = None
+    #: ``pre_calc_mod_selection``: one format per path, by FUSION's get_path_modulation.
+    pre_calc_mod_selection: bool = False
+    #: ``is_only_core_node``: False draws endpoints from the network's core nodes.
+    only_core_node: bool = True
+    #: One of :data:`RUNNERS`.
+    runner: str = "run_sim"
+    #: ``k_shortest_path``, or ``shortest_path`` (FUSION routes it with k_paths = 1 but
+    #: keeps k_paths for its statistics).
+    route_method: str = "k_shortest_path"
+    #: ``save_start_end_slots`` (only shapes the result files).
+    save_start_end_slots: bool = False
+
+    @property
+    def routing_k(self) -> int:
+        """Candidate paths per request."""
+        return 1 if self.route_method == "shortest_path" else self.k_paths
+
+    def arrival_rate(self, erlang: float) -> float:
+        """Requests per unit time at ``erlang``, as the chosen FUSION runner sets it."""
+        if self.runner == "network_simulator":
+            return (self.cores_per_link * erlang) / self.holding_time
+        return erlang / self.holding_time
+
+
+def erlang_points(start: float, stop: float, step: float, runner: str = "run_sim") -> list[float]:
+    """The loads FUSION's ``runner`` simulates for start/stop/step (see :data:`RUNNERS`)."""
+    if runner == "network_simulator":
+        return [float(x) for x in range(int(start), int(stop) + 1, int(step))]
+    points = []
+    current = float(start)
+    while current <= stop:
+        points.append(current)
+        current += step
+    return points
+
+
+class QuotaError(ValueError):
+    """``num_requests`` does not split exactly by the bandwidth distribution."""
+
+
+def bandwidth_quotas(
+    bandwidths: Sequence[int], distribution: Mapping[str, float], num_requests: int
+) -> list[int]:
+    """Requests per bandwidth: exactly ``int(p * N)`` each, which must add up to N.
+
+    FUSION refuses a split that does not add up (``validate_request_distribution``).
+    """
+    quotas = [int(float(distribution.get(str(bw), 0.0)) * num_requests) for bw in bandwidths]
+    if sum(quotas) != num_requests:
+        counts = ", ".join(f"{bw}G: {n}" for bw, n in zip(bandwidths, quotas, strict=True))
+        raise QuotaError(
+            f"num_requests = {num_requests} does not split exactly by request_distribution "
+            f"(int(p * N) gives {counts}; sum {sum(quotas)})"
+        )
+    return quotas

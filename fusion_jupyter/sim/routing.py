@@ -2,18 +2,30 @@
 
 FUSION asks networkx for ``shortest_simple_paths(G, s, d, weight="length")`` on every
 request; the paths never change, so computing them once per ordered pair gives the
-same lists. Lengths are multiples of 100 km, so ties are common and the s->d list is
-not always the mirror of d->s: both directions are computed, never derived.
+same lists. Lengths are multiples of 100 km on NSFNet, so ties are common and the s->d
+list is not always the mirror of d->s: both directions are computed, never derived.
+
+The generator yields paths in the same order whatever k is, so the first k paths of
+a longer list are the k-path list. For FUSION's named networks the package ships the
+first :data:`SHIPPED_K` paths of every ordered pair (``data/paths/<network>.json``,
+computed with networkx 3.6.1, FUSION's version), used when the topology text is the
+shipped one (same sha256) and k is not larger; otherwise networkx computes them, and
+is only then imported (it costs more start-up than a small run simulates).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from itertools import islice, pairwise
+from typing import Any
 
-import networkx as nx
+from fusion_jupyter.sim.topology import SHIPPED_NETWORKS, Topology
 
-from fusion_jupyter.sim.topology import Topology
+#: Paths per ordered pair in the shipped tables.
+SHIPPED_K = 5
 
 
 @dataclass(frozen=True)
@@ -31,31 +43,69 @@ class Route:
         return len(self.links)
 
 
-def k_shortest_routes(topology: Topology, src: str, dst: str, k: int) -> tuple[Route, ...]:
-    """The first ``k`` loopless paths from ``src`` to ``dst`` by total length."""
+def computed_paths(topology: Topology, src: str, dst: str, k: int) -> list[list[str]]:
+    """The first ``k`` loopless paths from ``src`` to ``dst`` by total length (networkx)."""
+    import networkx as nx
+
     paths = nx.shortest_simple_paths(topology.graph, src, dst, weight="length")
     try:
-        return tuple(_route(topology, path) for path in islice(paths, k))
+        return [list(path) for path in islice(paths, k)]
     except nx.NetworkXNoPath:
         # A disconnected pair has no candidate path, so its requests are blocked.
-        return ()
+        return []
 
 
-def _route(topology: Topology, path: list[str]) -> Route:
+def make_route(topology: Topology, path: list[str] | tuple[str, ...]) -> Route:
     """Attach link indices and length (summed hop by hop, as FUSION does) to a path."""
     links = tuple(topology.link_index[(u, v)] for u, v in pairwise(path))
     length = 0.0
-    for u, v in pairwise(path):
-        length += float(topology.graph[u][v]["length"])
+    for index in links:
+        length += topology.links[index].length_km
     return Route(tuple(path), links, length)
 
 
-class RouteTable:
-    """Per ordered node pair, its k shortest routes, computed on first use."""
+def path_table(topology: Topology, k: int = SHIPPED_K) -> dict[str, Any]:
+    """The shipped-table document for ``topology``: first ``k`` paths of every ordered pair."""
+    return {
+        "network": topology.name,
+        "sha256": topology.digest,
+        "k": k,
+        "paths": {
+            f"{src} {dst}": computed_paths(topology, src, dst, k)
+            for src in topology.nodes
+            for dst in topology.nodes
+            if src != dst
+        },
+    }
 
-    def __init__(self, topology: Topology, k: int) -> None:
+
+@cache
+def _shipped_table(network: str) -> dict[str, Any] | None:
+    file = resources.files("fusion_jupyter.sim").joinpath("data", "paths", f"{network}.json")
+    if not file.is_file():
+        return None
+    table: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
+    return table
+
+
+def shipped_paths(topology: Topology, k: int) -> dict[str, list[list[str]]] | None:
+    """The shipped path table of ``topology``, if there is one that covers ``k``."""
+    if topology.name not in SHIPPED_NETWORKS:
+        return None
+    table = _shipped_table(topology.name)
+    if table is None or table["sha256"] != topology.digest or table["k"] < k:
+        return None
+    paths: dict[str, list[list[str]]] = table["paths"]
+    return paths
+
+
+class RouteTable:
+    """Per ordered node pair, its k shortest routes, looked up or computed on first use."""
+
+    def __init__(self, topology: Topology, k: int, *, use_shipped: bool = True) -> None:
         self.topology = topology
         self.k = k
+        self._shipped = shipped_paths(topology, k) if use_shipped else None
         self._cache: dict[tuple[str, str], tuple[Route, ...]] = {}
 
     def routes(self, src: str, dst: str) -> tuple[Route, ...]:
@@ -63,6 +113,10 @@ class RouteTable:
         key = (src, dst)
         found = self._cache.get(key)
         if found is None:
-            found = k_shortest_routes(self.topology, src, dst, self.k)
+            if self._shipped is not None:
+                paths = self._shipped.get(f"{src} {dst}", [])[: self.k]
+            else:
+                paths = computed_paths(self.topology, src, dst, self.k)
+            found = tuple(make_route(self.topology, path) for path in paths)
             self._cache[key] = found
         return found

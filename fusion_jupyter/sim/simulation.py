@@ -9,11 +9,11 @@ blocking statistics are updated and FUSION's CI rule may end the point early.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from fusion_jupyter.sim.controller import Allocation, Controller
-from fusion_jupyter.sim.modulation import ModTable, load_mod_table
+from fusion_jupyter.sim.modulation import ModTable, load_mod_table, resolve_mod_path
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
 from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.routing import RouteTable
@@ -21,11 +21,7 @@ from fusion_jupyter.sim.spectrum import Spectrum
 from fusion_jupyter.sim.stats import ErlangStats
 from fusion_jupyter.sim.tally import IterationResult, IterationTally
 from fusion_jupyter.sim.topology import Topology, load_topology
-from fusion_jupyter.sim.traffic import (
-    Requests,
-    bandwidth_quotas,
-    generate_requests,
-)
+from fusion_jupyter.sim.traffic import Event, bandwidth_quotas, stream_events
 
 
 @dataclass
@@ -50,17 +46,25 @@ def build_context(
     params: SimParams, topology: Topology | None = None, mod_table: ModTable | None = None
 ) -> SimContext:
     """Load the network and tables a run needs (raises on bad topology or quotas)."""
-    topology = topology or load_topology(params.network, params.topology_file)
-    mod_table = mod_table or load_mod_table(params.mod_assumption, params.mod_assumption_path)
+    topology = topology or load_topology(
+        params.network,
+        params.topology_file,
+        only_core_node=params.only_core_node,
+        fusion_root=params.fusion_root,
+    )
+    mod_table = mod_table or load_mod_table(
+        params.mod_assumption, resolve_mod_path(params.mod_assumption_path, params.fusion_root)
+    )
     bandwidths = list(mod_table)
     quotas = bandwidth_quotas(bandwidths, params.request_distribution, params.num_requests)
     spectrum = Spectrum(len(topology.links), params.cores_per_link, params.c_band)
     controller = Controller(
         spectrum,
-        RouteTable(topology, params.k_paths),
+        RouteTable(topology, params.routing_k),
         mod_table,
         max_segments=params.max_segments,
         guard_slots=params.guard_slots,
+        pre_calc_mod_selection=params.pre_calc_mod_selection,
     )
     return SimContext(params, topology, mod_table, bandwidths, quotas, controller)
 
@@ -69,48 +73,49 @@ def run_iteration(ctx: SimContext, erlang: float, iteration: int) -> IterationRe
     """Simulate one iteration of one Erlang point from an empty network."""
     started = time.perf_counter()
     params = ctx.params
-    requests = generate_requests(
+    events = stream_events(
         seed=iteration + 1,
-        num_nodes=len(ctx.topology.nodes),
+        num_nodes=len(ctx.topology.request_nodes),
         quotas=ctx.quotas,
-        arrival_rate=erlang / params.holding_time,
+        arrival_rate=params.arrival_rate(erlang),
         holding_time=params.holding_time,
     )
     controller = ctx.controller
     controller.spectrum.clear()
     tally = IterationTally(ctx.bandwidths, params.k_paths, params.cores_per_link)
-    _process_events(ctx, requests, tally)
-    result = tally.result(iteration, len(requests), ctx.topology, ctx.mod_names)
+    _process_events(ctx, events, tally)
+    result = tally.result(iteration, sum(ctx.quotas), ctx.topology, ctx.mod_names)
     result.wall_seconds = time.perf_counter() - started
     return result
 
 
-def _process_events(ctx: SimContext, requests: Requests, tally: IterationTally) -> None:
-    """Serve arrivals and free releases in time order (the hot loop)."""
-    count = len(requests)
-    nodes = ctx.topology.nodes
-    bandwidths = [ctx.bandwidths[b] for b in requests.bandwidth]
-    source, destination = requests.source, requests.destination
-    arrive, depart = requests.arrive, requests.depart
+def _process_events(ctx: SimContext, events: Iterator[Event], tally: IterationTally) -> None:
+    """Serve arrivals and free releases in FUSION's order (the hot loop).
+
+    Only routed requests in the network are held, so memory does not grow with
+    ``num_requests``.
+    """
+    nodes = ctx.topology.request_nodes
+    bandwidths = ctx.bandwidths
     serve = ctx.controller.serve
     release = ctx.controller.release
-    live: list[Allocation | None] = [None] * count
-    for event in requests.order:
-        if event < count:
-            bandwidth = bandwidths[event]
-            allocation = serve(nodes[source[event]], nodes[destination[event]], bandwidth)
+    blocked_request = tally.blocked_request
+    routed_request = tally.routed_request
+    live: dict[int, Allocation] = {}
+    for index, src, dst, bw, arrive, depart in events:
+        if index >= 0:
+            bandwidth = bandwidths[bw]
+            allocation = serve(nodes[src], nodes[dst], bandwidth)
             if allocation is None:
-                tally.blocked_request(bandwidth)
+                blocked_request(bandwidth)
             else:
-                live[event] = allocation
-                tally.routed_request(bandwidth, allocation)
+                live[index] = allocation
+                routed_request(bandwidth, allocation)
             continue
-        index = event - count
-        allocation = live[index]
+        allocation = live.pop(~index, None)
         if allocation is not None:
             release(allocation.option, allocation.lightpaths)
-            tally.released(allocation.option, bandwidths[index] * (depart[index] - arrive[index]))
-            live[index] = None
+            tally.released(allocation.option, bandwidths[bw] * (depart - arrive))
 
 
 def run_erlang(ctx: SimContext, index: int, erlang: float, observer: Observer) -> ErlangPoint:

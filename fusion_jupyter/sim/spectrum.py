@@ -71,13 +71,19 @@ class Spectrum:
 
     def take(self, links: Sequence[int], width: int) -> int | None:
         """First fit, and occupy what it found; the bit position, or None if blocked."""
+        placed = self.place(links, width)
+        return None if placed is None else placed[0]
+
+    def place(self, links: Sequence[int], width: int) -> tuple[int, int] | None:
+        """First fit and occupy: (bit position, occupied block), or None if blocked."""
         position = self.first_fit(links, width)
-        if position is not None:
-            block = ((1 << width) - 1) << position  # slot_block, inlined: this is the hot path
-            masks = self.masks
-            for link in links:
-                masks[link] |= block
-        return position
+        if position is None:
+            return None
+        block = ((1 << width) - 1) << position  # slot_block, inlined: this is the hot path
+        masks = self.masks
+        for link in links:
+            masks[link] |= block
+        return position, block
 
     def locate(self, position: int) -> tuple[int, int]:
         """(core, start slot) of a bit position."""

@@ -1,177 +1,239 @@
 """What the built-in simulator models, and a check that refuses everything else.
 
-The built-in simulator reproduces FUSION for ``route_method = k_shortest_path``,
-``allocation_method = first_fit`` and ``snr_type = None`` on a topology it ships
-(NSFNet) or one given as a file in FUSION's format. A config that asks for anything
-else would silently get different decisions, so :func:`check_supported` names each
-such key, what it is set to and what is supported; the engine calls it when it
-validates a config for the built-in simulator, and the command line before running.
+The config is read as FUSION's loader reads it (:mod:`fusion_jupyter.sim.fusion_ini`):
+``route_method`` and ``allocation_method`` come from ``[general_settings]``, ``k_paths``
+from ``[routing_settings]``. The model is FUSION's legacy engine for ``k_shortest_path``
+or ``shortest_path`` routing and ``first_fit`` allocation in the C band with the
+reach table (``snr_type = None``), with FUSION's static slicing, on any of FUSION's
+named networks or a topology file. A config that asks for anything else would silently
+get different decisions, so :func:`check_supported` names each such key, its value and
+what is supported; the engine calls it when it validates a config for the built-in
+simulator, and the command line before running.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fusion_jupyter.engine.errors import Problem
-from fusion_jupyter.sim.modulation import SHIPPED_MOD_FILE, available_assumptions, load_mod_table
-from fusion_jupyter.sim.topology import SHIPPED_NETWORKS
+from fusion_jupyter.sim import fusion_ini
+from fusion_jupyter.sim.modulation import (
+    ModulationError,
+    available_assumptions,
+    load_mod_table,
+    resolve_mod_path,
+)
+from fusion_jupyter.sim.params import QuotaError, bandwidth_quotas
+from fusion_jupyter.sim.topology import CORE_NODE_FILES, SHIPPED_NETWORKS
 
 RawConfig = Mapping[str, Mapping[str, str]]
+
+#: Routing methods modelled; FUSION runs ``shortest_path`` as k_shortest_path with k = 1.
+ROUTE_METHODS = ("k_shortest_path", "shortest_path")
+#: Spectrum bands FUSION knows besides C (``fusion/core/simulation.py``).
+OTHER_BANDS = ("l_band", "s_band", "o_band", "e_band")
 
 
 @dataclass(frozen=True)
 class Supported:
-    """One key whose value must be one of ``allowed`` (raw INI strings)."""
+    """One flat key whose value must be one of ``allowed`` (as FUSION's loader typed it)."""
 
-    section: str
     key: str
-    allowed: tuple[str, ...]
+    allowed: tuple[Any, ...]
     #: What the allowed values mean, for the message.
     meaning: str
-    #: The value an absent key has in FUSION.
-    default: str | None = None
+    #: The value an absent key has in FUSION's engine (``engine_props.get``).
+    default: Any = None
 
 
 #: Keys that change FUSION's decisions, and the values this model implements.
 SUPPORTED: tuple[Supported, ...] = (
-    Supported("general_settings", "route_method", ("k_shortest_path",), "k shortest paths"),
-    Supported("general_settings", "allocation_method", ("first_fit",), "first fit"),
-    Supported("snr_settings", "snr_type", ("None",), "no physical-layer check (reach table only)"),
-    Supported("general_settings", "dynamic_lps", ("False",), "no grooming", "False"),
-    Supported("general_settings", "fixed_grid", ("False",), "the flexible grid", "False"),
-    Supported(
-        "general_settings", "spectrum_priority", ("None",), "FUSION's default search order", "None"
-    ),
-    Supported(
-        "general_settings", "pre_calc_mod_selection", ("False",), "modulation by reach", "False"
-    ),
-    Supported("topology_settings", "multi_fiber", ("False",), "one fibre per link", "False"),
-    Supported(
-        "topology_settings", "const_link_weight", ("False",), "routing by length in km", "False"
-    ),
-    Supported(
-        "topology_settings", "is_only_core_node", ("True",), "every node an endpoint", "True"
-    ),
-    Supported("ml_settings", "deploy_model", ("False",), "no trained model", "False"),
+    Supported("route_method", ROUTE_METHODS, "k shortest paths by length"),
+    Supported("allocation_method", ("first_fit",), "first fit"),
+    Supported("snr_type", ("None",), "no physical-layer check (reach table only)"),
+    Supported("dynamic_lps", (False,), "FUSION's static slicing, not dynamic lightpath slicing"),
+    Supported("is_grooming_enabled", (False,), "no grooming"),
+    Supported("fixed_grid", (False,), "the flexible grid"),
+    Supported("spectrum_priority", ("None",), "FUSION's default search order (cores, then slots)"),
+    Supported("can_partially_serve", (False,), "a request is served whole or blocked"),
+    Supported("snr_recheck", (False,), "no SNR recheck"),
+    Supported("multi_fiber", (False,), "one fibre per link"),
+    Supported("const_link_weight", (False,), "routing by length in km"),
+    Supported("deploy_model", (False,), "no trained model"),
 )
 
 
-def check_supported(config: RawConfig) -> list[Problem]:
-    """Every setting of ``config`` the built-in simulator does not model, with the reason.
+def check_config(config: RawConfig, fusion_root: str | Path | None = None) -> list[Problem]:
+    """Everything that keeps the simulator from running ``config``, as the command line sees it.
 
-    ``config`` is the raw INI mapping (section -> key -> string). Missing or
-    malformed keys are left to the schema validation; this only refuses values that
-    are well-formed but outside the model.
+    FUSION's loader's refusals (missing required keys) come first and alone, as FUSION
+    stops there; then :func:`check_supported`, and whether ``num_requests`` splits by
+    the distribution (FUSION raises otherwise).
     """
-    problems = [p for rule in SUPPORTED if (p := _check_rule(config, rule))]
-    for check in (_check_network, _check_modulation):
-        problems.extend(check(config))
+    flat = fusion_ini.flatten(config)
+    if flat.problems:
+        return flat.problems
+    problems = check_supported(config, fusion_root)
+    if any(p.key.startswith(("mod_assumption", "request_distribution")) for p in problems):
+        return problems  # no table to split the requests by
+    return problems + _check_quota(flat.values, fusion_root)
+
+
+def check_supported(config: RawConfig, fusion_root: str | Path | None = None) -> list[Problem]:
+    """Every well-formed setting of ``config`` this model does not implement, with why.
+
+    ``config`` is the raw INI mapping (section -> key -> string), read as FUSION's loader
+    reads it; ``fusion_root`` is FUSION's root, against which FUSION resolves relative
+    data paths (None: the shipped copy of FUSION's data files). Missing keys and
+    malformed values are left to the config validation (the engine's, or
+    :func:`check_config` on the command line), so the two never report one problem twice.
+    """
+    values = fusion_ini.flatten(config).values
+    problems = [p for rule in SUPPORTED if (p := _check_rule(values, rule))]
+    for check in (_check_bands, _check_network, _check_erlangs):
+        problems.extend(check(values))
+    problems.extend(_check_modulation(values, fusion_root))
     return problems
 
 
-def _raw(config: RawConfig, section: str, key: str) -> str | None:
-    entries = config.get(section)
-    return entries.get(key) if isinstance(entries, Mapping) else None
+def _problem(key: str, message: str) -> Problem:
+    return Problem(fusion_ini.where(key), key, message)
 
 
-def _check_rule(config: RawConfig, rule: Supported) -> Problem | None:
-    value = _raw(config, rule.section, rule.key)
-    if value is None:
-        value = rule.default
+def _shown(value: Any) -> str:
+    return str(value)
+
+
+def _check_rule(values: Mapping[str, Any], rule: Supported) -> Problem | None:
+    value = values.get(rule.key, rule.default)
     if value is None or value in rule.allowed:
         return None
-    allowed = " or ".join(rule.allowed)
-    return Problem(
-        rule.section,
+    allowed = " or ".join(_shown(v) for v in rule.allowed)
+    return _problem(
         rule.key,
-        f"{rule.key} = {value} is not modelled by the built-in simulator; it supports "
+        f"{rule.key} = {_shown(value)} is not modelled by the built-in simulator; it supports "
         f"{allowed} ({rule.meaning}). Run the real FUSION simulator for other settings.",
     )
 
 
-def _check_network(config: RawConfig) -> list[Problem]:
-    network = _raw(config, "topology_settings", "network")
-    if network is None or network in SHIPPED_NETWORKS:
-        return []
-    path = Path(network)
-    if path.is_absolute() and path.is_file():
-        return []
-    shipped = ", ".join(SHIPPED_NETWORKS)
+def _check_bands(values: Mapping[str, Any]) -> list[Problem]:
+    """FUSION adds every band with a non-zero slot count; only C is modelled."""
     return [
-        Problem(
-            "topology_settings",
+        _problem(
+            band,
+            f"{band} = {values[band]} adds a band (multi-band, e.g. C+L); the built-in "
+            "simulator models the C band only (c_band).",
+        )
+        for band in OTHER_BANDS
+        if values.get(band)
+    ]
+
+
+def _check_network(values: Mapping[str, Any]) -> list[Problem]:
+    network = str(values.get("network"))
+    only_core = bool(values.get("is_only_core_node", True))
+    if network in SHIPPED_NETWORKS:
+        if only_core or network in CORE_NODE_FILES:
+            return []
+        return [
+            _problem(
+                "is_only_core_node",
+                f"is_only_core_node = False draws requests between core nodes, and FUSION has "
+                f"no core-node file for {network} (it raises 'No core nodes found'); core-node "
+                f"files exist for {', '.join(CORE_NODE_FILES)}.",
+            )
+        ]
+    path = Path(network)
+    if path.is_absolute() and path.is_file() and only_core:
+        return []
+    names = ", ".join(SHIPPED_NETWORKS)
+    return [
+        _problem(
             "network",
-            f"network = {network} is not shipped with the built-in simulator; it ships "
-            f"{shipped}, or give the absolute path of a topology file in FUSION's format "
-            "(one 'src dst km' link per line).",
+            f"network = {network} is not one of FUSION's networks ({names}) nor the absolute "
+            "path of a topology file in FUSION's format (one 'src dst km' link per line; "
+            "with is_only_core_node = True).",
         )
     ]
 
 
-def mod_file_of(mod_assumption_path: str | None) -> Path | None:
-    """The modulation file to read: None means the shipped copy of FUSION's default.
-
-    FUSION's templates name its default file relative to FUSION's own root, which is
-    not here; that name (or no name) means the shipped copy. Any other table must be
-    given as an absolute path, since the engine and the simulator run in different
-    directories.
-    """
-    if mod_assumption_path in (None, "", "None"):
-        return None
-    path = Path(mod_assumption_path)
-    if path.is_absolute() and path.is_file():
-        return path
-    if path.name == SHIPPED_MOD_FILE:
-        return None
-    return path
+def _check_erlangs(values: Mapping[str, Any]) -> list[Problem]:
+    step = values.get("erlang_step")
+    if isinstance(step, float) and step <= 0:
+        return [_problem("erlang_step", f"erlang_step = {step} must be positive")]
+    return []
 
 
-def _check_modulation(config: RawConfig) -> list[Problem]:
-    section = "general_settings"
-    assumption = _raw(config, section, "mod_assumption") or "DEFAULT"
-    path = mod_file_of(_raw(config, section, "mod_assumption_path"))
-    if path is not None and not (path.is_absolute() and path.is_file()):
+def _check_modulation(values: Mapping[str, Any], fusion_root: str | Path | None) -> list[Problem]:
+    assumption = str(values.get("mod_assumption"))
+    try:
+        path = resolve_mod_path(values.get("mod_assumption_path"), fusion_root)
+        names = available_assumptions(path)
+    except (ModulationError, OSError, ValueError) as exc:
+        return [_problem("mod_assumption_path", str(exc))]
+    if assumption not in names:
         return [
-            Problem(
-                section,
-                "mod_assumption_path",
-                f"mod_assumption_path = {path} is not an existing file given by absolute path; "
-                f"the built-in simulator ships FUSION's {SHIPPED_MOD_FILE}, or give the "
-                "absolute path of a table in that format.",
+            _problem(
+                "mod_assumption",
+                f"mod_assumption = {assumption} is not in {path}; it has {', '.join(names)} "
+                "(FUSION raises 'Unknown modulation assumption')",
             )
         ]
     try:
         table = load_mod_table(assumption, path)
-    except (ValueError, KeyError, TypeError) as exc:
-        names = ", ".join(available_assumptions()) if path is None else "the file's tables"
-        return [Problem(section, "mod_assumption", f"{exc}; available: {names}")]
-    return _check_bandwidths(config, sorted(table))
+    except (KeyError, TypeError, ValueError) as exc:
+        return [_problem("mod_assumption", f"the {assumption} table in {path} is malformed: {exc}")]
+    problems = _check_bandwidths(values, sorted(table))
+    if values.get("pre_calc_mod_selection"):
+        missing = [
+            f"{bw} Gb/s"
+            for bw, formats in table.items()
+            if not {"QPSK", "16-QAM", "64-QAM"} <= {fmt.name for fmt in formats}
+        ]
+        if missing:
+            problems.append(
+                _problem(
+                    "pre_calc_mod_selection",
+                    "pre_calc_mod_selection = True picks among QPSK, 16-QAM and 64-QAM by "
+                    f"name, and the table lacks one of them for {', '.join(missing)}",
+                )
+            )
+    return problems
 
 
-def _check_bandwidths(config: RawConfig, bandwidths: list[int]) -> list[Problem]:
+def _check_quota(values: Mapping[str, Any], fusion_root: str | Path | None) -> list[Problem]:
+    """num_requests must split exactly by the distribution (given a readable table)."""
+    path = resolve_mod_path(values.get("mod_assumption_path"), fusion_root)
+    bandwidths = list(load_mod_table(str(values["mod_assumption"]), path))
+    try:
+        bandwidth_quotas(bandwidths, values["request_distribution"], int(values["num_requests"]))
+    except QuotaError as exc:
+        return [_problem("num_requests", str(exc))]
+    return []
+
+
+def _check_bandwidths(values: Mapping[str, Any], bandwidths: list[int]) -> list[Problem]:
     """FUSION indexes the distribution by the table's bandwidths and vice versa."""
-    distribution = _json_object(_raw(config, "general_settings", "request_distribution"))
-    if not distribution or set(distribution) == {str(bw) for bw in bandwidths}:
+    distribution = values.get("request_distribution")
+    if not isinstance(distribution, dict):
+        return [
+            _problem(
+                "request_distribution",
+                "request_distribution must be a dict of bandwidth (Gb/s) to share; FUSION's "
+                "request generator indexes it by the modulation table's bandwidths",
+            )
+        ]
+    if set(distribution) == {str(bw) for bw in bandwidths}:
         return []
     known = ", ".join(str(bw) for bw in bandwidths)
-    given = ", ".join(distribution)
+    given = ", ".join(str(bw) for bw in distribution)
     return [
-        Problem(
-            "general_settings",
+        _problem(
             "request_distribution",
             f"names bandwidths {given} but the modulation table has {known} Gb/s; "
             "FUSION needs the same bandwidths in both",
         )
     ]
-
-
-def _json_object(raw: str | None) -> dict[str, object]:
-    """The parsed JSON object, or {} when absent or malformed (schema validation says so)."""
-    try:
-        value = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

@@ -8,10 +8,11 @@ counts once the iteration ends.
 
 from __future__ import annotations
 
-import math
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from fusion_jupyter.sim.controller import Allocation, PathOption
@@ -25,7 +26,12 @@ BAND = "c"
 
 @dataclass(frozen=True)
 class Summary:
-    """mean / std / min / max of a weighted sample (None when empty), FUSION-rounded."""
+    """mean / std / min / max of a sample (None when empty), as FUSION computes them.
+
+    FUSION keeps one list entry per lightpath or request and uses ``statistics.mean``
+    and ``statistics.stdev`` (0.0 for a single value); those are exactly rounded and do
+    not depend on the order, so expanding (value, count) pairs gives FUSION's floats.
+    """
 
     count: int
     mean: float | None
@@ -34,15 +40,23 @@ class Summary:
     max: float | None
 
     @classmethod
-    def of(cls, weighted: Iterable[tuple[float, int]]) -> Summary:
-        """Summarise values given as (value, how many times it occurs)."""
-        pairs = [(value, weight) for value, weight in weighted if weight > 0]
-        count = sum(weight for _, weight in pairs)
-        if not count:
+    def of(cls, weighted: Iterable[tuple[float, int]], digits: int | None = None) -> Summary:
+        """Summarise values given as (value, how many times it occurs).
+
+        ``digits`` rounds each value first, as FUSION rounds path lengths to 2 decimals.
+        """
+        pairs = [
+            (value if digits is None else round(float(value), digits), weight)
+            for value, weight in weighted
+            if weight > 0
+        ]
+        if not pairs:
             return cls(0, None, None, None, None)
-        mean = sum(value * weight for value, weight in pairs) / count
-        spread = sum(weight * (value - mean) ** 2 for value, weight in pairs)
-        std = math.sqrt(spread / (count - 1)) if count > 1 else 0.0
+        if len({value for value, _ in pairs}) == 1:
+            # One distinct value: statistics.mean gives it back exactly, stdev 0.0.
+            value = pairs[0][0]
+            return cls(sum(weight for _, weight in pairs), value, 0.0, value, value)
+        count, mean, std = _exact_mean_stdev(pairs)
         values = [value for value, _ in pairs]
         return cls(count, mean, std, min(values), max(values))
 
@@ -52,6 +66,36 @@ class Summary:
         if not with_std:
             del out["std"]
         return {**out, "min": _round2(self.min), "max": _round2(self.max)}
+
+    def exact(self) -> dict[str, float | None]:
+        """``{mean, std, min, max}`` unrounded (FUSION's ``weights_dict`` entries)."""
+        return {"mean": self.mean, "std": self.std, "min": self.min, "max": self.max}
+
+
+#: statistics' correctly rounded square root of a fraction (Python >= 3.11); without it
+#: the values are expanded and handed to statistics.stdev itself.
+_SQRT_OF_FRACTION = getattr(statistics, "_float_sqrt_of_frac", None)
+
+
+def _exact_mean_stdev(pairs: list[tuple[float, int]]) -> tuple[int, float, float]:
+    """statistics.mean and statistics.stdev of the expanded sample, without expanding it.
+
+    Both are exact in rational arithmetic and correctly rounded once, so summing
+    (value x count) as fractions gives the very same floats.
+    """
+    count = sum(weight for _, weight in pairs)
+    if _SQRT_OF_FRACTION is None:
+        values = [value for value, weight in pairs for _ in range(weight)]
+        std = statistics.stdev(values) if count > 1 else 0.0
+        return count, statistics.mean(values), std
+    exact = [(Fraction(value), weight) for value, weight in pairs]
+    total = sum((value * weight for value, weight in exact), Fraction(0))
+    mean = float(total / count)
+    if count < 2:
+        return count, mean, 0.0
+    squares = sum((value * value * weight for value, weight in exact), Fraction(0))
+    spread = (count * squares - total * total) / count / (count - 1)
+    return count, mean, float(_SQRT_OF_FRACTION(spread.numerator, spread.denominator))
 
 
 def _round2(value: float | None) -> float | None:
@@ -78,7 +122,16 @@ class IterationResult:
     path_index: list[int]
     block_bw: dict[str, int]
     link_usage: dict[str, dict[str, Any]]
+    #: FUSION's ``lp_bw_utilization_dict``: per lightpath bandwidth, band and core.
+    lp_utilization: dict[str, Any] = field(default_factory=dict)
     wall_seconds: float = 0.0
+
+    @property
+    def lp_utilization_mean(self) -> float | None:
+        """This iteration's ``sim_lp_utilization_list`` entry (None: no lightpath)."""
+        overall = self.lp_utilization.get("overall") or {}
+        mean = overall.get("mean")
+        return None if mean is None else float(mean)
 
     @property
     def blocking(self) -> float:
@@ -127,6 +180,8 @@ class IterationTally:
         default_factory=lambda: defaultdict(int)
     )
     by_core: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
+    #: (lightpath bandwidth, core) -> lightpaths placed (all are released by the end).
+    by_bw_core: defaultdict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
     blocked_by_bw: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
     throughput_by_option: defaultdict[PathOption, float] = field(
         default_factory=lambda: defaultdict(float)
@@ -152,6 +207,7 @@ class IterationTally:
         for lightpath in allocation.lightpaths:
             self.lightpaths[option, lightpath.bandwidth, lightpath.fmt.name] += 1
             self.by_core[lightpath.core] += 1
+            self.by_bw_core[lightpath.bandwidth, lightpath.core] += 1
 
     def released(self, option: PathOption, carried: float) -> None:
         """A routed request left; ``carried`` is bandwidth x holding time (Gb/s x s)."""
@@ -170,8 +226,10 @@ class IterationTally:
             bit_rate_requested=self.bit_rate_requested,
             bit_rate_blocked=self.bit_rate_blocked,
             bit_rate_blocked_corrected=self.bit_rate_blocked_corrected,
-            hops=Summary.of((o.route.hops, n) for o, n in self.routed_by_option.items()),
-            lengths=Summary.of((o.route.length_km, n) for o, n in self.routed_by_option.items()),
+            hops=Summary.of((float(o.route.hops), n) for o, n in self.routed_by_option.items()),
+            lengths=Summary.of(
+                ((o.route.length_km, n) for o, n in self.routed_by_option.items()), digits=2
+            ),
             transponders_mean=self.transponders / float(routed) if routed else 0.0,
             mods_used=self._mods_used(mod_names),
             weights=self._weights(mod_names),
@@ -179,7 +237,28 @@ class IterationTally:
             path_index=[self._routed_on_index(i) for i in range(self.k_paths)],
             block_bw={str(bw): self.blocked_by_bw[bw] for bw in self.bandwidths},
             link_usage=self._link_usage(topology),
+            lp_utilization=self._lp_utilization(),
         )
+
+    def _lp_utilization(self) -> dict[str, Any]:
+        """FUSION's ``lp_bw_utilization_dict``.
+
+        Without grooming every lightpath carries exactly its own bandwidth for its
+        whole life, so FUSION records 100.0 for each one released normally (rolled-back
+        slicing segments are released without a record, as here they are never placed).
+        """
+        full = 100.0
+        out: dict[str, Any] = {
+            str(bw): {
+                BAND: {
+                    core: Summary.of([(full, self.by_bw_core.get((bw, core), 0))]).rounded()
+                    for core in range(self.cores)
+                }
+            }
+            for bw in self.bandwidths
+        }
+        out["overall"] = Summary.of([(full, sum(self.by_bw_core.values()))]).rounded()
+        return out
 
     def _routed_on_index(self, index: int) -> int:
         return sum(n for option, n in self.routed_by_option.items() if option.index == index)
@@ -197,6 +276,9 @@ class IterationTally:
                 BAND: sum(n for _, n in placed),
                 "length": {"overall": lengths.rounded(), BAND: lengths.rounded()},
                 "hop": {"overall": hops.rounded(), BAND: hops.rounded()},
+                # FUSION leaves these as empty lists when snr_type is None.
+                "snr": {"overall": [], BAND: []},
+                "xt_cost": {"overall": [], BAND: []},
             }
         return out
 
@@ -206,10 +288,13 @@ class IterationTally:
         for bw, names in mod_names.items():
             out[str(bw)] = {
                 name: Summary.of(
-                    (o.route.length_km, n)
-                    for (o, lp_bw, fmt), n in self.lightpaths.items()
-                    if lp_bw == bw and fmt == name
-                ).rounded()
+                    (
+                        (o.route.length_km, n)
+                        for (o, lp_bw, fmt), n in self.lightpaths.items()
+                        if lp_bw == bw and fmt == name
+                    ),
+                    digits=2,
+                ).exact()
                 for name in names
             }
         return out

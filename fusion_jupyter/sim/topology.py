@@ -12,14 +12,37 @@ k-shortest-path ties, so both are kept exactly:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
+from functools import cached_property
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
 
-#: Networks whose topology file ships with the package (FUSION's ``network`` key).
-SHIPPED_NETWORKS: dict[str, str] = {"NSFNet": "nsf_network.txt"}
+#: FUSION's named networks and their files under ``<root>/data/raw``
+#: (``fusion/io/structure.py``); all of them ship with the package.
+SHIPPED_NETWORKS: dict[str, str] = {
+    "USNet": "us_network.txt",
+    "NSFNet": "nsf_network.txt",
+    "Pan-European": "europe_network.txt",
+    "USbackbone60": "USB6014.txt",
+    "Spainbackbone30": "SPNB3014.txt",
+    "geant": "geant.txt",
+    "toy_network": "toy_network.txt",
+    "metro_net": "metro_net.txt",
+    "dt_network": "dt_network.txt",
+}
+#: Networks with a core-node file, read when ``is_only_core_node`` is False.
+CORE_NODE_FILES: dict[str, str] = {
+    "USbackbone60": "USB6014_core_nodes.txt",
+    "Spainbackbone30": "SPNB3014_core_nodes.txt",
+}
+#: Where FUSION keeps topology files, relative to its root.
+RAW_DIR = ("data", "raw")
 
 
 class TopologyError(ValueError):
@@ -40,14 +63,39 @@ class Link:
 
 @dataclass(frozen=True)
 class Topology:
-    """Nodes, undirected links and the networkx graph routing runs on."""
+    """Nodes, undirected links, and (built on first use) the networkx graph FUSION routes on."""
 
     name: str
     nodes: tuple[str, ...]
     links: tuple[Link, ...]
-    graph: nx.Graph
+    #: Every (src, dst, km) the graph is built from, in file order (FUSION's add order).
+    edges: tuple[tuple[str, str, float], ...]
     #: (u, v) and (v, u) -> link index.
     link_index: dict[tuple[str, str], int]
+    #: Nodes requests are drawn from, by index; FUSION's core nodes when it uses them.
+    endpoints: tuple[str, ...] = ()
+    #: sha256 of the file text, to tell whether a shipped path table belongs to it.
+    digest: str = ""
+
+    @cached_property
+    def graph(self) -> nx.Graph:
+        """FUSION's graph: nodes in first-appearance order, then every edge in file order.
+
+        networkx is imported here, not at start-up: shipped path tables make it
+        unnecessary for FUSION's networks at the usual k.
+        """
+        import networkx as nx
+
+        graph = nx.Graph()
+        graph.add_nodes_from(self.nodes)
+        for u, v, km in self.edges:
+            graph.add_edge(u, v, length=km)
+        return graph
+
+    @property
+    def request_nodes(self) -> tuple[str, ...]:
+        """The node list request endpoints are drawn from."""
+        return self.endpoints or self.nodes
 
     def link_between(self, u: str, v: str) -> Link:
         """The undirected link joining two adjacent nodes."""
@@ -60,13 +108,17 @@ def parse_topology(text: str, name: str = "custom") -> Topology:
     if not rows:
         raise TopologyError(f"topology {name!r} lists no links")
     nodes: dict[str, None] = {}
-    graph = nx.Graph()
+    edges: list[tuple[str, str, float]] = []
     lengths: dict[frozenset[str], tuple[str, str, float, int]] = {}
+    seen: set[tuple[str, str]] = set()
     for line_no, u, v, km in rows:
+        if (u, v) in seen:
+            continue  # FUSION keeps the first length of a directed pair listed twice
+        seen.add((u, v))
         nodes.setdefault(u)
         nodes.setdefault(v)
         # Adding every line, both directions included, reproduces FUSION's graph.
-        graph.add_edge(u, v, length=km)
+        edges.append((u, v, km))
         key = frozenset((u, v))
         first = lengths.get(key)
         lengths[key] = (first[0], first[1], km, line_no) if first else (u, v, km, line_no)
@@ -78,7 +130,8 @@ def parse_topology(text: str, name: str = "custom") -> Topology:
     for link in links:
         link_index[(link.u, link.v)] = link.index
         link_index[(link.v, link.u)] = link.index
-    return Topology(name, tuple(nodes), links, graph, link_index)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Topology(name, tuple(nodes), links, tuple(edges), link_index, digest=digest)
 
 
 def _parse_rows(text: str) -> list[tuple[int, str, str, float]]:
@@ -101,16 +154,52 @@ def _parse_rows(text: str) -> list[tuple[int, str, str, float]]:
     return rows
 
 
-def load_topology(network: str, topology_file: str | Path | None = None) -> Topology:
-    """The named shipped network, or the given file in FUSION's format."""
+def fusion_data_root() -> Traversable:
+    """The shipped copy of FUSION's data files, laid out as under FUSION's root."""
+    return resources.files("fusion_jupyter.sim") / "data" / "fusion"
+
+
+def _raw_file(name: str, fusion_root: str | Path | None) -> Traversable:
+    root: Traversable = Path(fusion_root) if fusion_root is not None else fusion_data_root()
+    return root.joinpath(*RAW_DIR, name)
+
+
+def _read(file: Traversable) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TopologyError(f"cannot read topology file {str(file)!r}: {exc}") from None
+
+
+def read_core_nodes(text: str) -> tuple[str, ...]:
+    """FUSION's core-node file: the first tab-separated field of every line."""
+    return tuple(line.strip().split("\t")[0] for line in text.splitlines() if line.strip())
+
+
+def load_topology(
+    network: str,
+    topology_file: str | Path | None = None,
+    *,
+    only_core_node: bool = True,
+    fusion_root: str | Path | None = None,
+) -> Topology:
+    """A FUSION network by name (or the given file in FUSION's format).
+
+    Named networks are read from ``<fusion_root>/data/raw`` as FUSION reads them, or
+    from the shipped copy when no root is given. ``only_core_node = False`` draws
+    request endpoints from the network's core-node file, as FUSION does.
+    """
     if topology_file is not None:
-        path = Path(topology_file)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise TopologyError(f"cannot read topology file {str(path)!r}: {exc}") from None
-        return parse_topology(text, name=network)
+        return parse_topology(_read(Path(topology_file)), name=network)
     if network not in SHIPPED_NETWORKS:
-        raise TopologyError(f"network {network!r} is not shipped; give a topology file")
-    data = resources.files("fusion_jupyter.sim") / "data" / SHIPPED_NETWORKS[network]
-    return parse_topology(data.read_text(encoding="utf-8"), name=network)
+        raise TopologyError(f"network {network!r} is not one of FUSION's; give a topology file")
+    topology = parse_topology(_read(_raw_file(SHIPPED_NETWORKS[network], fusion_root)), network)
+    if only_core_node:
+        return topology
+    if network not in CORE_NODE_FILES:
+        raise TopologyError(
+            f"is_only_core_node = False draws requests between core nodes, and FUSION has no "
+            f"core-node file for {network} (it raises 'No core nodes found')"
+        )
+    core = read_core_nodes(_read(_raw_file(CORE_NODE_FILES[network], fusion_root)))
+    return replace(topology, endpoints=core)

@@ -5,31 +5,147 @@ then, per request, draws uniforms in this order (``fusion/core/request.py``):
 inter-arrival time, holding time, source, destination (redrawn until it differs),
 bandwidth (redrawn until its quota has room). A ``RandomState(seed)`` produces the
 same stream without touching the global generator, and drawing it in blocks yields
-the same numbers in the same order as drawing them one at a time.
+the same numbers in the same order as drawing them one at a time; ``np.log`` of a
+block gives, element for element, what FUSION's ``np.log`` of each scalar gives.
 
 Times are built with FUSION's exact float expressions, so arrival and departure
-times (and therefore the event order) are bit-identical. A request whose arrival or
-departure time equals an earlier event's is discarded and its bandwidth quota
-returned, as FUSION's dict-keyed-by-time generator does.
+times (and therefore the event order) are bit-identical. FUSION keys every event by
+``(request_id, time)`` and sorts all 2N events by time with a stable sort, so equal
+times keep insertion order: request by request, arrival before departure.
+
+:func:`stream_events` yields that order lazily: arrivals are generated one ahead and
+pending departures wait in a heap, so memory grows with the requests in the network,
+not with ``num_requests``. :func:`generate_requests_exact` is the request-by-request
+reference it is tested against.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import heapq
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-#: Extra uniforms drawn beyond the expected need, and per refill.
+from fusion_jupyter.sim.params import QuotaError, bandwidth_quotas
+
+__all__ = [
+    "QuotaError",
+    "Requests",
+    "bandwidth_quotas",
+    "generate_requests_exact",
+    "stream_events",
+]
+
+#: Uniforms drawn (and their logs taken) per block.
 _BLOCK = 1 << 12
-#: Uniforms every request takes before its redraw loops (arrival, holding, src, dst).
-_PER_REQUEST = 4
-#: Uniforms drawn up front per request: FUSION needs about 6.5 with its redraws.
-_DRAWS_PER_REQUEST = 7
 
 
-class QuotaError(ValueError):
-    """``num_requests`` does not split exactly by the bandwidth distribution."""
+class Uniforms:
+    """FUSION's uniform stream for one seed, with the natural log of every value."""
+
+    __slots__ = ("logs", "pos", "rng", "values")
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.RandomState(seed)
+        self.values: list[float] = []
+        self.logs: list[float] = []
+        self.pos = 0
+
+    def refill(self) -> None:
+        """Draw the next block."""
+        block = self.rng.random_sample(_BLOCK)
+        with np.errstate(divide="ignore"):
+            self.logs = np.log(block).tolist()
+        self.values = block.tolist()
+        self.pos = 0
+
+    def next(self) -> float:
+        """The next uniform of the stream."""
+        if self.pos == len(self.values):
+            self.refill()
+        value = self.values[self.pos]
+        self.pos += 1
+        return value
+
+    def next_log(self) -> float:
+        """ln of the next uniform (``np.log`` of it, as FUSION takes it)."""
+        if self.pos == len(self.values):
+            self.refill()
+        value = self.logs[self.pos]
+        self.pos += 1
+        return value
+
+
+#: An arrival: (request index, source index, destination index, bandwidth index,
+#: arrival time, departure time). A departure: the same with ``~index`` first.
+Event = tuple[int, int, int, int, float, float]
+
+
+def stream_events(
+    seed: int,
+    num_nodes: int,
+    quotas: Sequence[int],
+    arrival_rate: float,
+    holding_time: float,
+    draws: Uniforms | None = None,
+) -> Iterator[Event]:
+    """FUSION's 2N events of one iteration in its order, generated as they are needed.
+
+    The draws are read straight from the current block (this is the hot loop):
+    ``draws.values[pos]`` and ``draws.logs[pos]``, refilling when a block is used up.
+    """
+    draws = draws or Uniforms(seed)
+    remaining = list(quotas)
+    num_bw = len(remaining)
+    arrival_scale = -1.0 / arrival_rate
+    holding_scale = -1.0 / (1 / holding_time)
+    pending: list[tuple[float, int, Event]] = []  # (departure time, request index, event)
+    push, pop = heapq.heappush, heapq.heappop
+    values, logs, pos = draws.values, draws.logs, draws.pos
+    now = 0.0
+    for index in range(sum(quotas)):
+        if pos + 5 > len(values):  # 5 draws follow unless a redraw is needed
+            values, logs, pos = _carry(draws, pos)
+        arrive = now + arrival_scale * logs[pos]
+        depart = arrive + holding_scale * logs[pos + 1]
+        now = arrive
+        src = int(values[pos + 2] * num_nodes)
+        dst = int(values[pos + 3] * num_nodes)
+        pos += 4
+        while dst == src:
+            if pos == len(values):
+                values, logs, pos = _carry(draws, pos)
+            dst = int(values[pos] * num_nodes)
+            pos += 1
+        if pos == len(values):
+            values, logs, pos = _carry(draws, pos)
+        bw = int(values[pos] * num_bw)
+        pos += 1
+        while not remaining[bw]:
+            if pos == len(values):
+                values, logs, pos = _carry(draws, pos)
+            bw = int(values[pos] * num_bw)
+            pos += 1
+        remaining[bw] -= 1
+        # Earlier departures at or before this arrival come first (on a tie too: they
+        # were inserted first).
+        while pending and pending[0][0] <= arrive:
+            yield pop(pending)[2]
+        yield (index, src, dst, bw, arrive, depart)
+        push(pending, (depart, index, (~index, src, dst, bw, arrive, depart)))
+    draws.pos = pos
+    while pending:
+        yield pop(pending)[2]
+
+
+def _carry(draws: Uniforms, pos: int) -> tuple[list[float], list[float], int]:
+    """Keep the unread part of the block and append the next one."""
+    rest_values, rest_logs = draws.values[pos:], draws.logs[pos:]
+    draws.refill()
+    draws.values = rest_values + draws.values
+    draws.logs = rest_logs + draws.logs
+    return draws.values, draws.logs, 0
 
 
 @dataclass(frozen=True)
@@ -42,133 +158,11 @@ class Requests:
     bandwidth: list[int]
     arrive: list[float]
     depart: list[float]
-    #: All 2N events in time order: ``i`` is request i's arrival, ``N + i`` its release.
+    #: All 2N events in FUSION's order: ``i`` is request i's arrival, ``N + i`` its release.
     order: list[int]
 
     def __len__(self) -> int:
         return len(self.arrive)
-
-
-def _requests(
-    walk: tuple[list[int], list[int], list[int]], arrive: np.ndarray, depart: np.ndarray
-) -> tuple[Requests, bool]:
-    """Bundle drawn requests with their event order; also say if two times are equal."""
-    times = np.concatenate([arrive, depart])
-    order = np.argsort(times, kind="stable")
-    ordered = times[order]
-    has_ties = bool(np.any(ordered[1:] == ordered[:-1]))
-    requests = Requests(*walk, arrive.tolist(), depart.tolist(), order.tolist())
-    return requests, has_ties
-
-
-def bandwidth_quotas(
-    bandwidths: Sequence[int], distribution: Mapping[str, float], num_requests: int
-) -> list[int]:
-    """Requests per bandwidth: exactly ``int(p * N)`` each, which must add up to N."""
-    quotas = [int(float(distribution.get(str(bw), 0.0)) * num_requests) for bw in bandwidths]
-    if sum(quotas) != num_requests:
-        counts = ", ".join(f"{bw}G: {n}" for bw, n in zip(bandwidths, quotas, strict=True))
-        raise QuotaError(
-            f"num_requests = {num_requests} does not split exactly by request_distribution "
-            f"(int(p * N) gives {counts}; sum {sum(quotas)})"
-        )
-    return quotas
-
-
-def generate_requests(
-    seed: int,
-    num_nodes: int,
-    quotas: Sequence[int],
-    arrival_rate: float,
-    holding_time: float,
-) -> Requests:
-    """Draw ``sum(quotas)`` requests as FUSION does for one iteration.
-
-    The fast path walks a pre-drawn block of uniforms and computes all times at
-    once; it equals FUSION's sequence whenever no two event times coincide, which is
-    checked. If they do (FUSION would have dropped a request there), the request-by-
-    request port :func:`generate_requests_exact` is used instead.
-    """
-    rng = np.random.RandomState(seed)
-    target = sum(quotas)
-    values = rng.random_sample(_DRAWS_PER_REQUEST * target + _BLOCK)
-    while True:
-        try:
-            walk = _walk(values, num_nodes, quotas, target)
-            break
-        except IndexError:  # the redraws needed more uniforms than drawn: draw half more
-            values = np.concatenate([values, rng.random_sample(len(values) // 2)])
-    positions = np.asarray(walk[0], dtype=np.intp)
-    with np.errstate(divide="ignore"):
-        arrive = np.cumsum((-1.0 / arrival_rate) * np.log(values[positions]))
-        depart = arrive + (-1.0 / (1 / holding_time)) * np.log(values[positions + 1])
-    requests, has_ties = _requests(walk[1:], arrive, depart)
-    if has_ties:
-        return generate_requests_exact(seed, num_nodes, quotas, arrival_rate, holding_time)
-    return requests
-
-
-def _walk(
-    values: np.ndarray, num_nodes: int, quotas: Sequence[int], target: int
-) -> tuple[list[int], list[int], list[int], list[int]]:
-    """Follow FUSION's draw order through ``values``, assuming no time collisions.
-
-    Returns, per request, the position of its inter-arrival uniform (the holding
-    uniform follows it), its source, destination and bandwidth index. Raises
-    IndexError if ``values`` runs out.
-    """
-    node_draws = (values * num_nodes).astype(np.int64).tolist()
-    bw_draws = (values * len(quotas)).astype(np.int64).tolist()
-    remaining = list(quotas)
-    positions: list[int] = []
-    sources: list[int] = []
-    destinations: list[int] = []
-    bandwidths: list[int] = []
-    pos = 0
-    for _ in range(target):
-        src = node_draws[pos + 2]
-        dst = node_draws[pos + 3]
-        positions.append(pos)
-        pos += _PER_REQUEST
-        while dst == src:
-            dst = node_draws[pos]
-            pos += 1
-        bw = bw_draws[pos]
-        pos += 1
-        while not remaining[bw]:
-            bw = bw_draws[pos]
-            pos += 1
-        remaining[bw] -= 1
-        sources.append(src)
-        destinations.append(dst)
-        bandwidths.append(bw)
-    return positions, sources, destinations, bandwidths
-
-
-class _Uniforms:
-    """FUSION's uniform stream one value at a time, for :func:`generate_requests_exact`."""
-
-    __slots__ = ("pos", "rng", "values")
-
-    def __init__(self, seed: int) -> None:
-        self.rng = np.random.RandomState(seed)
-        self.values: list[float] = []
-        self.pos = 0
-
-    def next(self) -> float:
-        """The next uniform of the stream."""
-        if self.pos == len(self.values):
-            self.values = self.rng.random_sample(_BLOCK).tolist()
-            self.pos = 0
-        value = self.values[self.pos]
-        self.pos += 1
-        return value
-
-
-def _log(value: float) -> float:
-    """ln(U) through numpy, as FUSION takes it."""
-    with np.errstate(divide="ignore"):
-        return float(np.log(value))
 
 
 def generate_requests_exact(
@@ -177,25 +171,23 @@ def generate_requests_exact(
     quotas: Sequence[int],
     arrival_rate: float,
     holding_time: float,
-    draws: _Uniforms | None = None,
+    draws: Uniforms | None = None,
 ) -> Requests:
-    """A request-by-request port of FUSION's generator, time collisions included.
+    """A request-by-request port of FUSION's generator and its stable sort by time.
 
-    The reference for :func:`generate_requests`, and its fallback when two event
-    times coincide: such a request is dropped and its bandwidth quota returned, while
-    the clock keeps the dropped arrival time.
+    The reference for :func:`stream_events`: every request is kept (FUSION's keys
+    include the request id), and events of equal time stay in insertion order.
     """
-    draws = draws or _Uniforms(seed)
+    draws = draws or Uniforms(seed)
     remaining = list(quotas)
     num_bw = len(remaining)
-    walk: tuple[list[int], list[int], list[int]] = ([], [], [])
+    columns: tuple[list[int], list[int], list[int]] = ([], [], [])
     arrivals: list[float] = []
     departures: list[float] = []
-    seen: set[float] = set()
     now = 0.0
     while len(arrivals) < sum(quotas):
-        arrive = now + (-1.0 / arrival_rate) * _log(draws.next())
-        depart = arrive + (-1.0 / (1 / holding_time)) * _log(draws.next())
+        arrive = now + (-1.0 / arrival_rate) * draws.next_log()
+        depart = arrive + (-1.0 / (1 / holding_time)) * draws.next_log()
         now = arrive
         src = int(draws.next() * num_nodes)
         dst = int(draws.next() * num_nodes)
@@ -204,13 +196,15 @@ def generate_requests_exact(
         bw = int(draws.next() * num_bw)
         while not remaining[bw]:
             bw = int(draws.next() * num_bw)
-        if arrive in seen or depart in seen:
-            continue  # FUSION drops a time collision; its quota was never taken
         remaining[bw] -= 1
-        seen.add(arrive)
-        seen.add(depart)
-        for column, value in zip(walk, (src, dst, bw), strict=True):
+        for column, value in zip(columns, (src, dst, bw), strict=True):
             column.append(value)
         arrivals.append(arrive)
         departures.append(depart)
-    return _requests(walk, np.array(arrivals), np.array(departures))[0]
+    count = len(arrivals)
+    inserted = [event for i in range(count) for event in (i, count + i)]
+    times = {i: arrivals[i] for i in range(count)} | {
+        count + i: departures[i] for i in range(count)
+    }
+    order = sorted(inserted, key=times.__getitem__)  # stable, as FUSION's sorted()
+    return Requests(*columns, arrivals, departures, order)

@@ -65,8 +65,9 @@ def install() -> FusionInstall:
     if done.returncode != 0 or not lines:
         raise FusionUnavailable(f"{INSTALL_SCRIPT} failed:\n{done.stderr[-3000:]}")
     command = Path(lines[-1])
-    # The script's copy: <home>/venv/bin/fusion-sim and the source at <home>/src.
-    root = command.parent.parent.parent / "src"
+    # The script's copy: <home>/venv/bin/fusion-sim and the source at <home>/src; <home>
+    # is a symlink to the current build, and FUSION names its files by the real path.
+    root = (command.parent.parent.parent / "src").resolve()
     if not command.is_file() or not (root / ".git").is_dir():
         raise FusionUnavailable(f"{INSTALL_SCRIPT} printed {command}, which is not an install")
     return FusionInstall(command=command, root=root)

@@ -24,7 +24,7 @@ from fusion_jupyter.engine.config.ini import (
     write_frozen,
 )
 from fusion_jupyter.engine.config.overrides import merge, normalize_overrides
-from fusion_jupyter.engine.config.paths import DataPaths
+from fusion_jupyter.engine.config.paths import DataPaths, names_a_file
 from fusion_jupyter.engine.config.schema import FUSION_NETWORKS, GENERAL, SCHEMA, SchemaEntry
 from fusion_jupyter.engine.config.templates import (
     SHIPPED_TEMPLATES_DIR,
@@ -58,6 +58,7 @@ __all__ = [
     "general_values",
     "make_durable",
     "merge",
+    "names_a_file",
     "normalize_overrides",
     "parse_ini",
     "render_ini",

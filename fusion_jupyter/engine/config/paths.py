@@ -11,7 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from fusion_jupyter.engine.config.schema import FUSION_NETWORKS
+from fusion_jupyter.engine.config.schema import FUSION_NETWORKS, GENERAL
+from fusion_jupyter.engine.errors import Problem
+
+#: The keys whose values name files a simulator reads.
+FILE_KEYS = frozenset({(GENERAL, "mod_assumption_path"), ("topology_settings", "network")})
+
+
+def names_a_file(problem: Problem) -> bool:
+    """Whether ``problem`` is about a key that names a file (refused or unreadable)."""
+    return (problem.section, problem.key) in FILE_KEYS
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,9 @@ export class RunFeed {
         for (const run of runs) {
           if (run.id === this.runId) {
             this.setRun(run as RunRecord);
+            if ((run as RunRecord & { error_truncated?: boolean }).error_truncated) {
+              void this.refresh(); // status messages carry no log: read the whole error
+            }
           }
         }
       }),

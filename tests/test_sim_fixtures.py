@@ -1,0 +1,188 @@
+"""FUSION's 21 regression fixtures as the built-in simulator's acceptance suite.
+
+Each fixture under FUSION's ``tests/fixtures/expected_results`` is run the way FUSION's
+own ``tests/run_comparison.py`` runs it (its legacy runner, the case's own
+``mod_formats.json``) and compared with the expected ``*_erlang.json`` files with
+FUSION's comparison, every compared value exactly equal. A fixture must come out
+identical, or be refused before anything runs with the settings it needs named.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fusion_jupyter.sim import cli
+from fusion_jupyter.sim.fixtures import compare_documents, config_of, discover, run_case
+from tests.support.fusion_source import require_fusion_source
+
+PROJECT = Path(__file__).resolve().parents[1]
+#: The settings that keep each refused fixture from running: every one must be named.
+GSNR = ("snr_type = gsnr", "dynamic_lps = True", "spectrum_priority = CSB")
+PARTIAL = ("can_partially_serve = True",)
+GROOMING = ("is_grooming_enabled = True", "fixed_grid = True")
+RECHECK = ("snr_recheck = True",)
+EXPECTED: dict[str, tuple[str, ...]] = {
+    "baseline_kspf_ff": (),
+    "baseline_spf_ff": (),
+    "epsilon_greedy_bandit": ("reinforcement-learning", "path_algorithm = epsilon_greedy_bandit"),
+    "ext_snr_4core_cls_dy-slice": (
+        "route_method = external_ksp",
+        "snr_type = snr_e2e_external_resources",
+        "dynamic_lps = True",
+        "fixed_grid = True",
+        "spectrum_priority = CSB",
+        "l_band = 80",
+        "s_band = 108",
+    ),
+    "spain_C_fixed_grooming": GSNR + PARTIAL + GROOMING,
+    "spain_C_fixed_grooming_snr_recheck": GSNR + PARTIAL + GROOMING + RECHECK,
+    "spain_C_flexi": GSNR + PARTIAL,
+    "spain_C_flexi_snr_recheck": GSNR + PARTIAL + RECHECK,
+    "spain_mb_CL_fixed_grooming": GSNR + PARTIAL + ("l_band = 480",),
+    "spain_mb_CL_fixed_grooming_snr_recheck": GSNR
+    + PARTIAL
+    + GROOMING
+    + RECHECK
+    + ("l_band = 53",),
+    "spain_mb_CL_flexi": GSNR + PARTIAL + ("l_band = 480",),
+    "spain_mb_CL_flexi_snr_recheck": GSNR + PARTIAL + RECHECK + ("l_band = 100",),
+    "usbackbone_C_fixed_grooming": GSNR + PARTIAL + GROOMING,
+    "usbackbone_C_fixed_grooming_snr_recheck": GSNR + PARTIAL + GROOMING + RECHECK,
+    "usbackbone_C_flexi": GSNR + PARTIAL,
+    "usbackbone_C_flexi_snr_recheck": GSNR + PARTIAL + RECHECK,
+    "usbackbone_mb_CL_fixed_grooming": GSNR + PARTIAL + GROOMING + ("l_band = 10",),
+    "usbackbone_mb_CL_fixed_grooming_snr_recheck": GSNR
+    + PARTIAL
+    + GROOMING
+    + RECHECK
+    + ("l_band = 10",),
+    "usbackbone_mb_CL_flexi": GSNR + PARTIAL + ("l_band = 50",),
+    "usbackbone_mb_CL_flexi_snr_recheck": GSNR + PARTIAL + RECHECK + ("l_band = 50",),
+    "xtar_slicing_pff": (
+        "route_method = xt_aware",
+        "allocation_method = priority_first",
+        "snr_type = xt_calculation",
+        "spectrum_priority = CSB",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def fusion_root() -> Path:
+    return require_fusion_source()
+
+
+def test_the_suite_is_fusions_21_fixtures(fusion_root):
+    assert [case.name for case in discover(fusion_root)] == sorted(EXPECTED)
+    assert len(EXPECTED) == 21
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_is_identical_or_refused_naming_its_settings(name, fusion_root, tmp_path):
+    case = next(c for c in discover(fusion_root) if c.name == name)
+    result = run_case(case, fusion_root, tmp_path / "out")
+    needed = EXPECTED[name]
+    if not needed:
+        assert result.status == "identical", "\n".join(result.problems[:20])
+        assert result.problems == []
+        assert result.compared_files == len(list(case.glob("*_erlang.json"))) >= 3
+        return
+    assert result.status == "refused"
+    assert not (tmp_path / "out").exists(), "a refused fixture must not start"
+    text = "\n".join(result.problems)
+    missing = [setting for setting in needed if setting not in text]
+    assert missing == [], text
+
+
+def test_cli_resolves_the_fixtures_relative_mod_path_against_fusions_root(
+    fusion_root, tmp_path, capsys
+):
+    """The config names its table relative to FUSION's root, as FUSION resolves it."""
+    case = fusion_root / "tests" / "fixtures" / "expected_results" / "baseline_spf_ff"
+    argv = ["run_sim", "--config_path", str(config_of(case)), "--run_id", "fx"]
+    argv += ["--output_dir", str(tmp_path / "out"), "--progress_file", str(tmp_path / "p")]
+    assert (
+        cli.main([*argv, "--fusion_root", str(fusion_root), "--runner", "network_simulator"]) == 0
+    )
+    for expected in sorted(case.glob("*_erlang.json")):
+        produced = json.loads((tmp_path / "out" / expected.name).read_text())
+        assert compare_documents(json.loads(expected.read_text()), produced) == []
+    capsys.readouterr()
+    # Without FUSION's root, that relative path is not in the shipped copy of its data.
+    assert cli.main([*argv, "--runner", "network_simulator"]) == 2
+    err = capsys.readouterr().err
+    assert "general_settings.mod_assumption_path" in err and "--fusion_root" in err
+
+
+def test_the_runner_decides_the_arrival_rate(fusion_root, tmp_path):
+    """fusion-sim run_sim does not multiply by cores_per_link: the fixture does not match."""
+    case = fusion_root / "tests" / "fixtures" / "expected_results" / "baseline_kspf_ff"
+    argv = ["run_sim", "--config_path", str(config_of(case)), "--run_id", "fx"]
+    argv += ["--output_dir", str(tmp_path), "--progress_file", str(tmp_path / "p")]
+    assert cli.main([*argv, "--fusion_root", str(fusion_root)]) == 0
+    expected = json.loads((case / "900.0_erlang.json").read_text())
+    produced = json.loads((tmp_path / "900.0_erlang.json").read_text())
+    assert any("cores_dict" in line for line in compare_documents(expected, produced))
+
+
+def test_the_comparison_reports_every_kind_of_difference(fusion_root):
+    case = fusion_root / "tests" / "fixtures" / "expected_results" / "baseline_kspf_ff"
+    expected = json.loads((case / "300.0_erlang.json").read_text())
+    actual = json.loads((case / "300.0_erlang.json").read_text())
+    assert compare_documents(expected, actual) == []
+    actual["iter_stats"]["0"]["cores_dict"]["0"] += 1
+    del actual["iter_stats"]["1"]["hops_mean"]
+    actual["iter_stats"]["2"]["surprise"] = 1
+    actual["sim_end_time"] = "ignored, as FUSION ignores it"
+    actual["fusion_jupyter"] = {"documented": "extra"}
+    # Skipped as FUSION skips them: by name, and anywhere below these path parts.
+    expected["iter_stats"]["0"]["total_transponder_usage_"] = {"1": 3}
+    del actual["iter_stats"]["0"]["link_usage_dict"]["0-1"]
+    actual["iter_stats"]["1"]["route_times_mean"] = 99.0
+    assert compare_documents(expected, actual) == [
+        "iter_stats.0.cores_dict.0 expected 468 got 469",
+        "iter_stats.1.hops_mean missing in actual",
+        "iter_stats.2.surprise extra in actual",
+    ]
+
+
+def test_run_sim_runner_equals_the_real_fusion_sim_with_blocking(fusion_root, tmp_path):
+    """``--runner run_sim`` against the real ``fusion-sim run_sim`` (its BatchRunner).
+
+    A fixture config (FUSION's layout, pre_calc_mod_selection, its own table) pushed
+    to a load that blocks a quarter of the requests: every statistic FUSION's
+    comparison looks at must be equal.
+    """
+    installed = subprocess.run(
+        ["bash", str(PROJECT / "scripts" / "install-fusion.sh")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=280,
+    )
+    fusion_sim = Path(installed.stdout.strip().splitlines()[-1])
+    root = fusion_sim.parents[2] / "src"  # the writable copy FUSION runs in
+    case = root / "tests" / "fixtures" / "expected_results" / "baseline_kspf_ff"
+    flags = ["--erlang_start=6000", "--erlang_stop=6000", "--num_requests=1500", "--max_iters=1"]
+    config = ["--config_path", str(config_of(case)), "--run_id", "cmp"]
+    ran = subprocess.run(
+        [str(fusion_sim), "run_sim", *config, *flags],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=280,
+    )
+    saved = [line for line in ran.stderr.splitlines() if "Saving to: " in line]
+    fusion_file = Path(saved[-1].split("Saving to: ", 1)[1]) / "6000.0_erlang.json"
+    ours = tmp_path / "ours"
+    argv = ["run_sim", *config, *flags, "--fusion_root", str(root)]
+    argv += ["--output_dir", str(ours), "--progress_file", str(tmp_path / "p")]
+    assert cli.main(argv) == 0
+    expected = json.loads(fusion_file.read_text())
+    assert 0.1 < expected["iter_stats"]["0"]["sim_block_list"][0] < 0.5  # it blocks
+    assert compare_documents(expected, json.loads((ours / fusion_file.name).read_text())) == []

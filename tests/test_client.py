@@ -30,6 +30,7 @@ from fusion_jupyter.client.connect import current_kernel_id
 from fusion_jupyter.client.progress import NullReporter, TqdmReporter, make_reporter
 from fusion_jupyter.engine import RunManager
 from fusion_jupyter.engine.artifacts import RESULT_COLUMNS
+from fusion_jupyter.paths import default_locations
 from tests.support import stub_sim_command
 from tests.support.fusion import FusionInstall
 from tests.support.jupyter import JupyterServer, running_server
@@ -140,11 +141,11 @@ def test_connect_says_where(client, mode, tmp_path):
 
 
 def test_connect_uses_the_server_defaults(tmp_path, monkeypatch):
-    # Same runs dir and database as the server extension (EngineSettings()), so a run
+    # Same runs dir and database as the server extension (fusion_jupyter.paths), so a run
     # started by another engine on the defaults shows up here.
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
-    with RunManager(simulator_command=stub_sim_command()) as other:
+    with RunManager(simulator_command=stub_sim_command(), **default_locations()) as other:
         created = other.create("minimal", name="from elsewhere")
     with fj.connect() as c:
         assert c.mode == "embedded"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from fusion_jupyter.engine import Conflict, RunManager, Status, ValidationFailed
+from fusion_jupyter.engine.hub import Subscription
 from fusion_jupyter.engine.procinfo import group_members, is_alive
 from tests.support.engine import make_manager, stub_command, wait_terminal, wait_until
 
@@ -296,17 +297,24 @@ def test_slow_subscriber_never_holds_up_another(manager):
     run = manager.create("minimal", {"general_settings": {"max_iters": 5}})
     fast_seen: list[int] = []
     fast_done = threading.Event()
+    fast_box: list[Subscription] = []
+    lock = threading.Lock()
 
     def on_fast() -> None:
-        for msg in fast.drain():
-            if msg["type"] == "progress":
-                fast_seen.append(msg["seq"])
-                if msg["event"]["type"] == "complete":
-                    fast_done.set()
+        # The hub may call this while subscribe() is still returning (the history, or
+        # a run's folded progress, is ready at once): then the drain below after it.
+        with lock:
+            for msg in fast_box[0].drain() if fast_box else []:
+                if msg["type"] == "progress":
+                    fast_seen.append(msg["seq"])
+                    if msg["event"]["type"] == "complete":
+                        fast_done.set()
 
     slow = manager.subscribe(run.id, notify=lambda: time.sleep(0), channels=["progress"])
     slow.maxsize = 2  # overflows at once: it must be told, and caught up, not block
-    fast = manager.subscribe(run.id, notify=on_fast, channels=["progress"])
+    fast_box.append(manager.subscribe(run.id, notify=on_fast, channels=["progress"]))
+    fast = fast_box[0]
+    on_fast()
     assert fast_done.wait(30)
     assert fast_seen == list(range(len(fast_seen)))
     caught = slow.drain()

@@ -676,8 +676,9 @@ async def test_traitlets_reach_the_engine(app: FusionJupyter, tmp_path: Path) ->
 
 def test_trait_defaults_are_the_engines() -> None:
     from fusion_jupyter.engine.settings import EngineSettings
+    from fusion_jupyter.paths import default_locations
 
-    engine, app = EngineSettings(), FusionJupyter()
+    engine, app = EngineSettings(**default_locations()), FusionJupyter()
     for name in ("max_concurrent_runs", "cancel_grace_seconds", "on_shutdown", "default_executor"):
         assert getattr(app, name) == getattr(engine, name), name
     assert app.db_url == ""  # the engine's default: a SQLite file beside runs_dir

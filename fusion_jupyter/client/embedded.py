@@ -1,6 +1,6 @@
 """The embedded backend: the engine's RunManager in this process, no server needed.
 
-It uses the same defaults as the server extension (``EngineSettings()``: runs under
+It uses the same defaults as the server extension (:mod:`fusion_jupyter.paths`: runs under
 ``<jupyter data dir>/fusion_jupyter/runs``, the database beside them), so runs started
 from a notebook without a server show up in the server's listing and the other way
 round. Runs are separate processes and outlive this one (``on_shutdown="detach"``).
@@ -25,6 +25,7 @@ from fusion_jupyter.client.errors import engine_errors
 from fusion_jupyter.engine.hub import Subscription
 from fusion_jupyter.engine.manager import RunManager
 from fusion_jupyter.engine.settings import EngineSettings
+from fusion_jupyter.paths import default_locations
 from fusion_jupyter.service import routes
 from fusion_jupyter.service.api import FusionService
 from fusion_jupyter.service.exchange import Reply, Request
@@ -122,9 +123,10 @@ class EmbeddedBackend(ApiCalls):
 
     def __init__(self, settings: EngineSettings | None = None, **kwargs: Any) -> None:
         try:
-            # The server's config files first (c.FusionJupyter.*), then what was passed.
+            # Jupyter's default places, the server's config files (c.FusionJupyter.*),
+            # then what was passed.
             self.settings = settings or EngineSettings.from_kwargs(
-                **{**configured_engine_settings(), **kwargs}
+                **{**default_locations(), **configured_engine_settings(), **kwargs}
             )
         except (TypeError, ValueError) as exc:
             raise errors.ValidationError(f"embedded engine: {exc}") from exc

@@ -1,8 +1,10 @@
 """Engine settings: the same knobs the server exposes as traitlets, as plain values.
 
 The engine never reads the environment or a config file itself; whoever builds it
-(the server extension, the embedded client, a test) passes these explicitly. The
-defaults live here once so that the server traitlets and the embedded engine agree.
+(the server extension, the embedded client, a test) passes these explicitly, the
+runs directory always (its Jupyter default is :mod:`fusion_jupyter.paths`'). The
+other defaults live here once so that the server traitlets and the embedded engine
+agree.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
-
-from jupyter_core.paths import jupyter_data_dir
 
 OnShutdown = Literal["detach", "cancel"]
 
@@ -33,11 +33,6 @@ SIM_OPTIONS = (
 )
 
 
-def default_data_dir() -> Path:
-    """Where runs and the database live unless told otherwise (shared with the server)."""
-    return Path(jupyter_data_dir()) / "fusion_jupyter"
-
-
 def default_simulator_command() -> list[str]:
     """The built-in simulator, run by the interpreter that runs the engine."""
     return [sys.executable, "-m", "fusion_jupyter.sim", "run_sim", *SIM_OPTIONS]
@@ -51,9 +46,10 @@ def _default_concurrency() -> int:
 class EngineSettings:
     """Every setting of the engine; see the server's traitlets for the help texts."""
 
-    runs_dir: Path = field(default_factory=lambda: default_data_dir() / "runs")
+    runs_dir: Path
     db_url: str = ""
-    templates_path: list[Path] = field(default_factory=lambda: [default_data_dir() / "templates"])
+    #: Empty: ``templates/`` beside ``runs_dir``.
+    templates_path: list[Path] = field(default_factory=list)
     data_paths: list[Path] = field(default_factory=list)
     max_concurrent_runs: int = field(default_factory=_default_concurrency)
     default_executor: str = "local"
@@ -77,6 +73,8 @@ class EngineSettings:
     def __post_init__(self) -> None:
         # Absolute, because simulators (FUSION) resolve relative paths their own way.
         self.runs_dir = Path(self.runs_dir).expanduser().absolute()
+        if not self.templates_path:
+            self.templates_path = [self.runs_dir.parent / "templates"]
         self.templates_path = [Path(p).expanduser() for p in self.templates_path]
         self.data_paths = [Path(p).expanduser().absolute() for p in self.data_paths]
         if not self.db_url:

@@ -20,6 +20,7 @@ from traitlets import Dict, Enum, Float, Integer, List, Unicode, default
 from fusion_jupyter._version import __version__
 from fusion_jupyter.engine.manager import RunManager
 from fusion_jupyter.engine.settings import EngineSettings
+from fusion_jupyter.paths import default_locations
 from fusion_jupyter.server.context import SETTINGS_KEY, FusionContext, StreamLimits
 from fusion_jupyter.server.events import StatusEmitter
 from fusion_jupyter.server.handlers import route_table
@@ -214,11 +215,11 @@ class FusionJupyter(ExtensionApp):
     @default("runs_dir")
     def _runs_dir_default(self) -> str:
         # Dynamic: JUPYTER_DATA_DIR may be set after this module is imported.
-        return str(engine_default("runs_dir"))
+        return str(default_locations()["runs_dir"])
 
     @default("templates_path")
     def _templates_path_default(self) -> list[str]:
-        return [str(path) for path in engine_default("templates_path")]
+        return [str(path) for path in default_locations()["templates_path"]]
 
     manager: RunManager | None = None
     context: FusionContext | None = None

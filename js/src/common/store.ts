@@ -2,7 +2,7 @@ import type { FusionApi } from './api';
 import { defaultScheduler, Emitter, type Scheduler } from './emitter';
 import { emptyProgress } from './progress';
 import type { StreamClient } from './stream';
-import { ACTIVE_STATUSES, isActive, type Run, type RunProgress, type RunStatus } from './types';
+import { ACTIVE_STATUSES, isActive, STATUS_RANK, TERMINAL_STATUSES, type Run, type RunProgress, type RunStatus } from './types';
 
 export interface StoreChange {
   /** Runs whose record changed (progress, status, fields). */
@@ -36,17 +36,6 @@ export interface RunStoreOptions {
   firstPageSize?: number;
 }
 
-// A status never goes back (as the engine's models.RANK).
-const TERMINAL_RANK = 3;
-const RANK: Record<string, number> = {
-  PENDING: 0,
-  RUNNING: 1,
-  CANCELLING: 2,
-  COMPLETED: TERMINAL_RANK,
-  FAILED: TERMINAL_RANK,
-  CANCELLED: TERMINAL_RANK
-};
-
 function normalize(run: Run): Run {
   const progress = { ...emptyProgress(), ...(run.progress ?? {}) };
   return { ...run, tags: Array.isArray(run.tags) ? run.tags : [], progress };
@@ -57,12 +46,12 @@ export function newer(current: Run | null | undefined, incoming: Run): boolean {
   if (!current) {
     return true;
   }
-  const a = RANK[current.status] ?? 0;
-  const b = RANK[incoming.status] ?? 0;
+  const a = STATUS_RANK[current.status] ?? 0;
+  const b = STATUS_RANK[incoming.status] ?? 0;
   if (b !== a) {
     return b > a;
   }
-  if (b === TERMINAL_RANK && current.status !== incoming.status) {
+  if (TERMINAL_STATUSES.has(incoming.status) && current.status !== incoming.status) {
     // Two terminal statuses: a terminal status is final, so keep the first one seen.
     return false;
   }

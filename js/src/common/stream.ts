@@ -549,7 +549,10 @@ export class StreamClient {
           break;
         }
         case 'lagged':
-          lagged.push([msg.run_id, msg.after]);
+          if (msg.run_id !== null) {
+            // A status lag (run_id null) concerns no run's events.
+            lagged.push([msg.run_id, msg.after]);
+          }
           break;
         case 'error':
           this.errors.emit(msg);

@@ -4,35 +4,24 @@
  * anywidget front-ends.
  */
 
-export type RunStatus = 'PENDING' | 'RUNNING' | 'CANCELLING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+import type { components } from './generated/openapi';
+import type { components as streamComponents } from './generated/stream';
+import { ACTIVE_STATUSES, STATUSES, type RunStatus } from './generated/statuses';
 
-export const RUN_STATUSES: readonly RunStatus[] = [
-  'PENDING',
-  'RUNNING',
-  'CANCELLING',
-  'COMPLETED',
-  'FAILED',
-  'CANCELLED'
-];
-export const ACTIVE_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>(['PENDING', 'RUNNING', 'CANCELLING']);
+// Statuses, their order and progress are generated from openapi.json (the contract).
+export { ACTIVE_STATUSES, STATUS_RANK, TERMINAL_STATUSES, type RunStatus } from './generated/statuses';
+export const RUN_STATUSES: readonly RunStatus[] = STATUSES;
+
+// The stream messages of stream.schema.json.
+type stream = streamComponents['schemas'];
 
 /** Whether a run can still change (and so is worth a progress subscription). */
 export function isActive(status: RunStatus | string): boolean {
   return ACTIVE_STATUSES.has(status as RunStatus);
 }
 
-export interface RunProgress {
-  percent: number;
-  erlang: number | null;
-  erlang_index: number | null;
-  erlang_count: number | null;
-  iteration: number | null;
-  iteration_count: number | null;
-  /** Seq of the last progress event folded into this cache (-1: none). */
-  seq: number;
-  /** Seconds left at the pace so far (folded progress on the status channel only). */
-  eta_seconds?: number | null;
-}
+/** A run's progress cache (in Run) or its folded progress (run_progress messages). */
+export type RunProgress = components['schemas']['Progress'];
 
 export interface Run {
   id: string;
@@ -74,14 +63,7 @@ export interface ProgressMessage {
   event: ProgressEvent;
 }
 
-export interface LogMessage {
-  type: 'log';
-  run_id: string;
-  /** Byte offsets in logs/sim.log: ``data`` is bytes [offset, next_offset), decoded. */
-  offset: number;
-  next_offset: number;
-  data: string;
-}
+export type LogMessage = stream['LogMessage'];
 
 export interface StatusMessage {
   type: 'status';
@@ -90,17 +72,8 @@ export interface StatusMessage {
 }
 
 /** A run's progress as the engine folded it (percent, Erlang i of n, iteration, ETA). */
-export interface RunProgressMessage {
-  type: 'run_progress';
-  run_id: string;
-  progress: RunProgress;
-}
-
-export interface LaggedMessage {
-  type: 'lagged';
-  run_id: string;
-  after: number;
-}
+export type RunProgressMessage = stream['RunProgressMessage'];
+export type LaggedMessage = stream['LaggedMessage'];
 
 export interface ErrorMessage {
   type: 'error';

@@ -170,18 +170,7 @@ export class FusionApi {
   }
 
   listRuns(filter: RunFilter = {}, page: { limit?: number; cursor?: string | null } = {}): Promise<RunPage> {
-    const status = filter.status === undefined ? undefined : ([] as string[]).concat(filter.status);
-    return this.request('GET', 'runs', {
-      query: {
-        status,
-        tag: filter.tag,
-        name: filter.name,
-        template: filter.template,
-        sweep: filter.sweep,
-        limit: page.limit,
-        cursor: page.cursor ?? undefined
-      }
-    });
+    return this.request('GET', 'runs', { query: runsQuery(filter, page) });
   }
 
   /**
@@ -189,18 +178,8 @@ export class FusionApi {
    * listing row draws, a third of the bytes. Fields not in it take their empty values.
    */
   async listRunsCompact(filter: RunFilter = {}, page: { limit?: number; cursor?: string | null } = {}): Promise<RunPage> {
-    const status = filter.status === undefined ? undefined : ([] as string[]).concat(filter.status);
     const raw = await this.request<{ columns: string[]; rows: unknown[][]; next_cursor: string | null }>('GET', 'runs', {
-      query: {
-        view: 'compact',
-        status,
-        tag: filter.tag,
-        name: filter.name,
-        template: filter.template,
-        sweep: filter.sweep,
-        limit: page.limit,
-        cursor: page.cursor ?? undefined
-      }
+      query: { view: 'compact', ...runsQuery(filter, page) }
     });
     return { runs: raw.rows.map(row => runFromRow(raw.columns, row)), next_cursor: raw.next_cursor };
   }
@@ -301,6 +280,19 @@ async function toError(response: Response): Promise<FusionApiError> {
   }
   const reason = (body as { message?: string } | undefined)?.message || text.slice(0, 200) || response.statusText;
   return new FusionApiError(response.status, 'http_error', `HTTP ${response.status}: ${reason}`);
+}
+
+/** The query of ``GET runs`` for a filter and a page (``status`` as a list). */
+function runsQuery(filter: RunFilter, page: { limit?: number; cursor?: string | null }): Query {
+  return {
+    status: filter.status === undefined ? undefined : ([] as string[]).concat(filter.status),
+    tag: filter.tag,
+    name: filter.name,
+    template: filter.template,
+    sweep: filter.sweep,
+    limit: page.limit,
+    cursor: page.cursor ?? undefined
+  };
 }
 
 /** A compact listing row as a Run: the columns it has, empty values for the rest. */

@@ -157,26 +157,52 @@ class Notebook:
     def run_all(self) -> None:
         self.js("window.jupyterapp.commands.execute('notebook:run-all-cells'); return null;")
 
-    def kernel_eval(self, code: str, timeout: float = 60) -> str:
-        """Run ``code`` in the kernel (waits while it is busy); its text/plain result."""
-        body = """
+    def kernel_eval(self, code: str, timeout: float = 60, resend: bool = True) -> str:
+        """Run ``code`` in the kernel (waits while it is busy); its text/plain result.
+
+        The request's state lives on ``window`` and is polled, rather than awaited in one
+        ``page.evaluate``: JupyterLab disposes a kernel's pending futures when its
+        connection is re-established, and a disposed future's ``done`` never settles
+        (Playwright then fails with "Resulting promise was garbage collected"). A
+        disposed request is sent again, unless ``resend`` is false (``code`` changes
+        state): then the loss is an error."""
+        send = """
           const kernel = panel.sessionContext.session.kernel;
           const future = kernel.requestExecute({ code: arg, store_history: false });
-          let out = '', err = null;
+          const state = { future, done: false, out: '', err: null };
           future.onIOPub = msg => {
             const c = msg.content;
-            if (msg.header.msg_type === 'execute_result') { out += c.data['text/plain']; }
-            if (msg.header.msg_type === 'stream') { out += c.text; }
-            if (msg.header.msg_type === 'error') { err = c.ename + ': ' + c.evalue; }
+            if (msg.header.msg_type === 'execute_result') { state.out += c.data['text/plain']; }
+            if (msg.header.msg_type === 'stream') { state.out += c.text; }
+            if (msg.header.msg_type === 'error') { state.err = c.ename + ': ' + c.evalue; }
           };
-          await future.done;
-          if (err) { throw new Error(err); }
-          return out;"""
-        self.page.set_default_timeout(timeout * 1000)
-        try:
-            return str(self.js(body, code))
-        finally:
-            self.page.set_default_timeout(30_000)
+          future.done.then(
+            () => { state.done = true; },
+            e => { state.err = state.err || String(e); state.done = true; },
+          );
+          window.__fjEvals = window.__fjEvals || [];
+          window.__fjEvals.push(state);
+          return window.__fjEvals.length - 1;"""
+        poll = """(i) => {
+          const s = window.__fjEvals[i];
+          return { done: s.done, lost: !s.done && s.future.isDisposed, out: s.out, err: s.err };
+        }"""
+        states: list[dict[str, Any]] = []
+
+        def finished() -> bool:
+            state = self.page.evaluate(poll, states[-1]["index"])
+            if state["lost"]:
+                assert resend, f"the kernel connection dropped while running {code!r}"
+                states.append({"index": self.js(send, code)})
+                return False
+            states[-1].update(state)
+            return bool(state["done"])
+
+        states.append({"index": self.js(send, code)})
+        wait_for(finished, timeout, f"the kernel to evaluate {code!r}")
+        if states[-1].get("err"):
+            raise AssertionError(f"{code!r} raised in the kernel: {states[-1]['err']}")
+        return str(states[-1]["out"])
 
     def errors(self) -> list[str]:
         """Error outputs of the notebook's cells."""
@@ -462,7 +488,8 @@ def test_dashboard_lists_filters_and_compares(session: dict[str, Any]) -> None:
     # Cancel a long run, rerun one, delete one (a second click confirms).
     notebook.kernel_eval(
         "slow = client.submit('minimal', {'general_settings': {'num_requests': 200000, "
-        "'max_iters': 8}}, name='slow one')"
+        "'max_iters': 8}}, name='slow one')",
+        resend=False,
     )
     slow = dash.locator(".fj-dash-row", has_text="slow one")
     wait_for(lambda: slow.get_attribute("data-status") == "RUNNING", 30, "the slow run running")

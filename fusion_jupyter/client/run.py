@@ -862,12 +862,9 @@ class Sweep:
 
     def grid_values(self, run: Run) -> dict[str, Any]:
         """The grid's values for one of the sweep's runs, as given in the grid."""
-        values: dict[str, Any] = {}
-        for key, options in self.grid.items():
-            section, _, name = key.partition(".")
-            actual = _ini_text(key, run.overrides.get(section, {}).get(name))
-            values[key] = next((v for v in options if _ini_text(key, v) == actual), actual)
-        return values
+        from fusion_jupyter.engine.curves import grid_point
+
+        return grid_point(self.grid, run.overrides)
 
     def results(self) -> pd.DataFrame:
         """One table for the whole sweep: the grid parameters (one column per grid key,
@@ -918,19 +915,6 @@ class Sweep:
     def _repr_html_(self) -> str:
         table = self.to_frame().to_html(index=False)
         return progress_html(self.snapshot()) + str(table)
-
-
-def _ini_text(key: str, value: Any) -> str | None:
-    """How the engine writes ``value`` for ``key`` into the config file."""
-    from fusion_jupyter.engine.config import normalize_overrides
-
-    if value is None:
-        return None
-    section, _, name = key.partition(".")
-    try:
-        return normalize_overrides({key: value})[section][name]
-    except errors.EngineError:
-        return str(value)
 
 
 class SweepWatch:

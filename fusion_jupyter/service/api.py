@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fusion_jupyter.engine import config
+from fusion_jupyter.engine import config, curves
 from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
 from fusion_jupyter.engine.faults import describe, free_bytes
 from fusion_jupyter.engine.manager import RunManager, check_source
 from fusion_jupyter.engine.models import (
     COMPACT_COLUMNS,
+    TERMINAL,
     Run,
     Status,
     Sweep,
@@ -67,6 +69,9 @@ MAX_OFFSET = 1 << 62
 QUERY_TEXT_MAX = 200
 CURSOR_MAX = 1000
 RESULT_FORMATS = ("json", "csv", "parquet")
+BY_MAX = 2000
+#: Finished runs whose curve rows are kept (they never change once a run has ended).
+CURVE_CACHE_RUNS = 20_000
 
 RUN_FIELDS = {
     "template": Field(is_text),
@@ -239,6 +244,26 @@ class ListRequest:
 
 
 @dataclass(frozen=True)
+class CurvesRequest:
+    """``GET sweeps/{id}/curves``: the grid keys to group by (comma-separated; absent:
+    every key that varies)."""
+
+    by: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_query(cls, query: Query) -> CurvesRequest:
+        """From query arguments; each key must be one of the sweep's (checked there)."""
+        raw = _last(query, "by")
+        if raw is None:
+            return cls(None)
+        text = query_text(raw, "by", BY_MAX) or ""
+        keys = tuple(part.strip() for part in text.split(","))
+        if text and any(not key for key in keys):
+            raise ValidationFailed([Problem("query", "by", "has an empty grid key")])
+        return cls(keys if text else ())
+
+
+@dataclass(frozen=True)
 class SweepListRequest:
     """``GET sweeps``: page size and cursor."""
 
@@ -379,6 +404,8 @@ class FusionService:
     def __init__(self, manager: RunManager, limits: RequestLimits | None = None) -> None:
         self.manager = manager
         self.limits = limits or RequestLimits()
+        self._curve_cache: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
+        self._curve_lock = threading.Lock()
 
     # ---- health -------------------------------------------------------------------
 
@@ -533,9 +560,64 @@ class FusionService:
         self.manager.cancel_sweep(sweep_id)
         return self.get_sweep(sweep_id)
 
+    def sweep_curves(self, sweep_id: str, request: CurvesRequest) -> JSON:
+        """``{sweep_id, by, varying, curves: [{label, values, points}], runs, with_results}``.
+
+        Blocking against load, one curve per value of ``by`` (see
+        :mod:`fusion_jupyter.engine.curves`); runs without results yet add nothing.
+        """
+        sweep, runs = self.manager.get_sweep(sweep_id)
+        grid = sweep.grid or {}
+        try:
+            keys = curves.resolve_by(grid, request.by)
+        except ValueError as exc:
+            raise ValidationFailed([Problem("query", "by", str(exc))]) from None
+        rows: list[dict[str, Any]] = []
+        with_results = 0
+        for run in runs:
+            points = self._curve_rows(run)
+            if points:
+                with_results += 1
+                point = curves.grid_point(grid, run.overrides or {})
+                rows.extend({**point, **p} for p in points)
+        return {
+            "sweep_id": sweep.id,
+            "by": keys,
+            "varying": curves.varying_keys(grid),
+            "grid": grid,
+            "curves": [c.to_dict() for c in curves.group(rows, keys)],
+            "runs": len(runs),
+            "with_results": with_results,
+        }
+
+    def _curve_rows(self, run: Run) -> list[dict[str, Any]]:
+        """A run's results as curve points; a finished run's are read once."""
+        ended = Status(run.status) in TERMINAL
+        key = (run.status, run.completed_at)
+        with self._curve_lock:
+            cached = self._curve_cache.get(run.id)
+        if ended and cached is not None and cached[0] == key:
+            return cached[1]
+        try:
+            frame = self.manager.results(run.id)
+        except NotFound:  # deleted since the sweep was read
+            return []
+        present = [c for c in curves.POINT_COLUMNS if c in frame.columns]
+        rows = [
+            {c: _json_cell(v) for c, v in zip(present, row, strict=True)}
+            for row in frame[present].itertuples(index=False, name=None)
+        ]
+        if ended:
+            with self._curve_lock:
+                self._curve_cache[run.id] = (key, rows)
+                while len(self._curve_cache) > CURVE_CACHE_RUNS:
+                    self._curve_cache.pop(next(iter(self._curve_cache)))
+        return rows
+
 
 __all__ = [
     "MAX_PAGE",
+    "CurvesRequest",
     "FusionService",
     "ListRequest",
     "LogRequest",

@@ -20,6 +20,7 @@ from fusion_jupyter.engine.faults import as_engine_error
 from fusion_jupyter.service import files
 from fusion_jupyter.service.api import (
     RUN_FIELDS,
+    CurvesRequest,
     FusionService,
     ListRequest,
     LogRequest,
@@ -176,6 +177,12 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("GET", _SWEEP, "read", _ok(lambda s, r, a: s.get_sweep(a["sweep_id"]))),
     Route("POST", _SWEEP + "/cancel", "write", _ok(lambda s, r, a: s.cancel_sweep(a["sweep_id"]))),
+    Route(
+        "GET",
+        _SWEEP + "/curves",
+        "read",
+        _ok(lambda s, r, a: s.sweep_curves(a["sweep_id"], CurvesRequest.from_query(r.query))),
+    ),
 )
 
 

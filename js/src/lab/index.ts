@@ -15,6 +15,7 @@ import { LogView } from './logview';
 import { NewRunForm } from './newrun';
 import { insertRunCode } from './notebook';
 import { RunsPanel } from './panel';
+import { registerTabs } from './tabs';
 import { displayName } from '../common/format';
 import { isActive, type Artifact } from '../common/types';
 
@@ -261,6 +262,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         app.shell.activateById(widget.id);
         return widget;
       }
+    });
+    registerTabs(app, conn, {
+      restorer,
+      artifacts: id => new ArtifactsView(conn, id, docManager, openPreview),
+      logTailLines: () => settings.logTailLines
     });
     commands.addCommand(CommandIDs.insertCode, {
       label: args => (args.id || panel.selectedId ? `Insert Code for FUSION Run ${label(runIdOf(args) ?? '')}` : 'Insert FUSION Run Code'),

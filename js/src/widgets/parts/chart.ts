@@ -20,6 +20,14 @@ export interface Series {
   pending?: Point | null;
 }
 
+/** The points of a results table (``GET runs/{id}/results``): load, mean blocking, CI. */
+export function resultPoints(rows: Array<Record<string, unknown>>): Point[] {
+  return rows
+    .filter(r => r.blocking_mean !== null && r.blocking_mean !== undefined)
+    .map(r => ({ x: Number(r.erlang), y: Number(r.blocking_mean), lo: r.ci_lower as number | null, hi: r.ci_upper as number | null }))
+    .filter(p => Number.isFinite(p.x) && Number.isFinite(p.y));
+}
+
 /** Distinct colours for up to 20 series (then they repeat). */
 export const SERIES_COLOURS = [
   '#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f',

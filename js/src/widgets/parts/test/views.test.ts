@@ -65,7 +65,7 @@ describe('run view helpers', () => {
 });
 
 describe('artifact helpers', () => {
-  const a = (path: string, size: number, modified: string): Artifact => ({ path, size, modified, kind: 'x' });
+  const a = (path: string, size: number, modified: string): Artifact => ({ path, size, modified, kind: 'other' });
 
   it('names variables after files', () => {
     expect(variableName('output/results.csv')).toBe('results');

@@ -1,42 +1,16 @@
 import type { FusionApi } from './api';
-import type { Run } from './types';
+import type { components } from './generated/openapi';
+
+type schemas = components['schemas'];
 
 /**
  * A sweep's curves as ``GET sweeps/{id}/curves`` computes them (the grouping is the
- * server's, fusion_jupyter/engine/curves.py: never redone here).
+ * server's, fusion_jupyter/engine/curves.py: never redone here). Types are the contract's.
  */
-export interface CurvePoint {
-  erlang: number;
-  blocking_mean: number | null;
-  ci_lower: number | null;
-  ci_upper: number | null;
-}
-
-export interface Curve {
-  /** Legend text: only the grouped keys, short (``k_paths = 2``). */
-  label: string;
-  values: Record<string, unknown>;
-  points: CurvePoint[];
-}
-
-export interface SweepCurves {
-  sweep_id: string;
-  by: string[];
-  varying: string[];
-  grid: Record<string, unknown[]>;
-  curves: Curve[];
-  runs: number;
-  with_results: number;
-}
-
-export interface SweepInfo {
-  id: string;
-  name: string;
-  template: string;
-  grid: Record<string, unknown[]>;
-  status_counts?: Record<string, number>;
-  run_ids?: string[];
-}
+export type CurvePoint = schemas['CurvePoint'];
+export type Curve = schemas['Curve'];
+export type SweepCurves = schemas['SweepCurves'];
+export type SweepWithRuns = schemas['SweepWithRuns'];
 
 /**
  * ``by``: grid keys to group by; null for the server's default (every key that
@@ -51,7 +25,7 @@ export function sweepCurves(api: FusionApi, sweepId: string, by: string[] | null
   return by.length ? api.request('GET', path, { query: { by: by.join(',') } }) : api.request('GET', `${path}?by=`);
 }
 
-export function getSweep(api: FusionApi, sweepId: string): Promise<{ sweep: SweepInfo; runs: Run[] }> {
+export function getSweep(api: FusionApi, sweepId: string): Promise<SweepWithRuns> {
   return api.request('GET', `sweeps/${encodeURIComponent(sweepId)}`);
 }
 

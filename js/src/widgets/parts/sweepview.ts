@@ -164,7 +164,7 @@ export class SweepView {
         continue;
       }
       this.ended.add(run.id);
-      this.waiting.set(run.id, run.completed_at);
+      this.waiting.set(run.id, run.completed_at ?? null);
       any = true;
     }
     if (any) {

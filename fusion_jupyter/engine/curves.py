@@ -72,13 +72,33 @@ def ini_text(key: str, value: Any) -> str | None:
         return str(value)
 
 
-def grid_point(grid: Mapping[str, Sequence[Any]], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """The grid's values for one run of the sweep (from its overrides), as given in the grid."""
-    values: dict[str, Any] = {}
+def grid_index(grid: Mapping[str, Sequence[Any]]) -> dict[str, dict[str | None, Any]]:
+    """For each grid key, its values by how a config file writes them (see grid_point)."""
+    index: dict[str, dict[str | None, Any]] = {}
     for key, options in grid.items():
+        index[key] = {}
+        for value in options:
+            index[key].setdefault(ini_text(key, value), value)
+    return index
+
+
+def grid_point(
+    grid: Mapping[str, Sequence[Any]],
+    overrides: Mapping[str, Any],
+    index: Mapping[str, Mapping[str | None, Any]] | None = None,
+) -> dict[str, Any]:
+    """The grid's values for one run of the sweep (from its overrides), as given in the grid.
+
+    ``index`` (:func:`grid_index` of ``grid``) saves recomputing it for each run.
+    """
+    index = grid_index(grid) if index is None else index
+    values: dict[str, Any] = {}
+    for key in grid:
         section, _, name = key.partition(".")
-        actual = ini_text(key, (overrides.get(section) or {}).get(name))
-        values[key] = next((v for v in options if ini_text(key, v) == actual), actual)
+        raw = (overrides.get(section) or {}).get(name)
+        # A run's overrides are kept as the config file's text already.
+        actual = raw if raw is None or isinstance(raw, str) else ini_text(key, raw)
+        values[key] = index[key].get(actual, actual)
     return values
 
 
@@ -139,6 +159,7 @@ __all__ = [
     "LOAD_KEYS",
     "POINT_COLUMNS",
     "CurveData",
+    "grid_index",
     "grid_point",
     "group",
     "ini_text",

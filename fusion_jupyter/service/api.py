@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fusion_jupyter.engine import config, curves
+from fusion_jupyter.engine import artifacts, config, curves
 from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
 from fusion_jupyter.engine.faults import describe, free_bytes
 from fusion_jupyter.engine.manager import RunManager, check_source
@@ -34,7 +34,7 @@ from fusion_jupyter.engine.models import (
     run_to_row,
     sweep_to_dict,
 )
-from fusion_jupyter.engine.store import RunFilter
+from fusion_jupyter.engine.store import RunFilter, RunOutline
 from fusion_jupyter.service import files
 
 if TYPE_CHECKING:  # pandas is imported when a table is first loaded, not at server start
@@ -564,24 +564,25 @@ class FusionService:
         """``{sweep_id, by, varying, curves: [{label, values, points}], runs, with_results}``.
 
         Blocking against load, one curve per value of ``by`` (see
-        :mod:`fusion_jupyter.engine.curves`); runs without results yet add nothing.
+        :mod:`fusion_jupyter.engine.curves`), from the runs that have ended (with
+        results: a failed run's finished loads count).
         """
-        sweep, runs = self.manager.get_sweep(sweep_id)
-        grid = sweep.grid or {}
+        grid, runs = self.manager.store.sweep_outline(sweep_id)
         try:
             keys = curves.resolve_by(grid, request.by)
         except ValueError as exc:
             raise ValidationFailed([Problem("query", "by", str(exc))]) from None
+        index = curves.grid_index(grid)
         rows: list[dict[str, Any]] = []
         with_results = 0
         for run in runs:
             points = self._curve_rows(run)
             if points:
                 with_results += 1
-                point = curves.grid_point(grid, run.overrides or {})
+                point = curves.grid_point(grid, run.overrides or {}, index)
                 rows.extend({**point, **p} for p in points)
         return {
-            "sweep_id": sweep.id,
+            "sweep_id": sweep_id,
             "by": keys,
             "varying": curves.varying_keys(grid),
             "grid": grid,
@@ -590,28 +591,29 @@ class FusionService:
             "with_results": with_results,
         }
 
-    def _curve_rows(self, run: Run) -> list[dict[str, Any]]:
-        """A run's results as curve points; a finished run's are read once."""
-        ended = Status(run.status) in TERMINAL
+    def _curve_rows(self, run: RunOutline) -> list[dict[str, Any]]:
+        """An ended run's results as curve points, read once (they never change then).
+
+        Runs still going add nothing: the curves are redrawn as runs end, and reading
+        every running run's files on each redraw would cost more than the redraw.
+        """
+        if run.status not in TERMINAL:
+            return []
         key = (run.status, run.completed_at)
         with self._curve_lock:
             cached = self._curve_cache.get(run.id)
-        if ended and cached is not None and cached[0] == key:
+        if cached is not None and cached[0] == key:
             return cached[1]
-        try:
-            frame = self.manager.results(run.id)
-        except NotFound:  # deleted since the sweep was read
-            return []
+        frame = artifacts.results(Path(run.run_dir) / "output")
         present = [c for c in curves.POINT_COLUMNS if c in frame.columns]
         rows = [
             {c: _json_cell(v) for c, v in zip(present, row, strict=True)}
             for row in frame[present].itertuples(index=False, name=None)
         ]
-        if ended:
-            with self._curve_lock:
-                self._curve_cache[run.id] = (key, rows)
-                while len(self._curve_cache) > CURVE_CACHE_RUNS:
-                    self._curve_cache.pop(next(iter(self._curve_cache)))
+        with self._curve_lock:
+            self._curve_cache[run.id] = (key, rows)
+            while len(self._curve_cache) > CURVE_CACHE_RUNS:
+                self._curve_cache.pop(next(iter(self._curve_cache)))
         return rows
 
 

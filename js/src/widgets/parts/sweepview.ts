@@ -28,6 +28,8 @@ const LOAD_KEYS = new Set(['erlang_start', 'erlang_stop', 'erlang_step'].map(k =
 
 /** Each run that ends and the moment the curves it changed were on screen (benchmarks). */
 export const CURVES_DRAWN = 'fusion:curves-drawn';
+/** The moment the page heard that runs of the sweep ended (benchmarks). */
+export const RUNS_ENDED = 'fusion:curves-runs-ended';
 
 /**
  * A sweep's blocking-against-load curves, one per value of the grid keys chosen in the
@@ -168,6 +170,7 @@ export class SweepView {
       any = true;
     }
     if (any) {
+      performance.mark(RUNS_ENDED, { detail: { sweep: this.sweepId, runs: [...this.waiting.keys()] } });
       void this.refresh();
     }
   }

@@ -8,14 +8,15 @@ counts once the iteration ends.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 from fusion_jupyter.sim.controller import Allocation, PathOption
+from fusion_jupyter.sim.routing import Route
 from fusion_jupyter.sim.topology import Topology
 
 #: FUSION's block reasons; with snr_type None every block ends up as "distance".
@@ -81,21 +82,29 @@ def _exact_mean_stdev(pairs: list[tuple[float, int]]) -> tuple[int, float, float
     """statistics.mean and statistics.stdev of the expanded sample, without expanding it.
 
     Both are exact in rational arithmetic and correctly rounded once, so summing
-    (value x count) as fractions gives the very same floats.
+    (value x count) exactly gives the very same floats. Every float is an integer over
+    a power of two, so the sums are kept as integers over the largest such denominator:
+    plain int arithmetic instead of Fraction objects (which dominated a small run).
     """
     count = sum(weight for _, weight in pairs)
     if _SQRT_OF_FRACTION is None:
         values = [value for value, weight in pairs for _ in range(weight)]
         std = statistics.stdev(values) if count > 1 else 0.0
         return count, statistics.mean(values), std
-    exact = [(Fraction(value), weight) for value, weight in pairs]
-    total = sum((value * weight for value, weight in exact), Fraction(0))
-    mean = float(total / count)
+    ratios = [(float(value).as_integer_ratio(), weight) for value, weight in pairs]
+    scale = max(denominator for (_, denominator), _ in ratios)
+    scaled = [
+        (numerator * (scale // denominator), weight) for (numerator, denominator), weight in ratios
+    ]
+    total = sum(value * weight for value, weight in scaled)
+    mean = total / (scale * count)
     if count < 2:
         return count, mean, 0.0
-    squares = sum((value * value * weight for value, weight in exact), Fraction(0))
-    spread = (count * squares - total * total) / count / (count - 1)
-    return count, mean, float(_SQRT_OF_FRACTION(spread.numerator, spread.denominator))
+    squares = sum(value * value * weight for value, weight in scaled)
+    numerator = count * squares - total * total
+    denominator = scale * scale * count * (count - 1)
+    common = math.gcd(numerator, denominator)
+    return count, mean, float(_SQRT_OF_FRACTION(numerator // common, denominator // common))
 
 
 def _round2(value: float | None) -> float | None:
@@ -218,6 +227,7 @@ class IterationTally:
     ) -> IterationResult:
         """Summaries in FUSION's shapes."""
         routed = num_requests - self.blocked
+        groups = self._by_format()
         return IterationResult(
             iteration=iteration,
             num_requests=num_requests,
@@ -231,8 +241,8 @@ class IterationTally:
                 ((o.route.length_km, n) for o, n in self.routed_by_option.items()), digits=2
             ),
             transponders_mean=self.transponders / float(routed) if routed else 0.0,
-            mods_used=self._mods_used(mod_names),
-            weights=self._weights(mod_names),
+            mods_used=self._mods_used(mod_names, groups),
+            weights=self._weights(mod_names, groups),
             cores={core: self.by_core[core] for core in range(self.cores)},
             path_index=[self._routed_on_index(i) for i in range(self.k_paths)],
             block_bw={str(bw): self.blocked_by_bw[bw] for bw in self.bandwidths},
@@ -263,15 +273,25 @@ class IterationTally:
     def _routed_on_index(self, index: int) -> int:
         return sum(n for option, n in self.routed_by_option.items() if option.index == index)
 
-    def _mods_used(self, mod_names: dict[int, list[str]]) -> dict[str, Any]:
+    def _by_format(self) -> dict[str, dict[int, list[tuple[Route, int]]]]:
+        """Lightpaths grouped by format name, then bandwidth: (route, count) pairs."""
+        groups: dict[str, dict[int, list[tuple[Route, int]]]] = {}
+        for (option, bw, name), n in self.lightpaths.items():
+            groups.setdefault(name, {}).setdefault(bw, []).append((option.route, n))
+        return groups
+
+    def _mods_used(
+        self, mod_names: dict[int, list[str]], groups: dict[str, dict[int, list[tuple[Route, int]]]]
+    ) -> dict[str, Any]:
         """Lightpaths per bandwidth and format, then per format: count, length and hops."""
         out: dict[str, Any] = {str(bw): dict.fromkeys(names, 0) for bw, names in mod_names.items()}
-        for (_, bw, name), n in self.lightpaths.items():
-            out[str(bw)][name] += n
+        for name, per_bw in groups.items():
+            for bw, placed in per_bw.items():
+                out[str(bw)][name] += sum(n for _, n in placed)
         for name in dict.fromkeys(n for names in mod_names.values() for n in names):
-            placed = [(o, n) for (o, _, fmt), n in self.lightpaths.items() if fmt == name]
-            lengths = Summary.of((o.route.length_km, n) for o, n in placed)
-            hops = Summary.of((o.route.hops, n) for o, n in placed)
+            placed = [pair for pairs in groups.get(name, {}).values() for pair in pairs]
+            lengths = Summary.of((route.length_km, n) for route, n in placed)
+            hops = Summary.of((route.hops, n) for route, n in placed)
             out[name] = {
                 BAND: sum(n for _, n in placed),
                 "length": {"overall": lengths.rounded(), BAND: lengths.rounded()},
@@ -282,22 +302,21 @@ class IterationTally:
             }
         return out
 
-    def _weights(self, mod_names: dict[int, list[str]]) -> dict[str, Any]:
+    @staticmethod
+    def _weights(
+        mod_names: dict[int, list[str]], groups: dict[str, dict[int, list[tuple[Route, int]]]]
+    ) -> dict[str, Any]:
         """Path length (km) per lightpath bandwidth and format (FUSION's ``weights_dict``)."""
-        out: dict[str, Any] = {}
-        for bw, names in mod_names.items():
-            out[str(bw)] = {
+        return {
+            str(bw): {
                 name: Summary.of(
-                    (
-                        (o.route.length_km, n)
-                        for (o, lp_bw, fmt), n in self.lightpaths.items()
-                        if lp_bw == bw and fmt == name
-                    ),
+                    ((route.length_km, n) for route, n in groups.get(name, {}).get(bw, [])),
                     digits=2,
                 ).exact()
                 for name in names
             }
-        return out
+            for bw, names in mod_names.items()
+        }
 
     def _link_usage(self, topology: Topology) -> dict[str, dict[str, Any]]:
         """Per directed link: lightpaths set up over it and Gb/s x s carried."""

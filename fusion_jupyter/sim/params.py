@@ -81,6 +81,22 @@ class SimParams:
     route_method: str = "k_shortest_path"
     #: ``save_start_end_slots`` (only shapes the result files).
     save_start_end_slots: bool = False
+    #: ``snr_type``: ``"None"`` (reach table only) or ``"gsnr"`` (FUSION's physical
+    #: layer, with ``dynamic_lps``: see :mod:`~fusion_jupyter.sim.physical`).
+    snr_type: str = "None"
+    #: ``can_partially_serve``: a request partly placed on the last path is accepted.
+    can_partially_serve: bool = False
+    #: ``bw_per_slot`` in GHz; only the GSNR uses it.
+    bw_per_slot: float = 12.5
+    #: ``input_power`` in W per channel; only the GSNR uses it.
+    input_power: float = 0.001
+    #: ``phi`` per format; only the GSNR uses it.
+    phi: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def physical(self) -> bool:
+        """Whether decisions check FUSION's GSNR (``snr_type = gsnr``)."""
+        return self.snr_type == "gsnr"
 
     @property
     def routing_k(self) -> int:

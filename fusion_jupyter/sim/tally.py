@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +107,28 @@ def _exact_mean_stdev(pairs: list[tuple[float, int]]) -> tuple[int, float, float
     return count, mean, float(_SQRT_OF_FRACTION(numerator // common, denominator // common))
 
 
+def _realization_summary(ratios: list[float], expected: float | None) -> dict[str, Any]:
+    """One bandwidth's served / requested ratios summarised as FUSION does.
+
+    ``expected`` is how many requests of that bandwidth there were (FUSION's share x
+    num_requests, a float); without it FUSION writes no ``ratio_full_served``.
+    """
+    if not ratios:
+        return dict.fromkeys(("mean", "std", "min", "max"))
+    std = 0.0 if len(ratios) == 1 else statistics.stdev(ratios)
+    full = sum(1 for ratio in ratios if ratio == 1)
+    out: dict[str, Any] = {
+        "mean": round(statistics.mean(ratios), 2),
+        "std": round(std, 2),
+        "min": min(ratios),
+        "max": max(ratios),
+        "num_full_served": full,
+    }
+    if expected is not None:
+        out["ratio_full_served"] = full / expected if expected > 0 else 0
+    return out
+
+
 def _round2(value: float | None) -> float | None:
     return None if value is None else round(float(value), 2)
 
@@ -133,6 +155,10 @@ class IterationResult:
     link_usage: dict[str, dict[str, Any]]
     #: FUSION's ``lp_bw_utilization_dict``: per lightpath bandwidth, band and core.
     lp_utilization: dict[str, Any] = field(default_factory=dict)
+    #: FUSION's ``snr_mean/min/max`` (all None without the physical layer).
+    snr: dict[str, float | None] = field(default_factory=dict)
+    #: FUSION's ``demand_realization_ratio`` summaries; None unless ``can_partially_serve``.
+    demand_realization: dict[str, Any] | None = None
     wall_seconds: float = 0.0
 
     @property
@@ -195,6 +221,15 @@ class IterationTally:
     throughput_by_option: defaultdict[PathOption, float] = field(
         default_factory=lambda: defaultdict(float)
     )
+    #: Physical layer only: GSNR (dB) of every lightpath by format, and each routed
+    #: request's mean over its lightpaths (FUSION's ``snr_list``).
+    physical: bool = False
+    snr_by_format: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    snr_request_means: list[float] = field(default_factory=list)
+    #: ``can_partially_serve`` only: the request distribution, and served / requested
+    #: bandwidth of each routed request per bandwidth (FUSION's demand realization).
+    partial_distribution: Mapping[str, float] | None = None
+    realization: defaultdict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     def blocked_request(self, bandwidth: int) -> None:
         """A request found no path: all its bandwidth is blocked."""
@@ -217,6 +252,20 @@ class IterationTally:
             self.lightpaths[option, lightpath.bandwidth, lightpath.fmt.name] += 1
             self.by_core[lightpath.core] += 1
             self.by_bw_core[lightpath.bandwidth, lightpath.core] += 1
+        if self.physical:
+            self._physical_request(bandwidth, allocation)
+
+    def _physical_request(self, bandwidth: int, allocation: Allocation) -> None:
+        """GSNR figures, and the bandwidth a partly served request left unserved."""
+        snrs = [lp.snr_db for lp in allocation.lightpaths if lp.snr_db is not None]
+        for lightpath, snr in zip(allocation.lightpaths, snrs, strict=True):
+            self.snr_by_format[lightpath.fmt.name].append(snr)
+        if snrs:
+            self.snr_request_means.append(statistics.mean(snrs))
+        self.bit_rate_blocked += allocation.unserved
+        self.bit_rate_blocked_corrected += allocation.unserved
+        if self.partial_distribution is not None:
+            self.realization[bandwidth].append((bandwidth - allocation.unserved) / bandwidth)
 
     def released(self, option: PathOption, carried: float) -> None:
         """A routed request left; ``carried`` is bandwidth x holding time (Gb/s x s)."""
@@ -248,7 +297,37 @@ class IterationTally:
             block_bw={str(bw): self.blocked_by_bw[bw] for bw in self.bandwidths},
             link_usage=self._link_usage(topology),
             lp_utilization=self._lp_utilization(),
+            snr=self._snr_summary(),
+            demand_realization=self._demand_realization(num_requests),
         )
+
+    def _snr_summary(self) -> dict[str, float | None]:
+        """FUSION's ``snr_mean/min/max``: over routed requests' mean lightpath GSNR."""
+        means = self.snr_request_means
+        if not means:
+            return dict.fromkeys(("mean", "min", "max"))
+        return {
+            "mean": round(float(statistics.mean(means)), 2),
+            "min": round(float(min(means)), 2),
+            "max": round(float(max(means)), 2),
+        }
+
+    def _demand_realization(self, num_requests: int) -> dict[str, Any] | None:
+        """FUSION's ``demand_realization_ratio`` summaries (``can_partially_serve`` only)."""
+        distribution = self.partial_distribution
+        if distribution is None:
+            return None
+        out = {
+            "overall": _realization_summary(
+                [r for bw in self.bandwidths for r in self.realization[bw]], float(num_requests)
+            )
+        }
+        for bw in self.bandwidths:
+            share = distribution.get(str(bw))
+            out[str(bw)] = _realization_summary(
+                self.realization[bw], None if share is None else share * num_requests
+            )
+        return out
 
     def _lp_utilization(self) -> dict[str, Any]:
         """FUSION's ``lp_bw_utilization_dict``.
@@ -297,10 +376,17 @@ class IterationTally:
                 "length": {"overall": lengths.rounded(), BAND: lengths.rounded()},
                 "hop": {"overall": hops.rounded(), BAND: hops.rounded()},
                 # FUSION leaves these as empty lists when snr_type is None.
-                "snr": {"overall": [], BAND: []},
+                "snr": self._format_snr(name),
                 "xt_cost": {"overall": [], BAND: []},
             }
         return out
+
+    def _format_snr(self, name: str) -> dict[str, Any]:
+        """GSNR of one format's lightpaths (physical layer), else FUSION's empty lists."""
+        if not self.physical:
+            return {"overall": [], BAND: []}
+        summary = Summary.of((snr, 1) for snr in self.snr_by_format.get(name, [])).rounded()
+        return {"overall": summary, BAND: dict(summary)}
 
     @staticmethod
     def _weights(

@@ -69,8 +69,6 @@ class Lightpath(NamedTuple):
     fmt: ModFormat
     #: Its GSNR in dB when the physical layer is modelled (``snr_type = gsnr``).
     snr_db: float | None = None
-    #: Its identity on the links' channel lists (physical layer only).
-    lp_id: int = 0
 
 
 class Allocation(NamedTuple):

@@ -27,6 +27,7 @@ keeps that state the same way, because FUSION's decisions follow from it.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -69,18 +70,17 @@ class PhysicalController:
         #: Slicing tiers: every bandwidth of the table, largest first.
         self._tiers = sorted(mod_table, reverse=True)
         self._options: dict[tuple[str, str], tuple[PathOption, ...]] = {}
-        self._lengths: dict[int, tuple[float, ...]] = {}
-        #: Per link: lightpath id -> (core, channel), for the GSNR of later candidates.
-        self._channels: list[dict[int, tuple[int, Channel]]] = [
-            {} for _ in range(len(spectrum.masks))
+        #: Per link and core: its lightpaths sorted by first slot, for the GSNR.
+        self._channels: list[list[list[Channel]]] = [
+            [[] for _ in range(spectrum.cores)] for _ in range(len(spectrum.masks))
         ]
-        self._next_id = 0
 
     def clear(self) -> None:
         """Empty the network, as at the start of an iteration."""
         self.spectrum.clear()
         for on_link in self._channels:
-            on_link.clear()
+            for on_core in on_link:
+                on_core.clear()
 
     def options(self, src: str, dst: str) -> tuple[PathOption, ...]:
         """The candidate paths of a pair (formats are chosen per request here)."""
@@ -113,8 +113,11 @@ class PhysicalController:
         links = option.route.links
         for lightpath in lightpaths:
             self.spectrum.release(links, lightpath.block)
+            start = (lightpath.block & -lightpath.block).bit_length() - 1
+            start -= lightpath.core * self.spectrum.stride
             for link in links:
-                del self._channels[link][lightpath.lp_id]
+                on_core = self._channels[link][lightpath.core]
+                del on_core[bisect_left(on_core, start, key=_first_slot)]
 
     def _unsliced(self, option: PathOption, bandwidth: int) -> Lightpath | None:
         """The whole request on one lightpath: first reaching format with spectrum and SNR."""
@@ -191,27 +194,19 @@ class PhysicalController:
         return self.spectrum.first_fit(route.links[:1], slots) is not None
 
     def _gsnr(self, route: Route, fit: Fit) -> float:
-        lengths = self._lengths.get(id(route))
-        if lengths is None:
-            links = self.routes.topology.links
-            lengths = tuple(links[index].length_km for index in route.links)
-            self._lengths[id(route)] = lengths
-        channels = [
-            sorted(
-                (channel for core, channel in self._channels[link].values() if core == fit.core),
-                key=lambda channel: channel.start,
-            )
-            for link in route.links
-        ]
-        return self.gsnr.path_db(lengths, channels, fit.start, fit.slots)
+        channels = [self._channels[link][fit.core] for link in route.links]
+        return self.gsnr.path_db(route.link_lengths_km, channels, fit.start, fit.slots)
 
     def _place(
         self, route: Route, fit: Fit, bandwidth: int, fmt: ModFormat, snr: float
     ) -> Lightpath:
         block = ((1 << fit.slots) - 1) << (fit.core * self.spectrum.stride + fit.start)
         self.spectrum.occupy(route.links, block)
-        self._next_id += 1
         channel = Channel(fit.start, fit.slots, fmt.name)
         for link in route.links:
-            self._channels[link][self._next_id] = (fit.core, channel)
-        return Lightpath(fit.core, block, bandwidth, fmt, snr, self._next_id)
+            insort(self._channels[link][fit.core], channel, key=_first_slot)
+        return Lightpath(fit.core, block, bandwidth, fmt, snr)
+
+
+def _first_slot(channel: Channel) -> int:
+    return channel.start

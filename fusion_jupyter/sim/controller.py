@@ -69,6 +69,8 @@ class Lightpath(NamedTuple):
     fmt: ModFormat
     #: Its GSNR in dB when the physical layer is modelled (``snr_type = gsnr``).
     snr_db: float | None = None
+    #: FUSION's band name.
+    band: str = "c"
 
 
 class Allocation(NamedTuple):

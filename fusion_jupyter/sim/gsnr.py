@@ -50,6 +50,16 @@ class Fiber:
     non_linearity: float = 1.3e-3
     dispersion: float = -21.3e-27
     frequency_start_c: float = 3e8 / 1565e-9
+    frequency_end_c: float = (3e8 / 1565e-9) + 6.0e12
+    frequency_start_l: float = 3e8 / 1620e-9
+    #: Multi-band (C+L) parameters: Raman gain slope, beta2 and beta3.
+    raman_gain_slope: float = 0.028 / 1e3 / 1e12
+    gvd: float = -22.6 * (1e-12 * 1e-12) / 1e3
+    gvd_slope: float = 0.14 * (1e-12 * 1e-12 * 1e-12) / 1e3
+
+    def frequency_start(self, band: str) -> float:
+        """First frequency (Hz) of ``band`` (C or L)."""
+        return self.frequency_start_c if band == "c" else self.frequency_start_l
 
 
 class Channel(NamedTuple):
@@ -205,6 +215,222 @@ class Gsnr:
             )
             phi = term1 - term2 - term3
         return float(phi)
+
+
+#: Memoised terms kept per run before the caches are emptied (keeps memory flat).
+CACHE_LIMIT = 1 << 19
+
+
+class MultiBandGsnr:
+    """FUSION's C+L GSNR (``check_gsnr_mb``: ``_compute_nli_mb``, ``_compute_ase_mb``).
+
+    Unlike the C-band model, every term depends on the link's total launch power
+    (one ``input_power`` per lightpath on the core, in both bands, plus one), so a
+    neighbour's terms are memoised per (neighbour, candidate, lightpaths on the link,
+    spans), each first computed with FUSION's scalar arithmetic.
+    """
+
+    def __init__(
+        self,
+        bw_per_slot: float,
+        input_power: float,
+        phi: Mapping[str, float],
+        fiber: Fiber | None = None,
+    ) -> None:
+        self.bw_per_slot = bw_per_slot
+        self.input_power = input_power
+        self.phi = dict(phi)
+        self.fiber = fiber or Fiber()
+        fiber = self.fiber
+        self._f_c = (fiber.frequency_end_c + fiber.frequency_start_l) / 2
+        self._length_m = SPAN_KM * 1000
+        alpha = fiber.attenuation
+        self._l_eff = (1 - np.exp(-alpha * SPAN_KM * 10**3)) / alpha
+        self._terms: dict[tuple[object, ...], float] = {}
+
+    def path_db(
+        self,
+        link_lengths_km: Sequence[float],
+        channels: Sequence[Sequence[tuple[str, Sequence[Channel]]]],
+        start: int,
+        slots: int,
+        band: str = "c",
+    ) -> float:
+        """GSNR in dB of ``slots`` slots from ``start`` in ``band`` on a path.
+
+        ``channels[i]`` holds, for the i-th link, each band's lightpaths on the chosen
+        core in FUSION's band order (C, then L), each sorted by start slot.
+        """
+        if len(self._terms) > CACHE_LIMIT:
+            self._terms.clear()
+        nli_inverse = 0.0
+        ase_inverse = 0.0
+        for length_km, on_link in zip(link_lengths_km, channels, strict=True):
+            spans = math.ceil(length_km / SPAN_KM)
+            p_total: float = 1
+            p_total += sum(len(on_band) for _, on_band in on_link)
+            p_total *= self.input_power
+            nli_inverse += self._nli(on_link, start, slots, band, p_total, spans)
+            ase_inverse += self._ase(on_link, start, slots, band, p_total, spans)
+        lp_inverse = 0.0
+        lp_inverse += nli_inverse + ase_inverse
+        return float(10 * np.log10(1 / lp_inverse))
+
+    def _cut_frequency(self, start: int, slots: int, band: str) -> tuple[float, float]:
+        """Centre frequency and bandwidth (Hz) of the candidate, FUSION's f_i and b_i."""
+        bw_per_slot = self.bw_per_slot
+        b_i = (slots * bw_per_slot) * 10**9
+        f_i = self.fiber.frequency_start(band) + start * bw_per_slot * 10**9
+        f_i += b_i / 2
+        return f_i, b_i
+
+    def _channel_frequency(self, start: int, slots: int, band: str) -> tuple[float, float]:
+        """Centre frequency and bandwidth (Hz) of a channel met in FUSION's slot scan."""
+        b_k = slots * self.bw_per_slot
+        f_k = self.fiber.frequency_start(band) + ((start * self.bw_per_slot) + (b_k / 2)) * 10**9
+        return f_k, b_k * 10**9
+
+    def _nli(
+        self,
+        on_link: Sequence[tuple[str, Sequence[Channel]]],
+        start: int,
+        slots: int,
+        band: str,
+        p_total: float,
+        spans: int,
+    ) -> float:
+        """FUSION's ``_compute_nli_mb``: SPM of the candidate plus XPM of every neighbour."""
+        # FUSION meets the candidate once in its slot scan; only it adds to the SPM.
+        spm = 0.0
+        f_i, b_i = self._cut_frequency(start, slots, band)
+        spm += self._spm(f_i, b_i, start, slots, band, p_total, spans)
+        xpm = 0.0
+        for channel_band, on_band in on_link:
+            for channel in on_band:
+                key = ("x", channel_band, channel, band, start, slots, p_total, spans)
+                term = self._terms.get(key)
+                if term is None:
+                    term = self._terms[key] = self._xpm(
+                        channel_band, channel, f_i, b_i, p_total, spans
+                    )
+                xpm += term
+        return spm + xpm
+
+    def _spm(
+        self, f_i: float, b_i: float, start: int, slots: int, band: str, p_total: float, spans: int
+    ) -> float:
+        """The candidate's own term (FUSION's ``f_i == f_k`` branch)."""
+        f_k, _ = self._channel_frequency(start, slots, band)
+        if f_k != f_i:
+            # FUSION then looks up phi[None] and raises KeyError; say why instead.
+            raise ArithmeticError(
+                "the candidate lightpath's centre frequency differs from its own channel's"
+            )
+        key = ("s", band, start, slots, p_total, spans)
+        term = self._terms.get(key)
+        if term is not None:
+            return term
+        fiber = self.fiber
+        pi = np.pi
+        gamma = fiber.non_linearity
+        alpha_i = alpha_bar_i = fiber.attenuation
+        c_ri = fiber.raman_gain_slope
+        f_c = self._f_c
+        p_i = self.input_power
+        ti = (alpha_i + alpha_bar_i - p_total * c_ri * (f_i - f_c)) ** 2
+        ai = alpha_i + alpha_bar_i
+        phi_i = (1.5 * pi**2) * (fiber.gvd + 2 * fiber.gvd_slope * (f_i - f_c))
+        num_spans_eps = spans ** (1 + 0.0001)
+        denom = (b_i**2) * phi_i * alpha_bar_i * (2 * alpha_i + alpha_bar_i)
+        coeff = (4 / 9) * (pi * (gamma**2) * num_spans_eps * (p_i**2)) / denom
+        term1 = ((ti - (alpha_i**2)) / alpha_i) * np.arcsinh((phi_i * (b_i**2)) / (pi * alpha_i))
+        term2 = ((ai**2 - ti) / ai) * np.arcsinh((phi_i * (b_i**2)) / (pi * ai))
+        term = self._terms[key] = float(coeff * (term1 + term2))
+        return term
+
+    def _xpm(
+        self,
+        channel_band: str,
+        channel: Channel,
+        f_i: float,
+        b_i: float,
+        p_total: float,
+        spans: int,
+    ) -> float:
+        """A neighbour's XPM term (it never shares the candidate's slots or frequency)."""
+        f_k, b_k = self._channel_frequency(channel.start, channel.slots, channel_band)
+        fiber = self.fiber
+        pi = np.pi
+        gamma = fiber.non_linearity
+        alpha_k = alpha_bar_k = fiber.attenuation
+        c_ri = fiber.raman_gain_slope
+        beta_2, beta_3 = fiber.gvd, fiber.gvd_slope
+        f_c = self._f_c
+        p_k = self.input_power
+        fk_fi = abs(f_k - f_i)
+        tk = (alpha_k + alpha_bar_k - p_total * c_ri * (f_k - f_c)) ** 2
+        ak = alpha_k + alpha_bar_k
+        n_tilde = 0 if spans == 1 else spans
+        phi_i_k = (-4 * pi**2 * (f_k - f_i)) * (beta_2 + pi * beta_3 * (f_i + f_k - 2 * f_c))
+        phi = (-4 * pi**2 * (beta_2 + pi * beta_3 * (f_i + f_k))) * self._length_m
+        phi_mod = self.phi[channel.fmt]
+        xpm_coeff = (32 / 27) * (((gamma**2) * (p_k**2)) / b_k)
+        xpm_denom = phi_i_k * alpha_bar_k * (2 * alpha_k + alpha_bar_k)
+        xpm_num = spans + (5 / 6) * (-1 * phi_mod)
+        xpm_term1_a = ((tk - (alpha_k**2)) / alpha_k) * np.arctan((phi_i_k * b_i) / alpha_k)
+        xpm_term1_b = (((ak**2) - tk) / ak) * np.arctan((phi_i_k * b_i) / ak)
+        xpm_term1 = (xpm_num / xpm_denom) * (xpm_term1_a + xpm_term1_b)
+        xpm_term2_num = -1 * phi_mod * pi * n_tilde * tk
+        xpm_term2_denom = abs(phi) * (b_k**2) * (alpha_k**2) * (ak**2)
+        xpm_term2_log = (2 * fk_fi - b_k) * math.log(
+            (2 * fk_fi - b_k) / (2 * fk_fi + b_k)
+        ) + 2 * b_k
+        xpm_term2 = (5 / 3) * (xpm_term2_num / xpm_term2_denom) * xpm_term2_log
+        return float(xpm_coeff * (xpm_term1 + xpm_term2))
+
+    def _ase(
+        self,
+        on_link: Sequence[tuple[str, Sequence[Channel]]],
+        start: int,
+        slots: int,
+        band: str,
+        p_total: float,
+        spans: int,
+    ) -> float:
+        """FUSION's ``_compute_ase_mb``: ASE with the link's Raman power profile."""
+        fiber = self.fiber
+        c_ri = fiber.raman_gain_slope
+        alpha = fiber.attenuation
+        l_eff = self._l_eff
+        f_i, b_i = self._cut_frequency(start, slots, band)
+        p_profile = 0.0
+        p_profile += self._profile_term(f_i, b_i, p_total)
+        for channel_band, on_band in on_link:
+            for channel in on_band:
+                key = ("a", channel_band, channel.start, channel.slots, p_total)
+                term = self._terms.get(key)
+                if term is None:
+                    f_k, b_k = self._channel_frequency(channel.start, channel.slots, channel_band)
+                    term = self._terms[key] = self._profile_term(f_k, b_k, p_total)
+                p_profile += term
+        length_m = SPAN_KM * 10**3
+        p_profile = (
+            p_total**2 * c_ri * l_eff * np.exp((-alpha * length_m) - (p_total * c_ri * l_eff * f_i))
+        ) / p_profile
+        nsp = NSP[band]
+        p_ase_span = 2 * nsp * PLANCK * f_i * b_i * ((self.input_power / p_profile) - 1)
+        p_ase_link = p_ase_span * spans
+        return float(p_ase_link / self.input_power)
+
+    def _profile_term(self, f_k: float, b_k: float, p_total: float) -> float:
+        """One channel's share of FUSION's Raman power profile."""
+        c_ri = self.fiber.raman_gain_slope
+        l_eff = self._l_eff
+        return float(
+            (2 / b_k)
+            * np.exp(-p_total * c_ri * l_eff * f_k)
+            * np.sinh(p_total * c_ri * l_eff * (b_k / 2))
+        )
 
 
 def meets(gsnr_db: float, fmt: str) -> bool:

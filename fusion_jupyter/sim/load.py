@@ -98,6 +98,7 @@ def params_from_values(
         route_method=route_method,
         cores_per_link=int(values["cores_per_link"]),
         c_band=int(values["c_band"]),
+        l_band=int(values.get("l_band") or 0),
         guard_slots=int(values["guard_slots"]),
         max_segments=int(values["max_segments"]),
         request_distribution={

@@ -32,16 +32,16 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from fusion_jupyter.sim.controller import UNSLICEABLE_BANDWIDTH, Allocation, Lightpath, PathOption
-from fusion_jupyter.sim.gsnr import Channel, Gsnr, meets
+from fusion_jupyter.sim.gsnr import Channel, Gsnr, MultiBandGsnr, meets
 from fusion_jupyter.sim.modulation import ModFormat, ModTable
 from fusion_jupyter.sim.routing import Route, RouteTable
 from fusion_jupyter.sim.spectrum import Spectrum
 
 
 class Fit(NamedTuple):
-    """Where a lightpath would go: core, first slot and number of slots."""
+    """Where a lightpath would go: spectrum segment (core and band), first slot, slots."""
 
-    core: int
+    segment: int
     start: int
     slots: int
 
@@ -54,8 +54,9 @@ class PhysicalController:
         spectrum: Spectrum,
         routes: RouteTable,
         mod_table: ModTable,
-        gsnr: Gsnr,
+        gsnr: Gsnr | MultiBandGsnr,
         *,
+        bands: tuple[str, ...] = ("c",),
         k_paths: int,
         max_segments: int,
         can_partially_serve: bool,
@@ -64,15 +65,17 @@ class PhysicalController:
         self.routes = routes
         self.mod_table = mod_table
         self.gsnr = gsnr
+        self.bands = bands
         self.k_paths = k_paths
         self.max_segments = max_segments
         self.can_partially_serve = can_partially_serve
         #: Slicing tiers: every bandwidth of the table, largest first.
         self._tiers = sorted(mod_table, reverse=True)
         self._options: dict[tuple[str, str], tuple[PathOption, ...]] = {}
-        #: Per link and core: its lightpaths sorted by first slot, for the GSNR.
+        #: Per link and spectrum segment (core and band): its lightpaths sorted by
+        #: first slot, for the GSNR.
         self._channels: list[list[list[Channel]]] = [
-            [[] for _ in range(spectrum.cores)] for _ in range(len(spectrum.masks))
+            [[] for _ in range(spectrum.cores * spectrum.bands)] for _ in range(len(spectrum.masks))
         ]
 
     def clear(self) -> None:
@@ -113,11 +116,11 @@ class PhysicalController:
         links = option.route.links
         for lightpath in lightpaths:
             self.spectrum.release(links, lightpath.block)
-            start = (lightpath.block & -lightpath.block).bit_length() - 1
-            start -= lightpath.core * self.spectrum.stride
+            position = (lightpath.block & -lightpath.block).bit_length() - 1
+            segment, start = self.spectrum.locate(position)
             for link in links:
-                on_core = self._channels[link][lightpath.core]
-                del on_core[bisect_left(on_core, start, key=_first_slot)]
+                on_segment = self._channels[link][segment]
+                del on_segment[bisect_left(on_segment, start, key=_first_slot)]
 
     def _unsliced(self, option: PathOption, bandwidth: int) -> Lightpath | None:
         """The whole request on one lightpath: first reaching format with spectrum and SNR."""
@@ -186,26 +189,38 @@ class PhysicalController:
         position = self.spectrum.first_fit(route.links, slots)
         if position is None:
             return None
-        core, start = self.spectrum.locate(position)
-        return Fit(core, start, slots)
+        segment, start = self.spectrum.locate(position)
+        return Fit(segment, start, slots)
 
     def _first_link_has_run(self, route: Route, slots: int) -> bool:
         """Whether FUSION's search has any candidate: a long enough free run on link 1."""
         return self.spectrum.first_fit(route.links[:1], slots) is not None
 
     def _gsnr(self, route: Route, fit: Fit) -> float:
-        channels = [self._channels[link][fit.core] for link in route.links]
-        return self.gsnr.path_db(route.link_lengths_km, channels, fit.start, fit.slots)
+        lengths = route.link_lengths_km
+        gsnr = self.gsnr
+        if isinstance(gsnr, Gsnr):
+            channels = [self._channels[link][fit.segment] for link in route.links]
+            return gsnr.path_db(lengths, channels, fit.start, fit.slots)
+        bands = len(self.bands)
+        first = fit.segment - fit.segment % bands  # the core's first band
+        per_link = [
+            [(band, self._channels[link][first + i]) for i, band in enumerate(self.bands)]
+            for link in route.links
+        ]
+        band = self.bands[fit.segment % bands]
+        return gsnr.path_db(lengths, per_link, fit.start, fit.slots, band)
 
     def _place(
         self, route: Route, fit: Fit, bandwidth: int, fmt: ModFormat, snr: float
     ) -> Lightpath:
-        block = ((1 << fit.slots) - 1) << (fit.core * self.spectrum.stride + fit.start)
+        block = ((1 << fit.slots) - 1) << (fit.segment * self.spectrum.stride + fit.start)
         self.spectrum.occupy(route.links, block)
         channel = Channel(fit.start, fit.slots, fmt.name)
         for link in route.links:
-            insort(self._channels[link][fit.core], channel, key=_first_slot)
-        return Lightpath(fit.core, block, bandwidth, fmt, snr)
+            insort(self._channels[link][fit.segment], channel, key=_first_slot)
+        core, band = divmod(fit.segment, len(self.bands))
+        return Lightpath(core, block, bandwidth, fmt, snr, self.bands[band])
 
 
 def _first_slot(channel: Channel) -> int:

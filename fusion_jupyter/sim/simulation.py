@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from fusion_jupyter.sim.controller import Allocation, Controller
-from fusion_jupyter.sim.gsnr import Gsnr
+from fusion_jupyter.sim.gsnr import Gsnr, MultiBandGsnr
 from fusion_jupyter.sim.modulation import ModTable, load_mod_table, resolve_mod_path
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
 from fusion_jupyter.sim.params import SimParams
@@ -59,7 +59,9 @@ def build_context(
     )
     bandwidths = list(mod_table)
     quotas = bandwidth_quotas(bandwidths, params.request_distribution, params.num_requests)
-    spectrum = Spectrum(len(topology.links), params.cores_per_link, params.c_band)
+    spectrum = Spectrum(
+        len(topology.links), params.cores_per_link, params.c_band, params.band_slots
+    )
     routes = RouteTable(topology, params.routing_k)
     controller: Controller | PhysicalController
     if params.physical:
@@ -67,7 +69,10 @@ def build_context(
             spectrum,
             routes,
             mod_table,
-            Gsnr(params.bw_per_slot, params.input_power, params.phi),
+            (MultiBandGsnr if params.l_band else Gsnr)(
+                params.bw_per_slot, params.input_power, params.phi
+            ),
+            bands=params.bands,
             k_paths=params.k_paths,
             max_segments=params.max_segments,
             can_partially_serve=params.can_partially_serve,
@@ -101,6 +106,7 @@ def run_iteration(ctx: SimContext, erlang: float, iteration: int) -> IterationRe
         ctx.bandwidths,
         params.k_paths,
         params.cores_per_link,
+        bands=params.bands,
         physical=params.physical,
         partial_distribution=params.request_distribution if params.can_partially_serve else None,
     )

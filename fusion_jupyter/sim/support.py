@@ -136,16 +136,25 @@ def _check_rule(values: Mapping[str, Any], rule: Supported) -> Problem | None:
 
 
 def _check_bands(values: Mapping[str, Any]) -> list[Problem]:
-    """FUSION adds every band with a non-zero slot count; only C is modelled."""
-    return [
-        _problem(
-            band,
-            f"{band} = {values[band]} adds a band (multi-band, e.g. C+L); the built-in "
-            "simulator models the C band only (c_band).",
+    """FUSION adds every band with a non-zero slot count; C, and C+L with the GSNR."""
+    multi_band_gsnr = values.get("snr_type") == "gsnr" and bool(values.get("dynamic_lps"))
+    problems = []
+    for band in OTHER_BANDS:
+        if not values.get(band) or (band == "l_band" and multi_band_gsnr):
+            continue
+        modelled = (
+            "the C band, and C+L (l_band) with snr_type = gsnr and dynamic_lps = True"
+            if band == "l_band"
+            else "the C band, and C+L with the GSNR"
         )
-        for band in OTHER_BANDS
-        if values.get(band)
-    ]
+        problems.append(
+            _problem(
+                band,
+                f"{band} = {values[band]} adds a band (multi-band); the built-in simulator "
+                f"models {modelled}.",
+            )
+        )
+    return problems
 
 
 def _check_physical(values: Mapping[str, Any]) -> list[Problem]:

@@ -13,7 +13,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from fusion_jupyter.sim.controller import Allocation, PathOption
 from fusion_jupyter.sim.routing import Route
@@ -21,8 +21,23 @@ from fusion_jupyter.sim.topology import Topology
 
 #: FUSION's block reasons; with snr_type None every block ends up as "distance".
 BLOCK_REASONS = ("distance", "congestion", "xt_threshold")
-#: FUSION's only band here.
-BAND = "c"
+
+
+class Placed(NamedTuple):
+    """Lightpaths of one format placed with one bandwidth, band and route."""
+
+    bandwidth: int
+    band: str
+    route: Route
+    lightpaths: int
+
+
+def _length(placed: Placed) -> float:
+    return placed.route.length_km
+
+
+def _hops(placed: Placed) -> float:
+    return placed.route.hops
 
 
 @dataclass(frozen=True)
@@ -202,6 +217,8 @@ class IterationTally:
     bandwidths: list[int]
     k_paths: int
     cores: int
+    #: FUSION's band list (``c``, then ``l`` with C+L).
+    bands: tuple[str, ...] = ("c",)
     blocked: int = 0
     sliced: int = 0
     bit_rate_requested: int = 0
@@ -210,13 +227,15 @@ class IterationTally:
     transponders: int = 0
     # defaultdicts rather than Counters: their missing-key path is in C, not Python.
     routed_by_option: defaultdict[PathOption, int] = field(default_factory=lambda: defaultdict(int))
-    #: (option, lightpath bandwidth, format name) -> lightpaths placed.
-    lightpaths: defaultdict[tuple[PathOption, int, str], int] = field(
+    #: (option, lightpath bandwidth, format name, band) -> lightpaths placed.
+    lightpaths: defaultdict[tuple[PathOption, int, str, str], int] = field(
         default_factory=lambda: defaultdict(int)
     )
     by_core: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
     #: (lightpath bandwidth, core) -> lightpaths placed (all are released by the end).
-    by_bw_core: defaultdict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
+    by_bw_core: defaultdict[tuple[int, str, int], int] = field(
+        default_factory=lambda: defaultdict(int)
+    )
     blocked_by_bw: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
     throughput_by_option: defaultdict[PathOption, float] = field(
         default_factory=lambda: defaultdict(float)
@@ -224,7 +243,9 @@ class IterationTally:
     #: Physical layer only: GSNR (dB) of every lightpath by format, and each routed
     #: request's mean over its lightpaths (FUSION's ``snr_list``).
     physical: bool = False
-    snr_by_format: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    snr_by_format: defaultdict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
     snr_request_means: list[float] = field(default_factory=list)
     #: ``can_partially_serve`` only: the request distribution, and served / requested
     #: bandwidth of each routed request per bandwidth (FUSION's demand realization).
@@ -249,9 +270,9 @@ class IterationTally:
         self.transponders += len(allocation.lightpaths)
         self.routed_by_option[option] += 1
         for lightpath in allocation.lightpaths:
-            self.lightpaths[option, lightpath.bandwidth, lightpath.fmt.name] += 1
+            self.lightpaths[option, lightpath.bandwidth, lightpath.fmt.name, lightpath.band] += 1
             self.by_core[lightpath.core] += 1
-            self.by_bw_core[lightpath.bandwidth, lightpath.core] += 1
+            self.by_bw_core[lightpath.bandwidth, lightpath.band, lightpath.core] += 1
         if self.physical:
             self._physical_request(bandwidth, allocation)
 
@@ -259,7 +280,7 @@ class IterationTally:
         """GSNR figures, and the bandwidth a partly served request left unserved."""
         snrs = [lp.snr_db for lp in allocation.lightpaths if lp.snr_db is not None]
         for lightpath, snr in zip(allocation.lightpaths, snrs, strict=True):
-            self.snr_by_format[lightpath.fmt.name].append(snr)
+            self.snr_by_format[lightpath.fmt.name].setdefault(lightpath.band, []).append(snr)
         if snrs:
             self.snr_request_means.append(statistics.mean(snrs))
         self.bit_rate_blocked += allocation.unserved
@@ -339,10 +360,11 @@ class IterationTally:
         full = 100.0
         out: dict[str, Any] = {
             str(bw): {
-                BAND: {
-                    core: Summary.of([(full, self.by_bw_core.get((bw, core), 0))]).rounded()
+                band: {
+                    core: Summary.of([(full, self.by_bw_core.get((bw, band, core), 0))]).rounded()
                     for core in range(self.cores)
                 }
+                for band in self.bands
             }
             for bw in self.bandwidths
         }
@@ -352,51 +374,69 @@ class IterationTally:
     def _routed_on_index(self, index: int) -> int:
         return sum(n for option, n in self.routed_by_option.items() if option.index == index)
 
-    def _by_format(self) -> dict[str, dict[int, list[tuple[Route, int]]]]:
-        """Lightpaths grouped by format name, then bandwidth: (route, count) pairs."""
-        groups: dict[str, dict[int, list[tuple[Route, int]]]] = {}
-        for (option, bw, name), n in self.lightpaths.items():
-            groups.setdefault(name, {}).setdefault(bw, []).append((option.route, n))
+    def _by_format(self) -> dict[str, list[Placed]]:
+        """Lightpaths grouped by format name: (bandwidth, band, route, count)."""
+        groups: dict[str, list[Placed]] = {}
+        for (option, bw, name, band), n in self.lightpaths.items():
+            groups.setdefault(name, []).append(Placed(bw, band, option.route, n))
         return groups
 
     def _mods_used(
-        self, mod_names: dict[int, list[str]], groups: dict[str, dict[int, list[tuple[Route, int]]]]
+        self, mod_names: dict[int, list[str]], groups: dict[str, list[Placed]]
     ) -> dict[str, Any]:
-        """Lightpaths per bandwidth and format, then per format: count, length and hops."""
+        """Lightpaths per bandwidth and format, then per format and band: count, length, hops."""
         out: dict[str, Any] = {str(bw): dict.fromkeys(names, 0) for bw, names in mod_names.items()}
-        for name, per_bw in groups.items():
-            for bw, placed in per_bw.items():
-                out[str(bw)][name] += sum(n for _, n in placed)
+        for name, placed in groups.items():
+            for entry in placed:
+                out[str(entry.bandwidth)][name] += entry.lightpaths
         for name in dict.fromkeys(n for names in mod_names.values() for n in names):
-            placed = [pair for pairs in groups.get(name, {}).values() for pair in pairs]
-            lengths = Summary.of((route.length_km, n) for route, n in placed)
-            hops = Summary.of((route.hops, n) for route, n in placed)
-            out[name] = {
-                BAND: sum(n for _, n in placed),
-                "length": {"overall": lengths.rounded(), BAND: lengths.rounded()},
-                "hop": {"overall": hops.rounded(), BAND: hops.rounded()},
-                # FUSION leaves these as empty lists when snr_type is None.
-                "snr": self._format_snr(name),
-                "xt_cost": {"overall": [], BAND: []},
+            placed = groups.get(name, [])
+            per_format: dict[str, Any] = {
+                band: sum(p.lightpaths for p in placed if p.band == band) for band in self.bands
             }
+            for key, value in (("length", _length), ("hop", _hops)):
+                per_format[key] = {
+                    "overall": Summary.of((value(p), p.lightpaths) for p in placed).rounded(),
+                    **{
+                        band: Summary.of(
+                            (value(p), p.lightpaths) for p in placed if p.band == band
+                        ).rounded()
+                        for band in self.bands
+                    },
+                }
+            # FUSION leaves these as empty lists when snr_type is None.
+            per_format["snr"] = self._format_snr(name)
+            per_format["xt_cost"] = {"overall": [], **{band: [] for band in self.bands}}
+            out[name] = per_format
         return out
 
     def _format_snr(self, name: str) -> dict[str, Any]:
         """GSNR of one format's lightpaths (physical layer), else FUSION's empty lists."""
         if not self.physical:
-            return {"overall": [], BAND: []}
-        summary = Summary.of((snr, 1) for snr in self.snr_by_format.get(name, [])).rounded()
-        return {"overall": summary, BAND: dict(summary)}
+            return {"overall": [], **{band: [] for band in self.bands}}
+        values = self.snr_by_format.get(name, {})
+        every = [snr for band in self.bands for snr in values.get(band, [])]
+        return {
+            "overall": Summary.of((snr, 1) for snr in every).rounded(),
+            **{
+                band: Summary.of((snr, 1) for snr in values.get(band, [])).rounded()
+                for band in self.bands
+            },
+        }
 
     @staticmethod
     def _weights(
-        mod_names: dict[int, list[str]], groups: dict[str, dict[int, list[tuple[Route, int]]]]
+        mod_names: dict[int, list[str]], groups: dict[str, list[Placed]]
     ) -> dict[str, Any]:
         """Path length (km) per lightpath bandwidth and format (FUSION's ``weights_dict``)."""
         return {
             str(bw): {
                 name: Summary.of(
-                    ((route.length_km, n) for route, n in groups.get(name, {}).get(bw, [])),
+                    (
+                        (p.route.length_km, p.lightpaths)
+                        for p in groups.get(name, [])
+                        if p.bandwidth == bw
+                    ),
                     digits=2,
                 ).exact()
                 for name in names
@@ -408,7 +448,7 @@ class IterationTally:
         """Per directed link: lightpaths set up over it and Gb/s x s carried."""
         usage = [0] * len(topology.links)
         carried = [0.0] * len(topology.links)
-        for (option, _, _), n in self.lightpaths.items():
+        for (option, _, _, _), n in self.lightpaths.items():
             for index in option.route.links:
                 usage[index] += n
         for option, amount in self.throughput_by_option.items():

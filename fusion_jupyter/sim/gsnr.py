@@ -84,14 +84,8 @@ class _Candidate(NamedTuple):
     nli_factor: float
 
 
-class Gsnr:
-    """GSNR of candidate lightpaths for one run's ``[snr_settings]`` and slot width.
-
-    Every link has the same fibre and span length, so a neighbour's NLI term (FUSION's
-    ``phi``) depends only on the neighbour's and the candidate's slots and the
-    neighbour's format: it is computed once per such combination (with FUSION's
-    scalar arithmetic) and looked up afterwards, which keeps the value bit for bit.
-    """
+class PhysicalLayer:
+    """One run's ``[snr_settings]`` inputs, the slot width and FUSION's fibre."""
 
     def __init__(
         self,
@@ -105,6 +99,22 @@ class Gsnr:
         #: FUSION's ``phi`` per format (modulation-dependent NLI correction).
         self.phi = dict(phi)
         self.fiber = fiber or Fiber()
+        self._derive()
+
+    def _derive(self) -> None:
+        """Precompute what every candidate shares (subclasses)."""
+
+
+class Gsnr(PhysicalLayer):
+    """GSNR of candidate lightpaths in the C band.
+
+    Every link has the same fibre and span length, so a neighbour's NLI term (FUSION's
+    ``phi``) depends only on the neighbour's and the candidate's slots and the
+    neighbour's format: it is computed once per such combination (with FUSION's
+    scalar arithmetic) and looked up afterwards, which keeps the value bit for bit.
+    """
+
+    def _derive(self) -> None:
         fiber = self.fiber
         self._length_m = SPAN_KM * 10**3
         self._l_eff = (1 - np.exp(-2 * fiber.attenuation * self._length_m)) / (
@@ -221,7 +231,7 @@ class Gsnr:
 CACHE_LIMIT = 1 << 19
 
 
-class MultiBandGsnr:
+class MultiBandGsnr(PhysicalLayer):
     """FUSION's C+L GSNR (``check_gsnr_mb``: ``_compute_nli_mb``, ``_compute_ase_mb``).
 
     Unlike the C-band model, every term depends on the link's total launch power
@@ -230,17 +240,7 @@ class MultiBandGsnr:
     spans), each first computed with FUSION's scalar arithmetic.
     """
 
-    def __init__(
-        self,
-        bw_per_slot: float,
-        input_power: float,
-        phi: Mapping[str, float],
-        fiber: Fiber | None = None,
-    ) -> None:
-        self.bw_per_slot = bw_per_slot
-        self.input_power = input_power
-        self.phi = dict(phi)
-        self.fiber = fiber or Fiber()
+    def _derive(self) -> None:
         fiber = self.fiber
         self._f_c = (fiber.frequency_end_c + fiber.frequency_start_l) / 2
         self._length_m = SPAN_KM * 1000

@@ -83,7 +83,12 @@ SUPPORTED: tuple[Supported, ...] = (
         (False, True),
         "partial service of a dynamically sliced request (with dynamic_lps = True)",
     ),
-    Supported("snr_recheck", (False,), "no SNR recheck"),
+    Supported(
+        "snr_recheck",
+        (False,),
+        "no SNR recheck; FUSION (973983bc) itself crashes with it: TypeError: "
+        "get_overlapping_lightpaths() got an unexpected keyword argument 'include_all_bands'",
+    ),
     Supported("multi_fiber", (False,), "one fibre per link"),
     Supported("const_link_weight", (False,), "routing by length in km"),
     Supported("deploy_model", (False,), "no trained model"),

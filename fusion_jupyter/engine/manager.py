@@ -78,8 +78,8 @@ log = logging.getLogger(__name__)
 #: A run claimed (RUNNING) but with no recorded process for this long was never started.
 START_GRACE = timedelta(seconds=30)
 LOG_TAIL_LINES = 20
-#: Longest failure message (a one-line 20 MB log made a 20 MB error column, and every
-#: listing and status frame carried it).
+#: Longest failure message: the error column travels in every listing and status frame,
+#: so a huge log line must not become a huge error.
 MAX_ERROR_CHARS = 4096
 NAME_MAX = 200
 TAG_MAX = 100
@@ -462,9 +462,8 @@ class RunManager:
         name = _check_name(name)
         run_id = new_id()
         run_dir = self.settings.runs_dir / run_id
-        # Only the directory: its launcher makes logs/ and output/ when the run starts
-        # (a mkdir costs 0.35 ms on some filesystems; three a run were a third of a
-        # 1,000-run sweep's creation).
+        # Only the directory: its launcher makes logs/ and output/ when the run starts,
+        # off the creating request's path (see docs/scaling.md, "Creating runs").
         try:
             run_dir.mkdir(parents=True)
             config.write_frozen(cfg, RunPaths(run_dir).config, durable=False)
@@ -519,9 +518,8 @@ class RunManager:
 
     def _after_create_one(self, run: Run) -> Run:
         # The frozen config is made durable after the run is started, not before: the
-        # simulator reads it from the page cache, and its two fsyncs (2-7 ms, far more
-        # on a busy disk) would delay the start. It is durable before the caller hears
-        # of the run, as the run's database row is.
+        # simulator reads it from the page cache, and the fsyncs would delay the start.
+        # It is durable before the caller hears of the run, as the run's database row is.
         created = self._after_create([run])[0]
         config.make_durable(RunPaths(Path(run.run_dir)).config)
         return created
@@ -578,8 +576,8 @@ class RunManager:
         }
         sim = simulators.profile(run.simulator, self.settings)
         argv = [part.format(**values) for part in sim.command]
-        # Only the keys the start event needs: typing the whole config again cost
-        # 0.25 ms a run (a sweep's runs were validated when created).
+        # Only the keys the start event needs: the whole config was typed and validated
+        # when the run was created.
         typed = config.general_values(
             run.config, ("max_iters", "erlang_start", "erlang_stop", "erlang_step")
         )

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from fusion_jupyter.engine.progress import Event, file_size, read_events
+from fusion_jupyter.engine.runpaths import RunPaths
 
 Message = dict[str, Any]
 Notify = Callable[[], None]
@@ -251,10 +252,10 @@ class EventHub:
         history: list[Message] = []
         if run_dir is not None:
             if "progress" in sub.channels:
-                events = read_events(run_dir / "progress.jsonl", after)
+                events = read_events(RunPaths(run_dir).progress, after)
                 history = [self._progress_message(run_id, event) for event in events]
             if "logs" in sub.channels:
-                sub._log_grew(file_size(run_dir / "logs" / "sim.log"))
+                sub._log_grew(file_size(RunPaths(run_dir).log))
         sub._prime(history)
         if sub.pending:
             sub._fire()
@@ -325,7 +326,7 @@ class EventHub:
         if sub.run_id is None:
             return [notice]  # status: the client re-reads the run list
         run_dir = self._paths(sub.run_id)
-        events = read_events(run_dir / "progress.jsonl", last_seq) if run_dir else []
+        events = read_events(RunPaths(run_dir).progress, last_seq) if run_dir else []
         return [notice] + [self._progress_message(sub.run_id, e) for e in events]
 
     def _read_log(self, sub: Subscription, max_bytes: int) -> Message | None:
@@ -334,7 +335,7 @@ class EventHub:
         if run_dir is None or sub.log_offset >= sub.log_end:
             return None
         try:
-            with (run_dir / "logs" / "sim.log").open("rb") as fh:
+            with RunPaths(run_dir).log.open("rb") as fh:
                 fh.seek(sub.log_offset)
                 data = fh.read(min(max_bytes, sub.log_end - sub.log_offset))
         except FileNotFoundError:

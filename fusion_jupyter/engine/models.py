@@ -30,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from fusion_jupyter.engine.runpaths import RunPaths
+
 
 class Status(str, enum.Enum):
     """A run's life: PENDING -> RUNNING [-> CANCELLING] -> one of the terminal statuses.
@@ -294,7 +296,7 @@ def run_to_row(run: Run) -> list[Any]:
 
 
 #: Where a failed run's error gives way to its log's last lines (engine.manager).
-LOG_TAIL_HEADER = "Last lines of logs/sim.log:"
+LOG_TAIL_HEADER = f"Last lines of {RunPaths.LOG}:"
 
 
 def status_view(run: dict[str, Any]) -> dict[str, Any]:

@@ -123,7 +123,8 @@ def _iteration_document(point: ErlangPoint, result: IterationResult) -> dict[str
         "cores_dict": result.cores,
         "weights_dict": result.weights,
         "mods_used_dict": result.mods_used,
-        "demand_realization_ratio": {"overall": [], **{bw: [] for bw in result.block_bw}},
+        "demand_realization_ratio": result.demand_realization
+        or {"overall": [], **{bw: [] for bw in result.block_bw}},
         "block_bw_dict": result.block_bw,
         "frag_dict": {},
         "lp_bw_utilization_dict": result.lp_utilization,
@@ -136,7 +137,7 @@ def _iteration_document(point: ErlangPoint, result: IterationResult) -> dict[str
         **_prefixed("lengths_", result.lengths.rounded(with_std=False)),
         **_prefixed("route_times_", {"mean": 0.0, "min": 0.0, "max": 0.0}),
         **_prefixed("xt_", dict.fromkeys(("mean", "min", "max"))),
-        **_prefixed("snr_", dict.fromkeys(("mean", "min", "max"))),
+        **_prefixed("snr_", result.snr or dict.fromkeys(("mean", "min", "max"))),
         "bands_list": [],
         "start_slot_list": [],
         "end_slot_list": [],

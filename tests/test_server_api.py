@@ -41,6 +41,8 @@ def server_config(tmp_path: Path, **fusion: Any) -> Config:
     settings = {
         "runs_dir": str(tmp_path / "runs"),
         "simulator_command": stub_sim_command(),
+        # The server here is the test process: its heap is not a server's to freeze.
+        "freeze_startup_heap": False,
         **FAST_ENGINE,
         **fusion,
     }

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fusion_jupyter.engine import config
+from fusion_jupyter.engine import config, simulators
 from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
 from fusion_jupyter.engine.faults import describe, free_bytes
 from fusion_jupyter.engine.manager import RunManager, check_source
@@ -532,6 +532,27 @@ class FusionService:
         """Cancel every active run of a sweep; the sweep once they have stopped."""
         self.manager.cancel_sweep(sweep_id)
         return self.get_sweep(sweep_id)
+
+    def rerun_failed_sweep(self, sweep_id: str) -> JSON:
+        """``{sweep, runs, created}``: every failed run rerun, in the sweep (409 if none)."""
+        created = self.manager.rerun_failed_sweep(sweep_id)
+        return {**self.get_sweep(sweep_id), "created": [run.id for run in created]}
+
+    def delete_sweep(self, sweep_id: str, purge: bool) -> None:
+        """Forget a sweep and its runs (409 while one is active); ``purge`` removes files."""
+        self.manager.delete_sweep(sweep_id, purge=purge)
+
+    # ---- simulators ---------------------------------------------------------------
+
+    def simulators(self) -> JSON:
+        """The default simulator, which are installed, and per simulator the values it
+        runs for the keys that have a known set (route and allocation method, network)."""
+        report = self.manager.simulators()
+        report["choices"] = {
+            name: [choice.to_dict() for choice in simulators.choices(name)]
+            for name in simulators.SIMULATORS
+        }
+        return report
 
 
 __all__ = [

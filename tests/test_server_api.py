@@ -20,7 +20,7 @@ from jupyter_server.auth import Authorizer
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
-from fusion_jupyter.engine.manager import MAX_TAGS
+from fusion_jupyter.engine.manager import MAX_SWEEP_RUNS, MAX_TAGS
 from fusion_jupyter.server.app import FusionJupyter
 from fusion_jupyter.server.events import SCHEMA_ID
 from fusion_jupyter.server.handlers import OPENAPI_FILE, route_table
@@ -542,6 +542,7 @@ async def test_sweeps_are_listed_newest_first_with_their_runs_counted(api: Api) 
     assert code == 200 and [s["id"] for s in page["sweeps"]] == made[::-1][:2]
     assert [sum(s["status_counts"].values()) for s in page["sweeps"]] == [3, 2]
     assert "run_ids" not in page["sweeps"][0]
+    assert page["limits"] == {"max_runs": MAX_SWEEP_RUNS, "max_concurrent_runs": 4}
     code, rest = await api("GET", "sweeps", params={"cursor": page["next_cursor"]})
     assert [s["id"] for s in rest["sweeps"]] == made[:1] and rest["next_cursor"] is None
     for params, key in [

@@ -266,6 +266,7 @@ COMPACT_COLUMNS: tuple[str, ...] = (
     "template",
     "tags",
     "sweep_id",
+    "rerun_of",
     "executor",
     "created_at",
     "error",

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from fusion_jupyter.engine import config, simulators
 from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
 from fusion_jupyter.engine.faults import describe, free_bytes
-from fusion_jupyter.engine.manager import RunManager, check_source
+from fusion_jupyter.engine.manager import MAX_SWEEP_RUNS, RunManager, check_source
 from fusion_jupyter.engine.models import (
     COMPACT_COLUMNS,
     Run,
@@ -522,7 +522,12 @@ class FusionService:
         """``{sweeps: [...], next_cursor}``: newest first, runs counted by status."""
         page = self.manager.list_sweeps(limit=request.limit, cursor=request.cursor)
         sweeps = [sweep_to_dict(sweep, counts=counts) for sweep, counts in page.sweeps]
-        return {"sweeps": sweeps, "next_cursor": page.next_cursor}
+        # What a sweep builder checks a grid against before it submits one.
+        limits = {
+            "max_runs": MAX_SWEEP_RUNS,
+            "max_concurrent_runs": self.manager.settings.max_concurrent_runs,
+        }
+        return {"sweeps": sweeps, "next_cursor": page.next_cursor, "limits": limits}
 
     def get_sweep(self, sweep_id: str) -> JSON:
         """``{sweep, runs}``."""

@@ -617,13 +617,14 @@ export class RunsPanel extends Widget {
     if (changedRun) {
       el.dataset.runId = run.id;
     }
-    const key = `${run.status}\0${run.name}\0${run.tags.join(',')}\0${run.error ?? ''}`;
+    const key = `${run.status}\0${run.name}\0${run.tags.join(',')}\0${run.error ?? ''}\0${el.classList.contains('jp-mod-child')}`;
     if (changedRun || row.key !== key) {
       // What does not depend on progress: only when the run, its status or fields change.
       row.key = key;
       el.dataset.status = run.status;
       el.title = runTooltip(run);
-      setText(row.name, displayName(run));
+      // Beneath its sweep's row, a run is its grid point ("k_paths=2"): the rest is the sweep's name.
+      setText(row.name, el.classList.contains('jp-mod-child') ? gridPoint(run) : displayName(run));
       setText(row.status, run.status);
       setText(row.ago, formatAgo(run.created_at));
       const tags = run.tags.filter(t => !t.startsWith('sweep:'));
@@ -903,6 +904,18 @@ function sweepName(id: string, name: string | undefined, template: string | unde
   }
   const fromRun = runs[0]?.name.replace(/ \[[^\]]*\]$/, '');
   return fromRun || template || `sweep ${id}`;
+}
+
+/** A sweep's run by its grid point, keys without their section ("k_paths=2, erlang_start=300"). */
+function gridPoint(run: Run): string {
+  const point = /\[([^\]]*)\]$/.exec(run.name)?.[1];
+  if (!point) {
+    return displayName(run);
+  }
+  return point
+    .split(', ')
+    .map(part => part.replace(/^[^=.]*\./, ''))
+    .join(', ');
 }
 
 /** "k_paths × 3 · erlang_start × 4": the grid's axes and their lengths. */

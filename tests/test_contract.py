@@ -18,7 +18,15 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from fusion_jupyter.client.remote import _subscribe_op
-from fusion_jupyter.engine.models import ACTIVE, RANK, TERMINAL, Status
+from fusion_jupyter.engine.models import (
+    ACTIVE,
+    COMPACT_COLUMNS,
+    RANK,
+    TERMINAL,
+    Status,
+    run_to_dict,
+    run_to_row,
+)
 from fusion_jupyter.service.session import StreamSession
 from tests.support.engine import make_manager, wait_until
 
@@ -50,6 +58,20 @@ def test_the_statuses_are_the_contracts() -> None:
     assert {s.value for s in ACTIVE} == set(contract["x-active"])
     assert {s.value for s in TERMINAL} == set(contract["x-terminal"])
     assert {s.value: rank for s, rank in RANK.items()} == contract["x-rank"]
+
+
+def test_a_compact_listing_row_is_the_contracts(tmp_path: Path) -> None:
+    """The TypeScript Run of a compact listing is typed from these columns."""
+    page = OPENAPI["components"]["schemas"]["CompactRunPage"]
+    assert list(COMPACT_COLUMNS) == page["properties"]["columns"]["items"]["enum"]
+    with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db") as manager:
+        run = manager.create("minimal", {"stub": {"delay": 0.0}})
+        wire = run_to_dict(manager.get(run.id))
+        row = run_to_row(manager.get(run.id))
+    assert len(row) == len(COMPACT_COLUMNS)
+    run_schema = {"$ref": "openapi.json#/components/schemas/Run"}
+    errors = list(Draft202012Validator(run_schema, registry=REGISTRY).iter_errors(wire))
+    assert not errors, errors[0].message
 
 
 def test_the_schemas_are_valid_json_schemas() -> None:

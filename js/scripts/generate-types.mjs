@@ -29,6 +29,9 @@ const streamDoc = {
   components: { schemas: { ...openapi.components.schemas, ...local } }
 };
 
+// An object the contract leaves open ({"type": "object"}) holds anything, not nothing.
+const options = { emptyObjectsUnknown: true };
+
 const status = openapi.components.schemas.Status;
 const list = values => `[${values.map(v => JSON.stringify(v)).join(', ')}]`;
 const statuses = `${banner}
@@ -46,6 +49,6 @@ export const STATUS_RANK: Readonly<Record<RunStatus, number>> = ${JSON.stringify
 `;
 
 await mkdir(out, { recursive: true });
-await writeFile(join(out, 'openapi.ts'), banner + astToString(await openapiTS(openapi)));
-await writeFile(join(out, 'stream.ts'), banner + astToString(await openapiTS(streamDoc)));
+await writeFile(join(out, 'openapi.ts'), banner + astToString(await openapiTS(openapi, options)));
+await writeFile(join(out, 'stream.ts'), banner + astToString(await openapiTS(streamDoc, options)));
 await writeFile(join(out, 'statuses.ts'), statuses);

@@ -1,6 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
 import { encodePath, FusionApi, FusionApiError } from '../src/common/api';
-import { foldProgress, emptyProgress } from '../src/common/progress';
 import { runCodeCells, parseTime, formatBytes } from '../src/common/format';
 
 function api(answer: (url: string, init?: RequestInit) => Response) {
@@ -61,29 +60,7 @@ describe('FusionApi', () => {
   });
 });
 
-describe('progress and formatting', () => {
-  it('folds events as the engine does', () => {
-    let p = emptyProgress();
-    const events = [
-      { type: 'start', seq: 0, config: { total_erlangs: 3, total_iterations: 2 } },
-      { type: 'erlang_start', seq: 1, erlang: 300, erlang_index: 0, total_erlangs: 3 },
-      { type: 'iteration', seq: 2, erlang: 300, iteration: 1, total_iterations: 2 },
-      { type: 'iteration', seq: 3, erlang: 300, iteration: 2, total_iterations: 2 },
-      { type: 'erlang_complete', seq: 4, erlang: 300 },
-      { type: 'erlang_start', seq: 5, erlang: 400, erlang_index: 1, total_erlangs: 3 },
-      { type: 'iteration', seq: 6, erlang: 400, iteration: 1, total_iterations: 2 }
-    ];
-    const seen: number[] = [];
-    for (const e of events) {
-      p = foldProgress(p, e);
-      seen.push(p.percent);
-    }
-    expect(seen).toEqual([0, 0, 16.67, 33.33, 33.33, 33.33, 50]);
-    expect(p).toMatchObject({ erlang: 400, erlang_index: 1, iteration: 1, seq: 6 });
-    p = foldProgress(p, { type: 'complete', seq: 7 });
-    expect(p.percent).toBe(100);
-  });
-
+describe('formatting', () => {
   it('formats', () => {
     expect(runCodeCells('0123456789ab')).toEqual([
       'import fusion_jupyter as fj\nrun = fj.connect().get("0123456789ab")',

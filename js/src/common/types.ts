@@ -1,10 +1,12 @@
 /**
  * The shapes of the FUSION REST API and WebSocket stream (``{base_url}fusion/api/``),
- * as the server sends them. Framework-free: shared by the JupyterLab panel and the
- * anywidget front-ends.
+ * as the server sends them: names for the types generated from the contract
+ * (fusion_jupyter/server/openapi.json and stream.schema.json; see
+ * scripts/generate-types.mjs), so that a change on either side fails the type check.
+ * Framework-free: shared by the JupyterLab panel and the anywidget front-ends.
  */
 
-import type { components } from './generated/openapi';
+import type { components, operations } from './generated/openapi';
 import type { components as streamComponents } from './generated/stream';
 import { ACTIVE_STATUSES, STATUSES, type RunStatus } from './generated/statuses';
 
@@ -12,7 +14,7 @@ import { ACTIVE_STATUSES, STATUSES, type RunStatus } from './generated/statuses'
 export { ACTIVE_STATUSES, STATUS_RANK, TERMINAL_STATUSES, type RunStatus } from './generated/statuses';
 export const RUN_STATUSES: readonly RunStatus[] = STATUSES;
 
-// The stream messages of stream.schema.json.
+type schemas = components['schemas'];
 type stream = streamComponents['schemas'];
 
 /** Whether a run can still change (and so is worth a progress subscription). */
@@ -21,164 +23,63 @@ export function isActive(status: RunStatus | string): boolean {
 }
 
 /** A run's progress cache (in Run) or its folded progress (run_progress messages). */
-export type RunProgress = components['schemas']['Progress'];
+export type RunProgress = schemas['Progress'];
 
-export interface Run {
-  id: string;
-  name: string;
-  template: string;
-  status: RunStatus;
-  executor: string;
-  tags: string[];
-  sweep_id: string | null;
-  rerun_of?: string | null;
-  created_at: string;
-  started_at: string | null;
-  completed_at: string | null;
-  exit_code: number | null;
-  error: string | null;
-  cancel_requested?: boolean;
-  pid?: number | null;
-  host?: string | null;
-  job_id?: string | null;
-  run_dir?: string | null;
-  progress: RunProgress;
-  overrides?: Record<string, Record<string, unknown>>;
-  /** Set on the last status message of a deleted run. */
-  deleted?: boolean;
-}
+/** The fields a compact listing row carries (``GET runs?view=compact``). */
+type CompactColumn = schemas['CompactRunPage']['columns'][number];
+
+/**
+ * A run: every field of the contract's Run, or only the compact columns (and its
+ * progress) when it came from a compact listing.
+ */
+export type Run = Pick<schemas['Run'], Extract<CompactColumn, keyof schemas['Run']> | 'progress'> &
+  Partial<schemas['Run']>;
 
 /** One line of progress.jsonl with the seq the server gave it (DESIGN §3). */
-export interface ProgressEvent {
-  type: string;
-  seq: number;
-  ts?: string;
-  [key: string]: unknown;
-}
+export type ProgressEvent = schemas['ProgressEvent'];
 
-export interface ProgressMessage {
-  type: 'progress';
-  run_id: string;
-  seq: number;
-  event: ProgressEvent;
-}
-
+export type ProgressMessage = stream['ProgressMessage'];
 export type LogMessage = stream['LogMessage'];
-
-export interface StatusMessage {
-  type: 'status';
-  run_id: string;
-  run: Run;
-}
-
+/** A run changed status; the last one of a deleted run has ``run.deleted``. */
+export type StatusMessage = stream['StatusMessage'];
 /** A run's progress as the engine folded it (percent, Erlang i of n, iteration, ETA). */
 export type RunProgressMessage = stream['RunProgressMessage'];
 export type LaggedMessage = stream['LaggedMessage'];
+export type ErrorMessage = stream['ErrorMessage'];
+export type StreamMessage = stream['ServerMessage'];
 
-export interface ErrorMessage {
-  type: 'error';
-  run_id?: string;
-  error?: ApiErrorBody['error'];
-  message?: string;
-}
+export type Channel = NonNullable<stream['SubscribeOperation']['channels']>[number];
 
-export type StreamMessage =
-  | ProgressMessage
-  | LogMessage
-  | StatusMessage
-  | RunProgressMessage
-  | LaggedMessage
-  | ErrorMessage;
+export type TemplateSummary = schemas['TemplateList']['templates'][number];
+export type TemplateDetail = schemas['Template'];
+export type TemplateKey = TemplateDetail['sections'][string][string];
 
-export type Channel = 'progress' | 'logs';
+/** ``{section: {key: value}}``, the form a run keeps its overrides in. */
+export type Overrides = schemas['Run']['overrides'];
 
-export interface TemplateSummary {
-  name: string;
-  description: string;
-}
+export type Problem = schemas['Problem'];
+export type ValidationResult = schemas['ValidationResult'];
 
-export interface TemplateKey {
-  value: string;
-  type: string;
-  description: string;
-  required: boolean;
-}
-
-export interface TemplateDetail extends TemplateSummary {
-  text: string;
-  sections: Record<string, Record<string, TemplateKey>>;
-}
-
-/** ``{section: {key: value}}`` */
-export type Overrides = Record<string, Record<string, unknown>>;
-
-export interface Problem {
-  section: string;
-  key: string;
-  message: string;
-}
-
-export interface ValidationResult {
-  valid: boolean;
-  errors: Problem[];
-  warnings: (Problem | string)[];
-}
+/** The built-in simulator or the real FUSION. */
+export type Simulator = schemas['Run']['simulator'];
 
 /** What runs a config: the built-in simulator or the real FUSION (GET health/ready). */
-export interface SimulatorsReport {
-  default: string;
-  available: string[];
-  fusion: { available: boolean; command: string; root: string | null; problem: string | null; setting: string };
-}
+export type SimulatorsReport = schemas['Ready']['simulators'];
 
-export interface CreateRunRequest {
-  /** A template name, or else ``config``: a whole INI text (a researcher's own file). */
-  template?: string;
-  config?: string;
-  simulator?: string;
-  overrides?: Overrides;
-  name?: string;
-  tags?: string[];
-  executor?: string;
-}
+/** POST runs: a template name, or else ``config``, a whole INI text (a researcher's own file). */
+export type CreateRunRequest = schemas['RunCreate'];
 
-export interface RunFilter {
+type RunsQuery = NonNullable<operations['listRuns']['parameters']['query']>;
+
+/** The filters of GET runs; a status or several. */
+export type RunFilter = Pick<RunsQuery, 'tag' | 'name' | 'template' | 'sweep'> & {
   status?: RunStatus | RunStatus[];
-  tag?: string;
-  name?: string;
-  template?: string;
-  sweep?: string;
-}
+};
 
-export interface RunPage {
-  runs: Run[];
-  next_cursor: string | null;
-}
-
-export interface ProgressPage {
-  events: ProgressEvent[];
-  last_seq: number;
-}
-
-export interface LogChunk {
-  offset: number;
-  next_offset: number;
-  size: number;
-  data: string;
-}
-
-export interface Artifact {
-  path: string;
-  size: number;
-  modified: string | number;
-  kind: string;
-}
-
-export interface ResultsTable {
-  columns: string[];
-  rows: Record<string, unknown>[];
-}
-
-export interface ApiErrorBody {
-  error: { code: string; message: string; details?: unknown };
-}
+/** A page of GET runs (its runs compact ones when asked for). */
+export type RunPage = Omit<schemas['RunPage'], 'runs'> & { runs: Run[] };
+export type ProgressPage = schemas['ProgressPage'];
+export type LogChunk = schemas['LogChunk'];
+export type Artifact = schemas['ArtifactList']['artifacts'][number];
+export type ResultsTable = schemas['Results'];
+export type ApiErrorBody = schemas['Error'];

@@ -1,7 +1,7 @@
-import type { SimulatorsReport } from '../common/types';
+import type { Simulator, SimulatorsReport } from '../common/types';
 import { h, setText } from './dom';
 
-const LABELS: Record<string, string> = { builtin: 'built-in simulator', fusion: 'FUSION' };
+const LABELS: Record<Simulator, string> = { builtin: 'built-in simulator', fusion: 'FUSION' };
 
 /**
  * Which simulator will run the config: the server's default first, FUSION offered
@@ -25,7 +25,7 @@ export class SimulatorPicker {
   show(report: SimulatorsReport | null): void {
     this.report = report;
     const fallback = report?.default ?? 'builtin';
-    const names = ['builtin', 'fusion'];
+    const names = Object.keys(LABELS) as Simulator[];
     this.select.replaceChildren(
       ...names.map(name => {
         const available = name === 'builtin' || !!report?.fusion.available;
@@ -41,12 +41,12 @@ export class SimulatorPicker {
   }
 
   /** The chosen simulator, or undefined to leave it to the server's default. */
-  get value(): string | undefined {
-    return this.report && this.select.value !== this.report.default ? this.select.value : undefined;
+  get value(): Simulator | undefined {
+    return this.report && this.select.value !== this.report.default ? (this.select.value as Simulator) : undefined;
   }
 
   /** The simulator that will run the config, as a label for summaries. */
   get label(): string {
-    return LABELS[this.select.value] ?? this.select.value;
+    return LABELS[this.select.value as Simulator] ?? this.select.value;
   }
 }

@@ -1,5 +1,5 @@
 import { defaultScheduler, Emitter } from '../../common/emitter';
-import { emptyProgress, foldProgress } from '../../common/progress';
+import { emptyProgress } from '../../common/progress';
 import { newer } from '../../common/store';
 import type { Subscription } from '../../common/stream';
 import { isActive, type ProgressEvent, type Run, type RunProgress } from '../../common/types';
@@ -80,9 +80,10 @@ export class BlockingCurve {
 }
 
 /**
- * One run, live: its record (REST, then status messages), its progress (folded from
- * the progress events as the engine folds them) and its blocking curve. Every view of
- * the run on a connection shares one feed, so one stream subscription.
+ * One run, live: its record (REST, then status messages), its progress as the engine
+ * folded it (the record's, then run_progress messages) and its blocking curve (the
+ * only reader of the raw progress events). Every view of the run on a connection
+ * shares one feed, so one stream subscription.
  */
 export class RunFeed {
   readonly changed = new Emitter<void>();
@@ -91,14 +92,14 @@ export class RunFeed {
   readonly curve = new BlockingCurve();
   /** Why the run could not be read ('' when it could). */
   error = '';
-  /** Set when a progress event arrives (for instrumentation: when did the view learn?). */
-  lastEventAt = 0;
   private refs = 0;
   private sub: Subscription | null = null;
   private readonly stops: Array<() => void> = [];
   private scheduled = false;
   private resultsAsked = false;
-  /** Seq of the last event applied. */
+  /** When ``progress`` arrived (ms, performance.now()): its ETA counts down from then. */
+  private progressAt = 0;
+  /** Seq of the last event the curve took. */
   private lastSeq = -1;
   private finalSeen = false;
 
@@ -138,6 +139,15 @@ export class RunFeed {
     return this.run?.status === 'COMPLETED' ? 100 : this.progress.percent;
   }
 
+  /** Seconds left as the engine estimated them, less the time since (null: unknown). */
+  get etaSeconds(): number | null {
+    const eta = this.progress.eta_seconds;
+    if (eta === null || eta === undefined || !this.run || !isActive(this.run.status)) {
+      return null;
+    }
+    return Math.max(0, eta - (performance.now() - this.progressAt) / 1000);
+  }
+
   private start(): void {
     const { stream } = this.connection;
     if (this.run && !isActive(this.run.status)) {
@@ -147,6 +157,13 @@ export class RunFeed {
       this.sub = stream.subscribe(this.runId, { progress: events => this.apply(events) }, { channels: ['progress'], after: -1 });
     }
     this.stops.push(
+      stream.runProgress.connect(items => {
+        for (const [runId, progress] of items) {
+          if (runId === this.runId && this.setProgress(progress)) {
+            this.notify();
+          }
+        }
+      }),
       stream.status.connect(runs => {
         for (const run of runs) {
           if (run.id === this.runId) {
@@ -206,8 +223,8 @@ export class RunFeed {
       if (newer(this.run, run)) {
         this.run = run;
       }
-      if (run.progress && run.progress.seq > this.progress.seq) {
-        this.progress = { ...emptyProgress(), ...run.progress };
+      if (run.progress) {
+        this.setProgress(run.progress);
       }
     }
     this.maybeLoadResults();
@@ -215,16 +232,23 @@ export class RunFeed {
     this.notify();
   }
 
+  /** Take the engine's folded progress when it is newer than what we have. */
+  private setProgress(progress: RunProgress): boolean {
+    if (progress.seq <= this.progress.seq) {
+      return false;
+    }
+    this.progress = { ...emptyProgress(), ...progress };
+    this.progressAt = performance.now();
+    return true;
+  }
+
+  /** Raw events: for the blocking curve, and to know the last one is in. */
   private apply(events: ProgressEvent[]): void {
-    this.lastEventAt = performance.now();
     for (const event of events) {
       if (event.seq <= this.lastSeq) {
         continue; // the same event from two sources (live and history)
       }
       this.lastSeq = event.seq;
-      if (event.seq > this.progress.seq) {
-        this.progress = foldProgress(this.progress, event);
-      }
       this.curve.apply(event);
       this.finalSeen = this.finalSeen || event.type === 'complete' || event.type === 'error';
     }

@@ -22,14 +22,6 @@ export function executorText(run: RunRecord): string {
   return parts.join(' · ');
 }
 
-/** Seconds left, from the time so far and the fraction done (null when unknown). */
-export function etaSeconds(elapsed: number | null, percent: number): number | null {
-  if (elapsed === null || percent <= 0 || percent >= 100) {
-    return null;
-  }
-  return (elapsed * (100 - percent)) / percent;
-}
-
 /**
  * RunProgress: one run, live. Overall bar and the current load's iteration bar,
  * status colour, elapsed time and ETA, the blocking curve as loads finish, a cancel
@@ -146,7 +138,7 @@ export class RunProgressView {
     } else {
       parts.push(`${isActive(run.status) ? 'elapsed' : 'took'} ${formatDuration(elapsed)}`);
     }
-    const eta = isActive(run.status) ? etaSeconds(elapsed, this.feed.percent) : null;
+    const eta = this.feed.etaSeconds;
     if (eta !== null) {
       parts.push(`ETA ${formatDuration(eta)}`);
     }

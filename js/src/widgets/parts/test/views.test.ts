@@ -5,7 +5,7 @@ import { wantsLog } from '../chart';
 import { parseTags } from '../launcherview';
 import { BlockingCurve } from '../runfeed';
 import { newer } from '../../../common/store';
-import { etaSeconds, executorText } from '../runview';
+import { executorText } from '../runview';
 
 describe('blocking curve', () => {
   const ev = (seq: number, type: string, erlang: number, metrics: Record<string, number>): ProgressEvent => ({ type, seq, erlang, metrics });
@@ -42,13 +42,6 @@ describe('run records', () => {
 });
 
 describe('run view helpers', () => {
-  it('estimates the time left', () => {
-    expect(etaSeconds(30, 25)).toBe(90);
-    expect(etaSeconds(null, 50)).toBeNull();
-    expect(etaSeconds(10, 0)).toBeNull();
-    expect(etaSeconds(10, 100)).toBeNull();
-  });
-
   it('says where a run executes, with Slurm details', () => {
     const base = { executor: 'local', pid: 12, host: 'vm', status: 'RUNNING' } as any;
     expect(executorText(base)).toBe('local · pid 12 on vm');
@@ -65,7 +58,7 @@ describe('run view helpers', () => {
 });
 
 describe('artifact helpers', () => {
-  const a = (path: string, size: number, modified: string): Artifact => ({ path, size, modified, kind: 'x' });
+  const a = (path: string, size: number, modified: string): Artifact => ({ path, size, modified, kind: 'other' });
 
   it('names variables after files', () => {
     expect(variableName('output/results.csv')).toBe('results');

@@ -251,7 +251,6 @@ def test_builder_counts_runs_estimates_and_refuses_over_the_limit(page: Any, lab
         15,
         "the new sweep",
     )
-    assert len(posts) == 1
     made = lab.api("GET", f"sweeps/{sweep_id}")
     assert made["sweep"]["grid"] == {
         "general_settings.max_iters": [1, 2, 3],
@@ -260,6 +259,7 @@ def test_builder_counts_runs_estimates_and_refuses_over_the_limit(page: Any, lab
     assert len(made["runs"]) == 6
     # The panel shows it at once, expanded.
     page.wait_for_selector(f'{sweep_row(sweep_id)}[aria-expanded="true"]')
+    assert len(posts) == 1  # (Playwright delivers the page's events while it waits)
     settled(lab, sweep_id)
 
 

@@ -56,6 +56,7 @@ from fusion_jupyter.engine.models import (
     Run,
     Status,
     Sweep,
+    latest_attempts,
     run_to_dict,
     status_view,
     utcnow,
@@ -322,6 +323,8 @@ class RunManager:
             old.config, old.template, old.overrides, old.name, old.tags, target, sim
         )
         run.rerun_of = old.id
+        # A rerun of a sweep's run is the sweep's next attempt at that grid point.
+        run.sweep_id = old.sweep_id
         with _removing_dirs_on_error([run]):
             self.store.add_run(run, old.tags)
         return self._after_create_one(run)
@@ -946,6 +949,30 @@ class RunManager:
                 with suppress(Conflict):  # it ended meanwhile
                     self.cancel(run.id)
         return self.store.get_sweep(sweep_id)[1]
+
+    def rerun_failed_sweep(self, sweep_id: str) -> list[Run]:
+        """Rerun every failed run of a sweep that has not been rerun yet (its latest
+        attempt at a grid point); the new runs join the sweep. Conflict if none failed."""
+        _sweep, runs = self.store.get_sweep(sweep_id)
+        failed = [r for r in latest_attempts(runs) if r.status == Status.FAILED]
+        if not failed:
+            raise Conflict(f"sweep {sweep_id} has no failed run to rerun")
+        return [self.rerun(run.id) for run in failed]
+
+    def delete_sweep(self, sweep_id: str, *, purge: bool = False) -> None:
+        """Forget a sweep and all its runs; ``purge`` also removes their directories.
+
+        Conflict while any of its runs is active: a running run's directory is never
+        removed under it (cancel the sweep first).
+        """
+        runs = self.store.delete_sweep(sweep_id)
+        for run in runs:
+            if purge:
+                try:
+                    self._purge(run)
+                except Forbidden as exc:  # the record is gone; say why its files stay
+                    log.warning("sweep %s: %s", sweep_id, exc.message)
+            self.hub.publish_status({**run_to_dict(run), "deleted": True})
 
     def _cancel_running(self, run: Run, *, wait: bool = False) -> None:
         if run.pid is None or run.host not in (None, self.host):

@@ -8,7 +8,7 @@ them with the migrated database.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -268,6 +268,7 @@ COMPACT_COLUMNS: tuple[str, ...] = (
     "template",
     "tags",
     "sweep_id",
+    "rerun_of",
     "executor",
     "created_at",
     "error",
@@ -312,11 +313,18 @@ def status_view(run: dict[str, Any]) -> dict[str, Any]:
     return {**run, "error": reason, "error_truncated": True}
 
 
+def latest_attempts(runs: Sequence[Run]) -> list[Run]:
+    """The runs no other run of ``runs`` reran: a sweep's latest attempt at each point."""
+    superseded = {run.rerun_of for run in runs if run.rerun_of}
+    return [run for run in runs if run.id not in superseded]
+
+
 def sweep_to_dict(
     sweep: Sweep, runs: list[Run] | None = None, counts: dict[str, int] | None = None
 ) -> dict[str, Any]:
     """A sweep as clients see it, with its runs' statuses counted when given (or the
-    counts alone, as a listing has them)."""
+    counts alone, as a listing has them). A run that was rerun is not counted: its
+    rerun is (``run_ids`` still lists every run)."""
     data: dict[str, Any] = {
         "id": sweep.id,
         "name": sweep.name,
@@ -328,7 +336,7 @@ def sweep_to_dict(
     }
     if runs is not None:
         counted: dict[str, int] = {}
-        for run in runs:
+        for run in latest_attempts(runs):
             key = Status(run.status).value
             counted[key] = counted.get(key, 0) + 1
         data["status_counts"] = counted

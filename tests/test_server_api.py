@@ -554,14 +554,14 @@ async def test_sweeps_are_listed_newest_first_with_their_runs_counted(api: Api) 
 
 async def wait_sweep_settled(api: Api, sweep_id: str, timeout: float = 30) -> dict[str, Any]:
     """The sweep once none of its runs is active."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+
+    async def settled() -> dict[str, Any] | None:
         code, body = await api("GET", f"sweeps/{sweep_id}")
         assert code == 200, body
-        if all(r["status"] in ("COMPLETED", "FAILED", "CANCELLED") for r in body["runs"]):
-            return body
-        assert asyncio.get_running_loop().time() < deadline, body
-        await asyncio.sleep(0.05)
+        terminal = ("COMPLETED", "FAILED", "CANCELLED")
+        return body if all(r["status"] in terminal for r in body["runs"]) else None
+
+    return await async_wait_until(settled, timeout, f"sweep {sweep_id} settled", interval=0.05)
 
 
 async def test_sweep_rerun_failed_reruns_only_the_failed_points_inside_the_sweep(api: Api) -> None:

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fusion_jupyter.engine import artifacts, config, curves
+from fusion_jupyter.engine import artifacts, config, curves, simulators
 from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
 from fusion_jupyter.engine.faults import describe, free_bytes
-from fusion_jupyter.engine.manager import RunManager, check_source
+from fusion_jupyter.engine.manager import MAX_SWEEP_RUNS, RunManager, check_source
 from fusion_jupyter.engine.models import (
     COMPACT_COLUMNS,
     TERMINAL,
@@ -549,7 +549,12 @@ class FusionService:
         """``{sweeps: [...], next_cursor}``: newest first, runs counted by status."""
         page = self.manager.list_sweeps(limit=request.limit, cursor=request.cursor)
         sweeps = [sweep_to_dict(sweep, counts=counts) for sweep, counts in page.sweeps]
-        return {"sweeps": sweeps, "next_cursor": page.next_cursor}
+        # What a sweep builder checks a grid against before it submits one.
+        limits = {
+            "max_runs": MAX_SWEEP_RUNS,
+            "max_concurrent_runs": self.manager.settings.max_concurrent_runs,
+        }
+        return {"sweeps": sweeps, "next_cursor": page.next_cursor, "limits": limits}
 
     def get_sweep(self, sweep_id: str) -> JSON:
         """``{sweep, runs}``."""
@@ -560,12 +565,34 @@ class FusionService:
         self.manager.cancel_sweep(sweep_id)
         return self.get_sweep(sweep_id)
 
+    def rerun_failed_sweep(self, sweep_id: str) -> JSON:
+        """``{sweep, runs, created}``: every failed run rerun, in the sweep (409 if none)."""
+        created = self.manager.rerun_failed_sweep(sweep_id)
+        return {**self.get_sweep(sweep_id), "created": [run.id for run in created]}
+
+    def delete_sweep(self, sweep_id: str, purge: bool) -> None:
+        """Forget a sweep and its runs (409 while one is active); ``purge`` removes files."""
+        self.manager.delete_sweep(sweep_id, purge=purge)
+
+    # ---- simulators ---------------------------------------------------------------
+
+    def simulators(self) -> JSON:
+        """The default simulator, which are installed, and per simulator the values it
+        runs for the keys that have a known set (route and allocation method, network)."""
+        report = self.manager.simulators()
+        report["choices"] = {
+            name: [choice.to_dict() for choice in simulators.choices(name)]
+            for name in simulators.SIMULATORS
+        }
+        return report
+
     def sweep_curves(self, sweep_id: str, request: CurvesRequest) -> JSON:
         """``{sweep_id, by, varying, curves: [{label, values, points}], runs, with_results}``.
 
         Blocking against load, one curve per value of ``by`` (see
         :mod:`fusion_jupyter.engine.curves`), from the runs that have ended (with
-        results: a failed run's finished loads count).
+        results: a failed run's finished loads count, until it is rerun); ``runs`` counts
+        the grid points (a rerun replaces the run it reran).
         """
         grid, runs = self.manager.store.sweep_outline(sweep_id)
         try:
@@ -575,6 +602,9 @@ class FusionService:
         index = curves.grid_index(grid)
         rows: list[dict[str, Any]] = []
         with_results = 0
+        # A run that was rerun gives way to its rerun (one attempt a grid point).
+        superseded = {run.rerun_of for run in runs if run.rerun_of}
+        runs = [run for run in runs if run.id not in superseded]
         for run in runs:
             points = self._curve_rows(run)
             if points:

@@ -1,5 +1,4 @@
 import { Widget } from '@lumino/widgets';
-import { getSweep } from '../common/sweeps';
 import { SweepView } from '../widgets/parts/sweepview';
 import type { FusionConnection } from './connection';
 
@@ -16,7 +15,8 @@ export class SweepTab extends Widget {
     this.title.label = `Sweep ${sweepId}`;
     this.view = new SweepView(conn.api, conn.stream, sweepId);
     this.node.append(this.view.node);
-    void getSweep(conn.api, sweepId)
+    void conn.api
+      .getSweep(sweepId)
       .then(({ sweep }) => {
         const name = sweep.name || sweep.template || sweepId;
         this.title.label = `Sweep: ${name}`;

@@ -7,6 +7,7 @@ import { CompareView, compareId } from './compare';
 import type { FusionConnection } from './connection';
 import { runsIcon } from './icons';
 import { RunDetail } from './rundetail';
+import { addToMain } from './sweepcommands';
 import { SweepTab } from './sweeptab';
 
 /** What the tabs take from the runs plugin. */
@@ -61,8 +62,7 @@ export function registerTabs(app: JupyterFrontEnd, conn: FusionConnection, optio
     content.title.changed.connect(copyTitle);
     copyTitle();
     void tracker.add(widget);
-    app.shell.add(widget, 'main');
-    app.shell.activateById(widget.id);
+    addToMain(app, widget);
     return widget;
   };
 

@@ -3,7 +3,7 @@ import './parts/style.css';
 import type { AnyModel } from './parts/anywidget';
 import { defineWidget } from './parts/mount';
 import type { FusionApi } from '../common/api';
-import type { SweepCurves } from '../common/sweeps';
+import type { SweepCurves } from '../common/curves';
 import { SweepView, type PushedCurves } from './parts/sweepview';
 import { transportNote } from './parts/ui';
 

@@ -1,6 +1,6 @@
 import type { FusionApi } from '../../common/api';
 import type { StreamClient } from '../../common/stream';
-import { curvesCsv, shortKey, sweepCurves, type SweepCurves } from '../../common/sweeps';
+import { curvesCsv, shortKey, type SweepCurves } from '../../common/curves';
 import { TERMINAL_STATUSES, type Run, type RunStatus } from '../../common/types';
 import { BlockingChart, type Series } from './chart';
 import { button, errorText, h, Notice, saveBlob, setText } from './ui';
@@ -140,7 +140,7 @@ export class SweepView {
         this.waiting = new Map();
         const by = this.by;
         try {
-          const data = await sweepCurves(this.api, this.sweepId, by);
+          const data = await this.api.sweepCurves(this.sweepId, by);
           if (this.disposed) {
             return;
           }

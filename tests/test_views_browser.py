@@ -35,7 +35,7 @@ from tests.test_widgets_browser import KERNELSPEC, Notebook, wait_for
 
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 NOTEBOOK = "sweep-view.ipynb"
-GRID = {"routing_settings.k_paths": [1, 2, 3], "general_settings.max_iters": [2, 3]}
+GRID = {"routing_settings.k_paths": [1, 2, 3], "spectrum_settings.c_band": [96, 128]}
 # Runs of a second or two each: with two at a time the six end over several seconds.
 OVERRIDES = {"general_settings": {"num_requests": 6000}}
 BUSY_SECONDS = 25
@@ -124,7 +124,7 @@ def test_sweep_tab_fills_in_live_and_exports(page: Any, lab: JupyterLabServer) -
     wait_for(lambda: ended_drawn(page, sweep_id) == run_ids, 120, "each run's end drawn")
     api = lab.api("GET", f"sweeps/{sweep_id}/curves")
     labels = [c["label"] for c in api["curves"]]
-    assert labels == [f"k_paths = {k}, max_iters = {i}" for k in (1, 2, 3) for i in (2, 3)]
+    assert labels == [f"k_paths = {k}, c_band = {b}" for k in (1, 2, 3) for b in (96, 128)]
     wait_for(lambda: view.locator(".fj-chart-series").count() == 6, 10, "six curves")
     assert view.locator(".fj-chart-key").all_text_contents() == labels
     # A confidence band for each curve with intervals at two loads or more.
@@ -132,7 +132,7 @@ def test_sweep_tab_fills_in_live_and_exports(page: Any, lab: JupyterLabServer) -
     assert banded and view.locator(".fj-chart-band").count() == len(banded)
     assert page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab:has-text('Sweep: k sweep')").count()
     # Group by k_paths only: three curves, the runs at each load averaged.
-    view.locator('input[value="general_settings.max_iters"]').uncheck()
+    view.locator('input[value="spectrum_settings.c_band"]').uncheck()
     wait_for(lambda: view.locator(".fj-chart-series").count() == 3, 10, "three curves")
     assert view.locator(".fj-chart-key").all_text_contents() == [
         "k_paths = 1",
@@ -169,7 +169,7 @@ def test_sweep_tab_fills_in_live_and_exports(page: Any, lab: JupyterLabServer) -
     name, data = download(page, view, "export-png")
     assert name.endswith(".png") and data.startswith(b"\x89PNG") and len(data) > 5000
     view.locator('input[data-action="log-y"]').uncheck()
-    view.locator('input[value="general_settings.max_iters"]').check()
+    view.locator('input[value="spectrum_settings.c_band"]').check()
     wait_for(lambda: view.locator(".fj-chart-series").count() == 6, 10, "six curves again")
     shoot(page, page.locator(f"#fusion-sweep-{sweep_id}"), "sweep-tab")
     page.sweep = made  # for the next tests
@@ -179,7 +179,7 @@ def test_run_tab_shows_summary_results_log_files_and_config_diff(
     page: Any, lab: JupyterLabServer
 ) -> None:
     runs = page.sweep["runs"]
-    run = runs[-1]  # k_paths = 3, max_iters = 3
+    run = runs[0]  # k_paths = 1, c_band = 96
     lab_command(page, "fusion:open-run", {"id": run["id"]})
     tab = page.locator(f"#fusion-run-{run['id']}")
     tab.wait_for()
@@ -188,30 +188,31 @@ def test_run_tab_shows_summary_results_log_files_and_config_diff(
     assert summary.locator('dd[data-fact="id"]').text_content() == run["id"]
     table = lab.api("GET", f"runs/{run['id']}/results")
     rows = summary.locator(".jp-FusionDetail-results tbody tr")
-    try:
-        wait_for(lambda: rows.count() == len(table["rows"]), 20, "a row per load")
-    except AssertionError:
-        print("DEBUG", summary.inner_text())
-        raise
+    wait_for(lambda: rows.count() == len(table["rows"]), 20, "a row per load")
     assert summary.locator(".fj-chart-point").count() == len(table["rows"])
     # The log and the files are the log and artifacts tabs' own views.
     tab.locator(".lm-TabBar-tab:has-text('Log')").click()
     tab.locator(".jp-FusionLog-line").first.wait_for()
     tab.locator(".lm-TabBar-tab:has-text('Artifacts')").click()
     tab.locator('tr[data-path="config.ini"]').wait_for()
-    # Its config against its template: the overrides and the grid point differ.
+    # Its config against its template (k_paths 3, c_band 128): the overrides and the
+    # grid point differ.
     tab.locator(".lm-TabBar-tab:has-text('Config')").click()
     diff = tab.locator(".jp-FusionDetail-config")
     diff.locator('tr[data-key="general_settings.num_requests"]').wait_for()
-    cells = diff.locator('tr[data-key="general_settings.max_iters"] td').all_text_contents()
-    assert cells[2] == "3" and cells[3] != "3", cells
+    for key, mine, template in (
+        ("routing_settings.k_paths", "1", "3"),
+        ("spectrum_settings.c_band", "96", "128"),
+    ):
+        cells = diff.locator(f'tr[data-key="{key}"] td').all_text_contents()
+        assert cells[2:] == [mine, template], cells
     # Against another run of the sweep: only the grid point differs.
-    other = runs[0]  # k_paths = 1, max_iters = 2
+    other = runs[-1]  # k_paths = 3, c_band = 128
     diff.locator("select").select_option(f"run:{other['id']}")
     wait_for(
         lambda: (
             sorted(diff.locator("tbody tr").evaluate_all("rs => rs.map(r => r.dataset.key)"))
-            == ["general_settings.max_iters", "routing_settings.k_paths"]
+            == ["routing_settings.k_paths", "spectrum_settings.c_band"]
         ),
         20,
         "the two grid keys only",
@@ -224,7 +225,7 @@ def test_run_tab_shows_summary_results_log_files_and_config_diff(
 
 def test_compare_tab_overlays_curves_and_diffs_configs(page: Any, lab: JupyterLabServer) -> None:
     runs = page.sweep["runs"]
-    ids = [runs[0]["id"], runs[2]["id"], runs[4]["id"]]  # k_paths 1, 2, 3 at max_iters 2
+    ids = [runs[0]["id"], runs[2]["id"], runs[4]["id"]]  # k_paths 1, 2, 3 at c_band 96
     lab_command(page, "fusion:compare-runs", {"ids": ids})
     view = page.locator(f"#fusion-compare-{'-'.join(sorted(ids))}")
     view.wait_for()
@@ -247,7 +248,7 @@ def test_compare_tab_overlays_curves_and_diffs_configs(page: Any, lab: JupyterLa
 
 def test_tabs_are_restored_with_the_layout(page: Any, lab: JupyterLabServer) -> None:
     sweep_id = page.sweep["sweep"]["id"]
-    run_id = page.sweep["runs"][-1]["id"]
+    run_id = page.sweep["runs"][0]["id"]
 
     def saved() -> bool:
         status, ws = lab.request("GET", "lab/api/workspaces/default")
@@ -307,7 +308,7 @@ def test_sweep_view_in_a_notebook_fills_in_while_the_kernel_is_busy(
     _, data = download(page, view, "export-csv")
     rows = list(csv.DictReader(io.StringIO(data.decode())))
     assert len(rows) == 18 and {r["curve"] for r in rows} == {
-        f"k_paths = {k}, max_iters = {i}" for k in (1, 2, 3) for i in (2, 3)
+        f"k_paths = {k}, c_band = {b}" for k in (1, 2, 3) for b in (96, 128)
     }
     shoot(page, view, "sweep-view")
     # Relay: the kernel pushes the curves while it sleeps in the next cell.

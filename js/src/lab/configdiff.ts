@@ -57,7 +57,7 @@ export class ConfigDiffView {
       return;
     }
     const rows = configDiff(configs);
-    setText(this.status, rows.length ? `${rows.length} setting${rows.length === 1 ? '' : 's'} differ` : 'The configs are identical.');
+    setText(this.status, rows.length ? (rows.length === 1 ? '1 setting differs' : `${rows.length} settings differ`) : 'The configs are identical.');
     const head = h('tr', {}, h('th', { text: 'Section' }), h('th', { text: 'Key' }), ...sources.map(s => h('th', { text: s.label })));
     const body = rows.map(row =>
       h(

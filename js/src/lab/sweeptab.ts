@@ -9,7 +9,7 @@ export class SweepTab extends Widget {
   constructor(conn: FusionConnection, readonly sweepId: string) {
     super();
     this.id = `fusion-sweep-${sweepId}`;
-    this.addClass('jp-FusionSweep');
+    this.addClass('jp-FusionSweepTab');
     this.addClass('fj-root');
     this.title.closable = true;
     this.title.label = `Sweep ${sweepId}`;

@@ -18,7 +18,7 @@ figures.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -123,6 +123,7 @@ class Gsnr(PhysicalLayer):
         self._l_eff_a = 1 / (2 * fiber.attenuation)
         self._ase_growth = math.exp(fiber.attenuation * self._length_m) - 1
         self._neighbour_phi: dict[tuple[int, int, str, int, int], float] = {}
+        self._links: dict[Hashable, float] = {}
 
     def path_db(
         self,
@@ -131,17 +132,28 @@ class Gsnr(PhysicalLayer):
         start: int,
         slots: int,
         band: str = "c",
+        link_states: Sequence[Hashable] | None = None,
     ) -> float:
         """GSNR in dB of ``slots`` slots from ``start`` on a path.
 
         ``channels[i]`` are the lightpaths on the chosen core of the i-th link, sorted
         by start slot (FUSION scans the slots upwards and meets each lightpath at its
-        lowest slot); the candidate itself is not among them.
+        lowest slot); the candidate itself is not among them. ``link_states[i]``, if
+        given, names the i-th link's current occupancy (it must change whenever its
+        channels do): a link's term is then memoised for that state.
         """
         candidate = self._candidate(start, slots, band)
         path_inverse: float = 0
-        for length_km, on_link in zip(link_lengths_km, channels, strict=True):
-            path_inverse += self._link_inverse(length_km, on_link, candidate)
+        for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
+            key = None if link_states is None else (link_states[i], start, slots)
+            term = None if key is None else self._links.get(key)
+            if term is None:
+                term = self._link_inverse(length_km, on_link, candidate)
+                if key is not None:
+                    self._links[key] = term
+            path_inverse += term
+        if len(self._links) > CACHE_LIMIT:
+            self._links.clear()
         return float(10 * np.log10(1 / path_inverse))
 
     def _candidate(self, start: int, slots: int, band: str) -> _Candidate:
@@ -247,6 +259,7 @@ class MultiBandGsnr(PhysicalLayer):
         alpha = fiber.attenuation
         self._l_eff = (1 - np.exp(-alpha * SPAN_KM * 10**3)) / alpha
         self._terms: dict[tuple[object, ...], float] = {}
+        self._links: dict[Hashable, tuple[float, float]] = {}
 
     def path_db(
         self,
@@ -255,26 +268,48 @@ class MultiBandGsnr(PhysicalLayer):
         start: int,
         slots: int,
         band: str = "c",
+        link_states: Sequence[Hashable] | None = None,
     ) -> float:
         """GSNR in dB of ``slots`` slots from ``start`` in ``band`` on a path.
 
         ``channels[i]`` holds, for the i-th link, each band's lightpaths on the chosen
-        core in FUSION's band order (C, then L), each sorted by start slot.
+        core in FUSION's band order (C, then L), each sorted by start slot;
+        ``link_states`` as for :meth:`Gsnr.path_db`.
         """
         if len(self._terms) > CACHE_LIMIT:
             self._terms.clear()
         nli_inverse = 0.0
         ase_inverse = 0.0
-        for length_km, on_link in zip(link_lengths_km, channels, strict=True):
-            spans = math.ceil(length_km / SPAN_KM)
-            p_total: float = 1
-            p_total += sum(len(on_band) for _, on_band in on_link)
-            p_total *= self.input_power
-            nli_inverse += self._nli(on_link, start, slots, band, p_total, spans)
-            ase_inverse += self._ase(on_link, start, slots, band, p_total, spans)
+        for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
+            key = None if link_states is None else (link_states[i], band, start, slots)
+            terms = None if key is None else self._links.get(key)
+            if terms is None:
+                terms = self._link_terms(length_km, on_link, start, slots, band)
+                if key is not None:
+                    self._links[key] = terms
+            nli_inverse += terms[0]
+            ase_inverse += terms[1]
         lp_inverse = 0.0
         lp_inverse += nli_inverse + ase_inverse
         return float(10 * np.log10(1 / lp_inverse))
+
+    def _link_terms(
+        self,
+        length_km: float,
+        on_link: Sequence[tuple[str, Sequence[Channel]]],
+        start: int,
+        slots: int,
+        band: str,
+    ) -> tuple[float, float]:
+        """One link's inverse NLI and ASE SNRs (FUSION's ``_gsnr_calc_mb`` loop body)."""
+        spans = math.ceil(length_km / SPAN_KM)
+        p_total: float = 1
+        p_total += sum(len(on_band) for _, on_band in on_link)
+        p_total *= self.input_power
+        return (
+            self._nli(on_link, start, slots, band, p_total, spans),
+            self._ase(on_link, start, slots, band, p_total, spans),
+        )
 
     def _cut_frequency(self, start: int, slots: int, band: str) -> tuple[float, float]:
         """Centre frequency and bandwidth (Hz) of the candidate, FUSION's f_i and b_i."""

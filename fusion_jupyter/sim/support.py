@@ -230,7 +230,7 @@ def _check_physical(values: Mapping[str, Any]) -> list[Problem]:
                 "enabled: the model's output equals FUSION's own on its regression fixture "
                 "usbackbone_mb_CL_fixed_grooming, but FUSION (973983bc) differs from that "
                 "fixture (one utilization mean, 52.91 for 52.92), so the combination has no "
-                "reference it matches"
+                "reference it matches",
             )
         )
     if fixed and not grooming:

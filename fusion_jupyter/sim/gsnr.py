@@ -239,6 +239,19 @@ class Gsnr(PhysicalLayer):
         return float(phi)
 
 
+class _XpmGeometry(NamedTuple):
+    """Factors of FUSION's XPM term that do not depend on the link's power."""
+
+    fk_fc: float
+    ak: float
+    coeff: float
+    denom: float
+    atan_a: float
+    atan_b: float
+    term2_denom: float
+    term2_log: float
+
+
 #: Memoised terms kept per run before the caches are emptied (keeps memory flat).
 CACHE_LIMIT = 1 << 19
 
@@ -260,6 +273,7 @@ class MultiBandGsnr(PhysicalLayer):
         self._l_eff = (1 - np.exp(-alpha * SPAN_KM * 10**3)) / alpha
         self._terms: dict[tuple[object, ...], float] = {}
         self._links: dict[Hashable, tuple[float, float]] = {}
+        self._geometry: dict[tuple[str, int, int, float, float], _XpmGeometry] = {}
 
     def path_db(
         self,
@@ -278,6 +292,7 @@ class MultiBandGsnr(PhysicalLayer):
         """
         if len(self._terms) > CACHE_LIMIT:
             self._terms.clear()
+            self._geometry.clear()
         nli_inverse = 0.0
         ase_inverse = 0.0
         for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
@@ -392,36 +407,55 @@ class MultiBandGsnr(PhysicalLayer):
         p_total: float,
         spans: int,
     ) -> float:
-        """A neighbour's XPM term (it never shares the candidate's slots or frequency)."""
+        """A neighbour's XPM term (it never shares the candidate's slots or frequency).
+
+        Only FUSION's ``tk`` depends on the link's power; the rest (the arctangents and
+        the logarithm among it) is geometry, computed once per neighbour and candidate.
+        """
+        key = (channel_band, channel.start, channel.slots, f_i, b_i)
+        geometry = self._geometry.get(key)
+        if geometry is None:
+            geometry = self._geometry[key] = self._xpm_geometry(channel, channel_band, f_i, b_i)
+        alpha_k = alpha_bar_k = self.fiber.attenuation
+        pi = np.pi
+        tk = (alpha_k + alpha_bar_k - p_total * self.fiber.raman_gain_slope * geometry.fk_fc) ** 2
+        ak = geometry.ak
+        n_tilde = 0 if spans == 1 else spans
+        phi_mod = self.phi[channel.fmt]
+        xpm_num = spans + (5 / 6) * (-1 * phi_mod)
+        xpm_term1_a = ((tk - (alpha_k**2)) / alpha_k) * geometry.atan_a
+        xpm_term1_b = (((ak**2) - tk) / ak) * geometry.atan_b
+        xpm_term1 = (xpm_num / geometry.denom) * (xpm_term1_a + xpm_term1_b)
+        xpm_term2_num = -1 * phi_mod * pi * n_tilde * tk
+        xpm_term2 = (5 / 3) * (xpm_term2_num / geometry.term2_denom) * geometry.term2_log
+        return float(geometry.coeff * (xpm_term1 + xpm_term2))
+
+    def _xpm_geometry(
+        self, channel: Channel, channel_band: str, f_i: float, b_i: float
+    ) -> _XpmGeometry:
+        """The power-independent factors of FUSION's XPM term, its arithmetic unchanged."""
         f_k, b_k = self._channel_frequency(channel.start, channel.slots, channel_band)
         fiber = self.fiber
         pi = np.pi
         gamma = fiber.non_linearity
         alpha_k = alpha_bar_k = fiber.attenuation
-        c_ri = fiber.raman_gain_slope
         beta_2, beta_3 = fiber.gvd, fiber.gvd_slope
         f_c = self._f_c
         p_k = self.input_power
         fk_fi = abs(f_k - f_i)
-        tk = (alpha_k + alpha_bar_k - p_total * c_ri * (f_k - f_c)) ** 2
         ak = alpha_k + alpha_bar_k
-        n_tilde = 0 if spans == 1 else spans
         phi_i_k = (-4 * pi**2 * (f_k - f_i)) * (beta_2 + pi * beta_3 * (f_i + f_k - 2 * f_c))
         phi = (-4 * pi**2 * (beta_2 + pi * beta_3 * (f_i + f_k))) * self._length_m
-        phi_mod = self.phi[channel.fmt]
-        xpm_coeff = (32 / 27) * (((gamma**2) * (p_k**2)) / b_k)
-        xpm_denom = phi_i_k * alpha_bar_k * (2 * alpha_k + alpha_bar_k)
-        xpm_num = spans + (5 / 6) * (-1 * phi_mod)
-        xpm_term1_a = ((tk - (alpha_k**2)) / alpha_k) * np.arctan((phi_i_k * b_i) / alpha_k)
-        xpm_term1_b = (((ak**2) - tk) / ak) * np.arctan((phi_i_k * b_i) / ak)
-        xpm_term1 = (xpm_num / xpm_denom) * (xpm_term1_a + xpm_term1_b)
-        xpm_term2_num = -1 * phi_mod * pi * n_tilde * tk
-        xpm_term2_denom = abs(phi) * (b_k**2) * (alpha_k**2) * (ak**2)
-        xpm_term2_log = (2 * fk_fi - b_k) * math.log(
-            (2 * fk_fi - b_k) / (2 * fk_fi + b_k)
-        ) + 2 * b_k
-        xpm_term2 = (5 / 3) * (xpm_term2_num / xpm_term2_denom) * xpm_term2_log
-        return float(xpm_coeff * (xpm_term1 + xpm_term2))
+        return _XpmGeometry(
+            fk_fc=f_k - f_c,
+            ak=ak,
+            coeff=(32 / 27) * (((gamma**2) * (p_k**2)) / b_k),
+            denom=phi_i_k * alpha_bar_k * (2 * alpha_k + alpha_bar_k),
+            atan_a=float(np.arctan((phi_i_k * b_i) / alpha_k)),
+            atan_b=float(np.arctan((phi_i_k * b_i) / ak)),
+            term2_denom=abs(phi) * (b_k**2) * (alpha_k**2) * (ak**2),
+            term2_log=(2 * fk_fi - b_k) * math.log((2 * fk_fi - b_k) / (2 * fk_fi + b_k)) + 2 * b_k,
+        )
 
     def _ase(
         self,

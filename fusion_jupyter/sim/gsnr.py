@@ -40,6 +40,9 @@ REQUIRED_SNR_DB: Mapping[str, float] = {
 #: Span length in km of every link (``create_pt``).
 SPAN_KM = 100
 GIGA = 10**9
+#: Memoised terms a model keeps before emptying its memos: memory stays flat however
+#: long the run (about 30 MiB per memo at most).
+CACHE_LIMIT = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -152,8 +155,9 @@ class Gsnr(PhysicalLayer):
                 if key is not None:
                     self._links[key] = term
             path_inverse += term
-        if len(self._links) > CACHE_LIMIT:
+        if len(self._links) > CACHE_LIMIT or len(self._neighbour_phi) > CACHE_LIMIT:
             self._links.clear()
+            self._neighbour_phi.clear()
         return float(10 * np.log10(1 / path_inverse))
 
     def _candidate(self, start: int, slots: int, band: str) -> _Candidate:
@@ -252,10 +256,6 @@ class _XpmGeometry(NamedTuple):
     term2_log: float
 
 
-#: Memoised terms kept per run before the caches are emptied (keeps memory flat).
-CACHE_LIMIT = 1 << 19
-
-
 class MultiBandGsnr(PhysicalLayer):
     """FUSION's C+L GSNR (``check_gsnr_mb``: ``_compute_nli_mb``, ``_compute_ase_mb``).
 
@@ -290,8 +290,9 @@ class MultiBandGsnr(PhysicalLayer):
         core in FUSION's band order (C, then L), each sorted by start slot;
         ``link_states`` as for :meth:`Gsnr.path_db`.
         """
-        if len(self._terms) > CACHE_LIMIT:
+        if max(len(self._terms), len(self._links), len(self._geometry)) > CACHE_LIMIT:
             self._terms.clear()
+            self._links.clear()
             self._geometry.clear()
         nli_inverse = 0.0
         ase_inverse = 0.0

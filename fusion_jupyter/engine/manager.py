@@ -65,7 +65,7 @@ from fusion_jupyter.engine.progress import Event, read_events
 from fusion_jupyter.engine.runpaths import RunPaths
 from fusion_jupyter.engine.settings import COMMAND_PLACEHOLDERS, EngineSettings
 from fusion_jupyter.engine.slurm_runs import SlurmRuns
-from fusion_jupyter.engine.store import Page, RunFilter, Store, SweepPage
+from fusion_jupyter.engine.store import Page, RunFilter, Store, SweepPage, set_claimed
 from fusion_jupyter.engine.supervisor import ExitWatcher
 from fusion_jupyter.engine.tracking import RunTracker, Throttle
 from fusion_jupyter.engine.watcher import FileWatcher, PollingWatcher
@@ -254,12 +254,12 @@ class RunManager:
         """All problems of a config at once: the generic checks and the simulator's own
         (``simulator``: the one the run would use; default: the configured one)."""
         sim = self._simulator(simulator)
-        result = config.validate(cfg, self.data_paths(sim))
+        paths = self.data_paths(sim)
+        result = config.validate(cfg, paths)
         # The simulator's own checks read the topology and modulation files: never one
         # the config may not name (its errors would tell what the file holds).
         if not any(config.names_a_file(p) for p in result.errors):
-            root = simulators.installed_fusion_root(self.settings)
-            result.errors.extend(simulators.validate(sim, cfg, root))
+            result.errors.extend(simulators.validate(sim, cfg, paths.fusion_root))
         return result
 
     def _simulator(self, name: str | None) -> str:
@@ -308,9 +308,7 @@ class RunManager:
         self._check_space()
         target = self._executor_for(executor, executor_options)
         run = self._new_run(cfg, template, overrides or {}, name, tags, target, sim)
-        with _removing_dirs_on_error([run]):
-            self.store.add_run(run, tags)
-        return self._after_create_one(run)
+        return self._add_one(run, tags)
 
     def rerun(self, run_id: str) -> Run:
         """A new run with the same frozen config, template, name and tags."""
@@ -322,9 +320,7 @@ class RunManager:
             old.config, old.template, old.overrides, old.name, old.tags, target, sim
         )
         run.rerun_of = old.id
-        with _removing_dirs_on_error([run]):
-            self.store.add_run(run, old.tags)
-        return self._after_create_one(run)
+        return self._add_one(run, old.tags)
 
     def create_sweep(
         self,
@@ -457,7 +453,7 @@ class RunManager:
         simulator: str,
     ) -> Run:
         """A new run's record and directory, with its frozen config written but not yet
-        durable: the caller makes it so (see :meth:`_after_create_one`)."""
+        durable: the caller makes it so (see :meth:`_add_one`)."""
         executor, executor_options = target
         name = _check_name(name)
         run_id = new_id()
@@ -517,12 +513,30 @@ class RunManager:
             raise ValidationFailed([Problem("run", "executor", problem)])
         return name, slurm.check_options(options or {})
 
-    def _after_create_one(self, run: Run) -> Run:
+    def _add_one(self, run: Run, tags: Sequence[str]) -> Run:
+        """Insert one new run (made by :meth:`_new_run`) and start it if a slot is free."""
+        if run.executor == "local" and self.started:
+            # Claimed by the transaction that inserts it, under the slot lock as in
+            # _fill_slots: one transaction before the launch, not two.
+            with self._slot_lock:
+                values = self._claim_values()
+                with _removing_dirs_on_error([run]):
+                    claimed = self.store.add_run_claimed(
+                        run, tags, self.settings.max_concurrent_runs, values
+                    )
+                if claimed:
+                    self.publish(run)  # as inserted, PENDING: every run's life starts so
+                    set_claimed(run, values)
+                    self._start(run)
+            created = self.store.get(run.id) if claimed else self._after_create([run])[0]
+        else:
+            with _removing_dirs_on_error([run]):
+                self.store.add_run(run, tags)
+            created = self._after_create([run])[0]
         # The frozen config is made durable after the run is started, not before: the
         # simulator reads it from the page cache, and its two fsyncs (2-7 ms, far more
         # on a busy disk) would delay the start. It is durable before the caller hears
         # of the run, as the run's database row is.
-        created = self._after_create([run])[0]
         config.make_durable(RunPaths(Path(run.run_dir)).config)
         return created
 
@@ -542,10 +556,14 @@ class RunManager:
             return
         with self._slot_lock:
             claimed = self.store.claim_pending(
-                self.settings.max_concurrent_runs, {"started_at": utcnow(), "host": self.host}
+                self.settings.max_concurrent_runs, self._claim_values()
             )
             for run in claimed:
                 self._start(run)
+
+    def _claim_values(self) -> dict[str, Any]:
+        """What a claim sets on a run besides RUNNING: when and where it starts."""
+        return {"started_at": utcnow(), "host": self.host}
 
     def _start(self, run: Run) -> None:
         run_dir = Path(run.run_dir)

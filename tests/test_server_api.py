@@ -6,7 +6,6 @@ Every route is checked for its answer's shape, its refusals (400 naming the fiel
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -20,11 +19,11 @@ from jupyter_server.auth import Authorizer
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
-from fusion_jupyter.engine.manager import MAX_TAGS
+from fusion_jupyter.engine.manager import MAX_SWEEP_RUNS, MAX_TAGS
 from fusion_jupyter.server.app import FusionJupyter
 from fusion_jupyter.server.events import SCHEMA_ID
 from fusion_jupyter.server.handlers import OPENAPI_FILE, route_table
-from tests.support import stub_sim_command
+from tests.support import async_wait_until, stub_sim_command
 from tests.support.jupyter import FAST_ENGINE, has_unauthenticated_access_option
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -121,14 +120,12 @@ async def create(api: Api, **body: Any) -> dict[str, Any]:
 
 
 async def wait_status(api: Api, run_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+    async def reached() -> dict[str, Any] | None:
         code, run = await api("GET", f"runs/{run_id}")
         assert code == 200, run
-        if run["status"] in statuses:
-            return run
-        assert asyncio.get_running_loop().time() < deadline, run
-        await asyncio.sleep(0.05)
+        return run if run["status"] in statuses else None
+
+    return await async_wait_until(reached, timeout, f"run {run_id} to be {' or '.join(statuses)}")
 
 
 # --------------------------------------------------------------------------- health, auth
@@ -544,6 +541,7 @@ async def test_sweeps_are_listed_newest_first_with_their_runs_counted(api: Api) 
     assert code == 200 and [s["id"] for s in page["sweeps"]] == made[::-1][:2]
     assert [sum(s["status_counts"].values()) for s in page["sweeps"]] == [3, 2]
     assert "run_ids" not in page["sweeps"][0]
+    assert page["limits"] == {"max_runs": MAX_SWEEP_RUNS, "max_concurrent_runs": 4}
     code, rest = await api("GET", "sweeps", params={"cursor": page["next_cursor"]})
     assert [s["id"] for s in rest["sweeps"]] == made[:1] and rest["next_cursor"] is None
     for params, key in [
@@ -552,6 +550,110 @@ async def test_sweeps_are_listed_newest_first_with_their_runs_counted(api: Api) 
         ({"cursor": "x"}, "cursor"),
     ]:
         assert_error(await api("GET", "sweeps", params=params), 400, key)
+
+
+async def wait_sweep_settled(api: Api, sweep_id: str, timeout: float = 30) -> dict[str, Any]:
+    """The sweep once none of its runs is active."""
+
+    async def settled() -> dict[str, Any] | None:
+        code, body = await api("GET", f"sweeps/{sweep_id}")
+        assert code == 200, body
+        terminal = ("COMPLETED", "FAILED", "CANCELLED")
+        return body if all(r["status"] in terminal for r in body["runs"]) else None
+
+    return await async_wait_until(settled, timeout, f"sweep {sweep_id} settled", interval=0.05)
+
+
+async def test_sweep_rerun_failed_reruns_only_the_failed_points_inside_the_sweep(api: Api) -> None:
+    body = {"template": "minimal", "grid": {"stub.exit_code": [0, 3, 4]}, "name": "rf"}
+    sweep_id = (await api("POST", "sweeps", body))[1]["sweep"]["id"]
+    settled = await wait_sweep_settled(api, sweep_id)
+    failed = {r["id"] for r in settled["runs"] if r["status"] == "FAILED"}
+    assert len(failed) == 2 and settled["sweep"]["status_counts"] == {"COMPLETED": 1, "FAILED": 2}
+
+    code, rerun = await api("POST", f"sweeps/{sweep_id}/rerun-failed")
+    assert code == 201 and len(rerun["created"]) == 2, rerun
+    new = [r for r in rerun["runs"] if r["id"] in rerun["created"]]
+    assert {r["rerun_of"] for r in new} == failed
+    assert all(r["sweep_id"] == sweep_id for r in new)
+    assert len(rerun["sweep"]["run_ids"]) == 5  # the failed attempts stay, listed
+
+    settled = await wait_sweep_settled(api, sweep_id)
+    # Counted once per grid point: a run that was rerun gives way to its rerun.
+    assert settled["sweep"]["status_counts"] == {"COMPLETED": 1, "FAILED": 2}
+    code, page = await api("GET", "sweeps")
+    listed = next(s for s in page["sweeps"] if s["id"] == sweep_id)
+    assert listed["status_counts"] == {"COMPLETED": 1, "FAILED": 2}
+    # Only the latest attempts are rerun again.
+    code, again = await api("POST", f"sweeps/{sweep_id}/rerun-failed")
+    assert code == 201 and {
+        r["rerun_of"] for r in again["runs"] if r["id"] in again["created"]
+    } == {r["id"] for r in new}
+    await wait_sweep_settled(api, sweep_id)
+
+
+async def test_sweep_rerun_failed_refuses_a_sweep_without_failures(api: Api) -> None:
+    body = {"template": "minimal", "grid": {"general_settings.max_iters": [1, 2]}}
+    sweep_id = (await api("POST", "sweeps", body))[1]["sweep"]["id"]
+    await wait_sweep_settled(api, sweep_id)
+    error = assert_error(await api("POST", f"sweeps/{sweep_id}/rerun-failed"), 409)
+    assert "no failed run" in error["message"]
+    assert_error(await api("POST", "sweeps/0123456789ab/rerun-failed"), 404)
+
+
+async def test_sweep_delete_refuses_while_a_run_is_active_then_purges(api: Api) -> None:
+    body = {
+        "template": "minimal",
+        "grid": {"general_settings.max_iters": [1, 2]},
+        "overrides": SLOW,
+    }
+    made = (await api("POST", "sweeps", body))[1]
+    sweep_id, runs = made["sweep"]["id"], made["runs"]
+    await wait_status(api, runs[0]["id"], "RUNNING")
+    error = assert_error(await api("DELETE", f"sweeps/{sweep_id}", params={"purge": "true"}), 409)
+    assert runs[0]["id"] in error["message"] and "cancel the sweep" in error["message"]
+    assert runs[0]["id"] in error["details"]["active"]
+    assert all(Path(r["run_dir"]).is_dir() for r in runs)  # nothing removed
+    assert (await api("GET", f"sweeps/{sweep_id}"))[0] == 200
+
+    code, _ = await api("POST", f"sweeps/{sweep_id}/cancel")
+    assert code == 200
+    await wait_sweep_settled(api, sweep_id)
+    assert_error(await api("DELETE", f"sweeps/{sweep_id}", params={"purge": "x"}), 400, "purge")
+    code, _ = await api("DELETE", f"sweeps/{sweep_id}", params={"purge": "true"})
+    assert code == 204
+    assert not any(Path(r["run_dir"]).exists() for r in runs)
+    assert_error(await api("GET", f"sweeps/{sweep_id}"), 404)
+    assert_error(await api("GET", f"runs/{runs[0]['id']}"), 404)
+    assert_error(await api("DELETE", f"sweeps/{sweep_id}"), 404)
+
+
+async def test_sweep_delete_without_purge_keeps_the_files(api: Api) -> None:
+    body = {"template": "minimal", "grid": {"general_settings.max_iters": [1]}}
+    made = (await api("POST", "sweeps", body))[1]
+    await wait_sweep_settled(api, made["sweep"]["id"])
+    code, _ = await api("DELETE", f"sweeps/{made['sweep']['id']}")
+    assert code == 204 and Path(made["runs"][0]["run_dir"]).is_dir()
+    assert_error(await api("GET", f"runs/{made['runs'][0]['id']}"), 404)
+
+
+async def test_simulators_name_the_values_each_one_runs(api: Api) -> None:
+    code, body = await api("GET", "simulators")
+    assert code == 200 and body["default"] == "builtin" and "builtin" in body["available"]
+    by_key = {
+        name: {(c["section"], c["key"]): c["values"] for c in choices}
+        for name, choices in body["choices"].items()
+    }
+    builtin, fusion = by_key["builtin"], by_key["fusion"]
+    assert builtin[("general_settings", "route_method")] == ["k_shortest_path", "shortest_path"]
+    assert builtin[("general_settings", "allocation_method")] == ["first_fit"]
+    assert "NSFNet" in builtin[("topology_settings", "network")]
+    assert {"least_congested", "xt_aware"} <= set(fusion[("general_settings", "route_method")])
+    assert "last_fit" in fusion[("general_settings", "allocation_method")]
+    assert "best_fit" not in fusion[("general_settings", "allocation_method")]
+    assert set(builtin[("topology_settings", "network")]) <= set(
+        fusion[("topology_settings", "network")]
+    )
 
 
 # --------------------------------------------------------------------------- bodies
@@ -659,10 +761,11 @@ async def test_status_changes_on_the_event_bus(api: Api, jp_serverapp: Any) -> N
     jp_serverapp.event_logger.add_listener(schema_id=SCHEMA_ID, listener=listener)
     run = await create(api)
     await wait_status(api, run["id"], "COMPLETED")
-    for _ in range(100):
-        if [d["status"] for d in seen if d["run_id"] == run["id"]][-1:] == ["COMPLETED"]:
-            break
-        await asyncio.sleep(0.02)
+    await async_wait_until(
+        lambda: [d["status"] for d in seen if d["run_id"] == run["id"]][-1:] == ["COMPLETED"],
+        10,
+        "the COMPLETED event",
+    )
     statuses = [d["status"] for d in seen if d["run_id"] == run["id"]]
     assert statuses[0] == "PENDING" and statuses[-1] == "COMPLETED", seen
     assert "RUNNING" in statuses

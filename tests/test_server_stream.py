@@ -18,6 +18,7 @@ from traitlets.config import Config
 from fusion_jupyter.engine.hub import EventHub
 from fusion_jupyter.server.app import FusionJupyter
 from fusion_jupyter.server.stream import CLOSE_STALLED, ClientStream, encode_frame
+from tests.support import async_wait_until
 from tests.test_server_api import SLOW, Api, ReadOnly, create, server_config, wait_status
 from tests.test_server_api import api as api
 from tests.test_server_api import app as app
@@ -102,7 +103,7 @@ async def test_follow_a_run_to_completed(api: Api, connect: Any) -> None:
     # The run's end comes after its last progress event.
     assert ours.index(progress[-1]) < ours.index(of_run(got, run["id"], "status")[-1])
 
-    await asyncio.sleep(0.3)  # the last log bytes may follow the status
+    # The run has ended, so its log is whole; its last bytes may follow the status.
     size = Path(run["run_dir"], "logs", "sim.log").stat().st_size
     logs = of_run(got, run["id"], "log")
     while not logs or logs[-1]["next_offset"] < size:
@@ -213,11 +214,8 @@ async def test_stalled_client_is_closed_and_others_go_on(
     await healthy.send(op="subscribe", run_id=run["id"], channels=["progress"])
     got = await healthy.until(ended(run["id"]))
     assert of_run(got, run["id"], "progress")[-1]["event"]["type"] == "complete"
-    for _ in range(100):
-        if closed:
-            break
-        await asyncio.sleep(0.05)
-    assert closed and closed[0][0] == CLOSE_STALLED and "too slow" in closed[0][1]
+    await async_wait_until(lambda: closed, 10, "the stalled client to be dropped")
+    assert closed[0][0] == CLOSE_STALLED and "too slow" in closed[0][1]
     assert stalled.closed and not stalled.subs
 
 

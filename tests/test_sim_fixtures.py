@@ -21,7 +21,7 @@ from tests.support.fusion_source import require_fusion_source
 
 PROJECT = Path(__file__).resolve().parents[1]
 #: The settings that keep each refused fixture from running: every one must be named.
-GROOMING = ("is_grooming_enabled = True", "fixed_grid = True")
+GROOMING_CL = ("is_grooming_enabled = True with l_band",)
 RECHECK = ("snr_recheck = True",)
 EXPECTED: dict[str, tuple[str, ...]] = {
     "baseline_kspf_ff": (),
@@ -34,21 +34,21 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "l_band = 80",
         "s_band = 108",
     ),
-    "spain_C_fixed_grooming": GROOMING,
-    "spain_C_fixed_grooming_snr_recheck": GROOMING + RECHECK,
+    "spain_C_fixed_grooming": (),
+    "spain_C_fixed_grooming_snr_recheck": RECHECK,
     "spain_C_flexi": (),
     "spain_C_flexi_snr_recheck": RECHECK,
     # Named "fixed_grooming", but its config has neither (flexible grid, no grooming).
     "spain_mb_CL_fixed_grooming": (),
-    "spain_mb_CL_fixed_grooming_snr_recheck": GROOMING + RECHECK,
+    "spain_mb_CL_fixed_grooming_snr_recheck": GROOMING_CL + RECHECK,
     "spain_mb_CL_flexi": (),
     "spain_mb_CL_flexi_snr_recheck": RECHECK,
-    "usbackbone_C_fixed_grooming": GROOMING,
-    "usbackbone_C_fixed_grooming_snr_recheck": GROOMING + RECHECK,
+    "usbackbone_C_fixed_grooming": (),
+    "usbackbone_C_fixed_grooming_snr_recheck": RECHECK,
     "usbackbone_C_flexi": (),
     "usbackbone_C_flexi_snr_recheck": RECHECK,
-    "usbackbone_mb_CL_fixed_grooming": GROOMING,
-    "usbackbone_mb_CL_fixed_grooming_snr_recheck": GROOMING + RECHECK,
+    "usbackbone_mb_CL_fixed_grooming": GROOMING_CL,
+    "usbackbone_mb_CL_fixed_grooming_snr_recheck": GROOMING_CL + RECHECK,
     "usbackbone_mb_CL_flexi": (),
     "usbackbone_mb_CL_flexi_snr_recheck": RECHECK,
     "xtar_slicing_pff": (

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from fusion_jupyter.sim.controller import Controller
+from fusion_jupyter.sim.grooming import GroomingController, average_usage
 from fusion_jupyter.sim.modulation import load_mod_table, parse_mod_table
 from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.physical import PhysicalController
@@ -436,3 +437,34 @@ def test_partial_service_only_on_fusions_last_path_index():
             assert allocation.unserved == 100 and len(allocation.lightpaths) == 1
         else:
             assert controller.spectrum.used_slots() == 0
+
+
+def test_grooming_uses_spare_capacity_and_tears_down_only_empty_lightpaths():
+    table = {"300": _formats(1, 1, 1), "800": _formats(1, 1, 1)}
+    topology = parse_topology("A B 100\n")
+    controller = GroomingController(
+        Spectrum(len(topology.links), 1, 4),
+        RouteTable(topology, 1),
+        parse_mod_table(table),
+        _FixedGsnr(17.0),  # 32-QAM (16.16 dB) is the best format: 700 Gb/s per lightpath
+        k_paths=1,
+        max_segments=8,
+        can_partially_serve=True,
+    )
+    # 800G: no format both meets the SNR and carries 800 on one slot, so it is sliced
+    # into 700 + 100 on a second 700G lightpath, which keeps 600 spare for grooming.
+    first = controller.arrive(0, "A", "B", 800, now=0.0)
+    assert first is not None and not first.groomed
+    assert [(lp.capacity, lp.remaining) for lp in first.new] == [(700.0, 0.0), (700.0, 600.0)]
+    second = controller.arrive(1, "B", "A", 300, now=1.0)  # same end nodes: groomed
+    assert second is not None and second.fully_groomed and not second.counted
+    assert second.groomed == [first.new[1]]
+    released = controller.depart(0, first, now=2.0)
+    assert [(r.capacity, r.utilization) for r in released] == [(700, 100.0)]
+    assert controller.spectrum.used_slots() == 1
+    # The shared lightpath: 100/700 in use, then 400/700 from t=1, 300/700 from t=2.
+    assert controller.depart(1, second, now=3.0)[0].utilization == average_usage(
+        {0.0: 100 / 700 * 100, 1.0: (1 - 300 / 700) * 100, 2.0: (1 - 400 / 700) * 100}, 3.0
+    )
+    assert controller.spectrum.used_slots() == 0
+    assert average_usage({0.0: 50.0, 1.0: 100.0}, 3.0) == round((50 + 200) / 3, 2)

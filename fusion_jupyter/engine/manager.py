@@ -56,6 +56,7 @@ from fusion_jupyter.engine.models import (
     Run,
     Status,
     Sweep,
+    latest_attempts,
     run_to_dict,
     status_view,
     utcnow,
@@ -78,8 +79,8 @@ log = logging.getLogger(__name__)
 #: A run claimed (RUNNING) but with no recorded process for this long was never started.
 START_GRACE = timedelta(seconds=30)
 LOG_TAIL_LINES = 20
-#: Longest failure message (a one-line 20 MB log made a 20 MB error column, and every
-#: listing and status frame carried it).
+#: Longest failure message: the error column travels in every listing and status frame,
+#: so a huge log line must not become a huge error.
 MAX_ERROR_CHARS = 4096
 NAME_MAX = 200
 TAG_MAX = 100
@@ -320,6 +321,8 @@ class RunManager:
             old.config, old.template, old.overrides, old.name, old.tags, target, sim
         )
         run.rerun_of = old.id
+        # A rerun of a sweep's run is the sweep's next attempt at that grid point.
+        run.sweep_id = old.sweep_id
         return self._add_one(run, old.tags)
 
     def create_sweep(
@@ -458,9 +461,8 @@ class RunManager:
         name = _check_name(name)
         run_id = new_id()
         run_dir = self.settings.runs_dir / run_id
-        # Only the directory: its launcher makes logs/ and output/ when the run starts
-        # (a mkdir costs 0.35 ms on some filesystems; three a run were a third of a
-        # 1,000-run sweep's creation).
+        # Only the directory: its launcher makes logs/ and output/ when the run starts,
+        # off the creating request's path (see docs/scaling.md, "Creating runs").
         try:
             run_dir.mkdir(parents=True)
             config.write_frozen(cfg, RunPaths(run_dir).config, durable=False)
@@ -534,9 +536,8 @@ class RunManager:
                 self.store.add_run(run, tags)
             created = self._after_create([run])[0]
         # The frozen config is made durable after the run is started, not before: the
-        # simulator reads it from the page cache, and its two fsyncs (2-7 ms, far more
-        # on a busy disk) would delay the start. It is durable before the caller hears
-        # of the run, as the run's database row is.
+        # simulator reads it from the page cache, and the fsyncs would delay the start.
+        # It is durable before the caller hears of the run, as the run's database row is.
         config.make_durable(RunPaths(Path(run.run_dir)).config)
         return created
 
@@ -596,8 +597,8 @@ class RunManager:
         }
         sim = simulators.profile(run.simulator, self.settings)
         argv = [part.format(**values) for part in sim.command]
-        # Only the keys the start event needs: typing the whole config again cost
-        # 0.25 ms a run (a sweep's runs were validated when created).
+        # Only the keys the start event needs: the whole config was typed and validated
+        # when the run was created.
         typed = config.general_values(
             run.config, ("max_iters", "erlang_start", "erlang_stop", "erlang_step")
         )
@@ -966,6 +967,30 @@ class RunManager:
                 with suppress(Conflict):  # it ended meanwhile
                     self.cancel(run.id)
         return self.store.get_sweep(sweep_id)[1]
+
+    def rerun_failed_sweep(self, sweep_id: str) -> list[Run]:
+        """Rerun every failed run of a sweep that has not been rerun yet (its latest
+        attempt at a grid point); the new runs join the sweep. Conflict if none failed."""
+        _sweep, runs = self.store.get_sweep(sweep_id)
+        failed = [r for r in latest_attempts(runs) if r.status == Status.FAILED]
+        if not failed:
+            raise Conflict(f"sweep {sweep_id} has no failed run to rerun")
+        return [self.rerun(run.id) for run in failed]
+
+    def delete_sweep(self, sweep_id: str, *, purge: bool = False) -> None:
+        """Forget a sweep and all its runs; ``purge`` also removes their directories.
+
+        Conflict while any of its runs is active: a running run's directory is never
+        removed under it (cancel the sweep first).
+        """
+        runs = self.store.delete_sweep(sweep_id)
+        for run in runs:
+            if purge:
+                try:
+                    self._purge(run)
+                except Forbidden as exc:  # the record is gone; say why its files stay
+                    log.warning("sweep %s: %s", sweep_id, exc.message)
+            self.hub.publish_status({**run_to_dict(run), "deleted": True})
 
     def _cancel_running(self, run: Run, *, wait: bool = False) -> None:
         if run.pid is None or run.host not in (None, self.host):

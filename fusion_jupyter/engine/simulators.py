@@ -135,6 +135,72 @@ def validate(
     return _fusion_crashes(cfg)
 
 
+#: FUSION's routing methods (``fusion/core/routing.py``: its special cases and the names
+#: ``LEGACY_METHOD_MAPPING`` and the routing registry accept at commit 973983bc;
+#: ``external_ksp`` is left out: it needs path files the config cannot name).
+FUSION_ROUTE_METHODS: tuple[str, ...] = (
+    "k_shortest_path",
+    "shortest_path",
+    "least_congested",
+    "cong_aware",
+    "frag_aware",
+    "nli_aware",
+    "xt_aware",
+    "1plus1_protection",
+)
+#: FUSION's spectrum assignment policies (``fusion/core/spectrum_assignment.py``), less
+#: ``best_fit``, which crashes at this commit (spec/fusion-real.md).
+FUSION_ALLOCATION_METHODS: tuple[str, ...] = (
+    "first_fit",
+    "last_fit",
+    "priority_first",
+    "priority_last",
+    "xt_aware",
+)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The values a simulator runs for one key (what a form offers as a dropdown)."""
+
+    section: str
+    key: str
+    values: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """As the API sends it."""
+        return {"section": self.section, "key": self.key, "values": list(self.values)}
+
+
+def choices(name: str) -> list[Choice]:
+    """The keys with a known set of values under simulator ``name``, and those values."""
+    from fusion_jupyter.engine.config.schema import FUSION_NETWORKS
+
+    routes: tuple[str, ...]
+    allocations: tuple[str, ...]
+    networks: tuple[str, ...]
+    if name == "builtin":
+        from fusion_jupyter.sim.support import ROUTE_METHODS, SUPPORTED
+        from fusion_jupyter.sim.topology import SHIPPED_NETWORKS
+
+        allocation = next(rule.allowed for rule in SUPPORTED if rule.key == "allocation_method")
+        routes, allocations = ROUTE_METHODS, tuple(str(v) for v in allocation)
+        networks = tuple(n for n in FUSION_NETWORKS if n in SHIPPED_NETWORKS)
+    elif name == "fusion":
+        routes, allocations, networks = (
+            FUSION_ROUTE_METHODS,
+            FUSION_ALLOCATION_METHODS,
+            FUSION_NETWORKS,
+        )
+    else:
+        raise ValueError(f"unknown simulator {name!r} (known: {', '.join(SIMULATORS)})")
+    return [
+        Choice("general_settings", "route_method", routes),
+        Choice("general_settings", "allocation_method", allocations),
+        Choice("topology_settings", "network", networks),
+    ]
+
+
 def installed_fusion_root(settings: EngineSettings) -> Path | None:
     """FUSION's root when ``fusion_command`` starts an installed FUSION, else None."""
     if fusion_problem(settings.fusion_command) is not None:

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fusion_jupyter.engine import config
+from fusion_jupyter.engine import config, simulators
 from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
 from fusion_jupyter.engine.faults import describe, free_bytes
-from fusion_jupyter.engine.manager import RunManager, check_source
+from fusion_jupyter.engine.manager import MAX_SWEEP_RUNS, RunManager, check_source
 from fusion_jupyter.engine.models import (
     COMPACT_COLUMNS,
     Run,
@@ -522,7 +522,12 @@ class FusionService:
         """``{sweeps: [...], next_cursor}``: newest first, runs counted by status."""
         page = self.manager.list_sweeps(limit=request.limit, cursor=request.cursor)
         sweeps = [sweep_to_dict(sweep, counts=counts) for sweep, counts in page.sweeps]
-        return {"sweeps": sweeps, "next_cursor": page.next_cursor}
+        # What a sweep builder checks a grid against before it submits one.
+        limits = {
+            "max_runs": MAX_SWEEP_RUNS,
+            "max_concurrent_runs": self.manager.settings.max_concurrent_runs,
+        }
+        return {"sweeps": sweeps, "next_cursor": page.next_cursor, "limits": limits}
 
     def get_sweep(self, sweep_id: str) -> JSON:
         """``{sweep, runs}``."""
@@ -532,6 +537,27 @@ class FusionService:
         """Cancel every active run of a sweep; the sweep once they have stopped."""
         self.manager.cancel_sweep(sweep_id)
         return self.get_sweep(sweep_id)
+
+    def rerun_failed_sweep(self, sweep_id: str) -> JSON:
+        """``{sweep, runs, created}``: every failed run rerun, in the sweep (409 if none)."""
+        created = self.manager.rerun_failed_sweep(sweep_id)
+        return {**self.get_sweep(sweep_id), "created": [run.id for run in created]}
+
+    def delete_sweep(self, sweep_id: str, purge: bool) -> None:
+        """Forget a sweep and its runs (409 while one is active); ``purge`` removes files."""
+        self.manager.delete_sweep(sweep_id, purge=purge)
+
+    # ---- simulators ---------------------------------------------------------------
+
+    def simulators(self) -> JSON:
+        """The default simulator, which are installed, and per simulator the values it
+        runs for the keys that have a known set (route and allocation method, network)."""
+        report = self.manager.simulators()
+        report["choices"] = {
+            name: [choice.to_dict() for choice in simulators.choices(name)]
+            for name in simulators.SIMULATORS
+        }
+        return report
 
 
 __all__ = [

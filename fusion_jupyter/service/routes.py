@@ -127,6 +127,15 @@ def _create_sweep(s: FusionService, r: Request, _a: Mapping[str, str]) -> Reply:
     return Reply(201, body, location=f"sweeps/{body['sweep']['id']}")
 
 
+def _rerun_failed_sweep(s: FusionService, _r: Request, a: Mapping[str, str]) -> Reply:
+    return Reply(201, s.rerun_failed_sweep(a["sweep_id"]), location=f"sweeps/{a['sweep_id']}")
+
+
+def _delete_sweep(s: FusionService, r: Request, a: Mapping[str, str]) -> Reply:
+    s.delete_sweep(a["sweep_id"], query_bool(r.arg("purge"), "purge"))
+    return Reply(204)
+
+
 def _ok(call: Callable[[FusionService, Request, Mapping[str, str]], Any]) -> Answer:
     """A route whose answer is a 200 with the call's JSON."""
     return lambda s, r, a: Reply(200, call(s, r, a))
@@ -176,6 +185,9 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("GET", _SWEEP, "read", _ok(lambda s, r, a: s.get_sweep(a["sweep_id"]))),
     Route("POST", _SWEEP + "/cancel", "write", _ok(lambda s, r, a: s.cancel_sweep(a["sweep_id"]))),
+    Route("POST", _SWEEP + "/rerun-failed", "write", _rerun_failed_sweep),
+    Route("DELETE", _SWEEP, "write", _delete_sweep),
+    Route("GET", "simulators", "read", _ok(lambda s, r, a: s.simulators())),
 )
 
 

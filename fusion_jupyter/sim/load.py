@@ -118,6 +118,7 @@ def params_from_values(
         save_start_end_slots=bool(values.get("save_start_end_slots", False)),
         snr_type=str(values.get("snr_type")),
         can_partially_serve=bool(values.get("can_partially_serve", False)),
+        grooming=bool(values.get("is_grooming_enabled", False)),
         bw_per_slot=float(values.get("bw_per_slot", 12.5)),
         input_power=float(values.get("input_power", 0.001)),
         phi={str(k): v for k, v in (values.get("phi") or {}).items()},

@@ -86,6 +86,9 @@ class SimParams:
     #: ``snr_type``: ``"None"`` (reach table only) or ``"gsnr"`` (FUSION's physical
     #: layer, with ``dynamic_lps``: see :mod:`~fusion_jupyter.sim.physical`).
     snr_type: str = "None"
+    #: ``is_grooming_enabled`` (with ``fixed_grid``, the GSNR and dynamic_lps): see
+    #: :mod:`~fusion_jupyter.sim.grooming`.
+    grooming: bool = False
     #: ``can_partially_serve``: a request partly placed on the last path is accepted.
     can_partially_serve: bool = False
     #: ``bw_per_slot`` in GHz; only the GSNR uses it.

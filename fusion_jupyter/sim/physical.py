@@ -77,6 +77,7 @@ class PhysicalController:
         self._channels: list[list[list[Channel]]] = [
             [[] for _ in range(spectrum.cores * spectrum.bands)] for _ in range(len(spectrum.masks))
         ]
+        self.clear()
 
     def clear(self) -> None:
         """Empty the network, as at the start of an iteration."""

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from fusion_jupyter.sim.controller import Allocation, Controller
+from fusion_jupyter.sim.grooming import GroomedRequest, GroomingController
 from fusion_jupyter.sim.gsnr import Gsnr, MultiBandGsnr
 from fusion_jupyter.sim.modulation import ModTable, load_mod_table, resolve_mod_path
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
@@ -65,7 +66,7 @@ def build_context(
     routes = RouteTable(topology, params.routing_k)
     controller: Controller | PhysicalController
     if params.physical:
-        controller = PhysicalController(
+        controller = (GroomingController if params.grooming else PhysicalController)(
             spectrum,
             routes,
             mod_table,
@@ -108,9 +109,13 @@ def run_iteration(ctx: SimContext, erlang: float, iteration: int) -> IterationRe
         params.cores_per_link,
         bands=params.bands,
         physical=params.physical,
+        measured_utilization=params.grooming,
         partial_distribution=params.request_distribution if params.can_partially_serve else None,
     )
-    _process_events(ctx, events, tally)
+    if isinstance(controller, GroomingController):
+        _process_groomed_events(ctx, controller, events, tally)
+    else:
+        _process_events(ctx, events, tally)
     result = tally.result(iteration, sum(ctx.quotas), ctx.topology, ctx.mod_names)
     result.wall_seconds = time.perf_counter() - started
     return result
@@ -143,6 +148,34 @@ def _process_events(ctx: SimContext, events: Iterator[Event], tally: IterationTa
         if allocation is not None:
             release(allocation.option, allocation.lightpaths)
             tally.released(allocation.option, bandwidths[bw] * (depart - arrive))
+
+
+def _process_groomed_events(
+    ctx: SimContext, controller: GroomingController, events: Iterator[Event], tally: IterationTally
+) -> None:
+    """The event loop with grooming: lightpaths outlive requests and are shared."""
+    nodes = ctx.topology.request_nodes
+    bandwidths = ctx.bandwidths
+    live: dict[int, GroomedRequest] = {}
+    for index, src, dst, bw, arrive, depart in events:
+        if index >= 0:
+            bandwidth = bandwidths[bw]
+            served = controller.arrive(index, nodes[src], nodes[dst], bandwidth, arrive)
+            if served is None:
+                tally.blocked_request(bandwidth)
+                continue
+            live[index] = served
+            if served.counted:
+                tally.routed_request(bandwidth, served.allocation())
+            else:
+                tally.served_by_grooming(bandwidth, int(served.unserved or 0))
+            continue
+        request = ~index
+        served = live.pop(request, None)
+        if served is not None:
+            for record in controller.depart(request, served, depart):
+                tally.lightpath_released(record)
+            tally.released(served.option, bandwidths[bw] * (depart - arrive))
 
 
 def run_erlang(ctx: SimContext, index: int, erlang: float, observer: Observer) -> ErlangPoint:

@@ -63,8 +63,16 @@ SUPPORTED: tuple[Supported, ...] = (
         (False, True),
         "FUSION's static slicing, or dynamic lightpath slicing with snr_type = gsnr",
     ),
-    Supported("is_grooming_enabled", (False,), "no grooming"),
-    Supported("fixed_grid", (False,), "the flexible grid"),
+    Supported(
+        "is_grooming_enabled",
+        (False, True),
+        "grooming on the fixed grid with snr_type = gsnr, dynamic_lps and can_partially_serve",
+    ),
+    Supported(
+        "fixed_grid",
+        (False, True),
+        "the flexible grid, or the fixed grid with grooming (is_grooming_enabled = True)",
+    ),
     Supported(
         "spectrum_priority",
         ("None", "CSB"),
@@ -75,7 +83,12 @@ SUPPORTED: tuple[Supported, ...] = (
         (False, True),
         "partial service of a dynamically sliced request (with dynamic_lps = True)",
     ),
-    Supported("snr_recheck", (False,), "no SNR recheck"),
+    Supported(
+        "snr_recheck",
+        (False,),
+        "no SNR recheck; FUSION (973983bc) itself crashes with it: TypeError: "
+        "get_overlapping_lightpaths() got an unexpected keyword argument 'include_all_bands'",
+    ),
     Supported("multi_fiber", (False,), "one fibre per link"),
     Supported("const_link_weight", (False,), "routing by length in km"),
     Supported("deploy_model", (False,), "no trained model"),
@@ -197,6 +210,33 @@ def _check_physical(values: Mapping[str, Any]) -> list[Problem]:
                 "guard_slots",
                 f"guard_slots = {values.get('guard_slots')} with snr_type = gsnr is not "
                 "modelled (FUSION counts the guard slot in the GSNR's bandwidth); use 0",
+            )
+        )
+    grooming = bool(values.get("is_grooming_enabled"))
+    fixed = bool(values.get("fixed_grid"))
+    if grooming and not (gsnr and dynamic and fixed and values.get("can_partially_serve")):
+        problems.append(
+            _problem(
+                "is_grooming_enabled",
+                "is_grooming_enabled = True is modelled only with fixed_grid = True, "
+                "snr_type = gsnr, dynamic_lps = True and can_partially_serve = True",
+            )
+        )
+    if grooming and values.get("l_band"):
+        problems.append(
+            _problem(
+                "is_grooming_enabled",
+                f"is_grooming_enabled = True with l_band = {values.get('l_band')} (C+L) is not "
+                "modelled: FUSION (973983bc) does not reproduce its own regression fixture for "
+                "it, so the combination cannot be verified",
+            )
+        )
+    if fixed and not grooming:
+        problems.append(
+            _problem(
+                "fixed_grid",
+                "fixed_grid = True is modelled only with is_grooming_enabled = True "
+                "(and the GSNR with dynamic slicing)",
             )
         )
     if gsnr and values.get("pre_calc_mod_selection"):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from fusion_jupyter.sim.controller import Allocation, PathOption
+from fusion_jupyter.sim.grooming import Released
 from fusion_jupyter.sim.routing import Route
 from fusion_jupyter.sim.topology import Topology
 
@@ -250,6 +251,12 @@ class IterationTally:
     #: ``can_partially_serve`` only: the request distribution, and served / requested
     #: bandwidth of each routed request per bandwidth (FUSION's demand realization).
     partial_distribution: Mapping[str, float] | None = None
+    #: Grooming: lightpaths are not all 100 % used, so FUSION's utilization records of
+    #: torn-down lightpaths are kept, per (capacity, band, core).
+    measured_utilization: bool = False
+    utilization: defaultdict[tuple[int, str, int], list[float]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     realization: defaultdict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     def blocked_request(self, bandwidth: int) -> None:
@@ -287,6 +294,16 @@ class IterationTally:
         self.bit_rate_blocked_corrected += allocation.unserved
         if self.partial_distribution is not None:
             self.realization[bandwidth].append((bandwidth - allocation.unserved) / bandwidth)
+
+    def served_by_grooming(self, bandwidth: int, unserved: int) -> None:
+        """Served on existing lightpaths only: FUSION counts its bit rate and nothing else."""
+        self.bit_rate_requested += bandwidth
+        self.bit_rate_blocked += unserved
+        self.bit_rate_blocked_corrected += unserved
+
+    def lightpath_released(self, record: Released) -> None:
+        """A groomed lightpath was torn down with FUSION's utilization figure."""
+        self.utilization[record.capacity, record.band, record.core].append(record.utilization)
 
     def released(self, option: PathOption, carried: float) -> None:
         """A routed request left; ``carried`` is bandwidth x holding time (Gb/s x s)."""
@@ -357,18 +374,21 @@ class IterationTally:
         whole life, so FUSION records 100.0 for each one released normally (rolled-back
         slicing segments are released without a record, as here they are never placed).
         """
-        full = 100.0
+        if self.measured_utilization:
+            samples = {key: [(u, 1) for u in values] for key, values in self.utilization.items()}
+        else:
+            samples = {key: [(100.0, n)] for key, n in self.by_bw_core.items()}
         out: dict[str, Any] = {
             str(bw): {
                 band: {
-                    core: Summary.of([(full, self.by_bw_core.get((bw, band, core), 0))]).rounded()
+                    core: Summary.of(samples.get((bw, band, core), [])).rounded()
                     for core in range(self.cores)
                 }
                 for band in self.bands
             }
             for bw in self.bandwidths
         }
-        out["overall"] = Summary.of([(full, sum(self.by_bw_core.values()))]).rounded()
+        out["overall"] = Summary.of(pair for pairs in samples.values() for pair in pairs).rounded()
         return out
 
     def _routed_on_index(self, index: int) -> int:

@@ -44,6 +44,10 @@ class Launcher(FusionWidget):
         The run name pre-filled.
     tags : sequence of str
         The tags pre-filled.
+    grid : dict, optional
+        Grid axes pre-filled, ``{"section.key": [values]}``: Submit then starts a
+        sweep, one run per combination (the form shows the run count, an estimated
+        duration, and refuses a grid over the server's limit before sending it).
     transport : {"auto", "direct", "relay"}
         See :class:`~fusion_jupyter.widgets.base.FusionWidget`.
 
@@ -53,6 +57,8 @@ class Launcher(FusionWidget):
         The field errors the form shows now (``{section, key, message}``).
     run_id : str
         The id of the last run submitted from the form ('' before).
+    sweep_id : str
+        The id of the last sweep submitted from the form ('' before).
     """
 
     bundle = "launcher"
@@ -64,6 +70,8 @@ class Launcher(FusionWidget):
     simulator = traitlets.Unicode("").tag(sync=True)
     errors = traitlets.List(traitlets.Dict()).tag(sync=True)
     run_id = traitlets.Unicode("").tag(sync=True)
+    grid = traitlets.Dict().tag(sync=True)
+    sweep_id = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -75,6 +83,7 @@ class Launcher(FusionWidget):
         simulator: str = "",
         name: str = "",
         tags: Sequence[str] = (),
+        grid: Mapping[str, Sequence[Any]] | None = None,
         transport: Transport = "auto",
         **kwargs: Any,
     ) -> None:
@@ -91,6 +100,7 @@ class Launcher(FusionWidget):
             simulator=simulator,
             name=name,
             tags=list(tags),
+            grid={key: list(values) for key, values in (grid or {}).items()},
             **kwargs,
         )
 

@@ -14,6 +14,16 @@ import type {
   TemplateSummary,
   ValidationResult
 } from './types';
+import type { components } from './generated/openapi';
+
+/** A sweep as ``GET sweeps`` lists it: its grid and its runs counted by status. */
+export type SweepSummary = components['schemas']['SweepSummary'];
+/** ``GET simulators``: the default, which are installed, and each one's known values. */
+export type SimulatorChoices = components['schemas']['SimulatorChoices'];
+/** One key with a known set of values under a simulator (a dropdown in a form). */
+export type KeyChoice = SimulatorChoices['choices'][string][number];
+/** ``POST sweeps``: a run request and ``{"section.key": [values]}``. */
+export type CreateSweepRequest = CreateRunRequest & { grid: Record<string, unknown[]> };
 
 /**
  * The transport: ``fetch`` or anything shaped like it. In JupyterLab it is
@@ -260,6 +270,52 @@ export class FusionApi {
     return this.fetch(this.artifactPath(id, path), init, { download: options.download ? 1 : undefined });
   }
 
+  // ---- sweeps
+
+  createSweep(body: CreateSweepRequest): Promise<{ sweep: SweepSummary; runs: Run[] }> {
+    return this.request('POST', 'sweeps', { body });
+  }
+
+  /** Every sweep, newest first (page by page, at most ``max``). */
+  async listSweeps(options: { max?: number } = {}): Promise<SweepSummary[]> {
+    const max = options.max ?? 1000;
+    const all: SweepSummary[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { sweeps: SweepSummary[]; next_cursor: string | null } = await this.request('GET', 'sweeps', {
+        query: { limit: Math.min(500, max - all.length), cursor: cursor ?? undefined }
+      });
+      all.push(...page.sweeps);
+      cursor = page.next_cursor;
+    } while (cursor && all.length < max);
+    return all;
+  }
+
+  /** What a sweep builder checks a grid against (from ``GET sweeps``). */
+  async sweepLimits(): Promise<{ maxRuns: number; maxConcurrentRuns: number } | null> {
+    const page: { limits?: { max_runs: number; max_concurrent_runs: number } } = await this.request('GET', 'sweeps', { query: { limit: 1 } });
+    return page.limits ? { maxRuns: page.limits.max_runs, maxConcurrentRuns: page.limits.max_concurrent_runs } : null;
+  }
+
+  cancelSweep(id: string): Promise<{ sweep: SweepSummary; runs: Run[] }> {
+    return this.request('POST', `sweeps/${encodeURIComponent(id)}/cancel`);
+  }
+
+  rerunFailedSweep(id: string): Promise<{ sweep: SweepSummary; runs: Run[]; created: string[] }> {
+    return this.request('POST', `sweeps/${encodeURIComponent(id)}/rerun-failed`);
+  }
+
+  async deleteSweep(id: string, options: { purge?: boolean } = {}): Promise<void> {
+    await this.request('DELETE', 'sweeps/' + encodeURIComponent(id), {
+      query: { purge: options.purge ? 'true' : undefined }
+    });
+  }
+
+  /** Each simulator's values for keys with a known set (route, allocation, network). */
+  simulatorChoices(): Promise<SimulatorChoices> {
+    return this.request('GET', 'simulators');
+  }
+
   results(id: string): Promise<ResultsTable> {
     return this.request('GET', `runs/${encodeURIComponent(id)}/results`, { query: { format: 'json' } });
   }
@@ -311,6 +367,7 @@ export function runFromRow(columns: string[], row: unknown[]): Run {
     executor: String(v.executor ?? 'local'),
     tags: (v.tags as string[] | undefined) ?? [],
     sweep_id: (v.sweep_id as string | null | undefined) ?? null,
+    rerun_of: (v.rerun_of as string | null | undefined) ?? null,
     created_at: String(v.created_at ?? ''),
     started_at: null,
     completed_at: null,

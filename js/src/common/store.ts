@@ -1,4 +1,4 @@
-import type { FusionApi } from './api';
+import type { FusionApi, SweepSummary } from './api';
 import { defaultScheduler, Emitter, type Scheduler } from './emitter';
 import { emptyProgress } from './progress';
 import type { StreamClient } from './stream';
@@ -23,7 +23,7 @@ export interface RunQuery {
 export type LoadState = 'idle' | 'loading' | 'ready' | 'error';
 
 export interface RunStoreOptions {
-  api: Pick<FusionApi, 'listAllRuns'>;
+  api: Pick<FusionApi, 'listAllRuns'> & Partial<Pick<FusionApi, 'listSweeps'>>;
   stream?: StreamClient | null;
   scheduler?: Scheduler;
   /** How many finished runs the listing fetches (active ones are always fetched). */
@@ -34,6 +34,8 @@ export interface RunStoreOptions {
   compact?: boolean;
   /** Size of the first listing page (small: the first rows show sooner). */
   firstPageSize?: number;
+  /** Also list the sweeps (their names and grids; the runs panel groups by sweep). */
+  sweeps?: boolean;
 }
 
 function normalize(run: Run): Run {
@@ -71,6 +73,9 @@ export class RunStore {
   private readonly runs = new Map<string, Run>();
   private readonly revs = new Map<string, number>();
   private sortedIds: string[] | null = null;
+  private bySweep: Map<string, Run[]> | null = null;
+  private readonly sweepInfo = new Map<string, SweepSummary>();
+  private sweepsPending = false;
   private pendingIds = new Set<string>();
   private pendingStructural = false;
   private flushScheduled = false;
@@ -160,6 +165,58 @@ export class RunStore {
     return out;
   }
 
+  /** A sweep as last listed (name, grid), if known. */
+  sweep(id: string): SweepSummary | undefined {
+    return this.sweepInfo.get(id);
+  }
+
+  /** The runs of a sweep the store has, newest first. */
+  sweepRuns(id: string): Run[] {
+    if (!this.bySweep) {
+      this.bySweep = new Map();
+      for (const run of this.all()) {
+        if (run.sweep_id) {
+          const list = this.bySweep.get(run.sweep_id);
+          if (list) {
+            list.push(run);
+          } else {
+            this.bySweep.set(run.sweep_id, [run]);
+          }
+        }
+      }
+    }
+    return (this.bySweep.get(id) ?? []).map(r => this.runs.get(r.id) ?? r);
+  }
+
+  /** List the newest sweeps again (a run of a sweep we have not seen arrived). */
+  private refreshSweeps(): void {
+    const list = this.options.api.listSweeps;
+    if (this.sweepsPending || !list) {
+      return;
+    }
+    this.sweepsPending = true;
+    void list
+      .call(this.options.api, { max: 100 })
+      .then(sweeps => {
+        sweeps.forEach(sweep => this.sweepInfo.set(sweep.id, sweep));
+        this.touch('', true);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.sweepsPending = false;
+      });
+  }
+
+  /** Forget a deleted sweep and its runs. */
+  removeSweep(id: string): void {
+    for (const run of this.sweepRuns(id)) {
+      this.remove(run.id);
+    }
+    if (this.sweepInfo.delete(id)) {
+      this.touch(id, true);
+    }
+  }
+
   tags(): string[] {
     const all = new Set<string>();
     for (const run of this.runs.values()) {
@@ -209,9 +266,17 @@ export class RunStore {
         {},
         { firstPageSize: this.firstPageSize, pageSize: 500, max: this.maxFinished + 200, compact, onPage: take }
       );
-      const [activeRuns, recentRuns] = await Promise.all([active, recent]);
+      const sweeps = this.options.sweeps && api.listSweeps ? api.listSweeps({ max: this.maxFinished }) : Promise.resolve(null);
+      const [activeRuns, recentRuns, sweepList] = await Promise.all([active, recent, sweeps]);
       if (token !== this.loadToken || this.disposed) {
         return;
+      }
+      if (sweepList) {
+        this.sweepInfo.clear();
+        sweepList.forEach(sweep => this.sweepInfo.set(sweep.id, sweep));
+        this.sortedIds = null;
+        this.bySweep = null;
+        this.touch('', true);
       }
       const complete = recentRuns.length < this.maxFinished + 200;
       const oldest = recentRuns.length ? recentRuns[recentRuns.length - 1] : undefined;
@@ -246,6 +311,9 @@ export class RunStore {
     }
     const current = this.runs.get(incoming.id);
     const run = normalize(incoming);
+    if (run.sweep_id && !current && this.options.sweeps && this._loadState === 'ready' && !this.sweepInfo.has(run.sweep_id)) {
+      this.refreshSweeps();
+    }
     if (current && !newer(current, run)) {
       return;
     }
@@ -263,6 +331,7 @@ export class RunStore {
       current.tags.join('\0') !== run.tags.join('\0');
     if (structural) {
       this.sortedIds = null;
+      this.bySweep = null;
     }
     this.touch(run.id, structural);
   }
@@ -286,6 +355,7 @@ export class RunStore {
       return;
     }
     this.sortedIds = null;
+    this.bySweep = null;
     this.touch(id, true);
   }
 

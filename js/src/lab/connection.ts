@@ -46,6 +46,8 @@ export function createConnection(
     maxFinished: options.maxFinished,
     // The panel's rows need a third of a full run's fields (GET runs?view=compact).
     compact: true,
+    // A sweep is one row, named as its sweep is (GET sweeps).
+    sweeps: true,
     scheduler: throttledScheduler(FRAME_MS)
   });
   return { settings, api, stream, store };

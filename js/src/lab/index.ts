@@ -15,6 +15,7 @@ import { LogView } from './logview';
 import { NewRunForm } from './newrun';
 import { insertRunCode } from './notebook';
 import { RunsPanel } from './panel';
+import { addToMain, registerSweepCommands } from './sweepcommands';
 import { displayName } from '../common/format';
 import { isActive, type Artifact } from '../common/types';
 
@@ -105,18 +106,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
           app.shell.activateById(open.id);
           return open;
         }
-        const form = new NewRunForm(conn, run => {
-          panel.select(run.id);
-          app.shell.activateById(panel.id);
-        });
+        const form = new NewRunForm(
+          conn,
+          run => {
+            panel.select(run.id);
+            app.shell.activateById(panel.id);
+          },
+          sweepId => {
+            panel.toggleSweep(sweepId, true);
+            app.shell.activateById(panel.id);
+          }
+        );
         const widget = new MainAreaWidget({ content: form });
         widget.id = form.id;
         form.id = `${form.id}-body`;
         widget.title.label = form.title.label;
         widget.title.icon = runsIcon;
         void forms.add(widget);
-        app.shell.add(widget, 'main');
-        app.shell.activateById(widget.id);
+        addToMain(app, widget);
         return widget;
       }
     });
@@ -215,14 +222,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         widget.title.label = content.title.label;
         widget.title.caption = content.title.caption;
         void logs.add(widget);
-        app.shell.add(widget, 'main');
-        app.shell.activateById(widget.id);
+        addToMain(app, widget);
         return widget;
       }
     });
     const openPreview = (runId: string, artifact: Artifact) => {
       const id = previewId(runId, artifact.path);
-      if (Array.from(app.shell.widgets('main')).some(w => w.id === id)) {
+      if (['main', 'right'].some(area => Array.from(app.shell.widgets(area as 'main')).some(w => w.id === id))) {
         app.shell.activateById(id);
         return;
       }
@@ -232,8 +238,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       content.id = `${content.id}-body`;
       widget.title.label = content.title.label;
       widget.title.caption = content.title.caption;
-      app.shell.add(widget, 'main');
-      app.shell.activateById(widget.id);
+      addToMain(app, widget);
     };
     commands.addCommand(CommandIDs.openArtifacts, {
       label: args => (args.id || panel.selectedId ? `Open Artifacts of FUSION Run ${label(runIdOf(args) ?? '')}` : 'Open FUSION Run Artifacts'),
@@ -257,8 +262,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         widget.title.caption = content.title.caption;
         widget.title.icon = runsIcon;
         void artifactTabs.add(widget);
-        app.shell.add(widget, 'main');
-        app.shell.activateById(widget.id);
+        addToMain(app, widget);
         return widget;
       }
     });
@@ -273,13 +277,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         try {
           const notebook = await insertRunCode(app, notebooks, id);
-          // Feedback where the notebook may be another tab (Notebook 7) or off screen.
-          Notification.success(`Inserted code for run ${label(id)} into ${notebook.title.label}`, { autoClose: 4000 });
+          // Feedback where the notebook may be another tab or off screen; Notebook 7
+          // shows no notifications, so the panel says it too.
+          const done = `Inserted code for run ${label(id)} into ${notebook.title.label}`;
+          Notification.success(done, { autoClose: 4000 });
+          panel.notify(done);
         } catch (err) {
           fail('Cannot insert code')(err);
         }
       }
     });
+    registerSweepCommands(app, conn, panel, settings);
 
     if (palette) {
       for (const command of [
@@ -291,7 +299,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.rerun,
         CommandIDs.openLog,
         CommandIDs.openArtifacts,
-        CommandIDs.insertCode
+        CommandIDs.insertCode,
+        CommandIDs.cancelSweep,
+        CommandIDs.rerunFailedSweep,
+        CommandIDs.deleteSweep
       ]) {
         palette.addItem({ command, category: PALETTE_CATEGORY });
       }

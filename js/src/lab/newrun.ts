@@ -1,9 +1,11 @@
 import { Widget } from '@lumino/widgets';
-import { FusionApiError } from '../common/api';
+import { FusionApiError, type SimulatorChoices } from '../common/api';
 import type { Overrides, Problem, Run, TemplateDetail, TemplateKey, TemplateSummary } from '../common/types';
 import type { FusionConnection } from './connection';
 import { h, setText } from './dom';
 import { IniSource, OWN_INI } from './inisource';
+import { choicesFor, fillChoice, selectInPlaceOf } from './choices';
+import { GridBuilder } from './gridbuilder';
 import { SimulatorPicker } from './simulatorpicker';
 
 const VALIDATE_DELAY_MS = 250;
@@ -47,6 +49,7 @@ export class NewRunForm extends Widget {
   private validation = 0;
   private valid = false;
   private submitting = false;
+  private choices: SimulatorChoices | null = null;
 
   private readonly templateSelect: HTMLSelectElement;
   private readonly descriptionEl: HTMLElement;
@@ -58,10 +61,12 @@ export class NewRunForm extends Widget {
   private readonly formEl: HTMLFormElement;
   private readonly ini: IniSource;
   private readonly simulator: SimulatorPicker;
+  readonly grid: GridBuilder;
 
   constructor(
     private readonly conn: FusionConnection,
-    private readonly onCreated: (run: Run) => void
+    private readonly onCreated: (run: Run) => void,
+    private readonly onSweep: (sweepId: string, runs: Run[]) => void = () => undefined
   ) {
     super();
     this.id = 'fusion-new-run';
@@ -75,7 +80,11 @@ export class NewRunForm extends Widget {
     this.tagsInput = h('input', { class: 'jp-mod-styled', attrs: { name: 'tags', type: 'text', placeholder: 'comma-separated, optional', 'aria-label': 'Tags' } });
     this.sectionsEl = h('div', { class: 'jp-FusionNewRun-sections' });
     this.ini = new IniSource(() => this.onIniInput(), 'jp-FusionNewRun');
-    this.simulator = new SimulatorPicker(() => this.scheduleValidate(0), 'jp-FusionNewRun');
+    this.simulator = new SimulatorPicker(() => {
+      this.applyChoices();
+      this.scheduleValidate(0);
+    }, 'jp-FusionNewRun');
+    this.grid = new GridBuilder(() => this.updateSubmit(), 'jp-FusionNewRun');
     this.messageEl = h('div', { class: 'jp-FusionNewRun-message', attrs: { role: 'status' } });
     this.submitButton = h('button', {
       class: 'jp-mod-styled jp-mod-accept jp-FusionNewRun-submit',
@@ -93,18 +102,20 @@ export class NewRunForm extends Widget {
       h('label', { class: 'jp-FusionNewRun-field' }, h('span', { text: 'Tags' }), this.tagsInput),
       h('p', { class: 'jp-FusionNewRun-hint', text: 'Settings: change what you need; unchanged keys keep the template’s value.' }),
       this.sectionsEl,
+      this.grid.node,
       h('div', { class: 'jp-FusionNewRun-footer' }, this.messageEl, this.submitButton)
     );
     this.node.append(this.formEl);
     this.templateSelect.addEventListener('change', () => void this.selectTemplate(this.templateSelect.value));
     this.formEl.addEventListener('input', e => {
       const own = [this.templateSelect, this.nameInput, this.tagsInput, this.ini.textarea, this.simulator.select];
-      if (!own.includes(e.target as never)) {
+      if (!own.includes(e.target as never) && !this.grid.node.contains(e.target as Node)) {
         this.onFieldInput(e.target as HTMLElement);
       }
     });
     this.formEl.addEventListener('change', e => {
-      if ((e.target as HTMLElement).tagName === 'SELECT' && e.target !== this.templateSelect && e.target !== this.simulator.select) {
+      const mine = e.target === this.templateSelect || e.target === this.simulator.select || this.grid.node.contains(e.target as Node);
+      if ((e.target as HTMLElement).tagName === 'SELECT' && !mine) {
         this.onFieldInput(e.target as HTMLElement);
       }
     });
@@ -128,8 +139,16 @@ export class NewRunForm extends Widget {
     setText(this.messageEl, 'Loading templates…');
     void this.conn.api.simulators().then(report => {
       this.simulator.show(report);
+      this.applyChoices();
       this.scheduleValidate(0);
     });
+    void this.conn.api
+      .simulatorChoices()
+      .then(choices => {
+        this.choices = choices;
+        this.applyChoices();
+      })
+      .catch(() => undefined); // no dropdowns: the fields stay free text
     try {
       this.templates = await this.conn.api.listTemplates();
     } catch (err) {
@@ -157,6 +176,7 @@ export class NewRunForm extends Widget {
       this.fields = [];
       setText(this.descriptionEl, 'Paste or upload a FUSION INI file: it is checked as FUSION reads it, and runs as it is.');
       this.sectionsEl.replaceChildren(this.ini.node);
+      this.grid.setKeys([]);
       this.showMessage('');
       this.scheduleValidate(0);
       return;
@@ -170,6 +190,9 @@ export class NewRunForm extends Widget {
     }
     setText(this.descriptionEl, this.detail.description);
     this.buildFields(this.detail);
+    this.applyChoices();
+    this.grid.setKeys(this.fields.map(f => ({ id: `${f.section}.${f.key}`, type: f.spec.type })));
+    void this.grid.load(this.conn.api, name);
     this.showMessage('');
     this.scheduleValidate(0);
   }
@@ -213,6 +236,21 @@ export class NewRunForm extends Widget {
       sections.push(details);
     }
     this.sectionsEl.replaceChildren(...sections);
+  }
+
+  /** Dropdowns for the keys whose values the chosen simulator names (route, allocation, network). */
+  private applyChoices(): void {
+    const choices = choicesFor(this.choices, this.simulator.select.value);
+    for (const field of this.fields) {
+      const values = choices.get(`${field.section}.${field.key}`);
+      if (!values) {
+        continue;
+      }
+      if (!(field.input instanceof HTMLSelectElement)) {
+        field.input = selectInPlaceOf(field.input, 'jp-mod-styled jp-FusionNewRun-choice');
+      }
+      fillChoice(field.input, values, field.input.value || field.input.dataset.default || '', this.simulator.label);
+    }
   }
 
   /** The keys whose value differs from the template's. */
@@ -351,12 +389,26 @@ export class NewRunForm extends Widget {
         .map(t => t.trim())
         .filter(Boolean);
       const source = this.detail ? { template: this.detail.name, overrides: this.overrides() } : { config: this.ini.text };
-      const run = await this.conn.api.createRun({
+      const body = {
         ...source,
         simulator: this.simulator.value,
         name: this.nameInput.value.trim() || undefined,
         tags: tags.length ? tags : undefined
-      });
+      };
+      if (this.grid.active) {
+        // Checked again at the last moment: nothing over the limit is ever sent.
+        const grid = this.grid.state();
+        if (grid.errors.length || grid.overLimit) {
+          this.showMessage(grid.overLimit ?? grid.errors.join('; '), true);
+          return null;
+        }
+        const made = await this.conn.api.createSweep({ ...body, grid: grid.grid });
+        made.runs.forEach(r => this.conn.store.upsert(r));
+        this.showMessage(`Started sweep ${made.sweep.id} (${made.runs.length} runs).`);
+        this.onSweep(made.sweep.id, made.runs);
+        return made.runs[0] ?? null;
+      }
+      const run = await this.conn.api.createRun(body);
       this.conn.store.upsert(run);
       this.showMessage(`Started run ${run.id}.`);
       this.onCreated(run);
@@ -379,7 +431,13 @@ export class NewRunForm extends Widget {
   }
 
   private updateSubmit(): void {
-    this.submitButton.disabled = !this.valid || this.submitting;
+    if (!this.submitButton) {
+      return; // still being built
+    }
+    const sweep = this.grid.active;
+    this.submitButton.disabled = !this.valid || this.submitting || !this.grid.ok;
+    const runs = this.grid.state().runs;
+    setText(this.submitButton, sweep ? `Start sweep (${runs} run${runs === 1 ? '' : 's'})` : 'Start run');
   }
 
   private showMessage(text: string, error = false): void {

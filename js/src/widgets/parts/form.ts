@@ -1,11 +1,12 @@
 import type { Overrides, Problem, TemplateDetail, TemplateKey } from '../../common/types';
+import { fillChoice, selectInPlaceOf } from '../../lab/choices';
 import { h, setText } from './ui';
 
 interface Field {
   section: string;
   key: string;
   spec: TemplateKey;
-  input: HTMLInputElement | HTMLTextAreaElement;
+  input: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
   error: HTMLElement;
   row: HTMLElement;
   details: HTMLDetailsElement;
@@ -109,6 +110,25 @@ export class TemplateForm {
     const field = this.fields.get(id);
     if (field) {
       field.row.classList.toggle('fj-changed', this.changed(field));
+    }
+  }
+
+  /** Dropdowns for the keys with a known set of values (``section.key`` -> values). */
+  setChoices(choices: ReadonlyMap<string, readonly string[]>, simulatorLabel: string): void {
+    for (const [id, field] of this.fields) {
+      const values = choices.get(id);
+      if (!values || field.input instanceof HTMLTextAreaElement || (field.input instanceof HTMLInputElement && field.input.type === 'checkbox')) {
+        continue;
+      }
+      const current = field.input.value;
+      if (!(field.input instanceof HTMLSelectElement)) {
+        field.input = selectInPlaceOf(field.input, 'fj-input fj-choice');
+        field.input.addEventListener('change', () => {
+          this.markChanged(id);
+          this.onChange();
+        });
+      }
+      fillChoice(field.input, values, current, simulatorLabel);
     }
   }
 

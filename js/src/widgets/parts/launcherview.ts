@@ -1,8 +1,10 @@
-import { FusionApiError } from '../../common/api';
+import { FusionApiError, type SimulatorChoices } from '../../common/api';
 import type { Problem, TemplateSummary, ValidationResult } from '../../common/types';
 import type { AnyModel } from './anywidget';
 import type { Connection } from './connection';
 import { IniSource, OWN_INI } from '../../lab/inisource';
+import { choicesFor } from '../../lab/choices';
+import { GridBuilder } from '../../lab/gridbuilder';
 import { SimulatorPicker } from '../../lab/simulatorpicker';
 import { TemplateForm } from './form';
 import { RunProgressView } from './runview';
@@ -39,6 +41,9 @@ export class LauncherView {
   private templates: TemplateSummary[] = [];
   private readonly ini = new IniSource(() => this.onIni(), 'fj-launch');
   private readonly simulator = new SimulatorPicker(() => this.onSimulator(), 'fj-launch');
+  private readonly grid = new GridBuilder(() => this.onGrid(), 'fj-launch');
+  private choices: SimulatorChoices | null = null;
+  private lastValid = false;
 
   constructor(private readonly connection: Connection, private readonly model: AnyModel) {
     this.node = h(
@@ -47,6 +52,7 @@ export class LauncherView {
       h('div', { class: 'fj-toolbar' }, h('span', { class: 'fj-log-title', text: 'New FUSION run' }), h('span', { class: 'fj-spacer' }), h('label', { text: 'Template ' }, this.picker), h('label', { text: ' Simulator ' }, this.simulator.node)),
       this.description,
       this.formBox,
+      this.grid.node,
       h('div', { class: 'fj-launch-foot' }, this.nameInput, this.tagsInput, this.submit, this.summary),
       this.notice.node,
       this.result,
@@ -85,7 +91,26 @@ export class LauncherView {
   private onSimulator(): void {
     this.model.set('simulator', this.simulator.value ?? '');
     this.model.save_changes();
+    this.applyChoices();
     this.scheduleValidation(0);
+  }
+
+  /** Dropdowns for the keys whose values the chosen simulator names. */
+  private applyChoices(): void {
+    this.form?.setChoices(choicesFor(this.choices, this.simulator.select.value), this.simulator.label);
+  }
+
+  private onGrid(): void {
+    const grid = this.grid.state();
+    this.model.set('grid', grid.grid);
+    this.model.save_changes();
+    this.updateSubmit();
+  }
+
+  private updateSubmit(): void {
+    this.submit.disabled = !this.lastValid || !this.grid.ok;
+    const runs = this.grid.state().runs;
+    setText(this.submit, this.grid.active ? `Submit sweep (${runs} run${runs === 1 ? '' : 's'})` : 'Submit');
   }
 
   private async start(): Promise<void> {
@@ -95,7 +120,15 @@ export class LauncherView {
       if (wanted && [...this.simulator.select.options].some(o => o.value === wanted && !o.disabled)) {
         this.simulator.select.value = wanted;
       }
+      this.applyChoices();
     });
+    void this.connection.api
+      .simulatorChoices()
+      .then(choices => {
+        this.choices = choices;
+        this.applyChoices();
+      })
+      .catch(() => undefined); // no dropdowns: the fields stay free text
     try {
       this.templates = await this.connection.api.listTemplates();
     } catch (err) {
@@ -121,6 +154,7 @@ export class LauncherView {
       this.ini.text = String(this.model.get('config') || '');
       setText(this.description, 'Paste or upload a FUSION INI file: it is checked as FUSION reads it, and runs as it is.');
       this.formBox.replaceChildren(this.ini.node);
+      this.grid.setKeys([]);
       this.scheduleValidation(0);
       return;
     }
@@ -143,6 +177,14 @@ export class LauncherView {
           this.form.set(section, key, String(value));
         }
       }
+      this.applyChoices();
+      // Axes given from Python (Launcher(grid=...)) are shown once, as values.
+      const preset = this.grid.active ? {} : ((this.model.get('grid') ?? {}) as Record<string, unknown[]>);
+      this.grid.setKeys(Object.entries(detail.sections).flatMap(([section, keys]) => Object.entries(keys).map(([key, spec]) => ({ id: `${section}.${key}`, type: spec.type }))));
+      for (const [key, values] of Object.entries(preset)) {
+        this.grid.addAxis(key, values.map(String).join(', '));
+      }
+      void this.grid.load(this.connection.api, name);
       this.notice.clear();
       this.scheduleValidation(0);
     } catch (err) {
@@ -190,7 +232,8 @@ export class LauncherView {
     const orphans = this.form?.showProblems(errors, warnings) ?? errors;
     setText(this.summary, errors.length ? `${errors.length} problem${errors.length > 1 ? 's' : ''} to fix` : `valid: the ${this.simulator.label} runs it`);
     this.summary.dataset.valid = String(!errors.length);
-    this.submit.disabled = errors.length > 0;
+    this.lastValid = errors.length === 0;
+    this.updateSubmit();
     if (orphans.length) {
       this.notice.show(orphans.map(p => `${p.section}${p.key ? '.' + p.key : ''}: ${p.message}`).join('; '));
     } else {
@@ -212,12 +255,30 @@ export class LauncherView {
         return;
       }
       const source = form ? { template: form.template.name, overrides: form.overrides() } : { config: this.ini.text };
-      const run = await this.connection.api.createRun({
+      const body = {
         ...source,
         simulator: this.simulator.value,
         name: this.nameInput.value.trim() || undefined,
         tags: parseTags(this.tagsInput.value)
-      });
+      };
+      if (this.grid.active) {
+        const grid = this.grid.state();
+        if (grid.errors.length || grid.overLimit) {
+          this.notice.show(grid.overLimit ?? grid.errors.join('; '));
+          return; // nothing over the limit is ever sent
+        }
+        const made = await this.connection.api.createSweep({ ...body, grid: grid.grid });
+        this.model.set('sweep_id', made.sweep.id);
+        this.model.save_changes();
+        if (made.runs[0]) {
+          this.model.set('run_id', made.runs[0].id);
+          this.model.save_changes();
+          this.showRun(made.runs[0].id);
+        }
+        this.notice.show(`created sweep ${made.sweep.id}: ${made.runs.length} runs`, 'ok');
+        return;
+      }
+      const run = await this.connection.api.createRun(body);
       this.model.set('run_id', run.id);
       this.model.save_changes();
       this.showRun(run.id);
@@ -232,7 +293,7 @@ export class LauncherView {
         this.notice.show(`cannot create the run: ${errorText(err)}`);
       }
     } finally {
-      this.submit.disabled = false;
+      this.updateSubmit();
     }
   }
 }

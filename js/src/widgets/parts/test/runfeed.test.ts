@@ -18,6 +18,7 @@ function running(progress: Partial<RunProgress> = {}): Run {
     executor: 'local',
     tags: [],
     sweep_id: null,
+    rerun_of: null,
     created_at: '2026-01-01T00:00:00Z',
     error: null,
     progress: { ...emptyProgress(), ...progress }

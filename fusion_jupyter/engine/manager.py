@@ -527,9 +527,10 @@ class RunManager:
                         run, tags, self.settings.max_concurrent_runs, values
                     )
                 if claimed:
-                    self.publish(run)  # as inserted, PENDING: every run's life starts so
+                    # Announced as inserted (PENDING: every run's life starts so).
+                    announcement = status_view(run_to_dict(run))
                     set_claimed(run, values)
-                    self._start(run)
+                    self._start(run, announcement)
             created = self.store.get(run.id) if claimed else self._after_create([run])[0]
         else:
             with _removing_dirs_on_error([run]):
@@ -566,15 +567,22 @@ class RunManager:
         """What a claim sets on a run besides RUNNING: when and where it starts."""
         return {"started_at": utcnow(), "host": self.host}
 
-    def _start(self, run: Run) -> None:
+    def _start(self, run: Run, created: dict[str, Any] | None = None) -> None:
+        """Launch a claimed run; ``created``: its announcement as inserted, made once the
+        launch is under way (an announcement wakes the event loop, whose thread would
+        take the GIL from this one on the way to the launch)."""
         run_dir = Path(run.run_dir)
         try:
             self.write_launch(run)
             ref = self.local.start(run.id, run_dir)
         except OSError as exc:
+            if created is not None:
+                self._announce(run.id, Status.PENDING, created)
             error = f"could not start the run: {describe(exc)}"
             self.settle(run.id, RunEnd(Status.FAILED, error=error))
             return
+        if created is not None:
+            self._announce(run.id, Status.PENDING, created)
         process = {"pid": ref.pid, "pgid": ref.pgid, "proc_start": ref.start_time}
         self.store.update(run.id, **process)
         for key, value in process.items():
@@ -818,15 +826,17 @@ class RunManager:
 
     def publish(self, run: Run) -> None:
         """Announce a run's record to the status subscribers (never a status that goes back)."""
+        self._announce(run.id, Status(run.status), status_view(run_to_dict(run)))
+
+    def _announce(self, run_id: str, status: Status, view: dict[str, Any]) -> None:
         # Threads publish the same run (starter, exit watcher, sync); a status is
         # never allowed to go backwards, so a late RUNNING cannot follow COMPLETED.
-        status = Status(run.status)
         with self._lock:
-            previous = self._seen.get(run.id)
+            previous = self._seen.get(run_id)
             if previous is not None and RANK[previous] > RANK[status]:
                 return
-            self._seen[run.id] = status
-            self.hub.publish_status(status_view(run_to_dict(run)))
+            self._seen[run_id] = status
+            self.hub.publish_status(view)
 
     # ---- syncing with the database and other managers ----------------------------
 

@@ -556,6 +556,11 @@ class Store:
         Serialised across every manager on the database, so the limit holds even
         when several processes start runs at once.
         """
+        # Every run's end asks; with nobody waiting, no write lock is taken (a create
+        # would wait for it). A run inserted PENDING after this read is claimed by its
+        # creator, which asks after its insert.
+        if not self.has_pending_local():
+            return []
         with self.write(exclusive=True) as session:
             free = _free_slots(session, max_running)
             if free <= 0:
@@ -566,6 +571,11 @@ class Store:
             for run in runs:
                 set_claimed(run, values)
         return runs
+
+    def has_pending_local(self) -> bool:
+        """Whether a local run waits for a slot."""
+        with self.read() as session:
+            return bool(session.scalar(select(_pending_local().exists())))
 
     def delete_sweep(self, sweep_id: str) -> list[Run]:
         """Remove a sweep and its runs' records in one transaction, and return the runs

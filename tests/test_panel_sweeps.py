@@ -299,6 +299,52 @@ def test_dropdowns_offer_what_each_simulator_runs(page: Any, lab: Any) -> None:
     screenshot(page, "newrun-dropdowns", target=form)
 
 
+FAKE_TABS = """() => {
+    // Stand-ins for the tabs' commands (another plugin registers the real ones).
+    window.__opened = [];
+    const commands = window.jupyterapp.commands;
+    for (const id of ['fusion:open-run', 'fusion:open-sweep', 'fusion:compare-runs']) {
+        if (!commands.hasCommand(id)) {
+            commands.addCommand(id, {execute: args => { window.__opened.push([id, args]); }});
+        }
+    }
+}"""
+
+
+def test_titles_open_the_tabs_and_two_picked_runs_offer_compare(page: Any, lab: Any) -> None:
+    body = {"template": "minimal", "grid": {"general_settings.max_iters": [1, 2]}, "name": "pair"}
+    made = lab.api("POST", "sweeps", body)
+    sweep_id, (first, second) = made["sweep"]["id"], [r["id"] for r in made["runs"]]
+    settled(lab, sweep_id)
+    compare = page.locator(f"{PANEL} .jp-FusionRuns-compare")
+    # Before the tabs exist: the title toggles the sweep, Compare says what is missing.
+    page.locator(f"{sweep_row(sweep_id)} .jp-FusionSweep-name").click()
+    page.wait_for_selector(f'{sweep_row(sweep_id)}[aria-expanded="true"]')
+    page.locator(row(first)).click(modifiers=["Control"])
+    assert compare.is_hidden()
+    page.locator(row(second)).click(modifiers=["Control"])
+    compare.wait_for()
+    assert compare.inner_text() == "Compare 2 runs"
+    assert page.locator(f"{row(first)}.jp-mod-picked").count() == 1
+    compare.click()
+    notice = page.locator(f"{PANEL} .jp-FusionRuns-notice.jp-mod-error")
+    notice.wait_for()
+    assert "compare tab" in notice.inner_text()
+
+    page.evaluate(FAKE_TABS)
+    compare.click()
+    page.locator(f"{sweep_row(sweep_id)} .jp-FusionSweep-name").click()
+    page.locator(f"{row(first)} .jp-FusionRun-name").click()
+    opened = wait_until(
+        lambda: page.evaluate("window.__opened.length === 3 && window.__opened"), 10, "tabs"
+    )
+    assert opened[0][0] == "fusion:compare-runs" and sorted(opened[0][1]["ids"]) == sorted(
+        [first, second]
+    )
+    assert opened[1] == ["fusion:open-sweep", {"id": sweep_id}]
+    assert opened[2] == ["fusion:open-run", {"id": first}]
+
+
 FITS = """(root) => {
     const ctx = document.createElement('canvas').getContext('2d');
     const cut = [];

@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support
 
 from fusion_jupyter.engine import RunFilter, RunManager, Status
+from fusion_jupyter.engine.runpaths import RunPaths
 from tests.support import stub_sim_command
 from tests.support.seed import seed_runs
 
@@ -77,7 +78,7 @@ def bench_start(tmp: Path, count: int = 30) -> None:
             began = time.time()
             run = m.create("minimal")
             create_ms.append((time.time() - began) * 1000)
-            record = Path(run.run_dir) / "launcher.json"
+            record = RunPaths(Path(run.run_dir)).launcher_record
             while not record.exists():
                 time.sleep(0.0005)
             started = json.loads(record.read_text())["started_at"]

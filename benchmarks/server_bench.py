@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import sys
 import tempfile
@@ -88,6 +89,13 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """CPU time (user + system) of process ``pid``, or of its thread ``tid``."""
+    path = f"/proc/{pid}/task/{tid}/stat" if tid is not None else f"/proc/{pid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def create(server: JupyterServer, http: requests.Session, bench: dict[str, Any]) -> str:
@@ -278,11 +286,16 @@ def bench_fanout(server: JupyterServer, clients: int, events: int) -> None:
         assert worker.stdout is not None
         while (line := worker.stdout.readline()) and line.strip() != "READY":
             print(line, end="")
+    assert server.proc is not None
+    pid = server.proc.pid  # its main thread (tid = pid) runs the event loop
+    loop_cpu, all_cpu, begin = cpu_seconds(pid, pid), cpu_seconds(pid), time.monotonic()
     gate.touch()
     latencies: list[float] = []
     counts: list[int] = []
-    for worker in workers:
-        out, _ = worker.communicate(timeout=180)
+    outputs = [worker.communicate(timeout=180)[0] for worker in workers]
+    elapsed = time.monotonic() - begin
+    loop_cpu, all_cpu = cpu_seconds(pid, pid) - loop_cpu, cpu_seconds(pid) - all_cpu
+    for out in outputs:
         lines = out.strip().splitlines()
         print("".join(f"{line}\n" for line in lines[:-1]), end="")
         result = json.loads(lines[-1])
@@ -292,6 +305,10 @@ def bench_fanout(server: JupyterServer, clients: int, events: int) -> None:
     print(
         f"3. {clients} WebSocket clients ({len(workers)} client processes), one busy run "
         f"({events} events at 500/s): {complete}/{clients} got every event; latency {ms(latencies)}"
+    )
+    print(
+        f"   server CPU over those {elapsed:.2f} s: event loop {loop_cpu / elapsed:.0%} of a "
+        f"core ({loop_cpu:.2f} s), whole process {all_cpu / elapsed:.0%} ({all_cpu:.2f} s)"
     )
 
 

@@ -5,6 +5,7 @@ Run from the repository root (FUSION is installed by scripts/install-fusion.sh):
     python benchmarks/sim_bench.py                 # everything (FUSION takes minutes)
     python benchmarks/sim_bench.py --cases baseline_kspf_ff baseline_spf_ff
     python benchmarks/sim_bench.py --no-fusion     # the built-in simulator only
+    python benchmarks/sim_bench.py --only fixtures --no-fusion --repeat 5   # median of 5
 
 Prints:
 
@@ -117,8 +118,16 @@ def _compare(case: Path, produced_dir: Path) -> bool:
     return True
 
 
-def run_sim_case(case: Path, root: Path) -> tuple[str, float | None]:
-    """The built-in simulator's verdict and wall seconds on one fixture."""
+def run_sim_case(case: Path, root: Path, repeat: int = 1) -> tuple[str, float | None]:
+    """The built-in simulator's verdict and wall seconds (median of ``repeat`` runs)."""
+    runs = [_run_sim_once(case, root) for _ in range(repeat)]
+    verdicts = {verdict for verdict, _ in runs}
+    seconds = sorted(s for _, s in runs if s is not None)
+    verdict = runs[0][0] if len(verdicts) == 1 else f"UNSTABLE {sorted(verdicts)}"
+    return verdict, seconds[len(seconds) // 2] if seconds else None
+
+
+def _run_sim_once(case: Path, root: Path) -> tuple[str, float | None]:
     refused = refusal_for_case(case)
     if refused:
         return f"refused: {refused[0].key} (RL workflow)", None
@@ -153,7 +162,7 @@ def run_fusion_case(case: Path, fusion: Fusion) -> tuple[str, float]:
 
 
 def fixture_table(
-    cases: list[str], fusion: Fusion | None, root: Path, run_sim: bool = True
+    cases: list[str], fusion: Fusion | None, root: Path, run_sim: bool = True, repeat: int = 1
 ) -> None:
     print("\n## FUSION's regression fixtures (wall seconds of a fresh process, start-up included)")
     print("| fixture | built-in simulator | sim s | FUSION s | FUSION vs expected | speed-up |")
@@ -161,7 +170,7 @@ def fixture_table(
     for case in discover(root):
         if cases and case.name not in cases:
             continue
-        verdict, sim_s = run_sim_case(case, root) if run_sim else ("not run", None)
+        verdict, sim_s = run_sim_case(case, root, repeat) if run_sim else ("not run", None)
         fusion_note, fusion_s = ("not run", None)
         if fusion is not None:
             fusion_note, fusion_s = run_fusion_case(case, fusion)
@@ -226,6 +235,9 @@ def main() -> None:
     parser.add_argument("--no-fusion", action="store_true", help="skip the real FUSION")
     parser.add_argument("--no-sim", action="store_true", help="skip the built-in simulator")
     parser.add_argument("--only", choices=("fixtures", "per-request", "memory"), default=None)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="built-in simulator runs per fixture (median)"
+    )
     args = parser.parse_args()
     fusion = None if args.no_fusion else Fusion.install()
     # FUSION's source (read-only) for the built-in simulator; FUSION runs in its own copy.
@@ -234,7 +246,7 @@ def main() -> None:
     templates = root / "fusion" / "configs" / "templates"
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if args.only in (None, "fixtures"):
-        fixture_table(args.cases, fusion, root, run_sim=not args.no_sim)
+        fixture_table(args.cases, fusion, root, run_sim=not args.no_sim, repeat=args.repeat)
     if args.only in (None, "per-request"):
         per_request(fusion, templates)
     if args.only in (None, "memory"):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ from fusion_jupyter.client.progress import NullReporter, TqdmReporter, make_repo
 from fusion_jupyter.engine import RunManager
 from fusion_jupyter.engine.artifacts import RESULT_COLUMNS
 from fusion_jupyter.paths import default_locations
-from tests.support import stub_sim_command
+from tests.support import stub_sim_command, wait_until
 from tests.support.fusion import FusionInstall
 from tests.support.jupyter import JupyterServer, running_server
 
@@ -589,8 +588,7 @@ def test_display_outside_a_kernel_does_not_break(client, capsys):
     run = client.submit("minimal", slow(0.02))
     run._ipython_display_()  # IPython prints the HTML object's repr outside a kernel
     run.wait(progress=False)
-    time.sleep(0.2)
-    assert "<div" in run._repr_html_()
+    wait_until(lambda: "<div" in run._repr_html_(), 10, "the run's HTML")
 
 
 def test_sweep_plot_draws_one_curve_per_varying_parameter(sim_client):

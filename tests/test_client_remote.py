@@ -25,7 +25,7 @@ from fusion_jupyter.client import watch as watch_module
 from fusion_jupyter.client.backend import RunQuery
 from fusion_jupyter.client.connect import server_of_kernel
 from fusion_jupyter.client.remote import RemoteBackend, normalize_url, websocket_url
-from tests.support import stub_sim_command
+from tests.support import stub_sim_command, wait_until
 from tests.support.jupyter import free_port, running_server
 
 STUB = {"simulator_command": stub_sim_command()}
@@ -152,8 +152,9 @@ def test_waits_survive_a_server_restart(tmp_path):
 
         waiter = threading.Thread(target=wait)
         waiter.start()
-        time.sleep(0.8)
+        wait_until(lambda: client.run(run.id).status == "RUNNING", 60, "the run to start")
         srv.stop()
+        # The scenario: the server stays away a moment while the waits keep retrying.
         time.sleep(0.5)
         srv.start()
         waiter.join(120)

@@ -352,7 +352,7 @@ def test_stub_ignoring_sigterm_needs_sigkill(tmp_path: Path) -> None:
         grandchild = int(gc_file.read_text())
         wait_until(lambda: _sigterm_ignored(grandchild), what="grandchild to start")
         os.killpg(proc.pid, signal.SIGTERM)
-        time.sleep(0.2)
+        time.sleep(0.2)  # the scenario: a while after SIGTERM, nothing has died
         assert proc.poll() is None and pid_alive(grandchild)
         os.killpg(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=10) == -signal.SIGKILL
@@ -432,7 +432,7 @@ def test_stub_wait_for_and_delay(tmp_path: Path) -> None:
     )
     try:
         wait_until(ready.exists, what="stub ready")
-        time.sleep(0.05)
+        time.sleep(0.05)  # the scenario: until it is told to go, it writes nothing more
         assert [e["type"] for e in read_progress(tmp_path / "progress.jsonl")] == ["start"]
         started = time.monotonic()
         go.touch()

@@ -6,7 +6,6 @@ Every route is checked for its answer's shape, its refusals (400 naming the fiel
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -24,7 +23,7 @@ from fusion_jupyter.engine.manager import MAX_SWEEP_RUNS, MAX_TAGS
 from fusion_jupyter.server.app import FusionJupyter
 from fusion_jupyter.server.events import SCHEMA_ID
 from fusion_jupyter.server.handlers import OPENAPI_FILE, route_table
-from tests.support import stub_sim_command
+from tests.support import async_wait_until, stub_sim_command
 from tests.support.jupyter import FAST_ENGINE, has_unauthenticated_access_option
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -42,6 +41,8 @@ def server_config(tmp_path: Path, **fusion: Any) -> Config:
     settings = {
         "runs_dir": str(tmp_path / "runs"),
         "simulator_command": stub_sim_command(),
+        # The server here is the test process: its heap is not a server's to freeze.
+        "freeze_startup_heap": False,
         **FAST_ENGINE,
         **fusion,
     }
@@ -119,14 +120,12 @@ async def create(api: Api, **body: Any) -> dict[str, Any]:
 
 
 async def wait_status(api: Api, run_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+    async def reached() -> dict[str, Any] | None:
         code, run = await api("GET", f"runs/{run_id}")
         assert code == 200, run
-        if run["status"] in statuses:
-            return run
-        assert asyncio.get_running_loop().time() < deadline, run
-        await asyncio.sleep(0.05)
+        return run if run["status"] in statuses else None
+
+    return await async_wait_until(reached, timeout, f"run {run_id} to be {' or '.join(statuses)}")
 
 
 # --------------------------------------------------------------------------- health, auth
@@ -555,14 +554,14 @@ async def test_sweeps_are_listed_newest_first_with_their_runs_counted(api: Api) 
 
 async def wait_sweep_settled(api: Api, sweep_id: str, timeout: float = 30) -> dict[str, Any]:
     """The sweep once none of its runs is active."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+
+    async def settled() -> dict[str, Any] | None:
         code, body = await api("GET", f"sweeps/{sweep_id}")
         assert code == 200, body
-        if all(r["status"] in ("COMPLETED", "FAILED", "CANCELLED") for r in body["runs"]):
-            return body
-        assert asyncio.get_running_loop().time() < deadline, body
-        await asyncio.sleep(0.05)
+        terminal = ("COMPLETED", "FAILED", "CANCELLED")
+        return body if all(r["status"] in terminal for r in body["runs"]) else None
+
+    return await async_wait_until(settled, timeout, f"sweep {sweep_id} settled", interval=0.05)
 
 
 async def test_sweep_rerun_failed_reruns_only_the_failed_points_inside_the_sweep(api: Api) -> None:
@@ -762,10 +761,11 @@ async def test_status_changes_on_the_event_bus(api: Api, jp_serverapp: Any) -> N
     jp_serverapp.event_logger.add_listener(schema_id=SCHEMA_ID, listener=listener)
     run = await create(api)
     await wait_status(api, run["id"], "COMPLETED")
-    for _ in range(100):
-        if [d["status"] for d in seen if d["run_id"] == run["id"]][-1:] == ["COMPLETED"]:
-            break
-        await asyncio.sleep(0.02)
+    await async_wait_until(
+        lambda: [d["status"] for d in seen if d["run_id"] == run["id"]][-1:] == ["COMPLETED"],
+        10,
+        "the COMPLETED event",
+    )
     statuses = [d["status"] for d in seen if d["run_id"] == run["id"]]
     assert statuses[0] == "PENDING" and statuses[-1] == "COMPLETED", seen
     assert "RUNNING" in statuses

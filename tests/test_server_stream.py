@@ -4,6 +4,7 @@ bad client messages, and a stalled client that is dropped without holding up oth
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +15,10 @@ from tornado.httpclient import HTTPClientError
 from tornado.websocket import WebSocketClientConnection
 from traitlets.config import Config
 
+from fusion_jupyter.engine.hub import EventHub
 from fusion_jupyter.server.app import FusionJupyter
-from fusion_jupyter.server.stream import CLOSE_STALLED, ClientStream
+from fusion_jupyter.server.stream import CLOSE_STALLED, ClientStream, encode_frame
+from tests.support import async_wait_until
 from tests.test_server_api import SLOW, Api, ReadOnly, create, server_config, wait_status
 from tests.test_server_api import api as api
 from tests.test_server_api import app as app
@@ -100,7 +103,7 @@ async def test_follow_a_run_to_completed(api: Api, connect: Any) -> None:
     # The run's end comes after its last progress event.
     assert ours.index(progress[-1]) < ours.index(of_run(got, run["id"], "status")[-1])
 
-    await asyncio.sleep(0.3)  # the last log bytes may follow the status
+    # The run has ended, so its log is whole; its last bytes may follow the status.
     size = Path(run["run_dir"], "logs", "sim.log").stat().st_size
     logs = of_run(got, run["id"], "log")
     while not logs or logs[-1]["next_offset"] < size:
@@ -211,12 +214,43 @@ async def test_stalled_client_is_closed_and_others_go_on(
     await healthy.send(op="subscribe", run_id=run["id"], channels=["progress"])
     got = await healthy.until(ended(run["id"]))
     assert of_run(got, run["id"], "progress")[-1]["event"]["type"] == "complete"
-    for _ in range(100):
-        if closed:
-            break
-        await asyncio.sleep(0.05)
-    assert closed and closed[0][0] == CLOSE_STALLED and "too slow" in closed[0][1]
+    await async_wait_until(lambda: closed, 10, "the stalled client to be dropped")
+    assert closed[0][0] == CLOSE_STALLED and "too slow" in closed[0][1]
     assert stalled.closed and not stalled.subs
+
+
+def test_a_published_message_is_encoded_once_for_every_subscriber() -> None:
+    hub = EventHub(lambda _run_id: None)
+    subs = [hub.subscribe("r1", notify=lambda: None, channels=["progress"]) for _ in range(3)]
+    hub.publish_progress("r1", [{"seq": 0, "type": "iteration", "erlang": 300.0, "t": 1.5}])
+    hub.publish_status({"id": "r1", "status": "RUNNING", "name": "caf\u00e9"})
+    drained = [sub.drain() for sub in subs]
+    first = drained[0]
+    assert [m["type"] for m in first] == ["progress", "status"]
+    for other in drained[1:]:  # the very same objects, so one cached text
+        assert all(a is b for a, b in zip(first, other, strict=True))
+    frames = [encode_frame(messages) for messages in drained]
+    assert frames[0] == json.dumps(first, separators=(",", ":"))
+    assert all(frame == frames[0] for frame in frames)
+    assert first[0].json() is first[0].json()  # type: ignore[attr-defined]
+    mixed = [{"type": "pong"}, *first, {"type": "lagged", "run_id": "r1", "after": 3}]
+    assert encode_frame(mixed) == json.dumps(mixed, separators=(",", ":"))
+
+
+class TestFrozenStartupHeap:
+    @pytest.fixture
+    def jp_server_config(self, tmp_path: Path) -> Config:
+        return server_config(tmp_path, freeze_startup_heap=True)
+
+    async def test_the_heap_is_frozen_once_the_loop_runs(self, app: FusionJupyter) -> None:
+        try:
+            for _ in range(100):
+                if gc.get_freeze_count():
+                    break
+                await asyncio.sleep(0.01)
+            assert gc.get_freeze_count() > 0
+        finally:
+            gc.unfreeze()  # this process is the test run, not a server
 
 
 class TestReadOnlyStream:

@@ -293,12 +293,14 @@ def test_the_engines_templates_are_supported(name):
         ("general_settings", "route_method", "least_congested", "k_shortest_path"),
         ("general_settings", "allocation_method", "best_fit", "first_fit"),
         ("snr_settings", "snr_type", "snr_e2e", "None"),
-        ("general_settings", "dynamic_lps", "True", "False"),
-        ("general_settings", "is_grooming_enabled", "True", "False"),
-        ("general_settings", "spectrum_priority", "CSB", "None"),
-        ("general_settings", "fixed_grid", "True", "False"),
+        ("general_settings", "dynamic_lps", "True", "snr_type = gsnr"),
+        ("general_settings", "can_partially_serve", "True", "dynamic_lps = True"),
+        ("general_settings", "is_grooming_enabled", "True", "fixed_grid = True"),
+        ("general_settings", "spectrum_priority", "BSC", "CSB"),
+        ("general_settings", "fixed_grid", "True", "is_grooming_enabled = True"),
         ("snr_settings", "snr_recheck", "True", "False"),
-        ("spectrum_settings", "l_band", "320", "C band only"),
+        ("spectrum_settings", "l_band", "320", "C+L (l_band) with snr_type = gsnr"),
+        ("spectrum_settings", "s_band", "320", "the C band"),
         ("topology_settings", "network", "Atlantis", "NSFNet"),
         ("general_settings", "mod_assumption", "MISSING", "DEFAULT"),
         ("general_settings", "mod_assumption_path", "tables/mine.json", "--fusion_root"),
@@ -310,6 +312,21 @@ def test_unsupported_settings_name_the_key_and_what_is_supported(section, key, v
     (problem,) = problems
     assert (problem.section, problem.key) == (section, key)
     assert value in problem.message and supported in problem.message
+
+
+def test_gsnr_is_modelled_with_dynamic_slicing_and_no_guard_slots_only():
+    gsnr = {"snr_type": ("snr_settings", "gsnr")}
+    dynamic = {"dynamic_lps": ("general_settings", "True")}
+    no_guard = {"guard_slots": ("general_settings", "0")}
+    problems = check_supported(_template(MINIMAL, **gsnr))
+    assert {p.key for p in problems} == {"snr_type", "guard_slots"}
+    assert all("gsnr" in p.message for p in problems)
+    assert check_supported(_template(MINIMAL, **gsnr, **dynamic, **no_guard)) == []
+    partial = {"can_partially_serve": ("general_settings", "True")}
+    csb = {"spectrum_priority": ("general_settings", "CSB")}
+    assert (
+        check_supported(_template(MINIMAL, **gsnr, **dynamic, **no_guard, **partial, **csb)) == []
+    )
 
 
 def test_distribution_must_match_the_modulation_table():

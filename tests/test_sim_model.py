@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from fusion_jupyter.sim.controller import Controller
-from fusion_jupyter.sim.modulation import load_mod_table
+from fusion_jupyter.sim.grooming import GroomingController, average_usage
+from fusion_jupyter.sim.modulation import load_mod_table, parse_mod_table
 from fusion_jupyter.sim.params import SimParams
+from fusion_jupyter.sim.physical import PhysicalController
 from fusion_jupyter.sim.routing import SHIPPED_K, RouteTable, computed_paths, shipped_paths
 from fusion_jupyter.sim.simulation import build_context, run_iteration, simulate
 from fusion_jupyter.sim.spectrum import Spectrum, run_steps, slot_block
@@ -356,3 +358,113 @@ def test_weighted_summary_is_statistics_on_the_expanded_sample(seed):
     assert summary.mean == statistics.mean(values)
     assert summary.std == statistics.stdev(values)
     assert (summary.min, summary.max, summary.count) == (min(values), max(values), len(values))
+
+
+# --- the physical layer (snr_type = gsnr, dynamic_lps) ----------------------------
+
+
+class _FixedGsnr:
+    """A GSNR that is the same wherever the lightpath goes, to isolate the search."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def path_db(self, lengths, channels, start, slots, band="c"):
+        return self.db
+
+
+def _physical(topology_text, slots, gsnr_db, table, k=1, partial=False):
+    topology = parse_topology(topology_text)
+    spectrum = Spectrum(len(topology.links), 1, slots)
+    return PhysicalController(
+        spectrum,
+        RouteTable(topology, k),
+        parse_mod_table(table),
+        _FixedGsnr(gsnr_db),
+        k_paths=k,
+        max_segments=8,
+        can_partially_serve=partial,
+    )
+
+
+def _formats(*slots):
+    names = ("64-QAM", "32-QAM", "16-QAM")
+    return {
+        name: {"max_length": 100 + i, "slots_needed": n}
+        for i, (name, n) in enumerate(zip(names, slots, strict=True))
+    }
+
+
+def test_a_format_whose_search_tries_nothing_keeps_fusions_previous_position():
+    """FUSION's quirk: 64-QAM fits 3 slots but fails its SNR; 32-QAM and 16-QAM find no
+    run long enough on the first link, so FUSION's state still holds 64-QAM's slots and
+    16-QAM is set up on those 3 slots."""
+    table = {"100": _formats(3, 4, 5), "200": _formats(6, 8, 10)}
+    controller = _physical("A B 100\n", slots=8, gsnr_db=15.0, table=table)  # 13.24 <= 15 < 16.16
+    controller.spectrum.occupy([0], slot_block(3, 1))  # free runs: 0-2 and 4-7
+    controller.spectrum.occupy([0], slot_block(7, 1))  # free runs: 0-2 and 4-6
+    allocation = controller.serve("A", "B", 200)  # unsliced needs 6+ slots: sliced as 2 x 100G
+    assert allocation is not None and allocation.sliced
+    assert [(lp.fmt.name, lp.block) for lp in allocation.lightpaths] == [
+        ("16-QAM", slot_block(0, 3)),
+        ("16-QAM", slot_block(4, 3)),
+    ]
+    assert [lp.snr_db for lp in allocation.lightpaths] == [15.0, 15.0]
+    controller.release(allocation.option, allocation.lightpaths)
+    assert controller.spectrum.used_slots() == 2
+
+
+def test_failed_candidates_end_fusions_previous_position():
+    """64-QAM fits but fails its SNR; 32-QAM's candidate on the first link fails on the
+    second, which sets FUSION's state to "not free"; 16-QAM then has no candidate and,
+    unlike in the quirk above, nothing is set up."""
+    table = {"100": _formats(2, 4, 5), "200": _formats(6, 8, 10)}
+    controller = _physical("A B 100\nB C 100\n", slots=6, gsnr_db=15.0, table=table)
+    controller.spectrum.occupy([0], slot_block(4, 2))  # A-B: slots 0-3 free
+    controller.spectrum.occupy([1], slot_block(3, 1))  # B-C: 0-2 and 4-5 free
+    assert controller.serve("A", "C", 200) is None
+    assert controller.spectrum.used_slots() == 3
+
+
+def test_partial_service_only_on_fusions_last_path_index():
+    table = {"100": _formats(3, 4, 5), "200": _formats(6, 8, 10)}
+    for k, served in ((1, True), (2, False)):
+        controller = _physical("A B 100\n", slots=4, gsnr_db=25.0, table=table, k=k, partial=True)
+        allocation = controller.serve("A", "B", 200)  # room for one 100G lightpath only
+        # With k = 2 FUSION's last path index is 1: the only path (index 0) is not it.
+        assert (allocation is not None) is served
+        if served:
+            assert allocation.unserved == 100 and len(allocation.lightpaths) == 1
+        else:
+            assert controller.spectrum.used_slots() == 0
+
+
+def test_grooming_uses_spare_capacity_and_tears_down_only_empty_lightpaths():
+    table = {"300": _formats(1, 1, 1), "800": _formats(1, 1, 1)}
+    topology = parse_topology("A B 100\n")
+    controller = GroomingController(
+        Spectrum(len(topology.links), 1, 4),
+        RouteTable(topology, 1),
+        parse_mod_table(table),
+        _FixedGsnr(17.0),  # 32-QAM (16.16 dB) is the best format: 700 Gb/s per lightpath
+        k_paths=1,
+        max_segments=8,
+        can_partially_serve=True,
+    )
+    # 800G: no format both meets the SNR and carries 800 on one slot, so it is sliced
+    # into 700 + 100 on a second 700G lightpath, which keeps 600 spare for grooming.
+    first = controller.arrive(0, "A", "B", 800, now=0.0)
+    assert first is not None and not first.groomed
+    assert [(lp.capacity, lp.remaining) for lp in first.new] == [(700.0, 0.0), (700.0, 600.0)]
+    second = controller.arrive(1, "B", "A", 300, now=1.0)  # same end nodes: groomed
+    assert second is not None and second.fully_groomed and not second.counted
+    assert second.groomed == [first.new[1]]
+    released = controller.depart(0, first, now=2.0)
+    assert [(r.capacity, r.utilization) for r in released] == [(700, 100.0)]
+    assert controller.spectrum.used_slots() == 1
+    # The shared lightpath: 100/700 in use, then 400/700 from t=1, 300/700 from t=2.
+    assert controller.depart(1, second, now=3.0)[0].utilization == average_usage(
+        {0.0: 100 / 700 * 100, 1.0: (1 - 300 / 700) * 100, 2.0: (1 - 400 / 700) * 100}, 3.0
+    )
+    assert controller.spectrum.used_slots() == 0
+    assert average_usage({0.0: 50.0, 1.0: 100.0}, 3.0) == round((50 + 200) / 3, 2)

@@ -180,7 +180,12 @@ def test_a_killed_supervisor_mid_sweep_loses_nothing(tmp_path, slurm_cluster):
         [sys.executable, "-c", code, json.dumps(kwargs)], stdout=subprocess.PIPE, text=True
     )
     ids = json.loads(proc.stdout.readline())
-    time.sleep(1.0)  # some tasks run, some wait
+    # The manager dies while some tasks run and others wait.
+    wait_until(
+        lambda: _squeue(slurm_cluster, "--states=RUNNING") or not _squeue(slurm_cluster),
+        60,
+        "a task to run",
+    )
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db", slurm_poll_interval=0.3) as again:

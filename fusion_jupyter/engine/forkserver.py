@@ -26,8 +26,8 @@ from typing import IO
 if not __package__:  # run as a file with ``python -I -S`` (see executors.local.ForkServer)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from fusion_jupyter.engine.launcher import LAUNCH_FILE
 from fusion_jupyter.engine.launcher import main as launcher_main
+from fusion_jupyter.engine.runpaths import RunPaths
 
 
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
@@ -71,18 +71,16 @@ def _become_launcher(run_dir: str, ready_w: int, inherited: tuple[IO[bytes], ...
         for stream in inherited:
             stream.close()
         os.chdir(run_dir)
-        logs = os.path.join(run_dir, "logs")
-        os.makedirs(logs, exist_ok=True)
+        os.makedirs(os.path.join(run_dir, RunPaths.LOGS), exist_ok=True)
         null = os.open(os.devnull, os.O_RDWR)
-        err = os.open(
-            os.path.join(logs, "launcher.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
-        )
+        launcher_log = os.path.join(run_dir, RunPaths.LAUNCHER_LOG)
+        err = os.open(launcher_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(null, 0)
         os.dup2(null, 1)
         os.dup2(err, 2)
         os.close(null)
         os.close(err)
-        code = launcher_main([os.path.join(run_dir, LAUNCH_FILE)])
+        code = launcher_main([os.path.join(run_dir, RunPaths.LAUNCH)])
     except BaseException:
         traceback.print_exc()
     finally:

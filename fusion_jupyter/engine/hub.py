@@ -14,6 +14,7 @@ Consumers are woken through a ``notify`` callable they supply (for example
 from __future__ import annotations
 
 import codecs
+import json
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -21,12 +22,41 @@ from pathlib import Path
 from typing import Any
 
 from fusion_jupyter.engine.progress import Event, file_size, read_events
+from fusion_jupyter.engine.runpaths import RunPaths
 
 Message = dict[str, Any]
 Notify = Callable[[], None]
 LOG_CHUNK_BYTES = 256 * 1024
 #: Messages every client gets for every run: status changes and folded progress.
 STATUS_TYPES = frozenset({"status", "run_progress"})
+
+
+#: Compact JSON, as the stream sends it (``json.dumps`` with options makes an encoder a call).
+JSON_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
+class SharedMessage(dict[str, Any]):
+    """A message the hub hands as it is to every subscriber: encoded once for all of them.
+
+    Nobody changes a published message, so its JSON text, made when first asked for, is
+    every subscriber's (two threads asking at once make the same text).
+    """
+
+    __slots__ = ("_json",)
+
+    def json(self) -> str:
+        """The message as compact JSON."""
+        text: str | None = getattr(self, "_json", None)
+        if text is None:
+            text = self._json = JSON_ENCODER.encode(self)
+        return text
+
+
+def message_json(message: Message) -> str:
+    """Compact JSON of any message (a shared one's text is made only once)."""
+    if isinstance(message, SharedMessage):
+        return message.json()
+    return JSON_ENCODER.encode(message)
 
 
 class Subscription:
@@ -222,10 +252,10 @@ class EventHub:
         history: list[Message] = []
         if run_dir is not None:
             if "progress" in sub.channels:
-                events = read_events(run_dir / "progress.jsonl", after)
+                events = read_events(RunPaths(run_dir).progress, after)
                 history = [self._progress_message(run_id, event) for event in events]
             if "logs" in sub.channels:
-                sub._log_grew(file_size(run_dir / "logs" / "sim.log"))
+                sub._log_grew(file_size(RunPaths(run_dir).log))
         sub._prime(history)
         if sub.pending:
             sub._fire()
@@ -257,11 +287,11 @@ class EventHub:
 
     def publish_status(self, run: dict[str, Any]) -> None:
         """Tell every status subscriber (and the run's own subscribers) a run changed."""
-        message = {"type": "status", "run_id": run["id"], "run": run}
+        message = SharedMessage(type="status", run_id=run["id"], run=run)
         with self._lock:
             subs = list(self._status) + list(self._by_run.get(run["id"], ()))
         for sub in subs:
-            if sub._push(dict(message)):
+            if sub._push(message):
                 sub._fire()
 
     def publish_run_progress(self, run_id: str, progress: dict[str, Any]) -> None:
@@ -270,11 +300,11 @@ class EventHub:
         Clients draw bars from this (percent, Erlang i of n, iteration, ETA) rather
         than folding the run's events themselves; the events remain for charts.
         """
-        message = {"type": "run_progress", "run_id": run_id, "progress": progress}
+        message = SharedMessage(type="run_progress", run_id=run_id, progress=progress)
         with self._lock:
             subs = list(self._status) + list(self._by_run.get(run_id, ()))
         for sub in subs:
-            if sub._push(dict(message)):
+            if sub._push(message):
                 sub._fire()
 
     @property
@@ -289,14 +319,14 @@ class EventHub:
 
     @staticmethod
     def _progress_message(run_id: str, event: Event) -> Message:
-        return {"type": "progress", "run_id": run_id, "seq": event["seq"], "event": event}
+        return SharedMessage(type="progress", run_id=run_id, seq=event["seq"], event=event)
 
     def _catch_up(self, sub: Subscription, last_seq: int) -> list[Message]:
         notice: Message = {"type": "lagged", "run_id": sub.run_id, "after": last_seq}
         if sub.run_id is None:
             return [notice]  # status: the client re-reads the run list
         run_dir = self._paths(sub.run_id)
-        events = read_events(run_dir / "progress.jsonl", last_seq) if run_dir else []
+        events = read_events(RunPaths(run_dir).progress, last_seq) if run_dir else []
         return [notice] + [self._progress_message(sub.run_id, e) for e in events]
 
     def _read_log(self, sub: Subscription, max_bytes: int) -> Message | None:
@@ -305,7 +335,7 @@ class EventHub:
         if run_dir is None or sub.log_offset >= sub.log_end:
             return None
         try:
-            with (run_dir / "logs" / "sim.log").open("rb") as fh:
+            with RunPaths(run_dir).log.open("rb") as fh:
                 fh.seek(sub.log_offset)
                 data = fh.read(min(max_bytes, sub.log_end - sub.log_offset))
         except FileNotFoundError:

@@ -34,17 +34,13 @@ if not __package__:
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from fusion_jupyter.engine.procinfo import start_time
+from fusion_jupyter.engine.runpaths import RunPaths
 
 if TYPE_CHECKING:
     from typing import IO, Any
 
     from fusion_jupyter.engine.logpatterns import LogProgressTranslator
 
-LAUNCH_FILE = "launch.json"
-LAUNCHER_RECORD = "launcher.json"
-EXIT_RECORD = "exit.json"
-#: Directories a simulator wrote outside the run (FUSION's tree), for purge.
-EXTERNAL_RECORD = "external.json"
 TAIL_BYTES = 16_384
 #: Bytes set aside at start for the exit record, so that a full disk cannot stop it
 #: being written (it ended up an empty temporary file, and the run "killed from outside").
@@ -155,7 +151,7 @@ class Launcher:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
         self.run_dir: str = spec["run_dir"]
-        self.log_path = os.path.join(self.run_dir, "logs", "sim.log")
+        self.log_path = self._path(RunPaths.LOG)
         self.progress_path: str = spec["progress_file"]
         self.child: subprocess.Popen[bytes] | None = None
         self.terminating = False
@@ -169,10 +165,14 @@ class Launcher:
                 spec["log_patterns"], spec.get("start", {}), spec.get("root_cause") or ()
             )
 
+    def _path(self, name: str) -> str:
+        """A file of the run directory (a name of RunPaths)."""
+        return os.path.join(self.run_dir, name)
+
     def run(self) -> int:
         """Start, wait, collect, record; returns the launcher's own exit status."""
         self._install_signal_handlers()
-        exit_path = os.path.join(self.run_dir, EXIT_RECORD)
+        exit_path = self._path(RunPaths.EXIT_RECORD)
         reserved = reserve_space(exit_path)
         began = time.monotonic()
         if self.spec.get("write_start") and self.translator is None:
@@ -181,7 +181,7 @@ class Launcher:
         # The run's logs/ and output/ are made here, where the run starts, not when it
         # is created (see RunManager._new_run).
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
-        os.makedirs(os.path.join(self.run_dir, "output"), exist_ok=True)
+        os.makedirs(self._path(RunPaths.OUTPUT), exist_ok=True)
         for name, target in (self.spec.get("links") or {}).items():
             link = os.path.join(self.run_dir, name)
             if not os.path.lexists(link):  # made already by an earlier start
@@ -223,7 +223,7 @@ class Launcher:
         # After the simulator is spawned, so that it starts without waiting for this;
         # not fsync-ed: it describes live processes, which a machine crash ends anyway.
         write_json_atomic(
-            os.path.join(self.run_dir, LAUNCHER_RECORD),
+            self._path(RunPaths.LAUNCHER_RECORD),
             {
                 "pid": os.getpid(),
                 "start_time": start_time(os.getpid()),
@@ -292,7 +292,7 @@ class Launcher:
         found = [run_dirs(d) for d in self.translator.output_dirs]
         dirs = [str(d) for f in found if f is not None for d in f[1:]]
         record = {"saving_to": self.translator.output_dirs, "dirs": dirs}
-        write_json_atomic(os.path.join(self.run_dir, EXTERNAL_RECORD), record)
+        write_json_atomic(self._path(RunPaths.EXTERNAL_RECORD), record)
 
     def _collect(self) -> None:
         """Bring the files an external simulator saved elsewhere into ``output/``."""
@@ -300,7 +300,7 @@ class Launcher:
         import shutil
 
         assert self.translator is not None
-        dest = os.path.join(self.run_dir, "output")
+        dest = self._path(RunPaths.OUTPUT)
         if self.spec.get("move_outputs"):
             from fusion_jupyter.engine import fusion_outputs
 

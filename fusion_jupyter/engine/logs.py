@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 TAIL_BLOCK = 64 * 1024
-#: Most bytes a tail reads (and answers): a 100 MB log with no newline gave 100 MB.
+#: Most bytes a tail reads (and answers), however long a log's lines are.
 TAIL_MAX_BYTES = 1 << 20
 
 

@@ -41,18 +41,12 @@ from fusion_jupyter.engine.errors import (
     ValidationFailed,
 )
 from fusion_jupyter.engine.executors import slurm
-from fusion_jupyter.engine.executors.base import ProcessRef
+from fusion_jupyter.engine.executors.base import ProcessRef, RunEnd
 from fusion_jupyter.engine.executors.local import LocalExecutor
 from fusion_jupyter.engine.faults import FaultLog, describe, free_bytes, is_no_space
 from fusion_jupyter.engine.fusion_outputs import move_run_outputs, remove_leftovers
 from fusion_jupyter.engine.hub import EventHub, Notify, Subscription
-from fusion_jupyter.engine.launcher import (
-    EXIT_RECORD,
-    EXTERNAL_RECORD,
-    LAUNCH_FILE,
-    LAUNCHER_RECORD,
-    read_json,
-)
+from fusion_jupyter.engine.launcher import read_json
 from fusion_jupyter.engine.logpatterns import compile_patterns
 from fusion_jupyter.engine.logs import LogChunk, read_range, tail_lines
 from fusion_jupyter.engine.models import (
@@ -69,6 +63,7 @@ from fusion_jupyter.engine.models import (
 )
 from fusion_jupyter.engine.procinfo import describe_exit, group_members, signal_group
 from fusion_jupyter.engine.progress import Event, read_events
+from fusion_jupyter.engine.runpaths import RunPaths
 from fusion_jupyter.engine.settings import COMMAND_PLACEHOLDERS, EngineSettings
 from fusion_jupyter.engine.slurm_runs import SlurmRuns
 from fusion_jupyter.engine.store import Page, RunFilter, Store, SweepPage
@@ -84,8 +79,8 @@ log = logging.getLogger(__name__)
 #: A run claimed (RUNNING) but with no recorded process for this long was never started.
 START_GRACE = timedelta(seconds=30)
 LOG_TAIL_LINES = 20
-#: Longest failure message (a one-line 20 MB log made a 20 MB error column, and every
-#: listing and status frame carried it).
+#: Longest failure message: the error column travels in every listing and status frame,
+#: so a huge log line must not become a huge error.
 MAX_ERROR_CHARS = 4096
 NAME_MAX = 200
 TAG_MAX = 100
@@ -470,12 +465,11 @@ class RunManager:
         name = _check_name(name)
         run_id = new_id()
         run_dir = self.settings.runs_dir / run_id
-        # Only the directory: its launcher makes logs/ and output/ when the run starts
-        # (a mkdir costs 0.35 ms on some filesystems; three a run were a third of a
-        # 1,000-run sweep's creation).
+        # Only the directory: its launcher makes logs/ and output/ when the run starts,
+        # off the creating request's path (see docs/scaling.md, "Creating runs").
         try:
             run_dir.mkdir(parents=True)
-            config.write_frozen(cfg, run_dir / "config.ini", durable=False)
+            config.write_frozen(cfg, RunPaths(run_dir).config, durable=False)
         except BaseException as exc:
             shutil.rmtree(run_dir, ignore_errors=True)
             if is_no_space(exc):
@@ -527,16 +521,15 @@ class RunManager:
 
     def _after_create_one(self, run: Run) -> Run:
         # The frozen config is made durable after the run is started, not before: the
-        # simulator reads it from the page cache, and its two fsyncs (2-7 ms, far more
-        # on a busy disk) would delay the start. It is durable before the caller hears
-        # of the run, as the run's database row is.
+        # simulator reads it from the page cache, and the fsyncs would delay the start.
+        # It is durable before the caller hears of the run, as the run's database row is.
         created = self._after_create([run])[0]
-        config.make_durable(Path(run.run_dir) / "config.ini")
+        config.make_durable(RunPaths(Path(run.run_dir)).config)
         return created
 
     def _after_create(self, runs: list[Run], sweep: Sweep | None = None) -> list[Run]:
         for run in runs:
-            self._publish(run)  # the inserted object is the row as it is now
+            self.publish(run)  # the inserted object is the row as it is now
         if runs and runs[0].executor == "slurm":
             self.slurm_runs.submit(runs, sweep)
         else:
@@ -558,32 +551,36 @@ class RunManager:
     def _start(self, run: Run) -> None:
         run_dir = Path(run.run_dir)
         try:
-            self._write_launch(run, run_dir)
+            self.write_launch(run)
             ref = self.local.start(run.id, run_dir)
         except OSError as exc:
-            self._finish(run.id, Status.FAILED, None, f"could not start the run: {describe(exc)}")
+            error = f"could not start the run: {describe(exc)}"
+            self.settle(run.id, RunEnd(Status.FAILED, error=error))
             return
         process = {"pid": ref.pid, "pgid": ref.pgid, "proc_start": ref.start_time}
         self.store.update(run.id, **process)
         for key, value in process.items():
             setattr(run, key, value)
-        self._publish(run)  # before tracking, so it always precedes the run's end
+        self.publish(run)  # before tracking, so it always precedes the run's end
         self._track(run.id, run_dir, ref)
         if self.store.cancel_requested(run.id):  # cancelled while it was starting
             self._cancel_running(self.store.get(run.id))
 
-    def _write_launch(self, run: Run, run_dir: Path) -> None:
+    def write_launch(self, run: Run) -> None:
+        """Write the file that tells a run's launcher what to run (for any executor)."""
+        run_dir = Path(run.run_dir)
+        paths = RunPaths(run_dir)
         values = {
-            "config_path": str(run_dir / "config.ini"),
+            "config_path": str(paths.config),
             "run_id": run.id,
             "run_dir": str(run_dir),
-            "output_dir": str(run_dir / "output"),
-            "progress_file": str(run_dir / "progress.jsonl"),
+            "output_dir": str(paths.output),
+            "progress_file": str(paths.progress),
         }
         sim = simulators.profile(run.simulator, self.settings)
         argv = [part.format(**values) for part in sim.command]
-        # Only the keys the start event needs: typing the whole config again cost
-        # 0.25 ms a run (a sweep's runs were validated when created).
+        # Only the keys the start event needs: the whole config was typed and validated
+        # when the run was created.
         typed = config.general_values(
             run.config, ("max_iters", "erlang_start", "erlang_stop", "erlang_step")
         )
@@ -604,7 +601,7 @@ class RunManager:
                 "erlang_step": typed.get("erlang_step"),
             },
         }
-        (run_dir / LAUNCH_FILE).write_text(json.dumps(spec, indent=1))
+        paths.launch.write_text(json.dumps(spec, indent=1))
 
     def _check_command(self) -> None:
         for part in self.settings.simulator_command:
@@ -710,15 +707,13 @@ class RunManager:
                 self._unsettled.pop(run_id, None)
 
     def _settle(self, run_id: str, launcher_code: int | None = None) -> None:
-        """Carry a run whose launcher has ended to its terminal status."""
+        """Settle a local run whose launcher has ended (the exit watcher saw it)."""
         run = self.store.get(run_id)
         if run.status not in (Status.RUNNING, Status.CANCELLING):
             self._untrack(run_id)
             return
-        tracker = self._trackers.get(run_id)
-        if tracker is not None:
-            tracker.poll(self.hub)
-        record = read_json(Path(run.run_dir) / EXIT_RECORD)
+        paths = RunPaths(Path(run.run_dir))
+        record = read_json(paths.exit_record)
         if record is None and run.pgid and group_members(run.pgid):
             # The launcher died alone (killed): nothing can record the end of what it
             # started, so stop the rest of the group rather than leave orphans.
@@ -726,19 +721,37 @@ class RunManager:
         if record is None:
             # Nor did it bring the simulator's files home (FUSION's, in FUSION's tree),
             # nor use the space it set aside for the record.
-            external = read_json(Path(run.run_dir) / EXTERNAL_RECORD) or {}
-            move_run_outputs(external.get("saving_to") or [], str(Path(run.run_dir) / "output"))
-            for reserved in Path(run.run_dir).glob(f".{EXIT_RECORD}.*.tmp"):
+            external = read_json(paths.external_record) or {}
+            move_run_outputs(external.get("saving_to") or [], str(paths.output))
+            for reserved in paths.root.glob(f".{RunPaths.EXIT_RECORD}.*.tmp"):
                 reserved.unlink(missing_ok=True)
         code = record.get("exit_code") if record else None
         if run.cancel_requested:
-            status, error = Status.CANCELLED, None
+            end = RunEnd(Status.CANCELLED, code)
         elif record is not None and code == 0:
-            status, error = Status.COMPLETED, None
+            end = RunEnd(Status.COMPLETED, code)
         else:
-            reason = _local_exit_reason(record, launcher_code)
-            status, error = Status.FAILED, self._failure_message(run, reason, tracker)
-        self._finish(run_id, status, code, error)
+            end = RunEnd(Status.FAILED, code, reason=_local_exit_reason(record, launcher_code))
+        self.settle(run_id, end)
+
+    def settle(self, run_id: str, end: RunEnd) -> None:
+        """Record how a run ended, as its executor saw it: every executor reports here
+        (local runs when the exit watcher sees their launcher end, Slurm runs when a
+        poll finds their job ended). The run's files are read one last time; the first
+        report wins and later ones change nothing.
+        """
+        tracker = self._trackers.get(run_id)
+        if tracker is not None:
+            tracker.poll(self.hub)
+        error = end.error
+        if end.reason is not None:
+            error = self._failure_message(self.store.get(run_id), end.reason, tracker)
+        self._finish(run_id, end.status, end.exit_code, error, **end.extra)
+
+    def follow(self, run_id: str) -> None:
+        """Follow the files of a run that runs elsewhere (a Slurm job), if not already."""
+        if run_id not in self._trackers:
+            self._track(run_id, self.run_dir(run_id), None)
 
     def _failure_message(self, run: Run, reason: str, tracker: RunTracker | None) -> str:
         """Why a run failed, with its simulator error and the last lines of its log.
@@ -748,11 +761,12 @@ class RunManager:
         parts = [_clip(reason + ".", MAX_ERROR_CHARS // 4)]
         if tracker is not None and tracker.last_error:
             parts.append(_clip(f"Simulator error: {tracker.last_error}", MAX_ERROR_CHARS // 4))
-        log_path = Path(run.run_dir) / "logs" / "sim.log"
-        tail = tail_lines(log_path, LOG_TAIL_LINES, MAX_ERROR_CHARS).data.rstrip()
+        tail = tail_lines(
+            RunPaths(Path(run.run_dir)).log, LOG_TAIL_LINES, MAX_ERROR_CHARS
+        ).data.rstrip()
         header = LOG_TAIL_HEADER + "\n"
         room = MAX_ERROR_CHARS - sum(len(p) + 1 for p in parts) - len(header)
-        parts.append(header + tail[-room:] if tail else "logs/sim.log is empty.")
+        parts.append(header + tail[-room:] if tail else f"{RunPaths.LOG} is empty.")
         return "\n".join(parts)
 
     def _finish(
@@ -782,9 +796,10 @@ class RunManager:
             if self.store.transition(
                 run_id, [Status.RUNNING, Status.CANCELLING, Status.PENDING], **values
             ):
-                self._publish(self.store.get(run_id))
+                self.publish(self.store.get(run_id))
 
-    def _publish(self, run: Run) -> None:
+    def publish(self, run: Run) -> None:
+        """Announce a run's record to the status subscribers (never a status that goes back)."""
         # Threads publish the same run (starter, exit watcher, sync); a status is
         # never allowed to go backwards, so a late RUNNING cannot follow COMPLETED.
         status = Status(run.status)
@@ -840,7 +855,7 @@ class RunManager:
         for run_id in stale:
             self._untrack(run_id)
             try:
-                self._publish(self.store.get(run_id))
+                self.publish(self.store.get(run_id))
             except NotFound:
                 self._seen.pop(run_id, None)
         for run_id, status in active.items():
@@ -849,7 +864,7 @@ class RunManager:
             if changed or orphan:
                 run = self.store.get(run_id)
                 if changed:
-                    self._publish(run)
+                    self.publish(run)
                 if orphan:
                     self._adopt(run, at_start=adopt)
         if Status.PENDING in active.values():
@@ -874,12 +889,12 @@ class RunManager:
         if stale and self.store.transition(
             run.id, [Status.RUNNING], status=Status.PENDING, started_at=None, host=None
         ):
-            self._publish(self.store.get(run.id))
+            self.publish(self.store.get(run.id))
 
     def _ref_of(self, run: Run, run_dir: Path) -> ProcessRef | None:
         if run.pid is not None:
             return ProcessRef(run.pid, run.pgid or run.pid, run.proc_start)
-        record = read_json(run_dir / LAUNCHER_RECORD)
+        record = read_json(RunPaths(run_dir).launcher_record)
         if record is None:
             return None
         ref = ProcessRef(int(record["pid"]), int(record["pid"]), record.get("start_time"))
@@ -912,12 +927,12 @@ class RunManager:
             cancel_requested=True,
             completed_at=utcnow(),
         ):
-            self._publish(self.store.get(run_id))
+            self.publish(self.store.get(run_id))
             return self.store.get(run_id)
         if self.store.transition(
             run_id, [Status.RUNNING], status=Status.CANCELLING, cancel_requested=True
         ):
-            self._publish(self.store.get(run_id))
+            self.publish(self.store.get(run_id))
         else:
             self.store.update(run_id, cancel_requested=True)
         self._cancel_running(self.store.get(run_id), wait=wait)
@@ -990,13 +1005,14 @@ class RunManager:
         self.hub.publish_status({**run_to_dict(run), "deleted": True})
 
     def _purge(self, run: Run) -> None:
-        run_dir = Path(run.run_dir)
+        paths = RunPaths(Path(run.run_dir))
+        run_dir = paths.root
         # Only ever remove what is recognisably this run's own directory.
-        if run_dir.name != run.id or not (run_dir / "config.ini").exists():
+        if run_dir.name != run.id or not paths.config.exists():
             raise Forbidden(f"refusing to remove {run_dir}: not the directory of run {run.id}")
         # What a FUSION run wrote in FUSION's tree is moved into output/ when it ends;
         # what is still there (its launcher was killed first) goes too.
-        external = read_json(run_dir / EXTERNAL_RECORD) or {}
+        external = read_json(paths.external_record) or {}
         remove_leftovers([str(d) for d in external.get("dirs") or []])
         shutil.rmtree(run_dir, ignore_errors=True)
 
@@ -1024,17 +1040,21 @@ class RunManager:
         """The directory of a known run."""
         return Path(self.store.get(run_id).run_dir)
 
+    def paths(self, run_id: str) -> RunPaths:
+        """The files of a known run."""
+        return RunPaths(self.run_dir(run_id))
+
     def events(self, run_id: str, after: int = -1, limit: int | None = None) -> list[Event]:
         """Progress events with ``seq > after``."""
-        return read_events(self.run_dir(run_id) / "progress.jsonl", after, limit)
+        return read_events(self.paths(run_id).progress, after, limit)
 
     def read_log(self, run_id: str, offset: int = 0, limit: int = 1 << 20) -> LogChunk:
         """A byte range of the run's log."""
-        return read_range(self.run_dir(run_id) / "logs" / "sim.log", offset, limit)
+        return read_range(self.paths(run_id).log, offset, limit)
 
     def tail_log(self, run_id: str, lines: int = 100) -> LogChunk:
         """The last ``lines`` lines of the run's log."""
-        return tail_lines(self.run_dir(run_id) / "logs" / "sim.log", lines)
+        return tail_lines(self.paths(run_id).log, lines)
 
     def artifacts(self, run_id: str) -> list[artifacts.Artifact]:
         """The run's files."""
@@ -1051,9 +1071,9 @@ class RunManager:
     def results(self, run_id: str) -> pd.DataFrame:
         """One row per Erlang load with the blocking statistics, and how many iterations
         its file holds (``iterations_saved``) against how many ran (``iterations_run``)."""
-        run_dir = self.run_dir(run_id)
-        frame = artifacts.results(run_dir / "output")
-        counted = artifacts.iterations_run(read_events(run_dir / "progress.jsonl"))
+        paths = self.paths(run_id)
+        frame = artifacts.results(paths.output)
+        counted = artifacts.iterations_run(read_events(paths.progress))
         return artifacts.compare_iterations(frame, counted)
 
     def subscribe(

@@ -30,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from fusion_jupyter.engine.runpaths import RunPaths
+
 
 class Status(str, enum.Enum):
     """A run's life: PENDING -> RUNNING [-> CANCELLING] -> one of the terminal statuses.
@@ -197,8 +199,8 @@ class RunTag(Base):
 
     __tablename__ = "run_tags"
     # The run's creation time is copied here (revision 0004) so that a listing filtered
-    # by tag walks this index in page order, instead of sorting every run with the tag
-    # (10,000 of 100,000: 35 ms) or scanning every run for a rare one (40 ms).
+    # by tag walks this index in page order, instead of sorting every run with a common
+    # tag or scanning every run for a rare one.
     __table_args__ = (Index("ix_run_tags_tag_created", "tag", "created_at", "run_id"),)
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
@@ -258,7 +260,7 @@ def run_to_dict(run: Run) -> dict[str, Any]:
 
 
 #: What a listing row of ``GET runs?view=compact`` carries, in order: what the runs panel
-#: draws, no more (a list of 100 runs was 65 KB with every field; it must be a page).
+#: draws, no more, so that a page of rows stays small.
 COMPACT_COLUMNS: tuple[str, ...] = (
     "id",
     "name",
@@ -295,7 +297,7 @@ def run_to_row(run: Run) -> list[Any]:
 
 
 #: Where a failed run's error gives way to its log's last lines (engine.manager).
-LOG_TAIL_HEADER = "Last lines of logs/sim.log:"
+LOG_TAIL_HEADER = f"Last lines of {RunPaths.LOG}:"
 
 
 def status_view(run: dict[str, Any]) -> dict[str, Any]:

@@ -15,22 +15,23 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from fusion_jupyter.engine.executors.base import RunEnd
 from fusion_jupyter.engine.executors.slurm import (
     CANCELLED_STATES,
     COMPLETED_STATES,
     JobState,
     SlurmError,
+    SlurmExecutor,
 )
 from fusion_jupyter.engine.faults import FaultLog
-from fusion_jupyter.engine.launcher import EXIT_RECORD, LAUNCHER_RECORD, read_json
+from fusion_jupyter.engine.launcher import read_json
 from fusion_jupyter.engine.models import Run, Status, Sweep, utcnow
 from fusion_jupyter.engine.procinfo import describe_exit
-from fusion_jupyter.engine.store import JobRow
-
-if TYPE_CHECKING:
-    from fusion_jupyter.engine.manager import RunManager
+from fusion_jupyter.engine.runpaths import RunPaths
+from fusion_jupyter.engine.settings import EngineSettings
+from fusion_jupyter.engine.store import JobRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,27 @@ CANCEL_WAIT_SECONDS = 30.0
 CANCEL_POLL_SECONDS = 0.2
 
 
-class SlurmRuns:
-    """The part of a RunManager that deals with Slurm (it uses the manager's plumbing)."""
+class Supervisor(Protocol):
+    """What SlurmRuns uses of the RunManager: its parts and its public run plumbing."""
 
-    def __init__(self, manager: RunManager) -> None:
+    settings: EngineSettings
+    store: Store
+    slurm: SlurmExecutor
+
+    def write_launch(self, run: Run) -> None: ...
+
+    def publish(self, run: Run) -> None: ...
+
+    def follow(self, run_id: str) -> None: ...
+
+    def settle(self, run_id: str, end: RunEnd) -> None: ...
+
+
+class SlurmRuns:
+    """The part of a RunManager that deals with Slurm: it notices that a job ended by
+    polling, and reports the run's end to the manager's ``settle``."""
+
+    def __init__(self, manager: Supervisor) -> None:
         self.m = manager
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -72,7 +90,7 @@ class SlurmRuns:
         job_ids: dict[str, str] = {}
         try:
             for run in runs:
-                self.m._write_launch(run, Path(run.run_dir))
+                self.m.write_launch(run)
             if sweep is not None and len(runs) > 1:
                 job_ids = self._submit_array(runs, sweep)
             else:
@@ -83,12 +101,13 @@ class SlurmRuns:
         except (SlurmError, OSError) as exc:
             for run in runs:
                 if run.id not in job_ids:
-                    self.m._finish(run.id, Status.FAILED, None, f"Slurm refused the job: {exc}")
+                    error = f"Slurm refused the job: {exc}"
+                    self.m.settle(run.id, RunEnd(Status.FAILED, error=error))
         self.m.store.set_job_ids(job_ids)
         for run in runs:
             if run.id in job_ids:
                 run.job_id = job_ids[run.id]
-                self.m._publish(run)
+                self.m.publish(run)
         self._wake.set()
 
     def _submit_array(self, runs: Sequence[Run], sweep: Sweep) -> dict[str, str]:
@@ -150,9 +169,9 @@ class SlurmRuns:
         elif state.pending:
             if row.status == Status.PENDING and row.pending_reason != state.reason:
                 self.m.store.update(row.id, pending_reason=state.reason)
-                self.m._publish(self.m.store.get(row.id))
-        elif row.status == Status.PENDING:
-            if self.m.store.transition(
+                self.m.publish(self.m.store.get(row.id))
+        else:
+            if row.status == Status.PENDING and self.m.store.transition(
                 row.id,
                 [Status.PENDING],
                 status=Status.RUNNING,
@@ -160,22 +179,14 @@ class SlurmRuns:
                 node=state.node,
                 pending_reason=None,
             ):
-                self.m._publish(self.m.store.get(row.id))
-            self._follow(row.id)
-        elif row.id not in self.m._trackers:
-            self._follow(row.id)  # re-attached after a restart
-
-    def _follow(self, run_id: str) -> None:
-        self.m._track(run_id, Path(self.m.store.get(run_id).run_dir), None)
+                self.m.publish(self.m.store.get(row.id))
+            self.m.follow(row.id)  # every round: after a restart, this re-attaches it
 
     # ---- settling ---------------------------------------------------------------------
 
     def settle(self, run: Run, state: JobState | None) -> None:
         """Give a run whose job ended (or that Slurm forgot) its terminal status."""
-        tracker = self.m._trackers.get(run.id)
-        if tracker is not None:
-            tracker.poll(self.m.hub)
-        record = read_json(Path(run.run_dir) / EXIT_RECORD)
+        record = read_json(RunPaths(Path(run.run_dir)).exit_record)
         code = record.get("exit_code") if record else (state.exit_code if state else None)
         cancelled = self.m.store.cancel_requested(run.id) or (
             state is not None and state.state in CANCELLED_STATES
@@ -185,13 +196,14 @@ class SlurmRuns:
         )
         extra = _ran_where(run, state)
         if cancelled:
-            self.m._finish(run.id, Status.CANCELLED, code, None, **extra)
+            end = RunEnd(Status.CANCELLED, code, extra=extra)
         elif succeeded:
-            self.m._finish(run.id, Status.COMPLETED, code, None, **extra)
+            end = RunEnd(Status.COMPLETED, code, extra=extra)
         else:
-            reason = _failure_reason(run, state, record)
-            error = self.m._failure_message(run, reason, tracker)
-            self.m._finish(run.id, Status.FAILED, code, error, **extra)
+            end = RunEnd(
+                Status.FAILED, code, reason=_failure_reason(run, state, record), extra=extra
+            )
+        self.m.settle(run.id, end)
 
     # ---- cancelling -------------------------------------------------------------------
 
@@ -201,7 +213,7 @@ class SlurmRuns:
             self.m.store.update(run.id, cancel_requested=True)
         unsubmitted = [r for r in runs if not r.job_id]
         for run in unsubmitted:
-            self.m._finish(run.id, Status.CANCELLED, None, None)
+            self.m.settle(run.id, RunEnd(Status.CANCELLED))
         jobs = [r for r in runs if r.job_id]
         if not jobs:
             return
@@ -225,7 +237,7 @@ def _ran_where(run: Run, state: JobState | None) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if state is not None and state.node and not run.node:
         extra["node"] = state.node
-    launched = read_json(Path(run.run_dir) / LAUNCHER_RECORD)
+    launched = read_json(RunPaths(Path(run.run_dir)).launcher_record)
     if run.started_at is None and launched and launched.get("started_at"):
         extra["started_at"] = datetime.fromisoformat(launched["started_at"].replace("Z", "+00:00"))
     return extra

@@ -36,11 +36,11 @@ if TYPE_CHECKING:
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: The newest migration in migrations/versions (a test checks it is Alembic's head):
-#: a database already there is opened without loading Alembic (11 MB of a server).
+#: a database already there is opened without loading Alembic (a large import).
 SCHEMA_HEAD = "0005"
 #: Most rows (runs and their tags) one transaction of a sweep inserts. SQLite has one
-#: writer at a time: a 10,000-run sweep written at once held the lock for tens of
-#: seconds, and every other write waited (or failed "database is locked").
+#: writer at a time: a big sweep written at once would hold the lock so long that
+#: every other write waited (or failed "database is locked").
 SWEEP_BATCH_ROWS = 500
 # Arbitrary but fixed: the key of the PostgreSQL advisory lock that serialises
 # slot claims and migrations between managers sharing one database.
@@ -284,8 +284,7 @@ class Store:
             with self.write() as session:
                 session.add_all(run for run, _tags in batch)
                 session.flush()
-                # Tag rows in one executemany: through the ORM's cascade they cost 0.6 ms
-                # each (a 200-run sweep with 31 tags took 3.7 s).
+                # Tag rows in one executemany: the ORM's cascade inserts them one by one.
                 values = [
                     {"run_id": run.id, "tag": row.tag, "created_at": row.created_at}
                     for run, rows in tag_rows

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fusion_jupyter.engine.hub import EventHub
 from fusion_jupyter.engine.progress import Event, ProgressReader, ProgressState, file_size
+from fusion_jupyter.engine.runpaths import RunPaths
 
 
 @dataclass
@@ -19,6 +20,7 @@ class RunTracker:
     run_dir: Path
     remote: bool = False  # written on another host: watched by polling
     reader: ProgressReader = field(init=False)
+    log_path: Path = field(init=False)
     state: ProgressState = field(default_factory=ProgressState)
     log_size: int = 0
     dirty: bool = False
@@ -26,7 +28,9 @@ class RunTracker:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.reader = ProgressReader(self.run_dir / "progress.jsonl")
+        paths = RunPaths(self.run_dir)
+        self.reader = ProgressReader(paths.progress)
+        self.log_path = paths.log
 
     def poll(self, hub: EventHub) -> None:
         """Read what is new in the run's files and publish it."""
@@ -35,7 +39,7 @@ class RunTracker:
             if events:
                 self._fold(events)
                 hub.publish_progress(self.run_id, events)
-            size = file_size(self.run_dir / "logs" / "sim.log")
+            size = file_size(self.log_path)
             if size > self.log_size:
                 self.log_size = size
                 hub.publish_log(self.run_id, size)

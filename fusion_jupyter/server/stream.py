@@ -17,7 +17,6 @@ never wait, so one slow client costs the others nothing.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -29,7 +28,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from fusion_jupyter.engine.hub import Subscription
+from fusion_jupyter.engine.hub import Message, Subscription, message_json
 from fusion_jupyter.server.context import SETTINGS_KEY, FusionContext
 from fusion_jupyter.server.handlers import API_PREFIX, AUTH_RESOURCE
 from fusion_jupyter.service.session import StreamSession
@@ -41,6 +40,15 @@ CLOSE_STALLED = 1008
 
 Send = Callable[[str], "asyncio.Future[None] | None"]
 Close = Callable[[int, str], None]
+
+
+def encode_frame(messages: list[Message]) -> str:
+    """Messages as one frame, a compact JSON array.
+
+    A message published to every subscriber is encoded once for all of them
+    (:class:`~fusion_jupyter.engine.hub.SharedMessage`), not once a client.
+    """
+    return "[" + ",".join(map(message_json, messages)) + "]"
 
 
 class ClientStream:
@@ -104,7 +112,7 @@ class ClientStream:
     def _collect(self, io: bool) -> str | None:
         """One frame: everything ready, as a JSON array (in the pool when ``io``)."""
         messages = self.session.collect(io=io)
-        return json.dumps(messages, separators=(",", ":")) if messages else None
+        return encode_frame(messages) if messages else None
 
     # ---- writing --------------------------------------------------------------------
 

@@ -67,6 +67,10 @@ class Lightpath(NamedTuple):
     block: int
     bandwidth: int
     fmt: ModFormat
+    #: Its GSNR in dB when the physical layer is modelled (``snr_type = gsnr``).
+    snr_db: float | None = None
+    #: FUSION's band name.
+    band: str = "c"
 
 
 class Allocation(NamedTuple):
@@ -77,6 +81,8 @@ class Allocation(NamedTuple):
     sliced: bool
     #: A slicing segment failed before this success (FUSION's bit-rate quirk).
     segment_failed: bool
+    #: Bandwidth left unserved when FUSION's ``can_partially_serve`` accepted part of it.
+    unserved: int = 0
 
 
 class Controller:
@@ -100,6 +106,10 @@ class Controller:
         self._unsliced_format = precalc_format if pre_calc_mod_selection else best_format
         self._tiers = sorted(mod_table, reverse=True)
         self._options: dict[tuple[str, str, int], tuple[PathOption, ...]] = {}
+
+    def clear(self) -> None:
+        """Empty the network, as at the start of an iteration."""
+        self.spectrum.clear()
 
     def options(self, src: str, dst: str, bandwidth: int) -> tuple[PathOption, ...]:
         """The candidate paths of a request, planned once per (src, dst, bandwidth)."""

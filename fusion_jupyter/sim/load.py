@@ -98,6 +98,7 @@ def params_from_values(
         route_method=route_method,
         cores_per_link=int(values["cores_per_link"]),
         c_band=int(values["c_band"]),
+        l_band=int(values.get("l_band") or 0),
         guard_slots=int(values["guard_slots"]),
         max_segments=int(values["max_segments"]),
         request_distribution={
@@ -115,6 +116,12 @@ def params_from_values(
         only_core_node=bool(values.get("is_only_core_node", True)),
         runner=runner,
         save_start_end_slots=bool(values.get("save_start_end_slots", False)),
+        snr_type=str(values.get("snr_type")),
+        can_partially_serve=bool(values.get("can_partially_serve", False)),
+        grooming=bool(values.get("is_grooming_enabled", False)),
+        bw_per_slot=float(values.get("bw_per_slot", 12.5)),
+        input_power=float(values.get("input_power", 0.001)),
+        phi={str(k): v for k, v in (values.get("phi") or {}).items()},
     )
 
 

@@ -14,7 +14,7 @@ holds the state so far and, at the end, the final state. Keys FUSION does not ha
   CI stopped the point early, share of sliced requests, wall time.
 
 ``lightpath_utilization`` and ``lp_bw_utilization_dict`` are FUSION's: without grooming
-every lightpath is 100 % used.
+every lightpath is 100 % used; with it, FUSION's time-weighted figure per lightpath.
 ``link_usage`` is the last iteration's: per directed link, lightpaths set up over it
 (``usage_count``), Gb/s x s carried (``throughput``) and FUSION's ``link_num``.
 
@@ -112,8 +112,9 @@ def _iteration_document(point: ErlangPoint, result: IterationResult) -> dict[str
     """``iter_stats[i]`` with FUSION's keys; the ``sim_*_list`` values run up to iteration i.
 
     Per-request lists FUSION only fills on request (snapshots, fragmentation, slot
-    lists) and the SNR/crosstalk figures, which need a physical-layer model, are
-    FUSION's empty values for the settings this simulator accepts.
+    lists) and the crosstalk figures are FUSION's empty values for the settings this
+    simulator accepts; the SNR figures and demand realization are filled when the
+    physical layer and partial service are modelled.
     """
     upto = result.iteration + 1
     stats = point.stats
@@ -123,7 +124,8 @@ def _iteration_document(point: ErlangPoint, result: IterationResult) -> dict[str
         "cores_dict": result.cores,
         "weights_dict": result.weights,
         "mods_used_dict": result.mods_used,
-        "demand_realization_ratio": {"overall": [], **{bw: [] for bw in result.block_bw}},
+        "demand_realization_ratio": result.demand_realization
+        or {"overall": [], **{bw: [] for bw in result.block_bw}},
         "block_bw_dict": result.block_bw,
         "frag_dict": {},
         "lp_bw_utilization_dict": result.lp_utilization,
@@ -136,7 +138,7 @@ def _iteration_document(point: ErlangPoint, result: IterationResult) -> dict[str
         **_prefixed("lengths_", result.lengths.rounded(with_std=False)),
         **_prefixed("route_times_", {"mean": 0.0, "min": 0.0, "max": 0.0}),
         **_prefixed("xt_", dict.fromkeys(("mean", "min", "max"))),
-        **_prefixed("snr_", dict.fromkeys(("mean", "min", "max"))),
+        **_prefixed("snr_", result.snr or dict.fromkeys(("mean", "min", "max"))),
         "bands_list": [],
         "start_slot_list": [],
         "end_slot_list": [],
@@ -200,7 +202,7 @@ def _exact_means(
 
 def write_json_atomically(path: Path, document: Any) -> None:
     """Replace ``path`` in one rename, so a reader never sees half a file."""
-    # Compact: json's C encoder is used only without indent (5-10x faster here).
+    # Compact: json's C encoder is used only without indent.
     _replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(document)))
 
 

@@ -81,6 +81,37 @@ class SimParams:
     route_method: str = "k_shortest_path"
     #: ``save_start_end_slots`` (only shapes the result files).
     save_start_end_slots: bool = False
+    #: ``l_band`` slots (0: none). With the C band it makes FUSION's C+L multi-band grid.
+    l_band: int = 0
+    #: ``snr_type``: ``"None"`` (reach table only) or ``"gsnr"`` (FUSION's physical
+    #: layer, with ``dynamic_lps``: see :mod:`~fusion_jupyter.sim.physical`).
+    snr_type: str = "None"
+    #: ``is_grooming_enabled`` (with ``fixed_grid``, the GSNR and dynamic_lps): see
+    #: :mod:`~fusion_jupyter.sim.grooming`.
+    grooming: bool = False
+    #: ``can_partially_serve``: a request partly placed on the last path is accepted.
+    can_partially_serve: bool = False
+    #: ``bw_per_slot`` in GHz; only the GSNR uses it.
+    bw_per_slot: float = 12.5
+    #: ``input_power`` in W per channel; only the GSNR uses it.
+    input_power: float = 0.001
+    #: ``phi`` per format; only the GSNR uses it.
+    phi: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def bands(self) -> tuple[str, ...]:
+        """FUSION's band list: ``c``, then ``l`` when it has slots."""
+        return ("c", "l") if self.l_band else ("c",)
+
+    @property
+    def band_slots(self) -> tuple[int, ...]:
+        """Slots of each band of :attr:`bands`."""
+        return (self.c_band, self.l_band) if self.l_band else (self.c_band,)
+
+    @property
+    def physical(self) -> bool:
+        """Whether decisions check FUSION's GSNR (``snr_type = gsnr``)."""
+        return self.snr_type == "gsnr"
 
     @property
     def routing_k(self) -> int:

@@ -36,6 +36,8 @@ class Route:
     #: Undirected link indices along the path.
     links: tuple[int, ...]
     length_km: float
+    #: Length of each link along the path, km (the GSNR adds them up link by link).
+    link_lengths_km: tuple[float, ...] = ()
 
     @property
     def hops(self) -> int:
@@ -58,10 +60,11 @@ def computed_paths(topology: Topology, src: str, dst: str, k: int) -> list[list[
 def make_route(topology: Topology, path: list[str] | tuple[str, ...]) -> Route:
     """Attach link indices and length (summed hop by hop, as FUSION does) to a path."""
     links = tuple(topology.link_index[(u, v)] for u, v in pairwise(path))
+    lengths = tuple(topology.links[index].length_km for index in links)
     length = 0.0
-    for index in links:
-        length += topology.links[index].length_km
-    return Route(tuple(path), links, length)
+    for link_km in lengths:
+        length += link_km
+    return Route(tuple(path), links, length, lengths)
 
 
 def path_table(topology: Topology, k: int = SHIPPED_K) -> dict[str, Any]:

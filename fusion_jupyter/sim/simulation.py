@@ -13,9 +13,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from fusion_jupyter.sim.controller import Allocation, Controller
+from fusion_jupyter.sim.grooming import GroomedRequest, GroomingController
+from fusion_jupyter.sim.gsnr import Gsnr, MultiBandGsnr
 from fusion_jupyter.sim.modulation import ModTable, load_mod_table, resolve_mod_path
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
 from fusion_jupyter.sim.params import SimParams
+from fusion_jupyter.sim.physical import PhysicalController
 from fusion_jupyter.sim.routing import RouteTable
 from fusion_jupyter.sim.spectrum import Spectrum
 from fusion_jupyter.sim.stats import ErlangStats
@@ -34,7 +37,7 @@ class SimContext:
     #: Bandwidths in the table's order, which is the order FUSION draws them by index.
     bandwidths: list[int]
     quotas: list[int]
-    controller: Controller
+    controller: Controller | PhysicalController
 
     @property
     def mod_names(self) -> dict[int, list[str]]:
@@ -57,15 +60,33 @@ def build_context(
     )
     bandwidths = list(mod_table)
     quotas = bandwidth_quotas(bandwidths, params.request_distribution, params.num_requests)
-    spectrum = Spectrum(len(topology.links), params.cores_per_link, params.c_band)
-    controller = Controller(
-        spectrum,
-        RouteTable(topology, params.routing_k),
-        mod_table,
-        max_segments=params.max_segments,
-        guard_slots=params.guard_slots,
-        pre_calc_mod_selection=params.pre_calc_mod_selection,
+    spectrum = Spectrum(
+        len(topology.links), params.cores_per_link, params.c_band, params.band_slots
     )
+    routes = RouteTable(topology, params.routing_k)
+    controller: Controller | PhysicalController
+    if params.physical:
+        controller = (GroomingController if params.grooming else PhysicalController)(
+            spectrum,
+            routes,
+            mod_table,
+            (MultiBandGsnr if params.l_band else Gsnr)(
+                params.bw_per_slot, params.input_power, params.phi
+            ),
+            bands=params.bands,
+            k_paths=params.k_paths,
+            max_segments=params.max_segments,
+            can_partially_serve=params.can_partially_serve,
+        )
+    else:
+        controller = Controller(
+            spectrum,
+            routes,
+            mod_table,
+            max_segments=params.max_segments,
+            guard_slots=params.guard_slots,
+            pre_calc_mod_selection=params.pre_calc_mod_selection,
+        )
     return SimContext(params, topology, mod_table, bandwidths, quotas, controller)
 
 
@@ -81,9 +102,20 @@ def run_iteration(ctx: SimContext, erlang: float, iteration: int) -> IterationRe
         holding_time=params.holding_time,
     )
     controller = ctx.controller
-    controller.spectrum.clear()
-    tally = IterationTally(ctx.bandwidths, params.k_paths, params.cores_per_link)
-    _process_events(ctx, events, tally)
+    controller.clear()
+    tally = IterationTally(
+        ctx.bandwidths,
+        params.k_paths,
+        params.cores_per_link,
+        bands=params.bands,
+        physical=params.physical,
+        measured_utilization=params.grooming,
+        partial_distribution=params.request_distribution if params.can_partially_serve else None,
+    )
+    if isinstance(controller, GroomingController):
+        _process_groomed_events(ctx, controller, events, tally)
+    else:
+        _process_events(ctx, events, tally)
     result = tally.result(iteration, sum(ctx.quotas), ctx.topology, ctx.mod_names)
     result.wall_seconds = time.perf_counter() - started
     return result
@@ -116,6 +148,34 @@ def _process_events(ctx: SimContext, events: Iterator[Event], tally: IterationTa
         if allocation is not None:
             release(allocation.option, allocation.lightpaths)
             tally.released(allocation.option, bandwidths[bw] * (depart - arrive))
+
+
+def _process_groomed_events(
+    ctx: SimContext, controller: GroomingController, events: Iterator[Event], tally: IterationTally
+) -> None:
+    """The event loop with grooming: lightpaths outlive requests and are shared."""
+    nodes = ctx.topology.request_nodes
+    bandwidths = ctx.bandwidths
+    live: dict[int, GroomedRequest] = {}
+    for index, src, dst, bw, arrive, depart in events:
+        if index >= 0:
+            bandwidth = bandwidths[bw]
+            served = controller.arrive(index, nodes[src], nodes[dst], bandwidth, arrive)
+            if served is None:
+                tally.blocked_request(bandwidth)
+                continue
+            live[index] = served
+            if served.counted:
+                tally.routed_request(bandwidth, served.allocation())
+            else:
+                tally.served_by_grooming(bandwidth, int(served.unserved or 0))
+            continue
+        request = ~index
+        served = live.pop(request, None)
+        if served is not None:
+            for record in controller.depart(request, served, depart):
+                tally.lightpath_released(record)
+            tally.released(served.option, bandwidths[bw] * (depart - arrive))
 
 
 def run_erlang(ctx: SimContext, index: int, erlang: float, observer: Observer) -> ErlangPoint:

@@ -37,16 +37,29 @@ def run_steps(width: int) -> tuple[int, ...]:
 
 
 class Spectrum:
-    """Slot occupancy of every link and core of a network."""
+    """Slot occupancy of every link and core of a network.
 
-    def __init__(self, num_links: int, cores: int, slots: int) -> None:
+    With several bands (``band_slots``, e.g. C and L), each core holds one segment per
+    band, core-major: core 0's bands in order, then core 1's... That is FUSION's search
+    order for first fit (cores, then bands, then slots). Segments are ``stride`` bits
+    apart; bits past a shorter band's end are never free.
+    """
+
+    def __init__(
+        self, num_links: int, cores: int, slots: int, band_slots: tuple[int, ...] = ()
+    ) -> None:
+        widths = band_slots or (slots,)
         self.cores = cores
-        self.slots = slots
-        #: Bits per core: the band plus one separator bit that is never free.
-        self.stride = slots + 1
-        band = (1 << slots) - 1
-        #: Every slot of every core free.
-        self.all_free = sum(band << (core * self.stride) for core in range(cores))
+        self.bands = len(widths)
+        self.slots = max(widths)
+        #: Bits per segment: the widest band plus one separator bit that is never free.
+        self.stride = self.slots + 1
+        #: Every slot of every core and band free.
+        self.all_free = sum(
+            ((1 << width) - 1) << ((core * self.bands + band) * self.stride)
+            for core in range(cores)
+            for band, width in enumerate(widths)
+        )
         self.masks = [0] * num_links
 
     def clear(self) -> None:
@@ -86,7 +99,7 @@ class Spectrum:
         return position, block
 
     def locate(self, position: int) -> tuple[int, int]:
-        """(core, start slot) of a bit position."""
+        """(segment, start slot) of a bit position; the segment is the core with one band."""
         return divmod(position, self.stride)
 
     def occupy(self, links: Sequence[int], block: int) -> None:

@@ -53,13 +53,42 @@ class Supported:
 SUPPORTED: tuple[Supported, ...] = (
     Supported("route_method", ROUTE_METHODS, "k shortest paths by length"),
     Supported("allocation_method", ("first_fit",), "first fit"),
-    Supported("snr_type", ("None",), "no physical-layer check (reach table only)"),
-    Supported("dynamic_lps", (False,), "FUSION's static slicing, not dynamic lightpath slicing"),
-    Supported("is_grooming_enabled", (False,), "no grooming"),
-    Supported("fixed_grid", (False,), "the flexible grid"),
-    Supported("spectrum_priority", ("None",), "FUSION's default search order (cores, then slots)"),
-    Supported("can_partially_serve", (False,), "a request is served whole or blocked"),
-    Supported("snr_recheck", (False,), "no SNR recheck"),
+    Supported(
+        "snr_type",
+        ("None", "gsnr"),
+        "the reach table only, or FUSION's GSNR in the C band with dynamic_lps = True",
+    ),
+    Supported(
+        "dynamic_lps",
+        (False, True),
+        "FUSION's static slicing, or dynamic lightpath slicing with snr_type = gsnr",
+    ),
+    Supported(
+        "is_grooming_enabled",
+        (False, True),
+        "grooming on the fixed grid with snr_type = gsnr, dynamic_lps and can_partially_serve",
+    ),
+    Supported(
+        "fixed_grid",
+        (False, True),
+        "the flexible grid, or the fixed grid with grooming (is_grooming_enabled = True)",
+    ),
+    Supported(
+        "spectrum_priority",
+        ("None", "CSB"),
+        "cores, then bands, then slots: FUSION's default order, which CSB also selects",
+    ),
+    Supported(
+        "can_partially_serve",
+        (False, True),
+        "partial service of a dynamically sliced request (with dynamic_lps = True)",
+    ),
+    Supported(
+        "snr_recheck",
+        (False,),
+        "no SNR recheck; FUSION (973983bc) itself crashes with it: TypeError: "
+        "get_overlapping_lightpaths() got an unexpected keyword argument 'include_all_bands'",
+    ),
     Supported("multi_fiber", (False,), "one fibre per link"),
     Supported("const_link_weight", (False,), "routing by length in km"),
     Supported("deploy_model", (False,), "no trained model"),
@@ -93,7 +122,7 @@ def check_supported(config: RawConfig, fusion_root: str | Path | None = None) ->
     """
     values = fusion_ini.flatten(config).values
     problems = [p for rule in SUPPORTED if (p := _check_rule(values, rule))]
-    for check in (_check_bands, _check_network, _check_erlangs):
+    for check in (_check_bands, _check_network, _check_erlangs, _check_physical):
         problems.extend(check(values))
     problems.extend(_check_modulation(values, fusion_root))
     return problems
@@ -120,16 +149,104 @@ def _check_rule(values: Mapping[str, Any], rule: Supported) -> Problem | None:
 
 
 def _check_bands(values: Mapping[str, Any]) -> list[Problem]:
-    """FUSION adds every band with a non-zero slot count; only C is modelled."""
-    return [
-        _problem(
-            band,
-            f"{band} = {values[band]} adds a band (multi-band, e.g. C+L); the built-in "
-            "simulator models the C band only (c_band).",
+    """FUSION adds every band with a non-zero slot count; C, and C+L with the GSNR."""
+    multi_band_gsnr = values.get("snr_type") == "gsnr" and bool(values.get("dynamic_lps"))
+    problems = []
+    for band in OTHER_BANDS:
+        if not values.get(band) or (band == "l_band" and multi_band_gsnr):
+            continue
+        modelled = (
+            "the C band, and C+L (l_band) with snr_type = gsnr and dynamic_lps = True"
+            if band == "l_band"
+            else "the C band, and C+L with the GSNR"
         )
-        for band in OTHER_BANDS
-        if values.get(band)
-    ]
+        problems.append(
+            _problem(
+                band,
+                f"{band} = {values[band]} adds a band (multi-band); the built-in simulator "
+                f"models {modelled}.",
+            )
+        )
+    return problems
+
+
+def _check_physical(values: Mapping[str, Any]) -> list[Problem]:
+    """The physical layer is modelled as one combination: GSNR with dynamic slicing.
+
+    FUSION's static slicing with a GSNR check, dynamic slicing on the reach table,
+    guard slots with the GSNR (FUSION then measures the guard slot as signal too) and
+    pre-calculated formats with it are other code paths, not modelled.
+    """
+    gsnr = values.get("snr_type") == "gsnr"
+    dynamic = bool(values.get("dynamic_lps"))
+    problems = []
+    if gsnr and not dynamic:
+        problems.append(
+            _problem(
+                "snr_type",
+                "snr_type = gsnr is modelled only with dynamic_lps = True (FUSION's static "
+                "slicing with a GSNR check is not)",
+            )
+        )
+    if dynamic and not gsnr and values.get("snr_type") in ("None", None):
+        problems.append(
+            _problem(
+                "dynamic_lps",
+                "dynamic_lps = True is modelled only with snr_type = gsnr (FUSION's dynamic "
+                "slicing on the reach table is not)",
+            )
+        )
+    if values.get("can_partially_serve") and not (gsnr and dynamic):
+        problems.append(
+            _problem(
+                "can_partially_serve",
+                "can_partially_serve = True is modelled only with snr_type = gsnr and "
+                "dynamic_lps = True",
+            )
+        )
+    if gsnr and values.get("guard_slots") not in (0, None):
+        problems.append(
+            _problem(
+                "guard_slots",
+                f"guard_slots = {values.get('guard_slots')} with snr_type = gsnr is not "
+                "modelled (FUSION counts the guard slot in the GSNR's bandwidth); use 0",
+            )
+        )
+    grooming = bool(values.get("is_grooming_enabled"))
+    fixed = bool(values.get("fixed_grid"))
+    if grooming and not (gsnr and dynamic and fixed and values.get("can_partially_serve")):
+        problems.append(
+            _problem(
+                "is_grooming_enabled",
+                "is_grooming_enabled = True is modelled only with fixed_grid = True, "
+                "snr_type = gsnr, dynamic_lps = True and can_partially_serve = True",
+            )
+        )
+    if grooming and values.get("l_band"):
+        problems.append(
+            _problem(
+                "is_grooming_enabled",
+                f"is_grooming_enabled = True with l_band = {values.get('l_band')} (C+L) is not "
+                "modelled: FUSION (973983bc) does not reproduce its own regression fixture for "
+                "it, so the combination cannot be verified",
+            )
+        )
+    if fixed and not grooming:
+        problems.append(
+            _problem(
+                "fixed_grid",
+                "fixed_grid = True is modelled only with is_grooming_enabled = True "
+                "(and the GSNR with dynamic slicing)",
+            )
+        )
+    if gsnr and values.get("pre_calc_mod_selection"):
+        problems.append(
+            _problem(
+                "pre_calc_mod_selection",
+                "pre_calc_mod_selection = True with snr_type = gsnr is not modelled",
+            )
+        )
+    return problems
 
 
 def _check_network(values: Mapping[str, Any]) -> list[Problem]:

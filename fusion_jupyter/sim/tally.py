@@ -8,20 +8,37 @@ counts once the iteration ends.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from fusion_jupyter.sim.controller import Allocation, PathOption
+from fusion_jupyter.sim.grooming import Released
+from fusion_jupyter.sim.routing import Route
 from fusion_jupyter.sim.topology import Topology
 
 #: FUSION's block reasons; with snr_type None every block ends up as "distance".
 BLOCK_REASONS = ("distance", "congestion", "xt_threshold")
-#: FUSION's only band here.
-BAND = "c"
+
+
+class Placed(NamedTuple):
+    """Lightpaths of one format placed with one bandwidth, band and route."""
+
+    bandwidth: int
+    band: str
+    route: Route
+    lightpaths: int
+
+
+def _length(placed: Placed) -> float:
+    return placed.route.length_km
+
+
+def _hops(placed: Placed) -> float:
+    return placed.route.hops
 
 
 @dataclass(frozen=True)
@@ -81,21 +98,51 @@ def _exact_mean_stdev(pairs: list[tuple[float, int]]) -> tuple[int, float, float
     """statistics.mean and statistics.stdev of the expanded sample, without expanding it.
 
     Both are exact in rational arithmetic and correctly rounded once, so summing
-    (value x count) as fractions gives the very same floats.
+    (value x count) exactly gives the very same floats. Every float is an integer over
+    a power of two, so the sums are kept as integers over the largest such denominator:
+    plain int arithmetic instead of Fraction objects (which dominated a small run).
     """
     count = sum(weight for _, weight in pairs)
     if _SQRT_OF_FRACTION is None:
         values = [value for value, weight in pairs for _ in range(weight)]
         std = statistics.stdev(values) if count > 1 else 0.0
         return count, statistics.mean(values), std
-    exact = [(Fraction(value), weight) for value, weight in pairs]
-    total = sum((value * weight for value, weight in exact), Fraction(0))
-    mean = float(total / count)
+    ratios = [(float(value).as_integer_ratio(), weight) for value, weight in pairs]
+    scale = max(denominator for (_, denominator), _ in ratios)
+    scaled = [
+        (numerator * (scale // denominator), weight) for (numerator, denominator), weight in ratios
+    ]
+    total = sum(value * weight for value, weight in scaled)
+    mean = total / (scale * count)
     if count < 2:
         return count, mean, 0.0
-    squares = sum((value * value * weight for value, weight in exact), Fraction(0))
-    spread = (count * squares - total * total) / count / (count - 1)
-    return count, mean, float(_SQRT_OF_FRACTION(spread.numerator, spread.denominator))
+    squares = sum(value * value * weight for value, weight in scaled)
+    numerator = count * squares - total * total
+    denominator = scale * scale * count * (count - 1)
+    common = math.gcd(numerator, denominator)
+    return count, mean, float(_SQRT_OF_FRACTION(numerator // common, denominator // common))
+
+
+def _realization_summary(ratios: list[float], expected: float | None) -> dict[str, Any]:
+    """One bandwidth's served / requested ratios summarised as FUSION does.
+
+    ``expected`` is how many requests of that bandwidth there were (FUSION's share x
+    num_requests, a float); without it FUSION writes no ``ratio_full_served``.
+    """
+    if not ratios:
+        return dict.fromkeys(("mean", "std", "min", "max"))
+    std = 0.0 if len(ratios) == 1 else statistics.stdev(ratios)
+    full = sum(1 for ratio in ratios if ratio == 1)
+    out: dict[str, Any] = {
+        "mean": round(statistics.mean(ratios), 2),
+        "std": round(std, 2),
+        "min": min(ratios),
+        "max": max(ratios),
+        "num_full_served": full,
+    }
+    if expected is not None:
+        out["ratio_full_served"] = full / expected if expected > 0 else 0
+    return out
 
 
 def _round2(value: float | None) -> float | None:
@@ -124,6 +171,10 @@ class IterationResult:
     link_usage: dict[str, dict[str, Any]]
     #: FUSION's ``lp_bw_utilization_dict``: per lightpath bandwidth, band and core.
     lp_utilization: dict[str, Any] = field(default_factory=dict)
+    #: FUSION's ``snr_mean/min/max`` (all None without the physical layer).
+    snr: dict[str, float | None] = field(default_factory=dict)
+    #: FUSION's ``demand_realization_ratio`` summaries; None unless ``can_partially_serve``.
+    demand_realization: dict[str, Any] | None = None
     wall_seconds: float = 0.0
 
     @property
@@ -167,6 +218,8 @@ class IterationTally:
     bandwidths: list[int]
     k_paths: int
     cores: int
+    #: FUSION's band list (``c``, then ``l`` with C+L).
+    bands: tuple[str, ...] = ("c",)
     blocked: int = 0
     sliced: int = 0
     bit_rate_requested: int = 0
@@ -175,17 +228,36 @@ class IterationTally:
     transponders: int = 0
     # defaultdicts rather than Counters: their missing-key path is in C, not Python.
     routed_by_option: defaultdict[PathOption, int] = field(default_factory=lambda: defaultdict(int))
-    #: (option, lightpath bandwidth, format name) -> lightpaths placed.
-    lightpaths: defaultdict[tuple[PathOption, int, str], int] = field(
+    #: (option, lightpath bandwidth, format name, band) -> lightpaths placed.
+    lightpaths: defaultdict[tuple[PathOption, int, str, str], int] = field(
         default_factory=lambda: defaultdict(int)
     )
     by_core: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
     #: (lightpath bandwidth, core) -> lightpaths placed (all are released by the end).
-    by_bw_core: defaultdict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
+    by_bw_core: defaultdict[tuple[int, str, int], int] = field(
+        default_factory=lambda: defaultdict(int)
+    )
     blocked_by_bw: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
     throughput_by_option: defaultdict[PathOption, float] = field(
         default_factory=lambda: defaultdict(float)
     )
+    #: Physical layer only: GSNR (dB) of every lightpath by format, and each routed
+    #: request's mean over its lightpaths (FUSION's ``snr_list``).
+    physical: bool = False
+    snr_by_format: defaultdict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    snr_request_means: list[float] = field(default_factory=list)
+    #: ``can_partially_serve`` only: the request distribution, and served / requested
+    #: bandwidth of each routed request per bandwidth (FUSION's demand realization).
+    partial_distribution: Mapping[str, float] | None = None
+    #: Grooming: lightpaths are not all 100 % used, so FUSION's utilization records of
+    #: torn-down lightpaths are kept, per (capacity, band, core).
+    measured_utilization: bool = False
+    utilization: defaultdict[tuple[int, str, int], list[float]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    realization: defaultdict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     def blocked_request(self, bandwidth: int) -> None:
         """A request found no path: all its bandwidth is blocked."""
@@ -205,9 +277,33 @@ class IterationTally:
         self.transponders += len(allocation.lightpaths)
         self.routed_by_option[option] += 1
         for lightpath in allocation.lightpaths:
-            self.lightpaths[option, lightpath.bandwidth, lightpath.fmt.name] += 1
+            self.lightpaths[option, lightpath.bandwidth, lightpath.fmt.name, lightpath.band] += 1
             self.by_core[lightpath.core] += 1
-            self.by_bw_core[lightpath.bandwidth, lightpath.core] += 1
+            self.by_bw_core[lightpath.bandwidth, lightpath.band, lightpath.core] += 1
+        if self.physical:
+            self._physical_request(bandwidth, allocation)
+
+    def _physical_request(self, bandwidth: int, allocation: Allocation) -> None:
+        """GSNR figures, and the bandwidth a partly served request left unserved."""
+        snrs = [lp.snr_db for lp in allocation.lightpaths if lp.snr_db is not None]
+        for lightpath, snr in zip(allocation.lightpaths, snrs, strict=True):
+            self.snr_by_format[lightpath.fmt.name].setdefault(lightpath.band, []).append(snr)
+        if snrs:
+            self.snr_request_means.append(statistics.mean(snrs))
+        self.bit_rate_blocked += allocation.unserved
+        self.bit_rate_blocked_corrected += allocation.unserved
+        if self.partial_distribution is not None:
+            self.realization[bandwidth].append((bandwidth - allocation.unserved) / bandwidth)
+
+    def served_by_grooming(self, bandwidth: int, unserved: int) -> None:
+        """Served on existing lightpaths only: FUSION counts its bit rate and nothing else."""
+        self.bit_rate_requested += bandwidth
+        self.bit_rate_blocked += unserved
+        self.bit_rate_blocked_corrected += unserved
+
+    def lightpath_released(self, record: Released) -> None:
+        """A groomed lightpath was torn down with FUSION's utilization figure."""
+        self.utilization[record.capacity, record.band, record.core].append(record.utilization)
 
     def released(self, option: PathOption, carried: float) -> None:
         """A routed request left; ``carried`` is bandwidth x holding time (Gb/s x s)."""
@@ -218,6 +314,7 @@ class IterationTally:
     ) -> IterationResult:
         """Summaries in FUSION's shapes."""
         routed = num_requests - self.blocked
+        groups = self._by_format()
         return IterationResult(
             iteration=iteration,
             num_requests=num_requests,
@@ -231,14 +328,44 @@ class IterationTally:
                 ((o.route.length_km, n) for o, n in self.routed_by_option.items()), digits=2
             ),
             transponders_mean=self.transponders / float(routed) if routed else 0.0,
-            mods_used=self._mods_used(mod_names),
-            weights=self._weights(mod_names),
+            mods_used=self._mods_used(mod_names, groups),
+            weights=self._weights(mod_names, groups),
             cores={core: self.by_core[core] for core in range(self.cores)},
             path_index=[self._routed_on_index(i) for i in range(self.k_paths)],
             block_bw={str(bw): self.blocked_by_bw[bw] for bw in self.bandwidths},
             link_usage=self._link_usage(topology),
             lp_utilization=self._lp_utilization(),
+            snr=self._snr_summary(),
+            demand_realization=self._demand_realization(num_requests),
         )
+
+    def _snr_summary(self) -> dict[str, float | None]:
+        """FUSION's ``snr_mean/min/max``: over routed requests' mean lightpath GSNR."""
+        means = self.snr_request_means
+        if not means:
+            return dict.fromkeys(("mean", "min", "max"))
+        return {
+            "mean": round(float(statistics.mean(means)), 2),
+            "min": round(float(min(means)), 2),
+            "max": round(float(max(means)), 2),
+        }
+
+    def _demand_realization(self, num_requests: int) -> dict[str, Any] | None:
+        """FUSION's ``demand_realization_ratio`` summaries (``can_partially_serve`` only)."""
+        distribution = self.partial_distribution
+        if distribution is None:
+            return None
+        out = {
+            "overall": _realization_summary(
+                [r for bw in self.bandwidths for r in self.realization[bw]], float(num_requests)
+            )
+        }
+        for bw in self.bandwidths:
+            share = distribution.get(str(bw))
+            out[str(bw)] = _realization_summary(
+                self.realization[bw], None if share is None else share * num_requests
+            )
+        return out
 
     def _lp_utilization(self) -> dict[str, Any]:
         """FUSION's ``lp_bw_utilization_dict``.
@@ -247,63 +374,101 @@ class IterationTally:
         whole life, so FUSION records 100.0 for each one released normally (rolled-back
         slicing segments are released without a record, as here they are never placed).
         """
-        full = 100.0
+        if self.measured_utilization:
+            samples = {key: [(u, 1) for u in values] for key, values in self.utilization.items()}
+        else:
+            samples = {key: [(100.0, n)] for key, n in self.by_bw_core.items()}
         out: dict[str, Any] = {
             str(bw): {
-                BAND: {
-                    core: Summary.of([(full, self.by_bw_core.get((bw, core), 0))]).rounded()
+                band: {
+                    core: Summary.of(samples.get((bw, band, core), [])).rounded()
                     for core in range(self.cores)
                 }
+                for band in self.bands
             }
             for bw in self.bandwidths
         }
-        out["overall"] = Summary.of([(full, sum(self.by_bw_core.values()))]).rounded()
+        out["overall"] = Summary.of(pair for pairs in samples.values() for pair in pairs).rounded()
         return out
 
     def _routed_on_index(self, index: int) -> int:
         return sum(n for option, n in self.routed_by_option.items() if option.index == index)
 
-    def _mods_used(self, mod_names: dict[int, list[str]]) -> dict[str, Any]:
-        """Lightpaths per bandwidth and format, then per format: count, length and hops."""
+    def _by_format(self) -> dict[str, list[Placed]]:
+        """Lightpaths grouped by format name: (bandwidth, band, route, count)."""
+        groups: dict[str, list[Placed]] = {}
+        for (option, bw, name, band), n in self.lightpaths.items():
+            groups.setdefault(name, []).append(Placed(bw, band, option.route, n))
+        return groups
+
+    def _mods_used(
+        self, mod_names: dict[int, list[str]], groups: dict[str, list[Placed]]
+    ) -> dict[str, Any]:
+        """Lightpaths per bandwidth and format, then per format and band: count, length, hops."""
         out: dict[str, Any] = {str(bw): dict.fromkeys(names, 0) for bw, names in mod_names.items()}
-        for (_, bw, name), n in self.lightpaths.items():
-            out[str(bw)][name] += n
+        for name, placed in groups.items():
+            for entry in placed:
+                out[str(entry.bandwidth)][name] += entry.lightpaths
         for name in dict.fromkeys(n for names in mod_names.values() for n in names):
-            placed = [(o, n) for (o, _, fmt), n in self.lightpaths.items() if fmt == name]
-            lengths = Summary.of((o.route.length_km, n) for o, n in placed)
-            hops = Summary.of((o.route.hops, n) for o, n in placed)
-            out[name] = {
-                BAND: sum(n for _, n in placed),
-                "length": {"overall": lengths.rounded(), BAND: lengths.rounded()},
-                "hop": {"overall": hops.rounded(), BAND: hops.rounded()},
-                # FUSION leaves these as empty lists when snr_type is None.
-                "snr": {"overall": [], BAND: []},
-                "xt_cost": {"overall": [], BAND: []},
+            placed = groups.get(name, [])
+            per_format: dict[str, Any] = {
+                band: sum(p.lightpaths for p in placed if p.band == band) for band in self.bands
             }
+            for key, value in (("length", _length), ("hop", _hops)):
+                per_format[key] = {
+                    "overall": Summary.of((value(p), p.lightpaths) for p in placed).rounded(),
+                    **{
+                        band: Summary.of(
+                            (value(p), p.lightpaths) for p in placed if p.band == band
+                        ).rounded()
+                        for band in self.bands
+                    },
+                }
+            # FUSION leaves these as empty lists when snr_type is None.
+            per_format["snr"] = self._format_snr(name)
+            per_format["xt_cost"] = {"overall": [], **{band: [] for band in self.bands}}
+            out[name] = per_format
         return out
 
-    def _weights(self, mod_names: dict[int, list[str]]) -> dict[str, Any]:
+    def _format_snr(self, name: str) -> dict[str, Any]:
+        """GSNR of one format's lightpaths (physical layer), else FUSION's empty lists."""
+        if not self.physical:
+            return {"overall": [], **{band: [] for band in self.bands}}
+        values = self.snr_by_format.get(name, {})
+        every = [snr for band in self.bands for snr in values.get(band, [])]
+        return {
+            "overall": Summary.of((snr, 1) for snr in every).rounded(),
+            **{
+                band: Summary.of((snr, 1) for snr in values.get(band, [])).rounded()
+                for band in self.bands
+            },
+        }
+
+    @staticmethod
+    def _weights(
+        mod_names: dict[int, list[str]], groups: dict[str, list[Placed]]
+    ) -> dict[str, Any]:
         """Path length (km) per lightpath bandwidth and format (FUSION's ``weights_dict``)."""
-        out: dict[str, Any] = {}
-        for bw, names in mod_names.items():
-            out[str(bw)] = {
+        return {
+            str(bw): {
                 name: Summary.of(
                     (
-                        (o.route.length_km, n)
-                        for (o, lp_bw, fmt), n in self.lightpaths.items()
-                        if lp_bw == bw and fmt == name
+                        (p.route.length_km, p.lightpaths)
+                        for p in groups.get(name, [])
+                        if p.bandwidth == bw
                     ),
                     digits=2,
                 ).exact()
                 for name in names
             }
-        return out
+            for bw, names in mod_names.items()
+        }
 
     def _link_usage(self, topology: Topology) -> dict[str, dict[str, Any]]:
         """Per directed link: lightpaths set up over it and Gb/s x s carried."""
         usage = [0] * len(topology.links)
         carried = [0.0] * len(topology.links)
-        for (option, _, _), n in self.lightpaths.items():
+        for (option, _, _, _), n in self.lightpaths.items():
             for index in option.route.links:
                 usage[index] += n
         for option, amount in self.throughput_by_option.items():

@@ -11,12 +11,14 @@ Both simulator scripts are stdlib-only and are run as files (``python <script> r
 
 from __future__ import annotations
 
+import asyncio
 import configparser
+import inspect
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -87,13 +89,34 @@ def wait_until(
 ) -> T:
     """Poll ``predicate`` until it returns something truthy; return that (or fail)."""
     deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+    while not (value := predicate()):
+        _fail_after(deadline, f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(interval)
+    return value
+
+
+async def async_wait_until(
+    predicate: Callable[[], Awaitable[T | None] | T | None],
+    timeout: float = 10.0,
+    what: str = "",
+    *,
+    interval: float = 0.02,
+) -> T:
+    """:func:`wait_until` for a test on the event loop (``predicate`` may be async)."""
+    deadline = time.monotonic() + timeout
+    while not (value := await _resolved(predicate())):
+        _fail_after(deadline, f"timed out after {timeout}s waiting for {what or predicate}")
+        await asyncio.sleep(interval)
+    return value
+
+
+async def _resolved(value: Awaitable[T | None] | T | None) -> T | None:
+    return await value if inspect.isawaitable(value) else value
+
+
+def _fail_after(deadline: float, message: str) -> None:
+    if time.monotonic() > deadline:
+        raise AssertionError(message)
 
 
 def pid_alive(pid: int) -> bool:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from fusion_jupyter.engine import launcher
+from fusion_jupyter.engine.models import Status
+from fusion_jupyter.engine.runpaths import RunPaths
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,21 @@ class ProcessRef:
     start_time: int | None
 
 
+@dataclass(frozen=True)
+class RunEnd:
+    """How a run ended, as its executor saw it (a local launcher's exit, a Slurm job's
+    end): what :meth:`RunManager.settle` records."""
+
+    status: Status
+    exit_code: int | None = None
+    #: Why it failed: the manager adds the simulator's error and the log's last lines.
+    reason: str | None = None
+    #: The whole error as it is (a run that never started has no log to quote).
+    error: str | None = None
+    #: More columns to record with the end (a Slurm job's node and start time).
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
 def launcher_argv(run_dir: Path) -> list[str]:
     """The command that runs a run's launcher; the same for every executor.
 
@@ -26,7 +44,7 @@ def launcher_argv(run_dir: Path) -> list[str]:
     directory; ``-S`` skips site-packages (the launcher needs only the standard
     library), which takes most of a Python start-up away.
     """
-    return [sys.executable, "-I", "-S", launcher.__file__, str(run_dir / launcher.LAUNCH_FILE)]
+    return [sys.executable, "-I", "-S", launcher.__file__, str(RunPaths(run_dir).launch)]
 
 
 class Executor(Protocol):

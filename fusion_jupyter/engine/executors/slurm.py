@@ -22,6 +22,7 @@ from typing import Any
 
 from fusion_jupyter.engine import launcher
 from fusion_jupyter.engine.errors import Problem, Unavailable, ValidationFailed
+from fusion_jupyter.engine.runpaths import RunPaths
 
 #: Slurm job states and the run status each means.
 PENDING_STATES = frozenset({"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "RESV_DEL_HOLD"})
@@ -169,14 +170,15 @@ class SlurmExecutor:
 
     def submit(self, run_id: str, run_dir: Path, options: Mapping[str, Any]) -> str:
         """Submit one run as a batch job; its job id."""
-        script = run_dir / "job.sh"
-        (run_dir / "logs").mkdir(exist_ok=True)  # Slurm does not make --output's directory
+        paths = RunPaths(run_dir)
+        script = paths.job_script
+        paths.logs.mkdir(exist_ok=True)  # Slurm does not make --output's directory
         body = [
             f"#SBATCH --job-name=fj-{run_id}",
-            f"#SBATCH --output={run_dir}/logs/slurm-%j.out",
+            f"#SBATCH --output={paths.slurm_log}",
             f"#SBATCH --chdir={run_dir}",
             *directives({**self.defaults, **options}),
-            self._exec_line(shlex.quote(str(run_dir / launcher.LAUNCH_FILE))),
+            self._exec_line(shlex.quote(str(paths.launch))),
         ]
         script.write_text("#!/bin/bash\n" + "\n".join(body) + "\n")
         return self._sbatch(script)
@@ -202,9 +204,9 @@ class SlurmExecutor:
             f'RUN_DIR="$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" {shlex.quote(str(sweep_dir))}'
             '/tasks.txt)"',
             'cd "$RUN_DIR" || exit 97',
-            self._exec_line(f'"$RUN_DIR/{launcher.LAUNCH_FILE}"'),
+            self._exec_line(f'"$RUN_DIR/{RunPaths.LAUNCH}"'),
         ]
-        script = sweep_dir / "job.sh"
+        script = sweep_dir / RunPaths.JOB_SCRIPT
         script.write_text("#!/bin/bash\n" + "\n".join(body) + "\n")
         return self._sbatch(script)
 

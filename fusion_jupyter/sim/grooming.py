@@ -1,0 +1,337 @@
+"""FUSION's traffic grooming on the fixed grid, with its GSNR and dynamic slicing.
+
+The model of FUSION's legacy controller with ``is_grooming_enabled``, ``fixed_grid``,
+``snr_type = gsnr`` and ``dynamic_lps`` (``fusion/core/grooming.py``,
+``fusion/core/sdn_controller.py``, ``fusion/modules/spectrum/light_path_slicing.py``).
+On the fixed grid every lightpath is one slot, and its capacity comes from the format
+its GSNR allows (FUSION's ``bw_mapping``: 64-QAM 800 Gb/s ... BPSK 200 Gb/s).
+
+An arriving request first takes spare capacity on lightpaths already set up between
+its two end nodes: among the paths those lightpaths use, the one with the most spare
+capacity, its lightpaths in the order they were set up. Whatever is left:
+
+1. Not groomed at all: unsliced, path by path, one lightpath of the request's
+   bandwidth with the first format (most efficient first, reach permitting) whose
+   GSNR threshold is met and whose capacity covers the request; then dynamic slicing
+   path by path: one-slot lightpaths with the most efficient format the GSNR allows,
+   each carrying what is left up to its capacity (the rest of its capacity is free
+   for later grooming). Partial service on FUSION's last path index, as without
+   grooming. A request nothing serves is blocked.
+2. Partly groomed: the same on the groomed lightpaths' path only, every format
+   considered; the request is then served, partly if need be.
+
+A lightpath is torn down when its last request leaves; FUSION then records its
+time-weighted utilization (``average_bandwidth_usage``, rounded to 2 decimals).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
+from fusion_jupyter.sim.gsnr import meets
+from fusion_jupyter.sim.modulation import ModFormat
+from fusion_jupyter.sim.physical import Fit, PhysicalController
+from fusion_jupyter.sim.routing import Route
+
+#: FUSION's capacity of a fixed-grid lightpath per format, Gb/s (``check_gsnr``).
+CAPACITY = {"64-QAM": 800, "32-QAM": 700, "16-QAM": 600, "8-QAM": 500, "QPSK": 400, "BPSK": 200}
+
+
+@dataclass(eq=False)
+class GroomedLightpath:
+    """A lightpath and the requests it carries (FUSION's ``lightpath_status_dict`` entry)."""
+
+    route: Route
+    fit: Fit
+    fmt: ModFormat
+    snr_db: float
+    #: FUSION's ``lightpath_bandwidth`` (float) and ``remaining_bandwidth``.
+    capacity: float
+    remaining: float
+    #: Request -> bandwidth it has on this lightpath.
+    requests: dict[int, float] = field(default_factory=dict)
+    #: Time -> percent of the capacity in use from then on (FUSION's ``time_bw_usage``).
+    usage: dict[float, float] = field(default_factory=dict)
+    #: Set by the controller: the core and band, and the spectrum bits it holds.
+    core: int = 0
+    band: str = "c"
+    block: int = 0
+
+
+class Released(NamedTuple):
+    """A torn-down lightpath's utilization record (FUSION's ``lp_bw_utilization_dict``)."""
+
+    capacity: int
+    band: str
+    core: int
+    utilization: float
+
+
+@dataclass
+class GroomedRequest:
+    """What an arrival got, and what FUSION's statistics read from it."""
+
+    #: The request's end nodes, sorted (FUSION's key of its lightpaths).
+    pair: tuple[str, str]
+    option: PathOption
+    groomed: list[GroomedLightpath]
+    new: list[GroomedLightpath]
+    #: FUSION's final ``remaining_bw``: None when untouched (served unsliced, not groomed).
+    unserved: float | None
+
+    @property
+    def fully_groomed(self) -> bool:
+        """Carried by existing lightpaths alone."""
+        return not self.new and self.unserved == 0
+
+    @property
+    def counted(self) -> bool:
+        """Whether FUSION's per-request statistics (hops, formats, ...) count it."""
+        return bool(self.new)
+
+    def allocation(self) -> Allocation:
+        """The new lightpaths as the statistics take them."""
+        lightpaths = tuple(
+            Lightpath(lp.core, lp.block, int(lp.capacity), lp.fmt, lp.snr_db, lp.band)
+            for lp in self.new
+        )
+        unserved = int(self.unserved or 0)
+        return Allocation(self.option, lightpaths, len(self.new) > 1, False, unserved)
+
+
+def average_usage(usage: dict[float, float], departure: float) -> float:
+    """FUSION's ``average_bandwidth_usage``: time-weighted mean percent, 2 decimals."""
+    if not usage:
+        return 0.0
+    times = sorted(usage)
+    total_bw_time = 0.0
+    total_time = 0.0
+    for i, start in enumerate(times):
+        end = times[i + 1] if i < len(times) - 1 else departure
+        duration = end - start
+        total_bw_time += usage[start] * duration
+        total_time += duration
+    if total_time == 0:
+        return 0.0
+    return round(total_bw_time / total_time, 2)
+
+
+class GroomingController(PhysicalController):
+    """Grooming, fixed-grid lightpaths and their GSNR (see the module docstring)."""
+
+    def clear(self) -> None:
+        """Empty the network, as at the start of an iteration."""
+        super().clear()
+        #: Per end-node pair (sorted), its lightpaths in the order they were set up.
+        self._by_pair: dict[tuple[str, str], dict[int, GroomedLightpath]] = {}
+        self._next_id = 0
+
+    def arrive(
+        self, request: int, src: str, dst: str, bandwidth: int, now: float
+    ) -> GroomedRequest | None:
+        """Serve an arrival as FUSION would; None if it is blocked."""
+        pair = (src, dst) if src <= dst else (dst, src)
+        groomed, left = self._groom(pair, request, bandwidth, now)
+        if groomed and left == 0:
+            return GroomedRequest(pair, PathOption(0, groomed[-1].route, None, ()), groomed, [], 0)
+        if groomed:
+            option = PathOption(0, groomed[-1].route, None, ())
+            formats = self.mod_table[bandwidth]
+            lightpath = self._unsliced_fixed(option, pair, request, bandwidth, formats, left, now)
+            if lightpath is not None:
+                return GroomedRequest(pair, option, groomed, [lightpath], 0)
+            if self.max_segments <= 1:
+                return GroomedRequest(pair, option, groomed, [], left)
+            new, unserved = self._sliced_fixed(option, pair, request, bandwidth, left, now, True)
+            return GroomedRequest(pair, option, groomed, new or [], unserved)
+        for option in self.options(src, dst):
+            formats = tuple(
+                fmt
+                for fmt in self.mod_table[bandwidth]
+                if fmt.max_length_km >= option.route.length_km
+            )
+            lightpath = self._unsliced_fixed(
+                option, pair, request, bandwidth, formats, bandwidth, now
+            )
+            if lightpath is not None:
+                return GroomedRequest(pair, option, [], [lightpath], None)
+        if self.max_segments > 1:
+            for option in self.options(src, dst):
+                new, unserved = self._sliced_fixed(
+                    option, pair, request, bandwidth, bandwidth, now, False
+                )
+                if new is not None:
+                    return GroomedRequest(pair, option, [], new, unserved)
+        return None
+
+    def depart(self, request: int, served: GroomedRequest, now: float) -> list[Released]:
+        """A request leaves: free its share, tear down lightpaths left empty."""
+        empty = []
+        for lightpath in [*served.groomed, *served.new]:
+            lightpath.remaining += lightpath.requests.pop(request)
+            if lightpath.remaining == float(lightpath.capacity):
+                empty.append(lightpath)
+            else:
+                in_use = 1 - (lightpath.remaining / float(lightpath.capacity))
+                lightpath.usage[now] = in_use * 100
+        released = []
+        for lightpath in empty:
+            self._tear_down(served.pair, lightpath)
+            utilization = average_usage(lightpath.usage, now)
+            released.append(
+                Released(int(lightpath.capacity), lightpath.band, lightpath.core, utilization)
+            )
+        return released
+
+    def _groom(
+        self, pair: tuple[str, str], request: int, bandwidth: int, now: float
+    ) -> tuple[list[GroomedLightpath], float]:
+        """FUSION's end-to-end grooming: the lightpaths used and the bandwidth left."""
+        on_pair = self._by_pair.get(pair)
+        if not on_pair:
+            return [], bandwidth
+        groups: dict[tuple[str, ...], list[GroomedLightpath]] = {}
+        spare: dict[tuple[str, ...], float] = {}
+        for lightpath in on_pair.values():
+            if lightpath.remaining > 0:
+                nodes = lightpath.route.nodes
+                key = min(nodes, nodes[::-1])
+                groups.setdefault(key, []).append(lightpath)
+                spare[key] = spare.get(key, 0) + lightpath.remaining
+        if not groups:
+            return [], bandwidth
+        best = max(groups, key=spare.__getitem__)
+        if spare[best] == 0:
+            return [], bandwidth
+        left: float = bandwidth
+        used = []
+        for lightpath in groups[best]:
+            if lightpath.remaining > left:
+                taken, left = left, 0
+            else:
+                taken = lightpath.remaining
+                left -= lightpath.remaining
+            lightpath.requests[request] = taken
+            lightpath.remaining -= taken
+            in_use = 1 - (lightpath.remaining / lightpath.capacity)
+            lightpath.usage[now] = in_use * 100
+            used.append(lightpath)
+            if left == 0:
+                break
+        return used, left
+
+    def _unsliced_fixed(
+        self,
+        option: PathOption,
+        pair: tuple[str, str],
+        request: int,
+        bandwidth: int,
+        formats: tuple[ModFormat, ...],
+        dedicated: float,
+        now: float,
+    ) -> GroomedLightpath | None:
+        """One slot carrying the request: the first format meeting its SNR and capacity."""
+        fit = self._first_fit(option.route, 1)
+        if fit is None:
+            return None
+        snr = None
+        for fmt in formats:
+            if snr is None:
+                snr = self._gsnr(option.route, fit)
+            if meets(snr, fmt.name) and CAPACITY[fmt.name] >= bandwidth:
+                return self._establish(
+                    option.route, fit, fmt, snr, pair, request, float(bandwidth), dedicated, now
+                )
+        return None
+
+    def _sliced_fixed(
+        self,
+        option: PathOption,
+        pair: tuple[str, str],
+        request: int,
+        bandwidth: int,
+        left: float,
+        now: float,
+        partly_groomed: bool,
+    ) -> tuple[list[GroomedLightpath] | None, float]:
+        """FUSION's fixed-grid dynamic slicing on one path: new lightpaths and what is left.
+
+        None for the lightpaths means the path failed (its lightpaths were rolled back).
+        """
+        route = option.route
+        new: list[GroomedLightpath] = []
+        while left > 0:
+            found = self._slice_format(route, bandwidth)
+            if found is None:
+                on_last_path = option.index >= self.k_paths - 1
+                if (
+                    self.can_partially_serve
+                    and left != bandwidth
+                    and (partly_groomed or on_last_path)
+                ):
+                    return new, max(0, left)
+                for lightpath in new:
+                    self._tear_down(pair, lightpath)
+                return None, left
+            fit, fmt, snr = found
+            capacity = CAPACITY[fmt.name]
+            dedicated = min(capacity, left)
+            left -= capacity
+            new.append(
+                self._establish(
+                    route, fit, fmt, snr, pair, request, float(capacity), float(dedicated), now
+                )
+            )
+        return new, 0
+
+    def _slice_format(self, route: Route, bandwidth: int) -> tuple[Fit, ModFormat, float] | None:
+        """The first free slot and the most efficient format its GSNR allows."""
+        fit = self._first_fit(route, 1)
+        if fit is None:
+            return None
+        snr = self._gsnr(route, fit)
+        for fmt in self.mod_table[bandwidth]:
+            if meets(snr, fmt.name):
+                return fit, fmt, snr
+        return None
+
+    def _establish(
+        self,
+        route: Route,
+        fit: Fit,
+        fmt: ModFormat,
+        snr: float,
+        pair: tuple[str, str],
+        request: int,
+        capacity: float,
+        dedicated: float,
+        now: float,
+    ) -> GroomedLightpath:
+        placed = self._place(route, fit, int(capacity), fmt, snr)
+        lightpath = GroomedLightpath(
+            route,
+            fit,
+            fmt,
+            snr,
+            capacity,
+            capacity - dedicated,
+            {request: int(dedicated)},
+            {now: (dedicated / capacity) * 100.0},
+            placed.core,
+            placed.band,
+            placed.block,
+        )
+        self._next_id += 1
+        self._by_pair.setdefault(pair, {})[self._next_id] = lightpath
+        return lightpath
+
+    def _tear_down(self, pair: tuple[str, str], lightpath: GroomedLightpath) -> None:
+        placed = Lightpath(lightpath.core, lightpath.block, 0, lightpath.fmt)
+        self.release(PathOption(0, lightpath.route, None, ()), [placed])
+        on_pair = self._by_pair[pair]
+        for key, value in on_pair.items():
+            if value is lightpath:
+                del on_pair[key]
+                break

@@ -478,9 +478,18 @@ def main() -> int:
 
             if args.sweeps:
                 # 2b. the same, the runs being one sweep whose row is expanded
+                if trace:
+                    browser.start_tracing(
+                        page=page,
+                        path=trace + ".2b.json",
+                        categories=["devtools.timeline", "disabled-by-default-devtools.timeline"],
+                    )
                 lat_s, written_s, longs_s, steady_s = run_streaming(
                     page, server, names, args.seconds, args.interval, log, sweep=True
                 )
+                if trace:
+                    browser.stop_tracing()
+                    print_trace(trace + ".2b.json")
                 print(
                     f"\n2b. the {args.running} as one sweep, its row expanded: line written -> "
                     f"bar: {describe(lat_s)}; {len(lat_s)} of {written_s} values shown"

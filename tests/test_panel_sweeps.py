@@ -228,6 +228,7 @@ def test_builder_counts_runs_estimates_and_refuses_over_the_limit(page: Any, lab
     page.wait_for_selector('.jp-FusionNewRun-gridSummary[data-runs="6"]')
     assert summary.inner_text().startswith("6 runs · about "), summary.inner_text()
     assert "4 at a time" in summary.inner_text()
+    screenshot(page, "newrun-sweep-builder", target=form.locator(".jp-FusionNewRun-grid"))
     submit = form.locator(".jp-FusionNewRun-submit")
     wait_until(lambda: submit.inner_text() == "Start sweep (6 runs)", 10, "the sweep button")
 

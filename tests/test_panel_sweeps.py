@@ -192,6 +192,22 @@ def test_whole_sweep_cancel_and_no_delete_while_active(page: Any, lab: Any) -> N
     assert sweep.locator(".jp-FusionSweep-delete").get_attribute("hidden") is None
 
 
+def test_a_running_sweep_shows_its_progress_and_an_eta(page: Any, lab: Any) -> None:
+    # Six runs of about 6 s, four at a time: two wait, and the ETA counts them in.
+    slow = {"stub": {"delay": 0.5}, "general_settings": {"max_iters": 4}}
+    grid = {"routing_settings.k_paths": [1, 2, 3, 4, 5, 6]}
+    made = lab.api("POST", "sweeps", {"template": "minimal", "grid": grid, "overrides": slow})
+    sweep_id = made["sweep"]["id"]
+    counts = page.locator(f"{sweep_row(sweep_id)} .jp-FusionSweep-counts")
+    wait_until(lambda: "ETA" in counts.inner_text(), 30, "an ETA", interval=0.1)
+    text = counts.inner_text()
+    assert "4 running" in text and "2 pending" in text, text
+    bar = page.locator(f"{sweep_row(sweep_id)} .jp-FusionRun-bar")
+    wait_until(lambda: float(bar.get_attribute("aria-valuenow") or 0) > 0, 30, "progress")
+    lab.api("POST", f"sweeps/{sweep_id}/cancel")
+    settled(lab, sweep_id)
+
+
 def open_form(page: Any) -> Any:
     lab_command(page, "fusion:new-run")
     form = page.locator(".jp-FusionNewRun")

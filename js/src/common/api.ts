@@ -1,3 +1,4 @@
+import type { SweepCurves } from './curves';
 import type {
   ApiErrorBody,
   Artifact,
@@ -311,6 +312,23 @@ export class FusionApi {
     await this.request('DELETE', 'sweeps/' + encodeURIComponent(id), {
       query: { purge: options.purge ? 'true' : undefined }
     });
+  }
+
+  getSweep(id: string): Promise<{ sweep: SweepSummary; runs: Run[] }> {
+    return this.request('GET', `sweeps/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * A sweep's curves (``GET sweeps/{id}/curves``): ``by`` the grid keys to group by,
+   * null for the server's default (every key that varies), [] for one curve of all
+   * runs (``?by=`` spelled out: the query builder drops empty values).
+   */
+  sweepCurves(id: string, by: string[] | null): Promise<SweepCurves> {
+    const path = `sweeps/${encodeURIComponent(id)}/curves`;
+    if (by === null) {
+      return this.request('GET', path);
+    }
+    return by.length ? this.request('GET', path, { query: { by: by.join(',') } }) : this.request('GET', `${path}?by=`);
   }
 
   /** Each simulator's values for keys with a known set (route, allocation, network). */

@@ -22,7 +22,18 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import (
+    Engine,
+    Select,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased, sessionmaker
@@ -190,6 +201,31 @@ def _batches(
         yield runs[start:]
 
 
+def set_claimed(run: Run, values: Mapping[str, Any]) -> None:
+    """Give ``run`` what a claim sets: RUNNING, and ``values`` (when and where it starts)."""
+    for key, value in values.items():
+        setattr(run, key, value)
+    run.status = Status.RUNNING
+
+
+def _free_slots(session: Session, max_running: int) -> int:
+    """How many more local runs may start now (negative when over the limit)."""
+    # A CANCELLING run still holds its slot until its process has ended.
+    running = session.scalar(
+        select(func.count()).where(
+            Run.status.in_([Status.RUNNING, Status.CANCELLING]), Run.executor == "local"
+        )
+    )
+    return max_running - int(running or 0)
+
+
+def _pending_local() -> Select[Run]:
+    """Local runs waiting for a slot (a run being cancelled waits for nothing)."""
+    return select(Run).where(
+        Run.status == Status.PENDING, Run.executor == "local", Run.cancel_requested.is_(False)
+    )
+
+
 def _superseded_counts(sweep_ids: Sequence[str]) -> Any:
     """Per sweep and status, how many of its runs a later run of the sweep reran."""
     rerun, old = aliased(Run), aliased(Run)
@@ -275,6 +311,33 @@ class Store:
         with self.write() as session:
             session.add(run)
         return run
+
+    def add_run_claimed(
+        self, run: Run, tags: Sequence[str], max_running: int, values: dict[str, Any]
+    ) -> bool:
+        """Insert a new local run and claim it in the same transaction (RUNNING, with
+        ``values``) if :meth:`claim_pending` would claim it now; whether it was claimed.
+
+        Serialised as :meth:`claim_pending` is, so the limit holds; claimed only with a
+        slot free and no other local run waiting (an older one goes first). ``run``
+        itself stays as inserted, PENDING: the caller announces it so, then gives it
+        the claim (:func:`set_claimed`).
+        """
+        run.tag_rows = RunTag.rows_for(run, tags)
+        with self.write(exclusive=True) as session:
+            # Asked before the insert: the new run must not count as one waiting.
+            waiting = session.scalar(select(_pending_local().exists()))
+            claimed = not waiting and _free_slots(session, max_running) > 0
+            session.add(run)
+            if claimed:
+                session.flush()
+                session.execute(
+                    update(Run)
+                    .where(Run.id == run.id)
+                    .values(status=Status.RUNNING, **values)
+                    .execution_options(synchronize_session=False)
+                )
+        return claimed
 
     def add_sweep(
         self,
@@ -522,32 +585,26 @@ class Store:
         Serialised across every manager on the database, so the limit holds even
         when several processes start runs at once.
         """
+        # Every run's end asks; with nobody waiting, no write lock is taken (a create
+        # would wait for it). A run inserted PENDING after this read is claimed by its
+        # creator, which asks after its insert.
+        if not self.has_pending_local():
+            return []
         with self.write(exclusive=True) as session:
-            # A CANCELLING run still holds its slot until its process has ended.
-            local_running = select(func.count()).where(
-                Run.status.in_([Status.RUNNING, Status.CANCELLING]), Run.executor == "local"
-            )
-            running = session.scalar(local_running) or 0
-            free = max_running - int(running)
+            free = _free_slots(session, max_running)
             if free <= 0:
                 return []
             runs = list(
-                session.scalars(
-                    select(Run)
-                    .where(
-                        Run.status == Status.PENDING,
-                        Run.executor == "local",
-                        Run.cancel_requested.is_(False),
-                    )
-                    .order_by(Run.created_at, Run.id)
-                    .limit(free)
-                )
+                session.scalars(_pending_local().order_by(Run.created_at, Run.id).limit(free))
             )
             for run in runs:
-                for key, value in values.items():
-                    setattr(run, key, value)
-                run.status = Status.RUNNING
+                set_claimed(run, values)
         return runs
+
+    def has_pending_local(self) -> bool:
+        """Whether a local run waits for a slot."""
+        with self.read() as session:
+            return bool(session.scalar(select(_pending_local().exists())))
 
     def delete_sweep(self, sweep_id: str) -> list[Run]:
         """Remove a sweep and its runs' records in one transaction, and return the runs

@@ -17,6 +17,8 @@ import type {
 } from './types';
 import type { components } from './generated/openapi';
 
+type schemas = components['schemas'];
+
 /** A sweep as ``GET sweeps`` lists it: its grid and its runs counted by status. */
 export type SweepSummary = components['schemas']['SweepSummary'];
 /** ``GET simulators``: the default, which are installed, and each one's known values. */
@@ -140,7 +142,7 @@ export class FusionApi {
   }
 
   async listTemplates(): Promise<TemplateSummary[]> {
-    return (await this.request<{ templates: TemplateSummary[] }>('GET', 'templates')).templates;
+    return (await this.request<schemas['TemplateList']>('GET', 'templates')).templates;
   }
 
   getTemplate(name: string): Promise<TemplateDetail> {
@@ -189,7 +191,7 @@ export class FusionApi {
    * listing row draws, a third of the bytes. Fields not in it take their empty values.
    */
   async listRunsCompact(filter: RunFilter = {}, page: { limit?: number; cursor?: string | null } = {}): Promise<RunPage> {
-    const raw = await this.request<{ columns: string[]; rows: unknown[][]; next_cursor: string | null }>('GET', 'runs', {
+    const raw = await this.request<schemas['CompactRunPage']>('GET', 'runs', {
       query: { view: 'compact', ...runsQuery(filter, page) }
     });
     return { runs: raw.rows.map(row => runFromRow(raw.columns, row)), next_cursor: raw.next_cursor };
@@ -255,7 +257,7 @@ export class FusionApi {
   }
 
   async artifacts(id: string): Promise<Artifact[]> {
-    return (await this.request<{ artifacts: Artifact[] }>('GET', `runs/${encodeURIComponent(id)}/artifacts`)).artifacts;
+    return (await this.request<schemas['ArtifactList']>('GET', `runs/${encodeURIComponent(id)}/artifacts`)).artifacts;
   }
 
   artifactPath(id: string, path: string): string {
@@ -283,7 +285,7 @@ export class FusionApi {
     const all: SweepSummary[] = [];
     let cursor: string | null = null;
     do {
-      const page: { sweeps: SweepSummary[]; next_cursor: string | null } = await this.request('GET', 'sweeps', {
+      const page: schemas['SweepPage'] = await this.request('GET', 'sweeps', {
         query: { limit: Math.min(500, max - all.length), cursor: cursor ?? undefined }
       });
       all.push(...page.sweeps);
@@ -294,7 +296,7 @@ export class FusionApi {
 
   /** What a sweep builder checks a grid against (from ``GET sweeps``). */
   async sweepLimits(): Promise<{ maxRuns: number; maxConcurrentRuns: number } | null> {
-    const page: { limits?: { max_runs: number; max_concurrent_runs: number } } = await this.request('GET', 'sweeps', { query: { limit: 1 } });
+    const page: schemas['SweepPage'] = await this.request('GET', 'sweeps', { query: { limit: 1 } });
     return page.limits ? { maxRuns: page.limits.max_runs, maxConcurrentRuns: page.limits.max_concurrent_runs } : null;
   }
 

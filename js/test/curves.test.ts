@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configDiff, parseIni } from '../src/common/ini';
+import { configDiff, legendLabels, parseIni } from '../src/common/ini';
 import { curvesCsv, shortKey, type SweepCurves } from '../src/common/curves';
 
 describe('INI configs', () => {
@@ -17,6 +17,14 @@ describe('INI configs', () => {
       { section: 'r', key: 'k', values: ['3', undefined, '3'] }
     ]);
     expect(configDiff([a, c])).toEqual([]);
+  });
+
+  it('name compared runs by the few settings that differ, else by their names', () => {
+    const rows = configDiff([{ r: { k_paths: '1' } }, { r: { k_paths: '3' } }]);
+    expect(legendLabels(rows, ['run a', 'run b'])).toEqual(['k_paths=1', 'k_paths=3']);
+    expect(legendLabels([], ['run a', 'run b'])).toEqual(['run a', 'run b']);
+    const many = configDiff([{ r: { a: '1', b: '1', c: '1', d: '1' } }, { r: { a: '2', b: '2', c: '2', d: '2' } }]);
+    expect(legendLabels(many, ['run a', 'run b'])).toEqual(['run a', 'run b']);
   });
 });
 

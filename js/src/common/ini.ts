@@ -56,3 +56,18 @@ export function configDiff(configs: ConfigSections[]): DiffRow[] {
   }
   return rows;
 }
+
+/** Legends name the differing settings instead of the runs when there are this few. */
+const MAX_LEGEND_KEYS = 3;
+
+/**
+ * Each run's legend text: the settings in which the runs differ (``k_paths=2``), as a
+ * sweep's legends name only its varying keys; the run names when nothing short differs.
+ */
+export function legendLabels(rows: DiffRow[], names: string[]): string[] {
+  if (rows.length === 0 || rows.length > MAX_LEGEND_KEYS) {
+    return names;
+  }
+  const labels = names.map((_, i) => rows.map(r => `${r.key}=${r.values[i] ?? '(absent)'}`).join(', '));
+  return new Set(labels).size === labels.length ? labels : names;
+}

@@ -1,5 +1,6 @@
 import { Widget } from '@lumino/widgets';
 import { displayName } from '../common/format';
+import { legendLabels } from '../common/ini';
 import type { Run } from '../common/types';
 import { BlockingChart, resultPoints, type Series } from '../widgets/parts/chart';
 import { ConfigDiffView, runConfig } from './configdiff';
@@ -8,6 +9,7 @@ import { h, setText } from './dom';
 
 /** Curves are re-read at most this often while the compared runs progress. */
 const RELOAD_MS = 1000;
+
 
 /** The tab id of a comparison (the same runs in any order are one tab). */
 export function compareId(ids: string[]): string {
@@ -25,6 +27,7 @@ export class CompareView extends Widget {
   private readonly status = h('div', { class: 'jp-FusionCompare-status' });
   private readonly series = new Map<string, Series>();
   private readonly keys = new Map<string, string>();
+  private readonly labels = new Map<string, string>();
   private readonly stops: Array<() => void> = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -62,7 +65,19 @@ export class CompareView extends Widget {
     const runs = await Promise.all(this.runIds.map(id => this.run(id)));
     setText(this.status, runs.map(r => `${displayName(r)} (${r.status})`).join(' · '));
     this.title.caption = `FUSION runs ${this.runIds.join(', ')}`;
-    await Promise.all([this.reload(), this.diff.show(runs.map(r => runConfig(this.conn.api, r)))]);
+    const [, rows] = await Promise.all([this.reload(), this.diff.show(runs.map(r => runConfig(this.conn.api, r)))]);
+    const labels = legendLabels(rows, runs.map(r => displayName(r)));
+    this.runIds.forEach((id, i) => this.labels.set(id, labels[i]));
+    for (const [id, series] of this.series) {
+      this.series.set(id, { ...series, label: this.labels.get(id) ?? series.label });
+    }
+    this.draw();
+  }
+
+  private draw(): void {
+    if (!this.isDisposed) {
+      this.chart.update(this.runIds.map(id => this.series.get(id)).filter((s): s is Series => !!s));
+    }
   }
 
   private async run(id: string): Promise<Run> {
@@ -91,14 +106,13 @@ export class CompareView extends Widget {
         this.keys.set(id, key);
         try {
           const table = await this.conn.api.results(id);
-          this.series.set(id, { id, label: run ? displayName(run) : id, points: resultPoints(table.rows) });
+          const label = this.labels.get(id) ?? (run ? displayName(run) : id);
+          this.series.set(id, { id, label, points: resultPoints(table.rows) });
         } catch (err) {
           setText(this.status, `Cannot read the results of ${id}: ${err instanceof Error ? err.message : String(err)}`);
         }
       })
     );
-    if (!this.isDisposed) {
-      this.chart.update(this.runIds.map(id => this.series.get(id)).filter((s): s is Series => !!s));
-    }
+    this.draw();
   }
 }

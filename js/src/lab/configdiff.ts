@@ -1,6 +1,6 @@
 import type { FusionApi } from '../common/api';
 import { displayName } from '../common/format';
-import { configDiff, parseIni, type ConfigSections } from '../common/ini';
+import { configDiff, parseIni, type ConfigSections, type DiffRow } from '../common/ini';
 import type { Run } from '../common/types';
 import { h, setText } from './dom';
 
@@ -40,7 +40,8 @@ export class ConfigDiffView {
     this.node = h('div', { class: 'jp-FusionDiff' }, this.status, this.table);
   }
 
-  async show(sources: ConfigSource[]): Promise<void> {
+  /** Show how ``sources`` differ; the rows shown (none if they could not be read). */
+  async show(sources: ConfigSource[]): Promise<DiffRow[]> {
     const mine = ++this.generation;
     setText(this.status, 'Loading the configs…');
     let configs: ConfigSections[];
@@ -51,10 +52,10 @@ export class ConfigDiffView {
         setText(this.status, `Cannot read a config: ${err instanceof Error ? err.message : String(err)}`);
         this.table.replaceChildren();
       }
-      return;
+      return [];
     }
     if (mine !== this.generation) {
-      return;
+      return [];
     }
     const rows = configDiff(configs);
     setText(this.status, rows.length ? (rows.length === 1 ? '1 setting differs' : `${rows.length} settings differ`) : 'The configs are identical.');
@@ -69,5 +70,6 @@ export class ConfigDiffView {
       )
     );
     this.table.replaceChildren(h('thead', {}, head), h('tbody', {}, ...body));
+    return rows;
   }
 }

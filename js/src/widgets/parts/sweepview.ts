@@ -147,15 +147,24 @@ export class SweepView {
           if (by === this.by) {
             this.draw(data, ended);
           } else {
+            this.requeue(ended);
             this.again = true;
           }
           this.notice.clear();
         } catch (err) {
+          this.requeue(ended); // the next fetch draws them
           this.notice.show(`cannot read the curves: ${errorText(err)}`);
         }
       } while (this.again && !this.disposed);
     } finally {
       this.fetching = false;
+    }
+  }
+
+  /** Runs whose end no drawn curves have shown yet go back to wait for the next fetch. */
+  private requeue(ended: Map<string, string | null>): void {
+    for (const [id, completed] of ended) {
+      this.waiting.set(id, completed);
     }
   }
 

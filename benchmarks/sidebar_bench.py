@@ -1,7 +1,12 @@
-"""Figures of the JupyterLab runs panel (issue 7); prints them, asserts nothing.
+"""Figures of the JupyterLab runs panel (issues 7 and 13); prints them, asserts nothing.
 
-    python benchmarks/sidebar_bench.py [--runs 1000] [--running 20] [--seconds 15]
+    python benchmarks/sidebar_bench.py [--runs 1000] [--sweeps 0] [--sweep-size 10]
+                                       [--running 20] [--seconds 15]
                                        [--interval 0.1] [--repeat 5]
+
+``--sweeps 100 --runs 0`` (issue 13): the database holds 100 sweeps of 10 runs, each
+sweep one row of the panel; section 2 is then also run with the ``--running`` runs as
+one sweep whose row is expanded (its aggregate recomputed as they stream).
 
 A real JupyterLab with the extension (tests/support/browser.py) and Debian's chromium:
 
@@ -114,6 +119,12 @@ WATCH_JS = """() => {
 }"""
 
 
+ROWS = (
+    "#fusion-runs-panel .jp-FusionRun[data-run-id],"
+    " #fusion-runs-panel .jp-FusionSweep[data-sweep-id]"
+)
+
+
 def marks(page) -> dict[str, float]:  # type: ignore[no-untyped-def]
     return page.evaluate(
         "() => Object.fromEntries(performance.getEntriesByType('mark')"
@@ -139,8 +150,9 @@ def latencies(page, log: Path, run_ids: set[str]) -> tuple[list[float], int]:  #
     return list(shown.values()), len(written)
 
 
-def run_streaming(page, server, names, seconds, interval, log):  # type: ignore[no-untyped-def]
-    """Start runs together; return (latencies ms, lines written, long tasks ms).
+def run_streaming(page, server, names, seconds, interval, log, sweep=False):  # type: ignore[no-untyped-def]
+    """Start runs together (``sweep``: as one sweep, its row expanded); return
+    (latencies ms, lines written, long tasks ms).
 
     Long tasks count from the moment every run is RUNNING and has moved (their
     processes started: 20 interpreters starting at once on this machine's 2 cores
@@ -148,7 +160,13 @@ def run_streaming(page, server, names, seconds, interval, log):  # type: ignore[
     """
     page.evaluate(WATCH_JS)
     ids = set()
-    for name in names:
+    if sweep:
+        grid = {"general_settings.max_iters": list(range(1, len(names) + 1))}
+        made = server.api("POST", "sweeps", {"template": "minimal", "grid": grid, "name": "bench"})
+        ids = {r["id"] for r in made["runs"]}
+        caret = f'.jp-FusionSweep[data-sweep-id="{made["sweep"]["id"]}"] .jp-FusionSweep-caret'
+        page.click(caret)
+    for name in [] if sweep else names:
         ids.add(server.api("POST", "runs", {"template": "minimal", "name": name})["id"])
     state_js = """ids => ids.map(id => {
         const r = document.querySelector(`#fusion-runs-panel .jp-FusionRun[data-run-id="${id}"]`);
@@ -251,6 +269,8 @@ def main() -> int:
         return simulate(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--sweeps", type=int, default=0, help="sweeps seeded (finished)")
+    parser.add_argument("--sweep-size", type=int, default=10, help="runs a seeded sweep")
     parser.add_argument("--running", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--interval", type=float, default=0.1)
@@ -274,7 +294,7 @@ def main() -> int:
         wait_for_left_panel_saved,
         write_lab_settings,
     )
-    from tests.support.seed import seed_runs
+    from tests.support.seed import seed_runs, seed_sweeps
 
     tmp = Path(tempfile.mkdtemp(prefix="sidebar-bench-"))
     log = tmp / "written.log"
@@ -306,22 +326,35 @@ def main() -> int:
         )
     )
     write_lab_settings(tmp / "settings")
+    seeded = args.sweeps * args.sweep_size
     seed_runs(  # finished runs in the database before the server starts
         f"sqlite:///{server.base / 'fusion.db'}",
         args.runs,
+        first=seeded,
         runs_dir=server.runs_dir,
         name="seeded run",
         start=datetime.now(timezone.utc) - timedelta(days=3),
     )
+    if args.sweeps:
+        seed_sweeps(
+            f"sqlite:///{server.base / 'fusion.db'}",
+            args.sweeps,
+            args.sweep_size,
+            runs_dir=server.runs_dir,
+            start=datetime.now(timezone.utc) - timedelta(days=2),
+        )
+    what = f"{args.runs} finished runs"
+    if args.sweeps:
+        what += f" and {args.sweeps} sweeps of {args.sweep_size} ({seeded} runs)"
     server.start()
-    print(f"JupyterLab {server.url} with {args.runs} finished runs; chromium {1400}x1600")
+    print(f"JupyterLab {server.url} with {what}; chromium {1400}x1600")
     try:
         with sync_playwright() as pw:
             browser = launch_chromium(pw)
             page = new_page(browser, 1400, 1600)
             open_lab(page, server)
             page.click('.jp-SideBar .lm-TabBar-tab[data-id="fusion-runs-panel"]')
-            page.wait_for_selector("#fusion-runs-panel .jp-FusionRun[data-run-id]")
+            page.wait_for_selector(ROWS)
             wait_for_left_panel_saved(server, "fusion-runs-panel")
 
             # 1. cold: reload with the panel open (restored), marks from the extension
@@ -351,9 +384,9 @@ def main() -> int:
                             Math.round(e.responseStart - e.requestStart),
                             Math.round(e.responseEnd)])"""),
                     )
-            print(f"\n1. panel with {args.runs} runs in the database ({shown})")
+            print(f"\n1. panel with {what} in the database ({shown})")
             print(f"   cold, first rows on screen:     {describe(cold_first)}")
-            print(f"   cold, all {args.runs} listed and rendered: {describe(cold_all)}")
+            print(f"   cold, all listed and rendered:  {describe(cold_all)}")
             print(
                 f"   long tasks during the cold load: {len(cold_long)}"
                 + (f", longest {max(cold_long):.0f} ms" if cold_long else "")
@@ -370,7 +403,8 @@ def main() -> int:
                         window.jupyterapp.shell.activateById('fusion-runs-panel');
                         const check = () => {
                             const rows = document.querySelectorAll(
-                                '#fusion-runs-panel .jp-FusionRun[data-run-id]:not([hidden])');
+                                '#fusion-runs-panel .jp-FusionRun[data-run-id]:not([hidden]),' +
+                                '#fusion-runs-panel .jp-FusionSweep[data-sweep-id]:not([hidden])');
                             const panel = document.querySelector('#fusion-runs-panel');
                             if (rows.length && panel.offsetHeight > 0)
                                 requestAnimationFrame(() => resolve(performance.now() - t0));
@@ -393,10 +427,7 @@ def main() -> int:
                     })"""
                     )
                 )
-            print(
-                f"   re-list all {args.runs} from the server and paint (Reload command): "
-                f"{describe(relist)}"
-            )
+            print(f"   re-list all from the server and paint (Reload command): {describe(relist)}")
 
             # 0. control: the same window with nothing happening (this machine's own noise)
             t0 = page.evaluate("performance.now()")
@@ -444,6 +475,29 @@ def main() -> int:
                 f"   long tasks while all {args.running} stream ({steady:.1f} s): {len(longs)}"
                 + (f", longest {max(longs):.0f} ms" if longs else "")
             )
+
+            if args.sweeps:
+                # 2b. the same, the runs being one sweep whose row is expanded
+                if trace:
+                    browser.start_tracing(
+                        page=page,
+                        path=trace + ".2b.json",
+                        categories=["devtools.timeline", "disabled-by-default-devtools.timeline"],
+                    )
+                lat_s, written_s, longs_s, steady_s = run_streaming(
+                    page, server, names, args.seconds, args.interval, log, sweep=True
+                )
+                if trace:
+                    browser.stop_tracing()
+                    print_trace(trace + ".2b.json")
+                print(
+                    f"\n2b. the {args.running} as one sweep, its row expanded: line written -> "
+                    f"bar: {describe(lat_s)}; {len(lat_s)} of {written_s} values shown"
+                )
+                print(
+                    f"   long tasks while all {args.running} stream ({steady_s:.1f} s): "
+                    f"{len(longs_s)}" + (f", longest {max(longs_s):.0f} ms" if longs_s else "")
+                )
 
             # 3. one run alone
             lat1, written1, longs1, _ = run_streaming(

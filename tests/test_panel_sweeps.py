@@ -192,6 +192,22 @@ def test_whole_sweep_cancel_and_no_delete_while_active(page: Any, lab: Any) -> N
     assert sweep.locator(".jp-FusionSweep-delete").get_attribute("hidden") is None
 
 
+def test_a_running_sweep_shows_its_progress_and_an_eta(page: Any, lab: Any) -> None:
+    # Six runs of about 6 s, four at a time: two wait, and the ETA counts them in.
+    slow = {"stub": {"delay": 0.5}, "general_settings": {"max_iters": 4}}
+    grid = {"routing_settings.k_paths": [1, 2, 3, 4, 5, 6]}
+    made = lab.api("POST", "sweeps", {"template": "minimal", "grid": grid, "overrides": slow})
+    sweep_id = made["sweep"]["id"]
+    counts = page.locator(f"{sweep_row(sweep_id)} .jp-FusionSweep-counts")
+    wait_until(lambda: "ETA" in counts.inner_text(), 30, "an ETA", interval=0.1)
+    text = counts.inner_text()
+    assert "4 running" in text and "2 pending" in text, text
+    bar = page.locator(f"{sweep_row(sweep_id)} .jp-FusionRun-bar")
+    wait_until(lambda: float(bar.get_attribute("aria-valuenow") or 0) > 0, 30, "progress")
+    lab.api("POST", f"sweeps/{sweep_id}/cancel")
+    settled(lab, sweep_id)
+
+
 def open_form(page: Any) -> Any:
     lab_command(page, "fusion:new-run")
     form = page.locator(".jp-FusionNewRun")
@@ -228,6 +244,7 @@ def test_builder_counts_runs_estimates_and_refuses_over_the_limit(page: Any, lab
     page.wait_for_selector('.jp-FusionNewRun-gridSummary[data-runs="6"]')
     assert summary.inner_text().startswith("6 runs · about "), summary.inner_text()
     assert "4 at a time" in summary.inner_text()
+    screenshot(page, "newrun-sweep-builder", target=form.locator(".jp-FusionNewRun-grid"))
     submit = form.locator(".jp-FusionNewRun-submit")
     wait_until(lambda: submit.inner_text() == "Start sweep (6 runs)", 10, "the sweep button")
 
@@ -297,6 +314,52 @@ def test_dropdowns_offer_what_each_simulator_runs(page: Any, lab: Any) -> None:
         '.jp-FusionNewRun-key[data-key="general_settings.route_method"].jp-mod-invalid'
     )
     screenshot(page, "newrun-dropdowns", target=form)
+
+
+FAKE_TABS = """() => {
+    // Stand-ins for the tabs' commands (another plugin registers the real ones).
+    window.__opened = [];
+    const commands = window.jupyterapp.commands;
+    for (const id of ['fusion:open-run', 'fusion:open-sweep', 'fusion:compare-runs']) {
+        if (!commands.hasCommand(id)) {
+            commands.addCommand(id, {execute: args => { window.__opened.push([id, args]); }});
+        }
+    }
+}"""
+
+
+def test_titles_open_the_tabs_and_two_picked_runs_offer_compare(page: Any, lab: Any) -> None:
+    body = {"template": "minimal", "grid": {"general_settings.max_iters": [1, 2]}, "name": "pair"}
+    made = lab.api("POST", "sweeps", body)
+    sweep_id, (first, second) = made["sweep"]["id"], [r["id"] for r in made["runs"]]
+    settled(lab, sweep_id)
+    compare = page.locator(f"{PANEL} .jp-FusionRuns-compare")
+    # Before the tabs exist: the title toggles the sweep, Compare says what is missing.
+    page.locator(f"{sweep_row(sweep_id)} .jp-FusionSweep-name").click()
+    page.wait_for_selector(f'{sweep_row(sweep_id)}[aria-expanded="true"]')
+    page.locator(row(first)).click(modifiers=["Control"])
+    assert compare.is_hidden()
+    page.locator(row(second)).click(modifiers=["Control"])
+    compare.wait_for()
+    assert compare.inner_text() == "Compare 2 runs"
+    assert page.locator(f"{row(first)}.jp-mod-picked").count() == 1
+    compare.click()
+    notice = page.locator(f"{PANEL} .jp-FusionRuns-notice.jp-mod-error")
+    notice.wait_for()
+    assert "compare tab" in notice.inner_text()
+
+    page.evaluate(FAKE_TABS)
+    compare.click()
+    page.locator(f"{sweep_row(sweep_id)} .jp-FusionSweep-name").click()
+    page.locator(f"{row(first)} .jp-FusionRun-name").click()
+    opened = wait_until(
+        lambda: page.evaluate("window.__opened.length === 3 && window.__opened"), 10, "tabs"
+    )
+    assert opened[0][0] == "fusion:compare-runs" and sorted(opened[0][1]["ids"]) == sorted(
+        [first, second]
+    )
+    assert opened[1] == ["fusion:open-sweep", {"id": sweep_id}]
+    assert opened[2] == ["fusion:open-run", {"id": first}]
 
 
 FITS = """(root) => {

@@ -23,8 +23,6 @@ from tests.support.engine import (
     wait_until,
 )
 
-MANAGER_PROC = Path(__file__).parent / "support" / "manager_proc.py"
-
 
 @pytest.fixture
 def slurm_manager(tmp_path, slurm_cluster):
@@ -157,6 +155,32 @@ def test_cancelling_a_sweep_cancels_the_array(tmp_path, slurm_cluster):
         assert [r.status for r in after] == [Status.CANCELLED] * 5
         array_id = m.get_sweep(sweep.id)[0].job_id
         assert not [j for j in _squeue(slurm_cluster, "--format=%i") if j.startswith(array_id)]
+
+
+def test_a_sweeps_rerun_is_its_own_job_and_cancelled_with_the_sweep(tmp_path, slurm_cluster):
+    never = str(tmp_path / "never")
+    with make_manager(
+        tmp_path,
+        f"sqlite:///{tmp_path}/runs.db",
+        slurm_poll_interval=0.3,
+        simulator_command=stub_command(),
+    ) as m:
+        # The second point waits for a file that never comes, and fails after 3 s.
+        grid = {"stub.wait_for": ["", never], "stub.wait_timeout": [3]}
+        sweep, runs = m.create_sweep("minimal", grid=grid, executor="slurm")
+        wait_until(
+            lambda: {m.get(r.id).status for r in runs} == {Status.COMPLETED, Status.FAILED},
+            60,
+            "one completed, one failed",
+        )
+        (rerun,) = m.rerun_failed_sweep(sweep.id)
+        assert rerun.sweep_id == sweep.id and rerun.rerun_of in {r.id for r in runs}
+        wait_until(lambda: m.get(rerun.id).status == Status.RUNNING, 30, "the rerun running")
+        job = m.get(rerun.id).job_id
+        assert job and not job.startswith(f"{m.get_sweep(sweep.id)[0].job_id}_")
+        after = {r.id: r.status for r in m.cancel_sweep(sweep.id)}
+        assert after[rerun.id] == Status.CANCELLED
+        assert job not in _squeue(slurm_cluster, "--format=%i")
 
 
 def test_a_killed_supervisor_mid_sweep_loses_nothing(tmp_path, slurm_cluster):

@@ -36,7 +36,7 @@ from fusion_jupyter.widgets.relay import KernelRelay
 from tests.support import stub_sim_command, wait_until
 
 STATIC = Path(base.STATIC)
-ENTRIES = ["run_progress", "log_viewer", "artifact_table", "dashboard", "launcher"]
+ENTRIES = ["run_progress", "log_viewer", "artifact_table", "dashboard", "launcher", "sweep_view"]
 
 
 class Recorder:
@@ -258,6 +258,7 @@ def test_launcher_and_dashboard_traits(client: fj.Client, recorder: Recorder) ->
         {"general_settings.max_iters": 3, "stub": {"delay": 0.1}},
         name="from python",
         tags=["a", "b"],
+        grid={"routing_settings.k_paths": (1, 2)},
     )
     dash = Dashboard(client, status=["running", "FAILED"], tag="a", name="base")
     try:
@@ -272,6 +273,9 @@ def test_launcher_and_dashboard_traits(client: fj.Client, recorder: Recorder) ->
             [],
             None,
         )
+        # Pre-filled grid axes: the form shows them and submits a sweep.
+        assert (launcher.grid, launcher.sweep_id) == ({"routing_settings.k_paths": [1, 2]}, "")
+        assert launcher.get_state()["grid"] == {"routing_settings.k_paths": [1, 2]}
         assert dash.filters == {"status": ["RUNNING", "FAILED"], "tag": "a", "name": "base"}
         with pytest.raises(ValueError, match="unknown status"):
             Dashboard(client, status="SLEEPING")

@@ -150,6 +150,17 @@ class Page:
     next_cursor: str | None
 
 
+class RunOutline(NamedTuple):
+    """What a sweep's curves need of one of its runs."""
+
+    id: str
+    status: Status
+    completed_at: datetime | None
+    overrides: dict[str, Any]
+    run_dir: str
+    rerun_of: str | None
+
+
 @dataclass(frozen=True)
 class SweepPage:
     """One page of sweeps, newest first, each with its runs counted by status."""
@@ -405,6 +416,24 @@ class Store:
                 )
             )
         return sweep, runs
+
+    def sweep_outline(self, sweep_id: str) -> tuple[dict[str, Any], list[RunOutline]]:
+        """A sweep's grid and, for each run, only what its curves need: four columns
+        (not the runs' whole configs; the curves are read on every run's end)."""
+        columns = (Run.id, Run.status, Run.completed_at, Run.overrides, Run.run_dir, Run.rerun_of)
+        with self.read() as session:
+            found = session.execute(select(Sweep.grid).where(Sweep.id == sweep_id)).first()
+            if found is None:
+                raise NotFound(f"sweep {sweep_id!r} does not exist")
+            query = select(*columns).where(Run.sweep_id == sweep_id)
+            rows = session.execute(query.order_by(Run.created_at, Run.id)).all()
+        outlines = [
+            RunOutline(
+                r.id, Status(r.status), r.completed_at, r.overrides or {}, r.run_dir, r.rerun_of
+            )
+            for r in rows
+        ]
+        return dict(found.grid or {}), outlines
 
     def count_runs(self, filters: RunFilter = RunFilter()) -> int:
         """How many runs match ``filters`` (one COUNT over the same indexes as a page)."""

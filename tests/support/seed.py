@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from fusion_jupyter.engine.models import ACTIVE, Run, RunTag, Status, utcnow
+from fusion_jupyter.engine.models import ACTIVE, Run, RunTag, Status, Sweep, utcnow
 from fusion_jupyter.engine.store import Store
 
 #: Eight in ten completed, one failed, one cancelled.
@@ -74,5 +74,62 @@ def seed_runs(
                 session.execute(insert(Run), rows)
                 if tag_rows:
                     session.execute(insert(RunTag), tag_rows)
+    finally:
+        store.close()
+
+
+def seed_sweeps(
+    db_url: str,
+    sweeps: int,
+    size: int,
+    *,
+    runs_dir: Path,
+    start: datetime | None = None,
+    statuses: Sequence[Status] = FINISHED_MIX,
+) -> None:
+    """Insert ``sweeps`` sweeps of ``size`` finished runs each (a one-key grid; run ids
+    from 0, sweep ids from ``f00000000000``), the runs a second apart, each run tagged
+    ``sweep:<id>`` as the engine tags them. Migrates the database first."""
+    count = sweeps * size
+    if start is None:
+        start = utcnow() - timedelta(seconds=count)
+    store = Store(db_url)
+    try:
+        for first in range(0, sweeps, max(1, BATCH // max(1, size))):
+            last = min(sweeps, first + max(1, BATCH // max(1, size)))
+            sweep_rows, rows, tag_rows = [], [], []
+            for k in range(first, last):
+                sweep_id = f"f{k:011x}"
+                created = start + timedelta(seconds=k * size)
+                grid = {"routing_settings.k_paths": list(range(1, size + 1))}
+                sweep_rows.append(
+                    {
+                        "id": sweep_id,
+                        "name": f"sweep {k}",
+                        "template": "minimal",
+                        "grid": grid,
+                        "executor": "local",
+                        "created_at": created,
+                    }
+                )
+                for j in range(size):
+                    i = k * size + j
+                    status = statuses[i % len(statuses)]
+                    row = _row(i, "", status, runs_dir, created + timedelta(seconds=j))
+                    # Named as the engine names a sweep's runs: the sweep, then the point.
+                    row["name"] = f"sweep {k} [routing_settings.k_paths={j + 1}]"
+                    row["sweep_id"] = sweep_id
+                    rows.append(row)
+                    tag_rows.append(
+                        {
+                            "run_id": row["id"],
+                            "tag": f"sweep:{sweep_id}",
+                            "created_at": row["created_at"],
+                        }
+                    )
+            with store.write() as session:
+                session.execute(insert(Sweep), sweep_rows)
+                session.execute(insert(Run), rows)
+                session.execute(insert(RunTag), tag_rows)
     finally:
         store.close()

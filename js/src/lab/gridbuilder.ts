@@ -158,7 +158,7 @@ export class GridBuilder {
       h('option', { text: 'start/stop/step', attrs: { value: 'range' } })
     );
     const input = (label: string, placeholder: string) =>
-      h('input', { class: `jp-mod-styled ${c}-axisInput`, attrs: { type: 'text', 'aria-label': label, placeholder, spellcheck: 'false' } });
+      h('input', { class: `jp-mod-styled ${c}-axisInput`, title: label, attrs: { type: 'text', 'aria-label': label, placeholder, spellcheck: 'false' } });
     const list = input('Values', 'comma-separated, e.g. 1, 2, 3');
     const start = input('Start', 'start');
     const stop = input('Stop', 'stop');

@@ -17,7 +17,7 @@ import codecs
 import json
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,13 +93,20 @@ class Subscription:
     # ---- producer side (called by the hub) -----------------------------------------
 
     def _push(self, message: Message) -> bool:
+        return self._push_all((message,))
+
+    def _push_all(self, messages: Sequence[Message]) -> bool:
+        """Queue ``messages`` in order under one lock; whether the consumer must be woken."""
         with self._lock:
             if self._early is not None:
                 # Still reading the history: an event published meanwhile waits, so a
                 # newer seq never lands first and makes the history look delivered.
-                self._early.append(message)
+                self._early.extend(messages)
                 return False
-            return self._push_locked(message)
+            woken = False
+            for message in messages:
+                woken = self._push_locked(message) or woken
+            return woken
 
     def _prime(self, history: Iterable[Message]) -> None:
         """Queue the history read at subscribe time, then what was published meanwhile."""
@@ -273,11 +280,12 @@ class EventHub:
         subs = self._subscribers(run_id)
         if not subs:
             return
-        for event in events:
-            message = self._progress_message(run_id, event)
-            for sub in subs:
-                if "progress" in sub.channels and sub._push(message):
-                    sub._fire()
+        # Each subscriber takes the whole batch at once: one lock and one wake-up a
+        # subscriber, not one an event.
+        messages = [self._progress_message(run_id, event) for event in events]
+        for sub in subs:
+            if "progress" in sub.channels and sub._push_all(messages):
+                sub._fire()
 
     def publish_log(self, run_id: str, size: int) -> None:
         """Tell a run's log subscribers that its log has grown to ``size`` bytes."""

@@ -9,6 +9,7 @@ for a selector or a condition, never a fixed sleep.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,7 +51,8 @@ def start_server(
     config = base / "config"
     config.mkdir(parents=True, exist_ok=True)
     fusion = {
-        "simulator_command": stub_sim_command("--delay", "0.02"),
+        # (No behaviour flag here: the command line's would win over a run's [stub].)
+        "simulator_command": stub_sim_command(),
         "fusion_command": "true",
         "max_concurrent_runs": 4,
     }
@@ -199,9 +201,16 @@ def test_a_running_sweep_shows_its_progress_and_an_eta(page: Any, lab: Any) -> N
     made = lab.api("POST", "sweeps", {"template": "minimal", "grid": grid, "overrides": slow})
     sweep_id = made["sweep"]["id"]
     counts = page.locator(f"{sweep_row(sweep_id)} .jp-FusionSweep-counts")
-    wait_until(lambda: "ETA" in counts.inner_text(), 30, "an ETA", interval=0.1)
-    text = counts.inner_text()
-    assert "4 running" in text and "2 pending" in text, text
+
+    def eta_while_waiting() -> str | None:
+        text = counts.inner_text()
+        return text if "ETA" in text and "pending" in text else None
+
+    text = wait_until(eta_while_waiting, 30, "an ETA while runs wait", interval=0.1)
+    # The waiting runs are in it: never "0s" while two runs have not started.
+    assert re.search(r"ETA [1-9]", text), text
+    numbers = [int(n) for n in re.findall(r"(\d+) (?:done|running|pending)", text)]
+    assert sum(numbers) == 6, text
     bar = page.locator(f"{sweep_row(sweep_id)} .jp-FusionRun-bar")
     wait_until(lambda: float(bar.get_attribute("aria-valuenow") or 0) > 0, 30, "progress")
     lab.api("POST", f"sweeps/{sweep_id}/cancel")

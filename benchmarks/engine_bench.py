@@ -102,7 +102,8 @@ def bench_exit_notice(tmp: Path, count: int = 20) -> None:
         def on_status() -> None:
             now = time.time()
             for msg in status.drain():
-                if msg["run"]["status"] in ("COMPLETED", "FAILED"):
+                # The status channel also carries run_progress messages (no "run").
+                if msg["type"] == "status" and msg["run"]["status"] in ("COMPLETED", "FAILED"):
                     with lock:
                         seen.setdefault(msg["run_id"], now)
 

@@ -136,7 +136,7 @@ def follow(ws: websocket.WebSocket, run_id: str, count: int, out: list[float]) -
             if message.get("type") == "progress" and message["event"]["type"] == "iteration":
                 out.append(time.time() - message["event"]["t"])
                 seqs.append(message["seq"])
-            elif message.get("type") != "progress":
+            elif message.get("type") not in ("progress", "run_progress", "status", "subscribed"):
                 print(f"   note: {str(message)[:200]}")
 
 

@@ -105,3 +105,22 @@ def test_every_message_of_a_real_session_is_in_the_contract(tmp_path: Path) -> N
     assert {"subscribed", "progress", "log", "status", "run_progress", "pong", "error"} <= kinds
     for message in got:
         check("ServerMessage", message)
+
+
+def test_sweep_curves_are_in_the_contract(tmp_path: Path) -> None:
+    from fusion_jupyter.service.api import CurvesRequest, FusionService
+
+    schema = {"$ref": "openapi.json#/components/schemas/SweepCurves"}
+    curves = Draft202012Validator(schema, registry=REGISTRY)
+    with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db") as manager:
+        service = FusionService(manager)
+        grid = {"general_settings.max_iters": [1, 2], "routing_settings.k_paths": [1, 2]}
+        sweep, runs = manager.create_sweep("minimal", grid)
+        early = service.sweep_curves(sweep.id, CurvesRequest())
+        for run in runs:
+            wait_until(lambda r=run: manager.get(r.id).status == "COMPLETED", 60, "the runs")
+        done = service.sweep_curves(sweep.id, CurvesRequest(("routing_settings.k_paths",)))
+    for body in (early, done):
+        errors = list(curves.iter_errors(body))
+        assert not errors, errors[0].message
+    assert len(done["curves"]) == 2 and all(c["points"] for c in done["curves"])

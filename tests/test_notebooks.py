@@ -52,6 +52,11 @@ def check_executed(nb: Any, name: str) -> None:
     assert any("blocking_mean" in html and "ci_lower" in html for html in tables)
     status = [o for o in outputs(nb, "text/html") if "COMPLETED" in o["data"]["text/html"]]
     assert status, f"{name}: the run's progress view never showed COMPLETED"
+    if name == "sweep.ipynb":  # the sweep and its plot are its live view
+        views = [
+            o for o in outputs(nb, "text/plain") if "<SweepView of sweep" in o["data"]["text/plain"]
+        ]
+        assert len(views) == 2, f"{name}: the sweep and sweep.plot() show as SweepViews"
 
 
 def execute(name: str, tmp_path: Path, **client_options: Any) -> Any:

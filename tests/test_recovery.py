@@ -13,6 +13,7 @@ import pytest
 
 from fusion_jupyter.engine import Status
 from fusion_jupyter.engine.procinfo import is_alive
+from tests.support import MANAGER_PROC
 from tests.support.engine import (
     make_manager,
     manager_kwargs,
@@ -20,8 +21,6 @@ from tests.support.engine import (
     wait_terminal,
     wait_until,
 )
-
-MANAGER_PROC = Path(__file__).parent / "support" / "manager_proc.py"
 
 
 def _spawn_manager(tmp_path: Path, db_url: str, runs: list, **settings):

@@ -656,6 +656,60 @@ async def test_simulators_name_the_values_each_one_runs(api: Api) -> None:
     )
 
 
+async def test_sweep_curves_group_by_the_varying_keys(api: Api) -> None:
+    grid = {"general_settings.max_iters": [1, 2], "routing_settings.k_paths": [3]}
+    code, made = await api("POST", "sweeps", {"template": "minimal", "grid": grid})
+    sweep_id = made["sweep"]["id"]
+    for run in made["runs"]:
+        await wait_status(api, run["id"], "COMPLETED")
+    code, body = await api("GET", f"sweeps/{sweep_id}/curves")
+    assert code == 200, body
+    assert body["by"] == ["general_settings.max_iters"] == body["varying"]
+    assert body["runs"] == 2 == body["with_results"]
+    assert [c["label"] for c in body["curves"]] == ["max_iters = 1", "max_iters = 2"]
+    assert [c["values"] for c in body["curves"]] == [
+        {"general_settings.max_iters": 1},
+        {"general_settings.max_iters": 2},
+    ]
+    # Each curve is that run's results table, point for point.
+    for curve, run in zip(body["curves"], made["runs"], strict=True):
+        _, table = await api("GET", f"runs/{run['id']}/results")
+        columns = ("erlang", "blocking_mean", "ci_lower", "ci_upper")
+        expected = [[r[c] for c in columns] for r in table["rows"]]
+        got = [[p[c] for c in columns] for p in curve["points"]]
+        assert got == sorted(expected) and got
+    code, both = await api(
+        "GET", f"sweeps/{sweep_id}/curves", params={"by": "routing_settings.k_paths"}
+    )
+    assert [c["label"] for c in both["curves"]] == ["k_paths = 3"]  # the two runs' mean
+    code, flat = await api("GET", f"sweeps/{sweep_id}/curves", params={"by": ""})
+    assert [c["label"] for c in flat["curves"]] == ["all runs"]
+
+
+async def test_sweep_curves_count_a_rerun_point_once(api: Api) -> None:
+    body = {"template": "minimal", "grid": {"stub.exit_code": [0, 3]}}
+    sweep_id = (await api("POST", "sweeps", body))[1]["sweep"]["id"]
+    await wait_sweep_settled(api, sweep_id)
+    code, before = await api("GET", f"sweeps/{sweep_id}/curves")
+    assert code == 200 and before["runs"] == 2
+    await api("POST", f"sweeps/{sweep_id}/rerun-failed")
+    await wait_sweep_settled(api, sweep_id)
+    code, after = await api("GET", f"sweeps/{sweep_id}/curves")
+    assert after["runs"] == 2 and after["with_results"] == before["with_results"]
+
+
+async def test_sweep_curves_refuse_a_bad_by_naming_it(api: Api) -> None:
+    grid = {"general_settings.max_iters": [1, 2]}
+    _, made = await api("POST", "sweeps", {"template": "minimal", "grid": grid})
+    path = f"sweeps/{made['sweep']['id']}/curves"
+    for by in ("routing_settings.nope", "general_settings.max_iters,", "x" * 3000, "a\x01b"):
+        error = assert_error(await api("GET", path, params={"by": by}), 400, "by")
+        assert "by" in error["message"] or error["details"][0]["key"] == "by"
+    error = assert_error(await api("GET", path, params={"by": "routing_settings.nope"}), 400)
+    assert "routing_settings.nope is not a grid parameter" in error["message"]
+    assert_error(await api("GET", "sweeps/0123456789ab/curves"), 404)
+
+
 # --------------------------------------------------------------------------- bodies
 
 

@@ -174,3 +174,14 @@ def test_run_sim_runner_equals_the_real_fusion_sim_with_blocking(fusion_root, tm
     expected = json.loads(fusion_file.read_text())
     assert 0.1 < expected["iter_stats"]["0"]["sim_block_list"][0] < 0.5  # it blocks
     assert compare_documents(expected, json.loads((ours / fusion_file.name).read_text())) == []
+
+
+@pytest.mark.parametrize("name", ["spain_C_flexi", "spain_mb_CL_fixed_grooming"])
+def test_the_gsnr_memos_never_change_a_result(name, fusion_root, tmp_path, monkeypatch):
+    """The GSNR memos are emptied when full; emptied all the time, the run is the same."""
+    from fusion_jupyter.sim import gsnr
+
+    monkeypatch.setattr(gsnr, "CACHE_LIMIT", 4)
+    case = next(c for c in discover(fusion_root) if c.name == name)
+    result = run_case(case, fusion_root, tmp_path / "out")
+    assert result.status == "identical", "\n".join(result.problems[:20])

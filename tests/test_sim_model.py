@@ -369,7 +369,7 @@ class _FixedGsnr:
     def __init__(self, db):
         self.db = db
 
-    def path_db(self, lengths, channels, start, slots, band="c"):
+    def path_db(self, lengths, channels, start, slots, band="c", link_states=None):
         return self.db
 
 

@@ -23,8 +23,6 @@ from tests.support.engine import (
     wait_until,
 )
 
-MANAGER_PROC = Path(__file__).parent / "support" / "manager_proc.py"
-
 
 @pytest.fixture
 def slurm_manager(tmp_path, slurm_cluster):

@@ -194,6 +194,43 @@ def test_deleting_a_run_deletes_its_tags(db_url):
     store.close()
 
 
+def test_a_run_is_claimed_at_insert_only_with_a_free_slot_and_nobody_waiting(db_url):
+    stores = [Store(db_url) for _ in range(3)]
+    results: list[tuple[str, bool]] = []
+    lock = threading.Lock()
+
+    def insert(store: Store, first: int) -> None:
+        for i in range(first, first + 10):
+            run = _run(f"n{i:011d}")
+            claimed = store.add_run_claimed(run, ["t"], 4, {"started_at": utcnow()})
+            with lock:
+                results.append((run.id, claimed))
+
+    threads = [
+        threading.Thread(target=insert, args=(s, 10 * (2 * k + j)))
+        for k, s in enumerate(stores)
+        for j in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    claimed = [run_id for run_id, was in results if was]
+    assert len(results) == 60 and len(claimed) == 4
+    assert stores[0].count(Status.RUNNING) == 4
+    assert all(stores[0].get(run_id).status == Status.RUNNING for run_id in claimed)
+    assert all(stores[0].get(run_id).started_at is not None for run_id in claimed)
+    assert stores[0].count(Status.PENDING) == 56
+    # A slot is free again, but older runs wait: a new run is not claimed before them.
+    assert stores[0].transition(claimed[0], [Status.RUNNING], status=Status.COMPLETED)
+    late = _run("zzzzzzzzzzzz")
+    assert not stores[1].add_run_claimed(late, [], 4, {"started_at": utcnow()})
+    (next_run,) = stores[2].claim_pending(4, {"started_at": utcnow()})
+    assert next_run.id != late.id and stores[0].get(late.id).status == Status.PENDING
+    for s in stores:
+        s.close()
+
+
 def test_claims_never_exceed_the_limit_across_stores(db_url):
     stores = [Store(db_url) for _ in range(3)]
     for i in range(30):

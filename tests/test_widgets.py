@@ -36,7 +36,7 @@ from fusion_jupyter.widgets.relay import KernelRelay
 from tests.support import stub_sim_command, wait_until
 
 STATIC = Path(base.STATIC)
-ENTRIES = ["run_progress", "log_viewer", "artifact_table", "dashboard", "launcher"]
+ENTRIES = ["run_progress", "log_viewer", "artifact_table", "dashboard", "launcher", "sweep_view"]
 
 
 class Recorder:

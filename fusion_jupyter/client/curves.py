@@ -1,8 +1,8 @@
 """Blocking-against-load curves of a sweep, one per combination of the parameters that vary.
 
-The grouping is the researcher's usual comparison (one curve per routing, spectrum or
-k choice); it is computed here once, for :meth:`Sweep.plot` and for anything else that
-draws a sweep, and drawn with matplotlib only when a figure is asked for.
+The grouping is the engine's (:mod:`fusion_jupyter.engine.curves`, the one the service's
+``GET sweeps/{id}/curves`` uses); here the curves become DataFrames for
+:meth:`Sweep.plot`, drawn with matplotlib only when a figure is asked for.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from fusion_jupyter.engine import curves as grouping
+
 if TYPE_CHECKING:
     import pandas as pd
 
 #: Grid keys that move the load itself: they make the x axis, not separate curves.
-LOAD_KEYS = frozenset(
-    f"general_settings.{key}" for key in ("erlang_start", "erlang_stop", "erlang_step")
-)
+LOAD_KEYS = grouping.LOAD_KEYS
+varying_keys = grouping.varying_keys
 
 
 @dataclass(frozen=True)
@@ -30,19 +31,6 @@ class Curve:
     """``erlang``, ``blocking_mean``, ``ci_lower``, ``ci_upper``, sorted by load."""
 
 
-def varying_keys(grid: Mapping[str, Sequence[Any]]) -> list[str]:
-    """The grid keys with more than one value, load keys aside, in grid order."""
-    return [
-        key
-        for key, values in grid.items()
-        if len(set(map(str, values))) > 1 and key not in LOAD_KEYS
-    ]
-
-
-def _short(key: str) -> str:
-    return key.rsplit(".", 1)[-1]
-
-
 def curves(
     table: pd.DataFrame, grid: Mapping[str, Sequence[Any]], by: str | Sequence[str] | None = None
 ) -> list[Curve]:
@@ -50,30 +38,22 @@ def curves(
 
     ``by`` defaults to every grid key that varies (load keys aside); legends name only
     those keys, short (``k_paths = 2``), so twelve curves do not carry twelve long names.
+    The grouping is :func:`fusion_jupyter.engine.curves.group`, the service's too.
     """
-    keys = [by] if isinstance(by, str) else list(by) if by is not None else varying_keys(grid)
-    unknown = [key for key in keys if key not in table.columns]
-    if unknown:
-        raise ValueError(f"by: {', '.join(unknown)} is not a grid parameter of this sweep")
-    columns = ["erlang", "blocking_mean", "ci_lower", "ci_upper"]
+    import pandas as pd
+
+    try:
+        keys = grouping.resolve_by(grid, by)
+    except ValueError as exc:
+        raise ValueError(f"by: {exc}") from None
     if table.empty:
         return []
-    if not keys:
-        points = _mean_points(table, columns)
-        return [Curve("all runs", {}, points)]
+    rows = [{str(k): v for k, v in row.items()} for row in table.to_dict("records")]
     found = []
-    for values, group in table.groupby(keys, sort=True):
-        values = values if isinstance(values, tuple) else (values,)
-        named = dict(zip(keys, values, strict=True))
-        label = ", ".join(f"{_short(k)} = {v}" for k, v in named.items())
-        found.append(Curve(label, named, _mean_points(group, columns)))
+    for curve in grouping.group(rows, keys):
+        points = pd.DataFrame(curve.points, columns=list(grouping.POINT_COLUMNS))
+        found.append(Curve(curve.label, curve.values, points))
     return found
-
-
-def _mean_points(group: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    # Several runs at one load (a grid key not in ``by``): their mean, per load.
-    present = [c for c in columns if c in group.columns]
-    return group[present].groupby("erlang", as_index=False).mean().sort_values("erlang")
 
 
 def plot(

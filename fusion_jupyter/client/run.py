@@ -27,6 +27,7 @@ from fusion_jupyter.client.progress import (
     ProgressReporter,
     Snapshot,
     current_cell,
+    in_notebook,
     ipython_display,
     make_reporter,
     progress_html,
@@ -581,16 +582,24 @@ class Run:
 
 def _progress_widget(run: Run) -> Any:
     """The rich widget when the widgets package provides one, else None."""
+    return _widget("RunProgress", run)
+
+
+def _widget(name: str, shown: Any, **options: Any) -> Any:
+    """The widget ``name`` of ``fusion_jupyter.widgets`` showing ``shown``, or None where
+    the widgets cannot be made (anywidget missing, front-ends not built)."""
     try:
-        widget_class = getattr(import_module("fusion_jupyter.widgets"), "RunProgress", None)
-    except ImportError:  # anywidget missing, or the widgets not built
+        widget_class = getattr(import_module("fusion_jupyter.widgets"), name, None)
+    except ImportError:
         return None
     if widget_class is None:
         return None
     try:
-        return widget_class(run)
+        return widget_class(shown, **options)
+    except ValueError:
+        raise  # a bad option (``by``): the caller's mistake, said as such
     except Exception:
-        log.debug("RunProgress widget failed; showing the HTML view", exc_info=True)
+        log.debug("%s widget failed; showing the HTML view", name, exc_info=True)
         return None
 
 
@@ -862,12 +871,9 @@ class Sweep:
 
     def grid_values(self, run: Run) -> dict[str, Any]:
         """The grid's values for one of the sweep's runs, as given in the grid."""
-        values: dict[str, Any] = {}
-        for key, options in self.grid.items():
-            section, _, name = key.partition(".")
-            actual = _ini_text(key, run.overrides.get(section, {}).get(name))
-            values[key] = next((v for v in options if _ini_text(key, v) == actual), actual)
-        return values
+        from fusion_jupyter.engine.curves import grid_point
+
+        return grid_point(self.grid, run.overrides)
 
     def results(self) -> pd.DataFrame:
         """One table for the whole sweep: the grid parameters (one column per grid key,
@@ -899,10 +905,26 @@ class Sweep:
         """Blocking probability against load, one curve per value of ``by``.
 
         ``by`` (a grid key or several) defaults to every grid key that varies; legends
-        name only those keys. Confidence intervals are shaded unless ``bands=False``.
-        Returns a matplotlib Figure (in a notebook it displays as the plot); runs without
-        results yet are left out, so calling it again shows the curves filled in.
+        name only those keys. In a notebook: the live :class:`SweepView` widget (drawn
+        in the browser, it fills in as runs end). Elsewhere, or without the widgets:
+        :meth:`figure`.
         """
+        if in_notebook():
+            widget = _widget("SweepView", self, by=by, log_y=log_y)
+            if widget is not None:
+                return widget
+        return self.figure(by, log_y=log_y, bands=bands)
+
+    def figure(
+        self,
+        by: str | Sequence[str] | None = None,
+        *,
+        log_y: bool = False,
+        bands: bool = True,
+    ) -> Any:
+        """:meth:`plot` as a matplotlib Figure (confidence intervals shaded unless
+        ``bands=False``); runs without results yet are left out, so calling it again
+        shows the curves filled in."""
         from fusion_jupyter.client import curves
 
         found = curves.curves(self.results(), self.grid, by)
@@ -919,18 +941,12 @@ class Sweep:
         table = self.to_frame().to_html(index=False)
         return progress_html(self.snapshot()) + str(table)
 
-
-def _ini_text(key: str, value: Any) -> str | None:
-    """How the engine writes ``value`` for ``key`` into the config file."""
-    from fusion_jupyter.engine.config import normalize_overrides
-
-    if value is None:
-        return None
-    section, _, name = key.partition(".")
-    try:
-        return normalize_overrides({key: value})[section][name]
-    except errors.EngineError:
-        return str(value)
+    def _ipython_display_(self) -> None:
+        # In a notebook a sweep is its live curves; the HTML table where the widgets
+        # cannot be shown.
+        widget = _widget("SweepView", self)
+        display = ipython_display()
+        display.display(widget if widget is not None else display.HTML(self._repr_html_()))
 
 
 class SweepWatch:

@@ -66,7 +66,7 @@ from fusion_jupyter.engine.progress import Event, read_events
 from fusion_jupyter.engine.runpaths import RunPaths
 from fusion_jupyter.engine.settings import COMMAND_PLACEHOLDERS, EngineSettings
 from fusion_jupyter.engine.slurm_runs import SlurmRuns
-from fusion_jupyter.engine.store import Page, RunFilter, Store, SweepPage
+from fusion_jupyter.engine.store import Page, RunFilter, Store, SweepPage, set_claimed
 from fusion_jupyter.engine.supervisor import ExitWatcher
 from fusion_jupyter.engine.tracking import RunTracker, Throttle
 from fusion_jupyter.engine.watcher import FileWatcher, PollingWatcher
@@ -255,12 +255,12 @@ class RunManager:
         """All problems of a config at once: the generic checks and the simulator's own
         (``simulator``: the one the run would use; default: the configured one)."""
         sim = self._simulator(simulator)
-        result = config.validate(cfg, self.data_paths(sim))
+        paths = self.data_paths(sim)
+        result = config.validate(cfg, paths)
         # The simulator's own checks read the topology and modulation files: never one
         # the config may not name (its errors would tell what the file holds).
         if not any(config.names_a_file(p) for p in result.errors):
-            root = simulators.installed_fusion_root(self.settings)
-            result.errors.extend(simulators.validate(sim, cfg, root))
+            result.errors.extend(simulators.validate(sim, cfg, paths.fusion_root))
         return result
 
     def _simulator(self, name: str | None) -> str:
@@ -309,9 +309,7 @@ class RunManager:
         self._check_space()
         target = self._executor_for(executor, executor_options)
         run = self._new_run(cfg, template, overrides or {}, name, tags, target, sim)
-        with _removing_dirs_on_error([run]):
-            self.store.add_run(run, tags)
-        return self._after_create_one(run)
+        return self._add_one(run, tags)
 
     def rerun(self, run_id: str) -> Run:
         """A new run with the same frozen config, template, name and tags."""
@@ -325,9 +323,7 @@ class RunManager:
         run.rerun_of = old.id
         # A rerun of a sweep's run is the sweep's next attempt at that grid point.
         run.sweep_id = old.sweep_id
-        with _removing_dirs_on_error([run]):
-            self.store.add_run(run, old.tags)
-        return self._after_create_one(run)
+        return self._add_one(run, old.tags)
 
     def create_sweep(
         self,
@@ -460,7 +456,7 @@ class RunManager:
         simulator: str,
     ) -> Run:
         """A new run's record and directory, with its frozen config written but not yet
-        durable: the caller makes it so (see :meth:`_after_create_one`)."""
+        durable: the caller makes it so (see :meth:`_add_one`)."""
         executor, executor_options = target
         name = _check_name(name)
         run_id = new_id()
@@ -519,11 +515,30 @@ class RunManager:
             raise ValidationFailed([Problem("run", "executor", problem)])
         return name, slurm.check_options(options or {})
 
-    def _after_create_one(self, run: Run) -> Run:
+    def _add_one(self, run: Run, tags: Sequence[str]) -> Run:
+        """Insert one new run (made by :meth:`_new_run`) and start it if a slot is free."""
+        if run.executor == "local" and self.started:
+            # Claimed by the transaction that inserts it, under the slot lock as in
+            # _fill_slots: one transaction before the launch, not two.
+            with self._slot_lock:
+                values = self._claim_values()
+                with _removing_dirs_on_error([run]):
+                    claimed = self.store.add_run_claimed(
+                        run, tags, self.settings.max_concurrent_runs, values
+                    )
+                if claimed:
+                    # Announced as inserted (PENDING: every run's life starts so).
+                    announcement = status_view(run_to_dict(run))
+                    set_claimed(run, values)
+                    self._start(run, announcement)
+            created = self.store.get(run.id) if claimed else self._after_create([run])[0]
+        else:
+            with _removing_dirs_on_error([run]):
+                self.store.add_run(run, tags)
+            created = self._after_create([run])[0]
         # The frozen config is made durable after the run is started, not before: the
         # simulator reads it from the page cache, and the fsyncs would delay the start.
         # It is durable before the caller hears of the run, as the run's database row is.
-        created = self._after_create([run])[0]
         config.make_durable(RunPaths(Path(run.run_dir)).config)
         return created
 
@@ -543,20 +558,31 @@ class RunManager:
             return
         with self._slot_lock:
             claimed = self.store.claim_pending(
-                self.settings.max_concurrent_runs, {"started_at": utcnow(), "host": self.host}
+                self.settings.max_concurrent_runs, self._claim_values()
             )
             for run in claimed:
                 self._start(run)
 
-    def _start(self, run: Run) -> None:
+    def _claim_values(self) -> dict[str, Any]:
+        """What a claim sets on a run besides RUNNING: when and where it starts."""
+        return {"started_at": utcnow(), "host": self.host}
+
+    def _start(self, run: Run, created: dict[str, Any] | None = None) -> None:
+        """Launch a claimed run; ``created``: its announcement as inserted, made once the
+        launch is under way (an announcement wakes the event loop, whose thread would
+        take the GIL from this one on the way to the launch)."""
         run_dir = Path(run.run_dir)
         try:
             self.write_launch(run)
             ref = self.local.start(run.id, run_dir)
         except OSError as exc:
+            if created is not None:
+                self._announce(run.id, Status.PENDING, created)
             error = f"could not start the run: {describe(exc)}"
             self.settle(run.id, RunEnd(Status.FAILED, error=error))
             return
+        if created is not None:
+            self._announce(run.id, Status.PENDING, created)
         process = {"pid": ref.pid, "pgid": ref.pgid, "proc_start": ref.start_time}
         self.store.update(run.id, **process)
         for key, value in process.items():
@@ -800,15 +826,17 @@ class RunManager:
 
     def publish(self, run: Run) -> None:
         """Announce a run's record to the status subscribers (never a status that goes back)."""
+        self._announce(run.id, Status(run.status), status_view(run_to_dict(run)))
+
+    def _announce(self, run_id: str, status: Status, view: dict[str, Any]) -> None:
         # Threads publish the same run (starter, exit watcher, sync); a status is
         # never allowed to go backwards, so a late RUNNING cannot follow COMPLETED.
-        status = Status(run.status)
         with self._lock:
-            previous = self._seen.get(run.id)
+            previous = self._seen.get(run_id)
             if previous is not None and RANK[previous] > RANK[status]:
                 return
-            self._seen[run.id] = status
-            self.hub.publish_status(status_view(run_to_dict(run)))
+            self._seen[run_id] = status
+            self.hub.publish_status(view)
 
     # ---- syncing with the database and other managers ----------------------------
 

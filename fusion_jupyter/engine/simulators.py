@@ -82,10 +82,11 @@ def profile(name: str, settings: EngineSettings) -> Simulator:
     """The profile called ``name`` under ``settings`` (ValueError for an unknown name)."""
     if name == "builtin":
         shipped = settings.simulator_command == default_simulator_command()
-        root = installed_fusion_root(settings)
         # With FUSION installed, relative data paths resolve against its root, as FUSION
-        # resolves them (a regression fixture's own mod_formats.json, say).
-        extra = ["--fusion_root", str(root)] if shipped and root else []
+        # resolves them (a regression fixture's own mod_formats.json, say). Looked up
+        # only for the shipped simulator: a run's start waits for the PATH search.
+        root = installed_fusion_root(settings) if shipped else None
+        extra = ["--fusion_root", str(root)] if root else []
         return Simulator(
             name="builtin",
             command=[*settings.simulator_command, *extra],
@@ -94,7 +95,7 @@ def profile(name: str, settings: EngineSettings) -> Simulator:
             # The shipped simulator leaves the start event to its launcher, so that a
             # run's first event does not wait for its imports; another program given
             # as simulator_command writes its own.
-            write_start=settings.simulator_command == default_simulator_command(),
+            write_start=shipped,
         )
     if name == "fusion":
         root = fusion_root(settings.fusion_command)

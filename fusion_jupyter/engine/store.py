@@ -22,7 +22,18 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import (
+    Engine,
+    Select,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased, sessionmaker
@@ -139,6 +150,17 @@ class Page:
     next_cursor: str | None
 
 
+class RunOutline(NamedTuple):
+    """What a sweep's curves need of one of its runs."""
+
+    id: str
+    status: Status
+    completed_at: datetime | None
+    overrides: dict[str, Any]
+    run_dir: str
+    rerun_of: str | None
+
+
 @dataclass(frozen=True)
 class SweepPage:
     """One page of sweeps, newest first, each with its runs counted by status."""
@@ -177,6 +199,31 @@ def _batches(
         rows += size
     if start < len(runs):
         yield runs[start:]
+
+
+def set_claimed(run: Run, values: Mapping[str, Any]) -> None:
+    """Give ``run`` what a claim sets: RUNNING, and ``values`` (when and where it starts)."""
+    for key, value in values.items():
+        setattr(run, key, value)
+    run.status = Status.RUNNING
+
+
+def _free_slots(session: Session, max_running: int) -> int:
+    """How many more local runs may start now (negative when over the limit)."""
+    # A CANCELLING run still holds its slot until its process has ended.
+    running = session.scalar(
+        select(func.count()).where(
+            Run.status.in_([Status.RUNNING, Status.CANCELLING]), Run.executor == "local"
+        )
+    )
+    return max_running - int(running or 0)
+
+
+def _pending_local() -> Select[Run]:
+    """Local runs waiting for a slot (a run being cancelled waits for nothing)."""
+    return select(Run).where(
+        Run.status == Status.PENDING, Run.executor == "local", Run.cancel_requested.is_(False)
+    )
 
 
 def _superseded_counts(sweep_ids: Sequence[str]) -> Any:
@@ -265,6 +312,33 @@ class Store:
             session.add(run)
         return run
 
+    def add_run_claimed(
+        self, run: Run, tags: Sequence[str], max_running: int, values: dict[str, Any]
+    ) -> bool:
+        """Insert a new local run and claim it in the same transaction (RUNNING, with
+        ``values``) if :meth:`claim_pending` would claim it now; whether it was claimed.
+
+        Serialised as :meth:`claim_pending` is, so the limit holds; claimed only with a
+        slot free and no other local run waiting (an older one goes first). ``run``
+        itself stays as inserted, PENDING: the caller announces it so, then gives it
+        the claim (:func:`set_claimed`).
+        """
+        run.tag_rows = RunTag.rows_for(run, tags)
+        with self.write(exclusive=True) as session:
+            # Asked before the insert: the new run must not count as one waiting.
+            waiting = session.scalar(select(_pending_local().exists()))
+            claimed = not waiting and _free_slots(session, max_running) > 0
+            session.add(run)
+            if claimed:
+                session.flush()
+                session.execute(
+                    update(Run)
+                    .where(Run.id == run.id)
+                    .values(status=Status.RUNNING, **values)
+                    .execution_options(synchronize_session=False)
+                )
+        return claimed
+
     def add_sweep(
         self,
         sweep: Sweep,
@@ -342,6 +416,24 @@ class Store:
                 )
             )
         return sweep, runs
+
+    def sweep_outline(self, sweep_id: str) -> tuple[dict[str, Any], list[RunOutline]]:
+        """A sweep's grid and, for each run, only what its curves need: four columns
+        (not the runs' whole configs; the curves are read on every run's end)."""
+        columns = (Run.id, Run.status, Run.completed_at, Run.overrides, Run.run_dir, Run.rerun_of)
+        with self.read() as session:
+            found = session.execute(select(Sweep.grid).where(Sweep.id == sweep_id)).first()
+            if found is None:
+                raise NotFound(f"sweep {sweep_id!r} does not exist")
+            query = select(*columns).where(Run.sweep_id == sweep_id)
+            rows = session.execute(query.order_by(Run.created_at, Run.id)).all()
+        outlines = [
+            RunOutline(
+                r.id, Status(r.status), r.completed_at, r.overrides or {}, r.run_dir, r.rerun_of
+            )
+            for r in rows
+        ]
+        return dict(found.grid or {}), outlines
 
     def count_runs(self, filters: RunFilter = RunFilter()) -> int:
         """How many runs match ``filters`` (one COUNT over the same indexes as a page)."""
@@ -493,32 +585,26 @@ class Store:
         Serialised across every manager on the database, so the limit holds even
         when several processes start runs at once.
         """
+        # Every run's end asks; with nobody waiting, no write lock is taken (a create
+        # would wait for it). A run inserted PENDING after this read is claimed by its
+        # creator, which asks after its insert.
+        if not self.has_pending_local():
+            return []
         with self.write(exclusive=True) as session:
-            # A CANCELLING run still holds its slot until its process has ended.
-            local_running = select(func.count()).where(
-                Run.status.in_([Status.RUNNING, Status.CANCELLING]), Run.executor == "local"
-            )
-            running = session.scalar(local_running) or 0
-            free = max_running - int(running)
+            free = _free_slots(session, max_running)
             if free <= 0:
                 return []
             runs = list(
-                session.scalars(
-                    select(Run)
-                    .where(
-                        Run.status == Status.PENDING,
-                        Run.executor == "local",
-                        Run.cancel_requested.is_(False),
-                    )
-                    .order_by(Run.created_at, Run.id)
-                    .limit(free)
-                )
+                session.scalars(_pending_local().order_by(Run.created_at, Run.id).limit(free))
             )
             for run in runs:
-                for key, value in values.items():
-                    setattr(run, key, value)
-                run.status = Status.RUNNING
+                set_claimed(run, values)
         return runs
+
+    def has_pending_local(self) -> bool:
+        """Whether a local run waits for a slot."""
+        with self.read() as session:
+            return bool(session.scalar(select(_pending_local().exists())))
 
     def delete_sweep(self, sweep_id: str) -> list[Run]:
         """Remove a sweep and its runs' records in one transaction, and return the runs

@@ -83,31 +83,52 @@ class ClientStream:
         return self._inflight >= self.ctx.stream.send_buffer_bytes
 
     def kick(self) -> None:
-        """Something is ready: start a flush unless one runs or the socket is full."""
+        """Something is ready: send it, unless a flush runs or the socket is full."""
         if self.closed:
             return
         self._dirty = True
-        if not self._flushing and not self.blocked:
-            self._flushing = True
-            self._loop.create_task(self._flush())
+        if self._flushing or self.blocked:
+            return
+        if not self.session.needs_io:
+            # A live stream's usual wake-up: queued messages only, sent at once (no
+            # task, no thread hop); a flush task only for what needs a file.
+            try:
+                self._send_queued()
+            except Exception:
+                self._failed()
+                return
+            if not self._dirty or self.blocked or self.closed:
+                return
+        self._flushing = True
+        self._loop.create_task(self._flush())
 
     async def _flush(self) -> None:
         try:
             while self._dirty and not self.blocked and not self.closed:
-                self._dirty = False
                 if self.session.needs_io:
+                    self._dirty = False
                     frame = await self.ctx.call(self._collect, True)
-                else:  # only queued messages: no file to read, no thread hop needed
-                    frame = self._collect(False)
-                    # A subscription that lagged meanwhile was left whole: drain it next.
-                    self._dirty = self._dirty or self.session.needs_io
-                if frame:
-                    self._write(frame)
+                    if frame:
+                        self._write(frame)
+                else:
+                    self._send_queued()
         except Exception:
-            log.exception("fusion stream: sending to a client failed")
-            self.close_socket(1011, "internal error while sending")
+            self._failed()
         finally:
             self._flushing = False
+
+    def _send_queued(self) -> None:
+        """One frame of the queued messages (no file is read), written now."""
+        self._dirty = False
+        frame = self._collect(False)
+        # A subscription that lagged meanwhile was left whole: drain it next.
+        self._dirty = self._dirty or self.session.needs_io
+        if frame:
+            self._write(frame)
+
+    def _failed(self) -> None:
+        log.exception("fusion stream: sending to a client failed")
+        self.close_socket(1011, "internal error while sending")
 
     def _collect(self, io: bool) -> str | None:
         """One frame: everything ready, as a JSON array (in the pool when ``io``)."""

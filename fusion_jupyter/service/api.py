@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import io
 import math
+import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fusion_jupyter.engine import config, simulators
+from fusion_jupyter.engine import artifacts, config, curves, simulators
 from fusion_jupyter.engine.errors import NotFound, Problem, ValidationFailed
 from fusion_jupyter.engine.faults import describe, free_bytes
 from fusion_jupyter.engine.manager import MAX_SWEEP_RUNS, RunManager, check_source
 from fusion_jupyter.engine.models import (
     COMPACT_COLUMNS,
+    TERMINAL,
     Run,
     Status,
     Sweep,
@@ -32,7 +36,7 @@ from fusion_jupyter.engine.models import (
     run_to_row,
     sweep_to_dict,
 )
-from fusion_jupyter.engine.store import RunFilter
+from fusion_jupyter.engine.store import RunFilter, RunOutline
 from fusion_jupyter.service import files
 
 if TYPE_CHECKING:  # pandas is imported when a table is first loaded, not at server start
@@ -67,6 +71,9 @@ MAX_OFFSET = 1 << 62
 QUERY_TEXT_MAX = 200
 CURSOR_MAX = 1000
 RESULT_FORMATS = ("json", "csv", "parquet")
+BY_MAX = 2000
+#: Finished runs whose curve rows are kept (they never change once a run has ended).
+CURVE_CACHE_RUNS = 20_000
 
 RUN_FIELDS = {
     "template": Field(is_text),
@@ -239,6 +246,26 @@ class ListRequest:
 
 
 @dataclass(frozen=True)
+class CurvesRequest:
+    """``GET sweeps/{id}/curves``: the grid keys to group by (comma-separated; absent:
+    every key that varies)."""
+
+    by: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_query(cls, query: Query) -> CurvesRequest:
+        """From query arguments; each key must be one of the sweep's (checked there)."""
+        raw = _last(query, "by")
+        if raw is None:
+            return cls(None)
+        text = query_text(raw, "by", BY_MAX) or ""
+        keys = tuple(part.strip() for part in text.split(","))
+        if text and any(not key for key in keys):
+            raise ValidationFailed([Problem("query", "by", "has an empty grid key")])
+        return cls(keys if text else ())
+
+
+@dataclass(frozen=True)
 class SweepListRequest:
     """``GET sweeps``: page size and cursor."""
 
@@ -379,6 +406,9 @@ class FusionService:
     def __init__(self, manager: RunManager, limits: RequestLimits | None = None) -> None:
         self.manager = manager
         self.limits = limits or RequestLimits()
+        self._curve_cache: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
+        self._curve_lock = threading.Lock()
+        self._warming = False
 
     # ---- health -------------------------------------------------------------------
 
@@ -559,9 +589,84 @@ class FusionService:
         }
         return report
 
+    def sweep_curves(self, sweep_id: str, request: CurvesRequest) -> JSON:
+        """``{sweep_id, by, varying, curves: [{label, values, points}], runs, with_results}``.
+
+        Blocking against load, one curve per value of ``by`` (see
+        :mod:`fusion_jupyter.engine.curves`), from the runs that have ended (with
+        results: a failed run's finished loads count, until it is rerun); ``runs`` counts
+        the grid points (a rerun replaces the run it reran).
+        """
+        grid, runs = self.manager.store.sweep_outline(sweep_id)
+        if any(run.status not in TERMINAL for run in runs):
+            self._warm_results_reader()
+        try:
+            keys = curves.resolve_by(grid, request.by)
+        except ValueError as exc:
+            raise ValidationFailed([Problem("query", "by", str(exc))]) from None
+        index = curves.grid_index(grid)
+        rows: list[dict[str, Any]] = []
+        with_results = 0
+        # A run that was rerun gives way to its rerun (one attempt a grid point).
+        superseded = {run.rerun_of for run in runs if run.rerun_of}
+        runs = [run for run in runs if run.id not in superseded]
+        for run in runs:
+            points = self._curve_rows(run)
+            if points:
+                with_results += 1
+                point = curves.grid_point(grid, run.overrides or {}, index)
+                rows.extend({**point, **p} for p in points)
+        return {
+            "sweep_id": sweep_id,
+            "by": keys,
+            "varying": curves.varying_keys(grid),
+            "grid": grid,
+            "curves": [c.to_dict() for c in curves.group(rows, keys)],
+            "runs": len(runs),
+            "with_results": with_results,
+        }
+
+    def _warm_results_reader(self) -> None:
+        """Import pandas (the results reader) in the background, once: a view waits for
+        this sweep's runs to end, and its first redraw should not also wait for that
+        import (1-3 s on a busy machine). Still lazy: only once curves are asked for."""
+        with self._curve_lock:
+            if self._warming or "pandas" in sys.modules:
+                return
+            self._warming = True
+        threading.Thread(
+            target=import_module, args=("pandas",), name="fusion-warm-pandas", daemon=True
+        ).start()
+
+    def _curve_rows(self, run: RunOutline) -> list[dict[str, Any]]:
+        """An ended run's results as curve points, read once (they never change then).
+
+        Runs still going add nothing: the curves are redrawn as runs end, and reading
+        every running run's files on each redraw would cost more than the redraw.
+        """
+        if run.status not in TERMINAL:
+            return []
+        key = (run.status, run.completed_at)
+        with self._curve_lock:
+            cached = self._curve_cache.get(run.id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        frame = artifacts.results(Path(run.run_dir) / "output")
+        present = [c for c in curves.POINT_COLUMNS if c in frame.columns]
+        rows = [
+            {c: _json_cell(v) for c, v in zip(present, row, strict=True)}
+            for row in frame[present].itertuples(index=False, name=None)
+        ]
+        with self._curve_lock:
+            self._curve_cache[run.id] = (key, rows)
+            while len(self._curve_cache) > CURVE_CACHE_RUNS:
+                self._curve_cache.pop(next(iter(self._curve_cache)))
+        return rows
+
 
 __all__ = [
     "MAX_PAGE",
+    "CurvesRequest",
     "FusionService",
     "ListRequest",
     "LogRequest",

@@ -20,6 +20,7 @@ from fusion_jupyter.engine.faults import as_engine_error
 from fusion_jupyter.service import files
 from fusion_jupyter.service.api import (
     RUN_FIELDS,
+    CurvesRequest,
     FusionService,
     ListRequest,
     LogRequest,
@@ -188,6 +189,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", _SWEEP + "/rerun-failed", "write", _rerun_failed_sweep),
     Route("DELETE", _SWEEP, "write", _delete_sweep),
     Route("GET", "simulators", "read", _ok(lambda s, r, a: s.simulators())),
+    Route(
+        "GET",
+        _SWEEP + "/curves",
+        "read",
+        _ok(lambda s, r, a: s.sweep_curves(a["sweep_id"], CurvesRequest.from_query(r.query))),
+    ),
 )
 
 

@@ -18,7 +18,7 @@ figures.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -40,6 +40,9 @@ REQUIRED_SNR_DB: Mapping[str, float] = {
 #: Span length in km of every link (``create_pt``).
 SPAN_KM = 100
 GIGA = 10**9
+#: Memoised terms a model keeps before emptying its memos: memory stays flat however
+#: long the run (about 30 MiB per memo at most).
+CACHE_LIMIT = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,7 @@ class Gsnr(PhysicalLayer):
         self._l_eff_a = 1 / (2 * fiber.attenuation)
         self._ase_growth = math.exp(fiber.attenuation * self._length_m) - 1
         self._neighbour_phi: dict[tuple[int, int, str, int, int], float] = {}
+        self._links: dict[Hashable, float] = {}
 
     def path_db(
         self,
@@ -131,17 +135,29 @@ class Gsnr(PhysicalLayer):
         start: int,
         slots: int,
         band: str = "c",
+        link_states: Sequence[Hashable] | None = None,
     ) -> float:
         """GSNR in dB of ``slots`` slots from ``start`` on a path.
 
         ``channels[i]`` are the lightpaths on the chosen core of the i-th link, sorted
         by start slot (FUSION scans the slots upwards and meets each lightpath at its
-        lowest slot); the candidate itself is not among them.
+        lowest slot); the candidate itself is not among them. ``link_states[i]``, if
+        given, names the i-th link's current occupancy (it must change whenever its
+        channels do): a link's term is then memoised for that state.
         """
         candidate = self._candidate(start, slots, band)
         path_inverse: float = 0
-        for length_km, on_link in zip(link_lengths_km, channels, strict=True):
-            path_inverse += self._link_inverse(length_km, on_link, candidate)
+        for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
+            key = None if link_states is None else (link_states[i], start, slots)
+            term = None if key is None else self._links.get(key)
+            if term is None:
+                term = self._link_inverse(length_km, on_link, candidate)
+                if key is not None:
+                    self._links[key] = term
+            path_inverse += term
+        if len(self._links) > CACHE_LIMIT or len(self._neighbour_phi) > CACHE_LIMIT:
+            self._links.clear()
+            self._neighbour_phi.clear()
         return float(10 * np.log10(1 / path_inverse))
 
     def _candidate(self, start: int, slots: int, band: str) -> _Candidate:
@@ -227,8 +243,17 @@ class Gsnr(PhysicalLayer):
         return float(phi)
 
 
-#: Memoised terms kept per run before the caches are emptied (keeps memory flat).
-CACHE_LIMIT = 1 << 19
+class _XpmGeometry(NamedTuple):
+    """Factors of FUSION's XPM term that do not depend on the link's power."""
+
+    fk_fc: float
+    ak: float
+    coeff: float
+    denom: float
+    atan_a: float
+    atan_b: float
+    term2_denom: float
+    term2_log: float
 
 
 class MultiBandGsnr(PhysicalLayer):
@@ -247,6 +272,8 @@ class MultiBandGsnr(PhysicalLayer):
         alpha = fiber.attenuation
         self._l_eff = (1 - np.exp(-alpha * SPAN_KM * 10**3)) / alpha
         self._terms: dict[tuple[object, ...], float] = {}
+        self._links: dict[Hashable, tuple[float, float]] = {}
+        self._geometry: dict[tuple[str, int, int, float, float], _XpmGeometry] = {}
 
     def path_db(
         self,
@@ -255,26 +282,50 @@ class MultiBandGsnr(PhysicalLayer):
         start: int,
         slots: int,
         band: str = "c",
+        link_states: Sequence[Hashable] | None = None,
     ) -> float:
         """GSNR in dB of ``slots`` slots from ``start`` in ``band`` on a path.
 
         ``channels[i]`` holds, for the i-th link, each band's lightpaths on the chosen
-        core in FUSION's band order (C, then L), each sorted by start slot.
+        core in FUSION's band order (C, then L), each sorted by start slot;
+        ``link_states`` as for :meth:`Gsnr.path_db`.
         """
-        if len(self._terms) > CACHE_LIMIT:
+        if max(len(self._terms), len(self._links), len(self._geometry)) > CACHE_LIMIT:
             self._terms.clear()
+            self._links.clear()
+            self._geometry.clear()
         nli_inverse = 0.0
         ase_inverse = 0.0
-        for length_km, on_link in zip(link_lengths_km, channels, strict=True):
-            spans = math.ceil(length_km / SPAN_KM)
-            p_total: float = 1
-            p_total += sum(len(on_band) for _, on_band in on_link)
-            p_total *= self.input_power
-            nli_inverse += self._nli(on_link, start, slots, band, p_total, spans)
-            ase_inverse += self._ase(on_link, start, slots, band, p_total, spans)
+        for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
+            key = None if link_states is None else (link_states[i], band, start, slots)
+            terms = None if key is None else self._links.get(key)
+            if terms is None:
+                terms = self._link_terms(length_km, on_link, start, slots, band)
+                if key is not None:
+                    self._links[key] = terms
+            nli_inverse += terms[0]
+            ase_inverse += terms[1]
         lp_inverse = 0.0
         lp_inverse += nli_inverse + ase_inverse
         return float(10 * np.log10(1 / lp_inverse))
+
+    def _link_terms(
+        self,
+        length_km: float,
+        on_link: Sequence[tuple[str, Sequence[Channel]]],
+        start: int,
+        slots: int,
+        band: str,
+    ) -> tuple[float, float]:
+        """One link's inverse NLI and ASE SNRs (FUSION's ``_gsnr_calc_mb`` loop body)."""
+        spans = math.ceil(length_km / SPAN_KM)
+        p_total: float = 1
+        p_total += sum(len(on_band) for _, on_band in on_link)
+        p_total *= self.input_power
+        return (
+            self._nli(on_link, start, slots, band, p_total, spans),
+            self._ase(on_link, start, slots, band, p_total, spans),
+        )
 
     def _cut_frequency(self, start: int, slots: int, band: str) -> tuple[float, float]:
         """Centre frequency and bandwidth (Hz) of the candidate, FUSION's f_i and b_i."""
@@ -357,36 +408,55 @@ class MultiBandGsnr(PhysicalLayer):
         p_total: float,
         spans: int,
     ) -> float:
-        """A neighbour's XPM term (it never shares the candidate's slots or frequency)."""
+        """A neighbour's XPM term (it never shares the candidate's slots or frequency).
+
+        Only FUSION's ``tk`` depends on the link's power; the rest (the arctangents and
+        the logarithm among it) is geometry, computed once per neighbour and candidate.
+        """
+        key = (channel_band, channel.start, channel.slots, f_i, b_i)
+        geometry = self._geometry.get(key)
+        if geometry is None:
+            geometry = self._geometry[key] = self._xpm_geometry(channel, channel_band, f_i, b_i)
+        alpha_k = alpha_bar_k = self.fiber.attenuation
+        pi = np.pi
+        tk = (alpha_k + alpha_bar_k - p_total * self.fiber.raman_gain_slope * geometry.fk_fc) ** 2
+        ak = geometry.ak
+        n_tilde = 0 if spans == 1 else spans
+        phi_mod = self.phi[channel.fmt]
+        xpm_num = spans + (5 / 6) * (-1 * phi_mod)
+        xpm_term1_a = ((tk - (alpha_k**2)) / alpha_k) * geometry.atan_a
+        xpm_term1_b = (((ak**2) - tk) / ak) * geometry.atan_b
+        xpm_term1 = (xpm_num / geometry.denom) * (xpm_term1_a + xpm_term1_b)
+        xpm_term2_num = -1 * phi_mod * pi * n_tilde * tk
+        xpm_term2 = (5 / 3) * (xpm_term2_num / geometry.term2_denom) * geometry.term2_log
+        return float(geometry.coeff * (xpm_term1 + xpm_term2))
+
+    def _xpm_geometry(
+        self, channel: Channel, channel_band: str, f_i: float, b_i: float
+    ) -> _XpmGeometry:
+        """The power-independent factors of FUSION's XPM term, its arithmetic unchanged."""
         f_k, b_k = self._channel_frequency(channel.start, channel.slots, channel_band)
         fiber = self.fiber
         pi = np.pi
         gamma = fiber.non_linearity
         alpha_k = alpha_bar_k = fiber.attenuation
-        c_ri = fiber.raman_gain_slope
         beta_2, beta_3 = fiber.gvd, fiber.gvd_slope
         f_c = self._f_c
         p_k = self.input_power
         fk_fi = abs(f_k - f_i)
-        tk = (alpha_k + alpha_bar_k - p_total * c_ri * (f_k - f_c)) ** 2
         ak = alpha_k + alpha_bar_k
-        n_tilde = 0 if spans == 1 else spans
         phi_i_k = (-4 * pi**2 * (f_k - f_i)) * (beta_2 + pi * beta_3 * (f_i + f_k - 2 * f_c))
         phi = (-4 * pi**2 * (beta_2 + pi * beta_3 * (f_i + f_k))) * self._length_m
-        phi_mod = self.phi[channel.fmt]
-        xpm_coeff = (32 / 27) * (((gamma**2) * (p_k**2)) / b_k)
-        xpm_denom = phi_i_k * alpha_bar_k * (2 * alpha_k + alpha_bar_k)
-        xpm_num = spans + (5 / 6) * (-1 * phi_mod)
-        xpm_term1_a = ((tk - (alpha_k**2)) / alpha_k) * np.arctan((phi_i_k * b_i) / alpha_k)
-        xpm_term1_b = (((ak**2) - tk) / ak) * np.arctan((phi_i_k * b_i) / ak)
-        xpm_term1 = (xpm_num / xpm_denom) * (xpm_term1_a + xpm_term1_b)
-        xpm_term2_num = -1 * phi_mod * pi * n_tilde * tk
-        xpm_term2_denom = abs(phi) * (b_k**2) * (alpha_k**2) * (ak**2)
-        xpm_term2_log = (2 * fk_fi - b_k) * math.log(
-            (2 * fk_fi - b_k) / (2 * fk_fi + b_k)
-        ) + 2 * b_k
-        xpm_term2 = (5 / 3) * (xpm_term2_num / xpm_term2_denom) * xpm_term2_log
-        return float(xpm_coeff * (xpm_term1 + xpm_term2))
+        return _XpmGeometry(
+            fk_fc=f_k - f_c,
+            ak=ak,
+            coeff=(32 / 27) * (((gamma**2) * (p_k**2)) / b_k),
+            denom=phi_i_k * alpha_bar_k * (2 * alpha_k + alpha_bar_k),
+            atan_a=float(np.arctan((phi_i_k * b_i) / alpha_k)),
+            atan_b=float(np.arctan((phi_i_k * b_i) / ak)),
+            term2_denom=abs(phi) * (b_k**2) * (alpha_k**2) * (ak**2),
+            term2_log=(2 * fk_fi - b_k) * math.log((2 * fk_fi - b_k) / (2 * fk_fi + b_k)) + 2 * b_k,
+        )
 
     def _ase(
         self,

@@ -77,6 +77,9 @@ class PhysicalController:
         self._channels: list[list[list[Channel]]] = [
             [[] for _ in range(spectrum.cores * spectrum.bands)] for _ in range(len(spectrum.masks))
         ]
+        #: Per link and core: a counter bumped whenever its channels change, so the
+        #: GSNR can memoise a link's term for its current occupancy.
+        self._versions: list[list[int]] = [[0] * spectrum.cores for _ in range(len(spectrum.masks))]
         self.clear()
 
     def clear(self) -> None:
@@ -85,6 +88,8 @@ class PhysicalController:
         for on_link in self._channels:
             for on_core in on_link:
                 on_core.clear()
+        for versions in self._versions:
+            versions[:] = [version + 1 for version in versions]
 
     def options(self, src: str, dst: str) -> tuple[PathOption, ...]:
         """The candidate paths of a pair (formats are chosen per request here)."""
@@ -122,6 +127,7 @@ class PhysicalController:
             for link in links:
                 on_segment = self._channels[link][segment]
                 del on_segment[bisect_left(on_segment, start, key=_first_slot)]
+                self._versions[link][lightpath.core] += 1
 
     def _unsliced(self, option: PathOption, bandwidth: int) -> Lightpath | None:
         """The whole request on one lightpath: first reaching format with spectrum and SNR."""
@@ -200,17 +206,18 @@ class PhysicalController:
     def _gsnr(self, route: Route, fit: Fit) -> float:
         lengths = route.link_lengths_km
         gsnr = self.gsnr
+        core, band_index = divmod(fit.segment, len(self.bands))
+        states = [(link, core, self._versions[link][core]) for link in route.links]
         if isinstance(gsnr, Gsnr):
             channels = [self._channels[link][fit.segment] for link in route.links]
-            return gsnr.path_db(lengths, channels, fit.start, fit.slots)
-        bands = len(self.bands)
-        first = fit.segment - fit.segment % bands  # the core's first band
+            return gsnr.path_db(lengths, channels, fit.start, fit.slots, "c", states)
+        first = fit.segment - band_index  # the core's first band
         per_link = [
             [(band, self._channels[link][first + i]) for i, band in enumerate(self.bands)]
             for link in route.links
         ]
-        band = self.bands[fit.segment % bands]
-        return gsnr.path_db(lengths, per_link, fit.start, fit.slots, band)
+        band = self.bands[band_index]
+        return gsnr.path_db(lengths, per_link, fit.start, fit.slots, band, states)
 
     def _place(
         self, route: Route, fit: Fit, bandwidth: int, fmt: ModFormat, snr: float
@@ -218,9 +225,10 @@ class PhysicalController:
         block = ((1 << fit.slots) - 1) << (fit.segment * self.spectrum.stride + fit.start)
         self.spectrum.occupy(route.links, block)
         channel = Channel(fit.start, fit.slots, fmt.name)
+        core, band = divmod(fit.segment, len(self.bands))
         for link in route.links:
             insort(self._channels[link][fit.segment], channel, key=_first_slot)
-        core, band = divmod(fit.segment, len(self.bands))
+            self._versions[link][core] += 1
         return Lightpath(core, block, bandwidth, fmt, snr, self.bands[band])
 
 

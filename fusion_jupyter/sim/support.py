@@ -227,8 +227,10 @@ def _check_physical(values: Mapping[str, Any]) -> list[Problem]:
             _problem(
                 "is_grooming_enabled",
                 f"is_grooming_enabled = True with l_band = {values.get('l_band')} (C+L) is not "
-                "modelled: FUSION (973983bc) does not reproduce its own regression fixture for "
-                "it, so the combination cannot be verified",
+                "enabled: the model's output equals FUSION's own on its regression fixture "
+                "usbackbone_mb_CL_fixed_grooming, but FUSION (973983bc) differs from that "
+                "fixture (one utilization mean, 52.91 for 52.92), so the combination has no "
+                "reference it matches",
             )
         )
     if fixed and not grooming:

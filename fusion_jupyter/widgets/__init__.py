@@ -7,7 +7,8 @@
 >>> run = client.submit("minimal"); run                         # doctest: +SKIP
 >>> LogViewer(run); ArtifactTable(run); Dashboard(client)       # doctest: +SKIP
 
-Displaying a :class:`~fusion_jupyter.client.Run` shows its :class:`RunProgress`.
+Displaying a :class:`~fusion_jupyter.client.Run` shows its :class:`RunProgress`, a
+:class:`~fusion_jupyter.client.Sweep` its :class:`SweepView`.
 In JupyterLab and Notebook 7 the widgets get live updates straight from the Jupyter
 server (so they keep moving while the kernel is busy); elsewhere (VS Code, the
 embedded engine) the kernel relays them.
@@ -21,6 +22,7 @@ from fusion_jupyter.widgets.dashboard import Dashboard
 from fusion_jupyter.widgets.launcher import Launcher
 from fusion_jupyter.widgets.log_viewer import LogViewer
 from fusion_jupyter.widgets.run_progress import RunProgress
+from fusion_jupyter.widgets.sweep_view import SweepView
 
 __all__ = [
     "ArtifactTable",
@@ -30,4 +32,5 @@ __all__ = [
     "Launcher",
     "LogViewer",
     "RunProgress",
+    "SweepView",
 ]

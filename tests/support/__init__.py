@@ -28,6 +28,8 @@ SUPPORT_DIR = Path(__file__).resolve().parent
 REPO_ROOT = SUPPORT_DIR.parent.parent
 STUB_SIM = SUPPORT_DIR / "stub_sim.py"
 FUSION_STANDIN = SUPPORT_DIR / "fusion_standin.py"
+#: A RunManager in a process of its own, for tests that kill it (run as a file).
+MANAGER_PROC = SUPPORT_DIR / "manager_proc.py"
 
 T = TypeVar("T")
 

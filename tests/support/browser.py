@@ -30,6 +30,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -290,3 +292,35 @@ def wait_for_left_panel_saved(
         if time.monotonic() > deadline:
             raise AssertionError(f"layout with {panel_id} open not saved in {timeout}s: {left}")
         time.sleep(0.1)
+
+
+@contextmanager
+def running_lab(base: Path, extra_args: list[str] | None = None) -> Iterator[JupyterLabServer]:
+    """A JupyterLab for a browser test module; a failure (not a skip) without chromium."""
+    reason = chromium_missing_reason()
+    if reason:  # CI installs both
+        pytest.fail(f"browser tests need Debian's chromium and playwright: {reason}")
+    server = start_jupyterlab(base, extra_args)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def lab_page(server: JupyterLabServer, width: int = 1400, height: int = 900) -> Iterator[Any]:
+    """A chromium page with JupyterLab loaded; fails at the end if the page raised an error
+    of this extension."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        try:
+            page = new_page(browser, width, height)
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            open_lab(page, server)
+            yield page
+            assert not [e for e in errors if "fusion" in e.lower()], errors
+        finally:
+            browser.close()

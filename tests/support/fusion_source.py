@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-_PROJECT = Path(__file__).resolve().parents[2]
+from tests.support import REPO_ROOT
+
 FUSION_SOURCE = Path(
-    os.environ.get("FUSION_JUPYTER_FUSION_SRC", _PROJECT.parent / "shared" / "fusion")
+    os.environ.get("FUSION_JUPYTER_FUSION_SRC", REPO_ROOT.parent / "shared" / "fusion")
 ).resolve()
 FUSION_TEMPLATES = FUSION_SOURCE / "fusion" / "configs" / "templates"
 

@@ -1,3 +1,4 @@
+import type { SweepCurves } from './curves';
 import type {
   ApiErrorBody,
   Artifact,
@@ -15,6 +16,8 @@ import type {
   ValidationResult
 } from './types';
 import type { components } from './generated/openapi';
+
+type schemas = components['schemas'];
 
 /** A sweep as ``GET sweeps`` lists it: its grid and its runs counted by status. */
 export type SweepSummary = components['schemas']['SweepSummary'];
@@ -139,7 +142,7 @@ export class FusionApi {
   }
 
   async listTemplates(): Promise<TemplateSummary[]> {
-    return (await this.request<{ templates: TemplateSummary[] }>('GET', 'templates')).templates;
+    return (await this.request<schemas['TemplateList']>('GET', 'templates')).templates;
   }
 
   getTemplate(name: string): Promise<TemplateDetail> {
@@ -188,7 +191,7 @@ export class FusionApi {
    * listing row draws, a third of the bytes. Fields not in it take their empty values.
    */
   async listRunsCompact(filter: RunFilter = {}, page: { limit?: number; cursor?: string | null } = {}): Promise<RunPage> {
-    const raw = await this.request<{ columns: string[]; rows: unknown[][]; next_cursor: string | null }>('GET', 'runs', {
+    const raw = await this.request<schemas['CompactRunPage']>('GET', 'runs', {
       query: { view: 'compact', ...runsQuery(filter, page) }
     });
     return { runs: raw.rows.map(row => runFromRow(raw.columns, row)), next_cursor: raw.next_cursor };
@@ -254,7 +257,7 @@ export class FusionApi {
   }
 
   async artifacts(id: string): Promise<Artifact[]> {
-    return (await this.request<{ artifacts: Artifact[] }>('GET', `runs/${encodeURIComponent(id)}/artifacts`)).artifacts;
+    return (await this.request<schemas['ArtifactList']>('GET', `runs/${encodeURIComponent(id)}/artifacts`)).artifacts;
   }
 
   artifactPath(id: string, path: string): string {
@@ -282,7 +285,7 @@ export class FusionApi {
     const all: SweepSummary[] = [];
     let cursor: string | null = null;
     do {
-      const page: { sweeps: SweepSummary[]; next_cursor: string | null } = await this.request('GET', 'sweeps', {
+      const page: schemas['SweepPage'] = await this.request('GET', 'sweeps', {
         query: { limit: Math.min(500, max - all.length), cursor: cursor ?? undefined }
       });
       all.push(...page.sweeps);
@@ -293,7 +296,7 @@ export class FusionApi {
 
   /** What a sweep builder checks a grid against (from ``GET sweeps``). */
   async sweepLimits(): Promise<{ maxRuns: number; maxConcurrentRuns: number } | null> {
-    const page: { limits?: { max_runs: number; max_concurrent_runs: number } } = await this.request('GET', 'sweeps', { query: { limit: 1 } });
+    const page: schemas['SweepPage'] = await this.request('GET', 'sweeps', { query: { limit: 1 } });
     return page.limits ? { maxRuns: page.limits.max_runs, maxConcurrentRuns: page.limits.max_concurrent_runs } : null;
   }
 
@@ -309,6 +312,23 @@ export class FusionApi {
     await this.request('DELETE', 'sweeps/' + encodeURIComponent(id), {
       query: { purge: options.purge ? 'true' : undefined }
     });
+  }
+
+  getSweep(id: string): Promise<{ sweep: SweepSummary; runs: Run[] }> {
+    return this.request('GET', `sweeps/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * A sweep's curves (``GET sweeps/{id}/curves``): ``by`` the grid keys to group by,
+   * null for the server's default (every key that varies), [] for one curve of all
+   * runs (``?by=`` spelled out: the query builder drops empty values).
+   */
+  sweepCurves(id: string, by: string[] | null): Promise<SweepCurves> {
+    const path = `sweeps/${encodeURIComponent(id)}/curves`;
+    if (by === null) {
+      return this.request('GET', path);
+    }
+    return by.length ? this.request('GET', path, { query: { by: by.join(',') } }) : this.request('GET', `${path}?by=`);
   }
 
   /** Each simulator's values for keys with a known set (route, allocation, network). */

@@ -16,6 +16,7 @@ import { NewRunForm } from './newrun';
 import { insertRunCode } from './notebook';
 import { RunsPanel } from './panel';
 import { addToMain, registerSweepCommands } from './sweepcommands';
+import { registerTabs } from './tabs';
 import { displayName } from '../common/format';
 import { isActive, type Artifact } from '../common/types';
 
@@ -265,6 +266,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         addToMain(app, widget);
         return widget;
       }
+    });
+    registerTabs(app, conn, {
+      restorer,
+      artifacts: id => new ArtifactsView(conn, id, docManager, openPreview),
+      logTailLines: () => settings.logTailLines
     });
     commands.addCommand(CommandIDs.insertCode, {
       label: args => (args.id || panel.selectedId ? `Insert Code for FUSION Run ${label(runIdOf(args) ?? '')}` : 'Insert FUSION Run Code'),

@@ -2,7 +2,7 @@ import { displayName, formatAgo, progressLabel } from '../../common/format';
 import { RunStore, type StoreChange } from '../../common/store';
 import { isActive, RUN_STATUSES, type Run, type RunStatus } from '../../common/types';
 import type { AnyModel } from './anywidget';
-import { BlockingChart, type Series } from './chart';
+import { BlockingChart, resultPoints, type Series } from './chart';
 import type { Connection } from './connection';
 import { executorText } from './runview';
 import type { RunRecord } from './runfeed';
@@ -400,9 +400,7 @@ export class DashboardView {
         api
           .results(id)
           .then(table => {
-            const points = table.rows
-              .map(r => ({ x: Number(r.erlang), y: Number(r.blocking_mean), lo: r.ci_lower as number | null, hi: r.ci_upper as number | null }))
-              .filter(p => Number.isFinite(p.x) && Number.isFinite(p.y));
+            const points = resultPoints(table.rows);
             this.results.set(id, { seq, series: { id, label: run ? displayName(run) : id, points } });
           })
           .catch(err => {

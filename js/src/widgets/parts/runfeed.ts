@@ -6,11 +6,8 @@ import { isActive, type ProgressEvent, type Run, type RunProgress } from '../../
 import type { Point } from './chart';
 import type { Connection } from './connection';
 
-/** A run record with the fields the widgets show beyond the shared Run type. */
-export type RunRecord = Run & {
-  pending_reason?: string | null;
-  node?: string | null;
-};
+/** A run record as the widgets show it. */
+export type RunRecord = Run;
 
 function num(value: unknown): number | null {
   const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
@@ -167,8 +164,8 @@ export class RunFeed {
       stream.status.connect(runs => {
         for (const run of runs) {
           if (run.id === this.runId) {
-            this.setRun(run as RunRecord);
-            if ((run as RunRecord & { error_truncated?: boolean }).error_truncated) {
+            this.setRun(run);
+            if (run.error_truncated) {
               void this.refresh(); // status messages carry no log: read the whole error
             }
           }

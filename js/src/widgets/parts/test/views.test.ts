@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Artifact, ProgressEvent } from '../../../common/types';
 import { loadable, sortArtifacts, variableName } from '../artifactview';
-import { wantsLog } from '../chart';
+import { loadScale, wantsLog } from '../chart';
 import { parseTags } from '../launcherview';
 import { BlockingCurve } from '../runfeed';
 import { newer } from '../../../common/store';
@@ -48,6 +48,15 @@ describe('run view helpers', () => {
     const slurm = { executor: 'slurm', job_id: '4711', node: 'c3', pending_reason: 'Resources', status: 'PENDING' } as any;
     expect(executorText(slurm)).toBe('slurm · job 4711 · node c3 · waiting: Resources');
     expect(executorText({ ...slurm, status: 'COMPLETED' })).toBe('slurm · job 4711 · node c3');
+  });
+
+  it('puts one load alone in the middle of its axis, as its only tick', () => {
+    const one = loadScale([200], 0, 100);
+    expect(one.ticks).toEqual([200]);
+    expect(one(200)).toBe(50);
+    const many = loadScale([100, 300], 0, 100);
+    expect(many.ticks[0]).toBe(100);
+    expect(many.ticks[many.ticks.length - 1]).toBe(300);
   });
 
   it('uses a log scale only for positive values spanning a wide range', () => {

@@ -37,6 +37,7 @@ from tests.support.browser import (
 
 PANEL = "#fusion-runs-panel"
 SIDEBAR_PNG = REPO_ROOT / "docs" / "images" / "sidebar.png"
+DARK_PNG = REPO_ROOT / "docs" / "images" / "dark-theme.png"
 
 # A run of a few seconds (the bar is seen moving) and one that would take minutes.
 QUICK = {"general_settings": {"num_requests": 20000, "max_iters": 3}}
@@ -555,7 +556,7 @@ def test_a_selected_row_is_readable_in_the_dark_theme(page: Any) -> None:
         selected.wait_for()
         ratio = wait_until(lambda: selected.evaluate(CONTRAST), 5, "a computed contrast")
         assert ratio >= 4.5, f"selected row text contrast {ratio:.2f} in the dark theme"
-        screenshot(page, "labext-dark-theme")
+        screenshot(page, "labext-dark-theme", copy_to=DARK_PNG)
     finally:
         lab_command(page, "apputils:change-theme", {"theme": "JupyterLab Light"})
         page.wait_for_selector("body[data-jp-theme-light='true']", state="attached")

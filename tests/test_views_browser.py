@@ -5,7 +5,7 @@ simulator.
 One JupyterLab (two runs at a time, so a sweep's runs end one after another) and one
 page. The tabs are opened through their commands (the ids the runs panel calls), the
 notebook is run whole; every wait is for a condition. Screenshots of the sweep view and
-the compare tab go to test-artifacts/ and docs/screenshots/ (the README's).
+the compare tab go to test-artifacts/ and docs/images/ (the README's).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from tests.support.browser import (
 from tests.test_labextension import lab_command
 from tests.test_widgets_browser import KERNELSPEC, Notebook, wait_for
 
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+SCREENSHOTS = REPO_ROOT / "docs" / "images"
 NOTEBOOK = "sweep-view.ipynb"
 GRID = {"routing_settings.k_paths": [1, 2, 3], "spectrum_settings.c_band": [96, 128]}
 # Runs of a second or two each: with two at a time the six end over several seconds.
@@ -42,7 +42,7 @@ BUSY_SECONDS = 25
 
 
 def shoot(page: Any, locator: Any, name: str) -> None:
-    """test-artifacts/<name>.png, copied to docs/screenshots/ for the README."""
+    """test-artifacts/<name>.png, copied to docs/images/ for the README."""
     locator.scroll_into_view_if_needed()
     screenshot(page, name, target=locator, copy_to=SCREENSHOTS / f"{name}.png")
 

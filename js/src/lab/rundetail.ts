@@ -107,11 +107,15 @@ class RunConfig extends Widget {
       .filter(r => r.id !== run.id)
       .sort((a, b) => Number(b.template === run.template) - Number(a.template === run.template))
       .slice(0, 200);
+    // A run made from a whole INI file has no template: the other runs only.
+    const template = run.template ? [h('option', { text: `its template (${run.template})`, attrs: { value: `template:${run.template}` } })] : [];
     this.choice.replaceChildren(
-      h('option', { text: `its template (${run.template})`, attrs: { value: `template:${run.template}` } }),
+      ...template,
       ...others.map(r => h('option', { text: `run ${displayName(r)} (${r.id})`, attrs: { value: `run:${r.id}` } }))
     );
-    void this.compare();
+    if (this.choice.options.length) {
+      void this.compare();
+    }
   }
 
   /** Compare with ``template:<name>`` or ``run:<id>``. */

@@ -551,6 +551,26 @@ def test_sweep_numpy_grid_cancel_and_async(client):
     assert sweep.results().empty
 
 
+def test_sweep_rerun_failed_and_delete(client):
+    sweep = client.sweep("minimal", {"stub.exit_code": [0, 3]})
+    sweep.wait(progress=False)
+    failed = next(r for r in sweep.runs if r.status == "FAILED")
+    (again,) = sweep.rerun_failed()
+    assert again.to_dict()["rerun_of"] == failed.id and again.sweep_id == sweep.id
+    assert len(sweep.runs) == 3
+    sweep.wait(progress=False)
+    assert sweep.status_counts == {"COMPLETED": 1, "FAILED": 1}  # one per grid point
+    busy = client.sweep("minimal", {"general_settings.max_iters": [1]}, slow(30))
+    with pytest.raises(fj.ConflictError, match="cancel the sweep"):
+        busy.delete()
+    busy.cancel()
+    run_dirs = [Path(r.to_dict()["run_dir"]) for r in sweep.runs]
+    sweep.delete(purge=True)
+    assert not any(d.exists() for d in run_dirs)
+    with pytest.raises(fj.NotFoundError):
+        client.get_sweep(sweep.id)
+
+
 def test_sweeps_listing(client):
     first = client.sweep("minimal", {"general_settings.max_iters": [1, 2]}, name="first")
     first.wait(progress=False)

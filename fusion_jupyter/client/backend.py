@@ -216,6 +216,12 @@ class Backend(Protocol):
     def cancel_sweep(self, sweep_id: str) -> JSON:
         """Cancel every active run of a sweep (a Slurm array at once); ``{sweep, runs}``."""
 
+    def rerun_failed_sweep(self, sweep_id: str) -> JSON:
+        """Rerun the sweep's failed runs, in the sweep; ``{sweep, runs, created}``."""
+
+    def delete_sweep(self, sweep_id: str, purge: bool) -> None:
+        """Forget a sweep and its runs (refused while one is active)."""
+
     def stream(
         self,
         run_id: str | None,
@@ -322,6 +328,13 @@ class ApiCalls:
 
     def cancel_sweep(self, sweep_id: str) -> JSON:
         return dict(self.call("POST", f"sweeps/{quote(sweep_id, safe='')}/cancel"))
+
+    def rerun_failed_sweep(self, sweep_id: str) -> JSON:
+        return dict(self.call("POST", f"sweeps/{quote(sweep_id, safe='')}/rerun-failed"))
+
+    def delete_sweep(self, sweep_id: str, purge: bool) -> None:
+        params = {"purge": "true"} if purge else None
+        self.call("DELETE", f"sweeps/{quote(sweep_id, safe='')}", params=params)
 
 
 _DOTS = {".": "%2E", "..": "%2E%2E"}

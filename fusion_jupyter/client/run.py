@@ -781,10 +781,13 @@ class Sweep:
 
     @property
     def status_counts(self) -> dict[str, int]:
-        """How many runs are in each status."""
+        """How many runs are in each status, one per grid point: a run that was rerun
+        gives way to its rerun (as the server counts a sweep)."""
+        superseded = {run.to_dict().get("rerun_of") for run in self.runs}
         counts: dict[str, int] = {}
         for run in self.runs:
-            counts[run.status] = counts.get(run.status, 0) + 1
+            if run.id not in superseded:
+                counts[run.status] = counts.get(run.status, 0) + 1
         return counts
 
     @property
@@ -868,6 +871,19 @@ class Sweep:
         """Cancel every run that has not ended yet (on Slurm: the whole job array)."""
         self._set(self._client.backend.cancel_sweep(self.id))
         return self
+
+    def rerun_failed(self) -> list[Run]:
+        """Rerun every failed run (the latest attempt at each grid point); the new runs
+        join the sweep, and are returned. Conflict if none failed."""
+        data = self._client.backend.rerun_failed_sweep(self.id)
+        self._set(data)
+        created = set(data["created"])
+        return [run for run in self.runs if run.id in created]
+
+    def delete(self, *, purge: bool = False) -> None:
+        """Forget the sweep and its runs; ``purge`` also removes their directories.
+        Refused (Conflict) while one of its runs is active: cancel first."""
+        self._client.backend.delete_sweep(self.id, purge)
 
     def grid_values(self, run: Run) -> dict[str, Any]:
         """The grid's values for one of the sweep's runs, as given in the grid."""

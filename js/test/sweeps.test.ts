@@ -43,6 +43,10 @@ describe('sweep aggregate', () => {
     // 10 s for the slowest running one, then 3 waiting in 2 waves of 20 s.
     expect(aggregateSweep(runs).etaSeconds).toBe(50);
     expect(aggregateSweep([run('x', 'PENDING')]).etaSeconds).toBeNull();
+    // Runs nearly done tell no duration (their ETA is rounded to 0): waiting runs make it unknown.
+    const late = [run('a', 'RUNNING', {}, { percent: 99.9, eta_seconds: 0 }), run('b', 'PENDING')];
+    expect(aggregateSweep(late).etaSeconds).toBeNull();
+    expect(aggregateSweep([run('a', 'RUNNING', {}, { percent: 95, eta_seconds: 2 })]).etaSeconds).toBe(2);
     expect(aggregateSweep([run('x', 'COMPLETED')]).etaSeconds).toBe(0);
   });
 

@@ -62,7 +62,9 @@ export function aggregateSweep(runs: readonly Run[]): SweepAggregate {
         const eta = run.progress.eta_seconds;
         if (typeof eta === 'number' && eta >= 0) {
           longestLeft = Math.max(longestLeft, eta);
-          if (percent > 0 && percent < 100) {
+          // A run's whole duration is its ETA over the share left; near the end the ETA
+          // (to 0.1 s) is too coarse for that, so only runs not yet 90 % done count.
+          if (percent > 0 && percent <= 90 && eta > 0) {
             durationSum += eta / (1 - percent / 100);
             durations += 1;
           }
@@ -73,9 +75,9 @@ export function aggregateSweep(runs: readonly Run[]): SweepAggregate {
   agg.percent = points.length ? percentSum / points.length : 0;
   if (!agg.running && !agg.pending) {
     agg.etaSeconds = 0;
-  } else if (durations) {
+  } else if (durations || (!agg.pending && longestLeft > 0)) {
     const waves = agg.pending ? Math.ceil(agg.pending / Math.max(1, agg.running)) : 0;
-    agg.etaSeconds = longestLeft + waves * (durationSum / durations);
+    agg.etaSeconds = longestLeft + waves * (durations ? durationSum / durations : 0);
   }
   return agg;
 }

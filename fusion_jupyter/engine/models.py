@@ -1,7 +1,7 @@
 """The database schema as typed SQLAlchemy 2 models.
 
 The schema itself is created by Alembic migrations (``migrations/``); these models
-must describe the head revision, which ``tests/test_store.py`` checks by comparing
+must describe the head revision, which ``tests/engine/test_store.py`` checks by comparing
 them with the migrated database.
 """
 

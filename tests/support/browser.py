@@ -10,11 +10,8 @@
   needs (no background networking, no sandbox as root).
 - ``screenshot(page, name)`` saves ``test-artifacts/<name>.png``.
 
-Playwright's sync API is used from plain (non-async) tests. Its module-scoped session
-owns this thread's event loop, which pytest-jupyter's autouse fixtures (loaded globally
-once the server tests are collected) would try to run and close after every test: a
-browser test module imports ``jp_asyncio_loop`` and ``jp_server_cleanup`` from here to
-replace them with no-ops (JupyterLab runs in a subprocess; there is nothing to clean).
+Playwright's sync API is used from plain (non-async) tests; its module-scoped session
+owns this thread's event loop (pytest-jupyter's loop fixtures apply to tests/server only).
 """
 
 from __future__ import annotations
@@ -52,16 +49,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
-
-
-@pytest.fixture
-def jp_asyncio_loop() -> None:
-    """No per-test loop: Playwright's sync API already runs one on this thread."""
-
-
-@pytest.fixture
-def jp_server_cleanup() -> None:
-    """No in-process ServerApp to clean up: JupyterLab runs in a subprocess."""
 
 
 def chromium_missing_reason() -> str | None:

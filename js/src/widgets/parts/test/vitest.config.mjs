@@ -1,6 +1,6 @@
 // Unit tests of the widget front-ends' logic (plain Node, no DOM):
 //   cd js && npx vitest run --config src/widgets/parts/test/vitest.config.mjs
-// (tests/test_widgets_js.py runs them from pytest).
+// (tests/unit/test_widgets_js.py runs them from pytest).
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({

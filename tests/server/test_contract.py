@@ -28,9 +28,10 @@ from fusion_jupyter.engine.models import (
     run_to_row,
 )
 from fusion_jupyter.service.session import StreamSession
+from tests.support import REPO_ROOT
 from tests.support.engine import make_manager, wait_until
 
-SERVER = Path(__file__).resolve().parents[1] / "fusion_jupyter" / "server"
+SERVER = REPO_ROOT / "fusion_jupyter" / "server"
 OPENAPI = json.loads((SERVER / "openapi.json").read_text())
 STREAM = json.loads((SERVER / "stream.schema.json").read_text())
 REGISTRY = Registry().with_resources(

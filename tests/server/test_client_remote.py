@@ -1,6 +1,6 @@
 """Remote mode only: finding and authenticating to a server, and the HTTP layer.
 
-The shared API tests of tests/test_client.py already run against a real server; here:
+The shared API tests of tests/server/test_client.py already run against a real server; here:
 which server ``connect()`` picks (two servers running, a kernel of one of them), what
 a wrong or missing token and an unreachable address give, JupyterHub's environment,
 and the mapping of every error answer of the REST contract to a typed exception

@@ -9,14 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from jupyter_server.auth import Authorizer
-from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
 from fusion_jupyter.engine.manager import MAX_SWEEP_RUNS, MAX_TAGS
@@ -24,109 +21,16 @@ from fusion_jupyter.server.app import FusionJupyter
 from fusion_jupyter.server.events import SCHEMA_ID
 from fusion_jupyter.server.handlers import OPENAPI_FILE, route_table
 from tests.support import async_wait_until, stub_sim_command
-from tests.support.jupyter import FAST_ENGINE, has_unauthenticated_access_option
-
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
-
-Api = Callable[..., Awaitable[tuple[int, Any]]]
-SLOW = {"stub": {"wait_for": "/nonexistent/never", "wait_timeout": 60}}
-
-
-def server_config(tmp_path: Path, **fusion: Any) -> Config:
-    """The extension enabled, runs in ``tmp_path``, the stub simulator, no anonymous access."""
-    extensions = {"fusion_jupyter": True, "jupyter_server_terminals": False}
-    server: dict[str, Any] = {"jpserver_extensions": extensions}
-    if has_unauthenticated_access_option():
-        server["allow_unauthenticated_access"] = False
-    settings = {
-        "runs_dir": str(tmp_path / "runs"),
-        "simulator_command": stub_sim_command(),
-        # The server here is the test process: its heap is not a server's to freeze.
-        "freeze_startup_heap": False,
-        **FAST_ENGINE,
-        **fusion,
-    }
-    return Config({"ServerApp": server, "FusionJupyter": settings})
-
-
-@pytest.fixture
-def jp_server_config(tmp_path: Path) -> Config:
-    return server_config(tmp_path)
-
-
-@pytest.fixture
-def app(jp_serverapp: Any) -> FusionJupyter:
-    extension = jp_serverapp.extension_manager.extension_points["fusion_jupyter"].app
-    assert isinstance(extension, FusionJupyter)
-    return extension
-
-
-@pytest.fixture
-def api(jp_fetch: Any) -> Api:
-    """``await api(method, path, body=..., params=...)`` -> (status, JSON or bytes)."""
-
-    async def call(
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        raw: bytes | None = None,
-        params: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, Any]:
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        if data is None and method in ("POST", "PUT"):
-            data = b""
-        try:
-            response = await jp_fetch(
-                "fusion/api",
-                path,
-                method=method,
-                body=data,
-                params=params,
-                headers=headers,
-                allow_nonstandard_methods=True,
-            )
-        except HTTPClientError as exc:
-            response = exc.response
-            assert response is not None, exc
-        return response.code, _decode(response)
-
-    return call
-
-
-def _decode(response: Any) -> Any:
-    kind = response.headers.get("Content-Type", "")
-    if kind.startswith("application/json") and response.body:
-        return json.loads(response.body)
-    return response
-
-
-def assert_error(answer: tuple[int, Any], status: int, key: str | None = None) -> dict[str, Any]:
-    """The answer is an error of ``status`` in the API's shape, naming ``key`` if given."""
-    code, body = answer
-    assert code == status, body
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    if key is not None:
-        keys = [d.get("key") for d in body["error"]["details"]]
-        assert key in keys, body
-    return body["error"]
-
-
-async def create(api: Api, **body: Any) -> dict[str, Any]:
-    code, run = await api("POST", "runs", {"template": "minimal", **body})
-    assert code == 201, run
-    return run
-
-
-async def wait_status(api: Api, run_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
-    async def reached() -> dict[str, Any] | None:
-        code, run = await api("GET", f"runs/{run_id}")
-        assert code == 200, run
-        return run if run["status"] in statuses else None
-
-    return await async_wait_until(reached, timeout, f"run {run_id} to be {' or '.join(statuses)}")
-
+from tests.support.jupyter import FAST_ENGINE
+from tests.support.server_app import (
+    SLOW,
+    Api,
+    ReadOnly,
+    assert_error,
+    create,
+    server_config,
+    wait_status,
+)
 
 # --------------------------------------------------------------------------- health, auth
 
@@ -176,13 +80,6 @@ async def test_live_needs_no_auth_and_ready_reports(api: Api) -> None:
 async def test_every_route_refuses_a_wrong_token(api: Api, method: str, path: str) -> None:
     answer = await api(method, path, {}, headers={"Authorization": "token wrong"})
     assert_error(answer, 403)
-
-
-class ReadOnly(Authorizer):
-    """Lets anyone read fusion, nobody write it."""
-
-    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
-        return not (resource == "fusion" and action == "write")
 
 
 class TestReadOnlyAuthorizer:

@@ -15,19 +15,22 @@ from typing import Any
 
 import pytest
 
+from tests.browser.test_labextension import (
+    PANEL,
+    installed_build_mismatch,
+    lab_command,
+    open_panel,
+    row,
+)
 from tests.support import stub_sim_command, wait_until
 from tests.support.browser import (
     JupyterLabServer,
-    chromium_missing_reason,
-    jp_asyncio_loop,  # noqa: F401 - overrides pytest-jupyter's (see the module)
-    jp_server_cleanup,  # noqa: F401
     launch_chromium,
     new_page,
     open_lab,
     screenshot,
     start_jupyterlab,
 )
-from tests.test_labextension import PANEL, installed_build_mismatch, lab_command, open_panel, row
 
 NEVER = {"stub": {"wait_for": "/nonexistent/never", "wait_timeout": 120}}
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
@@ -42,9 +45,6 @@ def start_server(
 ) -> JupyterLabServer:
     """JupyterLab running the stub simulator, with a FUSION command that exists (so the
     form offers FUSION's values too); ``extensions``: other server extensions enabled."""
-    reason = chromium_missing_reason()
-    if reason:
-        pytest.fail(f"browser tests need Debian's chromium and playwright: {reason}")
     stale = installed_build_mismatch()
     if stale:
         pytest.fail(stale)

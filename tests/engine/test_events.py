@@ -118,7 +118,7 @@ def test_a_simulator_without_progress_file_gets_progress_from_its_log(
 ):
     # The stand-in, not FUSION: this is the generic mechanism (a simulator_command
     # with progress_log_patterns and output_collect); FUSION itself runs in
-    # tests/test_fusion.py.
+    # tests/engine/test_fusion.py.
     with make_manager(
         tmp_path,
         f"sqlite:///{tmp_path}/runs.db",

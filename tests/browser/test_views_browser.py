@@ -21,17 +21,15 @@ from typing import Any
 import nbformat
 import pytest
 
+from tests.browser.test_labextension import lab_command
+from tests.browser.test_widgets_browser import KERNELSPEC, Notebook, wait_for
 from tests.support import REPO_ROOT
 from tests.support.browser import (
     JupyterLabServer,
-    jp_asyncio_loop,  # noqa: F401 - overrides pytest-jupyter's (see the module)
-    jp_server_cleanup,  # noqa: F401
     lab_page,
     running_lab,
     screenshot,
 )
-from tests.test_labextension import lab_command
-from tests.test_widgets_browser import KERNELSPEC, Notebook, wait_for
 
 SCREENSHOTS = REPO_ROOT / "docs" / "images"
 NOTEBOOK = "sweep-view.ipynb"
@@ -243,8 +241,10 @@ def test_compare_tab_overlays_curves_and_diffs_configs(page: Any, lab: JupyterLa
     wait_for(lambda: view.locator(".fj-chart-series").count() == 3, 30, "three curves")
     # The legend names what differs (as a sweep's does), not three long run names.
     wait_for(
-        lambda: view.locator(".fj-chart-key").all_text_contents()
-        == ["k_paths=1", "k_paths=2", "k_paths=3"],
+        lambda: (
+            view.locator(".fj-chart-key").all_text_contents()
+            == ["k_paths=1", "k_paths=2", "k_paths=3"]
+        ),
         30,
         "legends naming k_paths",
     )

@@ -182,6 +182,10 @@ def test_uses_pg_fixture(postgres_server):
 """
 
 
+#: The policy (root conftest) and the PostgreSQL fixtures (the engine tests').
+PLUGINS = ("-p", "tests.conftest", "-p", "tests.engine.conftest")
+
+
 @pytest.fixture
 def policy_pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     pytester.makeini("[pytest]\nmarkers =\n    postgresql: needs PostgreSQL\n")
@@ -195,7 +199,7 @@ def test_require_turns_required_skips_into_failures(
     policy_pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FUSION_JUPYTER_REQUIRE", "postgresql")
-    result = policy_pytester.runpytest("-p", "tests.conftest", "-rA")
+    result = policy_pytester.runpytest(*PLUGINS, "-rA")
     # A skip in the call phase becomes a failure, one in fixture set-up an error.
     result.assert_outcomes(failed=1, errors=1, skipped=1, xfailed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -218,7 +222,7 @@ def test_without_require_skips_stay_skips(
     policy_pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("FUSION_JUPYTER_REQUIRE", raising=False)
-    result = policy_pytester.runpytest("-p", "tests.conftest")
+    result = policy_pytester.runpytest(*PLUGINS)
     result.assert_outcomes(skipped=3, xfailed=1)
 
 
@@ -226,7 +230,7 @@ def test_require_rejects_unknown_markers(
     policy_pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FUSION_JUPYTER_REQUIRE", "postgresql,postgress")
-    result = policy_pytester.runpytest("-p", "tests.conftest")
+    result = policy_pytester.runpytest(*PLUGINS)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*FUSION_JUPYTER_REQUIRE names unregistered markers: postgress*"])
 

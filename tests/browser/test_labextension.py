@@ -24,9 +24,6 @@ import pytest
 from tests.support import REPO_ROOT, wait_until
 from tests.support.browser import (
     JupyterLabServer,
-    chromium_missing_reason,
-    jp_asyncio_loop,  # noqa: F401 - overrides pytest-jupyter's (see the module)
-    jp_server_cleanup,  # noqa: F401
     launch_chromium,
     new_page,
     open_lab,
@@ -50,9 +47,6 @@ def row(run_id: str) -> str:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLabServer]:
-    reason = chromium_missing_reason()
-    if reason:
-        pytest.fail(f"browser tests need Debian's chromium and playwright: {reason}")
     stale = installed_build_mismatch()
     if stale:
         pytest.fail(stale)

@@ -22,7 +22,6 @@ from fusion_jupyter.cli import main, parse_sets
 from fusion_jupyter.client import connect
 from tests.support import stub_sim_command
 from tests.support.jupyter import free_port
-from tests.test_client import stub_server  # noqa: F401 - a fixture
 
 QUICK = ["--set", "general_settings.max_iters=1"]
 
@@ -309,7 +308,7 @@ def test_parse_sets():
 # --------------------------------------------------------------------------- remote
 
 
-def test_against_a_real_server(stub_server, capsys, monkeypatch):  # noqa: F811
+def test_against_a_real_server(stub_server, capsys, monkeypatch):
     conn = ["--url", stub_server.root, "--token", stub_server.token]
     code, out, err = run_cli(capsys, *conn, "submit", "minimal", "--name", "cli", "--wait")
     assert code == 0, err

@@ -14,17 +14,15 @@ from typing import Any
 
 import pytest
 
+from tests.browser.test_labextension import PANEL, open_panel, row
+from tests.browser.test_panel_sweeps import FITS, start_server
 from tests.support import wait_until
 from tests.support.browser import (
     JupyterLabServer,
-    jp_asyncio_loop,  # noqa: F401 - overrides pytest-jupyter's (see the module)
-    jp_server_cleanup,  # noqa: F401
     launch_chromium,
     new_page,
     screenshot,
 )
-from tests.test_labextension import PANEL, open_panel, row
-from tests.test_panel_sweeps import FITS, start_server
 
 NOTEBOOK = "nb7-test.ipynb"
 CELLS = """() => {

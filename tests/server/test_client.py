@@ -86,14 +86,6 @@ def either_client(mode: str, home: Path, **settings) -> Iterator[Client]:
             yield c
 
 
-@pytest.fixture(scope="module")
-def stub_server(tmp_path_factory) -> Iterator[JupyterServer]:
-    """One server for the module's remote tests (stub simulator)."""
-    fusion = {"simulator_command": stub_sim_command(), "max_concurrent_runs": 4}
-    with running_server(tmp_path_factory.mktemp("server"), fusion=fusion) as srv:
-        yield srv
-
-
 @pytest.fixture(params=["embedded", "remote"])
 def mode(request) -> str:
     return str(request.param)

@@ -11,8 +11,8 @@ import pytest
 import fusion_jupyter as fj
 from fusion_jupyter.client import run as run_module
 from fusion_jupyter.widgets import SweepView
+from tests.server.test_widgets import Recorder, client, recorder  # noqa: F401 (fixtures)
 from tests.support import wait_until
-from tests.test_widgets import Recorder, client, recorder  # noqa: F401 (fixtures)
 
 GRID = {"routing_settings.k_paths": [1, 2], "general_settings.max_iters": [1, 2]}
 

@@ -19,18 +19,9 @@ from fusion_jupyter.engine.hub import EventHub
 from fusion_jupyter.server.app import FusionJupyter
 from fusion_jupyter.server.stream import CLOSE_STALLED, ClientStream, encode_frame
 from tests.support import async_wait_until
-from tests.test_server_api import SLOW, Api, ReadOnly, create, server_config, wait_status
-from tests.test_server_api import api as api
-from tests.test_server_api import app as app
-
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+from tests.support.server_app import SLOW, Api, ReadOnly, create, server_config, wait_status
 
 Message = dict[str, Any]
-
-
-@pytest.fixture
-def jp_server_config(tmp_path: Path) -> Config:
-    return server_config(tmp_path)
 
 
 class Client:

@@ -17,9 +17,9 @@ import pytest
 
 from fusion_jupyter.sim import cli
 from fusion_jupyter.sim.fixtures import compare_documents, config_of, discover, run_case
+from tests.support import REPO_ROOT
 from tests.support.fusion_source import require_fusion_source
 
-PROJECT = Path(__file__).resolve().parents[1]
 #: The settings that keep each refused fixture from running: every one must be named.
 GROOMING_CL = ("is_grooming_enabled = True with l_band",)
 RECHECK = ("snr_recheck = True",)
@@ -146,7 +146,7 @@ def test_run_sim_runner_equals_the_real_fusion_sim_with_blocking(fusion_root, tm
     comparison looks at must be equal.
     """
     installed = subprocess.run(
-        ["bash", str(PROJECT / "scripts" / "install-fusion.sh")],
+        ["bash", str(REPO_ROOT / "scripts" / "install-fusion.sh")],
         capture_output=True,
         text=True,
         check=True,

@@ -1,0 +1,17 @@
+"""The browser tests: a real JupyterLab (a subprocess) driven through Debian's chromium
+with Playwright's sync API (tests/support/browser.py). Without chromium they fail, never
+skip: CI installs it (scripts/install-test-deps.sh)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.browser import chromium_missing_reason
+
+
+@pytest.fixture(scope="session", autouse=True)
+def chromium() -> None:
+    """Fail every browser test at once when chromium or playwright is missing."""
+    reason = chromium_missing_reason()
+    if reason:
+        pytest.fail(f"browser tests need Debian's chromium and playwright: {reason}")

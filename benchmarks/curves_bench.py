@@ -113,6 +113,9 @@ def main() -> None:
                 "(id) => window.jupyterapp.commands.execute('fusion:open-sweep', {id})", sweep_id
             )
             page.wait_for_selector(f"#fusion-sweep-{sweep_id} .fj-sweep")
+            # Runs that ended before the view was there are in its first curves: their
+            # "latency" would be the time the tab took to open, so they are not counted.
+            shown = float(page.evaluate("() => Date.now()"))
             while True:
                 marks = page.evaluate(MARKS, sweep_id)
                 if set(first_seen(marks["drawn"])) >= set(run_ids):
@@ -127,9 +130,11 @@ def main() -> None:
                 r["id"]: datetime.fromisoformat(r["completed_at"]).timestamp() * 1000
                 for r in lab.api("GET", f"sweeps/{sweep_id}")["runs"]
             }
-            total = [drawn[i] - ended[i] for i in run_ids]
-            to_page = [heard[i] - ended[i] for i in run_ids if i in heard]
-            to_draw = [drawn[i] - heard[i] for i in run_ids if i in heard]
+            early = [i for i in run_ids if ended[i] < shown]
+            counted = [i for i in run_ids if ended[i] >= shown]
+            total = [drawn[i] - ended[i] for i in counted]
+            to_page = [heard[i] - ended[i] for i in counted if i in heard]
+            to_draw = [drawn[i] - heard[i] for i in counted if i in heard]
             fetches = page.evaluate(FETCHES, sweep_id)
             answers = []
             for _ in range(20):
@@ -140,7 +145,8 @@ def main() -> None:
             late = sum(t > GOAL_MS for t in total)
             print(
                 f"Sweep of {len(run_ids)} runs ({args.curves} curves, "
-                f"{args.concurrent} at a time), all ended in {took:.0f} s."
+                f"{args.concurrent} at a time), all ended in {took:.0f} s; "
+                f"{len(early)} ended before the sweep tab was open (not counted)."
             )
             print(f"Run's result landed -> curves redrawn in the sweep tab: {figures(total)}")
             print(f"  run ended -> page heard it (status over the WebSocket): {figures(to_page)}")

@@ -8,6 +8,7 @@ the built-in simulator writes, so both simulators give the same summary.
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import math
@@ -15,7 +16,7 @@ import os
 import re
 import stat
 import statistics
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -531,6 +532,57 @@ def results(output_dir: Path) -> pd.DataFrame:
     return _with_result_columns(pd.DataFrame(rows))
 
 
+def _cell(value: Any) -> float | None:
+    """A table cell (a CSV string, a numpy number, JSON) as a float; blank or NaN as None."""
+    if value is None or isinstance(value, bool) or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _csv_rows(path: Path) -> list[dict[str, Any]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _table_rows(root: Path) -> Sequence[Mapping[Any, Any]]:
+    """The rows of the run's results table, or of its FUSION files' summaries."""
+    real = os.path.realpath(root)
+    for name in RESULT_TABLES:
+        table = Path(os.path.realpath(Path(real, name)))
+        if not (_is_within(str(table), real) and table.is_file()):
+            continue
+        if table.suffix != ".csv":
+            return results(root).to_dict("records")
+        try:
+            return _csv_rows(table)
+        except (OSError, ValueError) as exc:
+            raise _unreadable(table, exc) from exc
+    return _summary_from_json(real)
+
+
+def _load_order(point: Mapping[str, float | None]) -> float:
+    erlang = point.get("erlang")
+    return math.inf if erlang is None else erlang
+
+
+def result_points(output_dir: Path, columns: Iterable[str]) -> list[dict[str, float | None]]:
+    """``columns`` of :func:`results`' rows, sorted by erlang, read without pandas.
+
+    A sweep's curves are redrawn each time one of its runs ends; importing pandas for
+    that would make the first redraws wait for the import. Only a ``results.parquet``
+    needs pandas (and gets it through :func:`results`).
+    """
+    wanted = list(columns)
+    if not Path(output_dir).is_dir():
+        return []
+    points = [{c: _cell(row.get(c)) for c in wanted} for row in _table_rows(Path(output_dir))]
+    return sorted(points, key=_load_order)
+
+
 __all__ = [
     "RESULT_COLUMNS",
     "RESULT_TABLES",
@@ -543,6 +595,7 @@ __all__ = [
     "list_artifacts",
     "load",
     "resolve",
+    "result_points",
     "results",
     "stale_rows_message",
 ]

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import io
 import math
-import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -408,7 +406,6 @@ class FusionService:
         self.limits = limits or RequestLimits()
         self._curve_cache: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
         self._curve_lock = threading.Lock()
-        self._warming = False
 
     # ---- health -------------------------------------------------------------------
 
@@ -598,8 +595,6 @@ class FusionService:
         the grid points (a rerun replaces the run it reran).
         """
         grid, runs = self.manager.store.sweep_outline(sweep_id)
-        if any(run.status not in TERMINAL for run in runs):
-            self._warm_results_reader()
         try:
             keys = curves.resolve_by(grid, request.by)
         except ValueError as exc:
@@ -626,18 +621,6 @@ class FusionService:
             "with_results": with_results,
         }
 
-    def _warm_results_reader(self) -> None:
-        """Import pandas (the results reader) in the background, once: a view waits for
-        this sweep's runs to end, and its first redraw should not also wait for that
-        import (1-3 s on a busy machine). Still lazy: only once curves are asked for."""
-        with self._curve_lock:
-            if self._warming or "pandas" in sys.modules:
-                return
-            self._warming = True
-        threading.Thread(
-            target=import_module, args=("pandas",), name="fusion-warm-pandas", daemon=True
-        ).start()
-
     def _curve_rows(self, run: RunOutline) -> list[dict[str, Any]]:
         """An ended run's results as curve points, read once (they never change then).
 
@@ -651,12 +634,7 @@ class FusionService:
             cached = self._curve_cache.get(run.id)
         if cached is not None and cached[0] == key:
             return cached[1]
-        frame = artifacts.results(Path(run.run_dir) / "output")
-        present = [c for c in curves.POINT_COLUMNS if c in frame.columns]
-        rows = [
-            {c: _json_cell(v) for c, v in zip(present, row, strict=True)}
-            for row in frame[present].itertuples(index=False, name=None)
-        ]
+        rows = artifacts.result_points(Path(run.run_dir) / "output", curves.POINT_COLUMNS)
         with self._curve_lock:
             self._curve_cache[run.id] = (key, rows)
             while len(self._curve_cache) > CURVE_CACHE_RUNS:

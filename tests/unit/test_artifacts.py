@@ -511,3 +511,45 @@ def test_artifacts_list_numbers_in_natural_order(tmp_path):
         f"output/{load}_erlang.json"
         for load in ("50.5", "400.0", "600.0", "800.0", "1000.0", "1200.0")
     ]
+
+
+def _frame_points(output: Path, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    frame = artifacts.results(output)[list(columns)]
+    return [
+        {c: None if pd.isna(v) else float(v) for c, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
+def test_result_points_equal_the_results_table_without_pandas(tmp_path):
+    """The curves' reader (no pandas import on a sweep's redraw) agrees with results()
+    on every table kind: FUSION's files, a simulator's CSV (blanks as None), Parquet."""
+    columns = ("erlang", "blocking_mean", "ci_lower", "ci_upper")
+    fusion = tmp_path / "fusion"
+    for erlang, blocking in ((500.0, [0.02, 0.04]), (300.0, [0.01, 0.03])):
+        write_json(fusion_dir(fusion) / f"{erlang}_erlang.json", fusion_result(blocking))
+    assert artifacts.result_points(fusion, columns) == _frame_points(fusion, columns)
+    assert [p["erlang"] for p in artifacts.result_points(fusion, columns)] == [300.0, 500.0]
+
+    table = tmp_path / "table"
+    table.mkdir()
+    (table / "results.csv").write_text(
+        "erlang,iterations,blocking_mean,ci_lower,ci_upper\n500,2,0.02,,\n300,2,0.01,0.005,nan\n"
+    )
+    points = artifacts.result_points(table, columns)
+    assert points == _frame_points(table, columns)
+    assert points[0] == {
+        "erlang": 300.0,
+        "blocking_mean": 0.01,
+        "ci_lower": 0.005,
+        "ci_upper": None,
+    }
+
+    pd.DataFrame({"erlang": [2.0, 1.0], "blocking_mean": [0.2, 0.1]}).to_parquet(
+        table / "results.parquet"
+    )
+    assert artifacts.result_points(table, ("erlang", "blocking_mean")) == [
+        {"erlang": 1.0, "blocking_mean": 0.1},
+        {"erlang": 2.0, "blocking_mean": 0.2},
+    ]
+    assert artifacts.result_points(tmp_path / "missing", columns) == []

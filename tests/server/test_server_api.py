@@ -21,7 +21,7 @@ from fusion_jupyter.server.app import FusionJupyter
 from fusion_jupyter.server.events import SCHEMA_ID
 from fusion_jupyter.server.handlers import OPENAPI_FILE, route_table
 from tests.support import async_wait_until, stub_sim_command
-from tests.support.jupyter import FAST_ENGINE
+from tests.support.engine import FAST_ENGINE
 from tests.support.server_app import (
     SLOW,
     Api,

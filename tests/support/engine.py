@@ -10,7 +10,23 @@ from fusion_jupyter.engine.models import Run
 from tests.support import stub_sim_command as stub_command
 from tests.support import wait_until
 
-__all__ = ["make_manager", "manager_kwargs", "stub_command", "wait_terminal", "wait_until"]
+__all__ = [
+    "FAST_ENGINE",
+    "make_manager",
+    "manager_kwargs",
+    "stub_command",
+    "wait_terminal",
+    "wait_until",
+]
+
+#: Settings for a quick engine in tests (a manager here, the extension in server tests):
+#: short syncs and flushes.
+FAST_ENGINE: dict[str, Any] = {
+    "max_concurrent_runs": 4,
+    "sync_interval_seconds": 0.2,
+    "progress_flush_seconds": 0.1,
+    "cancel_grace_seconds": 2.0,
+}
 
 
 def manager_kwargs(tmp_path: Path, db_url: str, **overrides: Any) -> dict[str, Any]:
@@ -19,10 +35,7 @@ def manager_kwargs(tmp_path: Path, db_url: str, **overrides: Any) -> dict[str, A
         "runs_dir": tmp_path / "runs",
         "db_url": db_url,
         "simulator_command": stub_command(),
-        "max_concurrent_runs": 4,
-        "cancel_grace_seconds": 2.0,
-        "sync_interval_seconds": 0.2,
-        "progress_flush_seconds": 0.1,
+        **FAST_ENGINE,
     }
     kwargs.update(overrides)
     return kwargs

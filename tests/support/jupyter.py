@@ -26,13 +26,7 @@ from typing import Any
 import requests
 from jupyter_server.serverapp import ServerApp
 
-#: Settings for a quick engine in tests: short syncs and flushes.
-FAST_ENGINE: dict[str, Any] = {
-    "max_concurrent_runs": 4,
-    "sync_interval_seconds": 0.2,
-    "progress_flush_seconds": 0.1,
-    "cancel_grace_seconds": 2.0,
-}
+from tests.support.engine import FAST_ENGINE
 
 
 def free_port() -> int:

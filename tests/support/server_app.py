@@ -12,7 +12,8 @@ from jupyter_server.auth import Authorizer
 from traitlets.config import Config
 
 from tests.support import async_wait_until, stub_sim_command
-from tests.support.jupyter import FAST_ENGINE, has_unauthenticated_access_option
+from tests.support.engine import FAST_ENGINE
+from tests.support.jupyter import has_unauthenticated_access_option
 
 #: ``await api(method, path, body=..., params=...)`` -> (status, JSON or response).
 Api = Callable[..., Awaitable[tuple[int, Any]]]

@@ -80,6 +80,11 @@ def build_notebook(dest: Path, embedded_runs: Path) -> Path:
         for i, c in enumerate(cells)
         if c.cell_type == "code" and c.source.rstrip().endswith("\nrun") and "submit(" in c.source
     )
+    # The quickstart's run is over in about a second with the built-in simulator: ten
+    # times the requests keep it going long enough to watch its bar move.
+    source = cells[shown].source
+    assert '"num_requests": 2000,' in source, source
+    cells[shown].source = source.replace('"num_requests": 2000,', '"num_requests": 20000,')
     busy = nbformat.v4.new_code_cell(
         f"import time\ntime.sleep({BUSY_SECONDS})  # the kernel is busy; the widget above is not"
     )

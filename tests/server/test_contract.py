@@ -86,7 +86,10 @@ def test_every_message_of_a_real_session_is_in_the_contract(tmp_path: Path) -> N
     with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db") as manager:
         session = StreamSession(manager, notify=lambda: None)
         got: list[dict[str, Any]] = []
-        run = manager.create("minimal", {"stub": {"delay": 0.02, "stdout_lines": 5}})
+        # Folded progress is flushed every progress_flush_seconds while a run is
+        # active (a run over before the first flush has it only in its final status):
+        # this run lasts several flushes.
+        run = manager.create("minimal", {"stub": {"delay": 0.15, "stdout_lines": 5}})
         operations = [
             json.loads(_subscribe_op(run.id, ["progress", "logs"], -1, 0)),
             {"op": "ping"},

@@ -26,6 +26,7 @@ from tests.browser.test_widgets_browser import KERNELSPEC, Notebook, wait_for
 from tests.support import REPO_ROOT
 from tests.support.browser import (
     JupyterLabServer,
+    busy_until,
     lab_page,
     running_lab,
     screenshot,
@@ -36,7 +37,6 @@ NOTEBOOK = "sweep-view.ipynb"
 GRID = {"routing_settings.k_paths": [1, 2, 3], "spectrum_settings.c_band": [96, 128]}
 # Runs of a second or two each: with two at a time the six end over several seconds.
 OVERRIDES = {"general_settings": {"num_requests": 6000}}
-BUSY_SECONDS = 25
 
 
 def shoot(page: Any, locator: Any, name: str) -> None:
@@ -284,16 +284,16 @@ def test_tabs_are_restored_with_the_layout(page: Any, lab: JupyterLabServer) -> 
 
 def sweep_cells(embedded_runs: Path) -> list[str]:
     return [
-        "import time\nimport fusion_jupyter as fj\nclient = fj.connect()\n"
+        "import os, time\nimport fusion_jupyter as fj\nclient = fj.connect()\n"
         f"sweep = client.sweep('blocking', {GRID!r}, {OVERRIDES!r}, name='notebook sweep')\n"
         "sweep",
-        f"time.sleep({BUSY_SECONDS})  # sweep-busy: the view fills in meanwhile",
+        busy_until("sweep-busy", "the view fills in meanwhile"),
         # The relay: the engine inside the kernel, which the page cannot reach.
         f"ec = fj.connect(embedded=True, runs_dir={str(embedded_runs)!r}, "
         "max_concurrent_runs=1)\n"
         f"relayed = ec.sweep('blocking', {GRID!r}, {OVERRIDES!r}, name='relayed sweep')\n"
         "relayed.plot(by='routing_settings.k_paths')",
-        f"time.sleep({BUSY_SECONDS})  # relay-sweep-busy",
+        busy_until("relay-sweep-busy", "the kernel pushes the curves meanwhile"),
         "print('SWEEP-CELLS-DONE')",
     ]
 
@@ -315,6 +315,7 @@ def test_sweep_view_in_a_notebook_fills_in_while_the_kernel_is_busy(
     texts = counts_seen(page, view, 6, 120)
     assert notebook.cell_running("sweep-busy"), "filled in while the kernel was busy"
     assert [t for t in texts if re.match(r"^[1-5] of 6 runs", t)], texts
+    (lab.root_dir / "sweep-busy").touch()  # the kernel may go on
     sweep_id = view.get_attribute("data-sweep-id")
     each_end_drawn(page, sweep_id)
     wait_for(lambda: view.locator(".fj-chart-series").count() == 6, 10, "six curves")
@@ -332,6 +333,7 @@ def test_sweep_view_in_a_notebook_fills_in_while_the_kernel_is_busy(
     texts = counts_seen(page, relayed, 6, 120)
     assert notebook.cell_running("relay-sweep-busy"), texts
     assert [t for t in texts if re.match(r"^[1-5] of 6 runs", t)], texts
+    (lab.root_dir / "relay-sweep-busy").touch()
     assert relayed.locator(".fj-chart-key").all_text_contents() == [
         "k_paths = 1",
         "k_paths = 2",

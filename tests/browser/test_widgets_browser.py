@@ -28,6 +28,7 @@ import pytest
 from tests.support import REPO_ROOT, wait_until
 from tests.support.browser import (
     JupyterLabServer,
+    busy_until,
     launch_chromium,
     new_page,
     open_lab,
@@ -37,8 +38,11 @@ from tests.support.browser import (
 
 DOCS_IMAGES = REPO_ROOT / "docs" / "images"
 NOTEBOOK = "widgets-quickstart.ipynb"
-BUSY_SECONDS = 20
-RELAY_BUSY_SECONDS = 15
+#: Files whose creation lets the notebook's busy cells end (see busy_until).
+BUSY_RELEASE = "busy-release"
+RELAY_RELEASE = "relay-release"
+#: How long a test watches a bar move while the kernel is busy, at the most.
+WATCH_SECONDS = 60
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
@@ -58,9 +62,9 @@ def widget_cells(embedded_runs: Path) -> list[str]:
         # The relay path: the engine inside the kernel, which no page can reach.
         f"ec = fj.connect(embedded=True, runs_dir={str(embedded_runs)!r})\n"
         "r2 = ec.submit('minimal', {'general_settings': {'erlang_start': 400, "
-        "'erlang_stop': 1200, 'erlang_step': 200, 'num_requests': 2000, 'max_iters': 4}}, "
+        "'erlang_stop': 1200, 'erlang_step': 200, 'num_requests': 20000, 'max_iters': 4}}, "
         "name='relayed')\nrelayed = RunProgress(r2)\nrelayed",
-        f"time.sleep({RELAY_BUSY_SECONDS})  # relay-busy: the kernel relays from a thread",
+        busy_until(RELAY_RELEASE, "relay-busy: the kernel relays from a thread"),
         "relayed_log = LogViewer(r2)\nrelayed_log",
         # A run that fails: its error shows in the widget.
         f"import sys\nbad_client = fj.connect(embedded=True, runs_dir={str(bad_runs)!r}, "
@@ -85,9 +89,7 @@ def build_notebook(dest: Path, embedded_runs: Path) -> Path:
     source = cells[shown].source
     assert '"num_requests": 2000,' in source, source
     cells[shown].source = source.replace('"num_requests": 2000,', '"num_requests": 20000,')
-    busy = nbformat.v4.new_code_cell(
-        f"import time\ntime.sleep({BUSY_SECONDS})  # the kernel is busy; the widget above is not"
-    )
+    busy = nbformat.v4.new_code_cell(busy_until(BUSY_RELEASE, "the widget above is not busy"))
     cells.insert(shown + 1, busy)
     cells += [nbformat.v4.new_code_cell(src) for src in widget_cells(embedded_runs)]
     nb.cells = cells
@@ -275,6 +277,7 @@ def session(lab: JupyterLabServer) -> Iterator[dict[str, Any]]:
         wait_for(lambda: notebook.js(ready), 60, "the kernel")
         notebook.run_all()
         yield {
+            "root": lab.root_dir,
             "page": page,
             "notebook": notebook,
             "sockets": sockets,
@@ -291,17 +294,20 @@ def test_progress_reaches_100_while_the_kernel_is_busy(session: dict[str, Any]) 
     page, notebook = session["page"], session["notebook"]
     page.wait_for_selector(".fj-run .fj-bar-overall", timeout=60_000)
     seen: list[tuple[float, str]] = []
-    deadline = time.monotonic() + BUSY_SECONDS + 30
-    while time.monotonic() < deadline:
-        values = bars(page)
-        busy = notebook.cell_running("time.sleep(")
-        if values:
-            seen.append((values[0], busy))
-            if values[0] >= 100:
-                break
-        time.sleep(0.1)
+    deadline = time.monotonic() + WATCH_SECONDS
+    try:
+        while time.monotonic() < deadline:
+            values = bars(page)
+            busy = notebook.cell_running("time.sleep(")
+            if values:
+                seen.append((values[0], busy))
+                if values[0] >= 100:
+                    break
+            time.sleep(0.1)
+    finally:
+        (session["root"] / BUSY_RELEASE).touch()  # the busy cell may end
     assert seen and seen[-1][0] == 100, seen[-10:]
-    # It got there while the kernel was busy (the sleep cell after the run), moving on
+    # It got there while the kernel was busy (the busy cell after the run), moving on
     # the way (not only at the end).
     assert seen[-1][1], seen[-5:]
     assert any(0 < v < 100 and busy for v, busy in seen), seen
@@ -314,19 +320,22 @@ def test_progress_reaches_100_while_the_kernel_is_busy(session: dict[str, Any]) 
 
 
 def test_relay_path_keeps_moving_while_the_kernel_is_busy(session: dict[str, Any]) -> None:
-    """The embedded engine's run: its widget is fed by the kernel, whose next cell sleeps
-    (the widget starts relaying when created, before the page could ask)."""
+    """The embedded engine's run: its widget is fed by the kernel, whose next cell keeps
+    it busy (the widget starts relaying when created, before the page could ask)."""
     page, notebook = session["page"], session["notebook"]
     view = page.locator(".fj-run:has([data-transport='relay'])").first
     view.wait_for(timeout=180_000)
     seen: list[tuple[float, bool]] = []
-    deadline = time.monotonic() + RELAY_BUSY_SECONDS + 30
-    while time.monotonic() < deadline:
-        value = float(view.locator(".fj-bar-overall").get_attribute("aria-valuenow") or 0)
-        seen.append((value, notebook.cell_running("relay-busy")))
-        if value >= 100:
-            break
-        time.sleep(0.1)
+    deadline = time.monotonic() + WATCH_SECONDS
+    try:
+        while time.monotonic() < deadline:
+            value = float(view.locator(".fj-bar-overall").get_attribute("aria-valuenow") or 0)
+            seen.append((value, notebook.cell_running("relay-busy")))
+            if value >= 100:
+                break
+            time.sleep(0.1)
+    finally:
+        (session["root"] / RELAY_RELEASE).touch()  # the relay's busy cell may end
     assert seen[-1] == (100.0, True), seen[-5:]
     assert any(0 < v < 100 and busy for v, busy in seen), seen
     wait_for(lambda: view.get_attribute("data-status") == "COMPLETED", 10, "COMPLETED")

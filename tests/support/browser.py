@@ -311,3 +311,15 @@ def lab_page(server: JupyterLabServer, width: int = 1400, height: int = 900) -> 
             assert not [e for e in errors if "fusion" in e.lower()], errors
         finally:
             browser.close()
+
+
+def busy_until(name: str, why: str, bound: float = 120.0) -> str:
+    """A notebook cell that keeps the kernel busy until the test creates the file ``name``
+    in the notebook's directory (at most ``bound`` seconds): busy exactly as long as the
+    test looks at what must move while the kernel is busy, and no longer."""
+    return (
+        "import os, time\n"
+        f"deadline = time.monotonic() + {bound}\n"
+        f"while not os.path.exists({name!r}) and time.monotonic() < deadline:\n"
+        f"    time.sleep(0.05)  # {name}: {why}"
+    )

@@ -24,9 +24,7 @@ import pytest
 from tests.support import REPO_ROOT, wait_until
 from tests.support.browser import (
     JupyterLabServer,
-    launch_chromium,
-    new_page,
-    open_lab,
+    lab_page,
     screenshot,
     start_jupyterlab,
     wait_for_left_panel_saved,
@@ -61,20 +59,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLabServer]:
 
 @pytest.fixture(scope="module")
 def page(lab: JupyterLabServer) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = launch_chromium(pw)
-        try:
-            pg = new_page(browser, 1400, 900)
-            errors: list[str] = []
-            pg.on("pageerror", lambda exc: errors.append(str(exc)))
-            pg.errors = errors
-            open_lab(pg, lab)
-            yield pg
-            assert not [e for e in errors if "fusion" in e.lower()], errors
-        finally:
-            browser.close()
+    with lab_page(lab) as pg:
+        yield pg
 
 
 def installed_build_mismatch() -> str | None:

@@ -25,9 +25,7 @@ from tests.browser.test_labextension import (
 from tests.support import stub_sim_command, wait_until
 from tests.support.browser import (
     JupyterLabServer,
-    launch_chromium,
-    new_page,
-    open_lab,
+    lab_page,
     screenshot,
     start_jupyterlab,
 )
@@ -76,20 +74,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLabServer]:
 
 @pytest.fixture(scope="module")
 def page(lab: JupyterLabServer) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = launch_chromium(pw)
-        try:
-            pg = new_page(browser, 1400, 900)
-            errors: list[str] = []
-            pg.on("pageerror", lambda exc: errors.append(str(exc)))
-            open_lab(pg, lab)
-            open_panel(pg)
-            yield pg
-            assert not [e for e in errors if "fusion" in e.lower()], errors
-        finally:
-            browser.close()
+    with lab_page(lab) as pg:
+        open_panel(pg)
+        yield pg
 
 
 def settled(lab: JupyterLabServer, sweep_id: str, timeout: float = 60) -> dict[str, Any]:

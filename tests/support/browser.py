@@ -306,6 +306,7 @@ def lab_page(server: JupyterLabServer, width: int = 1400, height: int = 900) -> 
             page = new_page(browser, width, height)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.errors = errors  # for tests that look at them on the way
             open_lab(page, server)
             yield page
             assert not [e for e in errors if "fusion" in e.lower()], errors

@@ -26,6 +26,7 @@ the path are all rolled back and the tier starts again without the failed format
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from fusion_jupyter.sim.gsnr import Gsnr, meets
@@ -69,8 +70,20 @@ class Recheck:
         for link in links:
             del self._on_link[link][block]
 
-    def passes(self, route: Route, block: int, *, with_itself: bool) -> bool:
-        """Whether the lightpaths the new one (``block`` on ``route``) overlaps meet thresholds."""
+    def passes(
+        self,
+        route: Route,
+        block: int,
+        *,
+        with_itself: bool,
+        accept: Callable[[float, str], bool] = meets,
+    ) -> bool:
+        """Whether the lightpaths the new one (``block`` on ``route``) overlaps still pass.
+
+        ``accept(gsnr_db, format)`` is FUSION's verdict on one of them: its format's
+        threshold on the flexible grid; the fixed grid's differs (see
+        :mod:`~fusion_jupyter.sim.grooming`).
+        """
         new = self._on_link[route.links[0]][block]
         bands = self.controller.spectrum.bands
         core = new.segment // bands
@@ -82,7 +95,7 @@ class Recheck:
                 seen.add(id(placed))
                 if placed is new and not with_itself:
                     continue
-                if not meets(self._gsnr(placed), placed.fmt):
+                if not accept(self._gsnr(placed), placed.fmt):
                     return False
         return True
 

@@ -36,6 +36,10 @@ if TYPE_CHECKING:
     from fusion_jupyter.sim.physical import PhysicalController
 
 
+#: Lightpaths remembered as having failed a recheck lately.
+SUSPECTS = 16
+
+
 class Placed(NamedTuple):
     """An established lightpath as the recheck sees it (a ``lightpath_status_dict`` entry)."""
 
@@ -54,11 +58,14 @@ class Recheck:
         self.controller = controller
         #: Per link: spectrum block -> the lightpath holding it (unique on a link).
         self._on_link: list[dict[int, Placed]] = [{} for _ in controller.spectrum.masks]
+        #: Lightpaths that recently failed a recheck (by id, oldest first): tried first.
+        self._suspects: dict[int, Placed] = {}
 
     def clear(self) -> None:
         """Forget every lightpath, as at the start of an iteration."""
         for on_link in self._on_link:
             on_link.clear()
+        self._suspects.clear()
 
     def add(self, block: int, placed: Placed) -> None:
         """A lightpath was set up."""
@@ -67,8 +74,10 @@ class Recheck:
 
     def remove(self, links: tuple[int, ...], block: int) -> None:
         """A lightpath was released (departure or rollback)."""
+        placed = None
         for link in links:
-            del self._on_link[link][block]
+            placed = self._on_link[link].pop(block)
+        self._suspects.pop(id(placed), None)
 
     def passes(
         self,
@@ -87,16 +96,26 @@ class Recheck:
         new = self._on_link[route.links[0]][block]
         bands = self.controller.spectrum.bands
         core = new.segment // bands
-        seen: set[int] = set()
+        overlapping: dict[int, Placed] = {}
         for link in route.links:
             for placed in self._on_link[link].values():
-                if id(placed) in seen or placed.segment // bands != core:
-                    continue
-                seen.add(id(placed))
-                if placed is new and not with_itself:
-                    continue
-                if not accept(self._gsnr(placed), placed.fmt):
-                    return False
+                if placed.segment // bands == core:
+                    overlapping[id(placed)] = placed
+        if not with_itself:
+            del overlapping[id(new)]
+        # FUSION evaluates them all and fails if any fails, so the order cannot change the
+        # verdict; the lightpaths that failed lately are the likeliest to fail again.
+        suspects = self._suspects
+        for key in [key for key in suspects if key in overlapping]:
+            placed = overlapping.pop(key)
+            if not accept(self._gsnr(placed), placed.fmt):
+                return False
+        for key, placed in overlapping.items():
+            if not accept(self._gsnr(placed), placed.fmt):
+                suspects[key] = placed
+                if len(suspects) > SUSPECTS:
+                    del suspects[next(iter(suspects))]
+                return False
         return True
 
     def _gsnr(self, placed: Placed) -> float:

@@ -122,6 +122,7 @@ def params_from_values(
         bw_per_slot=float(values.get("bw_per_slot", 12.5)),
         input_power=float(values.get("input_power", 0.001)),
         phi={str(k): v for k, v in (values.get("phi") or {}).items()},
+        snr_recheck=bool(values.get("snr_recheck", False)),
     )
 
 

@@ -97,6 +97,9 @@ class SimParams:
     input_power: float = 0.001
     #: ``phi`` per format; only the GSNR uses it.
     phi: Mapping[str, float] = field(default_factory=dict)
+    #: ``snr_recheck``: FUSION's re-evaluation of the lightpaths a new one overlaps
+    #: (see :mod:`~fusion_jupyter.sim.recheck`).
+    snr_recheck: bool = False
 
     @property
     def bands(self) -> tuple[str, ...]:

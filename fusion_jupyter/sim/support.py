@@ -376,12 +376,10 @@ def check_external(values: Mapping[str, Any], fusion_root: str | Path | None) ->
     """FUSION's external resources are modelled as one combination (``external_snr.py``).
 
     ``external_ksp`` with ``snr_e2e_external_resources`` on the fixed grid with dynamic
-    slicing and no grooming, 4 cores per link (whose cores all read one SNR file; FUSION
-    ships no other), no guard slots, and the pre-calculated files present.
+    slicing, no guard slots, 4 cores per link (whose cores all read one SNR file; FUSION
+    ships no other) and the pre-calculated files present. Grooming and partial service
+    are refused by :func:`_check_physical` (they need the GSNR).
     """
-    # Imported here: only configs that name external resources pay for it.
-    from fusion_jupyter.sim.external import missing_files, slot_count
-
     external = values.get("snr_type") == EXTERNAL_SNR
     external_ksp = values.get("route_method") == "external_ksp"
     if not external and not external_ksp:
@@ -400,8 +398,6 @@ def check_external(values: Mapping[str, Any], fusion_root: str | Path | None) ->
         ("route_method", "external_ksp", "FUSION's SNR lookup needs its pre-calculated paths"),
         ("fixed_grid", True, "the flexible grid with external resources is not modelled"),
         ("dynamic_lps", True, "FUSION's static slicing with external resources is not modelled"),
-        ("is_grooming_enabled", False, "grooming with external resources is not modelled"),
-        ("can_partially_serve", False, "partial service with external resources is not modelled"),
         ("pre_calc_mod_selection", False, "pre-calculated formats by reach are not modelled"),
         ("guard_slots", 0, "guard slots on the fixed grid are not modelled"),
         ("cores_per_link", 4, "FUSION ships the SNR file of 4-core fibres only"),
@@ -418,6 +414,9 @@ def check_external(values: Mapping[str, Any], fusion_root: str | Path | None) ->
             )
     if problems:
         return problems
+    # Imported here: only configs that name external resources pay for it.
+    from fusion_jupyter.sim.external import missing_files, slot_count
+
     network = str(values.get("network"))
     missing = missing_files(network, 4, fusion_root)
     if missing:
@@ -428,13 +427,14 @@ def check_external(values: Mapping[str, Any], fusion_root: str | Path | None) ->
                 f"files are missing ({', '.join(missing)}), and FUSION fails without them",
             )
         ]
-    slots = sum(int(values.get(band) or 0) for band in ("c_band", "l_band", "s_band"))
+    widths = {band: int(values.get(band) or 0) for band in ("c_band", "l_band", "s_band")}
     available = slot_count(network, 4, fusion_root)
-    if slots > available:
+    if sum(widths.values()) > available:
+        shown = ", ".join(f"{band} = {slots}" for band, slots in widths.items())
         problems.append(
             _problem(
                 "c_band",
-                f"c_band + l_band + s_band = {slots} slots, but FUSION's pre-calculated files "
+                f"{shown} make {sum(widths.values())} slots, but FUSION's pre-calculated files "
                 f"for {network} have {available}: FUSION would index past them",
             )
         )

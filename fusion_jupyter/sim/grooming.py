@@ -26,6 +26,7 @@ time-weighted utilization (``average_bandwidth_usage``, rounded to 2 decimals).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -120,6 +121,9 @@ def average_usage(usage: dict[float, float], departure: float) -> float:
 
 class GroomingController(PhysicalController):
     """Grooming, fixed-grid lightpaths and their GSNR (see the module docstring)."""
+
+    #: A fixed-grid lightpath's capacity per format, Gb/s.
+    capacity: Mapping[str, int] = CAPACITY
 
     def clear(self) -> None:
         """Empty the network, as at the start of an iteration."""
@@ -240,7 +244,7 @@ class GroomingController(PhysicalController):
         for fmt in formats:
             if snr is None:
                 snr = self._gsnr(option.route, fit)
-            if meets(snr, fmt.name) and CAPACITY[fmt.name] >= bandwidth:
+            if meets(snr, fmt.name) and self.capacity[fmt.name] >= bandwidth:
                 lightpath = self._establish(
                     option.route, fit, fmt, snr, pair, request, float(bandwidth), dedicated, now
                 )
@@ -285,7 +289,7 @@ class GroomingController(PhysicalController):
                     self._tear_down(pair, lightpath)
                 return None, left
             fit, fmt, snr = found
-            capacity = CAPACITY[fmt.name]
+            capacity = self.capacity[fmt.name]
             dedicated = min(capacity, left)
             left -= capacity
             lightpath = self._establish(
@@ -317,7 +321,7 @@ class GroomingController(PhysicalController):
         def accept(snr: float, fmt: str) -> bool:
             if sliced:
                 return any(meets(snr, candidate.name) for candidate in formats)
-            return meets(snr, fmt) and CAPACITY[fmt] >= bandwidth
+            return meets(snr, fmt) and self.capacity[fmt] >= bandwidth
 
         return self.recheck.passes(
             lightpath.route, lightpath.block, with_itself=with_itself, accept=accept

@@ -99,6 +99,7 @@ def params_from_values(
         cores_per_link=int(values["cores_per_link"]),
         c_band=int(values["c_band"]),
         l_band=int(values.get("l_band") or 0),
+        s_band=int(values.get("s_band") or 0),
         guard_slots=int(values["guard_slots"]),
         max_segments=int(values["max_segments"]),
         request_distribution={

@@ -350,6 +350,42 @@ def test_snr_recheck_is_refused_only_where_it_would_recheck_adjacent_cores():
     assert check_supported(_template(MINIMAL, **plain, **four, **adjacent)) == []
 
 
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("general_settings", "route_method", "k_shortest_path"),
+        ("general_settings", "fixed_grid", "False"),
+        ("general_settings", "dynamic_lps", "False"),
+        ("general_settings", "can_partially_serve", "True"),
+        ("general_settings", "is_grooming_enabled", "True"),
+        ("general_settings", "guard_slots", "1"),
+        ("topology_settings", "cores_per_link", "7"),
+        ("topology_settings", "network", "Spainbackbone30"),
+        ("spectrum_settings", "s_band", "200"),
+        ("snr_settings", "snr_recheck", "True"),
+    ],
+)
+def test_external_resources_are_modelled_as_fusions_fixture_combination(section, key, value):
+    """ext_snr_4core_cls_dy-slice's settings are modelled; each departure is refused by name."""
+    root = require_fusion_source()
+    case = root / "tests" / "fixtures" / "expected_results" / "ext_snr_4core_cls_dy-slice"
+    config_file = case / "ext_snr_4core_cls_dy-slice_config.ini"
+    assert check_supported(parse_text(config_file.read_text()), root) == []
+    config = parse_text(config_file.read_text())
+    config[section][key] = value
+    problems = check_supported(config, root)
+    assert {p.key for p in problems} == {key if key != "s_band" else "c_band"}
+    assert all(f"{key} = {value}" in p.message for p in problems)
+
+
+def test_external_ksp_is_modelled_only_with_external_resources():
+    problems = check_supported(
+        _template(MINIMAL, route_method=("general_settings", "external_ksp"))
+    )
+    assert [p.key for p in problems] == ["route_method"]
+    assert "snr_e2e_external_resources" in problems[0].message
+
+
 def test_distribution_must_match_the_modulation_table():
     changed = _template(
         MINIMAL, request_distribution=("general_settings", '{"25": 0.5, "1000": 0.5}')

@@ -169,7 +169,16 @@ def test_run_sim_runner_equals_the_real_fusion_sim_with_blocking(fusion_root, tm
     assert compare_documents(expected, json.loads((ours / fusion_file.name).read_text())) == []
 
 
-@pytest.mark.parametrize("name", ["spain_C_flexi", "spain_mb_CL_fixed_grooming"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "spain_C_flexi",
+        "spain_mb_CL_fixed_grooming",
+        # The recheck's terms of lightpaths already placed share the memos.
+        "spain_C_flexi_snr_recheck",
+        "spain_mb_CL_flexi_snr_recheck",
+    ],
+)
 def test_the_gsnr_memos_never_change_a_result(name, fusion_root, tmp_path, monkeypatch):
     """The GSNR memos are emptied when full; emptied all the time, the run is the same."""
     from fusion_jupyter.sim import gsnr

@@ -10,6 +10,7 @@ import pytest
 
 from fusion_jupyter.sim.controller import Controller
 from fusion_jupyter.sim.grooming import GroomingController, average_usage
+from fusion_jupyter.sim.gsnr import Channel, Gsnr
 from fusion_jupyter.sim.modulation import load_mod_table, parse_mod_table
 from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.physical import PhysicalController
@@ -468,3 +469,125 @@ def test_grooming_uses_spare_capacity_and_tears_down_only_empty_lightpaths():
     )
     assert controller.spectrum.used_slots() == 0
     assert average_usage({0.0: 50.0, 1.0: 100.0}, 3.0) == round((50 + 200) / 3, 2)
+
+
+# --- SNR recheck (snr_recheck = True) ----------------------------------------------
+
+
+class _CrowdGsnr(Gsnr):
+    """Candidates get ``candidate_db``; a placed lightpath has ``placed_db`` less 10 dB
+    per other lightpath on its busiest link (at 25 dB, a second lightpath on a link
+    fails 64-QAM's 19.01 dB)."""
+
+    def __init__(self, candidate_db=25.0, placed_db=25.0):
+        super().__init__(12.5, 0.001, {})
+        self.candidate_db = candidate_db
+        self.placed_db = placed_db
+
+    def path_db(self, lengths, channels, start, slots, band="c", link_states=None):
+        return self.candidate_db
+
+    def placed_path_db(self, lengths, channels, start, slots, link_states):
+        return self.placed_db - 10 * max(len(on_link) - 1 for on_link in channels)
+
+
+def _far_formats(**slots_per_bandwidth):
+    """Formats that reach everywhere: 64-QAM, 32-QAM, 16-QAM with the given slots."""
+    names = ("64-QAM", "32-QAM", "16-QAM")
+    return {
+        bandwidth: {name: {"max_length": 10_000 + i, "slots_needed": n} for i, (name, n) in
+                    enumerate(zip(names, slots, strict=True))}
+        for bandwidth, slots in slots_per_bandwidth.items()
+    }  # fmt: skip
+
+
+def _rechecking(topology_text, slots, table, k, recheck=True):
+    topology = parse_topology(topology_text)
+    return PhysicalController(
+        Spectrum(len(topology.links), 1, slots),
+        RouteTable(topology, k),
+        parse_mod_table(table),
+        _CrowdGsnr(),
+        k_paths=k,
+        max_segments=8,
+        can_partially_serve=False,
+        snr_recheck=recheck,
+    )
+
+
+def test_a_failed_recheck_gives_up_the_path_not_the_format():
+    """The second A-B lightpath would push the first below 64-QAM's threshold: FUSION
+    rolls it back and tries the next path (A-C-B), not the next format on A-B."""
+    table = _far_formats(**{"100": (1, 1, 1), "200": (2, 2, 2)})
+    for recheck, path_index in ((False, 0), (True, 1)):
+        controller = _rechecking("A B 100\nA C 100\nC B 100\n", 4, table, 2, recheck)
+        first = controller.serve("A", "B", 100)
+        assert first is not None and first.option.index == 0
+        second = controller.serve("A", "B", 100)
+        assert second is not None and second.option.index == path_index
+        assert [lp.fmt.name for lp in second.lightpaths] == ["64-QAM"]
+        for allocation in (first, second):
+            controller.release(allocation.option, allocation.lightpaths)
+        assert controller.spectrum.used_slots() == 0
+
+
+def test_a_failed_recheck_while_slicing_restarts_the_tier_without_that_format():
+    """200G fits only as 2 x 100G. Each second slice fails the recheck of the first
+    (the request's own lightpaths are rechecked too), so FUSION rolls both back and
+    starts the tier again without the failed format: 64-QAM, then 32-QAM fail (15 dB
+    against 19.01 and 16.16), 16-QAM (13.24) holds."""
+    table = _far_formats(**{"100": (1, 1, 1), "200": (8, 8, 8)})
+    controller = _rechecking("A B 100\n", 4, table, 1)
+    allocation = controller.serve("A", "B", 200)
+    assert allocation is not None and allocation.sliced
+    assert [lp.fmt.name for lp in allocation.lightpaths] == ["16-QAM", "16-QAM"]
+    assert [lp.block for lp in allocation.lightpaths] == [slot_block(0, 1), slot_block(1, 1)]
+    assert controller.spectrum.used_slots() == 2
+    controller.release(allocation.option, allocation.lightpaths)
+    assert controller.spectrum.used_slots() == 0
+
+
+def test_a_placed_lightpaths_c_band_gsnr_is_its_gsnr_as_a_candidate():
+    """FUSION's recheck meets the lightpath at its first slot and counts it once, as the
+    channel under test: in the C band the figure is the one it had when set up."""
+    gsnr = Gsnr(12.5, 0.001, {"64-QAM": 0.619, "16-QAM": 0.68, "QPSK": 1.0})
+    others = [[Channel(0, 3, "QPSK"), Channel(9, 2, "64-QAM")], [Channel(20, 4, "16-QAM")]]
+    own = Channel(4, 3, "16-QAM")
+    with_own = [sorted([*link, own]) for link in others]
+    lengths = (250.0, 420.0)
+    candidate = gsnr.path_db(lengths, others, own.start, own.slots)
+    placed = gsnr.placed_path_db(lengths, with_own, own.start, own.slots, [("a",), ("b",)])
+    assert placed == candidate
+    # A neighbour added since then lowers it.
+    with_more = [sorted([*link, Channel(8, 1, "QPSK")]) for link in with_own]
+    assert gsnr.placed_path_db(lengths, with_more, 4, 3, [("c",), ("d",)]) < candidate
+
+
+def test_fixed_grid_recheck_asks_for_the_requests_capacity():
+    """FUSION's fixed-grid check_gsnr judges a rechecked lightpath with the request's
+    bandwidth: unsliced, a 16-QAM (600G) neighbour fails a 700G request's recheck
+    whatever its GSNR, so the request goes to slicing (one 800G lightpath there)."""
+    table = {
+        "300": {"16-QAM": {"max_length": 10_000, "slots_needed": 1}},
+        "700": {
+            "64-QAM": {"max_length": 10_001, "slots_needed": 1},
+            "32-QAM": {"max_length": 10_002, "slots_needed": 1},
+        },
+    }
+    topology = parse_topology("A B 100\nB C 100\n")
+    for recheck, unserved in ((False, None), (True, 0)):
+        controller = GroomingController(
+            Spectrum(len(topology.links), 1, 4),
+            RouteTable(topology, 1),
+            parse_mod_table(table),
+            _CrowdGsnr(candidate_db=30.0, placed_db=30.0),  # 20 dB with a neighbour
+            k_paths=1,
+            max_segments=8,
+            can_partially_serve=True,
+            snr_recheck=recheck,
+        )
+        neighbour = controller.arrive(0, "A", "B", 300, now=0.0)
+        assert neighbour is not None and [lp.fmt.name for lp in neighbour.new] == ["16-QAM"]
+        served = controller.arrive(1, "A", "C", 700, now=1.0)
+        assert served is not None and [lp.fmt.name for lp in served.new] == ["64-QAM"]
+        assert served.unserved == unserved  # None: unsliced; 0: served by slicing

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
-from fusion_jupyter.sim.gsnr import meets
+from fusion_jupyter.sim.gsnr import REQUIRED_SNR_DB, meets
 from fusion_jupyter.sim.modulation import ModFormat
 from fusion_jupyter.sim.physical import Fit, PhysicalController
 from fusion_jupyter.sim.routing import Route
@@ -316,15 +316,16 @@ class GroomingController(PhysicalController):
         slicing, the threshold of any format of the request's bandwidth.
         """
         assert self.recheck is not None
-        formats = self.mod_table[bandwidth]
+        # Reaching any format's threshold is reaching the lowest.
+        lowest = min(REQUIRED_SNR_DB[fmt.name] for fmt in self.mod_table[bandwidth])
 
-        def accept(snr: float, fmt: str) -> bool:
+        def threshold(fmt: str) -> float | None:
             if sliced:
-                return any(meets(snr, candidate.name) for candidate in formats)
-            return meets(snr, fmt) and self.capacity[fmt] >= bandwidth
+                return lowest
+            return REQUIRED_SNR_DB[fmt] if self.capacity[fmt] >= bandwidth else None
 
         return self.recheck.passes(
-            lightpath.route, lightpath.block, with_itself=with_itself, accept=accept
+            lightpath.route, lightpath.block, with_itself=with_itself, threshold=threshold
         )
 
     def _slice_format(self, route: Route, bandwidth: int) -> tuple[Fit, ModFormat, float] | None:

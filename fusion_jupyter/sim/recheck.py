@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from fusion_jupyter.sim.gsnr import Gsnr, meets
+from fusion_jupyter.sim.gsnr import REQUIRED_SNR_DB, Gsnr
 from fusion_jupyter.sim.routing import Route
 
 if TYPE_CHECKING:
@@ -85,33 +85,36 @@ class Recheck:
         block: int,
         *,
         with_itself: bool,
-        accept: Callable[[float, str], bool] = meets,
+        threshold: Callable[[str], float | None] = REQUIRED_SNR_DB.__getitem__,
     ) -> bool:
         """Whether the lightpaths the new one (``block`` on ``route``) overlaps still pass.
 
-        ``accept(gsnr_db, format)`` is FUSION's verdict on one of them: its format's
-        threshold on the flexible grid; the fixed grid's differs (see
-        :mod:`~fusion_jupyter.sim.grooming`).
+        FUSION's verdict on one of them is its GSNR reaching ``threshold(format)`` dB
+        (None: it fails whatever its GSNR): its own format's threshold on the flexible
+        grid; the fixed grid's differs (see :mod:`~fusion_jupyter.sim.grooming`).
         """
         new = self._on_link[route.links[0]][block]
         bands = self.controller.spectrum.bands
         core = new.segment // bands
-        overlapping: dict[int, Placed] = {}
+        overlapping: dict[int, tuple[Placed, float]] = {}
         for link in route.links:
             for placed in self._on_link[link].values():
-                if placed.segment // bands == core:
-                    overlapping[id(placed)] = placed
+                if placed.segment // bands == core and id(placed) not in overlapping:
+                    needed = threshold(placed.fmt)
+                    if needed is None:
+                        return False
+                    overlapping[id(placed)] = placed, needed
         if not with_itself:
             del overlapping[id(new)]
         # FUSION evaluates them all and fails if any fails, so the order cannot change the
         # verdict; the lightpaths that failed lately are the likeliest to fail again.
         suspects = self._suspects
         for key in [key for key in suspects if key in overlapping]:
-            placed = overlapping.pop(key)
-            if not accept(self._gsnr(placed), placed.fmt):
+            placed, needed = overlapping.pop(key)
+            if not self._gsnr(placed) >= needed:
                 return False
-        for key, placed in overlapping.items():
-            if not accept(self._gsnr(placed), placed.fmt):
+        for key, (placed, needed) in overlapping.items():
+            if not self._gsnr(placed) >= needed:
                 suspects[key] = placed
                 if len(suspects) > SUSPECTS:
                     del suspects[next(iter(suspects))]

@@ -610,27 +610,39 @@ def _follow_quietly(run: Run, reporter: ProgressReporter) -> None:
         log.debug("live view of run %s stopped", run.id, exc_info=True)
 
 
-class RunWatch:
-    """Follows a run's status and folded progress (the engine folds its events) into the
-    Run and its display."""
+class _ShownWatch:
+    """What following a Run and following a Sweep share: re-reading the whole state when
+    the stream lagged or fell silent, and showing its snapshot after each change."""
 
-    def __init__(self, run: Run, reporter: ProgressReporter) -> None:
-        self.run = run
+    def __init__(self, shown: Run | Sweep, reporter: ProgressReporter) -> None:
+        self.shown = shown
         self.reporter = reporter
         self.silence = Silence()
         self.lagged = False
 
     @property
     def done(self) -> bool:
-        return self.run.done
+        return self.shown.done
 
     def refresh(self) -> None:
-        self.run.refresh()
+        self.shown.refresh()
         self.lagged = False
         self._show()
 
     def stale(self) -> bool:
         return self.lagged or self.silence.too_long()
+
+    def _show(self) -> None:
+        self.reporter.update(self.shown.snapshot())
+
+
+class RunWatch(_ShownWatch):
+    """Follows a run's status and folded progress (the engine folds its events) into the
+    Run and its display."""
+
+    def __init__(self, run: Run, reporter: ProgressReporter) -> None:
+        super().__init__(run, reporter)
+        self.run = run
 
     def feed(self, messages: list[Message]) -> None:
         self.silence.heard(messages)
@@ -651,9 +663,6 @@ class RunWatch:
         cached = self.run._data.get("progress") or {}
         if int(progress.get("seq", -1)) > int(cached.get("seq", -1)):
             self.run._data = {**self.run._data, "progress": {**cached, **progress}}
-
-    def _show(self) -> None:
-        self.reporter.update(self.run.snapshot())
 
 
 class LogWatch:
@@ -965,26 +974,12 @@ class Sweep:
         display.display(widget if widget is not None else display.HTML(self._repr_html_()))
 
 
-class SweepWatch:
+class SweepWatch(_ShownWatch):
     """Folds every run's status changes into a Sweep and its display."""
 
     def __init__(self, sweep: Sweep, reporter: ProgressReporter) -> None:
+        super().__init__(sweep, reporter)
         self.sweep = sweep
-        self.reporter = reporter
-        self.silence = Silence()
-        self.lagged = False
-
-    @property
-    def done(self) -> bool:
-        return self.sweep.done
-
-    def refresh(self) -> None:
-        self.sweep.refresh()
-        self.lagged = False
-        self.reporter.update(self.sweep.snapshot())
-
-    def stale(self) -> bool:
-        return self.lagged or self.silence.too_long()
 
     def feed(self, messages: list[Message]) -> None:
         self.silence.heard(messages)
@@ -998,4 +993,4 @@ class SweepWatch:
                 run._set(message["run"])
                 changed = True
         if changed:
-            self.reporter.update(self.sweep.snapshot())
+            self._show()

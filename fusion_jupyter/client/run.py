@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import pandas as pd
 
@@ -450,16 +450,8 @@ class Run:
         TimeoutError
             ``timeout`` passed first (the run goes on).
         """
-        reporter = make_reporter(self._unless_shown(progress), self.label)
-        watch = RunWatch(self, reporter)
-        try:
-            drive(
-                watch,
-                lambda: self._backend.stream(self.id, []),
-                Deadline(timeout, self.label),
-            )
-        finally:
-            reporter.close()
+        with RunWatch(self, make_reporter(self._unless_shown(progress), self.label)) as watch:
+            drive(watch, lambda: self._backend.stream(self.id, []), Deadline(timeout, self.label))
         return self._finished(raise_on_failure)
 
     async def wait_async(
@@ -471,16 +463,9 @@ class Run:
     ) -> Run:
         """:meth:`wait` for asyncio code (``await run.wait_async()``): the kernel stays
         responsive while the run goes on. Same parameters and result."""
-        reporter = make_reporter(self._unless_shown(progress), self.label)
-        watch = RunWatch(self, reporter)
-        try:
-            await adrive(
-                watch,
-                lambda: self._backend.astream(self.id, []),
-                Deadline(timeout, self.label),
-            )
-        finally:
-            reporter.close()
+        with RunWatch(self, make_reporter(self._unless_shown(progress), self.label)) as watch:
+            deadline = Deadline(timeout, self.label)
+            await adrive(watch, lambda: self._backend.astream(self.id, []), deadline)
         return self._finished(raise_on_failure)
 
     def _finished(self, raise_on_failure: bool) -> Run:
@@ -610,9 +595,13 @@ def _follow_quietly(run: Run, reporter: ProgressReporter) -> None:
         log.debug("live view of run %s stopped", run.id, exc_info=True)
 
 
+W = TypeVar("W", bound="_ShownWatch")
+
+
 class _ShownWatch:
     """What following a Run and following a Sweep share: re-reading the whole state when
-    the stream lagged or fell silent, and showing its snapshot after each change."""
+    the stream lagged or fell silent, and showing its snapshot after each change; the
+    display is closed at the end of a ``with`` block."""
 
     def __init__(self, shown: Run | Sweep, reporter: ProgressReporter) -> None:
         self.shown = shown
@@ -634,6 +623,12 @@ class _ShownWatch:
 
     def _show(self) -> None:
         self.reporter.update(self.shown.snapshot())
+
+    def __enter__(self: W) -> W:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.reporter.close()
 
 
 class RunWatch(_ShownWatch):
@@ -837,15 +832,8 @@ class Sweep:
         ``raise_on_failure`` raises :class:`RunFailedError` for the first run that
         did not complete.
         """
-        reporter = make_reporter(progress, f"sweep {self.id}")
-        try:
-            drive(
-                SweepWatch(self, reporter),
-                lambda: self._client.backend.stream(None),
-                self._deadline(timeout),
-            )
-        finally:
-            reporter.close()
+        with SweepWatch(self, make_reporter(progress, f"sweep {self.id}")) as watch:
+            drive(watch, lambda: self._client.backend.stream(None), self._deadline(timeout))
         return self._finished(raise_on_failure)
 
     async def wait_async(
@@ -856,15 +844,8 @@ class Sweep:
         raise_on_failure: bool = False,
     ) -> Sweep:
         """:meth:`wait` for asyncio code."""
-        reporter = make_reporter(progress, f"sweep {self.id}")
-        try:
-            await adrive(
-                SweepWatch(self, reporter),
-                lambda: self._client.backend.astream(None),
-                self._deadline(timeout),
-            )
-        finally:
-            reporter.close()
+        with SweepWatch(self, make_reporter(progress, f"sweep {self.id}")) as watch:
+            await adrive(watch, lambda: self._client.backend.astream(None), self._deadline(timeout))
         return self._finished(raise_on_failure)
 
     def _deadline(self, timeout: float | None) -> Deadline:

@@ -15,7 +15,8 @@ import { LogView } from './logview';
 import { NewRunForm } from './newrun';
 import { insertRunCode } from './notebook';
 import { RunsPanel } from './panel';
-import { addToMain, registerSweepCommands } from './sweepcommands';
+import { addToMain, showTab } from './mainarea';
+import { registerSweepCommands } from './sweepcommands';
 import { registerTabs } from './tabs';
 import { displayName } from '../common/format';
 import { isActive, type Artifact } from '../common/types';
@@ -102,30 +103,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
       caption: 'Start a FUSION simulation run from a template',
       icon: runsIcon,
       execute: () => {
-        const open = forms.find(() => true);
-        if (open) {
-          app.shell.activateById(open.id);
-          return open;
-        }
-        const form = new NewRunForm(
-          conn,
-          run => {
-            panel.select(run.id);
-            app.shell.activateById(panel.id);
-          },
-          sweepId => {
-            panel.toggleSweep(sweepId, true);
-            app.shell.activateById(panel.id);
-          }
-        );
-        const widget = new MainAreaWidget({ content: form });
-        widget.id = form.id;
-        form.id = `${form.id}-body`;
-        widget.title.label = form.title.label;
-        widget.title.icon = runsIcon;
-        void forms.add(widget);
-        addToMain(app, widget);
-        return widget;
+        return showTab(app, forms, 'fusion-new-run', () => {
+          return new NewRunForm(
+            conn,
+            run => {
+              panel.select(run.id);
+              app.shell.activateById(panel.id);
+            },
+            sweepId => {
+              panel.toggleSweep(sweepId, true);
+              app.shell.activateById(panel.id);
+            }
+          );
+        });
       }
     });
     commands.addCommand(CommandIDs.cancel, {
@@ -206,25 +196,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (!id) {
           return;
         }
-        const open = logs.find(w => w.content.runId === id);
-        if (open) {
-          app.shell.activateById(open.id);
-          return open;
-        }
-        const content = new LogView(conn, id, settings.logTailLines);
-        const widget = new MainAreaWidget({ content });
-        widget.id = content.id;
-        content.id = `${content.id}-body`;
-        widget.title.icon = runsIcon;
-        content.title.changed.connect(() => {
-          widget.title.label = content.title.label;
-          widget.title.caption = content.title.caption;
-        });
-        widget.title.label = content.title.label;
-        widget.title.caption = content.title.caption;
-        void logs.add(widget);
-        addToMain(app, widget);
-        return widget;
+        return showTab(app, logs, `fusion-log-${id}`, () => new LogView(conn, id, settings.logTailLines));
       }
     });
     const openPreview = (runId: string, artifact: Artifact) => {
@@ -249,22 +221,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (!id) {
           return;
         }
-        const open = artifactTabs.find(w => w.content.runId === id);
-        if (open) {
-          app.shell.activateById(open.id);
-          void open.content.reload();
-          return open;
-        }
-        const content = new ArtifactsView(conn, id, docManager, openPreview);
-        const widget = new MainAreaWidget({ content });
-        widget.id = content.id;
-        content.id = `${content.id}-body`;
-        widget.title.label = content.title.label;
-        widget.title.caption = content.title.caption;
-        widget.title.icon = runsIcon;
-        void artifactTabs.add(widget);
-        addToMain(app, widget);
-        return widget;
+        const tabId = `fusion-artifacts-${id}`;
+        void artifactTabs.find(w => w.id === tabId)?.content.reload(); // an open tab shows what is new
+        return showTab(app, artifactTabs, tabId, () => new ArtifactsView(conn, id, docManager, openPreview));
       }
     });
     registerTabs(app, conn, {

@@ -1,23 +1,9 @@
 import type { JupyterFrontEnd } from '@jupyterlab/application';
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
-import type { Widget } from '@lumino/widgets';
 import { aggregateSweep } from '../common/sweeps';
 import { CommandIDs } from './commands';
 import type { FusionConnection } from './connection';
 import type { RunsPanel } from './panel';
-
-/**
- * Show a widget in the main area, or where the shell has room for it: Notebook 7's
- * shell keeps one main-area widget a page (the notebook, or the file browser) and
- * silently drops any other, so there it opens in the right side panel.
- */
-export function addToMain(app: JupyterFrontEnd, widget: Widget): void {
-  app.shell.add(widget, 'main');
-  if (!widget.isAttached) {
-    app.shell.add(widget, 'right', { rank: 900 });
-  }
-  app.shell.activateById(widget.id);
-}
 
 /** The whole-sweep commands of the sweep rows: cancel, rerun the failed runs, delete. */
 export function registerSweepCommands(

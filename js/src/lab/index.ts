@@ -3,12 +3,12 @@ import {
   type JupyterFrontEnd,
   type JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { Dialog, ICommandPalette, MainAreaWidget, Notification, showDialog, showErrorMessage, WidgetTracker } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, Notification, showErrorMessage, WidgetTracker } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ArtifactPreview, ArtifactsView, previewId } from './artifacts';
-import { CommandIDs, PALETTE_CATEGORY } from './commands';
+import { CommandIDs, confirmDeletion, PALETTE_CATEGORY } from './commands';
 import { createConnection, type FusionConnection } from './connection';
 import { runsIcon } from './icons';
 import { LogView } from './logview';
@@ -86,6 +86,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const fail = (title: string) => (err: unknown) => {
       void showErrorMessage(title, err instanceof Error ? err.message : String(err));
     };
+    /** The label of a run command: ``named`` and the run's name when it has a run. */
+    const runLabel = (named: string, unnamed = named) => (args: Record<string, unknown>) =>
+      args.id || panel.selectedId ? `${named} ${label(runIdOf(args) ?? '')}` : unnamed;
+    /** A run command's action on the run of ``args.id`` (else the selected one). */
+    const onRun = (failure: string, act: (id: string, args: Record<string, unknown>) => Promise<void>) =>
+      async (args: Record<string, unknown>) => {
+        const id = runIdOf(args);
+        if (!id) {
+          return;
+        }
+        try {
+          await act(id, args);
+        } catch (err) {
+          fail(failure)(err);
+        }
+      };
 
     const { commands } = app;
     commands.addCommand(CommandIDs.openPanel, {
@@ -119,77 +135,47 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     commands.addCommand(CommandIDs.cancel, {
-      label: args => (args.id || panel.selectedId ? `Cancel FUSION Run ${label(runIdOf(args) ?? '')}` : 'Cancel FUSION Run'),
+      label: runLabel('Cancel FUSION Run'),
       caption: 'Stop the run (its process group is terminated)',
       isEnabled: args => {
         const id = runIdOf(args);
         const run = id ? store.get(id) : undefined;
         return !!run && isActive(run.status);
       },
-      execute: async args => {
-        const id = runIdOf(args);
-        if (!id) {
-          return;
-        }
-        try {
-          store.upsert(await api.cancelRun(id));
-        } catch (err) {
-          fail('Cannot cancel the run')(err);
-        }
-      }
+      execute: onRun('Cannot cancel the run', async id => {
+        store.upsert(await api.cancelRun(id));
+      })
     });
     commands.addCommand(CommandIDs.delete, {
-      label: args => (args.id || panel.selectedId ? `Delete FUSION Run ${label(runIdOf(args) ?? '')}` : 'Delete FUSION Run'),
+      label: runLabel('Delete FUSION Run'),
       caption: 'Forget a finished run (and remove its files if the setting says so)',
       isEnabled: args => {
         const id = runIdOf(args);
         const run = id ? store.get(id) : undefined;
         return !!run && !isActive(run.status);
       },
-      execute: async args => {
-        const id = runIdOf(args);
-        if (!id) {
-          return;
-        }
-        const purge = typeof args.purge === 'boolean' ? args.purge : settings.purgeOnDelete;
-        if (settings.confirmDelete && args.confirm !== false) {
-          const answer = await showDialog({
-            title: 'Delete run',
-            body: `Delete run ${label(id)}${purge ? ' and its files' : ' (its files are kept)'}?`,
-            buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
-          });
-          if (!answer.button.accept) {
-            return;
-          }
-        }
-        try {
-          await api.deleteRun(id, { purge });
+      execute: onRun('Cannot delete the run', async (id, args) => {
+        const agreed = await confirmDeletion(settings, args, 'Delete run', purge =>
+          `Delete run ${label(id)}${purge ? ' and its files' : ' (its files are kept)'}?`
+        );
+        if (agreed) {
+          await api.deleteRun(id, agreed);
           store.remove(id);
-        } catch (err) {
-          fail('Cannot delete the run')(err);
         }
-      }
+      })
     });
     commands.addCommand(CommandIDs.rerun, {
-      label: args => (args.id || panel.selectedId ? `Rerun FUSION Run ${label(runIdOf(args) ?? '')}` : 'Rerun FUSION Run'),
+      label: runLabel('Rerun FUSION Run'),
       caption: 'A new run with the same frozen configuration',
       isEnabled: args => !!runIdOf(args),
-      execute: async args => {
-        const id = runIdOf(args);
-        if (!id) {
-          return;
-        }
-        try {
-          const run = await api.rerunRun(id);
-          store.upsert(run);
-          panel.select(run.id);
-        } catch (err) {
-          fail('Cannot rerun')(err);
-        }
-      }
+      execute: onRun('Cannot rerun', async id => {
+        const run = await api.rerunRun(id);
+        store.upsert(run);
+        panel.select(run.id);
+      })
     });
     commands.addCommand(CommandIDs.openLog, {
-      label: args => (args.id || panel.selectedId ? `Open Log of FUSION Run ${label(runIdOf(args) ?? '')}` : 'Open FUSION Run Log'),
+      label: runLabel('Open Log of FUSION Run', 'Open FUSION Run Log'),
       isEnabled: args => !!runIdOf(args),
       execute: args => {
         const id = runIdOf(args);
@@ -214,7 +200,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       addToMain(app, widget);
     };
     commands.addCommand(CommandIDs.openArtifacts, {
-      label: args => (args.id || panel.selectedId ? `Open Artifacts of FUSION Run ${label(runIdOf(args) ?? '')}` : 'Open FUSION Run Artifacts'),
+      label: runLabel('Open Artifacts of FUSION Run', 'Open FUSION Run Artifacts'),
       isEnabled: args => !!runIdOf(args),
       execute: args => {
         const id = runIdOf(args);

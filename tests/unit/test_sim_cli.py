@@ -364,6 +364,30 @@ def test_external_ksp_is_modelled_only_with_external_resources():
     assert "snr_e2e_external_resources" in problems[0].message
 
 
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("general_settings", "allocation_method", "first_fit"),
+        ("snr_settings", "snr_type", "None"),
+        ("topology_settings", "cores_per_link", "4"),
+        ("general_settings", "guard_slots", "2"),
+        ("general_settings", "dynamic_lps", "True"),
+        ("general_settings", "pre_calc_mod_selection", "True"),
+    ],
+)
+def test_xt_aware_routing_is_modelled_as_fusions_fixture_combination(section, key, value):
+    """xtar_slicing_pff's settings are modelled; each departure is refused by name."""
+    root = require_fusion_source()
+    case = root / "tests" / "fixtures" / "expected_results" / "xtar_slicing_pff"
+    text = (case / "xtar_slicing_pff_config.ini").read_text()
+    assert check_supported(parse_text(text), root) == []
+    config = parse_text(text)
+    config[section][key] = value
+    problems = check_supported(config, root)
+    assert key in {p.key for p in problems}
+    assert any(f"{key} = {value}" in p.message for p in problems if p.key == key)
+
+
 def test_distribution_must_match_the_modulation_table():
     changed = _template(
         MINIMAL, request_distribution=("general_settings", '{"25": 0.5, "1000": 0.5}')

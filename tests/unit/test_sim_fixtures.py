@@ -45,11 +45,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "usbackbone_mb_CL_fixed_grooming_snr_recheck": GROOMING_CL + RECHECK,
     "usbackbone_mb_CL_flexi": (),
     "usbackbone_mb_CL_flexi_snr_recheck": RECHECK,
-    "xtar_slicing_pff": (
-        "route_method = xt_aware",
-        "allocation_method = priority_first",
-        "snr_type = xt_calculation",
-    ),
+    "xtar_slicing_pff": (),
 }
 
 
@@ -71,7 +67,7 @@ def test_fixture_is_identical_or_refused_naming_its_settings(name, fusion_root, 
     if not needed:
         assert result.status == "identical", "\n".join(result.problems[:20])
         assert result.problems == []
-        assert result.compared_files == len(list(case.glob("*_erlang.json"))) >= 2
+        assert result.compared_files == len(list(case.glob("*_erlang.json"))) >= 1
         return
     assert result.status == "refused"
     assert not (tmp_path / "out").exists(), "a refused fixture must not start"

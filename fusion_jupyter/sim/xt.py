@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import cache
+from typing import Any
 
 #: FUSION's cost of a link with no free slot (``FULLY_CONGESTED_LINK_COST``).
 FULLY_CONGESTED_LINK_COST = 1000.0
@@ -52,32 +54,65 @@ def link_cost(free: int, signal: int, stride: int, slots: int) -> float:
     """FUSION's XT-aware routing cost of one link.
 
     ``free`` and ``signal`` are the link's bitsets (core ``c`` slot ``s`` is bit
-    ``c * stride + s``): slots nothing occupies, and slots carrying a lightpath.
+    ``c * stride + s``): slots nothing occupies, and slots carrying a lightpath. The
+    per-slot shares are summed with ``numpy.cumsum``, which adds in order one by one
+    like FUSION's loop (``numpy.sum`` would sum pairwise and round differently).
     """
-    core_mask = (1 << slots) - 1
-    per_core = [(signal >> (core * stride)) & core_mask for core in range(CORES)]
+    import numpy as np
+
+    free_bits = _bit_matrix(free, stride, slots)
+    signal_bits = _bit_matrix(signal, stride, slots)
+    free_slots = int(free_bits.sum())
+    if free_slots == 0:
+        return FULLY_CONGESTED_LINK_COST
+    neighbours, divisors = _neighbour_matrix()
+    counts = neighbours @ signal_bits.astype(np.int64)
+    # Row-major boolean indexing keeps FUSION's order: core by core, slots upwards.
+    shares = (counts / divisors)[free_bits]
+    xt_cost = float(np.cumsum(shares)[-1])
+    return xt_cost / free_slots
+
+
+@cache
+def _neighbour_matrix() -> tuple[Any, Any]:
+    """Which cores neighbour which (rows), and each row's neighbour count."""
+    import numpy as np
+
+    matrix = np.zeros((CORES, CORES), dtype=np.int64)
+    for core in range(CORES):
+        matrix[core, list(routing_neighbours(core))] = 1
+    return matrix, matrix.sum(axis=1, keepdims=True).astype(np.float64)
+
+
+def link_cost_reference(free: int, signal: int, stride: int, slots: int) -> float:
+    """:func:`link_cost` as FUSION's loop, one slot at a time (the tests compare them)."""
     xt_cost = 0.0
     free_slots = 0
     for core in range(CORES):
-        free_core = (free >> (core * stride)) & core_mask
-        free_slots += free_core.bit_count()
-        neighbours = [per_core[n] for n in routing_neighbours(core)]
-        touched = 0
-        for mask in neighbours:
-            touched |= mask
-        candidates = free_core & touched
-        divisor = len(neighbours)
-        while candidates:
-            low = candidates & -candidates
-            count = 0
-            for mask in neighbours:
-                if mask & low:
-                    count += 1
-            xt_cost += count / divisor
-            candidates ^= low
+        neighbours = routing_neighbours(core)
+        for slot in range(slots):
+            if not (free >> (core * stride + slot)) & 1:
+                continue
+            free_slots += 1
+            overlapped = 0.0
+            for neighbour in neighbours:
+                if (signal >> (neighbour * stride + slot)) & 1:
+                    overlapped += 1
+            overlapped /= len(neighbours)
+            xt_cost += overlapped
     if free_slots == 0:
         return FULLY_CONGESTED_LINK_COST
     return xt_cost / free_slots
+
+
+def _bit_matrix(bits: int, stride: int, slots: int) -> Any:
+    """A (cores, slots) boolean array of a link bitset."""
+    import numpy as np
+
+    size = CORES * stride
+    raw = np.frombuffer(bits.to_bytes((size + 7) // 8, "little"), dtype=np.uint8)
+    unpacked = np.unpackbits(raw, bitorder="little")[:size]
+    return unpacked.reshape(CORES, stride)[:, :slots].astype(bool)
 
 
 def coupled_xt(neighbours: int, length_km: float) -> float:

@@ -126,6 +126,7 @@ def params_from_values(
         xt_type=_optional_str(values.get("xt_type")),
         beta=float(values.get("beta", 0.5)),
         requested_xt={str(k): float(v) for k, v in (values.get("requested_xt") or {}).items()},
+        snr_recheck=bool(values.get("snr_recheck", False)),
     )
 
 

@@ -105,6 +105,9 @@ class SimParams:
     xt_type: str | None = None
     beta: float = 0.5
     requested_xt: Mapping[str, float] = field(default_factory=dict)
+    #: ``snr_recheck``: FUSION's re-evaluation of the lightpaths a new one overlaps
+    #: (see :mod:`~fusion_jupyter.sim.recheck`).
+    snr_recheck: bool = False
 
     @property
     def bands(self) -> tuple[str, ...]:

@@ -102,6 +102,7 @@ def build_context(
             k_paths=params.k_paths,
             max_segments=params.max_segments,
             can_partially_serve=params.can_partially_serve,
+            snr_recheck=params.snr_recheck,
         )
     else:
         controller = Controller(

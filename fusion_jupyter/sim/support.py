@@ -107,9 +107,9 @@ SUPPORTED: tuple[Supported, ...] = (
     ),
     Supported(
         "snr_recheck",
-        (False,),
-        "no SNR recheck; FUSION (973983bc) itself crashes with it: TypeError: "
-        "get_overlapping_lightpaths() got an unexpected keyword argument 'include_all_bands'",
+        (False, True),
+        "FUSION's re-evaluation of the lightpaths a new one overlaps, as FUSION computes it "
+        "once its call to get_overlapping_lightpaths is fixed (see the simulator's README)",
     ),
     Supported("multi_fiber", (False,), "one fibre per link"),
     Supported("const_link_weight", (False,), "routing by length in km"),
@@ -144,7 +144,7 @@ def check_supported(config: RawConfig, fusion_root: str | Path | None = None) ->
     """
     values = fusion_ini.flatten(config).values
     problems = [p for rule in SUPPORTED if (p := _check_rule(values, rule))]
-    for check in (_check_bands, _check_network, _check_erlangs, _check_physical):
+    for check in (_check_bands, _check_network, _check_erlangs, _check_physical, _check_recheck):
         problems.extend(check(values))
     problems.extend(check_external(values, fusion_root))
     problems.extend(check_xt_aware(values))
@@ -276,6 +276,36 @@ def _check_physical(values: Mapping[str, Any]) -> list[Problem]:
             )
         )
     return problems
+
+
+#: Core counts for which FUSION knows a layout, so that a core has adjacent cores
+#: (``fusion/utils/spectrum.py: adjacent_core_indices``; other counts have none).
+CORE_LAYOUTS = (4, 7, 13, 19)
+
+
+def _check_recheck(values: Mapping[str, Any]) -> list[Problem]:
+    """SNR recheck of adjacent cores (FUSION's default) where a core has neighbours.
+
+    Without the GSNR FUSION's recheck never finds a lightpath to re-evaluate (it keeps
+    its lightpath list only with dynamic slicing or grooming), so it changes nothing.
+    """
+    cores = values.get("cores_per_link")
+    if not (
+        values.get("snr_recheck")
+        and values.get("snr_type") == "gsnr"
+        and values.get("recheck_adjacent_cores", True)
+        and cores in CORE_LAYOUTS
+    ):
+        return []
+    return [
+        _problem(
+            "recheck_adjacent_cores",
+            f"snr_recheck = True with recheck_adjacent_cores = True (FUSION's default) on "
+            f"cores_per_link = {cores} also rechecks the lightpaths of adjacent cores; the "
+            "built-in simulator models the recheck of the same core only "
+            "(recheck_adjacent_cores = False)",
+        )
+    ]
 
 
 def _check_network(values: Mapping[str, Any]) -> list[Problem]:
@@ -414,6 +444,7 @@ def check_external(values: Mapping[str, Any], fusion_root: str | Path | None) ->
         ("pre_calc_mod_selection", False, "pre-calculated formats by reach are not modelled"),
         ("guard_slots", 0, "guard slots on the fixed grid are not modelled"),
         ("cores_per_link", 4, "FUSION ships the SNR file of 4-core fibres only"),
+        ("snr_recheck", False, "the recheck with external resources is not modelled"),
     )
     for key, wanted, why in required:
         value = values.get(key)
@@ -479,6 +510,7 @@ def check_xt_aware(values: Mapping[str, Any]) -> list[Problem]:
         ("dynamic_lps", False, "dynamic slicing with the XT check is not modelled"),
         ("fixed_grid", False, "the fixed grid with the XT check is not modelled"),
         ("pre_calc_mod_selection", False, "XT-aware routing picks its own formats"),
+        ("snr_recheck", False, "the recheck with the XT check is not modelled"),
     )
     for key, wanted, why in required:
         value = values.get(key)

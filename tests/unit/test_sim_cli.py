@@ -298,7 +298,6 @@ def test_the_engines_templates_are_supported(name):
         ("general_settings", "is_grooming_enabled", "True", "fixed_grid = True"),
         ("general_settings", "spectrum_priority", "BSC", "CSB"),
         ("general_settings", "fixed_grid", "True", "is_grooming_enabled = True"),
-        ("snr_settings", "snr_recheck", "True", "False"),
         ("spectrum_settings", "l_band", "320", "C+L (l_band) with snr_type = gsnr"),
         ("spectrum_settings", "s_band", "320", "the C band"),
         ("topology_settings", "network", "Atlantis", "NSFNet"),
@@ -329,6 +328,28 @@ def test_gsnr_is_modelled_with_dynamic_slicing_and_no_guard_slots_only():
     )
 
 
+def test_snr_recheck_is_refused_only_where_it_would_recheck_adjacent_cores():
+    """FUSION's recheck filter adds adjacent cores (its default) on its 4-, 7-, 13- and
+    19-core layouts; the model rechecks the same core only."""
+    physical = {
+        "snr_type": ("snr_settings", "gsnr"),
+        "dynamic_lps": ("general_settings", "True"),
+        "guard_slots": ("general_settings", "0"),
+        "snr_recheck": ("snr_settings", "True"),
+    }
+    # minimal.ini: 3 cores (no layout, so no adjacent cores), recheck_adjacent_cores = False.
+    assert check_supported(_template(MINIMAL, **physical)) == []
+    four = {"cores_per_link": ("topology_settings", "4")}
+    assert check_supported(_template(MINIMAL, **physical, **four)) == []
+    adjacent = {"recheck_adjacent_cores": ("snr_settings", "True")}
+    (problem,) = check_supported(_template(MINIMAL, **physical, **four, **adjacent))
+    assert (problem.section, problem.key) == ("snr_settings", "recheck_adjacent_cores")
+    assert "cores_per_link = 4" in problem.message and "same core" in problem.message
+    # Without the GSNR FUSION's recheck has no lightpath to re-evaluate: nothing to refuse.
+    plain = {"snr_recheck": ("snr_settings", "True")}
+    assert check_supported(_template(MINIMAL, **plain, **four, **adjacent)) == []
+
+
 @pytest.mark.parametrize(
     ("section", "key", "value"),
     [
@@ -341,6 +362,7 @@ def test_gsnr_is_modelled_with_dynamic_slicing_and_no_guard_slots_only():
         ("topology_settings", "cores_per_link", "7"),
         ("topology_settings", "network", "Spainbackbone30"),
         ("spectrum_settings", "s_band", "200"),
+        ("snr_settings", "snr_recheck", "True"),
     ],
 )
 def test_external_resources_are_modelled_as_fusions_fixture_combination(section, key, value):
@@ -373,6 +395,7 @@ def test_external_ksp_is_modelled_only_with_external_resources():
         ("general_settings", "guard_slots", "2"),
         ("general_settings", "dynamic_lps", "True"),
         ("general_settings", "pre_calc_mod_selection", "True"),
+        ("snr_settings", "snr_recheck", "True"),
     ],
 )
 def test_xt_aware_routing_is_modelled_as_fusions_fixture_combination(section, key, value):

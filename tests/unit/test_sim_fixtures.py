@@ -174,3 +174,27 @@ def test_the_gsnr_memos_never_change_a_result(name, fusion_root, tmp_path, monke
     case = next(c for c in discover(fusion_root) if c.name == name)
     result = run_case(case, fusion_root, tmp_path / "out")
     assert result.status == "identical", "\n".join(result.problems[:20])
+
+
+def test_the_shipped_pre_calculated_files_are_fusions_and_run_the_external_fixture(
+    fusion_root, tmp_path, capsys
+):
+    """data/pre_calc ships FUSION's files byte for byte; without --fusion_root they are used."""
+    from fusion_jupyter.sim.topology import fusion_data_root
+
+    shipped = Path(str(fusion_data_root())) / "data" / "pre_calc"
+    files = sorted(p.relative_to(shipped) for p in shipped.rglob("*.npy"))
+    theirs = fusion_root / "data" / "pre_calc"
+    assert files == sorted(p.relative_to(theirs) for p in theirs.rglob("*.npy")) != []
+    for name in files:
+        assert (shipped / name).read_bytes() == (theirs / name).read_bytes(), name
+    case = fusion_root / "tests" / "fixtures" / "expected_results" / "ext_snr_4core_cls_dy-slice"
+    argv = ["run_sim", "--config_path", str(config_of(case)), "--run_id", "fx"]
+    argv += ["--output_dir", str(tmp_path / "out"), "--progress_file", str(tmp_path / "p")]
+    argv += ["--runner", "network_simulator"]
+    argv += ["--mod_assumption_path", str(case / "mod_formats.json")]
+    assert cli.main(argv) == 0
+    capsys.readouterr()
+    for expected in sorted(case.glob("*_erlang.json")):
+        produced = json.loads((tmp_path / "out" / expected.name).read_text())
+        assert compare_documents(json.loads(expected.read_text()), produced) == []

@@ -192,6 +192,22 @@ def test_xt_aware_routing_equals_the_real_fusion_where_crosstalk_counts(fusion_r
     assert compare_documents(expected, ours) == []
 
 
+def test_external_resources_equal_the_real_fusion_with_blocking(fusion_root, tmp_path):
+    """ext_snr_4core_cls_dy-slice (which blocks nothing) on 10 slots a band at 3,000 Erlang.
+
+    A fifth of the requests are blocked and most are sliced, over every core and the
+    C, L and S bands, so the slot index of each band and the rollback of a slicing that
+    runs out of slots decide.
+    """
+    flags = ["--erlang_start=3000", "--erlang_stop=3000", "--num_requests=300", "--max_iters=1"]
+    flags += ["--c_band=10", "--l_band=10", "--s_band=10"]
+    expected, ours = _real_fusion_and_ours("ext_snr_4core_cls_dy-slice", flags, tmp_path)
+    stats = expected["iter_stats"]["0"]
+    assert 0.1 < stats["sim_block_list"][0] < 0.5 and stats["trans_mean"] > 1.5
+    assert all(count > 0 for count in stats["cores_dict"].values())
+    assert compare_documents(expected, ours) == []
+
+
 @pytest.mark.parametrize("name", ["spain_C_flexi", "spain_mb_CL_fixed_grooming"])
 def test_the_gsnr_memos_never_change_a_result(name, fusion_root, tmp_path, monkeypatch):
     """The GSNR memos are emptied when full; emptied all the time, the run is the same."""

@@ -348,6 +348,7 @@ def test_snr_recheck_is_refused_only_where_it_would_recheck_adjacent_cores():
         ("topology_settings", "cores_per_link", "7"),
         ("topology_settings", "network", "Spainbackbone30"),
         ("spectrum_settings", "s_band", "200"),
+        ("snr_settings", "snr_recheck", "True"),
     ],
 )
 def test_external_resources_are_modelled_as_fusions_fixture_combination(section, key, value):
@@ -369,6 +370,31 @@ def test_external_ksp_is_modelled_only_with_external_resources():
     )
     assert [p.key for p in problems] == ["route_method"]
     assert "snr_e2e_external_resources" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("general_settings", "allocation_method", "first_fit"),
+        ("snr_settings", "snr_type", "None"),
+        ("topology_settings", "cores_per_link", "4"),
+        ("general_settings", "guard_slots", "2"),
+        ("general_settings", "dynamic_lps", "True"),
+        ("general_settings", "pre_calc_mod_selection", "True"),
+        ("snr_settings", "snr_recheck", "True"),
+    ],
+)
+def test_xt_aware_routing_is_modelled_as_fusions_fixture_combination(section, key, value):
+    """xtar_slicing_pff's settings are modelled; each departure is refused by name."""
+    root = require_fusion_source()
+    case = root / "tests" / "fixtures" / "expected_results" / "xtar_slicing_pff"
+    text = (case / "xtar_slicing_pff_config.ini").read_text()
+    assert check_supported(parse_text(text), root) == []
+    config = parse_text(text)
+    config[section][key] = value
+    problems = check_supported(config, root)
+    assert key in {p.key for p in problems}
+    assert any(f"{key} = {value}" in p.message for p in problems if p.key == key)
 
 
 def test_distribution_must_match_the_modulation_table():

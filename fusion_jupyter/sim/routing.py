@@ -38,6 +38,13 @@ class Route:
     length_km: float
     #: Length of each link along the path, km (the GSNR adds them up link by link).
     link_lengths_km: tuple[float, ...] = ()
+    #: FUSION's path weight when it is not the length (XT-aware routing's cost sum).
+    weight: float | None = None
+
+    @property
+    def path_weight(self) -> float:
+        """FUSION's ``path_weight``: the routing weight, by default the length in km."""
+        return self.length_km if self.weight is None else self.weight
 
     @property
     def hops(self) -> int:

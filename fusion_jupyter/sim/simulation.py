@@ -26,6 +26,7 @@ from fusion_jupyter.sim.stats import ErlangStats
 from fusion_jupyter.sim.tally import IterationResult, IterationTally
 from fusion_jupyter.sim.topology import Topology, load_topology
 from fusion_jupyter.sim.traffic import Event, bandwidth_quotas, stream_events
+from fusion_jupyter.sim.xt_aware import XtAwareController
 
 
 @dataclass
@@ -66,7 +67,18 @@ def build_context(
     )
     routes = RouteTable(topology, params.routing_k)
     controller: Controller | PhysicalController
-    if params.external:
+    if params.xt_aware:
+        controller = XtAwareController(
+            spectrum,
+            routes,
+            mod_table,
+            max_segments=params.max_segments,
+            guard_slots=params.guard_slots,
+            xt_type=params.xt_type,
+            beta=params.beta,
+            requested_xt=params.requested_xt,
+        )
+    elif params.external:
         controller = ExternalController(
             spectrum,
             routes,
@@ -122,7 +134,8 @@ def run_iteration(ctx: SimContext, erlang: float, iteration: int) -> IterationRe
         params.k_paths,
         params.cores_per_link,
         bands=params.bands,
-        physical=params.physical or params.external,
+        physical=params.physical or params.external or params.xt_aware,
+        xt=params.xt_aware,
         measured_utilization=params.grooming or params.external,
         partial_distribution=params.request_distribution if params.can_partially_serve else None,
     )

@@ -34,7 +34,7 @@ class Placed(NamedTuple):
 
 
 def _length(placed: Placed) -> float:
-    return placed.route.length_km
+    return placed.route.path_weight
 
 
 def _hops(placed: Placed) -> float:
@@ -248,6 +248,9 @@ class IterationTally:
         default_factory=lambda: defaultdict(dict)
     )
     snr_request_means: list[float] = field(default_factory=list)
+    #: ``snr_type = xt_calculation``: the recorded values are each lightpath's crosstalk,
+    #: which FUSION lists per format under ``xt_cost`` (its ``snr`` summaries stay empty).
+    xt: bool = False
     #: ``can_partially_serve`` only: the request distribution, and served / requested
     #: bandwidth of each routed request per bandwidth (FUSION's demand realization).
     partial_distribution: Mapping[str, float] | None = None
@@ -426,12 +429,26 @@ class IterationTally:
                 }
             # FUSION leaves these as empty lists when snr_type is None.
             per_format["snr"] = self._format_snr(name)
-            per_format["xt_cost"] = {"overall": [], **{band: [] for band in self.bands}}
+            per_format["xt_cost"] = self._format_xt(name)
             out[name] = per_format
         return out
 
+    def _format_xt(self, name: str) -> dict[str, Any]:
+        """Crosstalk of every lightpath of one format (``xt_calculation``), else empty lists."""
+        if not self.xt:
+            return {"overall": [], **{band: [] for band in self.bands}}
+        values = self.snr_by_format.get(name, {})
+        # One band only (support.py): the overall list is that band's, in arrival order.
+        return {
+            "overall": [xt for band in self.bands for xt in values.get(band, [])],
+            **{band: list(values.get(band, [])) for band in self.bands},
+        }
+
     def _format_snr(self, name: str) -> dict[str, Any]:
         """GSNR of one format's lightpaths (physical layer), else FUSION's empty lists."""
+        if self.xt:
+            empty = Summary.of([]).rounded()
+            return {"overall": empty, **{band: dict(empty) for band in self.bands}}
         if not self.physical:
             return {"overall": [], **{band: [] for band in self.bands}}
         values = self.snr_by_format.get(name, {})
@@ -453,7 +470,7 @@ class IterationTally:
             str(bw): {
                 name: Summary.of(
                     (
-                        (p.route.length_km, p.lightpaths)
+                        (p.route.path_weight, p.lightpaths)
                         for p in groups.get(name, [])
                         if p.bandwidth == bw
                     ),

@@ -471,6 +471,31 @@ def test_grooming_uses_spare_capacity_and_tears_down_only_empty_lightpaths():
     assert average_usage({0.0: 50.0, 1.0: 100.0}, 3.0) == round((50 + 200) / 3, 2)
 
 
+def test_the_xt_link_cost_adds_fusions_shares_in_fusions_order():
+    """The vectorised XT-aware link cost equals FUSION's slot-by-slot loop, float for float."""
+    import random
+
+    from fusion_jupyter.sim.xt import FULLY_CONGESTED_LINK_COST, link_cost, link_cost_reference
+
+    stride, slots = 321, 320
+    every_slot = sum(((1 << slots) - 1) << (core * stride) for core in range(7))
+    rng = random.Random(7)
+    for _ in range(60):
+        load = rng.random()
+        taken = signal = 0
+        for bit in range(7 * stride):
+            if bit % stride < slots and rng.random() < load:
+                taken |= 1 << bit
+                if rng.random() < 0.8:  # the rest are guard slots: taken, no signal
+                    signal |= 1 << bit
+        free = every_slot & ~taken
+        assert link_cost(free, signal, stride, slots) == link_cost_reference(
+            free, signal, stride, slots
+        )
+    assert link_cost(0, every_slot, stride, slots) == FULLY_CONGESTED_LINK_COST
+    assert link_cost(every_slot, 0, stride, slots) == 0.0
+
+
 # --- SNR recheck (snr_recheck = True) ----------------------------------------------
 
 

@@ -58,7 +58,7 @@ def legacy_generator(seed: int) -> random.Random:
     for index in range(1, _MT_WORDS):
         previous = state[-1]
         state.append((1812433253 * (previous ^ (previous >> 30)) + index) & 0xFFFFFFFF)
-    generator = random.Random()
+    generator = random.Random()  # noqa: S311 - FUSION's simulation stream, not a secret
     generator.setstate((3, (*state, _MT_WORDS), None))
     return generator
 

@@ -160,6 +160,31 @@ class Gsnr(PhysicalLayer):
             self._neighbour_phi.clear()
         return float(10 * np.log10(1 / path_inverse))
 
+    def placed_path_db(
+        self,
+        link_lengths_km: Sequence[float],
+        channels: Sequence[Sequence[Channel]],
+        start: int,
+        slots: int,
+        link_states: Sequence[Hashable],
+    ) -> float:
+        """GSNR in dB of a lightpath already set up, as FUSION's SNR recheck evaluates it.
+
+        ``channels`` are as for :meth:`path_db` but include the lightpath itself (at
+        ``start``): FUSION's slot scan meets it at its first slot and counts it once, as
+        the channel under test, so it is the candidate and not a neighbour.
+        """
+        candidate = self._candidate(start, slots, "c")
+        path_inverse: float = 0
+        for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
+            key = ("placed", link_states[i], start, slots)
+            term = self._links.get(key)
+            if term is None:
+                others = [channel for channel in on_link if channel.start != start]
+                term = self._links[key] = self._link_inverse(length_km, others, candidate)
+            path_inverse += term
+        return float(10 * np.log10(1 / path_inverse))
+
     def _candidate(self, start: int, slots: int, band: str) -> _Candidate:
         bw_per_slot = self.bw_per_slot
         fiber = self.fiber
@@ -333,15 +358,50 @@ class MultiBandGsnr(PhysicalLayer):
         core in FUSION's band order (C, then L), each sorted by start slot;
         ``link_states`` as for :meth:`Gsnr.path_db`.
         """
+        keys = None
+        if link_states is not None:
+            keys = [(state, band, start, slots) for state in link_states]
+        return self._path_db(link_lengths_km, channels, band, start, slots, keys, placed=False)
+
+    def placed_path_db(
+        self,
+        link_lengths_km: Sequence[float],
+        channels: Sequence[Sequence[tuple[str, Sequence[Channel]]]],
+        start: int,
+        slots: int,
+        band: str,
+        link_states: Sequence[Hashable],
+    ) -> float:
+        """GSNR in dB of a lightpath already set up, as FUSION's SNR recheck evaluates it.
+
+        ``channels`` are as for :meth:`path_db` but include the lightpath itself. FUSION
+        then counts it in the link's power (``p_total``) and twice in the Raman power
+        profile of the ASE (as the channel under test and as a channel met in the scan),
+        but once in the NLI (its SPM, not an XPM neighbour).
+        """
+        keys = [("placed", state, band, start, slots) for state in link_states]
+        return self._path_db(link_lengths_km, channels, band, start, slots, keys, placed=True)
+
+    def _path_db(
+        self,
+        link_lengths_km: Sequence[float],
+        channels: Sequence[Sequence[tuple[str, Sequence[Channel]]]],
+        band: str,
+        start: int,
+        slots: int,
+        keys: Sequence[Hashable] | None,
+        placed: bool,
+    ) -> float:
+        """Sum the links' inverse SNRs (memoised under ``keys``) as FUSION does."""
         self._forget_when_full()
         cut = self._cut(band, start, slots)
         nli_inverse = 0.0
         ase_inverse = 0.0
         for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
-            key = None if link_states is None else (link_states[i], band, start, slots)
+            key = None if keys is None else keys[i]
             terms = None if key is None else self._links.get(key)
             if terms is None:
-                terms = self._link_terms(length_km, on_link, cut, (band, start, slots))
+                terms = self._link_terms(length_km, on_link, cut, (band, start, slots), placed)
                 if key is not None:
                     self._links[key] = terms
             nli_inverse += terms[0]
@@ -356,6 +416,7 @@ class MultiBandGsnr(PhysicalLayer):
         on_link: Sequence[tuple[str, Sequence[Channel]]],
         cut: _CutMb,
         candidate: tuple[str, int, int],
+        placed: bool = False,
     ) -> tuple[float, float]:
         """One link's inverse NLI and ASE SNRs (FUSION's ``_gsnr_calc_mb`` loop body).
 
@@ -363,6 +424,8 @@ class MultiBandGsnr(PhysicalLayer):
         ``_compute_nli_mb``) and its Raman profile term (``_compute_ase_mb``), each sum
         in FUSION's order. This is the hot loop of a C+L run: a memo miss assembles the
         XPM term inline from its :class:`_Xpm` factors, in FUSION's operation order.
+        ``placed``: the candidate is among the lightpaths (:meth:`placed_path_db`), and
+        adds no XPM term of its own.
         """
         spans = math.ceil(length_km / SPAN_KM)
         p_total: float = 1
@@ -392,19 +455,23 @@ class MultiBandGsnr(PhysicalLayer):
         p_profile += own[0]
         for band_index, (channel_band, on_band) in enumerate(on_link):
             xpm_terms = nli[1][band_index]
+            # A placed candidate is met in the scan: it adds to the profile, not the XPM.
+            itself = candidate[1] if placed and channel_band == candidate[0] else -1
             for channel in on_band:
-                term = xpm_terms.get(channel)
-                if term is None:
-                    (fk_fc, ak, ak_squared, coeff, denom, atan_a, atan_b, t2_denom, t2_log,
-                     num_phi, t2_phi) = self._xpm(cut, channel_band, channel)  # fmt: skip
-                    tk = (ak - pc * fk_fc) ** 2
-                    term1_a = ((tk - alpha_squared) / alpha) * atan_a
-                    term1_b = ((ak_squared - tk) / ak) * atan_b
-                    term1 = ((spans + num_phi) / denom) * (term1_a + term1_b)
-                    term2 = (5 / 3) * ((t2_phi * n_tilde * tk) / t2_denom) * t2_log
-                    term = xpm_terms[channel] = coeff * (term1 + term2)
-                    self._entries += 1
-                xpm += term
+                if channel.start != itself:
+                    term = xpm_terms.get(channel)
+                    if term is None:
+                        factors = self._xpm(cut, channel_band, channel)
+                        (fk_fc, ak, ak_squared, coeff, denom, atan_a, atan_b, t2_denom,
+                         t2_log, num_phi, t2_phi) = factors  # fmt: skip
+                        tk = (ak - pc * fk_fc) ** 2
+                        term1_a = ((tk - alpha_squared) / alpha) * atan_a
+                        term1_b = ((ak_squared - tk) / ak) * atan_b
+                        term1 = ((spans + num_phi) / denom) * (term1_a + term1_b)
+                        term2 = (5 / 3) * ((t2_phi * n_tilde * tk) / t2_denom) * t2_log
+                        term = xpm_terms[channel] = coeff * (term1 + term2)
+                        self._entries += 1
+                    xpm += term
                 profile_key = (channel_band, channel.start, channel.slots)
                 profile = profiles.get(profile_key)
                 if profile is None:

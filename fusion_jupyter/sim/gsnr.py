@@ -85,6 +85,8 @@ class _Candidate(NamedTuple):
     p_ase_span: float
     #: ``(P / B) ** 3 * 8 / (27 pi D) * gamma ** 2 * L_eff``, the NLI factor before phi.
     nli_factor: float
+    #: Memo: each neighbouring channel's phi for this candidate.
+    phis: dict[Channel, float]
 
 
 class PhysicalLayer:
@@ -125,8 +127,10 @@ class Gsnr(PhysicalLayer):
         )
         self._l_eff_a = 1 / (2 * fiber.attenuation)
         self._ase_growth = math.exp(fiber.attenuation * self._length_m) - 1
-        self._neighbour_phi: dict[tuple[int, int, str, int, int], float] = {}
+        #: Candidates by (start, slots, band), each with its neighbours' phi memo.
+        self._candidates: dict[tuple[int, int, str], _Candidate] = {}
         self._links: dict[Hashable, float] = {}
+        self._entries = 0
 
     def path_db(
         self,
@@ -155,9 +159,10 @@ class Gsnr(PhysicalLayer):
                 if key is not None:
                     self._links[key] = term
             path_inverse += term
-        if len(self._links) > CACHE_LIMIT or len(self._neighbour_phi) > CACHE_LIMIT:
+        if len(self._links) > CACHE_LIMIT or self._entries > CACHE_LIMIT:
             self._links.clear()
-            self._neighbour_phi.clear()
+            self._candidates.clear()
+            self._entries = 0
         return float(10 * np.log10(1 / path_inverse))
 
     def placed_path_db(
@@ -186,6 +191,13 @@ class Gsnr(PhysicalLayer):
         return float(10 * np.log10(1 / path_inverse))
 
     def _candidate(self, start: int, slots: int, band: str) -> _Candidate:
+        found = self._candidates.get((start, slots, band))
+        if found is None:
+            found = self._candidates[start, slots, band] = self._new_candidate(start, slots, band)
+            self._entries += 1
+        return found
+
+    def _new_candidate(self, start: int, slots: int, band: str) -> _Candidate:
         bw_per_slot = self.bw_per_slot
         fiber = self.fiber
         center_freq = fiber.frequency_start_c + start * bw_per_slot * GIGA
@@ -208,7 +220,14 @@ class Gsnr(PhysicalLayer):
             * self._l_eff
         )
         return _Candidate(
-            start, slots, center_freq, bandwidth, own_phi, p_ase_span, float(nli_factor)
+            start,
+            slots,
+            center_freq,
+            bandwidth,
+            float(own_phi),
+            p_ase_span,
+            float(nli_factor),
+            {},
         )
 
     def _channel_freq(self, start: int, slots: int) -> tuple[float, float]:
@@ -223,23 +242,26 @@ class Gsnr(PhysicalLayer):
         self, length_km: float, on_link: Sequence[Channel], candidate: _Candidate
     ) -> float:
         """Sum over the link's spans of 1 / span GSNR (linear), as FUSION adds them."""
-        cache = self._neighbour_phi
-        start, slots = candidate.start, candidate.slots
+        phis = candidate.phis
+        start = candidate.start
         sum_phi: float = 0
         own_added = False
         for channel in on_link:
             if not own_added and channel.start > start:
                 sum_phi += candidate.own_phi
                 own_added = True
-            key = (channel.start, channel.slots, channel.fmt, start, slots)
-            phi = cache.get(key)
+            phi = phis.get(channel)
             if phi is None:
-                phi = cache[key] = self._neighbour(channel, candidate)
+                phi = phis[channel] = self._neighbour(channel, candidate)
+                self._entries += 1
             sum_phi += phi
         if not own_added:
             sum_phi += candidate.own_phi
         p_nli_span = candidate.nli_factor * sum_phi * candidate.bandwidth
-        span_inverse = np.float64(self.input_power / (candidate.p_ase_span + p_nli_span)) ** -1
+        # numpy's power, as FUSION's; the float it gives is added as a Python float.
+        span_inverse = float(
+            np.float64(self.input_power / (candidate.p_ase_span + p_nli_span)) ** -1
+        )
         link_inverse: float = 0
         for _ in range(math.ceil(length_km / SPAN_KM)):
             # FUSION recomputes every span of a link and adds them one by one.

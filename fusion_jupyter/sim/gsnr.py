@@ -352,8 +352,8 @@ class MultiBandGsnr(PhysicalLayer):
         self._nli_terms: dict[
             tuple[str, int, int, float, int], tuple[float, list[dict[Channel, float]]]
         ] = {}
-        #: Link power -> {(band, start, slots): Raman profile term}.
-        self._profiles: dict[float, dict[tuple[str, int, int], float]] = {}
+        #: Link power -> per band {channel: Raman profile term}.
+        self._profiles: dict[float, list[dict[Channel, float]]] = {}
         #: (candidate, link power) -> its own profile term and FUSION's ASE numerator.
         self._own: dict[tuple[str, int, int, float], tuple[float, float]] = {}
         self._entries = 0
@@ -461,7 +461,7 @@ class MultiBandGsnr(PhysicalLayer):
             self._entries += 1
         profiles = self._profiles.get(p_total)
         if profiles is None:
-            profiles = self._profiles[p_total] = {}
+            profiles = self._profiles[p_total] = [{} for _ in on_link]
         own = self._own.get((*candidate, p_total))
         if own is None:
             own = self._own[(*candidate, p_total)] = self._own_profile(cut, p_total)
@@ -477,6 +477,7 @@ class MultiBandGsnr(PhysicalLayer):
         p_profile += own[0]
         for band_index, (channel_band, on_band) in enumerate(on_link):
             xpm_terms = nli[1][band_index]
+            band_profiles = profiles[band_index]
             # A placed candidate is met in the scan: it adds to the profile, not the XPM.
             itself = candidate[1] if placed and channel_band == candidate[0] else -1
             for channel in on_band:
@@ -494,11 +495,10 @@ class MultiBandGsnr(PhysicalLayer):
                         term = xpm_terms[channel] = coeff * (term1 + term2)
                         self._entries += 1
                     xpm += term
-                profile_key = (channel_band, channel.start, channel.slots)
-                profile = profiles.get(profile_key)
+                profile = band_profiles.get(channel)
                 if profile is None:
                     f_k, b_k = self._channel_frequency(channel.start, channel.slots, channel_band)
-                    profile = profiles[profile_key] = self._profile_term(f_k, b_k, p_total)
+                    profile = band_profiles[channel] = self._profile_term(f_k, b_k, p_total)
                     self._entries += 1
                 p_profile += profile
         p_profile = own[1] / p_profile

@@ -13,12 +13,14 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fusion_jupyter.sim.controller import Allocation, PathOption
-from fusion_jupyter.sim.grooming import Released
 from fusion_jupyter.sim.routing import Route
 from fusion_jupyter.sim.topology import Topology
+
+if TYPE_CHECKING:
+    from fusion_jupyter.sim.grooming import Released
 
 #: FUSION's block reasons; with snr_type None every block ends up as "distance".
 BLOCK_REASONS = ("distance", "congestion", "xt_threshold")

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.sim.topology import fusion_data_root
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 #: FUSION's file-name prefix per network with pre-calculated resources.
 PREFIXES: dict[str, str] = {"USbackbone60": "USB6014", "Spainbackbone30": "SPNB3014"}

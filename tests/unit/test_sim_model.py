@@ -30,6 +30,7 @@ from fusion_jupyter.sim.traffic import (
     Uniforms,
     bandwidth_quotas,
     generate_requests_exact,
+    legacy_generator,
     stream_events,
 )
 
@@ -118,6 +119,13 @@ def test_random_state_stream_is_the_legacy_global_stream():
     np.random.seed(2)
     global_draws = [np.random.uniform(0, 1) for _ in range(50)]
     assert np.random.RandomState(2).random_sample(50).tolist() == global_draws
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 60, 2**32 - 1])
+def test_the_stdlib_generator_draws_numpys_legacy_stream(seed):
+    draw = legacy_generator(seed).random
+    ours = [draw() for _ in range(5000)]  # past MT19937's first twist (624 words)
+    assert ours == np.random.RandomState(seed).random_sample(5000).tolist()
 
 
 def _streamed(events):

@@ -229,6 +229,16 @@ class FusionJupyter(ExtensionApp):
         _limit_default(StreamLimits, "log_chunk_bytes"),
         help="Most log bytes read per subscription per frame.",
     ).tag(config=True)
+    ws_fanout_share = Float(
+        _limit_default(StreamLimits, "fanout_share"),
+        min=0.01,
+        max=1.0,
+        help="Most of the event loop's time that sending stream updates to clients may "
+        "take (0.01 to 1): after a round of frames that took t seconds of CPU, the next "
+        "waits until t / share after it began, and what is published meanwhile goes into "
+        "it. A few clients get every update at once; many clients of a busy run get fewer, "
+        "fuller frames. 1 sends every update as soon as the event loop gets to it.",
+    ).tag(config=True)
 
     @default("runs_dir")
     def _runs_dir_default(self) -> str:
@@ -269,6 +279,7 @@ class FusionJupyter(ExtensionApp):
                 self.ws_send_buffer_bytes,
                 self.ws_stall_seconds,
                 self.ws_log_chunk_bytes,
+                self.ws_fanout_share,
             ),
             pool=ThreadPoolExecutor(self.api_threads, thread_name_prefix="fusion-api"),
         )

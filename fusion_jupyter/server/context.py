@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from fusion_jupyter.engine.manager import RunManager
+from fusion_jupyter.server.fanout import Fanout
 from fusion_jupyter.service.api import FusionService
 from fusion_jupyter.service.session import SessionLimits
 from fusion_jupyter.service.validation import RequestLimits
@@ -34,6 +35,7 @@ class StreamLimits:
     send_buffer_bytes: int = 4 << 20
     stall_seconds: float = 30.0
     log_chunk_bytes: int = 1 << 20
+    fanout_share: float = 0.25
 
 
 @dataclass
@@ -49,6 +51,11 @@ class FusionContext:
 
     def __post_init__(self) -> None:
         self.service = FusionService(self.manager, self.limits)
+
+    @functools.cached_property
+    def fanout(self) -> Fanout:
+        """Flushes the stream clients; made on the event loop, by the first client."""
+        return Fanout(asyncio.get_running_loop(), self.stream.fanout_share)
 
     @property
     def session_limits(self) -> SessionLimits:

@@ -35,7 +35,7 @@ class StreamLimits:
     send_buffer_bytes: int = 4 << 20
     stall_seconds: float = 30.0
     log_chunk_bytes: int = 1 << 20
-    fanout_share: float = 0.25
+    fanout_share: float = 0.1
 
 
 @dataclass

@@ -26,6 +26,7 @@ time-weighted utilization (``average_bandwidth_usage``, rounded to 2 decimals).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -120,6 +121,9 @@ def average_usage(usage: dict[float, float], departure: float) -> float:
 
 class GroomingController(PhysicalController):
     """Grooming, fixed-grid lightpaths and their GSNR (see the module docstring)."""
+
+    #: A fixed-grid lightpath's capacity per format, Gb/s.
+    capacity: Mapping[str, int] = CAPACITY
 
     def clear(self) -> None:
         """Empty the network, as at the start of an iteration."""
@@ -240,10 +244,18 @@ class GroomingController(PhysicalController):
         for fmt in formats:
             if snr is None:
                 snr = self._gsnr(option.route, fit)
-            if meets(snr, fmt.name) and CAPACITY[fmt.name] >= bandwidth:
-                return self._establish(
+            if meets(snr, fmt.name) and self.capacity[fmt.name] >= bandwidth:
+                lightpath = self._establish(
                     option.route, fit, fmt, snr, pair, request, float(bandwidth), dedicated, now
                 )
+                # A partly groomed request already holds lightpaths: FUSION then
+                # rechecks the new one too.
+                if self.recheck is not None and not self._rechecked(
+                    lightpath, bandwidth, sliced=False, with_itself=dedicated != bandwidth
+                ):
+                    self._tear_down(pair, lightpath)
+                    return None
+                return lightpath
         return None
 
     def _sliced_fixed(
@@ -262,6 +274,7 @@ class GroomingController(PhysicalController):
         """
         route = option.route
         new: list[GroomedLightpath] = []
+        to_serve = left
         while left > 0:
             found = self._slice_format(route, bandwidth)
             if found is None:
@@ -276,15 +289,43 @@ class GroomingController(PhysicalController):
                     self._tear_down(pair, lightpath)
                 return None, left
             fit, fmt, snr = found
-            capacity = CAPACITY[fmt.name]
+            capacity = self.capacity[fmt.name]
             dedicated = min(capacity, left)
             left -= capacity
-            new.append(
-                self._establish(
-                    route, fit, fmt, snr, pair, request, float(capacity), float(dedicated), now
-                )
+            lightpath = self._establish(
+                route, fit, fmt, snr, pair, request, float(capacity), float(dedicated), now
             )
+            new.append(lightpath)
+            if self.recheck is not None and not self._rechecked(
+                lightpath, bandwidth, sliced=True, with_itself=partly_groomed or len(new) > 1
+            ):
+                # FUSION rolls back every new lightpath of the request and gives up the path.
+                for placed in new:
+                    self._tear_down(pair, placed)
+                return None, to_serve
         return new, 0
+
+    def _rechecked(
+        self, lightpath: GroomedLightpath, bandwidth: int, *, sliced: bool, with_itself: bool
+    ) -> bool:
+        """FUSION's SNR recheck after setting up ``lightpath`` for a ``bandwidth`` request.
+
+        On the fixed grid FUSION's ``check_gsnr`` answers for each lightpath it rechecks
+        with the request's figures, not the lightpath's: unsliced, its format's
+        threshold *and* a capacity covering the request's whole bandwidth; while
+        slicing, the threshold of any format of the request's bandwidth.
+        """
+        assert self.recheck is not None
+        formats = self.mod_table[bandwidth]
+
+        def accept(snr: float, fmt: str) -> bool:
+            if sliced:
+                return any(meets(snr, candidate.name) for candidate in formats)
+            return meets(snr, fmt) and self.capacity[fmt] >= bandwidth
+
+        return self.recheck.passes(
+            lightpath.route, lightpath.block, with_itself=with_itself, accept=accept
+        )
 
     def _slice_format(self, route: Route, bandwidth: int) -> tuple[Fit, ModFormat, float] | None:
         """The first free slot and the most efficient format its GSNR allows."""

@@ -160,6 +160,31 @@ class Gsnr(PhysicalLayer):
             self._neighbour_phi.clear()
         return float(10 * np.log10(1 / path_inverse))
 
+    def placed_path_db(
+        self,
+        link_lengths_km: Sequence[float],
+        channels: Sequence[Sequence[Channel]],
+        start: int,
+        slots: int,
+        link_states: Sequence[Hashable],
+    ) -> float:
+        """GSNR in dB of a lightpath already set up, as FUSION's SNR recheck evaluates it.
+
+        ``channels`` are as for :meth:`path_db` but include the lightpath itself (at
+        ``start``): FUSION's slot scan meets it at its first slot and counts it once, as
+        the channel under test, so it is the candidate and not a neighbour.
+        """
+        candidate = self._candidate(start, slots, "c")
+        path_inverse: float = 0
+        for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
+            key = ("placed", link_states[i], start, slots)
+            term = self._links.get(key)
+            if term is None:
+                others = [channel for channel in on_link if channel.start != start]
+                term = self._links[key] = self._link_inverse(length_km, others, candidate)
+            path_inverse += term
+        return float(10 * np.log10(1 / path_inverse))
+
     def _candidate(self, start: int, slots: int, band: str) -> _Candidate:
         bw_per_slot = self.bw_per_slot
         fiber = self.fiber
@@ -303,6 +328,49 @@ class MultiBandGsnr(PhysicalLayer):
                 terms = self._link_terms(length_km, on_link, start, slots, band)
                 if key is not None:
                     self._links[key] = terms
+            nli_inverse += terms[0]
+            ase_inverse += terms[1]
+        lp_inverse = 0.0
+        lp_inverse += nli_inverse + ase_inverse
+        return float(10 * np.log10(1 / lp_inverse))
+
+    def placed_path_db(
+        self,
+        link_lengths_km: Sequence[float],
+        channels: Sequence[Sequence[tuple[str, Sequence[Channel]]]],
+        start: int,
+        slots: int,
+        band: str,
+        link_states: Sequence[Hashable],
+    ) -> float:
+        """GSNR in dB of a lightpath already set up, as FUSION's SNR recheck evaluates it.
+
+        ``channels`` are as for :meth:`path_db` but include the lightpath itself. FUSION
+        then counts it in the link's power (``p_total``) and twice in the Raman power
+        profile of the ASE (as the channel under test and as a channel met in the scan),
+        but once in the NLI (its SPM, not an XPM neighbour).
+        """
+        nli_inverse = 0.0
+        ase_inverse = 0.0
+        for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
+            key = ("placed", link_states[i], band, start, slots)
+            terms = self._links.get(key)
+            if terms is None:
+                spans = math.ceil(length_km / SPAN_KM)
+                p_total: float = 1
+                p_total += sum(len(on_band) for _, on_band in on_link)
+                p_total *= self.input_power
+                others = [
+                    (
+                        channel_band,
+                        [c for c in on_band if channel_band != band or c.start != start],
+                    )
+                    for channel_band, on_band in on_link
+                ]
+                terms = self._links[key] = (
+                    self._nli(others, start, slots, band, p_total, spans),
+                    self._ase(on_link, start, slots, band, p_total, spans),
+                )
             nli_inverse += terms[0]
             ase_inverse += terms[1]
         lp_inverse = 0.0

@@ -99,6 +99,7 @@ def params_from_values(
         cores_per_link=int(values["cores_per_link"]),
         c_band=int(values["c_band"]),
         l_band=int(values.get("l_band") or 0),
+        s_band=int(values.get("s_band") or 0),
         guard_slots=int(values["guard_slots"]),
         max_segments=int(values["max_segments"]),
         request_distribution={
@@ -122,6 +123,7 @@ def params_from_values(
         bw_per_slot=float(values.get("bw_per_slot", 12.5)),
         input_power=float(values.get("input_power", 0.001)),
         phi={str(k): v for k, v in (values.get("phi") or {}).items()},
+        snr_recheck=bool(values.get("snr_recheck", False)),
     )
 
 

@@ -83,8 +83,11 @@ class SimParams:
     save_start_end_slots: bool = False
     #: ``l_band`` slots (0: none). With the C band it makes FUSION's C+L multi-band grid.
     l_band: int = 0
-    #: ``snr_type``: ``"None"`` (reach table only) or ``"gsnr"`` (FUSION's physical
-    #: layer, with ``dynamic_lps``: see :mod:`~fusion_jupyter.sim.physical`).
+    #: ``s_band`` slots (0: none); modelled only with FUSION's external resources.
+    s_band: int = 0
+    #: ``snr_type``: ``"None"`` (reach table only), ``"gsnr"`` (FUSION's physical
+    #: layer, with ``dynamic_lps``: see :mod:`~fusion_jupyter.sim.physical`) or
+    #: ``"snr_e2e_external_resources"`` (:mod:`~fusion_jupyter.sim.external_snr`).
     snr_type: str = "None"
     #: ``is_grooming_enabled`` (with ``fixed_grid``, the GSNR and dynamic_lps): see
     #: :mod:`~fusion_jupyter.sim.grooming`.
@@ -97,21 +100,33 @@ class SimParams:
     input_power: float = 0.001
     #: ``phi`` per format; only the GSNR uses it.
     phi: Mapping[str, float] = field(default_factory=dict)
+    #: ``snr_recheck``: FUSION's re-evaluation of the lightpaths a new one overlaps
+    #: (see :mod:`~fusion_jupyter.sim.recheck`).
+    snr_recheck: bool = False
 
     @property
     def bands(self) -> tuple[str, ...]:
-        """FUSION's band list: ``c``, then ``l`` when it has slots."""
-        return ("c", "l") if self.l_band else ("c",)
+        """FUSION's band list: ``c``, then ``l`` and ``s`` when they have slots."""
+        return tuple(band for band, _ in self._band_widths())
 
     @property
     def band_slots(self) -> tuple[int, ...]:
         """Slots of each band of :attr:`bands`."""
-        return (self.c_band, self.l_band) if self.l_band else (self.c_band,)
+        return tuple(slots for _, slots in self._band_widths())
+
+    def _band_widths(self) -> tuple[tuple[str, int], ...]:
+        others = (("l", self.l_band), ("s", self.s_band))
+        return (("c", self.c_band), *((band, slots) for band, slots in others if slots))
 
     @property
     def physical(self) -> bool:
         """Whether decisions check FUSION's GSNR (``snr_type = gsnr``)."""
         return self.snr_type == "gsnr"
+
+    @property
+    def external(self) -> bool:
+        """Whether formats and SNR come from FUSION's pre-calculated files."""
+        return self.snr_type == "snr_e2e_external_resources"
 
     @property
     def routing_k(self) -> int:

@@ -34,6 +34,7 @@ from typing import NamedTuple
 from fusion_jupyter.sim.controller import UNSLICEABLE_BANDWIDTH, Allocation, Lightpath, PathOption
 from fusion_jupyter.sim.gsnr import Channel, Gsnr, MultiBandGsnr, meets
 from fusion_jupyter.sim.modulation import ModFormat, ModTable
+from fusion_jupyter.sim.recheck import Placed, Recheck
 from fusion_jupyter.sim.routing import Route, RouteTable
 from fusion_jupyter.sim.spectrum import Spectrum
 
@@ -60,6 +61,7 @@ class PhysicalController:
         k_paths: int,
         max_segments: int,
         can_partially_serve: bool,
+        snr_recheck: bool = False,
     ) -> None:
         self.spectrum = spectrum
         self.routes = routes
@@ -80,6 +82,8 @@ class PhysicalController:
         #: Per link and core: a counter bumped whenever its channels change, so the
         #: GSNR can memoise a link's term for its current occupancy.
         self._versions: list[list[int]] = [[0] * spectrum.cores for _ in range(len(spectrum.masks))]
+        #: FUSION's SNR recheck (``snr_recheck = True``), else None.
+        self.recheck = Recheck(self) if snr_recheck else None
         self.clear()
 
     def clear(self) -> None:
@@ -90,6 +94,8 @@ class PhysicalController:
                 on_core.clear()
         for versions in self._versions:
             versions[:] = [version + 1 for version in versions]
+        if self.recheck is not None:
+            self.recheck.clear()
 
     def options(self, src: str, dst: str) -> tuple[PathOption, ...]:
         """The candidate paths of a pair (formats are chosen per request here)."""
@@ -128,6 +134,8 @@ class PhysicalController:
                 on_segment = self._channels[link][segment]
                 del on_segment[bisect_left(on_segment, start, key=_first_slot)]
                 self._versions[link][lightpath.core] += 1
+            if self.recheck is not None:
+                self.recheck.remove(links, lightpath.block)
 
     def _unsliced(self, option: PathOption, bandwidth: int) -> Lightpath | None:
         """The whole request on one lightpath: first reaching format with spectrum and SNR."""
@@ -140,7 +148,15 @@ class PhysicalController:
                 continue
             snr = self._gsnr(route, fit)
             if meets(snr, fmt.name):
-                return self._place(route, fit, bandwidth, fmt, snr)
+                lightpath = self._place(route, fit, bandwidth, fmt, snr)
+                recheck = self.recheck
+                if recheck is not None and not recheck.passes(
+                    route, lightpath.block, with_itself=False
+                ):
+                    # FUSION then gives up this path (not this format): next path.
+                    self.release(option, (lightpath,))
+                    return None
+                return lightpath
         return None
 
     def _sliced(self, option: PathOption, bandwidth: int) -> Allocation | None:
@@ -148,16 +164,30 @@ class PhysicalController:
         route = option.route
         remaining = bandwidth
         placed: list[Lightpath] = []
+        recheck = self.recheck
         for tier in self._tiers:
             if tier >= bandwidth:
                 continue
+            formats = self.mod_table[tier]
             while remaining > 0 and remaining >= tier:
-                found = self._slice_search(route, self.mod_table[tier])
+                found = self._slice_search(route, formats)
                 if found is None:
                     break
                 fmt, fit, snr = found
-                placed.append(self._place(route, fit, tier, fmt, snr))
+                lightpath = self._place(route, fit, tier, fmt, snr)
+                placed.append(lightpath)
                 remaining -= tier
+                if recheck is not None and not recheck.passes(
+                    route, lightpath.block, with_itself=len(placed) > 1
+                ):
+                    # FUSION rolls back all of the request's lightpaths on this path and
+                    # starts the tier again without the failed format.
+                    self.release(option, placed)
+                    placed = []
+                    remaining = bandwidth
+                    formats = tuple(f for f in formats if f is not fmt)
+                    if not formats:
+                        break
             if remaining <= 0:
                 break
         if remaining <= 0:
@@ -229,6 +259,8 @@ class PhysicalController:
         for link in route.links:
             insort(self._channels[link][fit.segment], channel, key=_first_slot)
             self._versions[link][core] += 1
+        if self.recheck is not None:
+            self.recheck.add(block, Placed(route, fit.segment, fit.start, fit.slots, fmt.name))
         return Lightpath(core, block, bandwidth, fmt, snr, self.bands[band])
 
 

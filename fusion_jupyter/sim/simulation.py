@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from fusion_jupyter.sim.controller import Allocation, Controller
+from fusion_jupyter.sim.external_snr import ExternalController
 from fusion_jupyter.sim.grooming import GroomedRequest, GroomingController
 from fusion_jupyter.sim.gsnr import Gsnr, MultiBandGsnr
 from fusion_jupyter.sim.modulation import ModTable, load_mod_table, resolve_mod_path
@@ -65,7 +66,19 @@ def build_context(
     )
     routes = RouteTable(topology, params.routing_k)
     controller: Controller | PhysicalController
-    if params.physical:
+    if params.external:
+        controller = ExternalController(
+            spectrum,
+            routes,
+            mod_table,
+            network=params.network,
+            fusion_root=params.fusion_root,
+            band_slots=dict(zip(params.bands, params.band_slots, strict=True)),
+            k_paths=params.k_paths,
+            max_segments=params.max_segments,
+            can_partially_serve=params.can_partially_serve,
+        )
+    elif params.physical:
         controller = (GroomingController if params.grooming else PhysicalController)(
             spectrum,
             routes,
@@ -77,6 +90,7 @@ def build_context(
             k_paths=params.k_paths,
             max_segments=params.max_segments,
             can_partially_serve=params.can_partially_serve,
+            snr_recheck=params.snr_recheck,
         )
     else:
         controller = Controller(
@@ -108,8 +122,8 @@ def run_iteration(ctx: SimContext, erlang: float, iteration: int) -> IterationRe
         params.k_paths,
         params.cores_per_link,
         bands=params.bands,
-        physical=params.physical,
-        measured_utilization=params.grooming,
+        physical=params.physical or params.external,
+        measured_utilization=params.grooming or params.external,
         partial_distribution=params.request_distribution if params.can_partially_serve else None,
     )
     if isinstance(controller, GroomingController):

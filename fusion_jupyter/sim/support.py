@@ -31,8 +31,11 @@ from fusion_jupyter.sim.topology import CORE_NODE_FILES, SHIPPED_NETWORKS
 
 RawConfig = Mapping[str, Mapping[str, str]]
 
-#: Routing methods modelled; FUSION runs ``shortest_path`` as k_shortest_path with k = 1.
-ROUTE_METHODS = ("k_shortest_path", "shortest_path")
+#: Routing methods modelled; FUSION runs ``shortest_path`` as k_shortest_path with k = 1,
+#: and ``external_ksp`` reads its paths from FUSION's pre-calculated files.
+ROUTE_METHODS = ("k_shortest_path", "shortest_path", "external_ksp")
+#: FUSION's per-slot formats and SNR from its pre-calculated files.
+EXTERNAL_SNR = "snr_e2e_external_resources"
 #: Spectrum bands FUSION knows besides C (``fusion/core/simulation.py``).
 OTHER_BANDS = ("l_band", "s_band", "o_band", "e_band")
 
@@ -51,12 +54,18 @@ class Supported:
 
 #: Keys that change FUSION's decisions, and the values this model implements.
 SUPPORTED: tuple[Supported, ...] = (
-    Supported("route_method", ROUTE_METHODS, "k shortest paths by length"),
+    Supported(
+        "route_method",
+        ROUTE_METHODS,
+        "k shortest paths by length, or FUSION's pre-calculated ones with "
+        f"snr_type = {EXTERNAL_SNR}",
+    ),
     Supported("allocation_method", ("first_fit",), "first fit"),
     Supported(
         "snr_type",
-        ("None", "gsnr"),
-        "the reach table only, or FUSION's GSNR in the C band with dynamic_lps = True",
+        ("None", "gsnr", EXTERNAL_SNR),
+        "the reach table only, FUSION's GSNR with dynamic_lps = True, or its pre-calculated "
+        "formats and SNR with external_ksp, the fixed grid and dynamic_lps",
     ),
     Supported(
         "dynamic_lps",
@@ -71,7 +80,8 @@ SUPPORTED: tuple[Supported, ...] = (
     Supported(
         "fixed_grid",
         (False, True),
-        "the flexible grid, or the fixed grid with grooming (is_grooming_enabled = True)",
+        "the flexible grid, or the fixed grid with grooming (is_grooming_enabled = True) "
+        f"or with snr_type = {EXTERNAL_SNR}",
     ),
     Supported(
         "spectrum_priority",
@@ -85,9 +95,9 @@ SUPPORTED: tuple[Supported, ...] = (
     ),
     Supported(
         "snr_recheck",
-        (False,),
-        "no SNR recheck; FUSION (973983bc) itself crashes with it: TypeError: "
-        "get_overlapping_lightpaths() got an unexpected keyword argument 'include_all_bands'",
+        (False, True),
+        "FUSION's re-evaluation of the lightpaths a new one overlaps, as FUSION computes it "
+        "once its call to get_overlapping_lightpaths is fixed (see the simulator's README)",
     ),
     Supported("multi_fiber", (False,), "one fibre per link"),
     Supported("const_link_weight", (False,), "routing by length in km"),
@@ -122,8 +132,9 @@ def check_supported(config: RawConfig, fusion_root: str | Path | None = None) ->
     """
     values = fusion_ini.flatten(config).values
     problems = [p for rule in SUPPORTED if (p := _check_rule(values, rule))]
-    for check in (_check_bands, _check_network, _check_erlangs, _check_physical):
+    for check in (_check_bands, _check_network, _check_erlangs, _check_physical, _check_recheck):
         problems.extend(check(values))
+    problems.extend(check_external(values, fusion_root))
     problems.extend(_check_modulation(values, fusion_root))
     return problems
 
@@ -151,14 +162,17 @@ def _check_rule(values: Mapping[str, Any], rule: Supported) -> Problem | None:
 def _check_bands(values: Mapping[str, Any]) -> list[Problem]:
     """FUSION adds every band with a non-zero slot count; C, and C+L with the GSNR."""
     multi_band_gsnr = values.get("snr_type") == "gsnr" and bool(values.get("dynamic_lps"))
+    external = values.get("snr_type") == EXTERNAL_SNR
     problems = []
     for band in OTHER_BANDS:
         if not values.get(band) or (band == "l_band" and multi_band_gsnr):
             continue
+        if external and band in ("l_band", "s_band"):
+            continue  # the files index L, C and S slots; check_external checks the count
         modelled = (
             "the C band, and C+L (l_band) with snr_type = gsnr and dynamic_lps = True"
             if band == "l_band"
-            else "the C band, and C+L with the GSNR"
+            else f"the C band, C+L with the GSNR, and C+L+S with snr_type = {EXTERNAL_SNR}"
         )
         problems.append(
             _problem(
@@ -233,12 +247,12 @@ def _check_physical(values: Mapping[str, Any]) -> list[Problem]:
                 "reference it matches",
             )
         )
-    if fixed and not grooming:
+    if fixed and not grooming and values.get("snr_type") != EXTERNAL_SNR:
         problems.append(
             _problem(
                 "fixed_grid",
                 "fixed_grid = True is modelled only with is_grooming_enabled = True "
-                "(and the GSNR with dynamic slicing)",
+                f"(and the GSNR with dynamic slicing) or with snr_type = {EXTERNAL_SNR}",
             )
         )
     if gsnr and values.get("pre_calc_mod_selection"):
@@ -249,6 +263,36 @@ def _check_physical(values: Mapping[str, Any]) -> list[Problem]:
             )
         )
     return problems
+
+
+#: Core counts for which FUSION knows a layout, so that a core has adjacent cores
+#: (``fusion/utils/spectrum.py: adjacent_core_indices``; other counts have none).
+CORE_LAYOUTS = (4, 7, 13, 19)
+
+
+def _check_recheck(values: Mapping[str, Any]) -> list[Problem]:
+    """SNR recheck of adjacent cores (FUSION's default) where a core has neighbours.
+
+    Without the GSNR FUSION's recheck never finds a lightpath to re-evaluate (it keeps
+    its lightpath list only with dynamic slicing or grooming), so it changes nothing.
+    """
+    cores = values.get("cores_per_link")
+    if not (
+        values.get("snr_recheck")
+        and values.get("snr_type") == "gsnr"
+        and values.get("recheck_adjacent_cores", True)
+        and cores in CORE_LAYOUTS
+    ):
+        return []
+    return [
+        _problem(
+            "recheck_adjacent_cores",
+            f"snr_recheck = True with recheck_adjacent_cores = True (FUSION's default) on "
+            f"cores_per_link = {cores} also rechecks the lightpaths of adjacent cores; the "
+            "built-in simulator models the recheck of the same core only "
+            "(recheck_adjacent_cores = False)",
+        )
+    ]
 
 
 def _check_network(values: Mapping[str, Any]) -> list[Problem]:
@@ -356,3 +400,72 @@ def _check_bandwidths(values: Mapping[str, Any], bandwidths: list[int]) -> list[
             "FUSION needs the same bandwidths in both",
         )
     ]
+
+
+def check_external(values: Mapping[str, Any], fusion_root: str | Path | None) -> list[Problem]:
+    """FUSION's external resources are modelled as one combination (``external_snr.py``).
+
+    ``external_ksp`` with ``snr_e2e_external_resources`` on the fixed grid with dynamic
+    slicing, no guard slots, 4 cores per link (whose cores all read one SNR file; FUSION
+    ships no other) and the pre-calculated files present. Grooming and partial service
+    are refused by :func:`_check_physical` (they need the GSNR).
+    """
+    external = values.get("snr_type") == EXTERNAL_SNR
+    external_ksp = values.get("route_method") == "external_ksp"
+    if not external and not external_ksp:
+        return []
+    problems = []
+    if external_ksp and not external:
+        problems.append(
+            _problem(
+                "route_method",
+                f"route_method = external_ksp is modelled only with snr_type = {EXTERNAL_SNR}",
+            )
+        )
+    if not external:
+        return problems
+    required = (
+        ("route_method", "external_ksp", "FUSION's SNR lookup needs its pre-calculated paths"),
+        ("fixed_grid", True, "the flexible grid with external resources is not modelled"),
+        ("dynamic_lps", True, "FUSION's static slicing with external resources is not modelled"),
+        ("pre_calc_mod_selection", False, "pre-calculated formats by reach are not modelled"),
+        ("guard_slots", 0, "guard slots on the fixed grid are not modelled"),
+        ("cores_per_link", 4, "FUSION ships the SNR file of 4-core fibres only"),
+    )
+    for key, wanted, why in required:
+        value = values.get(key)
+        if value != wanted and not (wanted is False and value is None):
+            problems.append(
+                _problem(
+                    key,
+                    f"{key} = {_shown(value)} with snr_type = {EXTERNAL_SNR}: modelled only "
+                    f"with {key} = {_shown(wanted)} ({why})",
+                )
+            )
+    if problems:
+        return problems
+    # Imported here: only configs that name external resources pay for it.
+    from fusion_jupyter.sim.external import missing_files, slot_count
+
+    network = str(values.get("network"))
+    missing = missing_files(network, 4, fusion_root)
+    if missing:
+        return [
+            _problem(
+                "network",
+                f"network = {network} with snr_type = {EXTERNAL_SNR}: FUSION's pre-calculated "
+                f"files are missing ({', '.join(missing)}), and FUSION fails without them",
+            )
+        ]
+    widths = {band: int(values.get(band) or 0) for band in ("c_band", "l_band", "s_band")}
+    available = slot_count(network, 4, fusion_root)
+    if sum(widths.values()) > available:
+        shown = ", ".join(f"{band} = {slots}" for band, slots in widths.items())
+        problems.append(
+            _problem(
+                "c_band",
+                f"{shown} make {sum(widths.values())} slots, but FUSION's pre-calculated files "
+                f"for {network} have {available}: FUSION would index past them",
+            )
+        )
+    return problems

@@ -25,12 +25,12 @@ from tests.support import REPO_ROOT, wait_until
 from tests.support.browser import (
     JupyterLabServer,
     lab_page,
+    running_lab,
     screenshot,
-    start_jupyterlab,
     wait_for_left_panel_saved,
 )
+from tests.support.panel import PANEL, lab_command, open_panel, row
 
-PANEL = "#fusion-runs-panel"
 SIDEBAR_PNG = REPO_ROOT / "docs" / "images" / "sidebar.png"
 DARK_PNG = REPO_ROOT / "docs" / "images" / "dark-theme.png"
 
@@ -39,59 +39,17 @@ QUICK = {"general_settings": {"num_requests": 20000, "max_iters": 3}}
 SLOW = {"general_settings": {"num_requests": 200000, "max_iters": 20}}
 
 
-def row(run_id: str) -> str:
-    return f'{PANEL} .jp-FusionRun[data-run-id="{run_id}"]'
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLabServer]:
-    stale = installed_build_mismatch()
-    if stale:
-        pytest.fail(stale)
-    server = start_jupyterlab(
-        tmp_path_factory.mktemp("lab"), ["--FusionJupyter.max_concurrent_runs=4"]
-    )
-    try:
+    extra = ["--FusionJupyter.max_concurrent_runs=4"]
+    with running_lab(tmp_path_factory.mktemp("lab"), extra) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def page(lab: JupyterLabServer) -> Iterator[Any]:
     with lab_page(lab) as pg:
         yield pg
-
-
-def installed_build_mismatch() -> str | None:
-    """The installed labextension must be the one built from this checkout."""
-    import json
-
-    from jupyter_core.paths import jupyter_path
-
-    built = REPO_ROOT / "fusion_jupyter" / "labextension" / "package.json"
-    if not built.exists():
-        return "no built labextension: run `pip install -e .` (or `npm run build` in js/)"
-    want = json.loads(built.read_text())["jupyterlab"]["_build"]["load"]
-    for base in jupyter_path("labextensions"):
-        installed = Path(base) / "fusion-jupyter" / "package.json"
-        if installed.exists():
-            have = json.loads(installed.read_text())["jupyterlab"]["_build"]["load"]
-            if have != want:
-                return (
-                    f"{installed.parent} is not the build in {built.parent} ({have} != {want}): "
-                    "reinstall with `pip install -e .`"
-                )
-            return None
-    return "fusion-jupyter is not installed in any labextensions directory: `pip install .`"
-
-
-def open_panel(page: Any) -> None:
-    """Show the panel (idempotent: activating is not toggling, unlike a tab click)."""
-    page.evaluate("() => window.jupyterapp.restored.then(() => true)")
-    if not page.locator(PANEL).is_visible():
-        page.evaluate("() => window.jupyterapp.shell.activateById('fusion-runs-panel')")
-    page.wait_for_selector(f'{PANEL} .jp-FusionRuns-conn[data-state="open"]', timeout=20_000)
 
 
 def watch_rows(page: Any) -> None:
@@ -111,13 +69,6 @@ def watch_rows(page: Any) -> None:
 
 def seen(page: Any, run_id: str) -> list[tuple[str, float]]:
     return [(s, p) for rid, s, p in page.evaluate("window.__fusionSeen") if rid == run_id]
-
-
-def lab_command(page: Any, command: str, args: dict[str, Any] | None = None) -> Any:
-    return page.evaluate(
-        "([c, a]) => window.jupyterapp.commands.execute(c, a).then(() => true)",
-        [command, args or {}],
-    )
 
 
 # --------------------------------------------------------------------------- tests

@@ -14,8 +14,6 @@ from typing import Any
 
 import pytest
 
-from tests.browser.test_labextension import PANEL, open_panel, row
-from tests.browser.test_panel_sweeps import FITS, start_server
 from tests.support import wait_until
 from tests.support.browser import (
     JupyterLabServer,
@@ -23,6 +21,7 @@ from tests.support.browser import (
     new_page,
     screenshot,
 )
+from tests.support.panel import FITS, PANEL, open_panel, row, stub_lab
 
 NOTEBOOK = "nb7-test.ipynb"
 CELLS = """() => {
@@ -37,11 +36,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLabServer]:
     if importlib.util.find_spec("notebook") is None:
         pytest.fail("Notebook 7 tests need the notebook package (pip install -e '.[test]')")
     extra = ["--JupyterNotebookApp.expose_app_in_browser=True"]
-    server = start_server(tmp_path_factory.mktemp("nb7"), extra, extensions=("notebook",))
-    try:
+    with stub_lab(tmp_path_factory.mktemp("nb7"), extra, extensions=("notebook",)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -8,27 +8,15 @@ for a selector or a condition, never a fixed sleep.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.browser.test_labextension import (
-    PANEL,
-    installed_build_mismatch,
-    lab_command,
-    open_panel,
-    row,
-)
-from tests.support import stub_sim_command, wait_until
-from tests.support.browser import (
-    JupyterLabServer,
-    lab_page,
-    screenshot,
-    start_jupyterlab,
-)
+from tests.support import wait_until
+from tests.support.browser import JupyterLabServer, lab_page, screenshot
+from tests.support.panel import FITS, PANEL, lab_command, open_panel, row, stub_lab
 
 NEVER = {"stub": {"wait_for": "/nonexistent/never", "wait_timeout": 120}}
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
@@ -38,38 +26,10 @@ def sweep_row(sweep_id: str) -> str:
     return f'{PANEL} .jp-FusionSweep[data-sweep-id="{sweep_id}"]'
 
 
-def start_server(
-    base: Any, extra: list[str] | None = None, extensions: tuple[str, ...] = ()
-) -> JupyterLabServer:
-    """JupyterLab running the stub simulator, with a FUSION command that exists (so the
-    form offers FUSION's values too); ``extensions``: other server extensions enabled."""
-    stale = installed_build_mismatch()
-    if stale:
-        pytest.fail(stale)
-    config = base / "config"
-    config.mkdir(parents=True, exist_ok=True)
-    fusion = {
-        # (No behaviour flag here: the command line's would win over a run's [stub].)
-        "simulator_command": stub_sim_command(),
-        "fusion_command": "true",
-        "max_concurrent_runs": 4,
-    }
-    (config / "jupyter_server_config.json").write_text(json.dumps({"FusionJupyter": fusion}))
-    enabled = config / "jupyter_server_config.d"
-    enabled.mkdir(exist_ok=True)
-    for name in extensions:
-        on = {"ServerApp": {"jpserver_extensions": {name: True}}}
-        (enabled / f"{name}.json").write_text(json.dumps(on))
-    return start_jupyterlab(base, extra)
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLabServer]:
-    server = start_server(tmp_path_factory.mktemp("sweeps"))
-    try:
+    with stub_lab(tmp_path_factory.mktemp("sweeps")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -354,24 +314,6 @@ def test_titles_open_the_tabs_and_two_picked_runs_offer_compare(page: Any, lab: 
             arg=tab,
         )
 
-
-FITS = """(root) => {
-    const ctx = document.createElement('canvas').getContext('2d');
-    const cut = [];
-    for (const s of root.querySelectorAll('select')) {
-        const cs = getComputedStyle(s);
-        ctx.font = cs.font;
-        const room = s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
-        for (const o of s.options) {
-            if (ctx.measureText(o.text).width > room + 0.5) cut.push([s.className, o.text, room]);
-        }
-    }
-    const texts = '.jp-FusionRuns-title, .jp-FusionRuns-conn, .jp-FusionRuns-summaryText';
-    for (const el of root.querySelectorAll(texts)) {
-        if (el.scrollWidth > el.clientWidth) cut.push([el.className, el.textContent]);
-    }
-    return cut;
-}"""
 
 TITLE_LINES = """(el) => {
     const line = parseFloat(getComputedStyle(el).lineHeight) || 16;

@@ -21,8 +21,6 @@ from typing import Any
 import nbformat
 import pytest
 
-from tests.browser.test_labextension import lab_command
-from tests.browser.test_widgets_browser import KERNELSPEC, Notebook, wait_for
 from tests.support import REPO_ROOT
 from tests.support.browser import (
     JupyterLabServer,
@@ -31,6 +29,8 @@ from tests.support.browser import (
     running_lab,
     screenshot,
 )
+from tests.support.notebook import KERNELSPEC, Notebook, wait_for
+from tests.support.panel import lab_command
 
 SCREENSHOTS = REPO_ROOT / "docs" / "images"
 NOTEBOOK = "sweep-view.ipynb"

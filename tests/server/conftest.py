@@ -9,6 +9,9 @@ into this conftest they apply to tests/server only.
     app               that server's FusionJupyter extension
     api               ``await api(method, path, ...)`` -> (status, JSON or response)
     stub_server       (module) a real ``jupyter server`` subprocess, stub simulator
+    recorder          every message a widget sends (``FusionWidget.send`` replaced)
+    client            an embedded client with the stub simulator, for the widget tests
+                      (test_client.py has its own, over both backends)
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ from pytest_jupyter.jupyter_server import *  # noqa: F403 - pytest-jupyter's fix
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
+import fusion_jupyter as fj
 from fusion_jupyter.server.app import FusionJupyter
+from fusion_jupyter.widgets import FusionWidget
 from tests.support import stub_sim_command
 from tests.support.jupyter import JupyterServer, running_server
 from tests.support.server_app import Api, server_config
+from tests.support.widgets import Recorder
 
 
 @pytest.fixture
@@ -88,3 +94,32 @@ def stub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterSer
     fusion = {"simulator_command": stub_sim_command(), "max_concurrent_runs": 4}
     with running_server(tmp_path_factory.mktemp("server"), fusion=fusion) as srv:
         yield srv
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    rec = Recorder()
+
+    def send(self: FusionWidget, content: dict[str, Any], buffers: Any = None) -> None:
+        rec.send(self, content, buffers)
+
+    monkeypatch.setattr(FusionWidget, "send", send)
+    return rec
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[fj.Client]:
+    c = fj.connect(
+        embedded=True,
+        runs_dir=tmp_path / "runs",
+        db_url=f"sqlite:///{tmp_path}/runs.db",
+        simulator_command=stub_sim_command(),
+        max_concurrent_runs=4,
+        sync_interval_seconds=0.2,
+        progress_flush_seconds=0.1,
+        cancel_grace_seconds=2.0,
+    )
+    try:
+        yield c
+    finally:
+        c.close()

@@ -11,8 +11,8 @@ import pytest
 import fusion_jupyter as fj
 from fusion_jupyter.client import run as run_module
 from fusion_jupyter.widgets import SweepView
-from tests.server.test_widgets import Recorder, client, recorder  # noqa: F401 (fixtures)
 from tests.support import wait_until
+from tests.support.widgets import Recorder
 
 GRID = {"routing_settings.k_paths": [1, 2], "general_settings.max_iters": [1, 2]}
 
@@ -21,7 +21,7 @@ def stub_sweep(c: fj.Client, delay: float = 0.02) -> Any:
     return c.sweep("minimal", GRID, {"stub": {"delay": delay}}, name="k")
 
 
-def test_traits_and_a_bad_by(client: fj.Client, recorder: Recorder) -> None:  # noqa: F811
+def test_traits_and_a_bad_by(client: fj.Client, recorder: Recorder) -> None:
     sweep = stub_sweep(client)
     view = SweepView(sweep, by="routing_settings.k_paths", log_y=True)
     try:
@@ -40,8 +40,8 @@ def test_traits_and_a_bad_by(client: fj.Client, recorder: Recorder) -> None:  # 
 
 
 def test_the_kernel_pushes_the_curves_as_runs_end(
-    client: fj.Client,  # noqa: F811
-    recorder: Recorder,  # noqa: F811
+    client: fj.Client,
+    recorder: Recorder,
 ) -> None:
     sweep = stub_sweep(client, delay=0.2)
     view = SweepView(sweep)
@@ -69,8 +69,8 @@ def test_the_kernel_pushes_the_curves_as_runs_end(
 
 
 def test_a_sweep_is_its_view_in_a_notebook_and_a_figure_elsewhere(
-    client: fj.Client,  # noqa: F811
-    recorder: Recorder,  # noqa: F811
+    client: fj.Client,
+    recorder: Recorder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     shown: list[Any] = []

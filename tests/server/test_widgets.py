@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,70 +32,10 @@ from fusion_jupyter.widgets import (
 )
 from fusion_jupyter.widgets.relay import KernelRelay
 from tests.support import stub_sim_command, wait_until
+from tests.support.widgets import Recorder
 
 STATIC = Path(base.STATIC)
 ENTRIES = ["run_progress", "log_viewer", "artifact_table", "dashboard", "launcher", "sweep_view"]
-
-
-class Recorder:
-    """Every message widgets send, per widget (the comm's place)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.sent: dict[int, list[tuple[dict[str, Any], list[bytes]]]] = defaultdict(list)
-
-    def send(self, widget: FusionWidget, content: dict[str, Any], buffers: Any = None) -> None:
-        with self.lock:
-            self.sent[id(widget)].append((content, list(buffers or [])))
-
-    def stream(self, widget: FusionWidget) -> list[dict[str, Any]]:
-        """The relayed stream messages, in order."""
-        with self.lock:
-            items = list(self.sent[id(widget)])
-        return [m for c, _ in items if c.get("kind") == "fusion-frame" for m in c["messages"]]
-
-    def frames(self, widget: FusionWidget) -> int:
-        with self.lock:
-            return sum(1 for c, _ in self.sent[id(widget)] if c.get("kind") == "fusion-frame")
-
-    def reply(self, widget: FusionWidget, request_id: int, timeout: float = 10.0) -> Any:
-        def find() -> Any:
-            with self.lock:
-                for content, buffers in self.sent[id(widget)]:
-                    if content.get("kind") == "fusion-reply" and content.get("id") == request_id:
-                        return content, buffers
-            return None
-
-        return wait_until(find, timeout, f"reply {request_id}")
-
-
-@pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
-    rec = Recorder()
-
-    def send(self: FusionWidget, content: dict[str, Any], buffers: Any = None) -> None:
-        rec.send(self, content, buffers)
-
-    monkeypatch.setattr(FusionWidget, "send", send)
-    return rec
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[fj.Client]:
-    c = fj.connect(
-        embedded=True,
-        runs_dir=tmp_path / "runs",
-        db_url=f"sqlite:///{tmp_path}/runs.db",
-        simulator_command=stub_sim_command(),
-        max_concurrent_runs=4,
-        sync_interval_seconds=0.2,
-        progress_flush_seconds=0.1,
-        cancel_grace_seconds=2.0,
-    )
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 def fast_run(client: fj.Client, **stub: Any) -> Run:

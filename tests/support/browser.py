@@ -33,8 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.support import REPO_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -60,6 +58,28 @@ def chromium_missing_reason() -> str | None:
     except ImportError:
         return "the playwright Python package is not installed (test extra)"
     return None
+
+
+def installed_build_mismatch() -> str | None:
+    """Why the labextension JupyterLab loads is not the one built from this checkout, or
+    None when it is."""
+    from jupyter_core.paths import jupyter_path
+
+    built = REPO_ROOT / "fusion_jupyter" / "labextension" / "package.json"
+    if not built.exists():
+        return "no built labextension: run `pip install -e .` (or `npm run build` in js/)"
+    want = json.loads(built.read_text())["jupyterlab"]["_build"]["load"]
+    for base in jupyter_path("labextensions"):
+        installed = Path(base) / "fusion-jupyter" / "package.json"
+        if installed.exists():
+            have = json.loads(installed.read_text())["jupyterlab"]["_build"]["load"]
+            if have != want:
+                return (
+                    f"{installed.parent} is not the build in {built.parent} ({have} != {want}): "
+                    "reinstall with `pip install -e .`"
+                )
+            return None
+    return "fusion-jupyter is not installed in any labextensions directory: `pip install .`"
 
 
 def free_port() -> int:
@@ -283,10 +303,7 @@ def wait_for_left_panel_saved(
 
 @contextmanager
 def running_lab(base: Path, extra_args: list[str] | None = None) -> Iterator[JupyterLabServer]:
-    """A JupyterLab for a browser test module; a failure (not a skip) without chromium."""
-    reason = chromium_missing_reason()
-    if reason:  # CI installs both
-        pytest.fail(f"browser tests need Debian's chromium and playwright: {reason}")
+    """A JupyterLab for a browser test module, stopped at the end."""
     server = start_jupyterlab(base, extra_args)
     try:
         yield server

@@ -298,7 +298,6 @@ def test_the_engines_templates_are_supported(name):
         ("general_settings", "is_grooming_enabled", "True", "fixed_grid = True"),
         ("general_settings", "spectrum_priority", "BSC", "CSB"),
         ("general_settings", "fixed_grid", "True", "is_grooming_enabled = True"),
-        ("snr_settings", "snr_recheck", "True", "False"),
         ("spectrum_settings", "l_band", "320", "C+L (l_band) with snr_type = gsnr"),
         ("spectrum_settings", "s_band", "320", "the C band"),
         ("topology_settings", "network", "Atlantis", "NSFNet"),
@@ -327,6 +326,63 @@ def test_gsnr_is_modelled_with_dynamic_slicing_and_no_guard_slots_only():
     assert (
         check_supported(_template(MINIMAL, **gsnr, **dynamic, **no_guard, **partial, **csb)) == []
     )
+
+
+def test_snr_recheck_is_refused_only_where_it_would_recheck_adjacent_cores():
+    """FUSION's recheck filter adds adjacent cores (its default) on its 4-, 7-, 13- and
+    19-core layouts; the model rechecks the same core only."""
+    physical = {
+        "snr_type": ("snr_settings", "gsnr"),
+        "dynamic_lps": ("general_settings", "True"),
+        "guard_slots": ("general_settings", "0"),
+        "snr_recheck": ("snr_settings", "True"),
+    }
+    # minimal.ini: 3 cores (no layout, so no adjacent cores), recheck_adjacent_cores = False.
+    assert check_supported(_template(MINIMAL, **physical)) == []
+    four = {"cores_per_link": ("topology_settings", "4")}
+    assert check_supported(_template(MINIMAL, **physical, **four)) == []
+    adjacent = {"recheck_adjacent_cores": ("snr_settings", "True")}
+    (problem,) = check_supported(_template(MINIMAL, **physical, **four, **adjacent))
+    assert (problem.section, problem.key) == ("snr_settings", "recheck_adjacent_cores")
+    assert "cores_per_link = 4" in problem.message and "same core" in problem.message
+    # Without the GSNR FUSION's recheck has no lightpath to re-evaluate: nothing to refuse.
+    plain = {"snr_recheck": ("snr_settings", "True")}
+    assert check_supported(_template(MINIMAL, **plain, **four, **adjacent)) == []
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("general_settings", "route_method", "k_shortest_path"),
+        ("general_settings", "fixed_grid", "False"),
+        ("general_settings", "dynamic_lps", "False"),
+        ("general_settings", "can_partially_serve", "True"),
+        ("general_settings", "is_grooming_enabled", "True"),
+        ("general_settings", "guard_slots", "1"),
+        ("topology_settings", "cores_per_link", "7"),
+        ("topology_settings", "network", "Spainbackbone30"),
+        ("spectrum_settings", "s_band", "200"),
+    ],
+)
+def test_external_resources_are_modelled_as_fusions_fixture_combination(section, key, value):
+    """ext_snr_4core_cls_dy-slice's settings are modelled; each departure is refused by name."""
+    root = require_fusion_source()
+    case = root / "tests" / "fixtures" / "expected_results" / "ext_snr_4core_cls_dy-slice"
+    config_file = case / "ext_snr_4core_cls_dy-slice_config.ini"
+    assert check_supported(parse_text(config_file.read_text()), root) == []
+    config = parse_text(config_file.read_text())
+    config[section][key] = value
+    problems = check_supported(config, root)
+    assert {p.key for p in problems} == {key if key != "s_band" else "c_band"}
+    assert all(f"{key} = {value}" in p.message for p in problems)
+
+
+def test_external_ksp_is_modelled_only_with_external_resources():
+    problems = check_supported(
+        _template(MINIMAL, route_method=("general_settings", "external_ksp"))
+    )
+    assert [p.key for p in problems] == ["route_method"]
+    assert "snr_e2e_external_resources" in problems[0].message
 
 
 def test_distribution_must_match_the_modulation_table():

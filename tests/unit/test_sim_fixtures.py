@@ -22,35 +22,28 @@ from tests.support.fusion_source import require_fusion_source
 
 #: The settings that keep each refused fixture from running: every one must be named.
 GROOMING_CL = ("is_grooming_enabled = True with l_band",)
-RECHECK = ("snr_recheck = True",)
 EXPECTED: dict[str, tuple[str, ...]] = {
     "baseline_kspf_ff": (),
     "baseline_spf_ff": (),
     "epsilon_greedy_bandit": ("reinforcement-learning", "path_algorithm = epsilon_greedy_bandit"),
-    "ext_snr_4core_cls_dy-slice": (
-        "route_method = external_ksp",
-        "snr_type = snr_e2e_external_resources",
-        "fixed_grid = True",
-        "l_band = 80",
-        "s_band = 108",
-    ),
+    "ext_snr_4core_cls_dy-slice": (),
     "spain_C_fixed_grooming": (),
-    "spain_C_fixed_grooming_snr_recheck": RECHECK,
+    "spain_C_fixed_grooming_snr_recheck": (),
     "spain_C_flexi": (),
-    "spain_C_flexi_snr_recheck": RECHECK,
+    "spain_C_flexi_snr_recheck": (),
     # Named "fixed_grooming", but its config has neither (flexible grid, no grooming).
     "spain_mb_CL_fixed_grooming": (),
-    "spain_mb_CL_fixed_grooming_snr_recheck": GROOMING_CL + RECHECK,
+    "spain_mb_CL_fixed_grooming_snr_recheck": GROOMING_CL,
     "spain_mb_CL_flexi": (),
-    "spain_mb_CL_flexi_snr_recheck": RECHECK,
+    "spain_mb_CL_flexi_snr_recheck": (),
     "usbackbone_C_fixed_grooming": (),
-    "usbackbone_C_fixed_grooming_snr_recheck": RECHECK,
+    "usbackbone_C_fixed_grooming_snr_recheck": (),
     "usbackbone_C_flexi": (),
-    "usbackbone_C_flexi_snr_recheck": RECHECK,
+    "usbackbone_C_flexi_snr_recheck": (),
     "usbackbone_mb_CL_fixed_grooming": GROOMING_CL,
-    "usbackbone_mb_CL_fixed_grooming_snr_recheck": GROOMING_CL + RECHECK,
+    "usbackbone_mb_CL_fixed_grooming_snr_recheck": GROOMING_CL,
     "usbackbone_mb_CL_flexi": (),
-    "usbackbone_mb_CL_flexi_snr_recheck": RECHECK,
+    "usbackbone_mb_CL_flexi_snr_recheck": (),
     "xtar_slicing_pff": (
         "route_method = xt_aware",
         "allocation_method = priority_first",

@@ -365,10 +365,12 @@ def _fork_servers() -> list[int]:
     return found
 
 
-def test_the_fork_server_is_started_with_the_manager_not_by_the_first_run(manager):
+def test_the_fork_server_is_started_with_the_manager_not_by_the_first_run(tmp_path, db_url):
     """The first run does not wait for the fork server's interpreter to start."""
-    before = _fork_servers()
-    assert len(before) == 1
-    run = manager.create("minimal", {"general_settings": {"max_iters": 1}})
-    assert wait_terminal(manager, run.id).status == Status.COMPLETED
-    assert _fork_servers() == before  # that one forked the run's launcher
+    others = set(_fork_servers())  # any other test's, still running
+    with make_manager(tmp_path, db_url) as manager:
+        ours = set(_fork_servers()) - others
+        assert len(ours) == 1
+        run = manager.create("minimal", {"general_settings": {"max_iters": 1}})
+        assert wait_terminal(manager, run.id).status == Status.COMPLETED
+        assert set(_fork_servers()) - others == ours  # that one forked the run's launcher

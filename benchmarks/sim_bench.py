@@ -11,11 +11,15 @@ Prints:
 
 1. FUSION's 21 regression fixtures: the built-in simulator's verdict (identical to the
    expected files under FUSION's own comparison with exact equality, or refused with
-   its first reason), and wall seconds of a fresh process for the built-in simulator
-   (``python -m fusion_jupyter.sim ... --runner network_simulator``) and for FUSION
-   (its legacy runner, as its regression test runs the case:
+   its first reason), and wall and CPU seconds of a fresh process for the built-in
+   simulator (``python -m fusion_jupyter.sim ... --runner network_simulator``) and for
+   FUSION (its legacy runner, as its regression test runs the case:
    benchmarks/fusion_fixture_driver.py), start-up included; whether FUSION itself
-   reproduces the expected files is shown too.
+   reproduces the expected files is shown too. CPU seconds (user + system of the
+   process and its children) hardly depend on what else the machine runs; wall seconds
+   do. Both packages' sources are byte-compiled first, as an installed package is
+   (``pip install`` compiles it; with PYTHONDONTWRITEBYTECODE set, as on the shared
+   development machine, every start would otherwise compile them again).
 2. Seconds per request on a heavy config (FUSION's minimal.ini at 2000 Erlang, one
    iteration): FUSION's from the difference of two ``fusion-sim run_sim`` runs (so its
    start-up cancels out), the built-in simulator's in-process.
@@ -26,6 +30,7 @@ Prints:
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import json
 import os
@@ -70,11 +75,24 @@ class Fusion:
         return cls(script.parent / "python", script, script.parents[2] / "src")
 
 
-def _wall(command: list[str], cwd: Path, timeout: float = 900) -> tuple[float, int, int, str]:
-    """Wall seconds, exit code, peak RSS (KiB) and stdout of a fresh process.
+@dataclass
+class Timed:
+    """A finished process: wall and CPU seconds, exit code, peak RSS (KiB), its output."""
+
+    wall: float
+    cpu: float
+    code: int
+    rss_kib: int
+    out: str
+    err: str
+
+
+def _timed(command: list[str], cwd: Path, timeout: float = 900) -> Timed:
+    """Run a fresh process and measure it.
 
     The process gets its own session and is killed with its children after
-    ``timeout`` seconds (FUSION ignores SIGTERM, so SIGKILL).
+    ``timeout`` seconds (FUSION ignores SIGTERM, so SIGKILL). ``os.wait4`` reports the
+    CPU time of the process and of the children it waited for.
     """
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -88,13 +106,15 @@ def _wall(command: list[str], cwd: Path, timeout: float = 900) -> tuple[float, i
             _kill_group(child.pid)  # FUSION's worker processes, if any are left
         elapsed = time.perf_counter() - started
         out.seek(0)
-        text = out.read().decode(errors="replace")
-        code = os.waitstatus_to_exitcode(status)
-        if code != 0:  # the error the process died of, for the table
-            err.seek(0)
-            lines = err.read().decode(errors="replace").splitlines()
-            text += "\n".join([line for line in lines if "Error: " in line][-1:])
-    return elapsed, code, usage.ru_maxrss, text
+        err.seek(0)
+        return Timed(
+            wall=elapsed,
+            cpu=usage.ru_utime + usage.ru_stime,
+            code=os.waitstatus_to_exitcode(status),
+            rss_kib=usage.ru_maxrss,
+            out=out.read().decode(errors="replace"),
+            err=err.read().decode(errors="replace"),
+        )
 
 
 def _kill_group(pid: int) -> None:
@@ -118,19 +138,32 @@ def _compare(case: Path, produced_dir: Path) -> bool:
     return True
 
 
-def run_sim_case(case: Path, root: Path, repeat: int = 1) -> tuple[str, float | None]:
-    """The built-in simulator's verdict and wall seconds (median of ``repeat`` runs)."""
+@dataclass
+class Outcome:
+    """A verdict and, if the case ran, its wall and CPU seconds."""
+
+    verdict: str
+    wall: float | None = None
+    cpu: float | None = None
+
+
+def run_sim_case(case: Path, root: Path, repeat: int = 1) -> Outcome:
+    """The built-in simulator's verdict, and the median wall and CPU of ``repeat`` runs."""
     runs = [_run_sim_once(case, root) for _ in range(repeat)]
-    verdicts = {verdict for verdict, _ in runs}
-    seconds = sorted(s for _, s in runs if s is not None)
-    verdict = runs[0][0] if len(verdicts) == 1 else f"UNSTABLE {sorted(verdicts)}"
-    return verdict, seconds[len(seconds) // 2] if seconds else None
+    verdicts = {run.verdict for run in runs}
+    verdict = runs[0].verdict if len(verdicts) == 1 else f"UNSTABLE {sorted(verdicts)}"
+    return Outcome(verdict, _median([run.wall for run in runs]), _median([run.cpu for run in runs]))
 
 
-def _run_sim_once(case: Path, root: Path) -> tuple[str, float | None]:
+def _median(values: list[float | None]) -> float | None:
+    known = sorted(value for value in values if value is not None)
+    return known[len(known) // 2] if known else None
+
+
+def _run_sim_once(case: Path, root: Path) -> Outcome:
     refused = refusal_for_case(case)
     if refused:
-        return f"refused: {refused[0].key} (RL workflow)", None
+        return Outcome(f"refused: {refused[0].key} (RL workflow)")
     with tempfile.TemporaryDirectory() as work:
         out = Path(work) / "out"
         command = _sim_command(
@@ -139,51 +172,60 @@ def _run_sim_once(case: Path, root: Path) -> tuple[str, float | None]:
             *("--mod_assumption_path", str(case / "mod_formats.json")),
             *("--output_dir", str(out), "--progress_file", str(Path(work) / "p.jsonl")),
         )
-        started = time.perf_counter()
-        done = subprocess.run(command, cwd=work, capture_output=True, text=True, check=False)
-        elapsed = time.perf_counter() - started
-        if done.returncode == 2:
-            first = done.stderr.splitlines()[0].split("config error: ", 1)[-1]
-            return f"refused: {first.split(':')[0]} (+{len(done.stderr.splitlines()) - 1})", elapsed
-        if done.returncode != 0:
-            return f"crashed: {done.stderr.splitlines()[-1:]}", elapsed
-        return ("identical" if _compare(case, out) else "DIFFERENT"), elapsed
+        done = _timed(command, Path(work))
+        if done.code == 2:
+            lines = done.err.splitlines()
+            first = lines[0].split("config error: ", 1)[-1]
+            verdict = f"refused: {first.split(':')[0]} (+{len(lines) - 1})"
+        elif done.code != 0:
+            verdict = f"crashed: {done.err.splitlines()[-1:]}"
+        else:
+            verdict = "identical" if _compare(case, out) else "DIFFERENT"
+        return Outcome(verdict, done.wall, done.cpu)
 
 
-def run_fusion_case(case: Path, fusion: Fusion) -> tuple[str, float]:
-    """FUSION's wall seconds on one fixture, and whether it reproduced the expected files."""
+def run_fusion_case(case: Path, fusion: Fusion) -> Outcome:
+    """FUSION's seconds on one fixture, and whether it reproduced the expected files."""
     driver = PROJECT / "benchmarks" / "fusion_fixture_driver.py"
     copy = fusion.root.joinpath(*FIXTURES_DIR, case.name)  # FUSION writes under its own root
-    elapsed, code, _, out = _wall([str(fusion.python), str(driver), str(copy)], fusion.root)
-    if code != 0:
-        return f"crashed: {out.strip()[:100]}", elapsed
-    produced = Path(out.strip().splitlines()[-1])
-    return ("reproduces" if _compare(case, produced) else "differs"), elapsed
+    done = _timed([str(fusion.python), str(driver), str(copy)], fusion.root)
+    if done.code != 0:
+        errors = [line for line in done.err.splitlines() if "Error: " in line][-1:]
+        return Outcome(f"crashed: {' '.join(errors)[:100]}", done.wall, done.cpu)
+    produced = Path(done.out.strip().splitlines()[-1])
+    return Outcome("reproduces" if _compare(case, produced) else "differs", done.wall, done.cpu)
 
 
 def fixture_table(
     cases: list[str], fusion: Fusion | None, root: Path, run_sim: bool = True, repeat: int = 1
 ) -> None:
-    print("\n## FUSION's regression fixtures (wall seconds of a fresh process, start-up included)")
-    print("| fixture | built-in simulator | sim s | FUSION s | FUSION vs expected | speed-up |")
-    print("| --- | --- | ---: | ---: | --- | ---: |")
+    print("\n## FUSION's regression fixtures (fresh processes, start-up included)")
+    print(
+        "| fixture | built-in simulator | sim wall s | sim CPU s | FUSION wall s | FUSION CPU s "
+        "| FUSION vs expected | speed-up wall | speed-up CPU |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
     for case in discover(root):
         if cases and case.name not in cases:
             continue
-        verdict, sim_s = run_sim_case(case, root, repeat) if run_sim else ("not run", None)
-        fusion_note, fusion_s = ("not run", None)
-        if fusion is not None:
-            fusion_note, fusion_s = run_fusion_case(case, fusion)
-        speed = f"{fusion_s / sim_s:.0f}x" if sim_s and fusion_s and verdict == "identical" else ""
+        ours = run_sim_case(case, root, repeat) if run_sim else Outcome("not run")
+        theirs = run_fusion_case(case, fusion) if fusion is not None else Outcome("not run")
+        identical = ours.verdict == "identical"
         print(
-            f"| {case.name} | {verdict} | {_fmt(sim_s)} | {_fmt(fusion_s)} | {fusion_note} "
-            f"| {speed} |",
+            f"| {case.name} | {ours.verdict} | {_fmt(ours.wall)} | {_fmt(ours.cpu)} "
+            f"| {_fmt(theirs.wall)} | {_fmt(theirs.cpu)} | {theirs.verdict} "
+            f"| {_ratio(theirs.wall, ours.wall, identical)} "
+            f"| {_ratio(theirs.cpu, ours.cpu, identical)} |",
             flush=True,
         )
 
 
 def _fmt(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.2f}"
+
+
+def _ratio(theirs: float | None, ours: float | None, identical: bool) -> str:
+    return f"{theirs / ours:.0f}x" if theirs and ours and identical else ""
 
 
 def per_request(fusion: Fusion | None, templates: Path) -> None:
@@ -196,12 +238,14 @@ def per_request(fusion: Fusion | None, templates: Path) -> None:
     params = load_params(minimal, {**HEAVY, "num_requests": str(requests)})
     ctx = build_context(params)
     simulate(params, ctx=ctx)  # warm the path table
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     (point,) = simulate(params, ctx=ctx)
     ours = (time.perf_counter() - started) / requests
+    ours_cpu = (time.process_time() - cpu_started) / requests
     print(
-        f"built-in simulator: {ours * 1e6:.1f} us/request ({1 / ours:,.0f} requests/s; "
-        f"{requests} requests, blocking {point.stats.blocking[0]:.4f})"
+        f"built-in simulator: {ours * 1e6:.1f} us/request wall, {ours_cpu * 1e6:.1f} us CPU "
+        f"({1 / ours:,.0f} requests/s; {requests} requests, "
+        f"blocking {point.stats.blocking[0]:.4f})"
     )
     if fusion is None:
         return
@@ -209,8 +253,9 @@ def per_request(fusion: Fusion | None, templates: Path) -> None:
     for n in (1000, 3000):
         flags = [f"--{k}={v}" for k, v in {**HEAVY, "num_requests": str(n)}.items()]
         command = [str(fusion.script), "run_sim", "--config_path", str(minimal), "--run_id", "b"]
-        walls[n], code, _, _ = _wall([*command, *flags], fusion.root)
-        assert code == 0, f"FUSION exited {code}"
+        done = _timed([*command, *flags], fusion.root)
+        assert done.code == 0, f"FUSION exited {done.code}"
+        walls[n] = done.wall
     theirs = (walls[3000] - walls[1000]) / 2000
     print(
         f"FUSION: {theirs * 1e6:.0f} us/request ({walls[1000]:.1f} s for 1000 requests, "
@@ -224,9 +269,9 @@ def memory(templates: Path) -> None:
         flags = [f"--{k}={v}" for k, v in {**HEAVY, "num_requests": str(n)}.items()]
         with tempfile.TemporaryDirectory() as work:
             command = _sim_command(templates / "minimal.ini", *flags)
-            elapsed, code, rss, _ = _wall(command, Path(work))
-        assert code == 0, f"{n} requests exited {code}"
-        print(f"{n:>7} requests: {rss / 1024:.0f} MiB peak, {elapsed:.1f} s wall")
+            done = _timed(command, Path(work))
+        assert done.code == 0, f"{n} requests exited {done.code}"
+        print(f"{n:>7} requests: {done.rss_kib / 1024:.0f} MiB peak, {done.wall:.1f} s wall")
 
 
 def main() -> None:
@@ -244,6 +289,10 @@ def main() -> None:
     root = Path(os.environ.get("FUSION_JUPYTER_FUSION_SRC", PROJECT.parent / "shared" / "fusion"))
     assert root.joinpath(*FIXTURES_DIR).is_dir(), f"no FUSION fixtures under {root}"
     templates = root / "fusion" / "configs" / "templates"
+    # Compiled once here, as an installed package is, rather than at every start.
+    compileall.compile_dir(PROJECT / "fusion_jupyter", quiet=1)
+    if fusion is not None:
+        compileall.compile_dir(fusion.root / "fusion", quiet=1)
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if args.only in (None, "fixtures"):
         fixture_table(args.cases, fusion, root, run_sim=not args.no_sim, repeat=args.repeat)
@@ -251,6 +300,7 @@ def main() -> None:
         per_request(fusion, templates)
     if args.only in (None, "memory"):
         memory(templates)
+    print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -28,20 +28,6 @@ if TYPE_CHECKING:
         connect,
     )
 
-_CLIENT_EXPORTS = (
-    "AuthError",
-    "Client",
-    "ConflictError",
-    "FusionError",
-    "NotFoundError",
-    "Run",
-    "RunFailedError",
-    "Sweep",
-    "UnavailableError",
-    "ValidationError",
-    "connect",
-)
-
 __all__ = [
     "AuthError",
     "Client",
@@ -56,6 +42,8 @@ __all__ = [
     "__version__",
     "connect",
 ]
+#: What ``fj.<name>`` imports from :mod:`fusion_jupyter.client` when first used.
+_CLIENT_EXPORTS = frozenset(__all__) - {"__version__"}
 
 
 #: Subpackages reachable as attributes without importing them first (``fj.widgets``).

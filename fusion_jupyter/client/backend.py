@@ -9,6 +9,7 @@ those shapes from the engine in-process; the remote backend reads them off the w
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,95 +134,65 @@ class Session(Protocol):
         """Stop; nothing more is collected."""
 
 
-class Backend(Protocol):
+class Backend(ABC):
     """What :class:`~fusion_jupyter.client.Client` needs from the engine or the server.
 
-    Errors are raised as :mod:`fusion_jupyter.client.errors` exceptions.
+    The methods that are one REST call each are written here once, over :meth:`call`:
+    the remote backend sends the request over HTTP, the embedded one hands it to the
+    service in this process, so both make the very same request and the service applies
+    the very same checks and limits. Errors are raised as
+    :mod:`fusion_jupyter.client.errors` exceptions.
     """
 
     mode: Mode
 
+    @abstractmethod
     def describe(self) -> str:
         """Where this backend works: the server URL, or the engine's runs dir and database."""
 
+    @abstractmethod
     def close(self) -> None:
         """Release connections (the runs themselves are left alone)."""
 
-    def templates(self) -> list[JSON]:
-        """``[{name, description}]``."""
+    @abstractmethod
+    def call(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """One API call's JSON answer (None for 204); refusals raise client errors."""
 
-    def template(self, name: str) -> JSON:
-        """``{name, description, text, sections}``."""
+    @abstractmethod
+    def answer(self, request: Request) -> Reply:
+        """The reply to a raw API request, refusals included (for the widgets' relay)."""
 
-    def validate(
-        self, template: str | None, overrides: Mapping[str, Any], config: str | None = None
-    ) -> JSON:
-        """``{valid, errors, warnings}`` of a template (or a whole INI text) with overrides."""
+    @abstractmethod
+    def open_session(self, notify: Callable[[], None]) -> Session:
+        """A stream session as the server's WebSocket gives one (for the widgets' relay)."""
 
-    def save_template(
-        self, name: str, run_id: str | None, config: str | None, description: str, replace: bool
-    ) -> JSON:
-        """Save a run's frozen config, or a whole INI text, as a template."""
+    # ---- files --------------------------------------------------------------------
 
-    def create_run(self, spec: RunSpec) -> JSON:
-        """A new run."""
-
-    def list_runs(self, query: RunQuery, limit: int, cursor: str | None) -> JSON:
-        """``{runs, next_cursor}``, newest first."""
-
-    def get_run(self, run_id: str) -> JSON:
-        """One run."""
-
-    def cancel_run(self, run_id: str) -> JSON:
-        """Cancel; the run as it is afterwards."""
-
-    def delete_run(self, run_id: str, purge: bool) -> None:
-        """Forget a finished run (and remove its files with ``purge``)."""
-
-    def rerun(self, run_id: str) -> JSON:
-        """A new run with the same frozen config."""
-
-    def events(self, run_id: str, after: int, limit: int | None) -> list[JSON]:
-        """Progress events with ``seq > after``."""
-
-    def logs(
-        self, run_id: str, *, offset: int = 0, limit: int | None = None, tail: int | None = None
-    ) -> JSON:
-        """A log chunk ``{offset, next_offset, size, data}``: a byte range or the last lines."""
-
-    def artifacts(self, run_id: str) -> list[JSON]:
-        """``[{path, size, modified, kind}]``."""
-
+    @abstractmethod
     def read_artifact(self, run_id: str, path: str) -> bytes:
         """A file's bytes."""
 
+    @abstractmethod
     def download_artifact(self, run_id: str, path: str, dest: Path) -> None:
         """Copy a file to ``dest`` (a file path; written whole or not at all)."""
 
+    @abstractmethod
     def load_artifact(self, run_id: str, path: str) -> pd.DataFrame:
         """A table file as a DataFrame."""
 
+    @abstractmethod
     def results(self, run_id: str) -> pd.DataFrame:
         """The per-Erlang summary table."""
 
-    def create_sweep(self, spec: RunSpec, grid: Mapping[str, Sequence[Any]]) -> JSON:
-        """``{sweep, runs}``."""
+    # ---- live ---------------------------------------------------------------------
 
-    def get_sweep(self, sweep_id: str) -> JSON:
-        """``{sweep, runs}``."""
-
-    def list_sweeps(self, limit: int, cursor: str | None) -> JSON:
-        """``{sweeps, next_cursor}``, newest first, each with its status counts."""
-
-    def cancel_sweep(self, sweep_id: str) -> JSON:
-        """Cancel every active run of a sweep (a Slurm array at once); ``{sweep, runs}``."""
-
-    def rerun_failed_sweep(self, sweep_id: str) -> JSON:
-        """Rerun the sweep's failed runs, in the sweep; ``{sweep, runs, created}``."""
-
-    def delete_sweep(self, sweep_id: str, purge: bool) -> None:
-        """Forget a sweep and its runs (refused while one is active)."""
-
+    @abstractmethod
     def stream(
         self,
         run_id: str | None,
@@ -231,6 +202,7 @@ class Backend(Protocol):
     ) -> Stream:
         """Follow a run live (or every run's status when ``run_id`` is None)."""
 
+    @abstractmethod
     async def astream(
         self,
         run_id: str | None,
@@ -240,101 +212,97 @@ class Backend(Protocol):
     ) -> AsyncStream:
         """The asyncio twin of :meth:`stream`."""
 
-    def answer(self, request: Request) -> Reply:
-        """The reply to a raw API request, refusals included (for the widgets' relay)."""
-
-    def open_session(self, notify: Callable[[], None]) -> Session:
-        """A stream session as the server's WebSocket gives one (for the widgets' relay)."""
-
-
-class ApiCalls:
-    """The backend methods that are one REST call each, written once for both backends.
-
-    A backend supplies :meth:`call`: the remote one sends the request over HTTP, the
-    embedded one hands it to the service in this process. Both so make the very same
-    request, and the service applies the very same checks and limits to it.
-    """
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-    ) -> Any:
-        """One API call's JSON answer (None for 204); refusals raise client errors."""
-        raise NotImplementedError
+    # ---- one REST call each ---------------------------------------------------------
 
     def templates(self) -> list[JSON]:
+        """``[{name, description}]``."""
         return list(self.call("GET", "templates")["templates"])
 
     def template(self, name: str) -> JSON:
+        """``{name, description, text, sections}``."""
         return dict(self.call("GET", f"templates/{quote(name, safe='')}"))
 
     def validate(
         self, template: str | None, overrides: Mapping[str, Any], config: str | None = None
     ) -> JSON:
+        """``{valid, errors, warnings}`` of a template (or a whole INI text) with overrides."""
         body = RunSpec(template, overrides, config=config).body()
         return dict(self.call("POST", "configs/validate", body=body))
 
     def save_template(
         self, name: str, run_id: str | None, config: str | None, description: str, replace: bool
     ) -> JSON:
+        """Save a run's frozen config, or a whole INI text, as a template."""
         body: JSON = {"name": name, "description": description, "replace": replace}
         body.update({"run_id": run_id} if run_id is not None else {"config": config})
         return dict(self.call("POST", "templates", body=body))
 
     def create_run(self, spec: RunSpec) -> JSON:
+        """A new run."""
         return dict(self.call("POST", "runs", body=spec.body()))
 
     def list_runs(self, query: RunQuery, limit: int, cursor: str | None) -> JSON:
+        """``{runs, next_cursor}``, newest first."""
         params: dict[str, Any] = {**query.params(), "limit": limit, "cursor": cursor}
         return dict(self.call("GET", "runs", params=params))
 
     def get_run(self, run_id: str) -> JSON:
+        """One run."""
         return dict(self.call("GET", run_path(run_id)))
 
     def cancel_run(self, run_id: str) -> JSON:
+        """Cancel; the run as it is afterwards."""
         return dict(self.call("POST", run_path(run_id, "cancel")))
 
     def delete_run(self, run_id: str, purge: bool) -> None:
+        """Forget a finished run (and remove its files with ``purge``)."""
         self.call("DELETE", run_path(run_id), params={"purge": "true"} if purge else None)
 
     def rerun(self, run_id: str) -> JSON:
+        """A new run with the same frozen config."""
         return dict(self.call("POST", run_path(run_id, "rerun")))
 
     def events(self, run_id: str, after: int, limit: int | None) -> list[JSON]:
+        """Progress events with ``seq > after``."""
         params = {"after": after, "limit": limit}
         return list(self.call("GET", run_path(run_id, "progress"), params=params)["events"])
 
     def logs(
         self, run_id: str, *, offset: int = 0, limit: int | None = None, tail: int | None = None
     ) -> JSON:
+        """A log chunk ``{offset, next_offset, size, data}``: a byte range or the last lines."""
         params = {"tail": tail} if tail is not None else {"offset": offset, "limit": limit}
         return dict(self.call("GET", run_path(run_id, "logs"), params=params))
 
     def artifacts(self, run_id: str) -> list[JSON]:
+        """``[{path, size, modified, kind}]``."""
         return list(self.call("GET", run_path(run_id, "artifacts"))["artifacts"])
 
     def create_sweep(self, spec: RunSpec, grid: Mapping[str, Sequence[Any]]) -> JSON:
+        """``{sweep, runs}``."""
         body = {**spec.body(), "grid": {key: list(values) for key, values in grid.items()}}
         return dict(self.call("POST", "sweeps", body=body))
 
     def get_sweep(self, sweep_id: str) -> JSON:
-        return dict(self.call("GET", f"sweeps/{quote(sweep_id, safe='')}"))
+        """``{sweep, runs}``."""
+        return dict(self.call("GET", sweep_path(sweep_id)))
 
     def list_sweeps(self, limit: int, cursor: str | None) -> JSON:
+        """``{sweeps, next_cursor}``, newest first, each with its status counts."""
         return dict(self.call("GET", "sweeps", params={"limit": limit, "cursor": cursor}))
 
     def cancel_sweep(self, sweep_id: str) -> JSON:
-        return dict(self.call("POST", f"sweeps/{quote(sweep_id, safe='')}/cancel"))
+        """Cancel every active run of a sweep (a Slurm array at once); ``{sweep, runs}``."""
+        return dict(self.call("POST", sweep_path(sweep_id, "cancel")))
 
     def rerun_failed_sweep(self, sweep_id: str) -> JSON:
-        return dict(self.call("POST", f"sweeps/{quote(sweep_id, safe='')}/rerun-failed"))
+        """Rerun the sweep's failed runs, in the sweep; ``{sweep, runs, created}``."""
+        return dict(self.call("POST", sweep_path(sweep_id, "rerun-failed")))
 
     def delete_sweep(self, sweep_id: str, purge: bool) -> None:
+        """Forget a sweep and its runs (refused while one is active)."""
         params = {"purge": "true"} if purge else None
-        self.call("DELETE", f"sweeps/{quote(sweep_id, safe='')}", params=params)
+        self.call("DELETE", sweep_path(sweep_id), params=params)
 
 
 _DOTS = {".": "%2E", "..": "%2E%2E"}
@@ -343,6 +311,11 @@ _DOTS = {".": "%2E", "..": "%2E%2E"}
 def run_path(run_id: str, *rest: str) -> str:
     """The API path of a run (or of one of its resources), the id percent-encoded."""
     return "/".join(["runs", quote(run_id, safe=""), *rest])
+
+
+def sweep_path(sweep_id: str, *rest: str) -> str:
+    """The API path of a sweep (or of one of its actions), the id percent-encoded."""
+    return "/".join(["sweeps", quote(sweep_id, safe=""), *rest])
 
 
 def artifact_path(run_id: str, path: str) -> str:

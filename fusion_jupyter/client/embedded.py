@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from fusion_jupyter.client import errors
-from fusion_jupyter.client.backend import CHANNELS, ApiCalls, Message, Mode
+from fusion_jupyter.client.backend import CHANNELS, Backend, Message, Mode
 from fusion_jupyter.client.config_files import configured_engine_settings
 from fusion_jupyter.client.errors import engine_errors
 from fusion_jupyter.engine.hub import Subscription
@@ -108,7 +108,7 @@ class _SharedManagers:
 _SHARED = _SharedManagers()
 
 
-class EmbeddedBackend(ApiCalls):
+class EmbeddedBackend(Backend):
     """Calls a :class:`RunManager` started in this process (shared by the clients with the
     same settings), through the same service, checks and limits as the server.
 

@@ -32,7 +32,7 @@ from websockets.sync.client import connect as sconnect
 from fusion_jupyter.client import errors
 from fusion_jupyter.client.backend import (
     CHANNELS,
-    ApiCalls,
+    Backend,
     Message,
     Mode,
     artifact_path,
@@ -288,7 +288,7 @@ class ForwardedSession:
             return
 
 
-class RemoteBackend(ApiCalls):
+class RemoteBackend(Backend):
     """Talks to the fusion_jupyter server extension of a Jupyter server.
 
     Parameters

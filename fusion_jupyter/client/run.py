@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import pandas as pd
 
@@ -450,16 +450,8 @@ class Run:
         TimeoutError
             ``timeout`` passed first (the run goes on).
         """
-        reporter = make_reporter(self._unless_shown(progress), self.label)
-        watch = RunWatch(self, reporter)
-        try:
-            drive(
-                watch,
-                lambda: self._backend.stream(self.id, []),
-                Deadline(timeout, self.label),
-            )
-        finally:
-            reporter.close()
+        with RunWatch(self, make_reporter(self._unless_shown(progress), self.label)) as watch:
+            drive(watch, lambda: self._backend.stream(self.id, []), Deadline(timeout, self.label))
         return self._finished(raise_on_failure)
 
     async def wait_async(
@@ -471,16 +463,9 @@ class Run:
     ) -> Run:
         """:meth:`wait` for asyncio code (``await run.wait_async()``): the kernel stays
         responsive while the run goes on. Same parameters and result."""
-        reporter = make_reporter(self._unless_shown(progress), self.label)
-        watch = RunWatch(self, reporter)
-        try:
-            await adrive(
-                watch,
-                lambda: self._backend.astream(self.id, []),
-                Deadline(timeout, self.label),
-            )
-        finally:
-            reporter.close()
+        with RunWatch(self, make_reporter(self._unless_shown(progress), self.label)) as watch:
+            deadline = Deadline(timeout, self.label)
+            await adrive(watch, lambda: self._backend.astream(self.id, []), deadline)
         return self._finished(raise_on_failure)
 
     def _finished(self, raise_on_failure: bool) -> Run:
@@ -610,27 +595,49 @@ def _follow_quietly(run: Run, reporter: ProgressReporter) -> None:
         log.debug("live view of run %s stopped", run.id, exc_info=True)
 
 
-class RunWatch:
-    """Follows a run's status and folded progress (the engine folds its events) into the
-    Run and its display."""
+W = TypeVar("W", bound="_ShownWatch")
 
-    def __init__(self, run: Run, reporter: ProgressReporter) -> None:
-        self.run = run
+
+class _ShownWatch:
+    """What following a Run and following a Sweep share: re-reading the whole state when
+    the stream lagged or fell silent, and showing its snapshot after each change; the
+    display is closed at the end of a ``with`` block."""
+
+    def __init__(self, shown: Run | Sweep, reporter: ProgressReporter) -> None:
+        self.shown = shown
         self.reporter = reporter
         self.silence = Silence()
         self.lagged = False
 
     @property
     def done(self) -> bool:
-        return self.run.done
+        return self.shown.done
 
     def refresh(self) -> None:
-        self.run.refresh()
+        self.shown.refresh()
         self.lagged = False
         self._show()
 
     def stale(self) -> bool:
         return self.lagged or self.silence.too_long()
+
+    def _show(self) -> None:
+        self.reporter.update(self.shown.snapshot())
+
+    def __enter__(self: W) -> W:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.reporter.close()
+
+
+class RunWatch(_ShownWatch):
+    """Follows a run's status and folded progress (the engine folds its events) into the
+    Run and its display."""
+
+    def __init__(self, run: Run, reporter: ProgressReporter) -> None:
+        super().__init__(run, reporter)
+        self.run = run
 
     def feed(self, messages: list[Message]) -> None:
         self.silence.heard(messages)
@@ -651,9 +658,6 @@ class RunWatch:
         cached = self.run._data.get("progress") or {}
         if int(progress.get("seq", -1)) > int(cached.get("seq", -1)):
             self.run._data = {**self.run._data, "progress": {**cached, **progress}}
-
-    def _show(self) -> None:
-        self.reporter.update(self.run.snapshot())
 
 
 class LogWatch:
@@ -828,15 +832,8 @@ class Sweep:
         ``raise_on_failure`` raises :class:`RunFailedError` for the first run that
         did not complete.
         """
-        reporter = make_reporter(progress, f"sweep {self.id}")
-        try:
-            drive(
-                SweepWatch(self, reporter),
-                lambda: self._client.backend.stream(None),
-                self._deadline(timeout),
-            )
-        finally:
-            reporter.close()
+        with SweepWatch(self, make_reporter(progress, f"sweep {self.id}")) as watch:
+            drive(watch, lambda: self._client.backend.stream(None), self._deadline(timeout))
         return self._finished(raise_on_failure)
 
     async def wait_async(
@@ -847,15 +844,8 @@ class Sweep:
         raise_on_failure: bool = False,
     ) -> Sweep:
         """:meth:`wait` for asyncio code."""
-        reporter = make_reporter(progress, f"sweep {self.id}")
-        try:
-            await adrive(
-                SweepWatch(self, reporter),
-                lambda: self._client.backend.astream(None),
-                self._deadline(timeout),
-            )
-        finally:
-            reporter.close()
+        with SweepWatch(self, make_reporter(progress, f"sweep {self.id}")) as watch:
+            await adrive(watch, lambda: self._client.backend.astream(None), self._deadline(timeout))
         return self._finished(raise_on_failure)
 
     def _deadline(self, timeout: float | None) -> Deadline:
@@ -965,26 +955,12 @@ class Sweep:
         display.display(widget if widget is not None else display.HTML(self._repr_html_()))
 
 
-class SweepWatch:
+class SweepWatch(_ShownWatch):
     """Folds every run's status changes into a Sweep and its display."""
 
     def __init__(self, sweep: Sweep, reporter: ProgressReporter) -> None:
+        super().__init__(sweep, reporter)
         self.sweep = sweep
-        self.reporter = reporter
-        self.silence = Silence()
-        self.lagged = False
-
-    @property
-    def done(self) -> bool:
-        return self.sweep.done
-
-    def refresh(self) -> None:
-        self.sweep.refresh()
-        self.lagged = False
-        self.reporter.update(self.sweep.snapshot())
-
-    def stale(self) -> bool:
-        return self.lagged or self.silence.too_long()
 
     def feed(self, messages: list[Message]) -> None:
         self.silence.heard(messages)
@@ -998,4 +974,4 @@ class SweepWatch:
                 run._set(message["run"])
                 changed = True
         if changed:
-            self.reporter.update(self.sweep.snapshot())
+            self._show()

@@ -29,7 +29,7 @@ import time
 from typing import TYPE_CHECKING
 
 if not __package__:
-    # Run as a file with ``python -I -S`` (see executors.base.launcher_argv): skipping
+    # Run as a file with ``python -I -S`` (as the executors start it): skipping
     # site-packages saves most of Python's start-up, and the package is found here.
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 Event = dict[str, Any]
-READ_CHUNK = 1 << 20
 
 
 def parse_line(line: bytes, seq: int) -> Event:

@@ -508,15 +508,6 @@ class Store:
         page = [(sweep, counts[sweep.id]) for sweep in sweeps]
         return SweepPage(page, encode_cursor(sweeps[-1]) if more and sweeps else None)
 
-    def active_runs(self) -> list[Run]:
-        """Every active (PENDING, RUNNING, CANCELLING) run, oldest first."""
-        with self.read() as session:
-            return list(
-                session.scalars(
-                    select(Run).where(Run.status.in_(list(ACTIVE))).order_by(Run.created_at, Run.id)
-                )
-            )
-
     def active_statuses(self) -> dict[str, Status]:
         """Id -> status of every active run: the cheap query a sync makes."""
         with self.read() as session:

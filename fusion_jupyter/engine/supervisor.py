@@ -80,11 +80,6 @@ class ExitWatcher:
             if fd is not None:
                 self._close(fd)
 
-    def watching(self, key: str) -> bool:
-        """Whether ``key`` is being watched."""
-        with self._lock:
-            return key in self._fds
-
     def _close(self, fd: int) -> None:
         with suppress(KeyError, ValueError):
             self._selector.unregister(fd)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from fusion_jupyter.engine.manager import RunManager
+from fusion_jupyter.engine.settings import setting
 from fusion_jupyter.server.fanout import Fanout
 from fusion_jupyter.service.api import FusionService
 from fusion_jupyter.service.session import SessionLimits
@@ -28,14 +29,37 @@ SETTINGS_KEY = "fusion_jupyter_context"
 
 @dataclass(frozen=True)
 class StreamLimits:
-    """Bounds of the WebSocket ``stream``: per message in, per client out."""
+    """Bounds of the WebSocket ``stream``: per message in, per client out (the server's
+    ``ws_<name>`` traitlets)."""
 
-    max_message_bytes: int = 64 * 1024
-    max_subscriptions: int = 1_000
-    send_buffer_bytes: int = 4 << 20
-    stall_seconds: float = 30.0
-    log_chunk_bytes: int = 1 << 20
-    fanout_share: float = 0.1
+    max_message_bytes: int = setting(
+        "Largest message a client may send on the stream WebSocket.",
+        default=64 * 1024,
+    )
+    max_subscriptions: int = setting(
+        "Most runs one WebSocket may follow at once.",
+        default=1_000,
+    )
+    send_buffer_bytes: int = setting(
+        "Unsent bytes a client may have before nothing more is queued for it.",
+        default=4 << 20,
+    )
+    stall_seconds: float = setting(
+        "A client whose send buffer stays full this long is disconnected.",
+        default=30.0,
+    )
+    log_chunk_bytes: int = setting(
+        "Most log bytes read per subscription per frame.",
+        default=1 << 20,
+    )
+    fanout_share: float = setting(
+        "Most of the event loop's time that sending stream updates to clients may take "
+        "(more than 0, at most 1): after a round of frames that took t seconds of CPU, the "
+        "next waits until t / share after it began, and what is published meanwhile goes "
+        "into it. A few clients get every update at once; many clients of a busy run get "
+        "fewer, fuller frames. 1 sends every update as soon as the event loop gets to it.",
+        default=0.1,
+    )
 
 
 @dataclass

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fusion_jupyter.engine.errors import Problem, ValidationFailed
+from fusion_jupyter.engine.settings import setting
 from fusion_jupyter.service.errors import ApiError
 
 
@@ -21,10 +22,22 @@ from fusion_jupyter.service.errors import ApiError
 class RequestLimits:
     """Bounds on one request body (or one WebSocket message)."""
 
-    max_body_bytes: int = 1 << 20
-    max_json_depth: int = 32
-    max_json_keys: int = 10_000
-    max_string_length: int = 65_536
+    max_body_bytes: int = setting(
+        "Largest request body accepted; larger ones are answered 413.",
+        default=1 << 20,
+    )
+    max_json_depth: int = setting(
+        "Deepest nesting of a JSON body or WebSocket message.",
+        default=32,
+    )
+    max_json_keys: int = setting(
+        "Most object keys, in total, in one JSON body or WebSocket message.",
+        default=10_000,
+    )
+    max_string_length: int = setting(
+        "Longest string (in characters) in a JSON body or WebSocket message.",
+        default=65_536,
+    )
 
 
 def too_large(size: int, limit: int) -> ApiError:

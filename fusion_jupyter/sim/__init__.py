@@ -23,6 +23,7 @@ validating a config without importing pandas.
 from __future__ import annotations
 
 from importlib import import_module
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -32,6 +33,11 @@ if TYPE_CHECKING:
     from fusion_jupyter.sim.params import SimParams
     from fusion_jupyter.sim.simulation import simulate
     from fusion_jupyter.sim.support import check_supported
+
+#: The simulator's data files (FUSION's networks and tables, the shipped path tables).
+#: A plain path rather than importlib.resources, whose import (tempfile, shutil, ...)
+#: a small run's start-up notices; the package is always installed as files.
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 _EXPORTS = {
     "load_params": "load",

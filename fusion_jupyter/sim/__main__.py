@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from fusion_jupyter.sim.cli import main as _main
 
+#: Allocations between young-generation collections while simulating (CPython: 700).
+#: The event loop makes many short-lived tuples and few cycles, so collecting less
+#: often saves time (5-10 % on a C+L fixture) and memory stays bounded.
+GC_THRESHOLD = 50_000
+
 
 def main() -> None:
-    """Run the command line and exit with its code."""
+    """Run the command line and exit with its code.
+
+    Only the process entry point tunes the collector (``cli.main`` also runs in-process,
+    in tests and notebooks): what is imported so far is never collected again
+    (``gc.freeze``), and young collections are rarer.
+    """
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     sys.exit(_main())
 
 

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.sim.topology import fusion_data_root
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 #: FUSION's file-name prefix per network with pre-calculated resources.
 PREFIXES: dict[str, str] = {"USbackbone60": "USB6014", "Spainbackbone30": "SPNB3014"}
@@ -116,7 +118,7 @@ def slot_count(network: str, cores_per_link: int, fusion_root: str | Path | None
     """Slot indices the format file of ``cores_per_link`` (core 0's class) covers."""
     key = (adjacent_cores(cores_per_link, 0), cores_per_link)
     root = None if fusion_root is None else str(fusion_root)
-    return len(external_snr(network, root, key).formats[0])
+    return external_snr(network, root, key).slots
 
 
 @dataclass(frozen=True)
@@ -179,13 +181,19 @@ class ExternalSnr:
             raise ExternalResourceError(f"FUSION maps no SNR file to {key} for {network}")
         mf_name, snr_name = files
         base = pre_calc_dir(network, fusion_root)
-        self.formats: list[list[list[int]]] = _load(base.joinpath("modulations", mf_name)).tolist()
-        self.snr_db: list[list[list[float]]] = _load(base.joinpath("snr", snr_name)).tolist()
+        # Kept as arrays: only the columns of the paths requests use become Python values.
+        self._formats = _load(base.joinpath("modulations", mf_name))
+        self._snr_db = _load(base.joinpath("snr", snr_name))
+
+    @property
+    def slots(self) -> int:
+        """Slot indices the files cover."""
+        return int(self._formats.shape[1])
 
     def column(self, connection: int, path_index: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
         """Every slot's format key and SNR for one path of one connection."""
-        formats = tuple(slot[path_index] for slot in self.formats[connection])
-        snrs = tuple(slot[path_index] for slot in self.snr_db[connection])
+        formats = tuple(self._formats[connection, :, path_index].tolist())
+        snrs = tuple(self._snr_db[connection, :, path_index].tolist())
         return formats, snrs
 
 

@@ -113,7 +113,12 @@ class ExternalController(GroomingController):
         snr = external_snr(self.network, self.fusion_root, (adjacent_cores(cores, 0), cores))
         formats, snrs = snr.column(path.connection, index)
         return ExternalRoute(
-            base.nodes, base.links, path.length_km, base.link_lengths_km, formats, snrs
+            base.nodes,
+            base.links,
+            path.length_km,
+            base.link_lengths_km,
+            formats=formats,
+            snr_db=snrs,
         )
 
     def arrive(

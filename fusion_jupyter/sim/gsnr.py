@@ -85,6 +85,8 @@ class _Candidate(NamedTuple):
     p_ase_span: float
     #: ``(P / B) ** 3 * 8 / (27 pi D) * gamma ** 2 * L_eff``, the NLI factor before phi.
     nli_factor: float
+    #: Memo: each neighbouring channel's phi for this candidate.
+    phis: dict[Channel, float]
 
 
 class PhysicalLayer:
@@ -125,8 +127,10 @@ class Gsnr(PhysicalLayer):
         )
         self._l_eff_a = 1 / (2 * fiber.attenuation)
         self._ase_growth = math.exp(fiber.attenuation * self._length_m) - 1
-        self._neighbour_phi: dict[tuple[int, int, str, int, int], float] = {}
+        #: Candidates by (start, slots, band), each with its neighbours' phi memo.
+        self._candidates: dict[tuple[int, int, str], _Candidate] = {}
         self._links: dict[Hashable, float] = {}
+        self._entries = 0
 
     def path_db(
         self,
@@ -142,8 +146,8 @@ class Gsnr(PhysicalLayer):
         ``channels[i]`` are the lightpaths on the chosen core of the i-th link, sorted
         by start slot (FUSION scans the slots upwards and meets each lightpath at its
         lowest slot); the candidate itself is not among them. ``link_states[i]``, if
-        given, names the i-th link's current occupancy (it must change whenever its
-        channels do): a link's term is then memoised for that state.
+        given, names the i-th link's current occupancy (no other link or occupancy may
+        have the same name): a link's term is then memoised for that state.
         """
         candidate = self._candidate(start, slots, band)
         path_inverse: float = 0
@@ -155,9 +159,10 @@ class Gsnr(PhysicalLayer):
                 if key is not None:
                     self._links[key] = term
             path_inverse += term
-        if len(self._links) > CACHE_LIMIT or len(self._neighbour_phi) > CACHE_LIMIT:
+        if len(self._links) > CACHE_LIMIT or self._entries > CACHE_LIMIT:
             self._links.clear()
-            self._neighbour_phi.clear()
+            self._candidates.clear()
+            self._entries = 0
         return float(10 * np.log10(1 / path_inverse))
 
     def placed_path_db(
@@ -186,6 +191,13 @@ class Gsnr(PhysicalLayer):
         return float(10 * np.log10(1 / path_inverse))
 
     def _candidate(self, start: int, slots: int, band: str) -> _Candidate:
+        found = self._candidates.get((start, slots, band))
+        if found is None:
+            found = self._candidates[start, slots, band] = self._new_candidate(start, slots, band)
+            self._entries += 1
+        return found
+
+    def _new_candidate(self, start: int, slots: int, band: str) -> _Candidate:
         bw_per_slot = self.bw_per_slot
         fiber = self.fiber
         center_freq = fiber.frequency_start_c + start * bw_per_slot * GIGA
@@ -208,7 +220,14 @@ class Gsnr(PhysicalLayer):
             * self._l_eff
         )
         return _Candidate(
-            start, slots, center_freq, bandwidth, own_phi, p_ase_span, float(nli_factor)
+            start,
+            slots,
+            center_freq,
+            bandwidth,
+            float(own_phi),
+            p_ase_span,
+            float(nli_factor),
+            {},
         )
 
     def _channel_freq(self, start: int, slots: int) -> tuple[float, float]:
@@ -223,23 +242,26 @@ class Gsnr(PhysicalLayer):
         self, length_km: float, on_link: Sequence[Channel], candidate: _Candidate
     ) -> float:
         """Sum over the link's spans of 1 / span GSNR (linear), as FUSION adds them."""
-        cache = self._neighbour_phi
-        start, slots = candidate.start, candidate.slots
+        phis = candidate.phis
+        start = candidate.start
         sum_phi: float = 0
         own_added = False
         for channel in on_link:
             if not own_added and channel.start > start:
                 sum_phi += candidate.own_phi
                 own_added = True
-            key = (channel.start, channel.slots, channel.fmt, start, slots)
-            phi = cache.get(key)
+            phi = phis.get(channel)
             if phi is None:
-                phi = cache[key] = self._neighbour(channel, candidate)
+                phi = phis[channel] = self._neighbour(channel, candidate)
+                self._entries += 1
             sum_phi += phi
         if not own_added:
             sum_phi += candidate.own_phi
         p_nli_span = candidate.nli_factor * sum_phi * candidate.bandwidth
-        span_inverse = np.float64(self.input_power / (candidate.p_ase_span + p_nli_span)) ** -1
+        # numpy's power, as FUSION's; the float it gives is added as a Python float.
+        span_inverse = float(
+            np.float64(self.input_power / (candidate.p_ase_span + p_nli_span)) ** -1
+        )
         link_inverse: float = 0
         for _ in range(math.ceil(length_km / SPAN_KM)):
             # FUSION recomputes every span of a link and adds them one by one.
@@ -268,17 +290,42 @@ class Gsnr(PhysicalLayer):
         return float(phi)
 
 
-class _XpmGeometry(NamedTuple):
-    """Factors of FUSION's XPM term that do not depend on the link's power."""
+class _Xpm(NamedTuple):
+    """A neighbour's XPM factors for one candidate: all but the link's power and spans.
+
+    Each is a subexpression of FUSION's XPM term, computed as FUSION computes it, so
+    the term assembled from them (:meth:`MultiBandGsnr._link_terms`) is FUSION's float.
+    """
 
     fk_fc: float
     ak: float
+    ak_squared: float
     coeff: float
     denom: float
     atan_a: float
     atan_b: float
     term2_denom: float
     term2_log: float
+    #: ``(5 / 6) * (-1 * phi)`` and ``(-1 * phi) * pi`` for the neighbour's format.
+    num_phi: float
+    term2_phi: float
+
+
+class _CutMb(NamedTuple):
+    """The candidate's own figures, the same on every link (FUSION's f_i and b_i)."""
+
+    f_i: float
+    b_i: float
+    #: FUSION's ``2 * nsp * h * f_i * b_i``, the ASE factor before the power ratio.
+    ase_factor: float
+    #: The SPM term's power-independent factors: ``phi_i``, the denominator and the two
+    #: arcsinh values.
+    phi_i: float
+    spm_denom: float
+    asinh_a: float
+    asinh_b: float
+    #: Per neighbour band: ``{channel: _Xpm}``.
+    xpm: dict[str, dict[Channel, _Xpm]]
 
 
 class MultiBandGsnr(PhysicalLayer):
@@ -286,8 +333,11 @@ class MultiBandGsnr(PhysicalLayer):
 
     Unlike the C-band model, every term depends on the link's total launch power
     (one ``input_power`` per lightpath on the core, in both bands, plus one), so a
-    neighbour's terms are memoised per (neighbour, candidate, lightpaths on the link,
-    spans), each first computed with FUSION's scalar arithmetic.
+    neighbour's terms are memoised per (candidate, lightpaths on the link, spans) and
+    neighbour, and what does not depend on the power (the arctangents, arcsinhs and
+    logarithm among it) per candidate and neighbour; each is first computed with
+    FUSION's scalar arithmetic. The memos are nested, candidate and link first, so the
+    loop over a link's lightpaths hashes only the neighbour.
     """
 
     def _derive(self) -> None:
@@ -296,9 +346,24 @@ class MultiBandGsnr(PhysicalLayer):
         self._length_m = SPAN_KM * 1000
         alpha = fiber.attenuation
         self._l_eff = (1 - np.exp(-alpha * SPAN_KM * 10**3)) / alpha
-        self._terms: dict[tuple[object, ...], float] = {}
         self._links: dict[Hashable, tuple[float, float]] = {}
-        self._geometry: dict[tuple[str, int, int, float, float], _XpmGeometry] = {}
+        self._cuts: dict[tuple[str, int, int], _CutMb] = {}
+        #: (candidate, link power, spans) -> (SPM term, per band {channel: XPM term}).
+        self._nli_terms: dict[
+            tuple[str, int, int, float, int], tuple[float, list[dict[Channel, float]]]
+        ] = {}
+        #: Link power -> per band {channel: Raman profile term}.
+        self._profiles: dict[float, list[dict[Channel, float]]] = {}
+        #: (candidate, link power) -> its own profile term and FUSION's ASE numerator.
+        self._own: dict[tuple[str, int, int, float], tuple[float, float]] = {}
+        self._entries = 0
+
+    def _forget_when_full(self) -> None:
+        """Empty every memo once they hold CACHE_LIMIT entries, so memory stays flat."""
+        if self._entries > CACHE_LIMIT or len(self._links) > CACHE_LIMIT:
+            for memo in (self._links, self._cuts, self._nli_terms, self._profiles, self._own):
+                memo.clear()
+            self._entries = 0
 
     def path_db(
         self,
@@ -315,24 +380,10 @@ class MultiBandGsnr(PhysicalLayer):
         core in FUSION's band order (C, then L), each sorted by start slot;
         ``link_states`` as for :meth:`Gsnr.path_db`.
         """
-        if max(len(self._terms), len(self._links), len(self._geometry)) > CACHE_LIMIT:
-            self._terms.clear()
-            self._links.clear()
-            self._geometry.clear()
-        nli_inverse = 0.0
-        ase_inverse = 0.0
-        for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
-            key = None if link_states is None else (link_states[i], band, start, slots)
-            terms = None if key is None else self._links.get(key)
-            if terms is None:
-                terms = self._link_terms(length_km, on_link, start, slots, band)
-                if key is not None:
-                    self._links[key] = terms
-            nli_inverse += terms[0]
-            ase_inverse += terms[1]
-        lp_inverse = 0.0
-        lp_inverse += nli_inverse + ase_inverse
-        return float(10 * np.log10(1 / lp_inverse))
+        keys = None
+        if link_states is not None:
+            keys = [(state, band, start, slots) for state in link_states]
+        return self._path_db(link_lengths_km, channels, band, start, slots, keys, placed=False)
 
     def placed_path_db(
         self,
@@ -350,27 +401,31 @@ class MultiBandGsnr(PhysicalLayer):
         profile of the ASE (as the channel under test and as a channel met in the scan),
         but once in the NLI (its SPM, not an XPM neighbour).
         """
+        keys = [("placed", state, band, start, slots) for state in link_states]
+        return self._path_db(link_lengths_km, channels, band, start, slots, keys, placed=True)
+
+    def _path_db(
+        self,
+        link_lengths_km: Sequence[float],
+        channels: Sequence[Sequence[tuple[str, Sequence[Channel]]]],
+        band: str,
+        start: int,
+        slots: int,
+        keys: Sequence[Hashable] | None,
+        placed: bool,
+    ) -> float:
+        """Sum the links' inverse SNRs (memoised under ``keys``) as FUSION does."""
+        self._forget_when_full()
+        cut = self._cut(band, start, slots)
         nli_inverse = 0.0
         ase_inverse = 0.0
         for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
-            key = ("placed", link_states[i], band, start, slots)
-            terms = self._links.get(key)
+            key = None if keys is None else keys[i]
+            terms = None if key is None else self._links.get(key)
             if terms is None:
-                spans = math.ceil(length_km / SPAN_KM)
-                p_total: float = 1
-                p_total += sum(len(on_band) for _, on_band in on_link)
-                p_total *= self.input_power
-                others = [
-                    (
-                        channel_band,
-                        [c for c in on_band if channel_band != band or c.start != start],
-                    )
-                    for channel_band, on_band in on_link
-                ]
-                terms = self._links[key] = (
-                    self._nli(others, start, slots, band, p_total, spans),
-                    self._ase(on_link, start, slots, band, p_total, spans),
-                )
+                terms = self._link_terms(length_km, on_link, cut, (band, start, slots), placed)
+                if key is not None:
+                    self._links[key] = terms
             nli_inverse += terms[0]
             ase_inverse += terms[1]
         lp_inverse = 0.0
@@ -381,19 +436,121 @@ class MultiBandGsnr(PhysicalLayer):
         self,
         length_km: float,
         on_link: Sequence[tuple[str, Sequence[Channel]]],
-        start: int,
-        slots: int,
-        band: str,
+        cut: _CutMb,
+        candidate: tuple[str, int, int],
+        placed: bool = False,
     ) -> tuple[float, float]:
-        """One link's inverse NLI and ASE SNRs (FUSION's ``_gsnr_calc_mb`` loop body)."""
+        """One link's inverse NLI and ASE SNRs (FUSION's ``_gsnr_calc_mb`` loop body).
+
+        One pass over the link's lightpaths adds each one's XPM term (FUSION's
+        ``_compute_nli_mb``) and its Raman profile term (``_compute_ase_mb``), each sum
+        in FUSION's order. This is the hot loop of a C+L run: a memo miss assembles the
+        XPM term inline from its :class:`_Xpm` factors, in FUSION's operation order.
+        ``placed``: the candidate is among the lightpaths (:meth:`placed_path_db`), and
+        adds no XPM term of its own.
+        """
         spans = math.ceil(length_km / SPAN_KM)
         p_total: float = 1
-        p_total += sum(len(on_band) for _, on_band in on_link)
+        for _, on_band in on_link:
+            p_total += len(on_band)
         p_total *= self.input_power
-        return (
-            self._nli(on_link, start, slots, band, p_total, spans),
-            self._ase(on_link, start, slots, band, p_total, spans),
+        key = (*candidate, p_total, spans)
+        nli = self._nli_terms.get(key)
+        if nli is None:
+            nli = self._nli_terms[key] = (self._spm(cut, p_total, spans), [{} for _ in on_link])
+            self._entries += 1
+        profiles = self._profiles.get(p_total)
+        if profiles is None:
+            profiles = self._profiles[p_total] = [{} for _ in on_link]
+        own = self._own.get((*candidate, p_total))
+        if own is None:
+            own = self._own[(*candidate, p_total)] = self._own_profile(cut, p_total)
+            self._entries += 1
+        alpha = self.fiber.attenuation
+        alpha_squared = alpha**2
+        pc = p_total * self.fiber.raman_gain_slope
+        n_tilde = 0 if spans == 1 else spans
+        spm = 0.0
+        spm += nli[0]
+        xpm = 0.0
+        p_profile = 0.0
+        p_profile += own[0]
+        for band_index, (channel_band, on_band) in enumerate(on_link):
+            xpm_terms = nli[1][band_index]
+            band_profiles = profiles[band_index]
+            # A placed candidate is met in the scan: it adds to the profile, not the XPM.
+            itself = candidate[1] if placed and channel_band == candidate[0] else -1
+            for channel in on_band:
+                if channel.start != itself:
+                    term = xpm_terms.get(channel)
+                    if term is None:
+                        factors = self._xpm(cut, channel_band, channel)
+                        (fk_fc, ak, ak_squared, coeff, denom, atan_a, atan_b, t2_denom,
+                         t2_log, num_phi, t2_phi) = factors  # fmt: skip
+                        tk = (ak - pc * fk_fc) ** 2
+                        term1_a = ((tk - alpha_squared) / alpha) * atan_a
+                        term1_b = ((ak_squared - tk) / ak) * atan_b
+                        term1 = ((spans + num_phi) / denom) * (term1_a + term1_b)
+                        term2 = (5 / 3) * ((t2_phi * n_tilde * tk) / t2_denom) * t2_log
+                        term = xpm_terms[channel] = coeff * (term1 + term2)
+                        self._entries += 1
+                    xpm += term
+                profile = band_profiles.get(channel)
+                if profile is None:
+                    f_k, b_k = self._channel_frequency(channel.start, channel.slots, channel_band)
+                    profile = band_profiles[channel] = self._profile_term(f_k, b_k, p_total)
+                    self._entries += 1
+                p_profile += profile
+        p_profile = own[1] / p_profile
+        p_ase_span = cut.ase_factor * ((self.input_power / p_profile) - 1)
+        p_ase_link = p_ase_span * spans
+        return spm + xpm, float(p_ase_link / self.input_power)
+
+    def _cut(self, band: str, start: int, slots: int) -> _CutMb:
+        """The candidate's power-independent figures, computed once."""
+        key = (band, start, slots)
+        cut = self._cuts.get(key)
+        if cut is not None:
+            return cut
+        f_i, b_i = self._cut_frequency(start, slots, band)
+        f_k, _ = self._channel_frequency(start, slots, band)
+        if f_k != f_i:
+            # FUSION then looks up phi[None] and raises KeyError; say why instead.
+            raise ArithmeticError(
+                "the candidate lightpath's centre frequency differs from its own channel's"
+            )
+        fiber = self.fiber
+        pi = np.pi
+        alpha_i = alpha_bar_i = fiber.attenuation
+        ai = alpha_i + alpha_bar_i
+        phi_i = (1.5 * pi**2) * (fiber.gvd + 2 * fiber.gvd_slope * (f_i - self._f_c))
+        cut = self._cuts[key] = _CutMb(
+            f_i=f_i,
+            b_i=b_i,
+            ase_factor=2 * NSP[band] * PLANCK * f_i * b_i,
+            phi_i=phi_i,
+            spm_denom=(b_i**2) * phi_i * alpha_bar_i * (2 * alpha_i + alpha_bar_i),
+            asinh_a=float(np.arcsinh((phi_i * (b_i**2)) / (pi * alpha_i))),
+            asinh_b=float(np.arcsinh((phi_i * (b_i**2)) / (pi * ai))),
+            xpm={},
         )
+        self._entries += 1
+        return cut
+
+    def _own_profile(self, cut: _CutMb, p_total: float) -> tuple[float, float]:
+        """The candidate's Raman profile term and FUSION's ASE numerator, for this power."""
+        fiber = self.fiber
+        c_ri = fiber.raman_gain_slope
+        l_eff = self._l_eff
+        length_m = SPAN_KM * 10**3
+        own = self._profile_term(cut.f_i, cut.b_i, p_total)
+        numerator = (
+            p_total**2
+            * c_ri
+            * l_eff
+            * np.exp((-fiber.attenuation * length_m) - (p_total * c_ri * l_eff * cut.f_i))
+        )
+        return own, float(numerator)
 
     def _cut_frequency(self, start: int, slots: int, band: str) -> tuple[float, float]:
         """Centre frequency and bandwidth (Hz) of the candidate, FUSION's f_i and b_i."""
@@ -409,100 +566,35 @@ class MultiBandGsnr(PhysicalLayer):
         f_k = self.fiber.frequency_start(band) + ((start * self.bw_per_slot) + (b_k / 2)) * 10**9
         return f_k, b_k * 10**9
 
-    def _nli(
-        self,
-        on_link: Sequence[tuple[str, Sequence[Channel]]],
-        start: int,
-        slots: int,
-        band: str,
-        p_total: float,
-        spans: int,
-    ) -> float:
-        """FUSION's ``_compute_nli_mb``: SPM of the candidate plus XPM of every neighbour."""
-        # FUSION meets the candidate once in its slot scan; only it adds to the SPM.
-        spm = 0.0
-        f_i, b_i = self._cut_frequency(start, slots, band)
-        spm += self._spm(f_i, b_i, start, slots, band, p_total, spans)
-        xpm = 0.0
-        for channel_band, on_band in on_link:
-            for channel in on_band:
-                key = ("x", channel_band, channel, band, start, slots, p_total, spans)
-                term = self._terms.get(key)
-                if term is None:
-                    term = self._terms[key] = self._xpm(
-                        channel_band, channel, f_i, b_i, p_total, spans
-                    )
-                xpm += term
-        return spm + xpm
-
-    def _spm(
-        self, f_i: float, b_i: float, start: int, slots: int, band: str, p_total: float, spans: int
-    ) -> float:
+    def _spm(self, cut: _CutMb, p_total: float, spans: int) -> float:
         """The candidate's own term (FUSION's ``f_i == f_k`` branch)."""
-        f_k, _ = self._channel_frequency(start, slots, band)
-        if f_k != f_i:
-            # FUSION then looks up phi[None] and raises KeyError; say why instead.
-            raise ArithmeticError(
-                "the candidate lightpath's centre frequency differs from its own channel's"
-            )
-        key = ("s", band, start, slots, p_total, spans)
-        term = self._terms.get(key)
-        if term is not None:
-            return term
         fiber = self.fiber
         pi = np.pi
         gamma = fiber.non_linearity
         alpha_i = alpha_bar_i = fiber.attenuation
-        c_ri = fiber.raman_gain_slope
-        f_c = self._f_c
         p_i = self.input_power
-        ti = (alpha_i + alpha_bar_i - p_total * c_ri * (f_i - f_c)) ** 2
+        ti = (alpha_i + alpha_bar_i - p_total * fiber.raman_gain_slope * (cut.f_i - self._f_c)) ** 2
         ai = alpha_i + alpha_bar_i
-        phi_i = (1.5 * pi**2) * (fiber.gvd + 2 * fiber.gvd_slope * (f_i - f_c))
         num_spans_eps = spans ** (1 + 0.0001)
-        denom = (b_i**2) * phi_i * alpha_bar_i * (2 * alpha_i + alpha_bar_i)
-        coeff = (4 / 9) * (pi * (gamma**2) * num_spans_eps * (p_i**2)) / denom
-        term1 = ((ti - (alpha_i**2)) / alpha_i) * np.arcsinh((phi_i * (b_i**2)) / (pi * alpha_i))
-        term2 = ((ai**2 - ti) / ai) * np.arcsinh((phi_i * (b_i**2)) / (pi * ai))
-        term = self._terms[key] = float(coeff * (term1 + term2))
-        return term
+        coeff = (4 / 9) * (pi * (gamma**2) * num_spans_eps * (p_i**2)) / cut.spm_denom
+        term1 = ((ti - (alpha_i**2)) / alpha_i) * cut.asinh_a
+        term2 = ((ai**2 - ti) / ai) * cut.asinh_b
+        return float(coeff * (term1 + term2))
 
-    def _xpm(
-        self,
-        channel_band: str,
-        channel: Channel,
-        f_i: float,
-        b_i: float,
-        p_total: float,
-        spans: int,
-    ) -> float:
-        """A neighbour's XPM term (it never shares the candidate's slots or frequency).
+    def _xpm(self, cut: _CutMb, channel_band: str, channel: Channel) -> _Xpm:
+        """A neighbour's XPM factors for this candidate, computed once."""
+        by_channel = cut.xpm.get(channel_band)
+        if by_channel is None:
+            by_channel = cut.xpm[channel_band] = {}
+        factors = by_channel.get(channel)
+        if factors is None:
+            factors = by_channel[channel] = self._xpm_factors(cut, channel_band, channel)
+            self._entries += 1
+        return factors
 
-        Only FUSION's ``tk`` depends on the link's power; the rest (the arctangents and
-        the logarithm among it) is geometry, computed once per neighbour and candidate.
-        """
-        key = (channel_band, channel.start, channel.slots, f_i, b_i)
-        geometry = self._geometry.get(key)
-        if geometry is None:
-            geometry = self._geometry[key] = self._xpm_geometry(channel, channel_band, f_i, b_i)
-        alpha_k = alpha_bar_k = self.fiber.attenuation
-        pi = np.pi
-        tk = (alpha_k + alpha_bar_k - p_total * self.fiber.raman_gain_slope * geometry.fk_fc) ** 2
-        ak = geometry.ak
-        n_tilde = 0 if spans == 1 else spans
-        phi_mod = self.phi[channel.fmt]
-        xpm_num = spans + (5 / 6) * (-1 * phi_mod)
-        xpm_term1_a = ((tk - (alpha_k**2)) / alpha_k) * geometry.atan_a
-        xpm_term1_b = (((ak**2) - tk) / ak) * geometry.atan_b
-        xpm_term1 = (xpm_num / geometry.denom) * (xpm_term1_a + xpm_term1_b)
-        xpm_term2_num = -1 * phi_mod * pi * n_tilde * tk
-        xpm_term2 = (5 / 3) * (xpm_term2_num / geometry.term2_denom) * geometry.term2_log
-        return float(geometry.coeff * (xpm_term1 + xpm_term2))
-
-    def _xpm_geometry(
-        self, channel: Channel, channel_band: str, f_i: float, b_i: float
-    ) -> _XpmGeometry:
+    def _xpm_factors(self, cut: _CutMb, channel_band: str, channel: Channel) -> _Xpm:
         """The power-independent factors of FUSION's XPM term, its arithmetic unchanged."""
+        f_i, b_i = cut.f_i, cut.b_i
         f_k, b_k = self._channel_frequency(channel.start, channel.slots, channel_band)
         fiber = self.fiber
         pi = np.pi
@@ -515,50 +607,20 @@ class MultiBandGsnr(PhysicalLayer):
         ak = alpha_k + alpha_bar_k
         phi_i_k = (-4 * pi**2 * (f_k - f_i)) * (beta_2 + pi * beta_3 * (f_i + f_k - 2 * f_c))
         phi = (-4 * pi**2 * (beta_2 + pi * beta_3 * (f_i + f_k))) * self._length_m
-        return _XpmGeometry(
+        phi_mod = self.phi[channel.fmt]
+        return _Xpm(
             fk_fc=f_k - f_c,
             ak=ak,
+            ak_squared=ak**2,
             coeff=(32 / 27) * (((gamma**2) * (p_k**2)) / b_k),
             denom=phi_i_k * alpha_bar_k * (2 * alpha_k + alpha_bar_k),
             atan_a=float(np.arctan((phi_i_k * b_i) / alpha_k)),
             atan_b=float(np.arctan((phi_i_k * b_i) / ak)),
             term2_denom=abs(phi) * (b_k**2) * (alpha_k**2) * (ak**2),
             term2_log=(2 * fk_fi - b_k) * math.log((2 * fk_fi - b_k) / (2 * fk_fi + b_k)) + 2 * b_k,
+            num_phi=(5 / 6) * (-1 * phi_mod),
+            term2_phi=-1 * phi_mod * pi,
         )
-
-    def _ase(
-        self,
-        on_link: Sequence[tuple[str, Sequence[Channel]]],
-        start: int,
-        slots: int,
-        band: str,
-        p_total: float,
-        spans: int,
-    ) -> float:
-        """FUSION's ``_compute_ase_mb``: ASE with the link's Raman power profile."""
-        fiber = self.fiber
-        c_ri = fiber.raman_gain_slope
-        alpha = fiber.attenuation
-        l_eff = self._l_eff
-        f_i, b_i = self._cut_frequency(start, slots, band)
-        p_profile = 0.0
-        p_profile += self._profile_term(f_i, b_i, p_total)
-        for channel_band, on_band in on_link:
-            for channel in on_band:
-                key = ("a", channel_band, channel.start, channel.slots, p_total)
-                term = self._terms.get(key)
-                if term is None:
-                    f_k, b_k = self._channel_frequency(channel.start, channel.slots, channel_band)
-                    term = self._terms[key] = self._profile_term(f_k, b_k, p_total)
-                p_profile += term
-        length_m = SPAN_KM * 10**3
-        p_profile = (
-            p_total**2 * c_ri * l_eff * np.exp((-alpha * length_m) - (p_total * c_ri * l_eff * f_i))
-        ) / p_profile
-        nsp = NSP[band]
-        p_ase_span = 2 * nsp * PLANCK * f_i * b_i * ((self.input_power / p_profile) - 1)
-        p_ase_link = p_ase_span * spans
-        return float(p_ase_link / self.input_power)
 
     def _profile_term(self, f_k: float, b_k: float, p_total: float) -> float:
         """One channel's share of FUSION's Raman power profile."""

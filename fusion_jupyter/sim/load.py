@@ -123,6 +123,9 @@ def params_from_values(
         bw_per_slot=float(values.get("bw_per_slot", 12.5)),
         input_power=float(values.get("input_power", 0.001)),
         phi={str(k): v for k, v in (values.get("phi") or {}).items()},
+        xt_type=_optional_str(values.get("xt_type")),
+        beta=float(values.get("beta", 0.5)),
+        requested_xt={str(k): float(v) for k, v in (values.get("requested_xt") or {}).items()},
         snr_recheck=bool(values.get("snr_recheck", False)),
     )
 

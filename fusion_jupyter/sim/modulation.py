@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from fusion_jupyter.sim import DATA_DIR
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 #: FUSION's default table, relative to its root (its templates name it).
 SHIPPED_MOD_FILE = "data/json_input/example_mods/default_mod_formats.json"
@@ -40,7 +43,7 @@ ModTable = Mapping[int, tuple[ModFormat, ...]]
 
 
 def _shipped(relative: str) -> Traversable:
-    return resources.files("fusion_jupyter.sim").joinpath("data", "fusion", *relative.split("/"))
+    return DATA_DIR.joinpath("fusion", *relative.split("/"))
 
 
 def resolve_mod_path(value: str | None, fusion_root: str | Path | None = None) -> Traversable:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -233,9 +232,10 @@ def _csv_field(value: Any) -> str:
 
 
 def _replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    temporary = Path(name)
+    # Named by the process, created exclusively: only this process writes its result
+    # files, one at a time (tempfile.mkstemp would add its import to every start-up).
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
     try:
         write(temporary)
         temporary.replace(path)

@@ -100,6 +100,11 @@ class SimParams:
     input_power: float = 0.001
     #: ``phi`` per format; only the GSNR uses it.
     phi: Mapping[str, float] = field(default_factory=dict)
+    #: ``xt_type``, ``beta`` and ``requested_xt`` (dB per format): only XT-aware routing
+    #: and the XT check (``snr_type = xt_calculation``) use them.
+    xt_type: str | None = None
+    beta: float = 0.5
+    requested_xt: Mapping[str, float] = field(default_factory=dict)
     #: ``snr_recheck``: FUSION's re-evaluation of the lightpaths a new one overlaps
     #: (see :mod:`~fusion_jupyter.sim.recheck`).
     snr_recheck: bool = False
@@ -122,6 +127,11 @@ class SimParams:
     def physical(self) -> bool:
         """Whether decisions check FUSION's GSNR (``snr_type = gsnr``)."""
         return self.snr_type == "gsnr"
+
+    @property
+    def xt_aware(self) -> bool:
+        """Whether FUSION's XT-aware routing, priority-first fit and XT check decide."""
+        return self.route_method == "xt_aware"
 
     @property
     def external(self) -> bool:

@@ -79,9 +79,20 @@ class PhysicalController:
         self._channels: list[list[list[Channel]]] = [
             [[] for _ in range(spectrum.cores * spectrum.bands)] for _ in range(len(spectrum.masks))
         ]
-        #: Per link and core: a counter bumped whenever its channels change, so the
-        #: GSNR can memoise a link's term for its current occupancy.
+        #: Per link and core: each band's lightpaths in FUSION's band order, the lists
+        #: above (the C+L GSNR's view of a core).
+        self._core_bands: list[list[tuple[tuple[str, list[Channel]], ...]]] = [
+            [
+                tuple((band, on_link[core * len(bands) + i]) for i, band in enumerate(bands))
+                for core in range(spectrum.cores)
+            ]
+            for on_link in self._channels
+        ]
+        #: Per link and core: a stamp, unique over all links and cores, renewed whenever
+        #: its channels change, so the GSNR can memoise a link's term for its current
+        #: occupancy by the stamp alone.
         self._versions: list[list[int]] = [[0] * spectrum.cores for _ in range(len(spectrum.masks))]
+        self._stamp = 0
         #: FUSION's SNR recheck (``snr_recheck = True``), else None.
         self.recheck = Recheck(self) if snr_recheck else None
         self.clear()
@@ -93,9 +104,14 @@ class PhysicalController:
             for on_core in on_link:
                 on_core.clear()
         for versions in self._versions:
-            versions[:] = [version + 1 for version in versions]
+            for core in range(len(versions)):
+                versions[core] = self._next_stamp()
         if self.recheck is not None:
             self.recheck.clear()
+
+    def _next_stamp(self) -> int:
+        self._stamp += 1
+        return self._stamp
 
     def options(self, src: str, dst: str) -> tuple[PathOption, ...]:
         """The candidate paths of a pair (formats are chosen per request here)."""
@@ -133,7 +149,7 @@ class PhysicalController:
             for link in links:
                 on_segment = self._channels[link][segment]
                 del on_segment[bisect_left(on_segment, start, key=_first_slot)]
-                self._versions[link][lightpath.core] += 1
+                self._versions[link][lightpath.core] = self._next_stamp()
             if self.recheck is not None:
                 self.recheck.remove(links, lightpath.block)
 
@@ -237,15 +253,12 @@ class PhysicalController:
         lengths = route.link_lengths_km
         gsnr = self.gsnr
         core, band_index = divmod(fit.segment, len(self.bands))
-        states = [(link, core, self._versions[link][core]) for link in route.links]
+        versions = self._versions
+        states = [versions[link][core] for link in route.links]
         if isinstance(gsnr, Gsnr):
             channels = [self._channels[link][fit.segment] for link in route.links]
             return gsnr.path_db(lengths, channels, fit.start, fit.slots, "c", states)
-        first = fit.segment - band_index  # the core's first band
-        per_link = [
-            [(band, self._channels[link][first + i]) for i, band in enumerate(self.bands)]
-            for link in route.links
-        ]
+        per_link = [self._core_bands[link][core] for link in route.links]
         band = self.bands[band_index]
         return gsnr.path_db(lengths, per_link, fit.start, fit.slots, band, states)
 
@@ -258,7 +271,7 @@ class PhysicalController:
         core, band = divmod(fit.segment, len(self.bands))
         for link in route.links:
             insort(self._channels[link][fit.segment], channel, key=_first_slot)
-            self._versions[link][core] += 1
+            self._versions[link][core] = self._next_stamp()
         if self.recheck is not None:
             self.recheck.add(block, Placed(route, fit.segment, fit.start, fit.slots, fmt.name))
         return Lightpath(core, block, bandwidth, fmt, snr, self.bands[band])

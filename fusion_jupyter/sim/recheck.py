@@ -107,18 +107,14 @@ class Recheck:
         core, band_index = divmod(placed.segment, len(bands))
         channels = controller._channels
         versions = controller._versions
-        states = [(link, core, versions[link][core]) for link in route.links]
+        states = [versions[link][core] for link in route.links]
         gsnr = controller.gsnr
         if isinstance(gsnr, Gsnr):
             on_path = [channels[link][placed.segment] for link in route.links]
             return gsnr.placed_path_db(
                 route.link_lengths_km, on_path, placed.start, placed.slots, states
             )
-        first = placed.segment - band_index
-        per_link = [
-            [(band, channels[link][first + i]) for i, band in enumerate(bands)]
-            for link in route.links
-        ]
+        per_link = [controller._core_bands[link][core] for link in route.links]
         return gsnr.placed_path_db(
             route.link_lengths_km,
             per_link,

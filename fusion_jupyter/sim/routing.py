@@ -18,10 +18,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from itertools import islice, pairwise
 from typing import Any
 
+from fusion_jupyter.sim import DATA_DIR
 from fusion_jupyter.sim.topology import SHIPPED_NETWORKS, Topology
 
 #: Paths per ordered pair in the shipped tables.
@@ -38,6 +38,13 @@ class Route:
     length_km: float
     #: Length of each link along the path, km (the GSNR adds them up link by link).
     link_lengths_km: tuple[float, ...] = ()
+    #: FUSION's path weight when it is not the length (XT-aware routing's cost sum).
+    weight: float | None = None
+
+    @property
+    def path_weight(self) -> float:
+        """FUSION's ``path_weight``: the routing weight, by default the length in km."""
+        return self.length_km if self.weight is None else self.weight
 
     @property
     def hops(self) -> int:
@@ -84,7 +91,7 @@ def path_table(topology: Topology, k: int = SHIPPED_K) -> dict[str, Any]:
 
 @cache
 def _shipped_table(network: str) -> dict[str, Any] | None:
-    file = resources.files("fusion_jupyter.sim").joinpath("data", "paths", f"{network}.json")
+    file = DATA_DIR / "paths" / f"{network}.json"
     if not file.is_file():
         return None
     table: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))

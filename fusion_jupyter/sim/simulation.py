@@ -11,21 +11,22 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from fusion_jupyter.sim.controller import Allocation, Controller
-from fusion_jupyter.sim.external_snr import ExternalController
-from fusion_jupyter.sim.grooming import GroomedRequest, GroomingController
-from fusion_jupyter.sim.gsnr import Gsnr, MultiBandGsnr
 from fusion_jupyter.sim.modulation import ModTable, load_mod_table, resolve_mod_path
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
 from fusion_jupyter.sim.params import SimParams
-from fusion_jupyter.sim.physical import PhysicalController
 from fusion_jupyter.sim.routing import RouteTable
 from fusion_jupyter.sim.spectrum import Spectrum
 from fusion_jupyter.sim.stats import ErlangStats
 from fusion_jupyter.sim.tally import IterationResult, IterationTally
 from fusion_jupyter.sim.topology import Topology, load_topology
 from fusion_jupyter.sim.traffic import Event, bandwidth_quotas, stream_events
+
+if TYPE_CHECKING:
+    from fusion_jupyter.sim.grooming import GroomedRequest, GroomingController
+    from fusion_jupyter.sim.physical import PhysicalController
 
 
 @dataclass
@@ -39,6 +40,8 @@ class SimContext:
     bandwidths: list[int]
     quotas: list[int]
     controller: Controller | PhysicalController
+    #: Whether the controller grooms (its lightpaths outlive requests and are shared).
+    grooming: bool = False
 
     @property
     def mod_names(self) -> dict[int, list[str]]:
@@ -65,9 +68,36 @@ def build_context(
         len(topology.links), params.cores_per_link, params.c_band, params.band_slots
     )
     routes = RouteTable(topology, params.routing_k)
-    controller: Controller | PhysicalController
+    controller = _controller(params, spectrum, routes, mod_table)
+    grooming = not isinstance(controller, Controller) and _grooms(controller)
+    return SimContext(params, topology, mod_table, bandwidths, quotas, controller, grooming)
+
+
+def _controller(
+    params: SimParams, spectrum: Spectrum, routes: RouteTable, mod_table: ModTable
+) -> Controller | PhysicalController:
+    """The controller the config needs.
+
+    The physical layer's modules are imported only by a config that uses them: a run
+    without them starts a few milliseconds sooner, which a small run notices.
+    """
+    if params.xt_aware:
+        from fusion_jupyter.sim.xt_aware import XtAwareController
+
+        return XtAwareController(
+            spectrum,
+            routes,
+            mod_table,
+            max_segments=params.max_segments,
+            guard_slots=params.guard_slots,
+            xt_type=params.xt_type,
+            beta=params.beta,
+            requested_xt=params.requested_xt,
+        )
     if params.external:
-        controller = ExternalController(
+        from fusion_jupyter.sim.external_snr import ExternalController
+
+        return ExternalController(
             spectrum,
             routes,
             mod_table,
@@ -78,8 +108,12 @@ def build_context(
             max_segments=params.max_segments,
             can_partially_serve=params.can_partially_serve,
         )
-    elif params.physical:
-        controller = (GroomingController if params.grooming else PhysicalController)(
+    if params.physical:
+        from fusion_jupyter.sim.grooming import GroomingController
+        from fusion_jupyter.sim.gsnr import Gsnr, MultiBandGsnr
+        from fusion_jupyter.sim.physical import PhysicalController
+
+        return (GroomingController if params.grooming else PhysicalController)(
             spectrum,
             routes,
             mod_table,
@@ -92,16 +126,20 @@ def build_context(
             can_partially_serve=params.can_partially_serve,
             snr_recheck=params.snr_recheck,
         )
-    else:
-        controller = Controller(
-            spectrum,
-            routes,
-            mod_table,
-            max_segments=params.max_segments,
-            guard_slots=params.guard_slots,
-            pre_calc_mod_selection=params.pre_calc_mod_selection,
-        )
-    return SimContext(params, topology, mod_table, bandwidths, quotas, controller)
+    return Controller(
+        spectrum,
+        routes,
+        mod_table,
+        max_segments=params.max_segments,
+        guard_slots=params.guard_slots,
+        pre_calc_mod_selection=params.pre_calc_mod_selection,
+    )
+
+
+def _grooms(controller: PhysicalController) -> bool:
+    from fusion_jupyter.sim.grooming import GroomingController
+
+    return isinstance(controller, GroomingController)
 
 
 def run_iteration(ctx: SimContext, erlang: float, iteration: int) -> IterationResult:
@@ -122,12 +160,13 @@ def run_iteration(ctx: SimContext, erlang: float, iteration: int) -> IterationRe
         params.k_paths,
         params.cores_per_link,
         bands=params.bands,
-        physical=params.physical or params.external,
+        physical=params.physical or params.external or params.xt_aware,
+        xt=params.xt_aware,
         measured_utilization=params.grooming or params.external,
         partial_distribution=params.request_distribution if params.can_partially_serve else None,
     )
-    if isinstance(controller, GroomingController):
-        _process_groomed_events(ctx, controller, events, tally)
+    if ctx.grooming:
+        _process_groomed_events(ctx, cast("GroomingController", controller), events, tally)
     else:
         _process_events(ctx, events, tally)
     result = tally.result(iteration, sum(ctx.quotas), ctx.topology, ctx.mod_names)

@@ -33,9 +33,15 @@ RawConfig = Mapping[str, Mapping[str, str]]
 
 #: Routing methods modelled; FUSION runs ``shortest_path`` as k_shortest_path with k = 1,
 #: and ``external_ksp`` reads its paths from FUSION's pre-calculated files.
-ROUTE_METHODS = ("k_shortest_path", "shortest_path", "external_ksp")
+ROUTE_METHODS = ("k_shortest_path", "shortest_path", "external_ksp", "xt_aware")
 #: FUSION's per-slot formats and SNR from its pre-calculated files.
 EXTERNAL_SNR = "snr_e2e_external_resources"
+#: FUSION's XT-aware routing is modelled with these allocation and SNR settings.
+XT_COMBINATION = (
+    ("route_method", "xt_aware"),
+    ("allocation_method", "priority_first"),
+    ("snr_type", "xt_calculation"),
+)
 #: Spectrum bands FUSION knows besides C (``fusion/core/simulation.py``).
 OTHER_BANDS = ("l_band", "s_band", "o_band", "e_band")
 
@@ -57,15 +63,21 @@ SUPPORTED: tuple[Supported, ...] = (
     Supported(
         "route_method",
         ROUTE_METHODS,
-        "k shortest paths by length, or FUSION's pre-calculated ones with "
-        f"snr_type = {EXTERNAL_SNR}",
+        "k shortest paths by length, FUSION's pre-calculated ones with "
+        f"snr_type = {EXTERNAL_SNR}, or XT-aware routing with priority_first and "
+        "xt_calculation",
     ),
-    Supported("allocation_method", ("first_fit",), "first fit"),
+    Supported(
+        "allocation_method",
+        ("first_fit", "priority_first"),
+        "first fit, or FUSION's priority-first core order with xt_aware routing",
+    ),
     Supported(
         "snr_type",
-        ("None", "gsnr", EXTERNAL_SNR),
-        "the reach table only, FUSION's GSNR with dynamic_lps = True, or its pre-calculated "
-        "formats and SNR with external_ksp, the fixed grid and dynamic_lps",
+        ("None", "gsnr", EXTERNAL_SNR, "xt_calculation"),
+        "the reach table only, FUSION's GSNR with dynamic_lps = True, its pre-calculated "
+        "formats and SNR with external_ksp, the fixed grid and dynamic_lps, or its XT check "
+        "with xt_aware routing",
     ),
     Supported(
         "dynamic_lps",
@@ -135,6 +147,7 @@ def check_supported(config: RawConfig, fusion_root: str | Path | None = None) ->
     for check in (_check_bands, _check_network, _check_erlangs, _check_physical, _check_recheck):
         problems.extend(check(values))
     problems.extend(check_external(values, fusion_root))
+    problems.extend(check_xt_aware(values))
     problems.extend(_check_modulation(values, fusion_root))
     return problems
 
@@ -431,6 +444,7 @@ def check_external(values: Mapping[str, Any], fusion_root: str | Path | None) ->
         ("pre_calc_mod_selection", False, "pre-calculated formats by reach are not modelled"),
         ("guard_slots", 0, "guard slots on the fixed grid are not modelled"),
         ("cores_per_link", 4, "FUSION ships the SNR file of 4-core fibres only"),
+        ("snr_recheck", False, "the recheck with external resources is not modelled"),
     )
     for key, wanted, why in required:
         value = values.get(key)
@@ -468,4 +482,44 @@ def check_external(values: Mapping[str, Any], fusion_root: str | Path | None) ->
                 f"for {network} have {available}: FUSION would index past them",
             )
         )
+    return problems
+
+
+def check_xt_aware(values: Mapping[str, Any]) -> list[Problem]:
+    """FUSION's XT-aware routing is modelled as one combination (``xt_aware.py``).
+
+    ``xt_aware`` routing, ``priority_first`` allocation and the ``xt_calculation`` check
+    together, on 7-core fibres (FUSION's formulas are written for them) in the C band,
+    with FUSION's static slicing and one guard slot (the setting FUSION was checked with).
+    """
+    named = [key for key, value in XT_COMBINATION if values.get(key) == value]
+    if not named:
+        return []
+    problems = [
+        _problem(
+            key,
+            f"{key} = {_shown(values.get(key))} with {', '.join(named)} set as FUSION's "
+            f"XT-aware combination: modelled only with {key} = {value}",
+        )
+        for key, value in XT_COMBINATION
+        if values.get(key) != value
+    ]
+    required = (
+        ("cores_per_link", 7, "FUSION's crosstalk formulas are for 7-core fibres"),
+        ("guard_slots", 1, "FUSION was checked with one guard slot"),
+        ("dynamic_lps", False, "dynamic slicing with the XT check is not modelled"),
+        ("fixed_grid", False, "the fixed grid with the XT check is not modelled"),
+        ("pre_calc_mod_selection", False, "XT-aware routing picks its own formats"),
+        ("snr_recheck", False, "the recheck with the XT check is not modelled"),
+    )
+    for key, wanted, why in required:
+        value = values.get(key)
+        if value != wanted and not (wanted is False and value is None):
+            problems.append(
+                _problem(
+                    key,
+                    f"{key} = {_shown(value)} with route_method = xt_aware: modelled only "
+                    f"with {key} = {_shown(wanted)} ({why})",
+                )
+            )
     return problems

@@ -13,12 +13,14 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fusion_jupyter.sim.controller import Allocation, PathOption
-from fusion_jupyter.sim.grooming import Released
 from fusion_jupyter.sim.routing import Route
 from fusion_jupyter.sim.topology import Topology
+
+if TYPE_CHECKING:
+    from fusion_jupyter.sim.grooming import Released
 
 #: FUSION's block reasons; with snr_type None every block ends up as "distance".
 BLOCK_REASONS = ("distance", "congestion", "xt_threshold")
@@ -34,7 +36,7 @@ class Placed(NamedTuple):
 
 
 def _length(placed: Placed) -> float:
-    return placed.route.length_km
+    return placed.route.path_weight
 
 
 def _hops(placed: Placed) -> float:
@@ -62,20 +64,21 @@ class Summary:
 
         ``digits`` rounds each value first, as FUSION rounds path lengths to 2 decimals.
         """
-        pairs = [
-            (value if digits is None else round(float(value), digits), weight)
-            for value, weight in weighted
-            if weight > 0
-        ]
-        if not pairs:
+        # Equal values merged first: many paths share a length or a hop count, and the
+        # exact sums below cost per distinct value.
+        counts: dict[float, int] = {}
+        for value, weight in weighted:
+            if weight > 0:
+                key = value if digits is None else round(float(value), digits)
+                counts[key] = counts.get(key, 0) + weight
+        if not counts:
             return cls(0, None, None, None, None)
-        if len({value for value, _ in pairs}) == 1:
+        if len(counts) == 1:
             # One distinct value: statistics.mean gives it back exactly, stdev 0.0.
-            value = pairs[0][0]
-            return cls(sum(weight for _, weight in pairs), value, 0.0, value, value)
-        count, mean, std = _exact_mean_stdev(pairs)
-        values = [value for value, _ in pairs]
-        return cls(count, mean, std, min(values), max(values))
+            ((value, count),) = counts.items()
+            return cls(count, value, 0.0, value, value)
+        count, mean, std = _exact_mean_stdev(list(counts.items()))
+        return cls(count, mean, std, min(counts), max(counts))
 
     def rounded(self, with_std: bool = True) -> dict[str, float | None]:
         """FUSION's ``{mean, std, min, max}`` rounded to 2 decimals."""
@@ -248,6 +251,9 @@ class IterationTally:
         default_factory=lambda: defaultdict(dict)
     )
     snr_request_means: list[float] = field(default_factory=list)
+    #: ``snr_type = xt_calculation``: the recorded values are each lightpath's crosstalk,
+    #: which FUSION lists per format under ``xt_cost`` (its ``snr`` summaries stay empty).
+    xt: bool = False
     #: ``can_partially_serve`` only: the request distribution, and served / requested
     #: bandwidth of each routed request per bandwidth (FUSION's demand realization).
     partial_distribution: Mapping[str, float] | None = None
@@ -415,23 +421,39 @@ class IterationTally:
                 band: sum(p.lightpaths for p in placed if p.band == band) for band in self.bands
             }
             for key, value in (("length", _length), ("hop", _hops)):
-                per_format[key] = {
-                    "overall": Summary.of((value(p), p.lightpaths) for p in placed).rounded(),
-                    **{
-                        band: Summary.of(
+                overall = Summary.of((value(p), p.lightpaths) for p in placed).rounded()
+                per_format[key] = {"overall": overall}
+                for band in self.bands:
+                    # With one band its sample is the overall one.
+                    per_format[key][band] = (
+                        dict(overall)
+                        if len(self.bands) == 1
+                        else Summary.of(
                             (value(p), p.lightpaths) for p in placed if p.band == band
                         ).rounded()
-                        for band in self.bands
-                    },
-                }
+                    )
             # FUSION leaves these as empty lists when snr_type is None.
             per_format["snr"] = self._format_snr(name)
-            per_format["xt_cost"] = {"overall": [], **{band: [] for band in self.bands}}
+            per_format["xt_cost"] = self._format_xt(name)
             out[name] = per_format
         return out
 
+    def _format_xt(self, name: str) -> dict[str, Any]:
+        """Crosstalk of every lightpath of one format (``xt_calculation``), else empty lists."""
+        if not self.xt:
+            return {"overall": [], **{band: [] for band in self.bands}}
+        values = self.snr_by_format.get(name, {})
+        # One band only (support.py): the overall list is that band's, in arrival order.
+        return {
+            "overall": [xt for band in self.bands for xt in values.get(band, [])],
+            **{band: list(values.get(band, [])) for band in self.bands},
+        }
+
     def _format_snr(self, name: str) -> dict[str, Any]:
         """GSNR of one format's lightpaths (physical layer), else FUSION's empty lists."""
+        if self.xt:
+            empty = Summary.of([]).rounded()
+            return {"overall": empty, **{band: dict(empty) for band in self.bands}}
         if not self.physical:
             return {"overall": [], **{band: [] for band in self.bands}}
         values = self.snr_by_format.get(name, {})
@@ -453,7 +475,7 @@ class IterationTally:
             str(bw): {
                 name: Summary.of(
                     (
-                        (p.route.length_km, p.lightpaths)
+                        (p.route.path_weight, p.lightpaths)
                         for p in groups.get(name, [])
                         if p.bandwidth == bw
                     ),

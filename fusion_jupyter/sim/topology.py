@@ -15,12 +15,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from functools import cached_property
-from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fusion_jupyter.sim import DATA_DIR
+
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     import networkx as nx
 
 #: FUSION's named networks and their files under ``<root>/data/raw``
@@ -156,7 +158,7 @@ def _parse_rows(text: str) -> list[tuple[int, str, str, float]]:
 
 def fusion_data_root() -> Traversable:
     """The shipped copy of FUSION's data files, laid out as under FUSION's root."""
-    return resources.files("fusion_jupyter.sim") / "data" / "fusion"
+    return DATA_DIR / "fusion"
 
 
 def _raw_file(name: str, fusion_root: str | Path | None) -> Traversable:

@@ -3,10 +3,14 @@
 FUSION seeds numpy's legacy global generator with ``i + 1`` for iteration ``i`` and
 then, per request, draws uniforms in this order (``fusion/core/request.py``):
 inter-arrival time, holding time, source, destination (redrawn until it differs),
-bandwidth (redrawn until its quota has room). A ``RandomState(seed)`` produces the
-same stream without touching the global generator, and drawing it in blocks yields
-the same numbers in the same order as drawing them one at a time; ``np.log`` of a
-block gives, element for element, what FUSION's ``np.log`` of each scalar gives.
+bandwidth (redrawn until its quota has room). numpy's legacy generator is MT19937 with
+Knuth's seeding of the integer seed, and its ``random_sample`` is the same 53-bit
+draw as :meth:`random.Random.random`; so a :class:`random.Random` given that state
+yields FUSION's stream without importing ``numpy.random`` (a few ms of start-up that a
+small run notices). Drawing in blocks yields the same numbers in the same order as
+drawing them one at a time; ``np.log`` of a block gives, element for element, what
+FUSION's ``np.log`` of each scalar gives (numpy's log is its own SIMD code on some
+CPUs, not :func:`math.log`, and differs from it in the last bit on some inputs).
 
 Times are built with FUSION's exact float expressions, so arrival and departure
 times (and therefore the event order) are bit-identical. FUSION keys every event by
@@ -22,6 +26,7 @@ reference it is tested against.
 from __future__ import annotations
 
 import heapq
+import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -39,6 +44,23 @@ __all__ = [
 
 #: Uniforms drawn (and their logs taken) per block.
 _BLOCK = 1 << 12
+#: MT19937's state size in 32-bit words.
+_MT_WORDS = 624
+
+
+def legacy_generator(seed: int) -> random.Random:
+    """A generator whose ``random()`` stream is ``np.random.RandomState(seed).random_sample``.
+
+    numpy seeds an integer with MT19937's ``init_genrand``; Python's ``seed`` hashes
+    it differently, so the state is built here and set directly.
+    """
+    state = [seed & 0xFFFFFFFF]
+    for index in range(1, _MT_WORDS):
+        previous = state[-1]
+        state.append((1812433253 * (previous ^ (previous >> 30)) + index) & 0xFFFFFFFF)
+    generator = random.Random()  # noqa: S311 - FUSION's simulation stream, not a secret
+    generator.setstate((3, (*state, _MT_WORDS), None))
+    return generator
 
 
 class Uniforms:
@@ -47,17 +69,17 @@ class Uniforms:
     __slots__ = ("logs", "pos", "rng", "values")
 
     def __init__(self, seed: int) -> None:
-        self.rng = np.random.RandomState(seed)
+        self.rng = legacy_generator(seed)
         self.values: list[float] = []
         self.logs: list[float] = []
         self.pos = 0
 
     def refill(self) -> None:
         """Draw the next block."""
-        block = self.rng.random_sample(_BLOCK)
+        draw = self.rng.random
+        self.values = [draw() for _ in range(_BLOCK)]
         with np.errstate(divide="ignore"):
-            self.logs = np.log(block).tolist()
-        self.values = block.tolist()
+            self.logs = np.log(self.values).tolist()
         self.pos = 0
 
     def next(self) -> float:

@@ -29,6 +29,7 @@ from tests.support.browser import (
     screenshot,
     wait_for_left_panel_saved,
 )
+from tests.support.notebook import Notebook
 from tests.support.panel import PANEL, lab_command, open_panel, row
 
 SIDEBAR_PNG = REPO_ROOT / "docs" / "images" / "sidebar.png"
@@ -433,6 +434,10 @@ def test_insert_code_into_a_notebook_and_run_it(page: Any) -> None:
     page.click('.lm-DockPanel-tabBar .lm-TabBar-tab:has-text("Untitled.ipynb")')
     notebook.wait_for()
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    # A new notebook may start two kernels and shut the first down (JupyterLab's own race):
+    # "idle" can be the first one's, and cells sent then are lost with it. A kernel that
+    # answers is the session's final one.
+    Notebook(page, "Untitled.ipynb").kernel_eval("'ready'")
     lab_command(page, "notebook:run-all-cells")
     # Either the results table of the second cell, or an error in one of them.
     table = cells.nth(1).locator(".jp-OutputArea-output table")

@@ -257,7 +257,7 @@ def test_dropdowns_offer_what_each_simulator_runs(page: Any, lab: Any) -> None:
             expected = want if current in want else [current, *want]
             wait_until(lambda k=key, e=expected: option_values(page, k) == e, 10, f"{key} options")
     builtin_routes = option_values(page, "general_settings.route_method")
-    assert builtin_routes == ["k_shortest_path", "shortest_path"]
+    assert builtin_routes == ["k_shortest_path", "shortest_path", "external_ksp", "xt_aware"]
     form.locator(".jp-FusionNewRun-simulator").select_option("fusion")
     assert "least_congested" in option_values(page, "general_settings.route_method")
     # A choice is an override like any typed value.

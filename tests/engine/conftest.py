@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.postgres import PostgresServer, PostgresUnavailable
+from tests.support.postgres import PostgresServer, start_or_skip
 from tests.support.slurm import SlurmCluster, SlurmUnavailable
 
 # --- PostgreSQL --------------------------------------------------------------------
@@ -28,14 +28,8 @@ from tests.support.slurm import SlurmCluster, SlurmUnavailable
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    try:
-        server = PostgresServer.start()
-    except PostgresUnavailable as exc:
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
-    try:
+    with start_or_skip() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ from fusion_jupyter.engine.procinfo import is_alive
 from fusion_jupyter.engine.store import SWEEP_BATCH_ROWS
 from tests.support.engine import make_manager, stub_command, wait_terminal, wait_until
 from tests.support.jupyter import running_server
-from tests.support.postgres import PostgresServer, PostgresUnavailable
+from tests.support.postgres import PostgresServer, start_or_skip
 
 #: Runs that ended during an outage must be settled this soon after it is over.
 SETTLE_AFTER_OUTAGE_SECONDS = 5.0
@@ -42,14 +42,8 @@ SETTLE_AFTER_OUTAGE_SECONDS = 5.0
 @pytest.fixture(scope="module")
 def outage_pg() -> Iterator[PostgresServer]:
     """A PostgreSQL server of this module's own: its tests stop and restart it."""
-    try:
-        server = PostgresServer.start()
-    except PostgresUnavailable as exc:
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
-    try:
+    with start_or_skip() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -542,8 +542,9 @@ async def test_simulators_name_the_values_each_one_runs(api: Api) -> None:
         for name, choices in body["choices"].items()
     }
     builtin, fusion = by_key["builtin"], by_key["fusion"]
-    assert builtin[("general_settings", "route_method")] == ["k_shortest_path", "shortest_path"]
-    assert builtin[("general_settings", "allocation_method")] == ["first_fit"]
+    routes = ["k_shortest_path", "shortest_path", "external_ksp", "xt_aware"]
+    assert builtin[("general_settings", "route_method")] == routes
+    assert builtin[("general_settings", "allocation_method")] == ["first_fit", "priority_first"]
     assert "NSFNet" in builtin[("topology_settings", "network")]
     assert {"least_congested", "xt_aware"} <= set(fusion[("general_settings", "route_method")])
     assert "last_fit" in fusion[("general_settings", "allocation_method")]

@@ -18,6 +18,21 @@ INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-fusion.sh"
 INSTALL_TIMEOUT = 900
 
 
+#: The statistics of a FUSION ``<erlang>_erlang.json`` (null when ``is_training = True``).
+SUMMARY_KEYS = (
+    "blocking_mean",
+    "blocking_variance",
+    "ci_rate_block",
+    "ci_percent_block",
+    "bit_rate_blocking_mean",
+    "bit_rate_blocking_variance",
+    "ci_rate_bit_rate_block",
+    "ci_percent_bit_rate_block",
+)
+#: Every top-level key of a FUSION ``<erlang>_erlang.json``.
+RESULT_KEYS = (*SUMMARY_KEYS, "lightpath_utilization", "link_usage", "iter_stats", "sim_end_time")
+
+
 class FusionUnavailable(RuntimeError):
     """FUSION could not be installed here (no source, no network for its dependencies)."""
 

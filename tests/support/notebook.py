@@ -82,9 +82,11 @@ class Notebook:
         connection is re-established, and a disposed future's ``done`` never settles
         (Playwright then fails with "Resulting promise was garbage collected"). A
         disposed request is sent again, unless ``resend`` is false (``code`` changes
-        state): then the loss is an error."""
+        state): then the loss is an error. While the session has no kernel (between two),
+        the request waits for one."""
         send = """
-          const kernel = panel.sessionContext.session.kernel;
+          const kernel = panel.sessionContext.session?.kernel;
+          if (!kernel) { return -1; }  // between two kernels: send again
           const future = kernel.requestExecute({ code: arg, store_history: false });
           const state = { future, done: false, out: '', err: null };
           future.onIOPub = msg => {
@@ -107,6 +109,9 @@ class Notebook:
         states: list[dict[str, Any]] = []
 
         def finished() -> bool:
+            if states[-1]["index"] < 0:
+                states.append({"index": self.js(send, code)})
+                return False
             state = self.page.evaluate(poll, states[-1]["index"])
             if state["lost"]:
                 assert resend, f"the kernel connection dropped while running {code!r}"

@@ -34,6 +34,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import pytest
+
 SUPERUSER = "postgres"
 DIR_PREFIX = "fusion-jupyter-pg-"
 INSTALL_HINT = "run `bash scripts/install-test-deps.sh` (installs Debian's postgresql package)"
@@ -41,6 +43,15 @@ INSTALL_HINT = "run `bash scripts/install-test-deps.sh` (installs Debian's postg
 
 class PostgresUnavailable(RuntimeError):
     """The server cannot be started here for a reason a test should skip on."""
+
+
+def start_or_skip() -> PostgresServer:
+    """A started server, or a skip naming why there is none (a failure in CI, see
+    tests/conftest.py); use it with ``with``, which stops it."""
+    try:
+        return PostgresServer.start()
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
 
 
 def find_bindir() -> Path | None:

@@ -16,6 +16,7 @@ import pytest
 
 from fusion_jupyter.engine import artifacts
 from fusion_jupyter.engine.errors import Forbidden, NotFound, ValidationFailed
+from tests.support.fusion import SUMMARY_KEYS
 
 NSF_LINKS = [
     (0, 1), (0, 2), (0, 7), (1, 2), (1, 3), (2, 5), (3, 4), (3, 10), (4, 5), (4, 6), (5, 9),
@@ -61,18 +62,8 @@ def fusion_result(
     """A FUSION ``<erlang>_erlang.json``; ``summary=None`` writes nulls like is_training=True."""
     bit_rate = bit_rate if bit_rate is not None else [2 * b for b in blocking]
     saved = saved if saved is not None else list(range(len(blocking)))
-    keys = [
-        "blocking_mean",
-        "blocking_variance",
-        "ci_rate_block",
-        "ci_percent_block",
-        "bit_rate_blocking_mean",
-        "bit_rate_blocking_variance",
-        "ci_rate_bit_rate_block",
-        "ci_percent_bit_rate_block",
-    ]
     return {
-        **{key: (summary or {}).get(key) for key in keys},
+        **{key: (summary or {}).get(key) for key in SUMMARY_KEYS},
         "lightpath_utilization": 0.73,
         "link_usage": {
             f"{u}-{v}": {"usage_count": 12 + u, "throughput": 1200.0, "link_num": n}

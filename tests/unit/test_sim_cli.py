@@ -20,6 +20,7 @@ from fusion_jupyter.sim.load import load_params
 from fusion_jupyter.sim.outputs import RESULT_COLUMNS
 from fusion_jupyter.sim.simulation import simulate
 from fusion_jupyter.sim.support import check_supported
+from tests.support.fusion import RESULT_KEYS, SUMMARY_KEYS
 from tests.support.fusion_source import FUSION_TEMPLATES, require_fusion_source
 
 #: FUSION's own templates, in FUSION's layout.
@@ -30,20 +31,6 @@ REFERENCE = [
     *("--erlang_start", "2000", "--erlang_stop", "2000"),
     *("--num_requests", "2000", "--max_iters", "2", "--k_paths", "3"),
 ]
-FUSION_TOP_KEYS = {
-    "blocking_mean",
-    "blocking_variance",
-    "ci_rate_block",
-    "ci_percent_block",
-    "bit_rate_blocking_mean",
-    "bit_rate_blocking_variance",
-    "ci_rate_bit_rate_block",
-    "ci_percent_bit_rate_block",
-    "lightpath_utilization",
-    "link_usage",
-    "iter_stats",
-    "sim_end_time",
-}
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +64,7 @@ def test_reference_run_exits_0_with_nothing_on_stdout(reference_run):
 def test_per_erlang_json_has_fusions_keys_and_values(reference_run):
     _, cwd, _ = reference_run
     document = json.loads((cwd / "output" / "2000.0_erlang.json").read_text())
-    assert set(document) >= FUSION_TOP_KEYS
+    assert set(document) >= set(RESULT_KEYS)
     assert document["blocking_mean"] == pytest.approx(0.07925)
     assert document["ci_percent_block"] == pytest.approx(5.18927, abs=1e-5)
     assert list(document["iter_stats"]) == ["0", "1"]
@@ -182,8 +169,7 @@ def test_training_config_has_null_ci_in_fusion_json_but_a_table_with_one(tmp_pat
     flags = ("--output_dir", str(out), "--progress_file", str(tmp_path / "p.jsonl"))
     assert _run(DEFAULT, *REFERENCE, *flags) == 0  # default.ini: is_training = True
     document = json.loads((out / "2000.0_erlang.json").read_text())
-    nulls = [k for k in FUSION_TOP_KEYS if k.startswith(("blocking", "ci_", "bit_rate"))]
-    assert {document[k] for k in nulls} == {None}
+    assert {document[k] for k in SUMMARY_KEYS} == {None}
     assert document["iter_stats"]["1"]["sim_block_list"] == [0.0805, 0.078]
     (row,) = pd.read_csv(out / "results.csv").to_dict("records")
     assert row["blocking_mean"] == pytest.approx(0.07925)
@@ -362,6 +348,7 @@ def test_snr_recheck_is_refused_only_where_it_would_recheck_adjacent_cores():
         ("topology_settings", "cores_per_link", "7"),
         ("topology_settings", "network", "Spainbackbone30"),
         ("spectrum_settings", "s_band", "200"),
+        ("snr_settings", "snr_recheck", "True"),
     ],
 )
 def test_external_resources_are_modelled_as_fusions_fixture_combination(section, key, value):
@@ -383,6 +370,31 @@ def test_external_ksp_is_modelled_only_with_external_resources():
     )
     assert [p.key for p in problems] == ["route_method"]
     assert "snr_e2e_external_resources" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("general_settings", "allocation_method", "first_fit"),
+        ("snr_settings", "snr_type", "None"),
+        ("topology_settings", "cores_per_link", "4"),
+        ("general_settings", "guard_slots", "2"),
+        ("general_settings", "dynamic_lps", "True"),
+        ("general_settings", "pre_calc_mod_selection", "True"),
+        ("snr_settings", "snr_recheck", "True"),
+    ],
+)
+def test_xt_aware_routing_is_modelled_as_fusions_fixture_combination(section, key, value):
+    """xtar_slicing_pff's settings are modelled; each departure is refused by name."""
+    root = require_fusion_source()
+    case = root / "tests" / "fixtures" / "expected_results" / "xtar_slicing_pff"
+    text = (case / "xtar_slicing_pff_config.ini").read_text()
+    assert check_supported(parse_text(text), root) == []
+    config = parse_text(text)
+    config[section][key] = value
+    problems = check_supported(config, root)
+    assert key in {p.key for p in problems}
+    assert any(f"{key} = {value}" in p.message for p in problems if p.key == key)
 
 
 def test_distribution_must_match_the_modulation_table():

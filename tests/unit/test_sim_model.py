@@ -29,6 +29,7 @@ from fusion_jupyter.sim.traffic import (
     Uniforms,
     bandwidth_quotas,
     generate_requests_exact,
+    legacy_generator,
     stream_events,
 )
 
@@ -117,6 +118,13 @@ def test_random_state_stream_is_the_legacy_global_stream():
     np.random.seed(2)
     global_draws = [np.random.uniform(0, 1) for _ in range(50)]
     assert np.random.RandomState(2).random_sample(50).tolist() == global_draws
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 60, 2**32 - 1])
+def test_the_stdlib_generator_draws_numpys_legacy_stream(seed):
+    draw = legacy_generator(seed).random
+    ours = [draw() for _ in range(5000)]  # past MT19937's first twist (624 words)
+    assert ours == np.random.RandomState(seed).random_sample(5000).tolist()
 
 
 def _streamed(events):
@@ -468,3 +476,28 @@ def test_grooming_uses_spare_capacity_and_tears_down_only_empty_lightpaths():
     )
     assert controller.spectrum.used_slots() == 0
     assert average_usage({0.0: 50.0, 1.0: 100.0}, 3.0) == round((50 + 200) / 3, 2)
+
+
+def test_the_xt_link_cost_adds_fusions_shares_in_fusions_order():
+    """The vectorised XT-aware link cost equals FUSION's slot-by-slot loop, float for float."""
+    import random
+
+    from fusion_jupyter.sim.xt import FULLY_CONGESTED_LINK_COST, link_cost, link_cost_reference
+
+    stride, slots = 321, 320
+    every_slot = sum(((1 << slots) - 1) << (core * stride) for core in range(7))
+    rng = random.Random(7)
+    for _ in range(60):
+        load = rng.random()
+        taken = signal = 0
+        for bit in range(7 * stride):
+            if bit % stride < slots and rng.random() < load:
+                taken |= 1 << bit
+                if rng.random() < 0.8:  # the rest are guard slots: taken, no signal
+                    signal |= 1 << bit
+        free = every_slot & ~taken
+        assert link_cost(free, signal, stride, slots) == link_cost_reference(
+            free, signal, stride, slots
+        )
+    assert link_cost(0, every_slot, stride, slots) == FULLY_CONGESTED_LINK_COST
+    assert link_cost(every_slot, 0, stride, slots) == 0.0

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from fusion_jupyter.engine import launcher
 from fusion_jupyter.engine.models import Status
-from fusion_jupyter.engine.runpaths import RunPaths
 
 
 @dataclass(frozen=True)
@@ -35,16 +32,6 @@ class RunEnd:
     error: str | None = None
     #: More columns to record with the end (a Slurm job's node and start time).
     extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-def launcher_argv(run_dir: Path) -> list[str]:
-    """The command that runs a run's launcher; the same for every executor.
-
-    ``-I`` keeps the launcher free of the user's PYTHON* variables and current
-    directory; ``-S`` skips site-packages (the launcher needs only the standard
-    library), which takes most of a Python start-up away.
-    """
-    return [sys.executable, "-I", "-S", launcher.__file__, str(RunPaths(run_dir).launch)]
 
 
 class Executor(Protocol):

@@ -3,19 +3,20 @@ import {
   type JupyterFrontEnd,
   type JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { Dialog, ICommandPalette, MainAreaWidget, Notification, showDialog, showErrorMessage, WidgetTracker } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, Notification, showErrorMessage, WidgetTracker } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ArtifactPreview, ArtifactsView, previewId } from './artifacts';
-import { CommandIDs, PALETTE_CATEGORY } from './commands';
+import { CommandIDs, confirmDeletion, PALETTE_CATEGORY } from './commands';
 import { createConnection, type FusionConnection } from './connection';
 import { runsIcon } from './icons';
 import { LogView } from './logview';
 import { NewRunForm } from './newrun';
 import { insertRunCode } from './notebook';
 import { RunsPanel } from './panel';
-import { addToMain, registerSweepCommands } from './sweepcommands';
+import { addToMain, showTab } from './mainarea';
+import { registerSweepCommands } from './sweepcommands';
 import { registerTabs } from './tabs';
 import { displayName } from '../common/format';
 import { isActive, type Artifact } from '../common/types';
@@ -85,6 +86,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const fail = (title: string) => (err: unknown) => {
       void showErrorMessage(title, err instanceof Error ? err.message : String(err));
     };
+    /** The label of a run command: ``named`` and the run's name when it has a run. */
+    const runLabel = (named: string, unnamed = named) => (args: Record<string, unknown>) =>
+      args.id || panel.selectedId ? `${named} ${label(runIdOf(args) ?? '')}` : unnamed;
+    /** A run command's action on the run of ``args.id`` (else the selected one). */
+    const onRun = (failure: string, act: (id: string, args: Record<string, unknown>) => Promise<void>) =>
+      async (args: Record<string, unknown>) => {
+        const id = runIdOf(args);
+        if (!id) {
+          return;
+        }
+        try {
+          await act(id, args);
+        } catch (err) {
+          fail(failure)(err);
+        }
+      };
 
     const { commands } = app;
     commands.addCommand(CommandIDs.openPanel, {
@@ -102,129 +119,70 @@ const plugin: JupyterFrontEndPlugin<void> = {
       caption: 'Start a FUSION simulation run from a template',
       icon: runsIcon,
       execute: () => {
-        const open = forms.find(() => true);
-        if (open) {
-          app.shell.activateById(open.id);
-          return open;
-        }
-        const form = new NewRunForm(
-          conn,
-          run => {
-            panel.select(run.id);
-            app.shell.activateById(panel.id);
-          },
-          sweepId => {
-            panel.toggleSweep(sweepId, true);
-            app.shell.activateById(panel.id);
-          }
-        );
-        const widget = new MainAreaWidget({ content: form });
-        widget.id = form.id;
-        form.id = `${form.id}-body`;
-        widget.title.label = form.title.label;
-        widget.title.icon = runsIcon;
-        void forms.add(widget);
-        addToMain(app, widget);
-        return widget;
+        return showTab(app, forms, 'fusion-new-run', () => {
+          return new NewRunForm(
+            conn,
+            run => {
+              panel.select(run.id);
+              app.shell.activateById(panel.id);
+            },
+            sweepId => {
+              panel.toggleSweep(sweepId, true);
+              app.shell.activateById(panel.id);
+            }
+          );
+        });
       }
     });
     commands.addCommand(CommandIDs.cancel, {
-      label: args => (args.id || panel.selectedId ? `Cancel FUSION Run ${label(runIdOf(args) ?? '')}` : 'Cancel FUSION Run'),
+      label: runLabel('Cancel FUSION Run'),
       caption: 'Stop the run (its process group is terminated)',
       isEnabled: args => {
         const id = runIdOf(args);
         const run = id ? store.get(id) : undefined;
         return !!run && isActive(run.status);
       },
-      execute: async args => {
-        const id = runIdOf(args);
-        if (!id) {
-          return;
-        }
-        try {
-          store.upsert(await api.cancelRun(id));
-        } catch (err) {
-          fail('Cannot cancel the run')(err);
-        }
-      }
+      execute: onRun('Cannot cancel the run', async id => {
+        store.upsert(await api.cancelRun(id));
+      })
     });
     commands.addCommand(CommandIDs.delete, {
-      label: args => (args.id || panel.selectedId ? `Delete FUSION Run ${label(runIdOf(args) ?? '')}` : 'Delete FUSION Run'),
+      label: runLabel('Delete FUSION Run'),
       caption: 'Forget a finished run (and remove its files if the setting says so)',
       isEnabled: args => {
         const id = runIdOf(args);
         const run = id ? store.get(id) : undefined;
         return !!run && !isActive(run.status);
       },
-      execute: async args => {
-        const id = runIdOf(args);
-        if (!id) {
-          return;
-        }
-        const purge = typeof args.purge === 'boolean' ? args.purge : settings.purgeOnDelete;
-        if (settings.confirmDelete && args.confirm !== false) {
-          const answer = await showDialog({
-            title: 'Delete run',
-            body: `Delete run ${label(id)}${purge ? ' and its files' : ' (its files are kept)'}?`,
-            buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
-          });
-          if (!answer.button.accept) {
-            return;
-          }
-        }
-        try {
-          await api.deleteRun(id, { purge });
+      execute: onRun('Cannot delete the run', async (id, args) => {
+        const agreed = await confirmDeletion(settings, args, 'Delete run', purge =>
+          `Delete run ${label(id)}${purge ? ' and its files' : ' (its files are kept)'}?`
+        );
+        if (agreed) {
+          await api.deleteRun(id, agreed);
           store.remove(id);
-        } catch (err) {
-          fail('Cannot delete the run')(err);
         }
-      }
+      })
     });
     commands.addCommand(CommandIDs.rerun, {
-      label: args => (args.id || panel.selectedId ? `Rerun FUSION Run ${label(runIdOf(args) ?? '')}` : 'Rerun FUSION Run'),
+      label: runLabel('Rerun FUSION Run'),
       caption: 'A new run with the same frozen configuration',
       isEnabled: args => !!runIdOf(args),
-      execute: async args => {
-        const id = runIdOf(args);
-        if (!id) {
-          return;
-        }
-        try {
-          const run = await api.rerunRun(id);
-          store.upsert(run);
-          panel.select(run.id);
-        } catch (err) {
-          fail('Cannot rerun')(err);
-        }
-      }
+      execute: onRun('Cannot rerun', async id => {
+        const run = await api.rerunRun(id);
+        store.upsert(run);
+        panel.select(run.id);
+      })
     });
     commands.addCommand(CommandIDs.openLog, {
-      label: args => (args.id || panel.selectedId ? `Open Log of FUSION Run ${label(runIdOf(args) ?? '')}` : 'Open FUSION Run Log'),
+      label: runLabel('Open Log of FUSION Run', 'Open FUSION Run Log'),
       isEnabled: args => !!runIdOf(args),
       execute: args => {
         const id = runIdOf(args);
         if (!id) {
           return;
         }
-        const open = logs.find(w => w.content.runId === id);
-        if (open) {
-          app.shell.activateById(open.id);
-          return open;
-        }
-        const content = new LogView(conn, id, settings.logTailLines);
-        const widget = new MainAreaWidget({ content });
-        widget.id = content.id;
-        content.id = `${content.id}-body`;
-        widget.title.icon = runsIcon;
-        content.title.changed.connect(() => {
-          widget.title.label = content.title.label;
-          widget.title.caption = content.title.caption;
-        });
-        widget.title.label = content.title.label;
-        widget.title.caption = content.title.caption;
-        void logs.add(widget);
-        addToMain(app, widget);
-        return widget;
+        return showTab(app, logs, `fusion-log-${id}`, () => new LogView(conn, id, settings.logTailLines));
       }
     });
     const openPreview = (runId: string, artifact: Artifact) => {
@@ -242,29 +200,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
       addToMain(app, widget);
     };
     commands.addCommand(CommandIDs.openArtifacts, {
-      label: args => (args.id || panel.selectedId ? `Open Artifacts of FUSION Run ${label(runIdOf(args) ?? '')}` : 'Open FUSION Run Artifacts'),
+      label: runLabel('Open Artifacts of FUSION Run', 'Open FUSION Run Artifacts'),
       isEnabled: args => !!runIdOf(args),
       execute: args => {
         const id = runIdOf(args);
         if (!id) {
           return;
         }
-        const open = artifactTabs.find(w => w.content.runId === id);
-        if (open) {
-          app.shell.activateById(open.id);
-          void open.content.reload();
-          return open;
-        }
-        const content = new ArtifactsView(conn, id, docManager, openPreview);
-        const widget = new MainAreaWidget({ content });
-        widget.id = content.id;
-        content.id = `${content.id}-body`;
-        widget.title.label = content.title.label;
-        widget.title.caption = content.title.caption;
-        widget.title.icon = runsIcon;
-        void artifactTabs.add(widget);
-        addToMain(app, widget);
-        return widget;
+        const tabId = `fusion-artifacts-${id}`;
+        void artifactTabs.find(w => w.id === tabId)?.content.reload(); // an open tab shows what is new
+        return showTab(app, artifactTabs, tabId, () => new ArtifactsView(conn, id, docManager, openPreview));
       }
     });
     registerTabs(app, conn, {

@@ -1,30 +1,16 @@
 import type { JupyterFrontEnd } from '@jupyterlab/application';
-import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
-import type { Widget } from '@lumino/widgets';
+import { showErrorMessage } from '@jupyterlab/apputils';
 import { aggregateSweep } from '../common/sweeps';
-import { CommandIDs } from './commands';
+import { CommandIDs, confirmDeletion, type DeleteSettings } from './commands';
 import type { FusionConnection } from './connection';
 import type { RunsPanel } from './panel';
-
-/**
- * Show a widget in the main area, or where the shell has room for it: Notebook 7's
- * shell keeps one main-area widget a page (the notebook, or the file browser) and
- * silently drops any other, so there it opens in the right side panel.
- */
-export function addToMain(app: JupyterFrontEnd, widget: Widget): void {
-  app.shell.add(widget, 'main');
-  if (!widget.isAttached) {
-    app.shell.add(widget, 'right', { rank: 900 });
-  }
-  app.shell.activateById(widget.id);
-}
 
 /** The whole-sweep commands of the sweep rows: cancel, rerun the failed runs, delete. */
 export function registerSweepCommands(
   app: JupyterFrontEnd,
   conn: FusionConnection,
   panel: RunsPanel,
-  settings: { confirmDelete: boolean; purgeOnDelete: boolean }
+  settings: DeleteSettings
 ): void {
   const { api, store } = conn;
   const sweepOf = (args: Record<string, unknown>): string | null =>
@@ -36,84 +22,77 @@ export function registerSweepCommands(
     void showErrorMessage(title, message);
   };
   const { commands } = app;
-
-  commands.addCommand(CommandIDs.cancelSweep, {
-    label: 'Cancel FUSION Sweep',
-    caption: 'Cancel every active run of the sweep',
-    isEnabled: args => {
-      const id = sweepOf(args);
-      const agg = id ? aggregateSweep(store.sweepRuns(id)) : null;
-      return !!agg && agg.running + agg.pending > 0;
-    },
-    execute: async args => {
-      const id = sweepOf(args);
-      if (!id) {
-        return;
-      }
-      try {
-        const answer = await api.cancelSweep(id);
-        answer.runs.forEach(run => store.upsert(run));
-        panel.notify(`Cancelling the active runs of ${name(id)}.`);
-      } catch (err) {
-        fail('Cannot cancel the sweep', err);
-      }
+  /** A command on the sweep of ``args.id`` (else the selected one), enabled while ``when``
+   * holds for its runs' counts. */
+  const addSweepCommand = (
+    command: string,
+    options: {
+      label: string;
+      caption: string;
+      when: (agg: ReturnType<typeof aggregateSweep>) => boolean;
+      failure: string;
+      act: (id: string, args: Record<string, unknown>) => Promise<void>;
     }
-  });
-
-  commands.addCommand(CommandIDs.rerunFailedSweep, {
-    label: 'Rerun Failed Runs of FUSION Sweep',
-    caption: 'A new run for each failed point of the sweep, in the sweep',
-    isEnabled: args => {
-      const id = sweepOf(args);
-      return !!id && aggregateSweep(store.sweepRuns(id)).failed > 0;
-    },
-    execute: async args => {
-      const id = sweepOf(args);
-      if (!id) {
-        return;
-      }
-      try {
-        const answer = await api.rerunFailedSweep(id);
-        answer.runs.forEach(run => store.upsert(run));
-        panel.notify(`Rerunning ${answer.created.length} failed run${answer.created.length === 1 ? '' : 's'} of ${name(id)}.`);
-      } catch (err) {
-        fail('Cannot rerun the failed runs', err);
-      }
-    }
-  });
-
-  commands.addCommand(CommandIDs.deleteSweep, {
-    label: 'Delete FUSION Sweep',
-    caption: 'Forget the sweep and all its runs (none may be active)',
-    isEnabled: args => {
-      const id = sweepOf(args);
-      const agg = id ? aggregateSweep(store.sweepRuns(id)) : null;
-      return !!agg && agg.running + agg.pending === 0;
-    },
-    execute: async args => {
-      const id = sweepOf(args);
-      if (!id) {
-        return;
-      }
-      const purge = typeof args.purge === 'boolean' ? args.purge : settings.purgeOnDelete;
-      if (settings.confirmDelete && args.confirm !== false) {
-        const runs = store.sweepRuns(id).length;
-        const answer = await showDialog({
-          title: 'Delete sweep',
-          body: `Delete ${name(id)} and its ${runs} run${runs === 1 ? '' : 's'}${purge ? ' with their files' : ' (their files are kept)'}?`,
-          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
-        });
-        if (!answer.button.accept) {
+  ) =>
+    commands.addCommand(command, {
+      label: options.label,
+      caption: options.caption,
+      isEnabled: args => {
+        const id = sweepOf(args);
+        return !!id && options.when(aggregateSweep(store.sweepRuns(id)));
+      },
+      execute: async args => {
+        const id = sweepOf(args);
+        if (!id) {
           return;
         }
+        try {
+          await options.act(id, args);
+        } catch (err) {
+          fail(options.failure, err);
+        }
       }
-      const deleted = name(id);
-      try {
-        await api.deleteSweep(id, { purge });
+    });
+
+  addSweepCommand(CommandIDs.cancelSweep, {
+    label: 'Cancel FUSION Sweep',
+    caption: 'Cancel every active run of the sweep',
+    when: agg => agg.running + agg.pending > 0,
+    failure: 'Cannot cancel the sweep',
+    act: async id => {
+      const answer = await api.cancelSweep(id);
+      answer.runs.forEach(run => store.upsert(run));
+      panel.notify(`Cancelling the active runs of ${name(id)}.`);
+    }
+  });
+
+  addSweepCommand(CommandIDs.rerunFailedSweep, {
+    label: 'Rerun Failed Runs of FUSION Sweep',
+    caption: 'A new run for each failed point of the sweep, in the sweep',
+    when: agg => agg.failed > 0,
+    failure: 'Cannot rerun the failed runs',
+    act: async id => {
+      const answer = await api.rerunFailedSweep(id);
+      answer.runs.forEach(run => store.upsert(run));
+      panel.notify(`Rerunning ${answer.created.length} failed run${answer.created.length === 1 ? '' : 's'} of ${name(id)}.`);
+    }
+  });
+
+  addSweepCommand(CommandIDs.deleteSweep, {
+    label: 'Delete FUSION Sweep',
+    caption: 'Forget the sweep and all its runs (none may be active)',
+    when: agg => agg.running + agg.pending === 0,
+    failure: 'Cannot delete the sweep',
+    act: async (id, args) => {
+      const runs = store.sweepRuns(id).length;
+      const agreed = await confirmDeletion(settings, args, 'Delete sweep', purge =>
+        `Delete ${name(id)} and its ${runs} run${runs === 1 ? '' : 's'}${purge ? ' with their files' : ' (their files are kept)'}?`
+      );
+      if (agreed) {
+        const deleted = name(id);
+        await api.deleteSweep(id, agreed);
         store.removeSweep(id);
         panel.notify(`Deleted ${deleted}.`);
-      } catch (err) {
-        fail('Cannot delete the sweep', err);
       }
     }
   });

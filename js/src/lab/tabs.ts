@@ -1,13 +1,11 @@
 import type { ILayoutRestorer, JupyterFrontEnd } from '@jupyterlab/application';
 import { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
-import type { Widget } from '@lumino/widgets';
 import type { ArtifactsView } from './artifacts';
 import { CommandIDs } from './commands';
 import { CompareView, compareId } from './compare';
 import type { FusionConnection } from './connection';
-import { runsIcon } from './icons';
+import { showTab } from './mainarea';
 import { RunDetail } from './rundetail';
-import { addToMain } from './sweepcommands';
 import { SweepTab } from './sweeptab';
 
 /** What the tabs take from the runs plugin. */
@@ -43,29 +41,6 @@ export function registerTabs(app: JupyterFrontEnd, conn: FusionConnection, optio
     void options.restorer.restore(compares, { command: CommandIDs.compareRuns, args: w => ({ ids: w.content.runIds }), name: w => w.content.id });
   }
 
-  /** The open tab whose content has ``id``, shown; else a new one of ``make()``. */
-  const show = <T extends Widget>(tracker: WidgetTracker<MainAreaWidget<T>>, id: string, make: () => T): MainAreaWidget<T> => {
-    const open = tracker.find(w => w.id === id);
-    if (open) {
-      app.shell.activateById(open.id);
-      return open;
-    }
-    const content = make();
-    const widget = new MainAreaWidget({ content });
-    widget.id = id;
-    content.id = `${id}-body`;
-    widget.title.icon = runsIcon;
-    const copyTitle = () => {
-      widget.title.label = content.title.label;
-      widget.title.caption = content.title.caption;
-    };
-    content.title.changed.connect(copyTitle);
-    copyTitle();
-    void tracker.add(widget);
-    addToMain(app, widget);
-    return widget;
-  };
-
   const { commands } = app;
   commands.addCommand(CommandIDs.openRun, {
     label: 'Open FUSION Run Details',
@@ -76,7 +51,7 @@ export function registerTabs(app: JupyterFrontEnd, conn: FusionConnection, optio
       if (!id) {
         return;
       }
-      return show(runs, `fusion-run-${id}`, () =>
+      return showTab(app, runs, `fusion-run-${id}`, () =>
         new RunDetail(conn, id, {
           artifacts: options.artifacts,
           logTailLines: options.logTailLines(),
@@ -94,7 +69,7 @@ export function registerTabs(app: JupyterFrontEnd, conn: FusionConnection, optio
       if (!id) {
         return;
       }
-      return show(sweeps, `fusion-sweep-${id}`, () => new SweepTab(conn, id));
+      return showTab(app, sweeps, `fusion-sweep-${id}`, () => new SweepTab(conn, id));
     }
   });
   commands.addCommand(CommandIDs.compareRuns, {
@@ -106,7 +81,7 @@ export function registerTabs(app: JupyterFrontEnd, conn: FusionConnection, optio
       if (ids.length < 2) {
         return;
       }
-      return show(compares, compareId(ids), () => new CompareView(conn, ids));
+      return showTab(app, compares, compareId(ids), () => new CompareView(conn, ids));
     }
   });
 

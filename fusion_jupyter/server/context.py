@@ -58,7 +58,7 @@ class StreamLimits:
         "next waits until t / share after it began, and what is published meanwhile goes "
         "into it. A few clients get every update at once; many clients of a busy run get "
         "fewer, fuller frames. 1 sends every update as soon as the event loop gets to it.",
-        default=0.1,
+        default=0.2,
     )
 
 

@@ -209,10 +209,11 @@ async def _fanout_clients(
     subscribed = 0
     all_in = asyncio.Event()
 
-    async def one() -> tuple[list[float], int]:
+    async def one() -> tuple[list[float], int, int]:
         nonlocal subscribed
         latencies: list[float] = []
         seqs: set[int] = set()
+        frames = 0
         async with connect(url, additional_headers=headers, max_size=None) as ws:
             await ws.send(
                 json.dumps({"op": "subscribe", "run_id": run_id, "channels": ["progress"]})
@@ -224,6 +225,7 @@ async def _fanout_clients(
                     print(f"   a client stopped after {len(seqs)}/{events}: {exc!r}", flush=True)
                     break
                 now = time.time()  # arrival of the frame, before parsing it
+                frames += 1
                 for message in json.loads(frame):
                     kind = message.get("type")
                     if kind == "subscribed":
@@ -233,13 +235,17 @@ async def _fanout_clients(
                     elif kind == "progress" and message["event"]["type"] == "iteration":
                         latencies.append(now - message["event"]["t"])
                         seqs.add(message["seq"])
-        return latencies, len(seqs)
+        return latencies, len(seqs), frames
 
     tasks = [asyncio.create_task(one()) for _ in range(clients)]
     await asyncio.wait_for(all_in.wait(), 60)
     print("READY", flush=True)
     done = await asyncio.gather(*tasks)
-    return {"latencies": [x for lat, _ in done for x in lat], "counts": [n for _, n in done]}
+    return {
+        "latencies": [x for lat, _, _ in done for x in lat],
+        "counts": [n for _, n, _ in done],
+        "frames": [f for _, _, f in done],
+    }
 
 
 def fanout_worker(argv: list[str]) -> None:
@@ -292,6 +298,7 @@ def bench_fanout(server: JupyterServer, clients: int, events: int) -> None:
     gate.touch()
     latencies: list[float] = []
     counts: list[int] = []
+    frames: list[int] = []
     outputs = [worker.communicate(timeout=180)[0] for worker in workers]
     elapsed = time.monotonic() - begin
     loop_cpu, all_cpu = cpu_seconds(pid, pid) - loop_cpu, cpu_seconds(pid) - all_cpu
@@ -301,6 +308,7 @@ def bench_fanout(server: JupyterServer, clients: int, events: int) -> None:
         result = json.loads(lines[-1])
         latencies += result["latencies"]
         counts += result["counts"]
+        frames += result["frames"]
     complete = sum(n == events for n in counts)
     print(
         f"3. {clients} WebSocket clients ({len(workers)} client processes), one busy run "
@@ -308,7 +316,8 @@ def bench_fanout(server: JupyterServer, clients: int, events: int) -> None:
     )
     print(
         f"   server CPU over those {elapsed:.2f} s: event loop {loop_cpu / elapsed:.0%} of a "
-        f"core ({loop_cpu:.2f} s), whole process {all_cpu / elapsed:.0%} ({all_cpu:.2f} s)"
+        f"core ({loop_cpu:.2f} s), whole process {all_cpu / elapsed:.0%} ({all_cpu:.2f} s); "
+        f"{sum(frames) / max(1, len(frames)):.0f} frames a client"
     )
 
 
@@ -350,6 +359,11 @@ def main() -> None:
     parser.add_argument("--runs-in-db", type=int, default=100_000)
     parser.add_argument("--posts", type=int, default=200)
     parser.add_argument(
+        "--fanout-share",
+        type=float,
+        help="the server's ws_fanout_share (default: the server's default)",
+    )
+    parser.add_argument(
         "--only", type=int, nargs="+", choices=range(1, 6), help="run only these (1-5)"
     )
     args = parser.parse_args()
@@ -364,6 +378,8 @@ def main() -> None:
             "progress_flush_seconds": 0.5,
             "sync_interval_seconds": 1.0,
         }
+        if args.fanout_share is not None:
+            fusion["ws_fanout_share"] = args.fanout_share
         with running_server(home, fusion=fusion) as server:
             if 1 in only:
                 bench_latency(server, args.events)

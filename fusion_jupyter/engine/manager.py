@@ -154,6 +154,10 @@ class RunManager:
         if self.started:
             return
         self.settings.runs_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.local.prepare()
+        except OSError:  # tried again, and reported, by the first run that needs it
+            log.exception("could not start the launcher fork server")
         self._exits.start()
         self._watcher.start(loop)
         self._remote_watcher.start()

@@ -16,7 +16,19 @@ from dataclasses import MISSING, fields
 from typing import Any, Literal, TypeVar, cast, get_args, get_origin, get_type_hints
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Enum, Float, Integer, List, TraitType, Unicode, default
+from traitlets import (
+    Bool,
+    Dict,
+    Enum,
+    Float,
+    Integer,
+    List,
+    TraitError,
+    TraitType,
+    Unicode,
+    default,
+    validate,
+)
 
 from fusion_jupyter._version import __version__
 from fusion_jupyter.engine.manager import RunManager
@@ -129,6 +141,14 @@ class FusionJupyter(ExtensionApp):
     ws_send_buffer_bytes = mirror(StreamLimits, "send_buffer_bytes")
     ws_stall_seconds = mirror(StreamLimits, "stall_seconds")
     ws_log_chunk_bytes = mirror(StreamLimits, "log_chunk_bytes")
+    ws_fanout_share = mirror(StreamLimits, "fanout_share")
+
+    @validate("ws_fanout_share")
+    def _check_fanout_share(self, proposal: Any) -> float:
+        share = float(proposal["value"])
+        if not 0 < share <= 1:
+            raise TraitError(f"ws_fanout_share must be more than 0 and at most 1, not {share}")
+        return share
 
     @default("runs_dir")
     def _runs_dir_default(self) -> str:

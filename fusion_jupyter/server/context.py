@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from fusion_jupyter.engine.manager import RunManager
 from fusion_jupyter.engine.settings import setting
+from fusion_jupyter.server.fanout import Fanout
 from fusion_jupyter.service.api import FusionService
 from fusion_jupyter.service.session import SessionLimits
 from fusion_jupyter.service.validation import RequestLimits
@@ -51,6 +52,14 @@ class StreamLimits:
         "Most log bytes read per subscription per frame.",
         default=1 << 20,
     )
+    fanout_share: float = setting(
+        "Most of the event loop's time that sending stream updates to clients may take "
+        "(more than 0, at most 1): after a round of frames that took t seconds of CPU, the "
+        "next waits until t / share after it began, and what is published meanwhile goes "
+        "into it. A few clients get every update at once; many clients of a busy run get "
+        "fewer, fuller frames. 1 sends every update as soon as the event loop gets to it.",
+        default=0.2,
+    )
 
 
 @dataclass
@@ -66,6 +75,11 @@ class FusionContext:
 
     def __post_init__(self) -> None:
         self.service = FusionService(self.manager, self.limits)
+
+    @functools.cached_property
+    def fanout(self) -> Fanout:
+        """Flushes the stream clients; made on the event loop, by the first client."""
+        return Fanout(asyncio.get_running_loop(), self.stream.fanout_share)
 
     @property
     def session_limits(self) -> SessionLimits:

@@ -5,7 +5,9 @@ shared with the widgets' kernel relay): one hub subscription per followed run pl
 for every run's status. The hub wakes the client (from engine threads, through
 ``loop.call_soon_threadsafe``); the client then collects from its session in the
 thread pool (collecting reads log bytes and, after an overflow, the progress file) and
-sends whatever was ready as ONE frame, a JSON array of messages.
+sends whatever was ready as ONE frame, a JSON array of messages. Wake-ups go through
+the server's :class:`~fusion_jupyter.server.fanout.Fanout`, so the clients woken by one
+publish are flushed in one pass and share their frames' bytes.
 
 Back-pressure is the socket's: while more than ``send_buffer_bytes`` are waiting to
 be written to this client, it drains nothing, so the hub's bounded queue absorbs the
@@ -26,10 +28,12 @@ from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
+from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from fusion_jupyter.engine.hub import Message, Subscription, message_json
+from fusion_jupyter.engine.hub import Subscription
 from fusion_jupyter.server.context import SETTINGS_KEY, FusionContext
+from fusion_jupyter.server.fanout import Frame, FrameCache, encode_frame
 from fusion_jupyter.server.handlers import API_PREFIX, AUTH_RESOURCE
 from fusion_jupyter.service.session import StreamSession
 
@@ -38,17 +42,10 @@ log = logging.getLogger(__name__)
 #: WebSocket close code for "policy violation": the client did not read its data.
 CLOSE_STALLED = 1008
 
-Send = Callable[[str], "asyncio.Future[None] | None"]
+Send = Callable[[Frame], "asyncio.Future[None] | None"]
 Close = Callable[[int, str], None]
 
-
-def encode_frame(messages: list[Message]) -> str:
-    """Messages as one frame, a compact JSON array.
-
-    A message published to every subscriber is encoded once for all of them
-    (:class:`~fusion_jupyter.engine.hub.SharedMessage`), not once a client.
-    """
-    return "[" + ",".join(map(message_json, messages)) + "]"
+__all__ = ["CLOSE_STALLED", "ClientStream", "StreamHandler", "encode_frame", "stream_route"]
 
 
 class ClientStream:
@@ -59,6 +56,7 @@ class ClientStream:
         self._send = send
         self._close = close
         self._loop = asyncio.get_running_loop()
+        self._fanout = ctx.fanout
         self._inflight = 0
         self._flushing = False
         self._dirty = False
@@ -74,16 +72,19 @@ class ClientStream:
     # ---- waking -----------------------------------------------------------------
 
     def _notify(self) -> None:
-        """Called by engine threads; hands over to the event loop."""
-        self._loop.call_soon_threadsafe(self.kick)
+        """Called by engine threads (or the loop's file watcher); flushed in the next pass."""
+        self._fanout.wake(self)
 
     @property
     def blocked(self) -> bool:
         """Whether the socket holds more unsent bytes than this client may have."""
         return self._inflight >= self.ctx.stream.send_buffer_bytes
 
-    def kick(self) -> None:
-        """Something is ready: send it, unless a flush runs or the socket is full."""
+    def kick(self, frames: FrameCache | None = None) -> None:
+        """Something is ready: send it, unless a flush runs or the socket is full.
+
+        ``frames`` holds the frames other clients woken together already made.
+        """
         if self.closed:
             return
         self._dirty = True
@@ -93,7 +94,7 @@ class ClientStream:
             # A live stream's usual wake-up: queued messages only, sent at once (no
             # task, no thread hop); a flush task only for what needs a file.
             try:
-                self._send_queued()
+                self._send_queued(frames)
             except Exception:
                 self._failed()
                 return
@@ -108,7 +109,7 @@ class ClientStream:
                 if self.session.needs_io:
                     self._dirty = False
                     frame = await self.ctx.call(self._collect, True)
-                    if frame:
+                    if frame is not None:
                         self._write(frame)
                 else:
                     self._send_queued()
@@ -117,35 +118,35 @@ class ClientStream:
         finally:
             self._flushing = False
 
-    def _send_queued(self) -> None:
+    def _send_queued(self, frames: FrameCache | None = None) -> None:
         """One frame of the queued messages (no file is read), written now."""
         self._dirty = False
-        frame = self._collect(False)
+        messages = self.session.collect(io=False)
         # A subscription that lagged meanwhile was left whole: drain it next.
         self._dirty = self._dirty or self.session.needs_io
-        if frame:
-            self._write(frame)
+        if messages:
+            self._write((frames or FrameCache()).frame(messages))
 
     def _failed(self) -> None:
         log.exception("fusion stream: sending to a client failed")
         self.close_socket(1011, "internal error while sending")
 
-    def _collect(self, io: bool) -> str | None:
+    def _collect(self, io: bool) -> Frame | None:
         """One frame: everything ready, as a JSON array (in the pool when ``io``)."""
         messages = self.session.collect(io=io)
-        return encode_frame(messages) if messages else None
+        return Frame(encode_frame(messages)) if messages else None
 
     # ---- writing --------------------------------------------------------------------
 
-    def _write(self, frame: str) -> None:
+    def _write(self, frame: Frame) -> None:
         size = len(frame)
         try:
             future = self._send(frame)
         except WebSocketClosedError:
             self.shutdown()
             return
-        if future is None:
-            return
+        if future is None or future.done():
+            return  # written through to the socket (a done future's callback costs a turn)
         self._inflight += size
         future.add_done_callback(lambda _f: self._written(size))
         if self.blocked and self._stall is None:
@@ -197,6 +198,7 @@ class StreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     auth_resource = AUTH_RESOURCE
     stream: Any
     client: ClientStream | None = None
+    _prebuilt = False
 
     @property
     def fusion(self) -> FusionContext:
@@ -230,7 +232,27 @@ class StreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     def open(self, *args: Any, **kwargs: Any) -> None:
         """Start pinging and follow every run's status."""
         super().open(*args, **kwargs)
-        self.client = ClientStream(self.fusion, self.write_message, self.close)
+        # Compression is negotiated only when there are options (tornado's rule).
+        self._prebuilt = self.get_compression_options() is None
+        self.client = ClientStream(self.fusion, self._send_frame, self.close)
+
+    def _send_frame(self, frame: Frame) -> asyncio.Future[None]:
+        """Write one frame; without compression, the very bytes other clients get too.
+
+        ``write_message`` would encode, frame and wrap every write in a task of its
+        own, once per client; with no per-message compression to apply (it is
+        negotiated only when :meth:`get_compression_options` gives options), the
+        frame's prebuilt bytes go to the connection's stream as they are.
+        """
+        connection = self.ws_connection
+        if connection is None or connection.is_closing():
+            raise WebSocketClosedError()
+        if connection.stream is None or not self._prebuilt:
+            return self.write_message(frame.text)
+        try:
+            return connection.stream.write(frame.wire())
+        except StreamClosedError as exc:
+            raise WebSocketClosedError() from exc
 
     async def on_message(self, message: str | bytes) -> None:
         """Handled in order: tornado waits for this before delivering the next one."""

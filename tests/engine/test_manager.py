@@ -347,3 +347,30 @@ def test_the_builtin_simulator_end_to_end_with_one_start_event(tmp_path):
         assert kinds[0] == "start" and kinds.count("start") == 1
         assert kinds[-1] == "complete" and kinds.count("erlang_complete") == 3
         assert m.results(done.id)["erlang"].tolist() == [300.0, 400.0, 500.0]
+
+
+def _fork_servers() -> list[int]:
+    """This process's children running the launcher fork server."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and b"forkserver.py" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_the_fork_server_is_started_with_the_manager_not_by_the_first_run(tmp_path, db_url):
+    """The first run does not wait for the fork server's interpreter to start."""
+    others = set(_fork_servers())  # any other test's, still running
+    with make_manager(tmp_path, db_url) as manager:
+        ours = set(_fork_servers()) - others
+        assert len(ours) == 1
+        run = manager.create("minimal", {"general_settings": {"max_iters": 1}})
+        assert wait_terminal(manager, run.id).status == Status.COMPLETED
+        assert set(_fork_servers()) - others == ours  # that one forked the run's launcher

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from traitlets.config import Config
 
 from fusion_jupyter.engine.hub import EventHub
 from fusion_jupyter.server.app import FusionJupyter
+from fusion_jupyter.server.fanout import Fanout, FrameCache, websocket_text_frame
 from fusion_jupyter.server.stream import CLOSE_STALLED, ClientStream, encode_frame
 from tests.support import async_wait_until
 from tests.support.server_app import SLOW, Api, ReadOnly, create, server_config, wait_status
@@ -228,6 +230,84 @@ def test_a_published_message_is_encoded_once_for_every_subscriber() -> None:
     assert encode_frame(mixed) == json.dumps(mixed, separators=(",", ":"))
 
 
+def test_prebuilt_frames_are_rfc_6455_text_frames() -> None:
+    """The examples of RFC 6455 §5.7 (unmasked), as text frames."""
+    assert websocket_text_frame(b"Hello") == b"\x81\x05Hello"
+    assert websocket_text_frame(b"x" * 125)[:2] == b"\x81\x7d"
+    assert websocket_text_frame(b"x" * 256)[:4] == b"\x81\x7e\x01\x00"
+    assert websocket_text_frame(b"x" * 65535)[:4] == b"\x81\x7e\xff\xff"
+    big = websocket_text_frame(b"x" * 65536)
+    assert big[:10] == b"\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00" and len(big) == 65546
+
+
+async def test_clients_woken_together_get_the_same_frame_bytes(
+    api: Api, app: FusionJupyter, tmp_path: Path
+) -> None:
+    """One publish to many clients: one pass, one frame object, the same bytes for all."""
+    assert app.context is not None
+    sent: list[list[Any]] = [[] for _ in range(3)]
+    clients = [ClientStream(app.context, out.append, lambda _code, _reason: None) for out in sent]
+    gate = tmp_path / "go"
+    run = await create(api, overrides={"stub": {"wait_for": str(gate), "delay": 0.005}})
+    for client in clients:
+        op = {"op": "subscribe", "run_id": run["id"], "channels": ["progress"]}
+        await client.handle(json.dumps(op))
+    await async_wait_until(
+        lambda: all(any('"subscribed"' in f.text for f in out) for out in sent), 10, "acks"
+    )
+    gate.touch()
+
+    def completed(out: list[Any]) -> bool:
+        return any('"type":"complete"' in frame.text for frame in out)
+
+    await async_wait_until(lambda: all(map(completed, sent)), 30, "every client to get it all")
+    live = [f for f in sent[0] if '"type":"iteration"' in f.text]
+    for other in sent[1:]:
+        # The same messages make the same text only in the same pass (each event is
+        # delivered once), where they must be the very same object, not a copy. (The
+        # sync thread may add a run's folded progress to one client's frame only.)
+        by_text = {f.text: f for f in other}
+        same = [f for f in live if f.text in by_text]
+        assert all(by_text[f.text] is f for f in same)
+        assert len(same) >= len(live) / 2 > 0
+    assert live[0].wire() is live[0].wire()
+    for client in clients:
+        client.shutdown()
+
+
+async def test_fanout_passes_take_at_most_their_share_of_the_loop() -> None:
+    """Wake-ups during the quiet time a pass earned wait for the next pass, together."""
+    loop = asyncio.get_running_loop()
+    fanout = Fanout(loop, share=0.1)
+    passes: list[tuple[FrameCache, float, list[str]]] = []  # one frame cache a pass
+
+    class Busy:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def kick(self, frames: FrameCache | None = None) -> None:
+            assert frames is not None
+            if not passes or passes[-1][0] is not frames:
+                passes.append((frames, loop.time(), []))
+            passes[-1][2].append(self.name)
+            end = time.thread_time() + 0.01  # 10 ms of CPU a client
+            while time.thread_time() < end:
+                pass
+
+    a, b = Busy("a"), Busy("b")
+    fanout.wake(a)
+    await async_wait_until(lambda: passes, 5, "the first pass")
+    fanout.wake(a)
+    fanout.wake(b)
+    fanout.wake(a)
+    await async_wait_until(lambda: len(passes) == 2, 5, "the second pass")
+    assert passes[0][2] == ["a"] and passes[1][2] == ["a", "b"]
+    # 10 ms of CPU at a share of 0.1: the next pass no sooner than 100 ms after the
+    # first began (the first kick noted the time a little after: a loaded machine may
+    # preempt the loop in between).
+    assert passes[1][1] - passes[0][1] >= 0.07
+
+
 class TestFrozenStartupHeap:
     @pytest.fixture
     def jp_server_config(self, tmp_path: Path) -> Config:
@@ -242,6 +322,28 @@ class TestFrozenStartupHeap:
             assert gc.get_freeze_count() > 0
         finally:
             gc.unfreeze()  # this process is the test run, not a server
+
+
+class TestCompressedStream:
+    """With per-message deflate negotiated, frames are compressed per client, not shared."""
+
+    @pytest.fixture
+    def jp_server_config(self, tmp_path: Path) -> Config:
+        config = server_config(tmp_path)
+        config.ServerApp.websocket_compression_options = {}
+        return config
+
+    async def test_a_compressing_client_gets_everything(self, api: Api, connect: Any) -> None:
+        run = await create(api, overrides={"stub": {"stdout_lines": 2_000}})
+        await wait_status(api, run["id"], "COMPLETED")
+        client = await connect(compression_options={})
+        assert "permessage-deflate" in client.ws.headers.get("Sec-WebSocket-Extensions", "")
+        await client.send(op="subscribe", run_id=run["id"])
+        log_text = Path(run["run_dir"], "logs", "sim.log").read_text()
+        logs: list[Message] = []
+        while not logs or logs[-1]["next_offset"] < len(log_text):
+            logs += of_run(await client.next_frame(), run["id"], "log")
+        assert check_log_contiguous(logs) == log_text
 
 
 class TestReadOnlyStream:

@@ -54,6 +54,11 @@ class ForkServer:
             raise OSError(f"could not fork the launcher: {json.loads(reply[6:])}")
         return int(reply)
 
+    def prepare(self) -> None:
+        """Start the fork server now (it boots meanwhile), not on the first launch."""
+        with self._lock:
+            self._running()
+
     def close(self) -> None:
         """Let the fork server end (launchers it forked go on)."""
         with self._lock:
@@ -94,6 +99,10 @@ class LocalExecutor:
 
     def __init__(self) -> None:
         self._forks = ForkServer()
+
+    def prepare(self) -> None:
+        """Get ready to start runs: the first would otherwise wait for an interpreter."""
+        self._forks.prepare()
 
     def start(self, run_id: str, run_dir: Path) -> ProcessRef:
         """Start the launcher; it keeps running if this process dies."""

@@ -249,17 +249,6 @@ def _check_physical(values: Mapping[str, Any]) -> list[Problem]:
                 "snr_type = gsnr, dynamic_lps = True and can_partially_serve = True",
             )
         )
-    if grooming and values.get("l_band"):
-        problems.append(
-            _problem(
-                "is_grooming_enabled",
-                f"is_grooming_enabled = True with l_band = {values.get('l_band')} (C+L) is not "
-                "enabled: the model's output equals FUSION's own on its regression fixture "
-                "usbackbone_mb_CL_fixed_grooming, but FUSION (973983bc) differs from that "
-                "fixture (one utilization mean, 52.91 for 52.92), so the combination has no "
-                "reference it matches",
-            )
-        )
     if fixed and not grooming and values.get("snr_type") != EXTERNAL_SNR:
         problems.append(
             _problem(

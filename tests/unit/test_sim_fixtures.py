@@ -22,7 +22,6 @@ from tests.support import REPO_ROOT
 from tests.support.fusion_source import require_fusion_source
 
 #: The settings that keep each refused fixture from running: every one must be named.
-GROOMING_CL = ("is_grooming_enabled = True with l_band",)
 EXPECTED: dict[str, tuple[str, ...]] = {
     "baseline_kspf_ff": (),
     "baseline_spf_ff": (),
@@ -34,18 +33,28 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "spain_C_flexi_snr_recheck": (),
     # Named "fixed_grooming", but its config has neither (flexible grid, no grooming).
     "spain_mb_CL_fixed_grooming": (),
-    "spain_mb_CL_fixed_grooming_snr_recheck": GROOMING_CL,
+    "spain_mb_CL_fixed_grooming_snr_recheck": (),
     "spain_mb_CL_flexi": (),
     "spain_mb_CL_flexi_snr_recheck": (),
     "usbackbone_C_fixed_grooming": (),
     "usbackbone_C_fixed_grooming_snr_recheck": (),
     "usbackbone_C_flexi": (),
     "usbackbone_C_flexi_snr_recheck": (),
-    "usbackbone_mb_CL_fixed_grooming": GROOMING_CL,
-    "usbackbone_mb_CL_fixed_grooming_snr_recheck": GROOMING_CL,
+    "usbackbone_mb_CL_fixed_grooming": (),
+    "usbackbone_mb_CL_fixed_grooming_snr_recheck": (),
     "usbackbone_mb_CL_flexi": (),
     "usbackbone_mb_CL_flexi_snr_recheck": (),
     "xtar_slicing_pff": (),
+}
+
+#: Where FUSION (973983bc) itself does not reproduce its fixture, the built-in simulator
+#: gives FUSION's own value (its whole output equals FUSION's on this case, checked by
+#: running both): these differences, and no other, are expected.
+FUSION_DIFFERS = {
+    "usbackbone_mb_CL_fixed_grooming": [
+        "100.0_erlang.json:iter_stats.0.lp_bw_utilization_dict.500.l.0.mean"
+        " expected 52.92 got 52.91"
+    ],
 }
 
 
@@ -64,6 +73,10 @@ def test_fixture_is_identical_or_refused_naming_its_settings(name, fusion_root, 
     case = next(c for c in discover(fusion_root) if c.name == name)
     result = run_case(case, fusion_root, tmp_path / "out")
     needed = EXPECTED[name]
+    if name in FUSION_DIFFERS:
+        assert result.status == "different"
+        assert result.problems == FUSION_DIFFERS[name]
+        return
     if not needed:
         assert result.status == "identical", "\n".join(result.problems[:20])
         assert result.problems == []

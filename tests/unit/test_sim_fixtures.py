@@ -228,7 +228,7 @@ def test_external_resources_equal_the_real_fusion_with_blocking(fusion_root, tmp
         "spain_mb_CL_fixed_grooming",
         # The recheck's terms of lightpaths already placed share the memos.
         "spain_C_flexi_snr_recheck",
-        "spain_mb_CL_flexi_snr_recheck",
+        "usbackbone_mb_CL_fixed_grooming_snr_recheck",
     ],
 )
 def test_the_gsnr_memos_never_change_a_result(name, fusion_root, tmp_path, monkeypatch):

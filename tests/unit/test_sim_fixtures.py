@@ -141,6 +141,11 @@ def test_the_comparison_reports_every_kind_of_difference(fusion_root):
     ]
 
 
+#: The tests that run the real FUSION share one worker when the unit tests run in
+#: parallel (.ci/run): FUSION writes under its one cached working copy.
+REAL_FUSION = pytest.mark.xdist_group("real-fusion")
+
+
 def _real_fusion_and_ours(case_name: str, flags: list[str], tmp_path: Path) -> tuple[Any, Any]:
     """One fixture config with ``flags`` through the real ``fusion-sim run_sim`` and ours.
 
@@ -175,6 +180,7 @@ def _real_fusion_and_ours(case_name: str, flags: list[str], tmp_path: Path) -> t
     return json.loads(fusion_file.read_text()), json.loads((ours / fusion_file.name).read_text())
 
 
+@REAL_FUSION
 def test_run_sim_runner_equals_the_real_fusion_sim_with_blocking(fusion_root, tmp_path):
     """``--runner run_sim`` against the real ``fusion-sim run_sim`` (its BatchRunner).
 
@@ -188,6 +194,7 @@ def test_run_sim_runner_equals_the_real_fusion_sim_with_blocking(fusion_root, tm
     assert compare_documents(expected, ours) == []
 
 
+@REAL_FUSION
 def test_xt_aware_routing_equals_the_real_fusion_where_crosstalk_counts(fusion_root, tmp_path):
     """xtar_slicing_pff on 6 slots a core at a load that blocks 3 requests in 4.
 
@@ -205,6 +212,7 @@ def test_xt_aware_routing_equals_the_real_fusion_where_crosstalk_counts(fusion_r
     assert compare_documents(expected, ours) == []
 
 
+@REAL_FUSION
 def test_external_resources_equal_the_real_fusion_with_blocking(fusion_root, tmp_path):
     """ext_snr_4core_cls_dy-slice (which blocks nothing) on 10 slots a band at 3,000 Erlang.
 

@@ -160,6 +160,23 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+def _required(
+    values: Mapping[str, Any], required: tuple[tuple[str, Any, str], ...], context: str
+) -> list[Problem]:
+    """A problem for each (key, wanted value, why) that ``values`` departs from; an
+    absent key counts as False."""
+    problems = []
+    for key, wanted, why in required:
+        value = values.get(key)
+        if value != wanted and not (wanted is False and value is None):
+            message = (
+                f"{key} = {_shown(value)} with {context}: modelled only "
+                f"with {key} = {_shown(wanted)} ({why})"
+            )
+            problems.append(_problem(key, message))
+    return problems
+
+
 def _check_rule(values: Mapping[str, Any], rule: Supported) -> Problem | None:
     value = values.get(rule.key, rule.default)
     if value is None or value in rule.allowed:
@@ -436,16 +453,7 @@ def check_external(values: Mapping[str, Any], fusion_root: str | Path | None) ->
         ("cores_per_link", 4, "FUSION ships the SNR file of 4-core fibres only"),
         ("snr_recheck", False, "the recheck with external resources is not modelled"),
     )
-    for key, wanted, why in required:
-        value = values.get(key)
-        if value != wanted and not (wanted is False and value is None):
-            problems.append(
-                _problem(
-                    key,
-                    f"{key} = {_shown(value)} with snr_type = {EXTERNAL_SNR}: modelled only "
-                    f"with {key} = {_shown(wanted)} ({why})",
-                )
-            )
+    problems += _required(values, required, f"snr_type = {EXTERNAL_SNR}")
     if problems:
         return problems
     # Imported here: only configs that name external resources pay for it.
@@ -502,14 +510,5 @@ def check_xt_aware(values: Mapping[str, Any]) -> list[Problem]:
         ("pre_calc_mod_selection", False, "XT-aware routing picks its own formats"),
         ("snr_recheck", False, "the recheck with the XT check is not modelled"),
     )
-    for key, wanted, why in required:
-        value = values.get(key)
-        if value != wanted and not (wanted is False and value is None):
-            problems.append(
-                _problem(
-                    key,
-                    f"{key} = {_shown(value)} with route_method = xt_aware: modelled only "
-                    f"with {key} = {_shown(wanted)} ({why})",
-                )
-            )
+    problems += _required(values, required, "route_method = xt_aware")
     return problems

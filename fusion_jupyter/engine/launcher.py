@@ -209,11 +209,18 @@ class Launcher:
 
     def _install_signal_handlers(self) -> None:
         # A cancel signals the whole group; the launcher must survive it long enough
-        # to record the simulator's end, so it only passes the signal on (which also
-        # covers a signal sent to the launcher alone, as a batch system may do).
+        # to record the simulator's end. A signal sent to the launcher alone (as a batch
+        # system or a user may) is passed on. One that a cancel sent to the whole group
+        # (it leaves a marker first) is not: the simulator has it already, and FUSION
+        # saves its statistics on each SIGTERM, so a second save, cut short by the kill
+        # that follows the first, would leave an empty result file.
+        marker = self._path(RunPaths.CANCEL_MARKER)
+
         def forward(signum: int, _frame: object) -> None:
             self.terminating = True
-            if self.child is not None and self.child.poll() is None:
+            if self.child is None or self.child.poll() is not None:
+                return
+            if not os.path.exists(marker):
                 self.child.send_signal(signum)
 
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

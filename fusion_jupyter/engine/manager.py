@@ -63,7 +63,7 @@ from fusion_jupyter.engine.models import (
 )
 from fusion_jupyter.engine.procinfo import describe_exit, group_members, signal_group
 from fusion_jupyter.engine.progress import Event, read_events
-from fusion_jupyter.engine.runpaths import RunPaths
+from fusion_jupyter.engine.runpaths import RunPaths, mark_cancel
 from fusion_jupyter.engine.settings import COMMAND_PLACEHOLDERS, EngineSettings
 from fusion_jupyter.engine.slurm_runs import SlurmRuns
 from fusion_jupyter.engine.store import Page, RunFilter, Store, SweepPage, set_claimed
@@ -1010,6 +1010,7 @@ class RunManager:
         if run.pid is None or run.host not in (None, self.host):
             return  # not started yet (the starter sees the flag) or another host's run
         ref = ProcessRef(run.pid, run.pgid or run.pid, run.proc_start)
+        mark_cancel(run.run_dir)
         self.local.terminate(ref)
         if wait:
             self.local.kill_after(ref, self.settings.cancel_grace_seconds)

@@ -7,6 +7,7 @@ pathlib out of its start-up, joins the names to its run directory itself.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -26,6 +27,9 @@ class RunPaths:
     EXIT_RECORD = "exit.json"
     #: Directories a simulator wrote outside the run (FUSION's tree), for purge.
     EXTERNAL_RECORD = "external.json"
+    #: Written just before a cancel signals the run's whole process group (or Slurm job):
+    #: the simulator gets that signal itself, so the launcher does not pass on a second.
+    CANCEL_MARKER = "cancel"
     #: Progress events, one JSON object a line.
     PROGRESS = "progress.jsonl"
     LOGS = "logs"
@@ -67,6 +71,10 @@ class RunPaths:
         return self._file(self.EXTERNAL_RECORD)
 
     @property
+    def cancel_marker(self) -> Path:
+        return self._file(self.CANCEL_MARKER)
+
+    @property
     def progress(self) -> Path:
         return self._file(self.PROGRESS)
 
@@ -93,3 +101,15 @@ class RunPaths:
     @property
     def output(self) -> Path:
         return self._file(self.OUTPUT)
+
+
+def mark_cancel(run_dir: str | Path) -> None:
+    """Leave the cancel marker in ``run_dir`` (see :attr:`RunPaths.CANCEL_MARKER`).
+
+    Best effort: on a full disk the cancel goes on, and the launcher then passes the
+    signal on as it would for one sent to it alone.
+    """
+    from pathlib import Path  # here: the launcher imports this module without pathlib
+
+    with contextlib.suppress(OSError):
+        (Path(run_dir) / RunPaths.CANCEL_MARKER).touch()

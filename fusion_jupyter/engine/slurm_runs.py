@@ -29,7 +29,7 @@ from fusion_jupyter.engine.faults import FaultLog
 from fusion_jupyter.engine.launcher import read_json
 from fusion_jupyter.engine.models import Run, Status, Sweep, utcnow
 from fusion_jupyter.engine.procinfo import describe_exit
-from fusion_jupyter.engine.runpaths import RunPaths
+from fusion_jupyter.engine.runpaths import RunPaths, mark_cancel
 from fusion_jupyter.engine.settings import EngineSettings
 from fusion_jupyter.engine.store import JobRow, Store
 
@@ -217,6 +217,8 @@ class SlurmRuns:
         jobs = [r for r in runs if r.job_id]
         if not jobs:
             return
+        for run in jobs:  # scancel signals every process of a job, as a local cancel does
+            mark_cancel(run.run_dir)
         self.m.slurm.cancel([array_id] if array_id else [r.job_id for r in jobs if r.job_id])
         deadline = time.monotonic() + self.m.settings.cancel_grace_seconds + CANCEL_WAIT_SECONDS
         waiting = {r.id: r for r in jobs}

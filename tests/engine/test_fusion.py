@@ -102,7 +102,10 @@ def test_cancel_answers_at_once_and_keeps_what_fusion_saved(fusion):
     assert cancelled.status in (Status.CANCELLING, Status.CANCELLED)
     done = wait_terminal(fusion, run.id, timeout=30)
     assert done.status == Status.CANCELLED and done.error is None
-    assert "Received signal 15, saving statistics" in fusion.read_log(run.id).data
+    # Once: the cancel signals the run's whole group, so the launcher passes no second
+    # SIGTERM on (FUSION saves on each, and the kill after the first cut the second short,
+    # leaving an empty result file).
+    assert fusion.read_log(run.id).data.count("Received signal 15, saving statistics") == 1
     table = fusion.results(run.id)
     ran = sum(e["type"] == "iteration" for e in fusion.events(run.id))
     assert 1 <= ran < 50

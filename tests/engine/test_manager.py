@@ -385,3 +385,13 @@ def test_the_fork_server_is_started_with_the_manager_not_by_the_first_run(tmp_pa
         run = manager.create("minimal", {"general_settings": {"max_iters": 1}})
         assert wait_terminal(manager, run.id).status == Status.COMPLETED
         assert set(_fork_servers()) - others == ours  # that one forked the run's launcher
+        # ... and a spare for the next run, already leading its own session.
+        (server,) = ours
+        wait_until(lambda: len(_children(server)) == 1, what="the fork server's spare")
+        (spare,) = _children(server)
+        assert os.getsid(spare) == spare
+        assert not (Path(run.run_dir) / "logs" / "launcher.log").read_text()
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]

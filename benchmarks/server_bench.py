@@ -213,29 +213,35 @@ async def _fanout_clients(
         nonlocal subscribed
         latencies: list[float] = []
         seqs: set[int] = set()
-        frames = 0
+        arrived: list[tuple[float, str]] = []
         async with connect(url, additional_headers=headers, max_size=None) as ws:
             await ws.send(
                 json.dumps({"op": "subscribe", "run_id": run_id, "channels": ["progress"]})
             )
-            while len(seqs) < events:
+            while not any(m.get("type") == "subscribed" for m in json.loads(await ws.recv())):
+                pass
+            subscribed += 1
+            if subscribed == clients:
+                all_in.set()
+            # Frames are kept as they arrive and parsed at the end: parsing each one at
+            # once would make the clients sharing this process read later and later, and
+            # measure this process more than the server. Counting the iteration events
+            # in the text tells when all are in; the parse below checks them one by one.
+            got = 0
+            while got < events:
                 try:
                     frame = await asyncio.wait_for(ws.recv(), 30)
                 except Exception as exc:  # a timeout or a closed socket: reported
-                    print(f"   a client stopped after {len(seqs)}/{events}: {exc!r}", flush=True)
+                    print(f"   a client stopped after {got}/{events}: {exc!r}", flush=True)
                     break
-                now = time.time()  # arrival of the frame, before parsing it
-                frames += 1
-                for message in json.loads(frame):
-                    kind = message.get("type")
-                    if kind == "subscribed":
-                        subscribed += 1
-                        if subscribed == clients:
-                            all_in.set()
-                    elif kind == "progress" and message["event"]["type"] == "iteration":
-                        latencies.append(now - message["event"]["t"])
-                        seqs.add(message["seq"])
-        return latencies, len(seqs), frames
+                arrived.append((time.time(), frame))
+                got += frame.count('"type":"iteration"')
+        for now, frame in arrived:
+            for message in json.loads(frame):
+                if message.get("type") == "progress" and message["event"]["type"] == "iteration":
+                    latencies.append(now - message["event"]["t"])
+                    seqs.add(message["seq"])
+        return latencies, len(seqs), len(arrived)
 
     tasks = [asyncio.create_task(one()) for _ in range(clients)]
     await asyncio.wait_for(all_in.wait(), 60)

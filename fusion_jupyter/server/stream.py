@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,7 @@ from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
-from tornado.iostream import StreamClosedError
+from tornado.iostream import IOStream, StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from fusion_jupyter.engine.hub import Subscription
@@ -236,21 +237,33 @@ class StreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         self._prebuilt = self.get_compression_options() is None
         self.client = ClientStream(self.fusion, self._send_frame, self.close)
 
-    def _send_frame(self, frame: Frame) -> asyncio.Future[None]:
+    def _send_frame(self, frame: Frame) -> asyncio.Future[None] | None:
         """Write one frame; without compression, the very bytes other clients get too.
 
         ``write_message`` would encode, frame and wrap every write in a task of its
         own, once per client; with no per-message compression to apply (it is
         negotiated only when :meth:`get_compression_options` gives options), the
-        frame's prebuilt bytes go to the connection's stream as they are.
+        frame's prebuilt bytes go to the connection's stream as they are. None: all
+        of it went to the socket at once.
         """
         connection = self.ws_connection
         if connection is None or connection.is_closing():
             raise WebSocketClosedError()
-        if connection.stream is None or not self._prebuilt:
+        stream = connection.stream
+        if stream is None or not self._prebuilt:
             return self.write_message(frame.text)
+        data = frame.wire()
+        wire: bytes | memoryview = data
+        if type(stream) is IOStream and not stream.writing():
+            # Nothing of tornado's is waiting to go out, so the socket may take the
+            # frame now; tornado gets only what it did not take. A fan-out pass writes
+            # to every client, and this skips tornado's buffer and Future for each.
+            sent = _send_now(stream.socket, data)
+            if sent == len(data):
+                return None
+            wire = memoryview(data)[sent:]
         try:
-            return connection.stream.write(frame.wire())
+            return stream.write(wire)
         except StreamClosedError as exc:
             raise WebSocketClosedError() from exc
 
@@ -270,6 +283,15 @@ class StreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         """Drop every subscription."""
         if self.client is not None:
             self.client.shutdown()
+
+
+def _send_now(sock: socket.socket, data: bytes) -> int:
+    """What a non-blocking socket takes of ``data`` now (0 if full, or on an error:
+    tornado then meets the error on its own write, and closes the stream)."""
+    try:
+        return sock.send(data)
+    except OSError:
+        return 0
 
 
 def stream_route() -> tuple[str, type[StreamHandler]]:

@@ -328,15 +328,15 @@ class Store:
             # Asked before the insert: the new run must not count as one waiting.
             waiting = session.scalar(select(_pending_local().exists()))
             claimed = not waiting and _free_slots(session, max_running) > 0
-            session.add(run)
+            # A claimed run is inserted claimed (one statement, not an insert and an
+            # update); the object is then given back what it had, as inserted PENDING.
+            before = {key: getattr(run, key) for key in ("status", *values)} if claimed else {}
             if claimed:
-                session.flush()
-                session.execute(
-                    update(Run)
-                    .where(Run.id == run.id)
-                    .values(status=Status.RUNNING, **values)
-                    .execution_options(synchronize_session=False)
-                )
+                set_claimed(run, values)
+            session.add(run)
+            session.flush()
+            for key, value in before.items():
+                set_committed_value(run, key, value)
         return claimed
 
     def add_sweep(

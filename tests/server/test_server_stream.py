@@ -105,6 +105,23 @@ async def test_follow_a_run_to_completed(api: Api, connect: Any) -> None:
     assert text == Path(run["run_dir"], "logs", "sim.log").read_text()
 
 
+async def test_frames_the_socket_cannot_take_at_once_arrive_whole_and_in_order(
+    api: Api, connect: Any
+) -> None:
+    """A client that reads nothing until its run has ended: the socket takes only part
+    of the log at once, tornado queues the rest of a frame, and every byte arrives."""
+    client = await connect()
+    run = await create(api, overrides={"stub": {"stdout_lines": 400_000}})
+    await client.send(op="subscribe", run_id=run["id"], channels=["logs"])
+    await wait_status(api, run["id"], "COMPLETED")
+    size = Path(run["run_dir"], "logs", "sim.log").stat().st_size
+    assert size > 8 << 20  # more than loopback's socket buffers hold
+    logs: list[dict[str, Any]] = []
+    while not logs or logs[-1]["next_offset"] < size:
+        logs += of_run(await client.next_frame(), run["id"], "log")
+    assert check_log_contiguous(logs) == Path(run["run_dir"], "logs", "sim.log").read_text()
+
+
 async def test_resume_after_seq_and_offset_repeats_nothing(api: Api, connect: Any) -> None:
     run = await create(api, overrides={"stub": {"stdout_lines": 30}})
     await wait_status(api, run["id"], "COMPLETED")

@@ -3,7 +3,7 @@
 - ``start_jupyterlab(tmp)`` starts ``jupyter lab`` in a subprocess on a free loopback
   port with a random token, the fusion_jupyter server extension enabled, and every
   Jupyter directory (config, data, runtime, settings, workspaces, runs, database)
-  under ``tmp``; ``JupyterLabServer.restart()`` stops it and starts it again on the
+  under ``tmp``; ``JupyterLabServer.stop()`` then ``start()`` brings it back on the
   same port, token and directories (for reconnection tests).
 - ``launch_chromium(playwright)`` launches ``/usr/bin/chromium`` (Debian's package;
   Playwright never downloads a browser here) headless with the flags this machine
@@ -196,10 +196,6 @@ class JupyterLabServer:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
     def log_tail(self, lines: int = 60) -> str:
         if not self.log_path or not self.log_path.exists():

@@ -225,17 +225,23 @@ def test_live_subscription_sees_every_event_once_in_order(tmp_path):
         seqs: list[int] = []
         log_text: list[str] = []
         done = threading.Event()
+        subs = []
+        in_order = threading.Lock()  # publishers' threads may notify at the same time
 
         def on_data() -> None:
-            for msg in sub.drain():
-                if msg["type"] == "progress":
-                    seqs.append(msg["seq"])
-                    if msg["event"]["type"] == "complete":
-                        done.set()
-                elif msg["type"] == "log":
-                    log_text.append(msg["data"])
+            # subscribe() itself notifies when the run has events already, before
+            # ``subs`` holds the subscription: the call after it drains those.
+            with in_order:
+                for msg in subs[0].drain() if subs else []:
+                    if msg["type"] == "progress":
+                        seqs.append(msg["seq"])
+                        if msg["event"]["type"] == "complete":
+                            done.set()
+                    elif msg["type"] == "log":
+                        log_text.append(msg["data"])
 
-        sub = m.subscribe(run.id, notify=on_data)
+        subs.append(m.subscribe(run.id, notify=on_data))
+        on_data()
         assert done.wait(30)
         wait_terminal(m, run.id)
         wait_until(
@@ -244,7 +250,7 @@ def test_live_subscription_sees_every_event_once_in_order(tmp_path):
         assert seqs == list(range(len(seqs)))
         assert [e["seq"] for e in m.events(run.id)] == seqs
         assert any(e["type"] == "warning" for e in m.events(run.id))
-        sub.close()
+        subs[0].close()
 
 
 def test_eta_is_the_pace_of_the_events_so_far():

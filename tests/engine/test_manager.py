@@ -13,6 +13,7 @@ import pytest
 
 from fusion_jupyter.engine import Conflict, RunManager, Status, ValidationFailed
 from fusion_jupyter.engine.hub import Subscription
+from fusion_jupyter.engine.models import RANK
 from fusion_jupyter.engine.procinfo import group_members, is_alive
 from tests.support.engine import make_manager, stub_command, wait_terminal, wait_until
 
@@ -216,17 +217,19 @@ def test_fifty_runs_from_several_threads_never_exceed_the_limit(tmp_path, db_url
         ),
     ) as m:
         peak = [0]
-        running: set[str] = set()
+        latest: dict[str, Status] = {}
         lock = threading.Lock()
 
         def on_status() -> None:
+            # Statuses are published from several threads, so one can arrive after a
+            # later one: like the clients, keep the furthest status a run reached.
             for msg in status.drain():
                 with lock:
-                    if msg["run"]["status"] == "RUNNING":
-                        running.add(msg["run_id"])
-                    else:
-                        running.discard(msg["run_id"])
-                    peak[0] = max(peak[0], len(running))
+                    seen = Status(msg["run"]["status"])
+                    known = latest.get(msg["run_id"], seen)
+                    latest[msg["run_id"]] = max(known, seen, key=RANK.__getitem__)
+                    running = sum(s == Status.RUNNING for s in latest.values())
+                    peak[0] = max(peak[0], running)
 
         status = m.hub.subscribe_status(notify=on_status)
         ids: list[str] = []
@@ -253,8 +256,9 @@ def test_fifty_runs_from_several_threads_never_exceed_the_limit(tmp_path, db_url
         finished = [wait_terminal(m, run_id) for run_id in ids]
         assert len(ids) == 50
         assert all(r.status == Status.COMPLETED for r in finished)
-        assert max(samples) <= 4 and peak[0] <= 4
-        assert peak[0] == 4  # they did run side by side, up to the limit
+        # Four ran side by side (the gate opened only then), and never more than four,
+        # as the store and the status channel saw it.
+        assert max(samples) == 4 and 1 <= peak[0] <= 4
 
 
 def test_runs_start_in_creation_order(tmp_path, db_url):

@@ -115,10 +115,10 @@ def _raise_errors(messages: list[Message]) -> list[Message]:
     return messages
 
 
-def _check_messages(raw: str | bytes) -> list[Message]:
+def _parse(raw: str | bytes) -> list[Message]:
+    """A frame's messages (one or a list), as sent."""
     data = json.loads(raw)
-    messages = data if isinstance(data, list) else [data]
-    return _raise_errors([m for m in messages if isinstance(m, dict)])
+    return [m for m in (data if isinstance(data, list) else [data]) if isinstance(m, dict)]
 
 
 def _subscribe_op(run_id: str, channels: Sequence[str], after: int, log_offset: int) -> str:
@@ -160,8 +160,7 @@ class _WebSocketStream:
             return []
         except (WebSocketException, OSError) as exc:
             raise errors.ConnectionError(f"the live stream closed: {exc}") from exc
-        data = json.loads(raw)
-        return [m for m in (data if isinstance(data, list) else [data]) if isinstance(m, dict)]
+        return _parse(raw)
 
     def receive(self, timeout: float | None) -> list[Message]:
         return _for_run(_raise_errors(self.messages(timeout)), self._run_id)
@@ -184,7 +183,7 @@ class _AsyncWebSocketStream:
             return []
         except (WebSocketException, OSError) as exc:
             raise errors.ConnectionError(f"the live stream closed: {exc}") from exc
-        return _for_run(_check_messages(raw), self._run_id)
+        return _for_run(_raise_errors(_parse(raw)), self._run_id)
 
     async def close(self) -> None:
         await self._ws.close()
@@ -449,6 +448,14 @@ class RemoteBackend(Backend):
             )
         return errors.ConnectionError(f"cannot open the live stream of {self.url}: {exc}")
 
+    def _ws_options(self) -> dict[str, Any]:
+        return {
+            "uri": websocket_url(self.api_url),
+            "additional_headers": _auth_headers(self.token),
+            "open_timeout": self.timeout,
+            "max_size": None,
+        }
+
     def stream(
         self,
         run_id: str | None,
@@ -457,12 +464,7 @@ class RemoteBackend(Backend):
         log_offset: int = 0,
     ) -> _WebSocketStream:
         try:
-            ws = sconnect(
-                websocket_url(self.api_url),
-                additional_headers=_auth_headers(self.token),
-                open_timeout=self.timeout,
-                max_size=None,
-            )
+            ws = sconnect(**self._ws_options())
         except (WebSocketException, OSError) as exc:
             raise self._ws_failure(exc) from exc
         stream = _WebSocketStream(ws, run_id)
@@ -482,12 +484,7 @@ class RemoteBackend(Backend):
         log_offset: int = 0,
     ) -> _AsyncWebSocketStream:
         try:
-            ws = await aconnect(
-                websocket_url(self.api_url),
-                additional_headers=_auth_headers(self.token),
-                open_timeout=self.timeout,
-                max_size=None,
-            ).__aenter__()
+            ws = await aconnect(**self._ws_options()).__aenter__()
         except (WebSocketException, OSError) as exc:
             raise self._ws_failure(exc) from exc
         if run_id is not None and channels:  # statuses and folded progress come anyway

@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 _PROGRESS_KEYS = ("erlang", "erlang_index", "erlang_count", "iteration", "iteration_count")
+S = TypeVar("S", bound="_Submitted")
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -222,7 +224,105 @@ class ArtifactList(Sequence[Artifact]):
 # --------------------------------------------------------------------------- runs
 
 
-class Run:
+class _Submitted:
+    """What a run and a sweep share: their client, the JSON last read, and the fields
+    both carry."""
+
+    _data: JSON
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    @property
+    def id(self) -> str:
+        """12 lowercase hex characters (a sweep's runs carry the tag ``sweep:<id>``)."""
+        return str(self._data["id"])
+
+    @property
+    def name(self) -> str:
+        """The name given at submission (may be empty)."""
+        return str(self._data.get("name") or "")
+
+    @property
+    def template(self) -> str:
+        """The template it was created from (every run of a sweep starts from it)."""
+        return str(self._data.get("template") or "")
+
+    @property
+    def created_at(self) -> datetime | None:
+        """When it was submitted (UTC)."""
+        return parse_time(self._data.get("created_at"))
+
+    @property
+    def _backend(self) -> Backend:
+        return self._client.backend
+
+    @property
+    def _followed(self) -> str | None:
+        """The run whose stream :meth:`wait` follows (None: every run's status)."""
+        return self.id if isinstance(self, Run) else None
+
+    def wait(
+        self: S,
+        timeout: float | None = None,
+        progress: bool | ProgressReporter = True,
+        *,
+        raise_on_failure: bool = False,
+    ) -> S:
+        """Block until the run (or every run of a sweep) has ended, following it live.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait at most; default no limit.
+        progress : bool or ProgressReporter
+            ``True`` shows a progress bar (tqdm on a terminal, HTML in a notebook);
+            ``False`` nothing; or any object with ``update(snapshot)`` and ``close()``.
+        raise_on_failure : bool
+            Raise :class:`RunFailedError` when the run ends FAILED or CANCELLED (for
+            a sweep: for its first run that did not complete).
+
+        Returns
+        -------
+        Run or Sweep
+            Itself, in its final state.
+
+        Raises
+        ------
+        TimeoutError
+            ``timeout`` passed first (the runs go on).
+        """
+        with self._watch(progress) as watch:
+            opener = partial(self._backend.stream, self._followed, [])
+            drive(watch, opener, Deadline(timeout, self._what))
+        return self._finished(raise_on_failure)
+
+    async def wait_async(
+        self: S,
+        timeout: float | None = None,
+        progress: bool | ProgressReporter = True,
+        *,
+        raise_on_failure: bool = False,
+    ) -> S:
+        """:meth:`wait` for asyncio code (``await run.wait_async()``): the kernel stays
+        responsive while the run goes on. Same parameters and result."""
+        with self._watch(progress) as watch:
+            opener = partial(self._backend.astream, self._followed, [])
+            await adrive(watch, opener, Deadline(timeout, self._what))
+        return self._finished(raise_on_failure)
+
+    @property
+    def _what(self) -> str:
+        raise NotImplementedError
+
+    def _watch(self, progress: bool | ProgressReporter) -> RunWatch | SweepWatch:
+        raise NotImplementedError
+
+    def _finished(self: S, raise_on_failure: bool) -> S:
+        raise NotImplementedError
+
+
+class Run(_Submitted):
     """One simulation run. Obtained from :meth:`Client.submit`, :meth:`Client.run`,
     :meth:`Client.runs` or a :class:`Sweep`; never built directly.
 
@@ -232,15 +332,11 @@ class Run:
     """
 
     def __init__(self, client: Client, data: JSON) -> None:
-        self._client = client
-        self._data: JSON = data
+        super().__init__(client)
+        self._data = data
         self._shown_in: int | None = None  # the notebook cell that displayed this run
 
     # ---- state ------------------------------------------------------------------------
-
-    @property
-    def _backend(self) -> Backend:
-        return self._client.backend
 
     def _set(self, data: JSON) -> None:
         if data.get("id") == self.id:
@@ -249,16 +345,6 @@ class Run:
     def to_dict(self) -> JSON:
         """The run's JSON, as the REST API returns it."""
         return dict(self._data)
-
-    @property
-    def id(self) -> str:
-        """12 lowercase hex characters."""
-        return str(self._data["id"])
-
-    @property
-    def name(self) -> str:
-        """The name given at submission (may be empty)."""
-        return str(self._data.get("name") or "")
 
     @property
     def label(self) -> str:
@@ -274,11 +360,6 @@ class Run:
     def done(self) -> bool:
         """Whether the run has ended (completed, failed or cancelled)."""
         return self.status in TERMINAL
-
-    @property
-    def template(self) -> str:
-        """The template the run was created from."""
-        return str(self._data.get("template") or "")
 
     @property
     def tags(self) -> list[str]:
@@ -329,11 +410,6 @@ class Run:
     def exit_code(self) -> int | None:
         """The simulator's exit code once it has ended."""
         return self._data.get("exit_code")
-
-    @property
-    def created_at(self) -> datetime | None:
-        """When the run was submitted (UTC)."""
-        return parse_time(self._data.get("created_at"))
 
     @property
     def started_at(self) -> datetime | None:
@@ -421,52 +497,12 @@ class Run:
 
     # ---- waiting ----------------------------------------------------------------------
 
-    def wait(
-        self,
-        timeout: float | None = None,
-        progress: bool | ProgressReporter = True,
-        *,
-        raise_on_failure: bool = False,
-    ) -> Run:
-        """Block until the run has ended, following it live.
+    @property
+    def _what(self) -> str:
+        return self.label
 
-        Parameters
-        ----------
-        timeout : float, optional
-            Seconds to wait at most; default no limit.
-        progress : bool or ProgressReporter
-            ``True`` shows a progress bar (tqdm on a terminal, HTML in a notebook);
-            ``False`` nothing; or any object with ``update(snapshot)`` and ``close()``.
-        raise_on_failure : bool
-            Raise :class:`RunFailedError` when the run ends FAILED or CANCELLED.
-
-        Returns
-        -------
-        Run
-            The run itself, in its final state.
-
-        Raises
-        ------
-        TimeoutError
-            ``timeout`` passed first (the run goes on).
-        """
-        with RunWatch(self, make_reporter(self._unless_shown(progress), self.label)) as watch:
-            drive(watch, lambda: self._backend.stream(self.id, []), Deadline(timeout, self.label))
-        return self._finished(raise_on_failure)
-
-    async def wait_async(
-        self,
-        timeout: float | None = None,
-        progress: bool | ProgressReporter = True,
-        *,
-        raise_on_failure: bool = False,
-    ) -> Run:
-        """:meth:`wait` for asyncio code (``await run.wait_async()``): the kernel stays
-        responsive while the run goes on. Same parameters and result."""
-        with RunWatch(self, make_reporter(self._unless_shown(progress), self.label)) as watch:
-            deadline = Deadline(timeout, self.label)
-            await adrive(watch, lambda: self._backend.astream(self.id, []), deadline)
-        return self._finished(raise_on_failure)
+    def _watch(self, progress: bool | ProgressReporter) -> RunWatch:
+        return RunWatch(self, make_reporter(self._unless_shown(progress), self.label))
 
     def _finished(self, raise_on_failure: bool) -> Run:
         if self._data.get("error_truncated"):
@@ -742,7 +778,7 @@ def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- sweeps
 
 
-class Sweep:
+class Sweep(_Submitted):
     """A parameter grid run as many runs (the cartesian product of its values).
 
     Obtained from :meth:`Client.sweep` or :meth:`Client.get_sweep`. ``runs`` are the
@@ -751,37 +787,17 @@ class Sweep:
     """
 
     def __init__(self, client: Client, data: JSON) -> None:
-        self._client = client
+        super().__init__(client)
         self._set(data)
 
     def _set(self, data: JSON) -> None:
-        self._data: JSON = dict(data["sweep"])
+        self._data = dict(data["sweep"])
         self.runs: list[Run] = [Run(self._client, r) for r in data.get("runs", [])]
-
-    @property
-    def id(self) -> str:
-        """12 lowercase hex characters; the runs carry the tag ``sweep:<id>``."""
-        return str(self._data["id"])
-
-    @property
-    def name(self) -> str:
-        """The name given at submission (may be empty)."""
-        return str(self._data.get("name") or "")
-
-    @property
-    def template(self) -> str:
-        """The template every run starts from."""
-        return str(self._data.get("template") or "")
 
     @property
     def grid(self) -> dict[str, list[Any]]:
         """``{"section.key": [values]}`` as given."""
         return {k: list(v) for k, v in (self._data.get("grid") or {}).items()}
-
-    @property
-    def created_at(self) -> datetime | None:
-        """When the sweep was submitted (UTC)."""
-        return parse_time(self._data.get("created_at"))
 
     @property
     def status_counts(self) -> dict[str, int]:
@@ -817,39 +833,15 @@ class Sweep:
 
     def refresh(self) -> Sweep:
         """Re-read the sweep and its runs."""
-        self._set(self._client.backend.get_sweep(self.id))
+        self._set(self._backend.get_sweep(self.id))
         return self
 
-    def wait(
-        self,
-        timeout: float | None = None,
-        progress: bool | ProgressReporter = True,
-        *,
-        raise_on_failure: bool = False,
-    ) -> Sweep:
-        """Block until every run has ended; parameters as :meth:`Run.wait`.
+    @property
+    def _what(self) -> str:
+        return f"sweep {self.id}"
 
-        ``raise_on_failure`` raises :class:`RunFailedError` for the first run that
-        did not complete.
-        """
-        with SweepWatch(self, make_reporter(progress, f"sweep {self.id}")) as watch:
-            drive(watch, lambda: self._client.backend.stream(None), self._deadline(timeout))
-        return self._finished(raise_on_failure)
-
-    async def wait_async(
-        self,
-        timeout: float | None = None,
-        progress: bool | ProgressReporter = True,
-        *,
-        raise_on_failure: bool = False,
-    ) -> Sweep:
-        """:meth:`wait` for asyncio code."""
-        with SweepWatch(self, make_reporter(progress, f"sweep {self.id}")) as watch:
-            await adrive(watch, lambda: self._client.backend.astream(None), self._deadline(timeout))
-        return self._finished(raise_on_failure)
-
-    def _deadline(self, timeout: float | None) -> Deadline:
-        return Deadline(timeout, f"sweep {self.id}")
+    def _watch(self, progress: bool | ProgressReporter) -> SweepWatch:
+        return SweepWatch(self, make_reporter(progress, self._what))
 
     def _finished(self, raise_on_failure: bool) -> Sweep:
         failed = [run for run in self.runs if run.status != "COMPLETED"]
@@ -859,13 +851,13 @@ class Sweep:
 
     def cancel(self) -> Sweep:
         """Cancel every run that has not ended yet (on Slurm: the whole job array)."""
-        self._set(self._client.backend.cancel_sweep(self.id))
+        self._set(self._backend.cancel_sweep(self.id))
         return self
 
     def rerun_failed(self) -> list[Run]:
         """Rerun every failed run (the latest attempt at each grid point); the new runs
         join the sweep, and are returned. Conflict if none failed."""
-        data = self._client.backend.rerun_failed_sweep(self.id)
+        data = self._backend.rerun_failed_sweep(self.id)
         self._set(data)
         created = set(data["created"])
         return [run for run in self.runs if run.id in created]
@@ -873,7 +865,7 @@ class Sweep:
     def delete(self, *, purge: bool = False) -> None:
         """Forget the sweep and its runs; ``purge`` also removes their directories.
         Refused (Conflict) while one of its runs is active: cancel first."""
-        self._client.backend.delete_sweep(self.id, purge)
+        self._backend.delete_sweep(self.id, purge)
 
     def grid_values(self, run: Run) -> dict[str, Any]:
         """The grid's values for one of the sweep's runs, as given in the grid."""

@@ -51,11 +51,6 @@ def make_sweep(lab: JupyterLabServer, name: str) -> dict[str, Any]:
     return made
 
 
-def sweep_done(lab: JupyterLabServer, sweep_id: str) -> bool:
-    counts = lab.api("GET", f"sweeps/{sweep_id}")["sweep"]["status_counts"]
-    return counts.get("COMPLETED", 0) == sum(counts.values())
-
-
 def counts_seen(page: Any, view: Any, until: int, timeout: float) -> list[str]:
     """The view's "k of N runs with results" texts as they change, until k == ``until``."""
     texts: list[str] = []

@@ -121,7 +121,6 @@ def test_a_simulator_without_progress_file_gets_progress_from_its_log(
     # tests/engine/test_fusion.py.
     with make_manager(
         tmp_path,
-        f"sqlite:///{tmp_path}/runs.db",
         simulator_command=fusion_standin_command(),
         progress_log_patterns=FUSION_LOG_PATTERNS,
         output_collect=["*_erlang.json"],
@@ -172,7 +171,6 @@ def test_a_failing_log_driven_run_gets_an_error_event_with_its_traceback(
     # to produce quickly (its known crash, best_fit, needs minutes of simulation).
     with make_manager(
         tmp_path,
-        f"sqlite:///{tmp_path}/runs.db",
         simulator_command=fusion_standin_command("--standin-fail", "iteration"),
         progress_log_patterns=FUSION_LOG_PATTERNS,
     ) as m:
@@ -210,7 +208,6 @@ def test_an_event_published_while_subscribing_does_not_hide_the_history(tmp_path
 def test_live_subscription_sees_every_event_once_in_order(tmp_path):
     with make_manager(
         tmp_path,
-        f"sqlite:///{tmp_path}/runs.db",
         simulator_command=stub_command(
             "--delay",
             "0.01",
@@ -296,7 +293,7 @@ def test_eta_is_the_pace_of_the_events_so_far():
 
 
 def test_status_subscribers_get_every_runs_folded_progress(tmp_path):
-    with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db") as m:
+    with make_manager(tmp_path) as m:
         sub = m.hub.subscribe_status(notify=lambda: None)
         run = m.create("minimal", {"stub": {"delay": 0.05}})
         got: list[dict] = []

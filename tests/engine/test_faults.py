@@ -156,7 +156,7 @@ def _terminal(run: dict[str, Any]) -> dict[str, Any] | None:
 
 @pytest.fixture
 def manager(tmp_path: Path) -> Iterator[RunManager]:
-    with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db") as m:
+    with make_manager(tmp_path) as m:
         yield m
 
 
@@ -286,7 +286,7 @@ def test_the_tail_does_not_start_inside_a_character(tmp_path: Path) -> None:
 
 def test_a_failure_message_is_capped_and_so_is_the_status_frame(tmp_path: Path) -> None:
     one_line = "y" * (5 << 20)  # a 5 MB log line with no newline
-    with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db") as m:
+    with make_manager(tmp_path) as m:
         run = m.create("minimal", {"stub": {"exit_code": 3, "wait_for": str(tmp_path / "go")}})
         wait_until(lambda: m.get(run.id).pid, what="the run to start")
         status = m.hub.subscribe_status(notify=lambda: None)
@@ -433,7 +433,7 @@ def test_a_malformed_modulation_table_is_a_refusal_not_a_crash(tmp_path: Path, t
 
 
 def test_a_refused_path_is_never_read_by_the_simulators_checks(tmp_path: Path) -> None:
-    with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db") as m:
+    with make_manager(tmp_path) as m:
         base = m.templates.load("minimal")
         for key in ("general_settings.mod_assumption_path", "topology_settings.network"):
             for path in ("/etc/passwd", "/etc/shadow", "/nonexistent/file"):

@@ -35,7 +35,6 @@ def overrides(**general: object) -> dict[str, dict[str, object]]:
 def fusion(tmp_path, fusion_install: FusionInstall):
     with make_manager(
         tmp_path,
-        f"sqlite:///{tmp_path}/runs.db",
         simulator="fusion",
         fusion_command=str(fusion_install.command),
         templates_path=[fusion_install.templates],
@@ -131,7 +130,6 @@ def test_a_failing_fusion_run_names_fusions_reason(fusion):
 def test_a_missing_fusion_is_refused_before_anything_is_created(tmp_path):
     with make_manager(
         tmp_path,
-        f"sqlite:///{tmp_path}/runs.db",
         fusion_command=str(tmp_path / "no" / "fusion-sim"),
     ) as manager:
         with pytest.raises(Unavailable, match=r"c\.FusionJupyter\.fusion_command"):
@@ -209,7 +207,6 @@ def test_the_builtin_simulator_reads_a_fixture_config_from_fusions_root(
     (config_path,) = fixture.glob("*_config.ini")
     with make_manager(
         tmp_path,
-        f"sqlite:///{tmp_path}/runs.db",
         simulator="builtin",
         simulator_command=default_simulator_command(),
         fusion_command=str(fusion_install.command),

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from tests.support import (
-    FUSION_STANDIN,
     STUB_SIM,
+    fusion_standin_command,
     group_members,
     pid_alive,
     read_progress,
@@ -463,16 +463,9 @@ LOG_LINE = re.compile(
 
 
 def standin_argv(cfg: Path | str, *flags: str) -> list[str]:
-    return [
-        sys.executable,
-        str(FUSION_STANDIN),
-        "run_sim",
-        "--config_path",
-        str(cfg),
-        "--run_id",
-        "0123456789ab",
-        *flags,
-    ]
+    """The stand-in's command line as the engine runs it, for ``cfg`` and a fixed run id."""
+    placeholders = {"{config_path}": str(cfg), "{run_id}": "0123456789ab"}
+    return [placeholders.get(arg, arg) for arg in fusion_standin_command(*flags)]
 
 
 def test_standin_prints_fusion_lines_and_writes_its_files(

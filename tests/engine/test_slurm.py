@@ -28,7 +28,6 @@ from tests.support.engine import (
 def slurm_manager(tmp_path, slurm_cluster):
     m = make_manager(
         tmp_path,
-        f"sqlite:///{tmp_path}/runs.db",
         default_executor="slurm",
         slurm_poll_interval=0.3,
         slurm_file_poll_interval=0.2,
@@ -57,7 +56,6 @@ def test_the_builtin_simulator_runs_on_slurm(tmp_path, slurm_cluster):
     builtin = default_simulator_command()
     with make_manager(
         tmp_path,
-        f"sqlite:///{tmp_path}/runs.db",
         slurm_poll_interval=0.3,
         simulator_command=builtin,
     ) as m:
@@ -104,7 +102,6 @@ def test_bad_executor_options_are_refused_by_name(slurm_manager):
 def test_a_sweep_is_one_throttled_array(tmp_path, slurm_cluster):
     with make_manager(
         tmp_path,
-        f"sqlite:///{tmp_path}/runs.db",
         slurm_poll_interval=0.3,
         slurm_array_throttle=4,
         simulator_command=stub_command("--delay", "0.3", "--erlangs", "1", "--iterations", "2"),
@@ -138,7 +135,6 @@ def test_a_sweep_is_one_throttled_array(tmp_path, slurm_cluster):
 def test_cancelling_a_sweep_cancels_the_array(tmp_path, slurm_cluster):
     with make_manager(
         tmp_path,
-        f"sqlite:///{tmp_path}/runs.db",
         slurm_poll_interval=0.3,
         slurm_array_throttle=2,
         simulator_command=stub_command("--wait-for", str(tmp_path / "never")),
@@ -161,7 +157,6 @@ def test_a_sweeps_rerun_is_its_own_job_and_cancelled_with_the_sweep(tmp_path, sl
     never = str(tmp_path / "never")
     with make_manager(
         tmp_path,
-        f"sqlite:///{tmp_path}/runs.db",
         slurm_poll_interval=0.3,
         simulator_command=stub_command(),
     ) as m:
@@ -186,7 +181,6 @@ def test_a_sweeps_rerun_is_its_own_job_and_cancelled_with_the_sweep(tmp_path, sl
 def test_a_killed_supervisor_mid_sweep_loses_nothing(tmp_path, slurm_cluster):
     kwargs = manager_kwargs(
         tmp_path,
-        f"sqlite:///{tmp_path}/runs.db",
         slurm_poll_interval=0.3,
         slurm_array_throttle=3,
         simulator_command=stub_command("--delay", "0.2", "--erlangs", "1"),
@@ -212,7 +206,7 @@ def test_a_killed_supervisor_mid_sweep_loses_nothing(tmp_path, slurm_cluster):
     )
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db", slurm_poll_interval=0.3) as again:
+    with make_manager(tmp_path, slurm_poll_interval=0.3) as again:
         done = [wait_terminal(again, i, 120) for i in ids]
         assert [r.status for r in done] == [Status.COMPLETED] * 9
         assert all(
@@ -329,7 +323,6 @@ def test_a_fusion_run_on_slurm(tmp_path, slurm_cluster, fusion_install):
     # same file system), and its outputs are moved into the run's output/ there.
     with make_manager(
         tmp_path,
-        f"sqlite:///{tmp_path}/runs.db",
         slurm_poll_interval=0.3,
         slurm_file_poll_interval=0.2,
         simulator="fusion",

@@ -65,7 +65,7 @@ def test_a_compact_listing_row_is_the_contracts(tmp_path: Path) -> None:
     """The TypeScript Run of a compact listing is typed from these columns."""
     page = OPENAPI["components"]["schemas"]["CompactRunPage"]
     assert list(COMPACT_COLUMNS) == page["properties"]["columns"]["items"]["enum"]
-    with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db") as manager:
+    with make_manager(tmp_path) as manager:
         run = manager.create("minimal", {"stub": {"delay": 0.0}})
         wire = run_to_dict(manager.get(run.id))
         row = run_to_row(manager.get(run.id))
@@ -83,7 +83,7 @@ def test_the_schemas_are_valid_json_schemas() -> None:
 
 
 def test_every_message_of_a_real_session_is_in_the_contract(tmp_path: Path) -> None:
-    with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db") as manager:
+    with make_manager(tmp_path) as manager:
         session = StreamSession(manager, notify=lambda: None)
         got: list[dict[str, Any]] = []
         # Folded progress is flushed every progress_flush_seconds while a run is
@@ -116,7 +116,7 @@ def test_sweep_curves_are_in_the_contract(tmp_path: Path) -> None:
 
     schema = {"$ref": "openapi.json#/components/schemas/SweepCurves"}
     curves = Draft202012Validator(schema, registry=REGISTRY)
-    with make_manager(tmp_path, f"sqlite:///{tmp_path}/runs.db") as manager:
+    with make_manager(tmp_path) as manager:
         service = FusionService(manager)
         grid = {"general_settings.max_iters": [1, 2], "routing_settings.k_paths": [1, 2]}
         sweep, runs = manager.create_sweep("minimal", grid)

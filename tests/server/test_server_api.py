@@ -85,9 +85,7 @@ async def test_every_route_refuses_a_wrong_token(api: Api, method: str, path: st
 class TestReadOnlyAuthorizer:
     @pytest.fixture
     def jp_server_config(self, tmp_path: Path) -> Config:
-        config = server_config(tmp_path)
-        config.ServerApp.authorizer_class = ReadOnly
-        return config
+        return server_config(tmp_path, {"authorizer_class": ReadOnly})
 
     async def test_read_allowed_write_refused(self, api: Api) -> None:
         assert (await api("GET", "runs"))[0] == 200

@@ -346,9 +346,7 @@ class TestCompressedStream:
 
     @pytest.fixture
     def jp_server_config(self, tmp_path: Path) -> Config:
-        config = server_config(tmp_path)
-        config.ServerApp.websocket_compression_options = {}
-        return config
+        return server_config(tmp_path, {"websocket_compression_options": {}})
 
     async def test_a_compressing_client_gets_everything(self, api: Api, connect: Any) -> None:
         run = await create(api, overrides={"stub": {"stdout_lines": 2_000}})
@@ -366,9 +364,7 @@ class TestCompressedStream:
 class TestReadOnlyStream:
     @pytest.fixture
     def jp_server_config(self, tmp_path: Path) -> Config:
-        config = server_config(tmp_path)
-        config.ServerApp.authorizer_class = ReadOnly
-        return config
+        return server_config(tmp_path, {"authorizer_class": ReadOnly})
 
     async def test_read_only_user_may_stream(self, connect: Any) -> None:
         client = await connect()
@@ -384,9 +380,7 @@ class NoFusion(ReadOnly):
 class TestForbiddenStream:
     @pytest.fixture
     def jp_server_config(self, tmp_path: Path) -> Config:
-        config = server_config(tmp_path)
-        config.ServerApp.authorizer_class = NoFusion
-        return config
+        return server_config(tmp_path, {"authorizer_class": NoFusion})
 
     async def test_refused(self, connect: Any) -> None:
         with pytest.raises(HTTPClientError) as caught:

@@ -312,25 +312,12 @@ def test_views_of_one_run_each_get_it_whole_and_late_ones_catch_up(
     first = LogViewer(run, transport="relay")
     second = LogViewer(run, transport="relay")
     relay = KernelRelay.of(client.backend)
+    from_the_start = {"after": -1, "log_offset": 0}
     try:
-        ws(
-            first,
-            op="subscribe",
-            run_id=run.id,
-            channels=["logs", "progress"],
-            after=-1,
-            log_offset=0,
-        )
+        ws(first, op="subscribe", run_id=run.id, channels=["logs", "progress"], **from_the_start)
         wait_until(lambda: "stdout line 2999" in log_text(recorder.stream(first), run.id), 20)
         # The second view joins later, from the start: one feed, and it catches up.
-        ws(
-            second,
-            op="subscribe",
-            run_id=run.id,
-            channels=["logs", "progress"],
-            after=-1,
-            log_offset=0,
-        )
+        ws(second, op="subscribe", run_id=run.id, channels=["logs", "progress"], **from_the_start)
         for w in (first, second):
             assert relay.subscriptions(w) == {run.id: ["logs", "progress"]}
         run.wait(30, progress=False)

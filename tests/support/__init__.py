@@ -16,6 +16,7 @@ import configparser
 import inspect
 import json
 import os
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -32,6 +33,13 @@ FUSION_STANDIN = SUPPORT_DIR / "fusion_standin.py"
 MANAGER_PROC = SUPPORT_DIR / "manager_proc.py"
 
 T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def stub_sim_command(*extra: str) -> list[str]:

@@ -3,7 +3,7 @@
 - ``start_jupyterlab(tmp)`` starts ``jupyter lab`` in a subprocess on a free loopback
   port with a random token, the fusion_jupyter server extension enabled, and every
   Jupyter directory (config, data, runtime, settings, workspaces, runs, database)
-  under ``tmp``; ``JupyterLabServer.restart()`` stops it and starts it again on the
+  under ``tmp``; ``JupyterLabServer.stop()`` then ``start()`` brings it back on the
   same port, token and directories (for reconnection tests).
 - ``launch_chromium(playwright)`` launches ``/usr/bin/chromium`` (Debian's package;
   Playwright never downloads a browser here) headless with the flags this machine
@@ -21,7 +21,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -80,12 +79,6 @@ def installed_build_mismatch() -> str | None:
                 )
             return None
     return "fusion-jupyter is not installed in any labextensions directory: `pip install .`"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -196,10 +189,6 @@ class JupyterLabServer:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
     def log_tail(self, lines: int = 60) -> str:
         if not self.log_path or not self.log_path.exists():

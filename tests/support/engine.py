@@ -29,11 +29,12 @@ FAST_ENGINE: dict[str, Any] = {
 }
 
 
-def manager_kwargs(tmp_path: Path, db_url: str, **overrides: Any) -> dict[str, Any]:
-    """Settings for a test manager: its own runs dir, the stub simulator, quick syncs."""
+def manager_kwargs(tmp_path: Path, db_url: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """Settings for a test manager: its own runs dir (and SQLite database unless
+    ``db_url``), the stub simulator, quick syncs."""
     kwargs: dict[str, Any] = {
         "runs_dir": tmp_path / "runs",
-        "db_url": db_url,
+        "db_url": db_url or f"sqlite:///{tmp_path}/runs.db",
         "simulator_command": stub_command(),
         **FAST_ENGINE,
     }
@@ -41,7 +42,7 @@ def manager_kwargs(tmp_path: Path, db_url: str, **overrides: Any) -> dict[str, A
     return kwargs
 
 
-def make_manager(tmp_path: Path, db_url: str, **overrides: Any) -> RunManager:
+def make_manager(tmp_path: Path, db_url: str | None = None, **overrides: Any) -> RunManager:
     """A started manager (the caller closes it, or uses it as a context manager)."""
     manager = RunManager(**manager_kwargs(tmp_path, db_url, **overrides))
     manager.start()

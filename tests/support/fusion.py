@@ -54,15 +54,6 @@ class FusionInstall:
         """FUSION's regression scenarios (``<scenario>/*_config.ini``)."""
         return self.root / "tests" / "fixtures" / "expected_results"
 
-    def data_dirs(self) -> set[Path]:
-        """Every directory under FUSION's data/output and data/input (what runs leave)."""
-        found: set[Path] = set()
-        for kind in ("output", "input"):
-            base = self.root / "data" / kind
-            if base.is_dir():
-                found.update(p for p in base.rglob("*") if p.is_dir())
-        return found
-
 
 def install() -> FusionInstall:
     """Install FUSION (or find the cached install); FusionUnavailable if that fails."""

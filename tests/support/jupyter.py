@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,14 +25,8 @@ from typing import Any
 import requests
 from jupyter_server.serverapp import ServerApp
 
+from tests.support import free_port
 from tests.support.engine import FAST_ENGINE
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def has_unauthenticated_access_option() -> bool:

@@ -57,20 +57,6 @@ class Notebook:
             )
         )
 
-    def start_request(self, code: str) -> None:
-        """Send ``code`` to the kernel; ``request_running()`` is true until it has run."""
-        self.js(
-            """
-            const future = panel.sessionContext.session.kernel.requestExecute({ code: arg });
-            window.__fjRequestRunning = true;
-            future.done.finally(() => { window.__fjRequestRunning = false; });
-            return null;""",
-            code,
-        )
-
-    def request_running(self) -> bool:
-        return bool(self.page.evaluate("() => window.__fjRequestRunning === true"))
-
     def run_all(self) -> None:
         self.js("window.jupyterapp.commands.execute('notebook:run-all-cells'); return null;")
 

@@ -24,7 +24,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -35,6 +34,8 @@ from types import TracebackType
 from typing import Any
 
 import pytest
+
+from tests.support import free_port
 
 SUPERUSER = "postgres"
 DIR_PREFIX = "fusion-jupyter-pg-"
@@ -73,12 +74,6 @@ def find_bindir() -> Path | None:
         if all(os.access(bindir / tool, os.X_OK) for tool in ("initdb", "postgres", "pg_ctl")):
             return bindir
     return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _pid_alive(pid: int) -> bool:
@@ -127,10 +122,6 @@ class PostgresServer:
     @property
     def data_dir(self) -> Path:
         return self.base_dir / "data"
-
-    @property
-    def socket_dir(self) -> Path:
-        return self.base_dir / "sock"
 
     @property
     def log_file(self) -> Path:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +21,13 @@ Api = Callable[..., Awaitable[tuple[int, Any]]]
 SLOW = {"stub": {"wait_for": "/nonexistent/never", "wait_timeout": 60}}
 
 
-def server_config(tmp_path: Path, **fusion: Any) -> Config:
-    """The extension enabled, runs in ``tmp_path``, the stub simulator, no anonymous access."""
+def server_config(
+    tmp_path: Path, server_app: Mapping[str, Any] | None = None, **fusion: Any
+) -> Config:
+    """The extension enabled, runs in ``tmp_path``, the stub simulator, no anonymous access;
+    ``server_app``: further ServerApp settings (an authorizer, ...)."""
     extensions = {"fusion_jupyter": True, "jupyter_server_terminals": False}
-    server: dict[str, Any] = {"jpserver_extensions": extensions}
+    server: dict[str, Any] = {"jpserver_extensions": extensions, **(server_app or {})}
     if has_unauthenticated_access_option():
         server["allow_unauthenticated_access"] = False
     settings = {

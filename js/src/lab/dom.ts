@@ -47,6 +47,20 @@ export function textButton(text: string, action: string, extraClass = '', title?
   });
 }
 
+/** A function that runs ``fn`` at the next animation frame, once however often it is called before then. */
+export function frameCoalesced(fn: () => void): () => void {
+  let queued = false;
+  return () => {
+    if (!queued) {
+      queued = true;
+      requestAnimationFrame(() => {
+        queued = false;
+        fn();
+      });
+    }
+  };
+}
+
 /** Set text only when it changed (avoids needless layout work in hot paths). */
 export function setText(el: HTMLElement, text: string): void {
   if (el.textContent !== text) {

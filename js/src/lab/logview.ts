@@ -6,7 +6,8 @@ import { displayName } from '../common/format';
 import type { LogData, Subscription } from '../common/stream';
 import { isActive } from '../common/types';
 import type { FusionConnection } from './connection';
-import { h, iconButton, saveBlob, setText, textButton } from './dom';
+import { appendMarked, lineLevel } from '../widgets/parts/logbuffer';
+import { frameCoalesced, h, iconButton, saveBlob, setText, textButton } from './dom';
 
 const LINE_HEIGHT = 18;
 const OVERSCAN = 20;
@@ -31,7 +32,8 @@ export class LogView extends Widget {
   private query = '';
   private matches: number[] = [];
   private current = -1;
-  private renderQueued = false;
+  private pendingScrollToEnd = false;
+  private readonly renderNextFrame = frameCoalesced(() => this.render());
   private disconnectStore: (() => void) | null = null;
 
   private readonly scroller: HTMLElement;
@@ -341,20 +343,9 @@ export class LogView extends Widget {
   }
 
   private queueRender(toEnd = false): void {
-    if (toEnd) {
-      this.pendingScrollToEnd = true;
-    }
-    if (this.renderQueued) {
-      return;
-    }
-    this.renderQueued = true;
-    requestAnimationFrame(() => {
-      this.renderQueued = false;
-      this.render();
-    });
+    this.pendingScrollToEnd ||= toEnd;
+    this.renderNextFrame();
   }
-
-  private pendingScrollToEnd = false;
 
   private render(): void {
     if (!this.isVisible) {
@@ -378,46 +369,16 @@ export class LogView extends Widget {
     for (let i = start; i < end; i++) {
       const text = i < this.lines.length ? this.lines[i] : this.partial;
       const el = document.createElement('div');
-      el.className = 'jp-FusionLog-line' + levelClass(text) + (i === currentLine ? ' jp-mod-current' : '');
+      const level = lineLevel(text);
+      el.className = 'jp-FusionLog-line' + (level ? ` jp-mod-${level}` : '') + (i === currentLine ? ' jp-mod-current' : '');
       el.dataset.line = String(i + 1);
       if (q && text.toLowerCase().includes(q)) {
-        appendHighlighted(el, text, q);
+        appendMarked(el, text, q);
       } else {
         el.textContent = text || '\u200b';
       }
       frag.append(el);
     }
     this.body.replaceChildren(frag);
-  }
-}
-
-function levelClass(line: string): string {
-  if (/\b(ERROR|CRITICAL|FATAL)\b|Traceback \(most recent call last\)/.test(line)) {
-    return ' jp-mod-error';
-  }
-  if (/\bWARN(ING)?\b/.test(line)) {
-    return ' jp-mod-warning';
-  }
-  return '';
-}
-
-function appendHighlighted(el: HTMLElement, text: string, q: string): void {
-  const lower = text.toLowerCase();
-  let pos = 0;
-  for (;;) {
-    const at = lower.indexOf(q, pos);
-    if (at < 0) {
-      break;
-    }
-    if (at > pos) {
-      el.append(text.slice(pos, at));
-    }
-    const mark = document.createElement('mark');
-    mark.textContent = text.slice(at, at + q.length);
-    el.append(mark);
-    pos = at + q.length;
-  }
-  if (pos < text.length) {
-    el.append(text.slice(pos));
   }
 }

@@ -2,6 +2,7 @@ import { Widget } from '@lumino/widgets';
 import { FusionApiError, type SimulatorChoices } from '../common/api';
 import type { Overrides, Problem, Run, TemplateDetail, TemplateKey, TemplateSummary } from '../common/types';
 import type { FusionConnection } from './connection';
+import { errorText } from '../widgets/parts/ui';
 import { h, setText } from './dom';
 import { IniSource, OWN_INI } from './inisource';
 import { choicesFor, fillChoice, selectInPlaceOf } from './choices';
@@ -452,8 +453,4 @@ function problemsOf(err: FusionApiError): Problem[] {
     return details;
   }
   return details?.problems ?? details?.errors ?? [];
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

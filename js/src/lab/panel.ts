@@ -22,7 +22,7 @@ import type { ConnectionChange } from '../common/stream';
 import { ACTIVE_STATUSES, isActive, RUN_STATUSES, type Run, type RunStatus } from '../common/types';
 import { CommandIDs } from './commands';
 import type { FusionConnection } from './connection';
-import { h, iconButton, setText, textButton } from './dom';
+import { frameCoalesced, h, iconButton, setText, textButton } from './dom';
 import { runsIcon } from './icons';
 
 export const ROW_HEIGHT = 68;
@@ -98,7 +98,7 @@ export class RunsPanel extends Widget {
   private sweepRows = new Map<string, SweepRowView>();
   private sweepPool: SweepRowView[] = [];
   private dirty = true;
-  private renderQueued = false;
+  private readonly queueRender = frameCoalesced(() => this.render());
   private tickTimer: number | null = null;
   private noticeTimer: number | null = null;
   private readonly disconnect: Array<() => void> = [];
@@ -435,17 +435,6 @@ export class RunsPanel extends Widget {
   }
 
   // ------------------------------------------------------------------ rendering
-
-  private queueRender(): void {
-    if (this.renderQueued) {
-      return;
-    }
-    this.renderQueued = true;
-    requestAnimationFrame(() => {
-      this.renderQueued = false;
-      this.render();
-    });
-  }
 
   private reveal(index: number): void {
     if (index < 0) {

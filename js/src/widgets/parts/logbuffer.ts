@@ -130,6 +130,26 @@ export function findAll(line: string, query: string): Array<[number, number]> {
   return out;
 }
 
+/** Append ``text`` to ``el``, each occurrence of ``query`` in a <mark> (of ``markClass``). */
+export function appendMarked(el: HTMLElement, text: string, query: string, markClass = ''): void {
+  let at = 0;
+  for (const [start, end] of findAll(text, query)) {
+    if (start > at) {
+      el.append(text.slice(at, start));
+    }
+    const mark = document.createElement('mark');
+    if (markClass) {
+      mark.className = markClass;
+    }
+    mark.textContent = text.slice(start, end);
+    el.append(mark);
+    at = end;
+  }
+  if (at < text.length) {
+    el.append(text.slice(at));
+  }
+}
+
 /** A time slice for background work that must not make a long task. */
 export type Slicer = (work: () => void) => void;
 

@@ -2,7 +2,7 @@ import { displayName } from '../../common/format';
 import type { LogData, Subscription } from '../../common/stream';
 import { isActive } from '../../common/types';
 import type { Connection } from './connection';
-import { findAll, LogBuffer, LogSearch, lineLevel } from './logbuffer';
+import { appendMarked, LogBuffer, LogSearch, lineLevel } from './logbuffer';
 import { RunFeed, type RunRecord } from './runfeed';
 import { button, errorText, h, Notice, saveBlob, setText, transportNote } from './ui';
 import { VirtualList } from './vlist';
@@ -285,17 +285,7 @@ export class LogView {
       return;
     }
     el.replaceChildren();
-    let at = 0;
-    for (const [start, end] of findAll(text, search.query)) {
-      if (start > at) {
-        el.append(text.slice(at, start));
-      }
-      el.append(h('mark', { class: 'fj-log-mark', text: text.slice(start, end) }));
-      at = end;
-    }
-    if (at < text.length) {
-      el.append(text.slice(at));
-    }
+    appendMarked(el, text, search.query, 'fj-log-mark');
   }
 
   private async download(): Promise<void> {

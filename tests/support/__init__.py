@@ -16,6 +16,7 @@ import configparser
 import inspect
 import json
 import os
+import random
 import socket
 import sys
 import time
@@ -36,10 +37,31 @@ T = TypeVar("T")
 
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nobody listens on right now, below the kernel's ephemeral range.
+
+    A port the kernel hands out for port 0 comes from the range it also gives outgoing
+    connections, and with tests on two workers one of those took a server's port between
+    this check and the server's bind (jupyter_server then moved to the next port and the
+    test waited on the old one).
+    """
+    low = _ephemeral_low()
+    for _attempt in range(200):
+        port = random.randrange(max(1024, low - 16384), low)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free TCP port below {low}")
+
+
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (Linux's default: 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def stub_sim_command(*extra: str) -> list[str]:

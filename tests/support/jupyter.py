@@ -98,6 +98,7 @@ class JupyterServer:
             "ServerApp": {
                 "jpserver_extensions": {"fusion_jupyter": True},
                 "port": self.port,
+                "port_retries": 0,  # a taken port fails the start, not a wait elsewhere
                 "ip": "127.0.0.1",
                 "base_url": self.base_url,
                 "open_browser": False,

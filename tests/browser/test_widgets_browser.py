@@ -255,7 +255,9 @@ def test_log_viewer_shows_and_searches(session: dict[str, Any]) -> None:
     wait_for(lambda: "/" in text(count), 10, "a current match")
     current, total = (int(n) for n in text(count).split()[0].split("/"))
     assert total == expected  # the first match is the next one from the view
-    assert viewer.locator("mark.fj-log-mark").count() >= 1
+    # The count is written at once; the list redraws its rows in the next frame.
+    marks = viewer.locator("mark.fj-log-mark")
+    wait_for(lambda: marks.count() >= 1, 10, "the matches marked")
     assert "Mean of blocking" in text(viewer.locator(".fj-log-current"))
 
     def position() -> int:

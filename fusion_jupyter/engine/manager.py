@@ -45,7 +45,7 @@ from fusion_jupyter.engine.executors.base import ProcessRef, RunEnd
 from fusion_jupyter.engine.executors.local import LocalExecutor
 from fusion_jupyter.engine.faults import FaultLog, describe, free_bytes, is_no_space
 from fusion_jupyter.engine.fusion_outputs import move_run_outputs, remove_leftovers
-from fusion_jupyter.engine.hub import EventHub, Notify, Subscription
+from fusion_jupyter.engine.hub import EventHub, Message, Notify, Subscription
 from fusion_jupyter.engine.launcher import read_json
 from fusion_jupyter.engine.logpatterns import compile_patterns
 from fusion_jupyter.engine.logs import LogChunk, read_range, tail_lines
@@ -1123,6 +1123,14 @@ class RunManager:
         return self.hub.subscribe(
             run_id, notify=notify, channels=channels, after=after, log_offset=log_offset
         )
+
+    def ended_status(self, run_id: str) -> Message | None:
+        """A finished run's status message, as the status channel sent it (None while
+        the run is active: its changes are still to come on that channel)."""
+        run = self.store.get(run_id)
+        if not Status(run.status).terminal:
+            return None
+        return {"type": "status", "run_id": run.id, "run": status_view(run_to_dict(run))}
 
     def _known_run_dir(self, run_id: str) -> Path | None:
         tracker = self._trackers.get(run_id)

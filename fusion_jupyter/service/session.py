@@ -98,6 +98,7 @@ class StreamSession:
         self._notify = notify
         self._lock = threading.RLock()
         self._replies: list[Message] = []
+        self._ended: list[Message] = []
         self.subs: dict[str, Subscription] = {}
         self.closed = False
         self.status = manager.hub.subscribe_status(notify=notify)
@@ -146,6 +147,9 @@ class StreamSession:
         sub = self.manager.subscribe(
             run_id, notify=self._notify, channels=channels, after=after, log_offset=log_offset
         )
+        # A run that ended before this session followed every run's status would
+        # otherwise never be heard to end (statuses are live only, with no history).
+        ended = self.manager.ended_status(run_id)
         with self._lock:
             if self.closed:
                 sub.close()
@@ -153,6 +157,8 @@ class StreamSession:
             self._drop(run_id)
             self.subs[run_id] = sub
             notice = {"type": "subscribed", "run_id": run_id}
+            if ended is not None:  # sent with the statuses, after the run's history
+                self._ended.append(ended)
             self.reply({**notice, "after": after, "log_offset": log_offset})
 
     def unsubscribe(self, run_id: str) -> None:
@@ -200,6 +206,7 @@ class StreamSession:
             for sub in self.subs.values():
                 messages += [m for m in sub.drain(chunk, io=io) if m["type"] not in STATUS_TYPES]
             messages += self.status.drain()
+            messages, self._ended = messages + self._ended, []
             return messages
 
     def close(self) -> None:

@@ -105,6 +105,24 @@ async def test_follow_a_run_to_completed(api: Api, connect: Any) -> None:
     assert text == Path(run["run_dir"], "logs", "sim.log").read_text()
 
 
+async def test_a_run_that_ended_before_the_socket_opened_is_heard_to_end(
+    api: Api, connect: Any
+) -> None:
+    """Statuses are live only: a client that follows a finished run gets its status
+    once, after the run's history."""
+    run = await create(api)
+    await wait_status(api, run["id"], "COMPLETED")
+    client = await connect()
+    await client.send(op="subscribe", run_id=run["id"], channels=["progress"])
+    got = await client.until(ended(run["id"]))
+    ours = [m for m in got if m.get("run_id") == run["id"]]
+    assert ours[0]["type"] == "subscribed"
+    assert [m["type"] for m in ours].count("status") == 1
+    progress = of_run(got, run["id"], "progress")
+    assert progress[-1]["event"]["type"] == "complete"
+    assert ours.index(progress[-1]) < ours.index(of_run(got, run["id"], "status")[0])
+
+
 async def test_frames_the_socket_cannot_take_at_once_arrive_whole_and_in_order(
     api: Api, connect: Any
 ) -> None:

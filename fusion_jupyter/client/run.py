@@ -259,8 +259,9 @@ class _Submitted:
 
     @property
     def _followed(self) -> str | None:
-        """The run whose stream :meth:`wait` follows (None: every run's status)."""
-        return self.id if isinstance(self, Run) else None
+        """The run whose stream :meth:`wait` follows (None: every run's status, as a
+        sweep's wait does; a run follows itself)."""
+        return None
 
     def wait(
         self: S,
@@ -335,6 +336,10 @@ class Run(_Submitted):
         super().__init__(client)
         self._data = data
         self._shown_in: int | None = None  # the notebook cell that displayed this run
+
+    @property
+    def _followed(self) -> str | None:
+        return self.id
 
     # ---- state ------------------------------------------------------------------------
 

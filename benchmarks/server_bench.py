@@ -6,7 +6,7 @@
 Prints:
   1. progress line written -> WebSocket client has it: p50 / p99 latency
   2. log streaming to one client: lines/s, and the server's RSS while the log streams
-  3. --clients WebSocket clients on one busy run (asyncio clients in 2 worker
+  3. --clients WebSocket clients on one busy run (minimal RFC 6455 clients in 2 worker
      processes): all get every event? p99 latency
   4. POST runs: p50 / p99
   5. GET runs (one page of 100) with --runs-in-db runs in the database: p50 / p99
@@ -198,75 +198,131 @@ def bench_logs(server: JupyterServer, log_mb: float) -> None:
 FANOUT_WORKERS = 2
 
 
-async def _fanout_clients(
+class RawClient:
+    """A minimal RFC 6455 client on a plain socket: it records each text frame's bytes
+    and arrival time, and parses them only at the end.
+
+    A full client library costs a Python task and a queue per frame; with 50 clients a
+    process that queueing, not the server, set the latency tail.
+    """
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        import base64
+        import socket
+        import urllib.parse
+
+        parts = urllib.parse.urlsplit(url)
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [
+            f"GET {parts.path}{'?' + parts.query if parts.query else ''} HTTP/1.1",
+            f"Host: {parts.netloc}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {key}",
+            "Sec-WebSocket-Version: 13",
+            *(f"{name}: {value}" for name, value in headers.items()),
+        ]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += self.sock.recv(4096)
+        head, _, self.buffer = answer.partition(b"\r\n\r\n")
+        if b" 101 " not in head.split(b"\r\n", 1)[0]:
+            raise RuntimeError(f"no WebSocket: {head[:200]!r}")
+        self.sock.setblocking(False)
+        self.frames: list[tuple[float, bytes]] = []
+        self.iterations = 0
+        self.subscribed = False
+        self._frames(time.time())  # a frame may have come with the answer
+
+    def send_text(self, text: str) -> None:
+        payload = text.encode()
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        assert len(payload) < 126
+        self.sock.setblocking(True)
+        self.sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+        self.sock.setblocking(False)
+
+    def read(self) -> None:
+        """Take what the socket has; note each whole frame with this moment."""
+        try:
+            data = self.sock.recv(1 << 20)
+        except BlockingIOError:
+            return
+        self.buffer += data
+        self._frames(time.time())
+
+    def _frames(self, now: float) -> None:
+        while len(self.buffer) >= 2:
+            size, at = self.buffer[1] & 0x7F, 2
+            if size == 126:
+                size, at = int.from_bytes(self.buffer[2:4], "big"), 4
+            elif size == 127:
+                size, at = int.from_bytes(self.buffer[2:10], "big"), 10
+            if len(self.buffer) < at + size:
+                return
+            opcode, payload = self.buffer[0] & 0x0F, self.buffer[at : at + size]
+            self.buffer = self.buffer[at + size :]
+            if opcode == 1:
+                self.frames.append((now, payload))
+                self.iterations += payload.count(b'"type":"iteration"')
+                self.subscribed = self.subscribed or b'"type":"subscribed"' in payload
+
+
+def _fanout_clients(
     url: str, headers: dict[str, str], run_id: str, clients: int, events: int
 ) -> dict[str, Any]:
-    """``clients`` asyncio WebSocket clients; says READY once all are subscribed."""
-    import asyncio
+    """``clients`` raw WebSocket clients; says READY once all are subscribed."""
+    import selectors
 
-    from websockets.asyncio.client import connect
+    socks = [RawClient(url, headers) for _ in range(clients)]
+    selector = selectors.DefaultSelector()
+    for client in socks:
+        selector.register(client.sock, selectors.EVENT_READ, client)
+        op = {"op": "subscribe", "run_id": run_id, "channels": ["progress"]}
+        client.send_text(json.dumps(op))
 
-    subscribed = 0
-    all_in = asyncio.Event()
+    def pump(until: Any, what: str) -> None:
+        deadline = time.monotonic() + 60
+        while not until():
+            if time.monotonic() > deadline:
+                print(f"   clients stopped waiting for {what}", flush=True)
+                return
+            for key, _mask in selector.select(1):
+                key.data.read()
 
-    async def one() -> tuple[list[float], int, int]:
-        nonlocal subscribed
-        latencies: list[float] = []
+    pump(lambda: all(c.subscribed for c in socks), "their subscriptions")
+    print("READY", flush=True)
+    pump(lambda: all(c.iterations >= events for c in socks), "every event")
+    latencies: list[float] = []
+    counts: list[int] = []
+    for client in socks:
         seqs: set[int] = set()
-        arrived: list[tuple[float, str]] = []
-        async with connect(url, additional_headers=headers, max_size=None) as ws:
-            await ws.send(
-                json.dumps({"op": "subscribe", "run_id": run_id, "channels": ["progress"]})
-            )
-            while not any(m.get("type") == "subscribed" for m in json.loads(await ws.recv())):
-                pass
-            subscribed += 1
-            if subscribed == clients:
-                all_in.set()
-            # Frames are kept as they arrive and parsed at the end: parsing each one at
-            # once would make the clients sharing this process read later and later, and
-            # measure this process more than the server. Counting the iteration events
-            # in the text tells when all are in; the parse below checks them one by one.
-            got = 0
-            while got < events:
-                try:
-                    frame = await asyncio.wait_for(ws.recv(), 30)
-                except Exception as exc:  # a timeout or a closed socket: reported
-                    print(f"   a client stopped after {got}/{events}: {exc!r}", flush=True)
-                    break
-                arrived.append((time.time(), frame))
-                got += frame.count('"type":"iteration"')
-        for now, frame in arrived:
-            for message in json.loads(frame):
+        for now, payload in client.frames:
+            for message in json.loads(payload):
                 if message.get("type") == "progress" and message["event"]["type"] == "iteration":
                     latencies.append(now - message["event"]["t"])
                     seqs.add(message["seq"])
-        return latencies, len(seqs), len(arrived)
-
-    tasks = [asyncio.create_task(one()) for _ in range(clients)]
-    await asyncio.wait_for(all_in.wait(), 60)
-    print("READY", flush=True)
-    done = await asyncio.gather(*tasks)
+        counts.append(len(seqs))
+        client.sock.close()
     return {
-        "latencies": [x for lat, _, _ in done for x in lat],
-        "counts": [n for _, n, _ in done],
-        "frames": [f for _, _, f in done],
+        "latencies": latencies,
+        "counts": counts,
+        "frames": [len(client.frames) for client in socks],
     }
 
 
 def fanout_worker(argv: list[str]) -> None:
     """``server_bench.py fanout-worker URL HEADERS_JSON RUN_ID CLIENTS EVENTS``."""
-    import asyncio
-
     url, headers, run_id, clients, events = argv
-    result = asyncio.run(
-        _fanout_clients(url, json.loads(headers), run_id, int(clients), int(events))
-    )
+    result = _fanout_clients(url, json.loads(headers), run_id, int(clients), int(events))
     print(json.dumps(result), flush=True)
 
 
 def bench_fanout(server: JupyterServer, clients: int, events: int) -> None:
-    # The clients run in their own processes (asyncio, C-accelerated framing): 100
+    # The clients run in their own processes (minimal clients, see RawClient): 100
     # Python threads in this process would measure their own GIL queue, not the server.
     import subprocess
 

@@ -233,6 +233,9 @@ class StreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     def open(self, *args: Any, **kwargs: Any) -> None:
         """Start pinging and follow every run's status."""
         super().open(*args, **kwargs)
+        # Frames are batched already (one a fan-out pass): Nagle's algorithm would only
+        # hold a frame back until the client's delayed ACK, up to 40 ms on Linux.
+        self.set_nodelay(True)
         # Compression is negotiated only when there are options (tornado's rule).
         self._prebuilt = self.get_compression_options() is None
         self.client = ClientStream(self.fusion, self._send_frame, self.close)

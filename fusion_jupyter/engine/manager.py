@@ -119,6 +119,8 @@ class RunManager:
         # Runs whose process ended but whose end could not be recorded yet (the
         # database was down): launcher exit status by run id, retried every sync.
         self._unsettled: dict[str, int | None] = {}
+        # Runs whose progress changed since the last flush (see RunTracker.changed).
+        self._changed: set[str] = set()
         self._sync_faults = FaultLog(log, "syncing with the run database")
         self._settle_faults = FaultLog(log, "recording the end of a run")
         self._exits = ExitWatcher(self._on_exit)
@@ -649,7 +651,7 @@ class RunManager:
         """Follow a run's files; with ``ref`` (a local process) also its end."""
         with self._lock:
             tracker = self._trackers.setdefault(
-                run_id, RunTracker(run_id, run_dir, remote=ref is None)
+                run_id, RunTracker(run_id, run_dir, remote=ref is None, changed=self._changed)
             )
             if ref is not None:
                 self._refs[run_id] = ref
@@ -867,17 +869,22 @@ class RunManager:
                 self._sync_faults.failed(exc)
 
     def _flush_progress(self) -> None:
-        with self._lock:
-            trackers = list(self._trackers.values())
-        for tracker in trackers:
-            changed = tracker.take_dirty()
+        # What was marked before this flush began; later marks wait for the next one.
+        for _ in range(len(self._changed)):
+            try:
+                run_id = self._changed.pop()  # trackers add from other threads
+            except KeyError:
+                break
+            with self._lock:
+                tracker = self._trackers.get(run_id)
+            changed = tracker.take_dirty() if tracker is not None else None
             if changed is None:
                 continue
             columns, progress = changed
             # Only while the run is active: once it has ended, its cache was
             # written with its terminal status, and this one may be older.
-            if self.store.transition(tracker.run_id, list(ACTIVE), **columns):
-                self.hub.publish_run_progress(tracker.run_id, progress)
+            if self.store.transition(run_id, list(ACTIVE), **columns):
+                self.hub.publish_run_progress(run_id, progress)
 
     def _sync(self, *, adopt: bool) -> None:
         """See runs other managers created, started or settled; adopt orphans."""

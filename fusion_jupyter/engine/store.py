@@ -252,6 +252,9 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._marker: sqlite3.Connection | None = None
         self._marker_lock = threading.Lock()
+        # Parsed once: the syncs ask for the change marker every second or so.
+        database = make_url(db_url).database
+        self._marker_path = database if self.dialect == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -273,8 +276,8 @@ class Store:
         SQLite's ``data_version`` of a connection that never writes: one page read, so
         a sync that finds it unchanged costs nothing measurable.
         """
-        database = make_url(self.url).database
-        if self.dialect != "sqlite" or not database or database == ":memory:":
+        database = self._marker_path
+        if not database or database == ":memory:":
             return None
         with self._marker_lock:
             if self._marker is None:

@@ -19,6 +19,9 @@ class RunTracker:
     run_id: str
     run_dir: Path
     remote: bool = False  # written on another host: watched by polling
+    #: Where the run's id goes when its progress changes (the manager's flush then
+    #: looks at these trackers only, not at every active run's).
+    changed: set[str] | None = None
     reader: ProgressReader = field(init=False)
     log_path: Path = field(init=False)
     state: ProgressState = field(default_factory=ProgressState)
@@ -50,6 +53,8 @@ class RunTracker:
             if event["type"] == "error":
                 self.last_error = str(event.get("message") or "")
         self.dirty = True
+        if self.changed is not None:
+            self.changed.add(self.run_id)
 
     def cache(self) -> dict[str, object]:
         """The whole progress cache as run columns."""

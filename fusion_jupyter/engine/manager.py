@@ -68,7 +68,7 @@ from fusion_jupyter.engine.settings import COMMAND_PLACEHOLDERS, EngineSettings
 from fusion_jupyter.engine.slurm_runs import SlurmRuns
 from fusion_jupyter.engine.store import Page, RunFilter, Store, SweepPage, set_claimed
 from fusion_jupyter.engine.supervisor import ExitWatcher
-from fusion_jupyter.engine.tracking import RunTracker, Throttle
+from fusion_jupyter.engine.tracking import ChangedRuns, RunTracker, Throttle
 from fusion_jupyter.engine.watcher import FileWatcher, PollingWatcher
 
 if TYPE_CHECKING:
@@ -119,8 +119,9 @@ class RunManager:
         # Runs whose process ended but whose end could not be recorded yet (the
         # database was down): launcher exit status by run id, retried every sync.
         self._unsettled: dict[str, int | None] = {}
-        # Runs whose progress changed since the last flush (see RunTracker.changed).
-        self._changed: set[str] = set()
+        # Wakes the sync thread: stop, or a run's progress changed (see ChangedRuns).
+        self._sync_wake = threading.Event()
+        self._changed = ChangedRuns(self._sync_wake.set)
         self._sync_faults = FaultLog(log, "syncing with the run database")
         self._settle_faults = FaultLog(log, "recording the end of a run")
         self._exits = ExitWatcher(self._on_exit)
@@ -179,6 +180,7 @@ class RunManager:
             return
         self.started = False
         self._stop.set()
+        self._sync_wake.set()
         if self._sync_thread is not None:
             self._sync_thread.join(timeout=5)
         self.slurm_runs.stop()
@@ -847,7 +849,6 @@ class RunManager:
     # ---- syncing with the database and other managers ----------------------------
 
     def _sync_loop(self) -> None:
-        period = min(self.settings.sync_interval_seconds, self.settings.progress_flush_seconds)
         sync = Throttle(self.settings.sync_interval_seconds)
         # Without a change in the database a sync finds nothing new, except a run claimed
         # by a manager that died before starting it: that shows only with time.
@@ -855,12 +856,23 @@ class RunManager:
         sync.ready()
         full.ready()
         marker: int | None = None  # the first round always syncs
-        while not self._stop.wait(period):
+        while True:
+            # Asleep until the next sync is due, or until the next flush may run once a
+            # run's progress has changed: an idle server wakes once a sync interval.
+            due = sync.remaining()
+            if self._changed:
+                due = min(due, self._flush.remaining())
+            self._sync_wake.wait(due)
+            self._sync_wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 if self._flush.ready():
                     self._flush_progress()
                 if sync.ready():
                     seen, marker = marker, self.store.change_marker()
+                    if marker is not None and marker != seen:
+                        self.slurm_runs.nudge()
                     # Runs whose settling failed (an outage, a full disk) retry every round.
                     if marker is None or marker != seen or self._unsettled or full.ready():
                         self._sync(adopt=False)
@@ -869,12 +881,7 @@ class RunManager:
                 self._sync_faults.failed(exc)
 
     def _flush_progress(self) -> None:
-        # What was marked before this flush began; later marks wait for the next one.
-        for _ in range(len(self._changed)):
-            try:
-                run_id = self._changed.pop()  # trackers add from other threads
-            except KeyError:
-                break
+        for run_id in self._changed.take():
             with self._lock:
                 tracker = self._trackers.get(run_id)
             changed = tracker.take_dirty() if tracker is not None else None

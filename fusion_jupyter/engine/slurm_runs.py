@@ -126,7 +126,10 @@ class SlurmRuns:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.m.settings.slurm_poll_interval)
+            # With no Slurm run at the last look there is nothing to ask Slurm: sleep
+            # until a submit, or a commit the manager's sync sees (:meth:`nudge`).
+            idle = self._empty_at is not None
+            self._wake.wait(None if idle else self.m.settings.slurm_poll_interval)
             self._wake.clear()
             if self._stop.is_set():
                 return
@@ -138,6 +141,10 @@ class SlurmRuns:
                 self._faults.failed(exc)
             else:
                 self._faults.succeeded()
+
+    def nudge(self) -> None:
+        """The database changed: look again (another manager may have submitted)."""
+        self._wake.set()
 
     def poll(self) -> None:
         """One round: ask Slurm about every active Slurm run and act on the answers."""

@@ -4,12 +4,43 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fusion_jupyter.engine.hub import EventHub
 from fusion_jupyter.engine.progress import Event, ProgressReader, ProgressState, file_size
 from fusion_jupyter.engine.runpaths import RunPaths
+
+
+class ChangedRuns:
+    """The runs whose progress changed since the last flush.
+
+    The first change after a flush calls ``wake``, so the flusher sleeps while no
+    run's progress moves instead of waking on a timer.
+    """
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        self._ids: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = wake
+
+    def add(self, run_id: str) -> None:
+        """Note a change of ``run_id``'s progress (from any thread)."""
+        with self._lock:
+            first = not self._ids
+            self._ids.add(run_id)
+        if first:
+            self._wake()
+
+    def take(self) -> set[str]:
+        """The runs noted since the last call."""
+        with self._lock:
+            ids, self._ids = self._ids, set()
+        return ids
+
+    def __bool__(self) -> bool:
+        return bool(self._ids)
 
 
 @dataclass
@@ -21,7 +52,7 @@ class RunTracker:
     remote: bool = False  # written on another host: watched by polling
     #: Where the run's id goes when its progress changes (the manager's flush then
     #: looks at these trackers only, not at every active run's).
-    changed: set[str] | None = None
+    changed: ChangedRuns | None = None
     reader: ProgressReader = field(init=False)
     log_path: Path = field(init=False)
     state: ProgressState = field(default_factory=ProgressState)
@@ -77,6 +108,10 @@ class Throttle:
 
     interval: float
     last: float = 0.0
+
+    def remaining(self) -> float:
+        """Seconds until :meth:`ready` is next true (0 if it is now)."""
+        return max(0.0, self.last + self.interval - time.monotonic())
 
     def ready(self) -> bool:
         """True (and restart the clock) if the interval has passed."""

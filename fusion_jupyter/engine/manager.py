@@ -69,7 +69,6 @@ from fusion_jupyter.engine.slurm_runs import SlurmRuns
 from fusion_jupyter.engine.store import Page, RunFilter, Store, SweepPage, set_claimed
 from fusion_jupyter.engine.supervisor import ExitWatcher
 from fusion_jupyter.engine.tracking import ChangedRuns, RunTracker, Throttle
-from fusion_jupyter.engine.wakeup import Wakeup
 from fusion_jupyter.engine.watcher import FileWatcher, PollingWatcher
 
 if TYPE_CHECKING:
@@ -120,9 +119,8 @@ class RunManager:
         # Runs whose process ended but whose end could not be recorded yet (the
         # database was down): launcher exit status by run id, retried every sync.
         self._unsettled: dict[str, int | None] = {}
-        # Wakes the sync thread: stop, a run's progress changed (see ChangedRuns), or a
-        # commit to a SQLite database (see Wakeup).
-        self._sync_wake = Wakeup(self.store.sqlite_file)
+        # Wakes the sync thread: stop, or a run's progress changed (see ChangedRuns).
+        self._sync_wake = threading.Event()
         self._changed = ChangedRuns(self._sync_wake.set)
         self._sync_faults = FaultLog(log, "syncing with the run database")
         self._settle_faults = FaultLog(log, "recording the end of a run")
@@ -178,7 +176,6 @@ class RunManager:
     def close(self) -> None:
         """Stop supervising; runs keep going unless ``on_shutdown`` is ``cancel``."""
         if not self.started:
-            self._sync_wake.close()
             self.store.close()
             return
         self.started = False
@@ -186,7 +183,6 @@ class RunManager:
         self._sync_wake.set()
         if self._sync_thread is not None:
             self._sync_thread.join(timeout=5)
-        self._sync_wake.close()
         self.slurm_runs.stop()
         if self.settings.on_shutdown == "cancel":
             # Batch jobs belong to the cluster, not to this process: only local runs stop.
@@ -860,27 +856,20 @@ class RunManager:
         sync.ready()
         full.ready()
         marker: int | None = None  # the first round always syncs
-        # With commits waking the thread, a sync round is due after one (at most once a
-        # sync interval), when an end is still to be recorded, and once START_GRACE;
-        # without (PostgreSQL), once a sync interval.
-        committed = True
         while True:
-            due_by_time = not self._sync_wake.watches_database or bool(self._unsettled)
-            round_pending = committed or due_by_time
-            due = sync.remaining() if round_pending else full.remaining()
-            if self._changed:  # a flush may run once a run's progress has changed
+            # Asleep until the next sync is due, or until the next flush may run once a
+            # run's progress has changed: an idle server wakes once a sync interval.
+            due = sync.remaining()
+            if self._changed:
                 due = min(due, self._flush.remaining())
-            woken = self._sync_wake.wait(due, database=not round_pending)
-            committed = committed or woken
+            self._sync_wake.wait(due)
+            self._sync_wake.clear()
             if self._stop.is_set():
                 return
-            due_by_time = due_by_time or full.remaining() == 0
             try:
                 if self._flush.ready():
                     self._flush_progress()
-                if (committed or due_by_time) and sync.ready():
-                    committed = False
-                    self._sync_wake.forget_changes()  # this round's marker covers them
+                if sync.ready():
                     seen, marker = marker, self.store.change_marker()
                     if marker is not None and marker != seen:
                         self.slurm_runs.nudge()

@@ -68,7 +68,7 @@ def page(lab: JupyterLabServer) -> Iterator[Any]:
 
 def test_the_page_is_notebook_7(page: Any) -> None:
     assert page.evaluate("() => window.jupyterapp.name") == "Jupyter Notebook"
-    assert page.locator(PANEL).is_visible()
+    page.locator(PANEL).wait_for(state="visible", timeout=30_000)  # added as the app starts
 
 
 def test_new_run_opens_the_form_and_starts_a_run(page: Any, lab: Any) -> None:

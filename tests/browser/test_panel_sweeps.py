@@ -304,7 +304,7 @@ def test_titles_open_the_tabs_and_two_picked_runs_offer_compare(page: Any, lab: 
         executed = [e for e in page.evaluate("window.__executed") if e[0] in wanted]
         return executed if len(executed) == 3 else None
 
-    compared, opened_sweep, opened_run = wait_until(tabs, 10, "the three tabs' commands")
+    compared, opened_sweep, opened_run = wait_until(tabs, 30, "the three tabs' commands")
     assert sorted(compared[1]["ids"]) == sorted([first, second])
     assert opened_sweep[1] == {"id": sweep_id} and opened_run[1] == {"id": first}
     # The tabs (another plugin's) are there.

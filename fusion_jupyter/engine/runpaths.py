@@ -112,4 +112,4 @@ def mark_cancel(run_dir: str | Path) -> None:
     from pathlib import Path  # here: the launcher imports this module without pathlib
 
     with contextlib.suppress(OSError):
-        (Path(run_dir) / RunPaths.CANCEL_MARKER).touch()
+        RunPaths(Path(run_dir)).cancel_marker.touch()

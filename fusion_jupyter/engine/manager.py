@@ -25,6 +25,7 @@ import shutil
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import timedelta
@@ -69,6 +70,7 @@ from fusion_jupyter.engine.slurm_runs import SlurmRuns
 from fusion_jupyter.engine.store import Page, RunFilter, Store, SweepPage, set_claimed
 from fusion_jupyter.engine.supervisor import ExitWatcher
 from fusion_jupyter.engine.tracking import ChangedRuns, RunTracker, Throttle
+from fusion_jupyter.engine.wakeup import Wakeup
 from fusion_jupyter.engine.watcher import FileWatcher, PollingWatcher
 
 if TYPE_CHECKING:
@@ -119,8 +121,9 @@ class RunManager:
         # Runs whose process ended but whose end could not be recorded yet (the
         # database was down): launcher exit status by run id, retried every sync.
         self._unsettled: dict[str, int | None] = {}
-        # Wakes the sync thread: stop, or a run's progress changed (see ChangedRuns).
-        self._sync_wake = threading.Event()
+        # Wakes the sync thread: stop, a run's progress changed (see ChangedRuns), or a
+        # commit to a SQLite database (see Wakeup).
+        self._sync_wake = Wakeup(self.store.sqlite_file)
         self._changed = ChangedRuns(self._sync_wake.set)
         self._sync_faults = FaultLog(log, "syncing with the run database")
         self._settle_faults = FaultLog(log, "recording the end of a run")
@@ -137,6 +140,9 @@ class RunManager:
         self._stop = threading.Event()
         self._sync_thread: threading.Thread | None = None
         self._flush = Throttle(self.settings.progress_flush_seconds)
+        # When a run claimed but not started (by a manager that may have died) goes
+        # stale: the sync thread's one timed wake-up (time.monotonic()).
+        self._requeue_due: float | None = None
         self.started = False
 
     # ---- life cycle ---------------------------------------------------------------
@@ -176,6 +182,7 @@ class RunManager:
     def close(self) -> None:
         """Stop supervising; runs keep going unless ``on_shutdown`` is ``cancel``."""
         if not self.started:
+            self._sync_wake.close()
             self.store.close()
             return
         self.started = False
@@ -183,6 +190,7 @@ class RunManager:
         self._sync_wake.set()
         if self._sync_thread is not None:
             self._sync_thread.join(timeout=5)
+        self._sync_wake.close()
         self.slurm_runs.stop()
         if self.settings.on_shutdown == "cancel":
             # Batch jobs belong to the cluster, not to this process: only local runs stop.
@@ -850,35 +858,54 @@ class RunManager:
 
     def _sync_loop(self) -> None:
         sync = Throttle(self.settings.sync_interval_seconds)
-        # Without a change in the database a sync finds nothing new, except a run claimed
-        # by a manager that died before starting it: that shows only with time.
-        full = Throttle(START_GRACE.total_seconds())
         sync.ready()
-        full.ready()
-        marker: int | None = None  # the first round always syncs
+        marker: int | None = None
+        # A sync round can find something new only after a commit (which wakes the
+        # thread through the database's files), while an end is still to be recorded,
+        # or once a run claimed by a manager that died before starting it goes stale.
+        # So an idle server sleeps until one of those: a timer's wake-up costs
+        # milliseconds of CPU on a virtual machine. The first round always syncs.
+        committed = True
         while True:
-            # Asleep until the next sync is due, or until the next flush may run once a
-            # run's progress has changed: an idle server wakes once a sync interval.
-            due = sync.remaining()
-            if self._changed:
-                due = min(due, self._flush.remaining())
-            self._sync_wake.wait(due)
-            self._sync_wake.clear()
+            pending = committed or self._sync_by_time()
+            woken = self._sync_wake.wait(self._sync_timeout(sync, pending), database=not pending)
+            committed = committed or woken
             if self._stop.is_set():
                 return
             try:
                 if self._flush.ready():
                     self._flush_progress()
-                if sync.ready():
+                requeue = self._requeue_due is not None and time.monotonic() >= self._requeue_due
+                if (committed or requeue or self._sync_by_time()) and sync.ready():
+                    committed = False
+                    self._sync_wake.forget_changes()  # this round's marker covers them
                     seen, marker = marker, self.store.change_marker()
-                    if marker is not None and marker != seen:
+                    changed = marker is None or marker != seen
+                    if marker is not None and changed:
                         self.slurm_runs.nudge()
-                    # Runs whose settling failed (an outage, a full disk) retry every round.
-                    if marker is None or marker != seen or self._unsettled or full.ready():
+                    if changed or requeue or self._unsettled:
                         self._sync(adopt=False)
                     self._sync_faults.succeeded()  # the change marker asked the database
             except Exception as exc:  # an outage or a full disk: logged once, retried
+                committed = True
                 self._sync_faults.failed(exc)
+
+    def _sync_by_time(self) -> bool:
+        """Whether sync rounds are due once a sync interval, commit or not: with no
+        watch on the database (PostgreSQL), or while an end is still to be recorded."""
+        return not self._sync_wake.watches_database or bool(self._unsettled)
+
+    def _sync_timeout(self, sync: Throttle, pending: bool) -> float | None:
+        """Seconds the sync thread may sleep (None: until woken)."""
+        due: float | None = None
+        if pending:
+            due = sync.remaining()
+        elif self._requeue_due is not None:  # and no sooner than the next sync may run
+            due = max(sync.remaining(), self._requeue_due - time.monotonic())
+        if self._changed:  # a flush may run once a run's progress has changed
+            flush = self._flush.remaining()
+            due = flush if due is None else min(due, flush)
+        return due
 
     def _flush_progress(self) -> None:
         for run_id in self._changed.take():
@@ -896,6 +923,7 @@ class RunManager:
     def _sync(self, *, adopt: bool) -> None:
         """See runs other managers created, started or settled; adopt orphans."""
         self._settle_unsettled()
+        self._requeue_due = None  # set again below for each claimed run not started yet
         active = self.store.active_statuses()
         stale = [r for r, st in self._seen.items() if st.active and r not in active]
         for run_id in stale:
@@ -931,8 +959,13 @@ class RunManager:
 
     def _requeue_if_never_started(self, run: Run) -> None:
         # A run claimed long ago with no process: its manager died before starting it.
-        stale = run.started_at is not None and utcnow() - run.started_at > START_GRACE
-        if stale and self.store.transition(
+        if run.started_at is None:
+            return
+        left = (START_GRACE - (utcnow() - run.started_at)).total_seconds()
+        if left >= 0:  # perhaps still starting: look again once it would be stale
+            due = time.monotonic() + max(left, 1.0)
+            self._requeue_due = min(due, self._requeue_due or due)
+        elif self.store.transition(
             run.id, [Status.RUNNING], status=Status.PENDING, started_at=None, host=None
         ):
             self.publish(self.store.get(run.id))

@@ -269,6 +269,12 @@ class Store:
                 self._marker = None
         self.engine.dispose()
 
+    @property
+    def sqlite_file(self) -> str | None:
+        """The SQLite database's file (None for PostgreSQL or an in-memory database)."""
+        path = self._marker_path
+        return path if path and path != ":memory:" else None
+
     def change_marker(self) -> int | None:
         """A number that changes whenever anyone commits to the database; None where
         there is no cheap way to tell (PostgreSQL, an in-memory SQLite database).

@@ -169,3 +169,24 @@ def test_a_claim_whose_manager_died_before_starting_is_requeued(tmp_path, db_url
     idle.close()
     with make_manager(tmp_path, db_url) as again:
         assert wait_terminal(again, queued.id).status == Status.COMPLETED
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_fresh_claim_never_started_is_requeued_once_stale_with_nothing_else_happening(
+    tmp_path, db_url, monkeypatch
+):
+    """The sync thread sleeps until a commit; the one thing that shows only with time,
+    a claim going stale, has its own wake-up."""
+    from datetime import timedelta
+
+    from fusion_jupyter.engine import RunManager, manager
+    from fusion_jupyter.engine.models import utcnow
+
+    monkeypatch.setattr(manager, "START_GRACE", timedelta(seconds=2))
+    idle = RunManager(**manager_kwargs(tmp_path, db_url))  # never started: creates only
+    queued = idle.create("minimal")
+    # Claimed just now by a manager that then died: not stale yet when first seen.
+    idle.store.update(queued.id, status=Status.RUNNING, started_at=utcnow())
+    idle.close()
+    with make_manager(tmp_path, db_url) as again:
+        assert wait_terminal(again, queued.id, timeout=60).status == Status.COMPLETED

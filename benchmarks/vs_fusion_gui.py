@@ -302,6 +302,9 @@ class WsStream(threading.Thread):
     ) -> None:
         super().__init__(daemon=True)
         self.ws = connect(server)
+        # A followed run may be silent for longer than any read timeout (the server's
+        # keep-alive pings come every 30 s): close() is what ends the reading.
+        self.ws.settimeout(None)
         self.ws.send(json.dumps({"op": "subscribe", "run_id": run_id, "channels": channels}))
         self.on = on
         self.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import MISSING, fields
@@ -142,6 +143,7 @@ class FusionJupyter(ExtensionApp):
     ws_stall_seconds = mirror(StreamLimits, "stall_seconds")
     ws_log_chunk_bytes = mirror(StreamLimits, "log_chunk_bytes")
     ws_fanout_share = mirror(StreamLimits, "fanout_share")
+    ws_ping_interval_seconds = mirror(StreamLimits, "ping_interval_seconds")
 
     @validate("ws_fanout_share")
     def _check_fanout_share(self, proposal: Any) -> float:
@@ -149,6 +151,13 @@ class FusionJupyter(ExtensionApp):
         if not 0 < share <= 1:
             raise TraitError(f"ws_fanout_share must be more than 0 and at most 1, not {share}")
         return share
+
+    @validate("ws_ping_interval_seconds")
+    def _check_ping_interval(self, proposal: Any) -> float:
+        seconds = float(proposal["value"])
+        if not 0 <= seconds < math.inf:
+            raise TraitError(f"ws_ping_interval_seconds must be 0 or more, not {seconds}")
+        return seconds
 
     @default("runs_dir")
     def _runs_dir_default(self) -> str:

@@ -19,6 +19,7 @@ never wait, so one slow client costs the others nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
+from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
@@ -42,6 +44,9 @@ log = logging.getLogger(__name__)
 
 #: WebSocket close code for "policy violation": the client did not read its data.
 CLOSE_STALLED = 1008
+
+#: A server's ping frame with no payload: FIN + opcode 9, unmasked, length 0.
+EMPTY_PING = b"\x89\x00"
 
 Send = Callable[[Frame], "asyncio.Future[None] | None"]
 Close = Callable[[int, str], None]
@@ -208,6 +213,17 @@ class StreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         return context
 
     @property
+    def ping_interval(self) -> float:
+        """Milliseconds between keep-alive pings (``ws_ping_interval_seconds``), in the
+        unit of Jupyter's :class:`WebSocketMixin`, whose ping rule this keeps."""
+        return 1000 * self.fusion.stream.ping_interval_seconds
+
+    @property
+    def ping_timeout(self) -> float:
+        """Milliseconds a client may leave pings unanswered before it is closed."""
+        return 1000 * self.fusion.stream.ping_timeout_seconds
+
+    @property
     def max_message_size(self) -> int:
         """Incoming messages are small commands; bigger ones close the socket (1009)."""
         return self.fusion.stream.max_message_bytes
@@ -231,8 +247,16 @@ class StreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         await super().get(*args, **kwargs)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
-        """Start pinging and follow every run's status."""
-        super().open(*args, **kwargs)
+        """Start pinging and follow every run's status.
+
+        Not ``WebSocketMixin.open``: that starts a timer for this socket alone, where
+        the stream's one :class:`~fusion_jupyter.server.keepalive.Pinger` pings every
+        client in one pass (by the mixin's :meth:`send_ping`, so with its timeout).
+        """
+        interval = self.fusion.stream.ping_interval_seconds
+        if interval > 0:
+            self.last_ping = self.last_pong = IOLoop.current().time()
+            self.fusion.pinger(interval).add(self)
         # Frames are batched already (one a fan-out pass): Nagle's algorithm would only
         # hold a frame back until the client's delayed ACK, up to 40 ms on Linux.
         self.set_nodelay(True)
@@ -249,13 +273,27 @@ class StreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         frame's prebuilt bytes go to the connection's stream as they are. None: all
         of it went to the socket at once.
         """
+        if not self._prebuilt:
+            return self.write_message(frame.text)
+        return self._write_wire(frame.wire())
+
+    def ping(self, data: str | bytes = b"") -> None:
+        """An empty ping goes out as its two bytes, as a prebuilt frame does (a control
+        frame is never compressed); anything else as tornado sends it."""
+        with contextlib.suppress(WebSocketClosedError):  # a closing socket needs none
+            if data:
+                super().ping(data)
+            else:
+                self._write_wire(EMPTY_PING)
+
+    def _write_wire(self, data: bytes) -> asyncio.Future[None] | None:
+        """Write a whole WebSocket frame; None: all of it went to the socket at once."""
         connection = self.ws_connection
         if connection is None or connection.is_closing():
             raise WebSocketClosedError()
         stream = connection.stream
-        if stream is None or not self._prebuilt:
-            return self.write_message(frame.text)
-        data = frame.wire()
+        if stream is None:
+            raise WebSocketClosedError()
         wire: bytes | memoryview = data
         if type(stream) is IOStream and not stream.writing():
             # Nothing of tornado's is waiting to go out, so the socket may take the
@@ -283,7 +321,10 @@ class StreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
             self.client.close_socket(1011, "internal error while handling a message")
 
     def on_close(self) -> None:
-        """Drop every subscription."""
+        """Stop pinging; drop every subscription."""
+        interval = self.fusion.stream.ping_interval_seconds
+        if interval > 0:
+            self.fusion.pinger(interval).discard(self)
         if self.client is not None:
             self.client.shutdown()
 

@@ -742,6 +742,21 @@ def test_trait_defaults_are_the_engines() -> None:
     assert app.max_body_bytes == 1 << 20
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("ws_ping_interval_seconds", -1, "must be 0 or more"),
+        ("ws_ping_interval_seconds", float("inf"), "must be 0 or more"),
+        ("ws_fanout_share", 0, "must be more than 0 and at most 1"),
+    ],
+)
+def test_a_bad_stream_setting_is_refused_naming_it(name: str, value: float, reason: str) -> None:
+    from traitlets import TraitError
+
+    with pytest.raises(TraitError, match=f"{name} {reason}"):
+        FusionJupyter(**{name: value})
+
+
 @pytest.mark.parametrize("path", ["runs", "sweeps"])
 async def test_a_missing_fusion_is_refused_with_503_naming_the_setting(
     api: Api, app: FusionJupyter, tmp_path: Path, path: str

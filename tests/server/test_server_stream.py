@@ -379,6 +379,35 @@ class TestCompressedStream:
         assert check_log_contiguous(logs) == log_text
 
 
+class TestKeepalive:
+    """Every client is pinged by one timer; a client that stops answering is closed."""
+
+    @pytest.fixture
+    def jp_server_config(self, tmp_path: Path) -> Config:
+        return server_config(tmp_path, ws_ping_interval_seconds=0.2)  # a 0.6 s timeout
+
+    async def test_clients_that_answer_stay_and_one_that_does_not_is_closed(
+        self, app: FusionJupyter, connect: Any
+    ) -> None:
+        assert app.context is not None
+        answering = [await connect() for _ in range(3)]
+        silent = await connect()
+        # Tornado's client answers every ping with a pong: not this one.
+        protocol: Any = silent.ws.protocol
+        protocol._send_pong = lambda _data: None
+        pinger = app.context.pinger(0.2)
+        assert len(pinger) == 4
+        # Closed once no pong came for ws_ping_timeout (pinged 3 times meanwhile).
+        assert await asyncio.wait_for(silent.ws.read_message(), 10) is None
+        await async_wait_until(lambda: len(pinger) == 3, timeout=10)
+        for client in answering:  # pinged and answering all along: open and served
+            await client.send(op="ping")
+            await client.until(lambda m: m["type"] == "pong")
+            client.ws.close()
+        await async_wait_until(lambda: len(pinger) == 0, timeout=10)
+        assert pinger._timer is None
+
+
 class TestReadOnlyStream:
     @pytest.fixture
     def jp_server_config(self, tmp_path: Path) -> Config:

@@ -80,6 +80,8 @@ log = logging.getLogger(__name__)
 
 #: A run claimed (RUNNING) but with no recorded process for this long was never started.
 START_GRACE = timedelta(seconds=30)
+#: After a commit wakes the sync thread, the round waits this share of a sync interval.
+COMMIT_SETTLE = 0.25
 LOG_TAIL_LINES = 20
 #: Longest failure message: the error column travels in every listing and status frame,
 #: so a huge log line must not become a huge error.
@@ -869,6 +871,10 @@ class RunManager:
         while True:
             pending = committed or self._sync_by_time()
             woken = self._sync_wake.wait(self._sync_timeout(sync, pending), database=not pending)
+            if woken and not committed:
+                # A commit comes with more (a create claims, starts, records the pid):
+                # the round waits for them, and keeps off the path of a run starting.
+                sync.defer(sync.interval * COMMIT_SETTLE)
             committed = committed or woken
             if self._stop.is_set():
                 return

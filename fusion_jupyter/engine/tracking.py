@@ -113,6 +113,10 @@ class Throttle:
         """Seconds until :meth:`ready` is next true (0 if it is now)."""
         return max(0.0, self.last + self.interval - time.monotonic())
 
+    def defer(self, seconds: float) -> None:
+        """Keep :meth:`ready` false for at least ``seconds`` more."""
+        self.last = max(self.last, time.monotonic() + seconds - self.interval)
+
     def ready(self) -> bool:
         """True (and restart the clock) if the interval has passed."""
         now = time.monotonic()

@@ -640,11 +640,11 @@ def row(
     label: str, theirs: float, ours: float, fmt: Callable[[float], str], *, higher: bool = False
 ) -> None:
     """One line: both figures and how many times better ours is."""
-    if higher:
-        times = ours / theirs if theirs else float("inf")
-    else:
-        times = theirs / ours if ours else float("inf")
-    print(f"  {label:<44} {fmt(theirs):>16} {fmt(ours):>16}   {times:7.2f}x", flush=True)
+    num, den = (ours, theirs) if higher else (theirs, ours)
+    # A zero (no CPU at all while idle) has no ratio: say whose figure it is.
+    zero = "both 0" if not num else ("theirs 0" if higher else "ours 0")
+    times = f"{num / den:7.2f}x" if den else f"{zero:>8}"
+    print(f"  {label:<44} {fmt(theirs):>16} {fmt(ours):>16}   {times}", flush=True)
 
 
 def header(title: str) -> None:

@@ -478,13 +478,22 @@ class MultiBandGsnr(PhysicalLayer):
         for band_index, (channel_band, on_band) in enumerate(on_link):
             xpm_terms = nli[1][band_index]
             band_profiles = profiles[band_index]
+            # The candidate's XPM factors of this band's neighbours (no call a miss:
+            # a C+L recheck run misses here a million times).
+            band_factors = cut.xpm.get(channel_band)
+            if band_factors is None:
+                band_factors = cut.xpm[channel_band] = {}
             # A placed candidate is met in the scan: it adds to the profile, not the XPM.
             itself = candidate[1] if placed and channel_band == candidate[0] else -1
             for channel in on_band:
                 if channel.start != itself:
                     term = xpm_terms.get(channel)
                     if term is None:
-                        factors = self._xpm(cut, channel_band, channel)
+                        factors = band_factors.get(channel)
+                        if factors is None:
+                            factors = self._xpm_factors(cut, channel_band, channel)
+                            band_factors[channel] = factors
+                            self._entries += 1
                         (fk_fc, ak, ak_squared, coeff, denom, atan_a, atan_b, t2_denom,
                          t2_log, num_phi, t2_phi) = factors  # fmt: skip
                         tk = (ak - pc * fk_fc) ** 2
@@ -580,17 +589,6 @@ class MultiBandGsnr(PhysicalLayer):
         term1 = ((ti - (alpha_i**2)) / alpha_i) * cut.asinh_a
         term2 = ((ai**2 - ti) / ai) * cut.asinh_b
         return float(coeff * (term1 + term2))
-
-    def _xpm(self, cut: _CutMb, channel_band: str, channel: Channel) -> _Xpm:
-        """A neighbour's XPM factors for this candidate, computed once."""
-        by_channel = cut.xpm.get(channel_band)
-        if by_channel is None:
-            by_channel = cut.xpm[channel_band] = {}
-        factors = by_channel.get(channel)
-        if factors is None:
-            factors = by_channel[channel] = self._xpm_factors(cut, channel_band, channel)
-            self._entries += 1
-        return factors
 
     def _xpm_factors(self, cut: _CutMb, channel_band: str, channel: Channel) -> _Xpm:
         """The power-independent factors of FUSION's XPM term, its arithmetic unchanged."""

@@ -124,8 +124,8 @@ class RunManager:
         # database was down): launcher exit status by run id, retried every sync.
         self._unsettled: dict[str, int | None] = {}
         # Wakes the sync thread: stop, a run's progress changed (see ChangedRuns), or a
-        # commit to a SQLite database (see Wakeup).
-        self._sync_wake = Wakeup(self.store.sqlite_file)
+        # commit to the database (see Wakeup).
+        self._sync_wake = Wakeup(self.store.feed_opener)
         self._changed = ChangedRuns(self._sync_wake.set)
         self._sync_faults = FaultLog(log, "syncing with the run database")
         self._settle_faults = FaultLog(log, "recording the end of a run")
@@ -887,7 +887,7 @@ class RunManager:
                     self._sync_wake.forget_changes()  # this round's marker covers them
                     seen, marker = marker, self.store.change_marker()
                     changed = marker is None or marker != seen
-                    if marker is not None and changed:
+                    if changed:  # another manager may have submitted a Slurm run
                         self.slurm_runs.nudge()
                     if changed or requeue or self._unsettled:
                         self._sync(adopt=False)
@@ -898,7 +898,7 @@ class RunManager:
 
     def _sync_by_time(self) -> bool:
         """Whether sync rounds are due once a sync interval, commit or not: with no
-        watch on the database (PostgreSQL), or while an end is still to be recorded."""
+        feed of the database's commits, or while an end is still to be recorded."""
         return not self._sync_wake.watches_database or bool(self._unsettled)
 
     def _sync_timeout(self, sync: Throttle, pending: bool) -> float | None:

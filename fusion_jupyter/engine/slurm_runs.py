@@ -67,7 +67,10 @@ class SlurmRuns:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._lock = threading.Lock()
-        self._empty_at: int | None = None  # the store's change marker when none was active
+        # What the database looked like at the last poll that found no Slurm run: the
+        # store's change marker, or where it has none (PostgreSQL) the count of nudges.
+        self._empty_at: tuple[str, int] | None = None
+        self._nudges = 0
         self._thread: threading.Thread | None = None
         self._faults = FaultLog(log, "polling the Slurm runs")
 
@@ -108,7 +111,7 @@ class SlurmRuns:
             if run.id in job_ids:
                 run.job_id = job_ids[run.id]
                 self.m.publish(run)
-        self._wake.set()
+        self.nudge()
 
     def _submit_array(self, runs: Sequence[Run], sweep: Sweep) -> dict[str, str]:
         sweep_dir = self.m.settings.runs_dir / ".sweeps" / sweep.id
@@ -144,6 +147,7 @@ class SlurmRuns:
 
     def nudge(self) -> None:
         """The database changed: look again (another manager may have submitted)."""
+        self._nudges += 1
         self._wake.set()
 
     def poll(self) -> None:
@@ -152,10 +156,11 @@ class SlurmRuns:
             # No Slurm run at the last look and no commit since: none now either, and the
             # query is skipped (an idle server costs nothing).
             marker = self.m.store.change_marker()
-            if marker is not None and marker == self._empty_at:
+            seen = ("marker", marker) if marker is not None else ("nudges", self._nudges)
+            if seen == self._empty_at:
                 return
             rows = self.m.store.active_jobs("slurm")
-            self._empty_at = None if rows else marker
+            self._empty_at = None if rows else seen
             if not rows:
                 return
             submitted = [r for r in rows if r.job_id]

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +42,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from fusion_jupyter.engine.errors import Conflict, NotFound, Problem, ValidationFailed
 from fusion_jupyter.engine.models import ACTIVE, Run, RunTag, Status, Sweep, utcnow
+from fusion_jupyter.engine.wakeup import Feed, PostgresNotifications, SqliteFiles
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -56,6 +58,11 @@ SWEEP_BATCH_ROWS = 500
 # Arbitrary but fixed: the key of the PostgreSQL advisory lock that serialises
 # slot claims and migrations between managers sharing one database.
 PG_LOCK_KEY = 0x46555349
+#: Every write of the store notifies this PostgreSQL channel as it commits: it wakes the
+#: sync threads of every manager sharing the database (see wakeup.PostgresNotifications).
+PG_CHANGES_CHANNEL = "fusion_jupyter_changes"
+#: Seconds the sync thread waits for its notification connection before syncing by time.
+PG_FEED_CONNECT_TIMEOUT = 5
 
 
 def make_engine(db_url: str) -> Engine:
@@ -275,6 +282,27 @@ class Store:
         path = self._marker_path
         return path if path and path != ":memory:" else None
 
+    @property
+    def feed_opener(self) -> Callable[[], Feed | None] | None:
+        """What opens a :class:`~fusion_jupyter.engine.wakeup.Feed` of this database's
+        commits (None: there is none, as for an in-memory SQLite database)."""
+        sqlite_file = self.sqlite_file
+        if sqlite_file is not None:
+            return functools.partial(SqliteFiles.open, Path(sqlite_file))
+        if self.dialect == "postgresql":
+            return functools.partial(
+                PostgresNotifications.open, self._connect_listener, PG_CHANGES_CHANNEL
+            )
+        return None
+
+    def _connect_listener(self) -> Any:
+        """A psycopg connection of its own (not the pool's), for ``LISTEN``."""
+        import psycopg
+
+        url = make_url(self.url).set(drivername="postgresql")
+        conninfo = url.render_as_string(hide_password=False)
+        return psycopg.connect(conninfo, connect_timeout=PG_FEED_CONNECT_TIMEOUT)
+
     def change_marker(self) -> int | None:
         """A number that changes whenever anyone commits to the database; None where
         there is no cheap way to tell (PostgreSQL, an in-memory SQLite database).
@@ -305,6 +333,8 @@ class Store:
             elif exclusive:
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
             yield session
+            if self.dialect == "postgresql":
+                session.execute(text(f"NOTIFY {PG_CHANGES_CHANNEL}"))  # sent at the commit
             session.commit()
 
     def ping(self) -> None:

@@ -95,7 +95,7 @@ class FusionContext:
 
     def pinger(self, interval_seconds: float) -> Pinger:
         """Pings the stream clients; made on the event loop, by the first client, with
-        the server's ``ws_ping_interval`` (the same for every client)."""
+        ``ws_ping_interval_seconds`` (the same for every client)."""
         if self._pinger is None:
             self._pinger = Pinger(asyncio.get_running_loop(), interval_seconds)
         return self._pinger

@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from fusion_jupyter.engine.wakeup import Wakeup
+from fusion_jupyter.engine.wakeup import SqliteFiles, Wakeup
 
 
 def _database(tmp_path: Path) -> Path:
@@ -21,7 +21,7 @@ def _database(tmp_path: Path) -> Path:
 
 def test_a_commit_of_another_connection_wakes_it_and_says_so(tmp_path: Path) -> None:
     path = _database(tmp_path)
-    wakeup = Wakeup(str(path))
+    wakeup = Wakeup(lambda: SqliteFiles.open(path))
     try:
         assert wakeup.watches_database
         while wakeup.wait(0):  # what setting the database up left queued
@@ -42,7 +42,7 @@ def test_reads_do_not_wake_it_and_a_nudge_does(tmp_path: Path) -> None:
     # close would checkpoint the WAL and so write the files.
     keeper = sqlite3.connect(path)
     keeper.execute("SELECT 1 FROM t").fetchall()
-    wakeup = Wakeup(str(path))
+    wakeup = Wakeup(lambda: SqliteFiles.open(path))
     try:
         while wakeup.wait(0):
             pass
@@ -61,7 +61,7 @@ def test_reads_do_not_wake_it_and_a_nudge_does(tmp_path: Path) -> None:
 
 
 def test_without_a_database_only_nudges_and_timeouts_wake_it() -> None:
-    wakeup = Wakeup(None)
+    wakeup = Wakeup()
     assert not wakeup.watches_database
     wakeup.set()
     wakeup.set()  # a second nudge while one is pending is no error

@@ -863,10 +863,11 @@ class RunManager:
         sync.ready()
         marker: int | None = None
         # A sync round can find something new only after a commit (which wakes the
-        # thread through the database's files), while an end is still to be recorded,
-        # or once a run claimed by a manager that died before starting it goes stale.
-        # So an idle server sleeps until one of those: a timer's wake-up costs
-        # milliseconds of CPU on a virtual machine. The first round always syncs.
+        # thread through the database's feed: inotify on SQLite's files, PostgreSQL's
+        # NOTIFY), while an end is still to be recorded, or once a run claimed by a
+        # manager that died before starting it goes stale. So an idle server sleeps
+        # until one of those: a timer's wake-up costs milliseconds of CPU on a virtual
+        # machine. The first round always syncs.
         committed = True
         while True:
             pending = committed or self._sync_by_time()

@@ -4,15 +4,13 @@ PostgreSQL feed that breaks is reported, dropped, and opened again."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 from sqlalchemy import text
 
 from fusion_jupyter.engine.models import Run, Status, utcnow
 from fusion_jupyter.engine.store import Store
 from fusion_jupyter.engine.wakeup import Wakeup
+from tests.support.wakeups import drained, wait_woken_by
 
 
 def _run(run_id: str) -> Run:
@@ -30,12 +28,6 @@ def _run(run_id: str) -> Run:
     )
 
 
-def _drained(wakeup: Wakeup) -> Wakeup:
-    while wakeup.wait(0):  # what opening the stores left queued
-        pass
-    return wakeup
-
-
 def test_another_stores_commit_wakes_it_and_its_reads_do_not(db_url: str) -> None:
     listening, other = Store(db_url), Store(db_url)
     wakeup = Wakeup(listening.feed_opener)
@@ -43,16 +35,11 @@ def test_another_stores_commit_wakes_it_and_its_reads_do_not(db_url: str) -> Non
         assert wakeup.watches_database
         other.add_run(_run("warm"))  # the other store's connections are open from here on
         assert wakeup.wait(30) is True  # its news (PostgreSQL's comes after the commit)
-        _drained(wakeup)
+        drained(wakeup)
         other.get("warm")
         other.active_statuses()
         assert wakeup.wait(0.3) is False
-        writer = threading.Timer(0.2, other.add_run, args=(_run("new"),))
-        writer.start()
-        began = time.monotonic()
-        assert wakeup.wait(30) is True
-        assert time.monotonic() - began < 10  # woken by the commit, not the timeout
-        writer.join()
+        assert wait_woken_by(wakeup, lambda: other.add_run(_run("new"))) is True
     finally:
         wakeup.close()
         listening.close()
@@ -62,7 +49,7 @@ def test_another_stores_commit_wakes_it_and_its_reads_do_not(db_url: str) -> Non
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_broken_postgresql_feed_is_dropped_and_opened_again(db_url: str) -> None:
     store = Store(db_url)
-    wakeup = _drained(Wakeup(store.feed_opener))
+    wakeup = drained(Wakeup(store.feed_opener))
     try:
         with store.write() as session:  # what a database restart does to the listener
             session.execute(
@@ -82,9 +69,7 @@ def test_a_broken_postgresql_feed_is_dropped_and_opened_again(db_url: str) -> No
         assert answers[-1] is True and not wakeup.watches_database, answers
         wakeup.forget_changes()  # the next sync round opens a new feed
         assert wakeup.watches_database
-        _drained(wakeup)
-        threading.Timer(0.2, store.add_run, args=(_run("after"),)).start()
-        assert wakeup.wait(30) is True
+        assert wait_woken_by(drained(wakeup), lambda: store.add_run(_run("after"))) is True
     finally:
         wakeup.close()
         store.close()

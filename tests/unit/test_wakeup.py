@@ -4,11 +4,10 @@ never by a read of it (a reading sync must not wake itself)."""
 from __future__ import annotations
 
 import sqlite3
-import threading
-import time
 from pathlib import Path
 
 from fusion_jupyter.engine.wakeup import SqliteFiles, Wakeup
+from tests.support.wakeups import drained, wait_woken_by
 
 
 def _database(tmp_path: Path) -> Path:
@@ -24,14 +23,7 @@ def test_a_commit_of_another_connection_wakes_it_and_says_so(tmp_path: Path) -> 
     wakeup = Wakeup(lambda: SqliteFiles.open(path))
     try:
         assert wakeup.watches_database
-        while wakeup.wait(0):  # what setting the database up left queued
-            pass
-        writer = threading.Timer(0.2, _commit, args=(path,))
-        writer.start()
-        began = time.monotonic()
-        assert wakeup.wait(30) is True
-        assert time.monotonic() - began < 10  # woken by the commit, not the timeout
-        writer.join()
+        assert wait_woken_by(drained(wakeup), lambda: _commit(path)) is True
     finally:
         wakeup.close()
 
@@ -44,17 +36,13 @@ def test_reads_do_not_wake_it_and_a_nudge_does(tmp_path: Path) -> None:
     keeper.execute("SELECT 1 FROM t").fetchall()
     wakeup = Wakeup(lambda: SqliteFiles.open(path))
     try:
-        while wakeup.wait(0):
-            pass
+        drained(wakeup)
         reader = sqlite3.connect(path)
         reader.execute("SELECT count(*) FROM t").fetchone()
         reader.execute("PRAGMA data_version").fetchone()
         reader.close()
         assert wakeup.wait(0.3) is False
-        threading.Timer(0.1, wakeup.set).start()
-        began = time.monotonic()
-        assert wakeup.wait(30) is False  # a nudge, not a commit
-        assert time.monotonic() - began < 10
+        assert wait_woken_by(wakeup, wakeup.set) is False  # a nudge, not a commit
     finally:
         wakeup.close()
         keeper.close()

@@ -88,17 +88,14 @@ class FusionContext:
         default_factory=lambda: ThreadPoolExecutor(16, thread_name_prefix="fusion-api")
     )
 
-    _pinger: Pinger | None = field(default=None, init=False, repr=False)
-
     def __post_init__(self) -> None:
         self.service = FusionService(self.manager, self.limits)
 
-    def pinger(self, interval_seconds: float) -> Pinger:
-        """Pings the stream clients; made on the event loop, by the first client, with
-        ``ws_ping_interval_seconds`` (the same for every client)."""
-        if self._pinger is None:
-            self._pinger = Pinger(asyncio.get_running_loop(), interval_seconds)
-        return self._pinger
+    @functools.cached_property
+    def pinger(self) -> Pinger:
+        """Pings the stream clients every ``ws_ping_interval_seconds``; made on the event
+        loop, by the first client (only when that setting is more than 0)."""
+        return Pinger(asyncio.get_running_loop(), self.stream.ping_interval_seconds)
 
     @functools.cached_property
     def fanout(self) -> Fanout:

@@ -253,10 +253,9 @@ class StreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         the stream's one :class:`~fusion_jupyter.server.keepalive.Pinger` pings every
         client in one pass (by the mixin's :meth:`send_ping`, so with its timeout).
         """
-        interval = self.fusion.stream.ping_interval_seconds
-        if interval > 0:
+        if self.fusion.stream.ping_interval_seconds > 0:
             self.last_ping = self.last_pong = IOLoop.current().time()
-            self.fusion.pinger(interval).add(self)
+            self.fusion.pinger.add(self)
         # Frames are batched already (one a fan-out pass): Nagle's algorithm would only
         # hold a frame back until the client's delayed ACK, up to 40 ms on Linux.
         self.set_nodelay(True)
@@ -322,9 +321,8 @@ class StreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
 
     def on_close(self) -> None:
         """Stop pinging; drop every subscription."""
-        interval = self.fusion.stream.ping_interval_seconds
-        if interval > 0:
-            self.fusion.pinger(interval).discard(self)
+        if self.fusion.stream.ping_interval_seconds > 0:
+            self.fusion.pinger.discard(self)
         if self.client is not None:
             self.client.shutdown()
 

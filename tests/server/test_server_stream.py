@@ -395,7 +395,7 @@ class TestKeepalive:
         # Tornado's client answers every ping with a pong: not this one.
         protocol: Any = silent.ws.protocol
         protocol._send_pong = lambda _data: None
-        pinger = app.context.pinger(0.2)
+        pinger = app.context.pinger
         assert len(pinger) == 4
         # Closed once no pong came for ws_ping_timeout (pinged 3 times meanwhile).
         assert await asyncio.wait_for(silent.ws.read_message(), 10) is None

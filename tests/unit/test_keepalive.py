@@ -4,10 +4,19 @@ socket is registered, and one failing socket does not keep the others from a pin
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
 from fusion_jupyter.server.keepalive import Pinger
+
+
+async def _until(done: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Poll ``done`` on the running loop, at most ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not done():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
 
 
 class Socket:
@@ -46,8 +55,7 @@ def test_every_socket_is_pinged_in_one_pass_and_the_timer_stops_with_the_last() 
         pinger.discard(sockets[0])
         pinger.add(sockets[0])
         assert len(loop._scheduled) == timers_before + 1  # type: ignore[attr-defined]
-        while len(passes) < 3:
-            await asyncio.sleep(0.01)
+        await _until(lambda: len(passes) >= 3)
         # The broken one is skipped (and logged); a, added again, comes last.
         assert passes[:2] == [["b", "a"], ["b", "a"]]
         for socket in sockets:
@@ -65,8 +73,7 @@ def test_a_socket_closing_on_its_ping_leaves_the_pass_whole() -> None:
         closing.pinger = pinger
         pinger.add(closing)
         pinger.add(Socket(passes, "open"))
-        while not passes[0] or "open" not in passes[0]:
-            await asyncio.sleep(0.01)
+        await _until(lambda: "open" in passes[0])
         assert passes[0][:2] == ["closing", "open"] and len(pinger) == 1
 
     asyncio.run(scenario())

@@ -18,8 +18,12 @@ figures.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import reduce
+from itertools import repeat
+from operator import add, attrgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -86,7 +90,31 @@ class _Candidate(NamedTuple):
     #: ``(P / B) ** 3 * 8 / (27 pi D) * gamma ** 2 * L_eff``, the NLI factor before phi.
     nli_factor: float
     #: Memo: each neighbouring channel's phi for this candidate.
-    phis: dict[Channel, float]
+    phis: _Phis
+
+
+class _Phis(dict[Channel, float]):
+    """A candidate's memo of its neighbours' phi, filled on a miss.
+
+    A miss is computed in ``__missing__``, so a link's lookups can all go through the
+    dict's own ``__getitem__`` in one ``map`` (the hot loop of a recheck run).
+    """
+
+    __slots__ = ("candidate", "model")
+
+    def __init__(self, model: Gsnr) -> None:
+        super().__init__()
+        self.model = model
+        self.candidate: _Candidate | None = None
+
+    def __missing__(self, channel: Channel) -> float:
+        assert self.candidate is not None
+        phi = self[channel] = self.model._neighbour(channel, self.candidate)
+        self.model._entries += 1
+        return phi
+
+
+_start = attrgetter("start")
 
 
 class PhysicalLayer:
@@ -185,8 +213,7 @@ class Gsnr(PhysicalLayer):
             key = ("placed", link_states[i], start, slots)
             term = self._links.get(key)
             if term is None:
-                others = [channel for channel in on_link if channel.start != start]
-                term = self._links[key] = self._link_inverse(length_km, others, candidate)
+                term = self._links[key] = self._link_inverse(length_km, on_link, candidate, True)
             path_inverse += term
         return float(10 * np.log10(1 / path_inverse))
 
@@ -219,7 +246,8 @@ class Gsnr(PhysicalLayer):
             * fiber.non_linearity**2
             * self._l_eff
         )
-        return _Candidate(
+        phis = _Phis(self)
+        phis.candidate = _Candidate(
             start,
             slots,
             center_freq,
@@ -227,8 +255,9 @@ class Gsnr(PhysicalLayer):
             float(own_phi),
             p_ase_span,
             float(nli_factor),
-            {},
+            phis,
         )
+        return phis.candidate
 
     def _channel_freq(self, start: int, slots: int) -> tuple[float, float]:
         """Centre frequency and bandwidth (Hz) of a channel, as FUSION's scan computes them."""
@@ -239,34 +268,30 @@ class Gsnr(PhysicalLayer):
         return channel_freq, channel_bw * GIGA
 
     def _link_inverse(
-        self, length_km: float, on_link: Sequence[Channel], candidate: _Candidate
+        self,
+        length_km: float,
+        on_link: Sequence[Channel],
+        candidate: _Candidate,
+        placed: bool = False,
     ) -> float:
-        """Sum over the link's spans of 1 / span GSNR (linear), as FUSION adds them."""
-        phis = candidate.phis
-        start = candidate.start
-        sum_phi: float = 0
-        own_added = False
-        for channel in on_link:
-            if not own_added and channel.start > start:
-                sum_phi += candidate.own_phi
-                own_added = True
-            phi = phis.get(channel)
-            if phi is None:
-                phi = phis[channel] = self._neighbour(channel, candidate)
-                self._entries += 1
-            sum_phi += phi
-        if not own_added:
-            sum_phi += candidate.own_phi
+        """Sum over the link's spans of 1 / span GSNR (linear), as FUSION adds them.
+
+        FUSION scans the slots upwards and adds each lightpath's phi as it meets it, the
+        candidate's own among them; the sums stay sequential (``reduce``, not ``sum``,
+        which compensates from Python 3.12), so the float is FUSION's. ``placed``: the
+        candidate is among ``on_link`` and its phi, computed as a neighbour at its own
+        frequency, is its own (:meth:`_neighbour`).
+        """
+        phis = list(map(candidate.phis.__getitem__, on_link))
+        if not placed:
+            phis.insert(bisect_right(on_link, candidate.start, key=_start), candidate.own_phi)
+        sum_phi = reduce(add, phis, 0.0)
         p_nli_span = candidate.nli_factor * sum_phi * candidate.bandwidth
-        # numpy's power, as FUSION's; the float it gives is added as a Python float.
-        span_inverse = float(
-            np.float64(self.input_power / (candidate.p_ase_span + p_nli_span)) ** -1
-        )
-        link_inverse: float = 0
-        for _ in range(math.ceil(length_km / SPAN_KM)):
-            # FUSION recomputes every span of a link and adds them one by one.
-            link_inverse += span_inverse
-        return link_inverse
+        # FUSION raises a numpy float to the power -1: numpy's scalar power is the C
+        # library's pow, as Python's (not a division, which rounds differently).
+        span_inverse = (self.input_power / (candidate.p_ase_span + p_nli_span)) ** -1.0
+        # FUSION recomputes every span of a link and adds them one by one.
+        return reduce(add, repeat(span_inverse, math.ceil(length_km / SPAN_KM)), 0.0)
 
     def _neighbour(self, channel: Channel, candidate: _Candidate) -> float:
         """FUSION's phi of a neighbouring channel for this candidate."""

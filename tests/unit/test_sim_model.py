@@ -596,6 +596,15 @@ def test_a_placed_lightpaths_c_band_gsnr_is_its_gsnr_as_a_candidate():
     assert gsnr.placed_path_db(lengths, with_more, 4, 3, [("c",), ("d",)]) < candidate
 
 
+def test_the_gsnrs_reciprocal_is_numpys_scalar_power_not_a_division():
+    """FUSION takes ``np.float64(x) ** -1``; the C-band GSNR takes ``x ** -1.0``: both are
+    the C library's pow, which rounds differently from ``1 / x`` on some inputs."""
+    rng = np.random.default_rng(7)
+    values = (rng.uniform(1.0, 10.0, 20_000) * 10.0 ** rng.integers(-12, 12, 20_000)).tolist()
+    assert all(x**-1.0 == float(np.float64(x) ** -1) for x in values)
+    assert any(x**-1.0 != 1 / x for x in values)
+
+
 def test_fixed_grid_recheck_asks_for_the_requests_capacity():
     """FUSION's fixed-grid check_gsnr judges a rechecked lightpath with the request's
     bandwidth: unsliced, a 16-QAM (600G) neighbour fails a 700G request's recheck

@@ -381,14 +381,26 @@ class MultiBandGsnr(PhysicalLayer):
         self._profiles: dict[float, list[dict[Channel, float]]] = {}
         #: (candidate, link power) -> its own profile term and FUSION's ASE numerator.
         self._own: dict[tuple[str, int, int, float], tuple[float, float]] = {}
+        #: Entries in the power-dependent memos, and in the candidates' factors.
         self._entries = 0
+        self._factors = 0
 
     def _forget_when_full(self) -> None:
-        """Empty every memo once they hold CACHE_LIMIT entries, so memory stays flat."""
+        """Empty a group of memos once it holds CACHE_LIMIT entries, so memory stays flat.
+
+        The terms that depend on a link's power are many and seldom met again (a C+L
+        recheck run computes a million); the candidates' power-independent factors are
+        few and met all the time. Each group has its own budget, so filling the first
+        does not throw the second away (it did, nine times a run, and every factor was
+        computed again).
+        """
         if self._entries > CACHE_LIMIT or len(self._links) > CACHE_LIMIT:
-            for memo in (self._links, self._cuts, self._nli_terms, self._profiles, self._own):
+            for memo in (self._links, self._nli_terms, self._profiles, self._own):
                 memo.clear()
             self._entries = 0
+        if self._factors > CACHE_LIMIT:
+            self._cuts.clear()
+            self._factors = 0
 
     def path_db(
         self,
@@ -518,7 +530,7 @@ class MultiBandGsnr(PhysicalLayer):
                         if factors is None:
                             factors = self._xpm_factors(cut, channel_band, channel)
                             band_factors[channel] = factors
-                            self._entries += 1
+                            self._factors += 1
                         (fk_fc, ak, ak_squared, coeff, denom, atan_a, atan_b, t2_denom,
                          t2_log, num_phi, t2_phi) = factors  # fmt: skip
                         tk = (ak - pc * fk_fc) ** 2
@@ -568,7 +580,7 @@ class MultiBandGsnr(PhysicalLayer):
             asinh_b=float(np.arcsinh((phi_i * (b_i**2)) / (pi * ai))),
             xpm={},
         )
-        self._entries += 1
+        self._factors += 1
         return cut
 
     def _own_profile(self, cut: _CutMb, p_total: float) -> tuple[float, float]:

@@ -18,7 +18,7 @@ figures.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
@@ -506,12 +506,15 @@ class MultiBandGsnr(PhysicalLayer):
         alpha = self.fiber.attenuation
         alpha_squared = alpha**2
         pc = p_total * self.fiber.raman_gain_slope
-        n_tilde = 0 if spans == 1 else spans
+        # Small integers as floats: the same IEEE operations, without mixed-type ones.
+        spans_f = float(spans)
+        n_tilde = 0.0 if spans == 1 else spans_f
         spm = 0.0
         spm += nli[0]
         xpm = 0.0
         p_profile = 0.0
         p_profile += own[0]
+        misses = 0
         for band_index, (channel_band, on_band) in enumerate(on_link):
             xpm_terms = nli[1][band_index]
             band_profiles = profiles[band_index]
@@ -521,9 +524,11 @@ class MultiBandGsnr(PhysicalLayer):
             if band_factors is None:
                 band_factors = cut.xpm[channel_band] = {}
             # A placed candidate is met in the scan: it adds to the profile, not the XPM.
-            itself = candidate[1] if placed and channel_band == candidate[0] else -1
+            itself = None
+            if placed and channel_band == candidate[0]:
+                itself = on_band[bisect_left(on_band, candidate[1], key=_start)]
             for channel in on_band:
-                if channel.start != itself:
+                if channel is not itself:
                     term = xpm_terms.get(channel)
                     if term is None:
                         factors = band_factors.get(channel)
@@ -536,10 +541,10 @@ class MultiBandGsnr(PhysicalLayer):
                         tk = (ak - pc * fk_fc) ** 2
                         term1_a = ((tk - alpha_squared) / alpha) * atan_a
                         term1_b = ((ak_squared - tk) / ak) * atan_b
-                        term1 = ((spans + num_phi) / denom) * (term1_a + term1_b)
+                        term1 = ((spans_f + num_phi) / denom) * (term1_a + term1_b)
                         term2 = (5 / 3) * ((t2_phi * n_tilde * tk) / t2_denom) * t2_log
                         term = xpm_terms[channel] = coeff * (term1 + term2)
-                        self._entries += 1
+                        misses += 1
                     xpm += term
                 profile = band_profiles.get(channel)
                 if profile is None:
@@ -547,6 +552,7 @@ class MultiBandGsnr(PhysicalLayer):
                     profile = band_profiles[channel] = self._profile_term(f_k, b_k, p_total)
                     self._entries += 1
                 p_profile += profile
+        self._entries += misses
         p_profile = own[1] / p_profile
         p_ase_span = cut.ase_factor * ((self.input_power / p_profile) - 1)
         p_ase_link = p_ase_span * spans

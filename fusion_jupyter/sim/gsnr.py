@@ -159,6 +159,8 @@ class Gsnr(PhysicalLayer):
         self._candidates: dict[tuple[int, int, str], _Candidate] = {}
         self._links: dict[Hashable, float] = {}
         self._entries = 0
+        #: Whether any neighbour's phi came out negative (see :meth:`growth_per_span`).
+        self.signed_phis = False
 
     def path_db(
         self,
@@ -191,7 +193,7 @@ class Gsnr(PhysicalLayer):
             self._links.clear()
             self._candidates.clear()
             self._entries = 0
-        return float(10 * np.log10(1 / path_inverse))
+        return decibels(path_inverse)
 
     def placed_path_db(
         self,
@@ -207,6 +209,19 @@ class Gsnr(PhysicalLayer):
         ``start``): FUSION's slot scan meets it at its first slot and counts it once, as
         the channel under test, so it is the candidate and not a neighbour.
         """
+        return decibels(
+            self.placed_path_inverse(link_lengths_km, channels, start, slots, link_states)
+        )
+
+    def placed_path_inverse(
+        self,
+        link_lengths_km: Sequence[float],
+        channels: Sequence[Sequence[Channel]],
+        start: int,
+        slots: int,
+        link_states: Sequence[Hashable],
+    ) -> float:
+        """The inverse of :meth:`placed_path_db`, linear: FUSION's sum before the log."""
         candidate = self._candidate(start, slots, "c")
         path_inverse: float = 0
         for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
@@ -215,7 +230,22 @@ class Gsnr(PhysicalLayer):
             if term is None:
                 term = self._links[key] = self._link_inverse(length_km, on_link, candidate, True)
             path_inverse += term
-        return float(10 * np.log10(1 / path_inverse))
+        return path_inverse
+
+    def growth_per_span(self, start: int, slots: int, neighbour: Channel) -> float:
+        """How much a new ``neighbour`` adds to a lightpath's inverse GSNR, per span it shares.
+
+        A link's inverse GSNR is, in real numbers, ``spans * (p_ase + nli_factor * bw *
+        sum_phi) / input_power``: linear in the sum of the neighbours' phi. So a
+        neighbour joining a link adds exactly this (times the link's spans), and one
+        leaving takes it away. The recheck bounds a lightpath's inverse GSNR with it
+        (:class:`~fusion_jupyter.sim.recheck.Recheck`); the floats FUSION computes differ
+        from the real numbers by parts in 1e14, as long as no phi is negative
+        (:attr:`signed_phis`, when the sums could cancel).
+        """
+        candidate = self._candidate(start, slots, "c")
+        phi = candidate.phis[neighbour]
+        return phi * candidate.nli_factor * candidate.bandwidth / self.input_power
 
     def _candidate(self, start: int, slots: int, band: str) -> _Candidate:
         found = self._candidates.get((start, slots, band))
@@ -312,6 +342,8 @@ class Gsnr(PhysicalLayer):
                 * (self._l_eff / self._length_m)
             )
             phi = term1 - term2 - term3
+        if not phi >= 0:
+            self.signed_phis = True
         return float(phi)
 
 
@@ -467,7 +499,7 @@ class MultiBandGsnr(PhysicalLayer):
             ase_inverse += terms[1]
         lp_inverse = 0.0
         lp_inverse += nli_inverse + ase_inverse
-        return float(10 * np.log10(1 / lp_inverse))
+        return decibels(lp_inverse)
 
     def _link_terms(
         self,
@@ -672,6 +704,11 @@ class MultiBandGsnr(PhysicalLayer):
             * np.exp(-p_total * c_ri * l_eff * f_k)
             * np.sinh(p_total * c_ri * l_eff * (b_k / 2))
         )
+
+
+def decibels(inverse: float) -> float:
+    """FUSION's GSNR in dB from its linear inverse (numpy's ``log10``, as FUSION's)."""
+    return float(10 * np.log10(1 / inverse))
 
 
 def meets(gsnr_db: float, fmt: str) -> bool:

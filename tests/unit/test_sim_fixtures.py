@@ -249,6 +249,45 @@ def test_the_gsnr_memos_never_change_a_result(name, fusion_root, tmp_path, monke
     assert result.status == "identical", "\n".join(result.problems[:20])
 
 
+@pytest.mark.parametrize(
+    "name", ["spain_C_fixed_grooming_snr_recheck", "usbackbone_C_fixed_grooming_snr_recheck"]
+)
+def test_a_recheck_bound_passes_only_lightpaths_fusions_figure_passes(
+    name, fusion_root, tmp_path, monkeypatch
+):
+    """Whenever a C-band bound decides a recheck without evaluating the lightpath, the
+    lightpath is evaluated here as FUSION evaluates it: its inverse GSNR is under the
+    bound and its GSNR reaches the threshold."""
+    from fusion_jupyter.sim.gsnr import decibels
+    from fusion_jupyter.sim.recheck import Recheck
+
+    evaluations = decided = 0
+    evaluate, meets = Recheck._gsnr, Recheck._meets
+
+    def counted(self, placed):
+        nonlocal evaluations
+        evaluations += 1
+        return evaluate(self, placed)
+
+    def checked(self, placed, needed):
+        nonlocal decided
+        before, bound = evaluations, self.bound(placed)
+        verdict = meets(self, placed, needed)
+        if evaluations == before:
+            decided += 1
+            exact = self.c_band_inverse(placed)
+            assert verdict and bound is not None and exact <= bound
+            assert decibels(exact) >= needed
+        return verdict
+
+    monkeypatch.setattr(Recheck, "_gsnr", counted)
+    monkeypatch.setattr(Recheck, "_meets", checked)
+    case = next(c for c in discover(fusion_root) if c.name == name)
+    result = run_case(case, fusion_root, tmp_path / "out")
+    assert result.status == "identical", "\n".join(result.problems[:20])
+    assert decided > evaluations > 100
+
+
 def test_the_shipped_pre_calculated_files_are_fusions_and_run_the_external_fixture(
     fusion_root, tmp_path, capsys
 ):

@@ -516,12 +516,15 @@ class _CrowdGsnr(Gsnr):
         super().__init__(12.5, 0.001, {})
         self.candidate_db = candidate_db
         self.placed_db = placed_db
+        # Not linear in the neighbours' phi, so the recheck must not bound it.
+        self.signed_phis = True
 
     def path_db(self, lengths, channels, start, slots, band="c", link_states=None):
         return self.candidate_db
 
-    def placed_path_db(self, lengths, channels, start, slots, link_states):
-        return self.placed_db - 10 * max(len(on_link) - 1 for on_link in channels)
+    def placed_path_inverse(self, lengths, channels, start, slots, link_states):
+        db = self.placed_db - 10 * max(len(on_link) - 1 for on_link in channels)
+        return 10 ** (-db / 10)
 
 
 def _far_formats(**slots_per_bandwidth):

@@ -127,6 +127,7 @@ def params_from_values(
         beta=float(values.get("beta", 0.5)),
         requested_xt={str(k): float(v) for k, v in (values.get("requested_xt") or {}).items()},
         snr_recheck=bool(values.get("snr_recheck", False)),
+        recheck_adjacent_cores=bool(values.get("recheck_adjacent_cores", True)),
     )
 
 

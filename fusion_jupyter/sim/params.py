@@ -108,6 +108,9 @@ class SimParams:
     #: ``snr_recheck``: FUSION's re-evaluation of the lightpaths a new one overlaps
     #: (see :mod:`~fusion_jupyter.sim.recheck`).
     snr_recheck: bool = False
+    #: ``recheck_adjacent_cores``: the recheck also evaluates the lightpaths of the cores
+    #: adjacent to the new lightpath's (FUSION's default).
+    recheck_adjacent_cores: bool = True
 
     @property
     def bands(self) -> tuple[str, ...]:

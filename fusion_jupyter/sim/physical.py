@@ -62,6 +62,7 @@ class PhysicalController:
         max_segments: int,
         can_partially_serve: bool,
         snr_recheck: bool = False,
+        recheck_adjacent_cores: bool = True,
     ) -> None:
         self.spectrum = spectrum
         self.routes = routes
@@ -94,7 +95,7 @@ class PhysicalController:
         self._versions: list[list[int]] = [[0] * spectrum.cores for _ in range(len(spectrum.masks))]
         self._stamp = 0
         #: FUSION's SNR recheck (``snr_recheck = True``), else None.
-        self.recheck = Recheck(self) if snr_recheck else None
+        self.recheck = Recheck(self, recheck_adjacent_cores) if snr_recheck else None
         self.clear()
 
     def clear(self) -> None:

@@ -7,10 +7,10 @@ up a lightpath, every established lightpath the new one overlaps
 get_overlapping_lightpaths``), and rolls the new lightpath back if any of them no longer
 meets its format's GSNR threshold:
 
-* overlapping means sharing a link (in either direction) and the core; the band, the
-  slots and ``recheck_crossband`` play no part (FUSION's filter has no band test), and
-  adjacent cores count only with ``recheck_adjacent_cores`` on several cores (not
-  modelled);
+* overlapping means sharing a link (in either direction) and the core, or, with
+  ``recheck_adjacent_cores`` (FUSION's default), a core adjacent to the new one's in
+  FUSION's layout (:mod:`~fusion_jupyter.sim.cores`); the band, the slots and
+  ``recheck_crossband`` play no part (FUSION's filter has no band test);
 * each is evaluated as FUSION's ``check_gsnr``/``check_gsnr_mb`` evaluates a lightpath
   already in the network (:meth:`Gsnr.placed_path_db
   <fusion_jupyter.sim.gsnr.Gsnr.placed_path_db>`), against its own format's threshold;
@@ -38,6 +38,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
+from fusion_jupyter.sim.cores import adjacent
 from fusion_jupyter.sim.gsnr import REQUIRED_SNR_DB, SPAN_KM, Channel, Gsnr, decibels
 from fusion_jupyter.sim.routing import Route
 
@@ -67,8 +68,14 @@ class Placed(NamedTuple):
 class Recheck:
     """The established lightpaths per link, and FUSION's re-evaluation of them."""
 
-    def __init__(self, controller: PhysicalController) -> None:
+    def __init__(self, controller: PhysicalController, adjacent_cores: bool = True) -> None:
         self.controller = controller
+        cores = controller.spectrum.cores
+        #: Per core of a new lightpath: the cores whose lightpaths its recheck evaluates.
+        self._rechecked_cores = [
+            frozenset((core, *(adjacent(core, cores) if adjacent_cores else ())))
+            for core in range(cores)
+        ]
         #: Per link: spectrum block -> the lightpath holding it (unique on a link).
         self._on_link: list[dict[int, Placed]] = [{} for _ in controller.spectrum.masks]
         #: Lightpaths that recently failed a recheck (by id, oldest first): tried first.
@@ -141,11 +148,11 @@ class Recheck:
         """
         new = self._on_link[route.links[0]][block]
         bands = self.controller.spectrum.bands
-        core = new.segment // bands
+        cores = self._rechecked_cores[new.segment // bands]
         overlapping: dict[int, tuple[Placed, float]] = {}
         for link in route.links:
             for placed in self._on_link[link].values():
-                if placed.segment // bands == core and id(placed) not in overlapping:
+                if placed.segment // bands in cores and id(placed) not in overlapping:
                     needed = threshold(placed.fmt)
                     if needed is None:
                         return False

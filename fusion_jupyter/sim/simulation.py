@@ -125,6 +125,7 @@ def _controller(
             max_segments=params.max_segments,
             can_partially_serve=params.can_partially_serve,
             snr_recheck=params.snr_recheck,
+            recheck_adjacent_cores=params.recheck_adjacent_cores,
         )
     return Controller(
         spectrum,

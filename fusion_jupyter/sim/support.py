@@ -144,7 +144,7 @@ def check_supported(config: RawConfig, fusion_root: str | Path | None = None) ->
     """
     values = fusion_ini.flatten(config).values
     problems = [p for rule in SUPPORTED if (p := _check_rule(values, rule))]
-    for check in (_check_bands, _check_network, _check_erlangs, _check_physical, _check_recheck):
+    for check in (_check_bands, _check_network, _check_erlangs, _check_physical):
         problems.extend(check(values))
     problems.extend(check_external(values, fusion_root))
     problems.extend(check_xt_aware(values))
@@ -282,37 +282,6 @@ def _check_physical(values: Mapping[str, Any]) -> list[Problem]:
             )
         )
     return problems
-
-
-#: Core counts for which FUSION knows a layout, so that a core has adjacent cores
-#: (``fusion/utils/spectrum.py: adjacent_core_indices``; other counts have none).
-CORE_LAYOUTS = (4, 7, 13, 19)
-
-
-def _check_recheck(values: Mapping[str, Any]) -> list[Problem]:
-    """SNR recheck of adjacent cores (FUSION's default) where a core has neighbours.
-
-    External resources and the XT check refuse the recheck themselves. Without the GSNR
-    (``snr_type = None``) FUSION's recheck never finds a lightpath to re-evaluate (it keeps
-    its lightpath list only with dynamic slicing or grooming), so it changes nothing.
-    """
-    cores = values.get("cores_per_link")
-    if not (
-        values.get("snr_recheck")
-        and values.get("snr_type") == "gsnr"
-        and values.get("recheck_adjacent_cores", True)
-        and cores in CORE_LAYOUTS
-    ):
-        return []
-    return [
-        _problem(
-            "recheck_adjacent_cores",
-            f"snr_recheck = True with recheck_adjacent_cores = True (FUSION's default) on "
-            f"cores_per_link = {cores} also rechecks the lightpaths of adjacent cores; the "
-            "built-in simulator models the recheck of the same core only "
-            "(recheck_adjacent_cores = False)",
-        )
-    ]
 
 
 def _check_network(values: Mapping[str, Any]) -> list[Problem]:

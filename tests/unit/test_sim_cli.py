@@ -314,26 +314,41 @@ def test_gsnr_is_modelled_with_dynamic_slicing_and_no_guard_slots_only():
     )
 
 
-def test_snr_recheck_is_refused_only_where_it_would_recheck_adjacent_cores():
+def test_the_core_layouts_are_fusions():
+    """Every core's adjacent cores, for 1 to 20 cores a link, as FUSION's own
+    ``adjacent_core_indices`` (its module, read from FUSION's source) gives them."""
+    from fusion_jupyter.sim.cores import adjacent
+
+    script = (
+        "import json, sys; from fusion.utils.spectrum import adjacent_core_indices as a; "
+        "json.dump({n: [a(c, n) for c in range(n)] for n in range(1, 21)}, sys.stdout)"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=require_fusion_source(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    theirs = json.loads(ran.stdout)
+    for count, cores in theirs.items():
+        assert [list(adjacent(core, int(count))) for core in range(int(count))] == cores, count
+
+
+def test_snr_recheck_of_adjacent_cores_is_accepted_on_every_layout():
     """FUSION's recheck filter adds adjacent cores (its default) on its 4-, 7-, 13- and
-    19-core layouts; the model rechecks the same core only."""
+    19-core layouts; the model does the same (tests/unit/test_sim_model.py)."""
     physical = {
         "snr_type": ("snr_settings", "gsnr"),
         "dynamic_lps": ("general_settings", "True"),
         "guard_slots": ("general_settings", "0"),
         "snr_recheck": ("snr_settings", "True"),
+        "recheck_adjacent_cores": ("snr_settings", "True"),
     }
-    # minimal.ini: 3 cores (no layout, so no adjacent cores), recheck_adjacent_cores = False.
-    assert check_supported(_template(MINIMAL, **physical)) == []
-    four = {"cores_per_link": ("topology_settings", "4")}
-    assert check_supported(_template(MINIMAL, **physical, **four)) == []
-    adjacent = {"recheck_adjacent_cores": ("snr_settings", "True")}
-    (problem,) = check_supported(_template(MINIMAL, **physical, **four, **adjacent))
-    assert (problem.section, problem.key) == ("snr_settings", "recheck_adjacent_cores")
-    assert "cores_per_link = 4" in problem.message and "same core" in problem.message
-    # Without the GSNR FUSION's recheck has no lightpath to re-evaluate: nothing to refuse.
-    plain = {"snr_recheck": ("snr_settings", "True")}
-    assert check_supported(_template(MINIMAL, **plain, **four, **adjacent)) == []
+    for cores in ("3", "4", "7", "13", "19"):
+        layout = {"cores_per_link": ("topology_settings", cores)}
+        assert check_supported(_template(MINIMAL, **physical, **layout)) == []
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ identical, or be refused before anything runs with the settings it needs named.
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 from pathlib import Path
@@ -247,6 +248,28 @@ def test_the_gsnr_memos_never_change_a_result(name, fusion_root, tmp_path, monke
     case = next(c for c in discover(fusion_root) if c.name == name)
     result = run_case(case, fusion_root, tmp_path / "out")
     assert result.status == "identical", "\n".join(result.problems[:20])
+
+
+RECORDED = REPO_ROOT / "tests" / "data" / "fusion_recorded"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in RECORDED.iterdir() if p.is_dir()))
+def test_configs_no_fixture_covers_equal_fusions_recorded_output(name, fusion_root, tmp_path):
+    """tests/data/fusion_recorded: configs none of FUSION's fixtures covers (its README
+    says how the real FUSION ran them); every statistic FUSION's comparison looks at is
+    the same."""
+    case = RECORDED / name
+    argv = ["run_sim", "--config_path", str(case / "config.ini"), "--run_id", "rec"]
+    argv += ["--runner", "network_simulator", "--fusion_root", str(fusion_root)]
+    argv += ["--mod_assumption_path", str(case / "mod_formats.json")]
+    argv += ["--output_dir", str(tmp_path / "out"), "--progress_file", str(tmp_path / "p")]
+    assert cli.main(argv) == 0
+    recorded = sorted(case.glob("*_erlang.json.gz"))
+    assert recorded
+    for path in recorded:
+        expected = json.loads(gzip.decompress(path.read_bytes()))
+        ours = json.loads((tmp_path / "out" / path.name.removesuffix(".gz")).read_text())
+        assert compare_documents(expected, ours) == [], path.name
 
 
 @pytest.mark.parametrize(

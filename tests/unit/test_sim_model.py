@@ -608,6 +608,41 @@ def test_the_gsnrs_reciprocal_is_numpys_scalar_power_not_a_division():
     assert any(x**-1.0 != 1 / x for x in values)
 
 
+def test_the_recheck_evaluates_the_lightpaths_of_adjacent_cores_in_fusions_layouts():
+    """A 16-QAM (600G) neighbour fails a 700G request's unsliced recheck whatever its
+    GSNR (see the next test). With one slot a core the neighbour sits on core 0 and the
+    700G lightpath on core 1, adjacent in FUSION's 4-core layout: with
+    recheck_adjacent_cores the neighbour is rechecked and the request goes to slicing; on
+    core 3 (adjacent to 1 and 2 only) or without the setting it stays unsliced."""
+    table = {
+        "300": {"16-QAM": {"max_length": 10_000, "slots_needed": 1}},
+        "700": {"64-QAM": {"max_length": 10_001, "slots_needed": 1}},
+    }
+    topology = parse_topology("A B 100\nB C 100\n")
+    for adjacent, other_cores, unserved in (
+        (True, 0, 0),  # 700G on core 1: the neighbour on core 0 is rechecked and fails
+        (False, 0, None),
+        (True, 3, None),  # cores 0-2 taken on B-C: 700G on core 3, not adjacent to 0
+    ):
+        controller = GroomingController(
+            Spectrum(len(topology.links), 4, 1),
+            RouteTable(topology, 1),
+            parse_mod_table(table),
+            _CrowdGsnr(candidate_db=30.0, placed_db=30.0),
+            k_paths=1,
+            max_segments=8,
+            can_partially_serve=True,
+            snr_recheck=True,
+            recheck_adjacent_cores=adjacent,
+        )
+        neighbour = controller.arrive(0, "A", "B", 300, now=0.0)
+        assert neighbour is not None and neighbour.new[0].core == 0
+        for request in range(other_cores):  # B-C only: no link shared with A-B
+            assert controller.arrive(10 + request, "B", "C", 700, now=0.5) is not None
+        served = controller.arrive(1, "A", "C", 700, now=1.0)
+        assert served is not None and served.unserved == unserved
+
+
 def test_fixed_grid_recheck_asks_for_the_requests_capacity():
     """FUSION's fixed-grid check_gsnr judges a rechecked lightpath with the request's
     bandwidth: unsliced, a 16-QAM (600G) neighbour fails a 700G request's recheck

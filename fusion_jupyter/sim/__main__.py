@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import sys
 
@@ -26,10 +27,21 @@ def main() -> None:
     Only the process entry point tunes the collector (``cli.main`` also runs in-process,
     in tests and notebooks): what is imported so far is never collected again
     (``gc.freeze``), and young collections are rarer.
+
+    It also ends the process without tearing the interpreter down, as mypy's command
+    line does: freeing every object one by one took 30-40 ms after a USbackbone60 run
+    (its path table), more than a small fixture spends simulating. Nothing is left
+    unwritten by then: result files are written whole and renamed, the progress file
+    is closed after every event, and the log and the standard streams are flushed here.
+    An exception leaves the ordinary way.
     """
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
-    sys.exit(_main())
+    code = _main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

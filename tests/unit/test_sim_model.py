@@ -14,7 +14,13 @@ from fusion_jupyter.sim.gsnr import Channel, Gsnr
 from fusion_jupyter.sim.modulation import load_mod_table, parse_mod_table
 from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.physical import PhysicalController
-from fusion_jupyter.sim.routing import SHIPPED_K, RouteTable, computed_paths, shipped_paths
+from fusion_jupyter.sim.routing import (
+    SHIPPED_K,
+    RouteTable,
+    computed_paths,
+    path_table_text,
+    shipped_paths,
+)
 from fusion_jupyter.sim.simulation import build_context, run_iteration, simulate
 from fusion_jupyter.sim.spectrum import Spectrum, run_steps, slot_block
 from fusion_jupyter.sim.stats import ErlangStats, Interval, update_interval
@@ -330,6 +336,13 @@ def test_shipped_path_tables_are_what_networkx_computes(network):
     for pair in pairs[:: max(1, len(pairs) // 400)]:
         src, dst = pair.split(" ")
         assert shipped[pair] == computed_paths(topology, src, dst, SHIPPED_K), pair
+
+
+@pytest.mark.parametrize("network", ["NSFNet", "metro_net", "toy_network"])
+def test_a_shipped_path_table_file_is_what_path_table_text_writes(network):
+    """The whole file, header and every pair, for the networks networkx does quickly."""
+    shipped = resources.files("fusion_jupyter.sim") / "data" / "paths" / f"{network}.tsv"
+    assert path_table_text(load_topology(network)) == shipped.read_text(encoding="utf-8")
 
 
 def test_a_changed_topology_does_not_use_the_shipped_table(tmp_path):

@@ -6,6 +6,7 @@ Run from the repository root (FUSION is installed by scripts/install-fusion.sh):
     python benchmarks/sim_bench.py --cases baseline_kspf_ff baseline_spf_ff
     python benchmarks/sim_bench.py --no-fusion     # the built-in simulator only
     python benchmarks/sim_bench.py --only fixtures --no-fusion --repeat 5   # median of 5
+    python benchmarks/sim_bench.py --only fixtures --no-sim --fusion-recheck-fix
 
 Prints:
 
@@ -15,7 +16,9 @@ Prints:
    simulator (``python -m fusion_jupyter.sim ... --runner network_simulator``) and for
    FUSION (its legacy runner, as its regression test runs the case:
    benchmarks/fusion_fixture_driver.py), start-up included; whether FUSION itself
-   reproduces the expected files is shown too. CPU seconds (user + system of the
+   reproduces the expected files is shown too (FUSION crashes on the SNR-recheck
+   cases; ``--fusion-recheck-fix`` runs a copy of it with the one-line fix of that call,
+   the FUSION the built-in simulator models). CPU seconds (user + system of the
    process and its children) hardly depend on what else the machine runs; wall seconds
    do. Both packages' sources are byte-compiled first, as an installed package is
    (``pip install`` compiles it; with PYTHONDONTWRITEBYTECODE set, as on the shared
@@ -34,13 +37,15 @@ import compileall
 import contextlib
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fusion_jupyter.sim.fixtures import (
@@ -52,6 +57,8 @@ from fusion_jupyter.sim.fixtures import (
 )
 
 PROJECT = Path(__file__).resolve().parents[1]
+#: The keyword FUSION's SNR-recheck call passes under a name its function does not have.
+RECHECK_CALL = re.compile(r"(?<![\w])include_all_bands=(?=self\.engine_props_dict)")
 HEAVY = {"erlang_start": "2000", "erlang_stop": "2000", "max_iters": "1"}
 
 
@@ -62,6 +69,23 @@ class Fusion:
     python: Path
     script: Path
     root: Path
+    #: Environment of its processes (None: this process's).
+    env: dict[str, str] | None = field(default=None)
+
+    def with_recheck_fix(self, into: Path) -> Fusion:
+        """A copy of FUSION's root with the one-line fix of its SNR-recheck call.
+
+        FUSION passes ``include_all_bands=`` to a function whose parameter is
+        ``_include_all_bands`` (fusion_jupyter/sim/README.md); the copy passes it under
+        that name and is imported in place of the installed package (PYTHONPATH).
+        """
+        copy = into / "src"
+        shutil.copytree(self.root, copy, ignore=shutil.ignore_patterns("output", "__pycache__"))
+        module = copy / "fusion" / "core" / "snr_measurements.py"
+        text, count = RECHECK_CALL.subn("_include_all_bands=", module.read_text())
+        assert count == 1, f"FUSION's recheck call not found once in {module}"
+        module.write_text(text)
+        return replace(self, root=copy, env={**os.environ, "PYTHONPATH": str(copy)})
 
     @classmethod
     def install(cls) -> Fusion:
@@ -87,7 +111,9 @@ class Timed:
     err: str
 
 
-def _timed(command: list[str], cwd: Path, timeout: float = 900) -> Timed:
+def _timed(
+    command: list[str], cwd: Path, timeout: float = 900, env: dict[str, str] | None = None
+) -> Timed:
     """Run a fresh process and measure it.
 
     The process gets its own session and is killed with its children after
@@ -96,7 +122,9 @@ def _timed(command: list[str], cwd: Path, timeout: float = 900) -> Timed:
     """
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        child = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err, start_new_session=True)
+        child = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=out, stderr=err, start_new_session=True
+        )
         killer = threading.Timer(timeout, _kill_group, (child.pid,))
         killer.start()
         try:
@@ -188,7 +216,7 @@ def run_fusion_case(case: Path, fusion: Fusion) -> Outcome:
     """FUSION's seconds on one fixture, and whether it reproduced the expected files."""
     driver = PROJECT / "benchmarks" / "fusion_fixture_driver.py"
     copy = fusion.root.joinpath(*FIXTURES_DIR, case.name)  # FUSION writes under its own root
-    done = _timed([str(fusion.python), str(driver), str(copy)], fusion.root)
+    done = _timed([str(fusion.python), str(driver), str(copy)], fusion.root, env=fusion.env)
     if done.code != 0:
         errors = [line for line in done.err.splitlines() if "Error: " in line][-1:]
         return Outcome(f"crashed: {' '.join(errors)[:100]}", done.wall, done.cpu)
@@ -253,7 +281,7 @@ def per_request(fusion: Fusion | None, templates: Path) -> None:
     for n in (1000, 3000):
         flags = [f"--{k}={v}" for k, v in {**HEAVY, "num_requests": str(n)}.items()]
         command = [str(fusion.script), "run_sim", "--config_path", str(minimal), "--run_id", "b"]
-        done = _timed([*command, *flags], fusion.root)
+        done = _timed([*command, *flags], fusion.root, env=fusion.env)
         assert done.code == 0, f"FUSION exited {done.code}"
         walls[n] = done.wall
     theirs = (walls[3000] - walls[1000]) / 2000
@@ -283,8 +311,16 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="built-in simulator runs per fixture (median)"
     )
+    parser.add_argument(
+        "--fusion-recheck-fix",
+        action="store_true",
+        help="run FUSION from a copy with the one-line fix of its SNR-recheck call",
+    )
     args = parser.parse_args()
     fusion = None if args.no_fusion else Fusion.install()
+    scratch = contextlib.ExitStack()
+    if fusion is not None and args.fusion_recheck_fix:
+        fusion = fusion.with_recheck_fix(Path(scratch.enter_context(tempfile.TemporaryDirectory())))
     # FUSION's source (read-only) for the built-in simulator; FUSION runs in its own copy.
     root = Path(os.environ.get("FUSION_JUPYTER_FUSION_SRC", PROJECT.parent / "shared" / "fusion"))
     assert root.joinpath(*FIXTURES_DIR).is_dir(), f"no FUSION fixtures under {root}"
@@ -301,6 +337,7 @@ def main() -> None:
     if args.only in (None, "memory"):
         memory(templates)
     print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
+    scratch.close()
 
 
 if __name__ == "__main__":

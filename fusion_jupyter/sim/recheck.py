@@ -115,9 +115,6 @@ class Recheck:
         """Add the new lightpath's share to the bound of each bounded lightpath beside it."""
         gsnr = self.controller.gsnr
         assert isinstance(gsnr, Gsnr)
-        if gsnr.signed_phis:
-            self._bounds.clear()
-            return
         bounds = self._bounds
         shared: dict[int, tuple[Placed, int]] = {}
         for link, length_km in zip(new.route.links, new.route.link_lengths_km, strict=True):
@@ -128,8 +125,14 @@ class Recheck:
                     before = shared.get(key)
                     shared[key] = placed, spans + (0 if before is None else before[1])
         channel = Channel(new.start, new.slots, new.fmt)
-        for key, (placed, spans) in shared.items():
-            growth = gsnr.growth_per_span(placed.start, placed.slots, channel) * spans
+        growths = {
+            key: gsnr.growth_per_span(placed.start, placed.slots, channel) * spans
+            for key, (placed, spans) in shared.items()
+        }
+        if gsnr.signed_phis:  # perhaps just now: the bounds' argument no longer holds
+            bounds.clear()
+            return
+        for key, growth in growths.items():
             bounds[key] += growth * (1 + SLACK)
 
     def passes(

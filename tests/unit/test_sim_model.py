@@ -596,6 +596,40 @@ def test_a_failed_recheck_while_slicing_restarts_the_tier_without_that_format():
     assert controller.spectrum.used_slots() == 0
 
 
+def test_recheck_bounds_hold_the_exact_figure_and_go_once_a_phi_is_negative():
+    """Real C-band GSNR: after each request every bound kept is at least the lightpath's
+    exact inverse GSNR; once the model has met a negative phi (the bounds' argument needs
+    none), the next lightpath set up drops them all."""
+    table = _far_formats(**{"100": (1, 1, 1)})
+    topology = parse_topology("A B 300\nB C 300\n")
+    gsnr = Gsnr(12.5, 0.001, {"64-QAM": 0.619, "32-QAM": 0.65, "16-QAM": 0.68})
+    controller = PhysicalController(
+        Spectrum(len(topology.links), 1, 16),
+        RouteTable(topology, 1),
+        parse_mod_table(table),
+        gsnr,
+        k_paths=1,
+        max_segments=1,
+        can_partially_serve=False,
+        snr_recheck=True,
+    )
+    recheck = controller.recheck
+    assert recheck is not None
+    pairs = [("A", "B"), ("B", "C"), ("A", "C")] * 3
+    placed = []
+    for src, dst in pairs:
+        allocation = controller.serve(src, dst, 100)
+        assert allocation is not None
+        placed.append(allocation)
+        lightpaths = [p for on_link in recheck._on_link for p in on_link.values()]
+        bounded = [p for p in lightpaths if recheck.bound(p) is not None]
+        assert all(recheck.c_band_inverse(p) <= recheck.bound(p) for p in bounded)
+    assert bounded  # bounds are kept
+    gsnr.signed_phis = True
+    assert controller.serve("A", "B", 100) is not None
+    assert all(recheck.bound(p) is None for p in lightpaths)
+
+
 def test_a_placed_lightpaths_c_band_gsnr_is_its_gsnr_as_a_candidate():
     """FUSION's recheck meets the lightpath at its first slot and counts it once, as the
     channel under test: in the C band the figure is the one it had when set up."""

@@ -23,9 +23,10 @@ Prints:
    do. Both packages' sources are byte-compiled first, as an installed package is
    (``pip install`` compiles it; with PYTHONDONTWRITEBYTECODE set, as on the shared
    development machine, every start would otherwise compile them again).
-2. Seconds per request on a heavy config (FUSION's minimal.ini at 2000 Erlang, one
-   iteration): FUSION's from the difference of two ``fusion-sim run_sim`` runs (so its
-   start-up cancels out), the built-in simulator's in-process.
+2. Seconds per request on two heavy configs (FUSION's minimal.ini at 2000 Erlang; the
+   spain_C_flexi fixture, with the GSNR, at 1500 Erlang), one iteration: the
+   difference of 1,000 and 3,000 requests for both (FUSION's ``fusion-sim run_sim``,
+   so its start-up cancels out; the built-in simulator in-process).
 3. Peak memory (ru_maxrss) of the built-in simulator's command line against
    num_requests.
 """
@@ -256,39 +257,65 @@ def _ratio(theirs: float | None, ours: float | None, identical: bool) -> str:
     return f"{theirs / ours:.0f}x" if theirs and ours and identical else ""
 
 
-def per_request(fusion: Fusion | None, templates: Path) -> None:
+def per_request(fusion: Fusion | None, templates: Path, root: Path) -> None:
+    """Seconds per request on two heavy configs, both simulators measured the same way.
+
+    Each runs 1,000 and then 3,000 requests of one Erlang point and one iteration; the
+    difference over 2,000 is the cost of a request with start-up (and the first,
+    emptier network) taken out. FUSION runs ``fusion-sim run_sim``; the built-in
+    simulator runs in-process, with its paths and memos warmed by a first run.
+    """
+    print("\n## Per request (difference of 1,000 and 3,000 requests, one iteration)")
+    spain = root.joinpath(*FIXTURES_DIR, "spain_C_flexi")
+    configs = [
+        ("minimal.ini at 2000 Erlang", templates / "minimal.ini", HEAVY, None),
+        (
+            "spain_C_flexi (GSNR, C band, flexible grid) at 1500 Erlang",
+            config_of(spain),
+            {"erlang_start": "1500", "erlang_stop": "1500", "max_iters": "1"},
+            spain,
+        ),
+    ]
+    for title, config, overrides, case in configs:
+        ours = _our_seconds_per_request(config, overrides, None if case is None else root)
+        line = f"{title}: built-in {ours * 1e6:.1f} us/request"
+        if fusion is not None:
+            # FUSION reads a fixture from its own (writable) copy of its root.
+            mirrored = config if case is None else config_of(fusion.root / case.relative_to(root))
+            theirs = _fusion_seconds_per_request(fusion, mirrored, overrides)
+            line += f", FUSION {theirs * 1e6:,.0f} us/request: {theirs / ours:.0f}x"
+        print(line, flush=True)
+
+
+def _our_seconds_per_request(config: Path, overrides: dict[str, str], root: Path | None) -> float:
     from fusion_jupyter.sim.load import load_params
     from fusion_jupyter.sim.simulation import build_context, simulate
 
-    minimal = templates / "minimal.ini"
-    print("\n## Per request, heavy config: FUSION's minimal.ini at 2000 Erlang, 1 iteration")
-    requests = 30_000
-    params = load_params(minimal, {**HEAVY, "num_requests": str(requests)})
-    ctx = build_context(params)
-    simulate(params, ctx=ctx)  # warm the path table
-    started, cpu_started = time.perf_counter(), time.process_time()
-    (point,) = simulate(params, ctx=ctx)
-    ours = (time.perf_counter() - started) / requests
-    ours_cpu = (time.process_time() - cpu_started) / requests
-    print(
-        f"built-in simulator: {ours * 1e6:.1f} us/request wall, {ours_cpu * 1e6:.1f} us CPU "
-        f"({1 / ours:,.0f} requests/s; {requests} requests, "
-        f"blocking {point.stats.blocking[0]:.4f})"
-    )
-    if fusion is None:
-        return
+    seconds = {}
+    for n in (1000, 3000):
+        params = load_params(
+            config, {**overrides, "num_requests": str(n)}, fusion_root=root, runner="run_sim"
+        )
+        ctx = build_context(params)
+        simulate(params, ctx=ctx)  # warm the path table and the memos
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            simulate(params, ctx=ctx)
+            runs.append(time.perf_counter() - started)
+        seconds[n] = min(runs)
+    return (seconds[3000] - seconds[1000]) / 2000
+
+
+def _fusion_seconds_per_request(fusion: Fusion, config: Path, overrides: dict[str, str]) -> float:
     walls = {}
     for n in (1000, 3000):
-        flags = [f"--{k}={v}" for k, v in {**HEAVY, "num_requests": str(n)}.items()]
-        command = [str(fusion.script), "run_sim", "--config_path", str(minimal), "--run_id", "b"]
+        flags = [f"--{k}={v}" for k, v in {**overrides, "num_requests": str(n)}.items()]
+        command = [str(fusion.script), "run_sim", "--config_path", str(config), "--run_id", "b"]
         done = _timed([*command, *flags], fusion.root, env=fusion.env)
-        assert done.code == 0, f"FUSION exited {done.code}"
+        assert done.code == 0, f"FUSION exited {done.code}: {done.err[-300:]}"
         walls[n] = done.wall
-    theirs = (walls[3000] - walls[1000]) / 2000
-    print(
-        f"FUSION: {theirs * 1e6:.0f} us/request ({walls[1000]:.1f} s for 1000 requests, "
-        f"{walls[3000]:.1f} s for 3000); ratio {theirs / ours:.0f}x"
-    )
+    return (walls[3000] - walls[1000]) / 2000
 
 
 def memory(templates: Path) -> None:
@@ -333,7 +360,7 @@ def main() -> None:
     if args.only in (None, "fixtures"):
         fixture_table(args.cases, fusion, root, run_sim=not args.no_sim, repeat=args.repeat)
     if args.only in (None, "per-request"):
-        per_request(fusion, templates)
+        per_request(fusion, templates, root)
     if args.only in (None, "memory"):
         memory(templates)
     print(f"\nload average at end: {os.getloadavg()[0]:.1f}")

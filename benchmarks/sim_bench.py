@@ -344,10 +344,16 @@ def main() -> None:
         help="run FUSION from a copy with the one-line fix of its SNR-recheck call",
     )
     args = parser.parse_args()
-    fusion = None if args.no_fusion else Fusion.install()
-    scratch = contextlib.ExitStack()
-    if fusion is not None and args.fusion_recheck_fix:
-        fusion = fusion.with_recheck_fix(Path(scratch.enter_context(tempfile.TemporaryDirectory())))
+    # The patched copy of FUSION (if asked for) lives as long as the bench, errors included.
+    with tempfile.TemporaryDirectory() as scratch:
+        fusion = None if args.no_fusion else Fusion.install()
+        if fusion is not None and args.fusion_recheck_fix:
+            fusion = fusion.with_recheck_fix(Path(scratch))
+        run(args, fusion)
+
+
+def run(args: argparse.Namespace, fusion: Fusion | None) -> None:
+    """Everything the arguments ask for."""
     # FUSION's source (read-only) for the built-in simulator; FUSION runs in its own copy.
     root = Path(os.environ.get("FUSION_JUPYTER_FUSION_SRC", PROJECT.parent / "shared" / "fusion"))
     assert root.joinpath(*FIXTURES_DIR).is_dir(), f"no FUSION fixtures under {root}"
@@ -364,7 +370,6 @@ def main() -> None:
     if args.only in (None, "memory"):
         memory(templates)
     print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
-    scratch.close()
 
 
 if __name__ == "__main__":

@@ -180,38 +180,13 @@ class Gsnr(PhysicalLayer):
         have the same name): a link's term is then memoised for that state.
         """
         candidate = self._candidate(start, slots, band)
-        path_inverse: float = 0
-        for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
-            key = None if link_states is None else (link_states[i], start, slots)
-            term = None if key is None else self._links.get(key)
-            if term is None:
-                term = self._link_inverse(length_km, on_link, candidate)
-                if key is not None:
-                    self._links[key] = term
-            path_inverse += term
+        keys = None if link_states is None else [(state, start, slots) for state in link_states]
+        path_inverse = self._path_inverse(link_lengths_km, channels, candidate, keys, False)
         if len(self._links) > CACHE_LIMIT or self._entries > CACHE_LIMIT:
             self._links.clear()
             self._candidates.clear()
             self._entries = 0
         return decibels(path_inverse)
-
-    def placed_path_db(
-        self,
-        link_lengths_km: Sequence[float],
-        channels: Sequence[Sequence[Channel]],
-        start: int,
-        slots: int,
-        link_states: Sequence[Hashable],
-    ) -> float:
-        """GSNR in dB of a lightpath already set up, as FUSION's SNR recheck evaluates it.
-
-        ``channels`` are as for :meth:`path_db` but include the lightpath itself (at
-        ``start``): FUSION's slot scan meets it at its first slot and counts it once, as
-        the channel under test, so it is the candidate and not a neighbour.
-        """
-        return decibels(
-            self.placed_path_inverse(link_lengths_km, channels, start, slots, link_states)
-        )
 
     def placed_path_inverse(
         self,
@@ -221,14 +196,34 @@ class Gsnr(PhysicalLayer):
         slots: int,
         link_states: Sequence[Hashable],
     ) -> float:
-        """The inverse of :meth:`placed_path_db`, linear: FUSION's sum before the log."""
+        """Linear inverse GSNR of a lightpath already set up, as FUSION's SNR recheck sums it.
+
+        ``channels`` are as for :meth:`path_db` but include the lightpath itself (at
+        ``start``): FUSION's slot scan meets it at its first slot and counts it once, as
+        the channel under test, so it is the candidate and not a neighbour. Its GSNR in
+        dB is :func:`decibels` of this figure.
+        """
         candidate = self._candidate(start, slots, "c")
+        keys = [("placed", state, start, slots) for state in link_states]
+        return self._path_inverse(link_lengths_km, channels, candidate, keys, True)
+
+    def _path_inverse(
+        self,
+        link_lengths_km: Sequence[float],
+        channels: Sequence[Sequence[Channel]],
+        candidate: _Candidate,
+        keys: Sequence[Hashable] | None,
+        placed: bool,
+    ) -> float:
+        """Sum the links' inverse GSNRs (memoised under ``keys``) as FUSION adds them."""
         path_inverse: float = 0
         for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
-            key = ("placed", link_states[i], start, slots)
-            term = self._links.get(key)
+            key = None if keys is None else keys[i]
+            term = None if key is None else self._links.get(key)
             if term is None:
-                term = self._links[key] = self._link_inverse(length_km, on_link, candidate, True)
+                term = self._link_inverse(length_km, on_link, candidate, placed)
+                if key is not None:
+                    self._links[key] = term
             path_inverse += term
         return path_inverse
 

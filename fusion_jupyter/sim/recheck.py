@@ -12,8 +12,8 @@ meets its format's GSNR threshold:
   FUSION's layout (:mod:`~fusion_jupyter.sim.cores`); the band, the slots and
   ``recheck_crossband`` play no part (FUSION's filter has no band test);
 * each is evaluated as FUSION's ``check_gsnr``/``check_gsnr_mb`` evaluates a lightpath
-  already in the network (:meth:`Gsnr.placed_path_db
-  <fusion_jupyter.sim.gsnr.Gsnr.placed_path_db>`), against its own format's threshold;
+  already in the network (:meth:`Gsnr.placed_path_inverse
+  <fusion_jupyter.sim.gsnr.Gsnr.placed_path_inverse>`), against its own format's threshold;
 * while a request is being sliced and already holds another lightpath, the new
   lightpath is evaluated too (FUSION adds the request's own lightpaths to the list it
   filters); in C+L that is not a formality, as the lightpath then counts in its own

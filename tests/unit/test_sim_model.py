@@ -10,7 +10,7 @@ import pytest
 
 from fusion_jupyter.sim.controller import Controller
 from fusion_jupyter.sim.grooming import GroomingController, average_usage
-from fusion_jupyter.sim.gsnr import Channel, Gsnr
+from fusion_jupyter.sim.gsnr import Channel, Gsnr, decibels
 from fusion_jupyter.sim.modulation import load_mod_table, parse_mod_table
 from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.physical import PhysicalController
@@ -639,11 +639,15 @@ def test_a_placed_lightpaths_c_band_gsnr_is_its_gsnr_as_a_candidate():
     with_own = [sorted([*link, own]) for link in others]
     lengths = (250.0, 420.0)
     candidate = gsnr.path_db(lengths, others, own.start, own.slots)
-    placed = gsnr.placed_path_db(lengths, with_own, own.start, own.slots, [("a",), ("b",)])
+    placed = decibels(
+        gsnr.placed_path_inverse(lengths, with_own, own.start, own.slots, [("a",), ("b",)])
+    )
     assert placed == candidate
     # A neighbour added since then lowers it.
     with_more = [sorted([*link, Channel(8, 1, "QPSK")]) for link in with_own]
-    assert gsnr.placed_path_db(lengths, with_more, 4, 3, [("c",), ("d",)]) < candidate
+    assert decibels(gsnr.placed_path_inverse(lengths, with_more, 4, 3, [("c",), ("d",)])) < (
+        candidate
+    )
 
 
 def test_the_gsnrs_reciprocal_is_numpys_scalar_power_not_a_division():

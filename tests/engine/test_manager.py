@@ -304,8 +304,13 @@ def test_detached_runs_survive_close_and_are_reattached(tmp_path, db_url):
         assert done.status == Status.COMPLETED and done.exit_code == 0
 
 
-def test_slow_subscriber_never_holds_up_another(manager):
-    run = manager.create("minimal", {"general_settings": {"max_iters": 5}})
+def test_slow_subscriber_never_holds_up_another(manager, tmp_path):
+    # The run waits at its start event until both subscribe: a run that ended before the
+    # slow one subscribed would hand it everything as history, and it would never lag.
+    gate = tmp_path / "gate"
+    run = manager.create(
+        "minimal", {"general_settings": {"max_iters": 5}, "stub": {"wait_for": str(gate)}}
+    )
     fast_seen: list[int] = []
     fast_done = threading.Event()
     fast_box: list[Subscription] = []
@@ -326,6 +331,7 @@ def test_slow_subscriber_never_holds_up_another(manager):
     fast_box.append(manager.subscribe(run.id, notify=on_fast, channels=["progress"]))
     fast = fast_box[0]
     on_fast()
+    gate.touch()
     assert fast_done.wait(30)
     assert fast_seen == list(range(len(fast_seen)))
     caught = slow.drain()

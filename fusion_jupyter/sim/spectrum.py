@@ -11,12 +11,18 @@ same core everywhere), inverts them, and keeps the bits that start ``width`` fre
 slots (contiguity) with a few shift-and steps. The lowest surviving bit is FUSION's
 choice, because bit order is core-major: core 0's slots upwards, then core 1's, ...
 Bits past the band are never free, so a lightpath and its guard slot stay inside it.
+
+FUSION's last fit and best fit (``fusion/core/spectrum_assignment.py``) pick another of
+those surviving bits; :meth:`Spectrum.last_fit` and :meth:`Spectrum.best_fit` say which.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
+
+#: FUSION's allocation methods this grid implements (``allocation_method``).
+ALLOCATIONS = ("first_fit", "last_fit", "best_fit")
 
 
 @cache
@@ -46,7 +52,12 @@ class Spectrum:
     """
 
     def __init__(
-        self, num_links: int, cores: int, slots: int, band_slots: tuple[int, ...] = ()
+        self,
+        num_links: int,
+        cores: int,
+        slots: int,
+        band_slots: tuple[int, ...] = (),
+        allocation: str = "first_fit",
     ) -> None:
         widths = band_slots or (slots,)
         self.cores = cores
@@ -61,6 +72,15 @@ class Spectrum:
             for band, width in enumerate(widths)
         )
         self.masks = [0] * num_links
+        if allocation not in ALLOCATIONS:
+            raise ValueError(f"allocation must be one of {ALLOCATIONS}, not {allocation!r}")
+        #: FUSION's allocation method, and its search: ``fit(links, width)``.
+        self.allocation = allocation
+        self.fit: Callable[[Sequence[int], int], int | None] = {
+            "first_fit": self.first_fit,
+            "last_fit": self.last_fit,
+            "best_fit": self.best_fit,
+        }[allocation]
 
     def clear(self) -> None:
         """Empty every link, as at the start of an iteration."""
@@ -71,6 +91,13 @@ class Spectrum:
 
         The position encodes the core and start slot; see :meth:`locate`.
         """
+        starts = self.starts(links, width)
+        if not starts:
+            return None
+        return (starts & -starts).bit_length() - 1
+
+    def starts(self, links: Sequence[int], width: int) -> int:
+        """The bits that start ``width`` slots free on every link of ``links``."""
         masks = self.masks
         taken = 0
         for link in links:
@@ -78,18 +105,81 @@ class Spectrum:
         starts = self.all_free ^ taken
         for step in run_steps(width):
             starts &= starts >> step
+        return starts
+
+    def last_fit(self, links: Sequence[int], width: int) -> int | None:
+        """FUSION's last fit: the highest fit in the lowest free run of the first link.
+
+        FUSION lists the first link's free runs upwards (cores, then bands, then slots)
+        and scans each run downwards; the first ``width`` slots free on every link win.
+        So the run is the first one holding any fit, and the fit its highest.
+
+        FUSION itself gets this far only for one-slot lightpaths or one-link paths: with
+        more slots on a longer path it slices its spectrum backwards and raises
+        "Spectrum set cannot be empty." (the configs are refused before that).
+        """
+        starts = self.starts(links, width)
         if not starts:
             return None
-        return (starts & -starts).bit_length() - 1
+        lowest = (starts & -starts).bit_length() - 1
+        run = (self.all_free & ~self.masks[links[0]]) >> lowest
+        run_length = (~run & (run + 1)).bit_length() - 1
+        in_run = starts & ((1 << (lowest + run_length - width + 1)) - 1)
+        return in_run.bit_length() - 1
+
+    def best_fit(self, links: Sequence[int], width: int) -> int | None:
+        """FUSION's best fit: the first fit in the shortest free run that holds one.
+
+        FUSION lists every free run of at least ``width`` slots on each link of the
+        path (links in path order, then cores, bands and slots), sorts them by length
+        (stably: ties keep that order) and takes the first start, upwards, whose slots
+        are free on every link.
+        """
+        starts = self.starts(links, width)
+        if not starts:
+            return None
+        best: int | None = None
+        best_length = 0
+        all_free, masks = self.all_free, self.masks
+        for link in links:
+            free = all_free & ~masks[link]
+            while free:
+                low = (free & -free).bit_length() - 1
+                run = free >> low
+                length = (~run & (run + 1)).bit_length() - 1
+                free &= ~(((1 << length) - 1) << low)
+                if length < width or (best is not None and length >= best_length):
+                    continue
+                fits = starts & (((1 << (length - width + 1)) - 1) << low)
+                if fits:
+                    best, best_length = (fits & -fits).bit_length() - 1, length
+        return best
+
+    def searches(self, links: Sequence[int], width: int) -> bool:
+        """Whether FUSION's search evaluates any candidate for ``width`` slots.
+
+        First and last fit look only at the first link's free runs, best fit at every
+        link's. A search without candidates leaves FUSION's spectrum state as it was
+        (see :mod:`~fusion_jupyter.sim.physical`).
+        """
+        searched = links if self.allocation == "best_fit" else links[:1]
+        free_runs = self.all_free
+        for link in searched:
+            free = free_runs & ~self.masks[link]
+            for step in run_steps(width):
+                free &= free >> step
+            if free:
+                return True
+        return False
 
     def take(self, links: Sequence[int], width: int) -> int | None:
-        """First fit, and occupy what it found; the bit position, or None if blocked."""
+        """Fit, and occupy what it found; the bit position, or None if blocked."""
         placed = self.place(links, width)
         return None if placed is None else placed[0]
 
     def place(self, links: Sequence[int], width: int) -> tuple[int, int] | None:
-        """First fit and occupy: (bit position, occupied block), or None if blocked."""
-        position = self.first_fit(links, width)
+        """Fit and occupy: (bit position, occupied block), or None if blocked."""
+        position = self.fit(links, width)
         if position is None:
             return None
         block = ((1 << width) - 1) << position  # slot_block, inlined: this is the hot path

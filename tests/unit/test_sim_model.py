@@ -239,6 +239,63 @@ def test_continuity_needs_the_same_slots_on_every_link():
     assert spectrum.used_slots() == 0
 
 
+def _grid(*taken_per_link: tuple[int, ...], allocation: str = "first_fit") -> Spectrum:
+    """One core of 20 slots a link, with the given slots taken on each link."""
+    spectrum = Spectrum(len(taken_per_link), cores=1, slots=20, allocation=allocation)
+    for link, taken in enumerate(taken_per_link):
+        for slot in taken:
+            spectrum.occupy([link], slot_block(slot, 1))
+    return spectrum
+
+
+def test_last_fit_is_the_highest_fit_in_the_first_link_s_lowest_run_holding_one():
+    # Link 0's free runs: 0-4 and 10-19. Link 1 takes 3-4: in the run 0-4, slots 0-2
+    # are free on both, and FUSION scans the run downwards: slot 2, not 19.
+    spectrum = _grid(tuple(range(5, 10)), (3, 4))
+    assert spectrum.last_fit([0, 1], 1) == 2
+    assert spectrum.first_fit([0, 1], 1) == 0
+    # Link 1 takes all of 0-4: the first run holds no fit, the next run's highest wins.
+    spectrum = _grid(tuple(range(5, 10)), tuple(range(5)))
+    assert spectrum.last_fit([0, 1], 1) == 19
+    # On one link, any width: the top of the lowest run long enough.
+    spectrum = _grid(tuple(range(5, 10)))
+    assert spectrum.last_fit([0], 3) == 2
+    assert spectrum.last_fit([0], 6) == 14
+    assert spectrum.last_fit([0], 11) is None
+
+
+def test_best_fit_takes_the_shortest_run_of_any_link_that_holds_a_fit():
+    # Link 0's runs: 0-9 (10 slots) and 12-14 (3); link 1's: 0-3 (4) and 8-19 (12).
+    spectrum = _grid((10, 11, 15, 16, 17, 18, 19), (4, 5, 6, 7))
+    assert spectrum.best_fit([0, 1], 2) == 12  # link 0's 3-slot run
+    assert spectrum.first_fit([0, 1], 2) == 0
+    # The 3-slot run is taken on link 1 too: it holds no fit and the next shortest
+    # (link 1's 0-3) gives its first start.
+    spectrum.occupy([1], slot_block(12, 3))
+    assert spectrum.best_fit([0, 1], 2) == 0
+    # Runs of equal length: the earlier link's first (FUSION's stable sort).
+    spectrum = _grid((4, 5), (10, 11))
+    assert spectrum.best_fit([0, 1], 2) == 0
+    assert spectrum.best_fit([1, 0], 2) == 0
+    spectrum = _grid((3, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19), (1, 2))
+    assert spectrum.best_fit([0, 1], 1) == 0  # link 0's runs 0-2 and 4-5; link 1's 0
+    assert spectrum.best_fit([0, 1], 3) is None
+
+
+def test_best_fit_searches_every_link_first_and_last_fit_the_first():
+    # No run of 4 on link 0; one on link 1 (taken elsewhere on link 0: no fit at all).
+    taken_0 = (3, 7, 11, 15, 19)
+    for allocation in ("first_fit", "last_fit"):
+        spectrum = _grid(taken_0, (), allocation=allocation)
+        assert spectrum.fit([0, 1], 4) is None
+        assert not spectrum.searches([0, 1], 4) and spectrum.searches([1, 0], 4)
+    best = _grid(taken_0, (), allocation="best_fit")
+    assert best.fit([0, 1], 4) is None
+    assert best.searches([0, 1], 4) and best.searches([1, 0], 4)
+    with pytest.raises(ValueError, match="allocation must be one of"):
+        Spectrum(1, 1, 8, allocation="priority_last")
+
+
 # --- serving requests ---------------------------------------------------------------
 
 

@@ -149,7 +149,8 @@ FUSION_ROUTE_METHODS: tuple[str, ...] = (
     "1plus1_protection",
 )
 #: FUSION's spectrum assignment policies (``fusion/core/spectrum_assignment.py``), less
-#: ``best_fit``, which crashes at this commit (spec/fusion-real.md).
+#: ``best_fit``, which crashes at this commit with guard slots (spec/fusion-real.md; it
+#: runs without them: fusion_jupyter/sim/README.md, "Last fit and best fit").
 FUSION_ALLOCATION_METHODS: tuple[str, ...] = (
     "first_fit",
     "last_fit",

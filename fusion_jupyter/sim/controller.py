@@ -1,10 +1,11 @@
-"""Serving one request: unsliced first fit on each path, then FUSION's static slicing.
+"""Serving one request: unsliced on each path, then FUSION's static slicing.
 
 Decision order (``fusion/core/sdn_controller.py``, sim-model.md §3-§5):
 
 1. For each of the k paths in order, the most efficient format whose reach covers the
-   path is tried with first fit (``slots + guard_slots`` free slots on one core of
-   every link). Paths no format reaches are skipped.
+   path is tried with the allocation method, first fit unless another is set
+   (``slots + guard_slots`` free slots on one core of every link; see
+   :class:`~fusion_jupyter.sim.spectrum.Spectrum`). Paths no format reaches are skipped.
 2. If every path failed, ``max_segments > 1`` and the request is not 25G, each path
    is tried again in order with slicing: bandwidth tiers below the request's, largest
    first, each with its most efficient reaching format; the request becomes

@@ -7,8 +7,8 @@ without grooming (``fusion/core/routing.py`` ``load_k_shortest``,
 ``check_snr_ext`` / ``check_snr_ext_slicing``, ``fusion/modules/spectrum/light_path_slicing.py``).
 Paths, their weights, and every slot's format and SNR are FUSION's pre-calculated
 files (:mod:`~fusion_jupyter.sim.external`); nothing is computed from the occupancy.
-Every lightpath is one slot, found by first fit over cores, then bands (C, L, S),
-then slots.
+Every lightpath is one slot, found by the allocation method (first, last or best fit)
+over cores, then bands (C, L, S), then slots.
 
 1. Unsliced, path by path: the first free slot; the request is carried there if the
    file's format for that slot is one of the request's table (FUSION tries each and
@@ -171,7 +171,7 @@ class ExternalController(GroomingController):
     def _lookup(self, route: Route, bandwidth: int) -> tuple[Fit, ModFormat, float] | None:
         """The first free slot, and the format and SNR the files give it (None: none)."""
         assert isinstance(route, ExternalRoute)
-        fit = self._first_fit(route, 1)
+        fit = self._fit(route, 1)
         if fit is None:
             return None
         band = self.bands[fit.segment % len(self.bands)]

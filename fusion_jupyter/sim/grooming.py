@@ -237,7 +237,7 @@ class GroomingController(PhysicalController):
         now: float,
     ) -> GroomedLightpath | None:
         """One slot carrying the request: the first format meeting its SNR and capacity."""
-        fit = self._first_fit(option.route, 1)
+        fit = self._fit(option.route, 1)
         if fit is None:
             return None
         snr = None
@@ -330,7 +330,7 @@ class GroomingController(PhysicalController):
 
     def _slice_format(self, route: Route, bandwidth: int) -> tuple[Fit, ModFormat, float] | None:
         """The first free slot and the most efficient format its GSNR allows."""
-        fit = self._first_fit(route, 1)
+        fit = self._fit(route, 1)
         if fit is None:
             return None
         snr = self._gsnr(route, fit)

@@ -5,7 +5,8 @@ on the flexible grid (``fusion/core/sdn_controller.py``,
 ``fusion/core/spectrum_assignment.py``, ``fusion/modules/spectrum/light_path_slicing.py``):
 
 1. Unsliced, path by path: the formats whose reach covers the path, most efficient
-   first; the first that finds first-fit spectrum *and* meets its GSNR threshold
+   first; the first that finds spectrum (by the allocation method: first, last or best
+   fit, :class:`~fusion_jupyter.sim.spectrum.Spectrum`) *and* meets its GSNR threshold
    (:mod:`~fusion_jupyter.sim.gsnr`) carries the whole request.
 2. Otherwise, if ``max_segments > 1`` and the request is not 25G, dynamic slicing path
    by path: for each bandwidth tier of the table below the request's, largest first,
@@ -19,7 +20,8 @@ on the flexible grid (``fusion/core/sdn_controller.py``,
 
 One of FUSION's behaviours is kept on purpose: within one slicing search, when a
 format finds spectrum but fails its threshold and the next format's search evaluates
-no candidate at all (no free run long enough on the path's first link), FUSION's
+no candidate at all (no free run long enough on the path's first link; with best fit,
+on any of its links: :meth:`~fusion_jupyter.sim.spectrum.Spectrum.searches`), FUSION's
 spectrum state still says "free" at the previous position. It then tests, and may set
 up, the next format on the previous format's slots. :meth:`PhysicalController._slice_search`
 keeps that state the same way, because FUSION's decisions follow from it.
@@ -160,7 +162,7 @@ class PhysicalController:
         for fmt in self.mod_table[bandwidth]:
             if fmt.max_length_km < route.length_km:
                 continue
-            fit = self._first_fit(route, fmt.slots)
+            fit = self._fit(route, fmt.slots)
             if fit is None:
                 continue
             snr = self._gsnr(route, fit)
@@ -227,10 +229,10 @@ class PhysicalController:
         """
         fit: Fit | None = None
         for fmt in formats:
-            found = self._first_fit(route, fmt.slots)
+            found = self._fit(route, fmt.slots)
             if found is not None:
                 fit = found
-            elif self._first_link_has_run(route, fmt.slots):
+            elif self.spectrum.searches(route.links, fmt.slots):
                 fit = None  # candidates were tried and failed: FUSION's is_free = False
             if fit is None:
                 continue
@@ -239,16 +241,13 @@ class PhysicalController:
                 return fmt, fit, snr
         return None
 
-    def _first_fit(self, route: Route, slots: int) -> Fit | None:
-        position = self.spectrum.first_fit(route.links, slots)
+    def _fit(self, route: Route, slots: int) -> Fit | None:
+        """Where FUSION's allocation method puts ``slots`` slots on ``route`` (None: nowhere)."""
+        position = self.spectrum.fit(route.links, slots)
         if position is None:
             return None
         segment, start = self.spectrum.locate(position)
         return Fit(segment, start, slots)
-
-    def _first_link_has_run(self, route: Route, slots: int) -> bool:
-        """Whether FUSION's search has any candidate: a long enough free run on link 1."""
-        return self.spectrum.first_fit(route.links[:1], slots) is not None
 
     def _gsnr(self, route: Route, fit: Fit) -> float:
         lengths = route.link_lengths_km

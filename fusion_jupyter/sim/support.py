@@ -2,13 +2,12 @@
 
 The config is read as FUSION's loader reads it (:mod:`fusion_jupyter.sim.fusion_ini`):
 ``route_method`` and ``allocation_method`` come from ``[general_settings]``, ``k_paths``
-from ``[routing_settings]``. The model is FUSION's legacy engine for ``k_shortest_path``
-or ``shortest_path`` routing and ``first_fit`` allocation in the C band with the
-reach table (``snr_type = None``), with FUSION's static slicing, on any of FUSION's
-named networks or a topology file. A config that asks for anything else would silently
-get different decisions, so :func:`check_supported` names each such key, its value and
-what is supported; the engine calls it when it validates a config for the built-in
-simulator, and the command line before running.
+from ``[routing_settings]``. The model is FUSION's legacy engine (its routing and
+allocation methods, physical layer and slicing as the README beside this file lists),
+on any of FUSION's named networks or a topology file. A config that asks for anything
+else would silently get different decisions, so :func:`check_supported` names each such
+key, its value and what is supported; the engine calls it when it validates a config for
+the built-in simulator, and the command line before running.
 """
 
 from __future__ import annotations
@@ -42,6 +41,13 @@ XT_COMBINATION = (
     ("allocation_method", "priority_first"),
     ("snr_type", "xt_calculation"),
 )
+#: Settings FUSION itself cannot run at this commit, and how it fails (refused, not imitated).
+FUSION_CRASHES = {
+    ("route_method", "least_congested"): (
+        "FUSION's least_congested routing raises KeyError: 0 on its first request at this "
+        "commit (its router hands the controller path records where paths are expected)"
+    ),
+}
 #: Spectrum bands FUSION knows besides C (``fusion/core/simulation.py``).
 OTHER_BANDS = ("l_band", "s_band", "o_band", "e_band")
 
@@ -69,8 +75,9 @@ SUPPORTED: tuple[Supported, ...] = (
     ),
     Supported(
         "allocation_method",
-        ("first_fit", "priority_first"),
-        "first fit, or FUSION's priority-first core order with xt_aware routing",
+        ("first_fit", "last_fit", "best_fit", "priority_first"),
+        "first fit; last fit on the fixed grid; best fit without guard slots; or FUSION's "
+        "priority-first core order with xt_aware routing",
     ),
     Supported(
         "snr_type",
@@ -144,7 +151,7 @@ def check_supported(config: RawConfig, fusion_root: str | Path | None = None) ->
     """
     values = fusion_ini.flatten(config).values
     problems = [p for rule in SUPPORTED if (p := _check_rule(values, rule))]
-    for check in (_check_bands, _check_network, _check_erlangs, _check_physical):
+    for check in (_check_bands, _check_network, _check_erlangs, _check_physical, _check_fits):
         problems.extend(check(values))
     problems.extend(check_external(values, fusion_root))
     problems.extend(check_xt_aware(values))
@@ -182,11 +189,45 @@ def _check_rule(values: Mapping[str, Any], rule: Supported) -> Problem | None:
     if value is None or value in rule.allowed:
         return None
     allowed = " or ".join(_shown(v) for v in rule.allowed)
+    crash = FUSION_CRASHES.get((rule.key, value))
+    why = f"; {crash}" if crash else ". Run the real FUSION simulator for other settings."
     return _problem(
         rule.key,
         f"{rule.key} = {_shown(value)} is not modelled by the built-in simulator; it supports "
-        f"{allowed} ({rule.meaning}). Run the real FUSION simulator for other settings.",
+        f"{allowed} ({rule.meaning}){why}",
     )
+
+
+def _check_fits(values: Mapping[str, Any]) -> list[Problem]:
+    """Last and best fit where FUSION runs them (``fusion/core/spectrum_assignment.py``).
+
+    FUSION's last fit scans a run downwards and, for a lightpath of more than one slot
+    over more than one link, slices its spectrum array backwards: "Spectrum set cannot
+    be empty." On the fixed grid every lightpath is one slot, and it works. Its best fit
+    with guard slots sets the end slot one short, so a one-slot lightpath occupies no
+    slot and FUSION raises "Attempted to allocate a taken spectrum."
+    """
+    method = values.get("allocation_method")
+    if method == "last_fit" and not values.get("fixed_grid"):
+        return [
+            _problem(
+                "allocation_method",
+                "allocation_method = last_fit is modelled only with fixed_grid = True: on the "
+                "flexible grid FUSION's last fit raises 'Spectrum set cannot be empty.' at the "
+                "first lightpath of more than one slot over more than one link",
+            )
+        ]
+    if method == "best_fit" and values.get("guard_slots") not in (0, None):
+        return [
+            _problem(
+                "guard_slots",
+                f"guard_slots = {values.get('guard_slots')} with allocation_method = best_fit "
+                "is not modelled: FUSION's best fit then sets each lightpath one slot short "
+                "and raises 'Attempted to allocate a taken spectrum.' at the first one-slot "
+                "lightpath; use guard_slots = 0",
+            )
+        ]
+    return []
 
 
 def _check_bands(values: Mapping[str, Any]) -> list[Problem]:

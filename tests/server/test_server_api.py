@@ -542,7 +542,8 @@ async def test_simulators_name_the_values_each_one_runs(api: Api) -> None:
     builtin, fusion = by_key["builtin"], by_key["fusion"]
     routes = ["k_shortest_path", "shortest_path", "external_ksp", "xt_aware"]
     assert builtin[("general_settings", "route_method")] == routes
-    assert builtin[("general_settings", "allocation_method")] == ["first_fit", "priority_first"]
+    allocations = ["first_fit", "last_fit", "best_fit", "priority_first"]
+    assert builtin[("general_settings", "allocation_method")] == allocations
     assert "NSFNet" in builtin[("topology_settings", "network")]
     assert {"least_congested", "xt_aware"} <= set(fusion[("general_settings", "route_method")])
     assert "last_fit" in fusion[("general_settings", "allocation_method")]

@@ -277,7 +277,9 @@ def test_the_engines_templates_are_supported(name):
     ("section", "key", "value", "supported"),
     [
         ("general_settings", "route_method", "least_congested", "k_shortest_path"),
-        ("general_settings", "allocation_method", "best_fit", "first_fit"),
+        ("general_settings", "allocation_method", "priority_last", "first_fit"),
+        ("general_settings", "allocation_method", "last_fit", "fixed_grid = True"),
+        ("general_settings", "guard_slots", "1", "guard_slots = 0"),
         ("snr_settings", "snr_type", "snr_e2e", "None"),
         ("general_settings", "dynamic_lps", "True", "snr_type = gsnr"),
         ("general_settings", "can_partially_serve", "True", "dynamic_lps = True"),
@@ -292,11 +294,34 @@ def test_the_engines_templates_are_supported(name):
     ],
 )
 def test_unsupported_settings_name_the_key_and_what_is_supported(section, key, value, supported):
-    problems = check_supported(_template(MINIMAL, **{key: (section, value)}))
+    # guard_slots = 1 is minimal.ini's own: refused only with best fit.
+    best_fit = (
+        {"allocation_method": ("general_settings", "best_fit")} if key == "guard_slots" else {}
+    )
+    problems = check_supported(_template(MINIMAL, **{key: (section, value)}, **best_fit))
     assert len(problems) == 1
     (problem,) = problems
     assert (problem.section, problem.key) == (section, key)
     assert value in problem.message and supported in problem.message
+
+
+def test_settings_fusion_cannot_run_are_refused_with_fusions_own_failure():
+    """least_congested always, last fit on the flexible grid, best fit with guard slots:
+    each refusal says how FUSION fails (``fusion-real.md``); without guard slots best
+    fit is accepted."""
+    (problem,) = check_supported(
+        _template(MINIMAL, route_method=("general_settings", "least_congested"))
+    )
+    assert "raises KeyError: 0 on its first request" in problem.message
+    (problem,) = check_supported(
+        _template(MINIMAL, allocation_method=("general_settings", "last_fit"))
+    )
+    assert "'Spectrum set cannot be empty.'" in problem.message
+    best_fit = {"allocation_method": ("general_settings", "best_fit")}
+    (problem,) = check_supported(_template(MINIMAL, **best_fit))
+    assert "'Attempted to allocate a taken spectrum.'" in problem.message
+    no_guard = {"guard_slots": ("general_settings", "0")}
+    assert check_supported(_template(MINIMAL, **best_fit, **no_guard)) == []
 
 
 def test_gsnr_is_modelled_with_dynamic_slicing_and_no_guard_slots_only():

@@ -174,11 +174,18 @@ def _real_fusion_and_ours(case_name: str, flags: list[str], tmp_path: Path) -> t
     )
     saved = [line for line in ran.stderr.splitlines() if "Saving to: " in line]
     (fusion_file,) = (Path(saved[-1].split("Saving to: ", 1)[1])).glob("*_erlang.json")
-    ours = tmp_path / "ours"
-    argv = ["run_sim", *config, *flags, "--fusion_root", str(root)]
-    argv += ["--output_dir", str(ours), "--progress_file", str(tmp_path / "p")]
+    ours = _ours(root, config + flags, tmp_path / "ours")
+    assert (tmp_path / "ours" / fusion_file.name).is_file()
+    return json.loads(fusion_file.read_text()), ours
+
+
+def _ours(root: Path, args: list[str], out: Path) -> Any:
+    """The built-in simulator's document for ``run_sim`` with ``args`` (one Erlang point)."""
+    argv = ["run_sim", *args, "--fusion_root", str(root)]
+    argv += ["--output_dir", str(out), "--progress_file", str(out / "progress.jsonl")]
     assert cli.main(argv) == 0
-    return json.loads(fusion_file.read_text()), json.loads((ours / fusion_file.name).read_text())
+    (document,) = out.glob("*_erlang.json")
+    return json.loads(document.read_text())
 
 
 @REAL_FUSION
@@ -228,6 +235,56 @@ def test_external_resources_equal_the_real_fusion_with_blocking(fusion_root, tmp
     assert 0.1 < stats["sim_block_list"][0] < 0.5 and stats["trans_mean"] > 1.5
     assert all(count > 0 for count in stats["cores_dict"].values())
     assert compare_documents(expected, ours) == []
+
+
+#: Last and best fit through the real FUSION, each where FUSION runs it (best fit without
+#: guard slots, last fit on the fixed grid), at loads that block: (case, flags, blocking
+#: at least). Their recheck combinations are in tests/data/fusion_recorded.
+FITS = {
+    "best_fit-static-slicing": (
+        "baseline_kspf_ff",
+        "--guard_slots=0 --erlang_start=6000 --erlang_stop=6000 --num_requests=600 --c_band=64",
+        0.3,
+    ),
+    "best_fit-gsnr-c+l": (
+        "spain_mb_CL_flexi",
+        "--erlang_start=1500 --erlang_stop=1500 --c_band=40 --l_band=40",
+        0.4,
+    ),
+    "best_fit-grooming-c+l": (
+        "usbackbone_mb_CL_fixed_grooming",
+        "--erlang_start=1500 --erlang_stop=1500",
+        0.4,
+    ),
+    "last_fit-grooming-c+l": (
+        "usbackbone_mb_CL_fixed_grooming",
+        "--erlang_start=1500 --erlang_stop=1500",
+        0.4,
+    ),
+    "last_fit-external": (
+        "ext_snr_4core_cls_dy-slice",
+        "--erlang_start=3000 --erlang_stop=3000 --num_requests=300 --c_band=10 --l_band=10 "
+        "--s_band=10",
+        0.2,
+    ),
+}
+
+
+@REAL_FUSION
+@pytest.mark.parametrize("name", sorted(FITS))
+def test_last_and_best_fit_equal_the_real_fusion(name, fusion_root, tmp_path):
+    """Equal files, and first fit's differ: FUSION's search order is the one modelled."""
+    case_name, flags, blocking = FITS[name]
+    method = name.split("-", 1)[0]
+    args = [f"--allocation_method={method}", "--max_iters=1", *flags.split()]
+    expected, ours = _real_fusion_and_ours(case_name, args, tmp_path)
+    assert expected["iter_stats"]["0"]["sim_block_list"][0] >= blocking
+    assert compare_documents(expected, ours) == []
+    case = fusion_root / "tests" / "fixtures" / "expected_results" / case_name
+    config = ["--config_path", str(config_of(case)), "--run_id", "first"]
+    first_fit = [*config, *args, "--allocation_method=first_fit"]
+    by_first_fit = _ours(fusion_root, first_fit, tmp_path / "first")
+    assert compare_documents(expected, by_first_fit) != []
 
 
 @pytest.mark.parametrize(

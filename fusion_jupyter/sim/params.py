@@ -79,9 +79,8 @@ class SimParams:
     #: ``k_shortest_path``, or ``shortest_path`` (FUSION routes it with k_paths = 1 but
     #: keeps k_paths for its statistics).
     route_method: str = "k_shortest_path"
-    #: ``allocation_method``: ``first_fit``, ``last_fit`` or ``best_fit`` (the grid's
-    #: search, :class:`~fusion_jupyter.sim.spectrum.Spectrum`), or ``priority_first``
-    #: with XT-aware routing (:mod:`~fusion_jupyter.sim.xt_aware`).
+    #: ``allocation_method``: ``first_fit``, ``last_fit``, ``best_fit`` or
+    #: ``priority_first``, the grid's search (:class:`~fusion_jupyter.sim.spectrum.Spectrum`).
     allocation_method: str = "first_fit"
     #: ``save_start_end_slots`` (only shapes the result files).
     save_start_end_slots: bool = False

@@ -69,8 +69,7 @@ def build_context(
         params.cores_per_link,
         params.c_band,
         params.band_slots,
-        # priority_first is XT-aware routing's own search (xt_aware.py).
-        "first_fit" if params.xt_aware else params.allocation_method,
+        params.allocation_method,
     )
     routes = RouteTable(topology, params.routing_k)
     controller = _controller(params, spectrum, routes, mod_table)

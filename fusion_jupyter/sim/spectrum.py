@@ -12,8 +12,9 @@ slots (contiguity) with a few shift-and steps. The lowest surviving bit is FUSIO
 choice, because bit order is core-major: core 0's slots upwards, then core 1's, ...
 Bits past the band are never free, so a lightpath and its guard slot stay inside it.
 
-FUSION's last fit and best fit (``fusion/core/spectrum_assignment.py``) pick another of
-those surviving bits; :meth:`Spectrum.last_fit` and :meth:`Spectrum.best_fit` say which.
+FUSION's last fit, best fit and priority-first fit (``fusion/core/spectrum_assignment.py``)
+pick another of those surviving bits; :meth:`Spectrum.last_fit`, :meth:`Spectrum.best_fit`
+and :meth:`Spectrum.priority_first` say which.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from collections.abc import Callable, Sequence
 from functools import cache
 
 #: FUSION's allocation methods this grid implements (``allocation_method``).
-ALLOCATIONS = ("first_fit", "last_fit", "best_fit")
+ALLOCATIONS = ("first_fit", "last_fit", "best_fit", "priority_first")
+#: FUSION's core order for priority_first (``_get_cores_and_bands_lists``): fixed, so
+#: with fewer cores FUSION indexes past them, and with more it never uses the others.
+PRIORITY_CORES = (0, 2, 4, 1, 3, 5, 6)
 
 
 @cache
@@ -80,6 +84,7 @@ class Spectrum:
             "first_fit": self.first_fit,
             "last_fit": self.last_fit,
             "best_fit": self.best_fit,
+            "priority_first": self.priority_first,
         }[allocation]
 
     def clear(self) -> None:
@@ -154,6 +159,23 @@ class Spectrum:
                 if fits:
                     best, best_length = (fits & -fits).bit_length() - 1, length
         return best
+
+    def priority_first(self, links: Sequence[int], width: int) -> int | None:
+        """FUSION's priority-first fit: first fit over the cores in :data:`PRIORITY_CORES`.
+
+        Within a core, bands then slots, as first fit. Cores past the grid's are skipped
+        (FUSION raises there; such configs are refused before they run).
+        """
+        starts = self.starts(links, width)
+        if not starts:
+            return None
+        core_bits = self.bands * self.stride
+        core_mask = (1 << core_bits) - 1
+        for core in PRIORITY_CORES:
+            on_core = (starts >> (core * core_bits)) & core_mask
+            if on_core:
+                return core * core_bits + (on_core & -on_core).bit_length() - 1
+        return None
 
     def searches(self, links: Sequence[int], width: int) -> bool:
         """Whether FUSION's search evaluates any candidate for ``width`` slots.

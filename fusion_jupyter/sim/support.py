@@ -26,6 +26,7 @@ from fusion_jupyter.sim.modulation import (
     resolve_mod_path,
 )
 from fusion_jupyter.sim.params import QuotaError, bandwidth_quotas
+from fusion_jupyter.sim.spectrum import PRIORITY_CORES
 from fusion_jupyter.sim.topology import CORE_NODE_FILES, SHIPPED_NETWORKS
 
 RawConfig = Mapping[str, Mapping[str, str]]
@@ -76,8 +77,8 @@ SUPPORTED: tuple[Supported, ...] = (
     Supported(
         "allocation_method",
         ("first_fit", "last_fit", "best_fit", "priority_first"),
-        "first fit; last fit on the fixed grid; best fit without guard slots; or FUSION's "
-        "priority-first core order with xt_aware routing",
+        "first fit; last fit on the fixed grid; best fit without guard slots; first fit in "
+        "FUSION's priority core order on 7 or more cores",
     ),
     Supported(
         "snr_type",
@@ -199,13 +200,14 @@ def _check_rule(values: Mapping[str, Any], rule: Supported) -> Problem | None:
 
 
 def _check_fits(values: Mapping[str, Any]) -> list[Problem]:
-    """Last and best fit where FUSION runs them (``fusion/core/spectrum_assignment.py``).
+    """Last, best and priority-first fit where FUSION runs them (``spectrum_assignment.py``).
 
     FUSION's last fit scans a run downwards and, for a lightpath of more than one slot
     over more than one link, slices its spectrum array backwards: "Spectrum set cannot
     be empty." On the fixed grid every lightpath is one slot, and it works. Its best fit
     with guard slots sets the end slot one short, so a one-slot lightpath occupies no
-    slot and FUSION raises "Attempted to allocate a taken spectrum."
+    slot and FUSION raises "Attempted to allocate a taken spectrum." Its priority-first
+    core order is a fixed list of seven cores, read whatever the fibre has.
     """
     method = values.get("allocation_method")
     if method == "last_fit" and not values.get("fixed_grid"):
@@ -215,6 +217,16 @@ def _check_fits(values: Mapping[str, Any]) -> list[Problem]:
                 "allocation_method = last_fit is modelled only with fixed_grid = True: on the "
                 "flexible grid FUSION's last fit raises 'Spectrum set cannot be empty.' at the "
                 "first lightpath of more than one slot over more than one link",
+            )
+        ]
+    if method == "priority_first" and int(values.get("cores_per_link") or 1) < len(PRIORITY_CORES):
+        return [
+            _problem(
+                "cores_per_link",
+                f"cores_per_link = {values.get('cores_per_link')} with allocation_method = "
+                f"priority_first is not modelled: FUSION's priority order names cores "
+                f"{', '.join(map(str, PRIORITY_CORES))} whatever the fibre has, and raises "
+                "IndexError on fewer than 7 cores",
             )
         ]
     if method == "best_fit" and values.get("guard_slots") not in (0, None):
@@ -500,7 +512,13 @@ def check_xt_aware(values: Mapping[str, Any]) -> list[Problem]:
     together, on 7-core fibres (FUSION's formulas are written for them) in the C band,
     with FUSION's static slicing and one guard slot (the setting FUSION was checked with).
     """
-    named = [key for key, value in XT_COMBINATION if values.get(key) == value]
+    # priority_first alone is a search of its own (_check_fits); XT-aware routing or the
+    # XT check asks for the whole combination.
+    named = [
+        key
+        for key, value in XT_COMBINATION
+        if key != "allocation_method" and values.get(key) == value
+    ]
     if not named:
         return []
     problems = [

@@ -31,11 +31,9 @@ from fusion_jupyter.sim.controller import (
 )
 from fusion_jupyter.sim.modulation import ModFormat, ModTable
 from fusion_jupyter.sim.routing import Route, RouteTable, make_route
-from fusion_jupyter.sim.spectrum import Spectrum, run_steps
+from fusion_jupyter.sim.spectrum import Spectrum
 from fusion_jupyter.sim.xt import link_cost, path_xt, xt_db
 
-#: FUSION's core order for ``priority_first`` (``_get_cores_and_bands_lists``).
-PRIORITY_CORES = (0, 2, 4, 1, 3, 5, 6)
 #: FUSION's span length, km (``DEFAULT_SPAN_LENGTH``), for ``xt_type = without_length``.
 SPAN_LENGTH_KM = 100.0
 
@@ -65,7 +63,6 @@ class XtAwareController(Controller):
         # The xt_cost attribute it gains is read by nothing else.
         self._graph: Any = self.topology.graph
         self._longest_km = max(link.length_km for link in self.topology.links)
-        self._core_mask = (1 << spectrum.slots) - 1
         self.clear()
 
     def clear(self) -> None:
@@ -138,7 +135,7 @@ class XtAwareController(Controller):
         """Priority-first fit of ``fmt`` on the path, kept only if it passes the XT check."""
         route = option.route
         width = fmt.slots + self.guard_slots
-        position = self._priority_fit(route.links, width)
+        position = self.spectrum.priority_first(route.links, width)
         if position is None:
             return None
         core, start = divmod(position, self.spectrum.stride)
@@ -162,22 +159,3 @@ class XtAwareController(Controller):
         for link in route.links:
             self.signal[link] |= signal
         return Lightpath(core, block, bandwidth, fmt, xt)
-
-    def _priority_fit(self, links: tuple[int, ...], width: int) -> int | None:
-        """First ``width`` free slots on every link, cores in FUSION's priority order."""
-        spectrum = self.spectrum
-        taken = 0
-        for link in links:
-            taken |= spectrum.masks[link]
-        starts = spectrum.all_free ^ (taken & spectrum.all_free)
-        for step in run_steps(width):
-            starts &= starts >> step
-        if not starts:
-            return None
-        for core in PRIORITY_CORES:
-            if core >= spectrum.cores:
-                continue
-            on_core = (starts >> (core * spectrum.stride)) & self._core_mask
-            if on_core:
-                return core * spectrum.stride + (on_core & -on_core).bit_length() - 1
-        return None

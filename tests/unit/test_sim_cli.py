@@ -306,9 +306,9 @@ def test_unsupported_settings_name_the_key_and_what_is_supported(section, key, v
 
 
 def test_settings_fusion_cannot_run_are_refused_with_fusions_own_failure():
-    """least_congested always, last fit on the flexible grid, best fit with guard slots:
-    each refusal says how FUSION fails (``fusion-real.md``); without guard slots best
-    fit is accepted."""
+    """least_congested always, last fit on the flexible grid, best fit with guard slots,
+    priority first on fewer than 7 cores: each refusal says how FUSION fails; where
+    FUSION runs them they are accepted."""
     (problem,) = check_supported(
         _template(MINIMAL, route_method=("general_settings", "least_congested"))
     )
@@ -322,6 +322,11 @@ def test_settings_fusion_cannot_run_are_refused_with_fusions_own_failure():
     assert "'Attempted to allocate a taken spectrum.'" in problem.message
     no_guard = {"guard_slots": ("general_settings", "0")}
     assert check_supported(_template(MINIMAL, **best_fit, **no_guard)) == []
+    priority = {"allocation_method": ("general_settings", "priority_first")}
+    (problem,) = check_supported(_template(MINIMAL, **priority))  # 3 cores
+    assert problem.key == "cores_per_link" and "raises IndexError" in problem.message
+    seven = {"cores_per_link": ("topology_settings", "7")}
+    assert check_supported(_template(MINIMAL, **priority, **seven)) == []
 
 
 def test_gsnr_is_modelled_with_dynamic_slicing_and_no_guard_slots_only():

@@ -237,9 +237,10 @@ def test_external_resources_equal_the_real_fusion_with_blocking(fusion_root, tmp
     assert compare_documents(expected, ours) == []
 
 
-#: Last and best fit through the real FUSION, each where FUSION runs it (best fit without
-#: guard slots, last fit on the fixed grid), at loads that block: (case, flags, blocking
-#: at least). Their recheck combinations are in tests/data/fusion_recorded.
+#: Last, best and priority-first fit through the real FUSION, each where FUSION runs it
+#: (best fit without guard slots, last fit on the fixed grid, priority first on 7 cores or
+#: more), at loads that block: (case, flags, blocking at least). Recheck combinations are
+#: in tests/data/fusion_recorded.
 FITS = {
     "best_fit-static-slicing": (
         "baseline_kspf_ff",
@@ -261,6 +262,16 @@ FITS = {
         "--erlang_start=1500 --erlang_stop=1500",
         0.4,
     ),
+    "priority_first-static-slicing-9-cores": (
+        "baseline_kspf_ff",
+        "--cores_per_link=9 --erlang_start=6000 --erlang_stop=6000 --num_requests=600 --c_band=16",
+        0.4,
+    ),
+    "priority_first-grooming-c+l": (
+        "usbackbone_mb_CL_fixed_grooming",
+        "--cores_per_link=7 --erlang_start=1500 --erlang_stop=1500 --c_band=4 --l_band=4",
+        0.2,
+    ),
     "last_fit-external": (
         "ext_snr_4core_cls_dy-slice",
         "--erlang_start=3000 --erlang_stop=3000 --num_requests=300 --c_band=10 --l_band=10 "
@@ -272,7 +283,7 @@ FITS = {
 
 @REAL_FUSION
 @pytest.mark.parametrize("name", sorted(FITS))
-def test_last_and_best_fit_equal_the_real_fusion(name, fusion_root, tmp_path):
+def test_last_best_and_priority_first_fit_equal_the_real_fusion(name, fusion_root, tmp_path):
     """Equal files, and first fit's differ: FUSION's search order is the one modelled."""
     case_name, flags, blocking = FITS[name]
     method = name.split("-", 1)[0]

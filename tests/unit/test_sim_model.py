@@ -282,6 +282,19 @@ def test_best_fit_takes_the_shortest_run_of_any_link_that_holds_a_fit():
     assert spectrum.best_fit([0, 1], 3) is None
 
 
+def test_priority_first_takes_fusions_core_order_whatever_the_fibre_has():
+    spectrum = Spectrum(num_links=1, cores=9, slots=4, allocation="priority_first")
+    order = []
+    while (position := spectrum.take([0], 4)) is not None:
+        order.append(spectrum.locate(position)[0])
+    # Cores 7 and 8 are never used; core 0 first, then 2 and 4 before 1.
+    assert order == [0, 2, 4, 1, 3, 5, 6]
+    c_and_l = Spectrum(1, cores=7, slots=4, band_slots=(4, 2), allocation="priority_first")
+    c_and_l.occupy([0], slot_block(0, 4))  # core 0's C band full: its L band next
+    assert c_and_l.locate(c_and_l.fit([0], 2)) == (1, 0)
+    assert c_and_l.locate(c_and_l.fit([0], 3)) == (4, 0)  # 3 slots: core 2's C band
+
+
 def test_best_fit_searches_every_link_first_and_last_fit_the_first():
     # No run of 4 on link 0; one on link 1 (taken elsewhere on link 0: no fit at all).
     taken_0 = (3, 7, 11, 15, 19)

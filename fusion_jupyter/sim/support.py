@@ -219,7 +219,8 @@ def _check_fits(values: Mapping[str, Any]) -> list[Problem]:
                 "first lightpath of more than one slot over more than one link",
             )
         ]
-    if method == "priority_first" and int(values.get("cores_per_link") or 1) < len(PRIORITY_CORES):
+    cores = values.get("cores_per_link")  # a malformed value is the validation's to report
+    if method == "priority_first" and isinstance(cores, int) and cores < len(PRIORITY_CORES):
         return [
             _problem(
                 "cores_per_link",

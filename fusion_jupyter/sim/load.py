@@ -97,6 +97,7 @@ def params_from_values(
         k_paths=int(values.get("k_paths", 3)),
         route_method=route_method,
         allocation_method=str(values.get("allocation_method") or "first_fit"),
+        spectrum_priority=str(values.get("spectrum_priority")),
         cores_per_link=int(values["cores_per_link"]),
         c_band=int(values["c_band"]),
         l_band=int(values.get("l_band") or 0),

@@ -82,6 +82,8 @@ class SimParams:
     #: ``allocation_method``: ``first_fit``, ``last_fit``, ``best_fit`` or
     #: ``priority_first``, the grid's search (:class:`~fusion_jupyter.sim.spectrum.Spectrum`).
     allocation_method: str = "first_fit"
+    #: ``spectrum_priority``: ``"BSC"`` searches bands, then cores; otherwise cores first.
+    spectrum_priority: str = "None"
     #: ``save_start_end_slots`` (only shapes the result files).
     save_start_end_slots: bool = False
     #: ``l_band`` slots (0: none). With the C band it makes FUSION's C+L multi-band grid.

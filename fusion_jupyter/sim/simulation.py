@@ -70,6 +70,7 @@ def build_context(
         params.c_band,
         params.band_slots,
         params.allocation_method,
+        bands_first=params.spectrum_priority == "BSC",
     )
     routes = RouteTable(topology, params.routing_k)
     controller = _controller(params, spectrum, routes, mod_table)

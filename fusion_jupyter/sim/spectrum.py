@@ -12,9 +12,10 @@ slots (contiguity) with a few shift-and steps. The lowest surviving bit is FUSIO
 choice, because bit order is core-major: core 0's slots upwards, then core 1's, ...
 Bits past the band are never free, so a lightpath and its guard slot stay inside it.
 
-FUSION's last fit, best fit and priority-first fit (``fusion/core/spectrum_assignment.py``)
-pick another of those surviving bits; :meth:`Spectrum.last_fit`, :meth:`Spectrum.best_fit`
-and :meth:`Spectrum.priority_first` say which.
+FUSION's last fit and best fit (``fusion/core/spectrum_assignment.py``) pick another of
+those surviving bits (:meth:`Spectrum.last_fit`, :meth:`Spectrum.best_fit`), and its
+priority-first fit and ``spectrum_priority = BSC`` search the segments in another order
+(:attr:`Spectrum.order`).
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ class Spectrum:
     With several bands (``band_slots``, e.g. C and L), each core holds one segment per
     band, core-major: core 0's bands in order, then core 1's... That is FUSION's search
     order for first fit (cores, then bands, then slots). Segments are ``stride`` bits
-    apart; bits past a shorter band's end are never free.
+    apart; bits past a shorter band's end are never free. FUSION searches the segments in
+    another order for priority-first fit (its core list) and with ``spectrum_priority =
+    BSC`` (``bands_first``: bands, then cores); :attr:`order` is then that order.
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class Spectrum:
         slots: int,
         band_slots: tuple[int, ...] = (),
         allocation: str = "first_fit",
+        bands_first: bool = False,
     ) -> None:
         widths = band_slots or (slots,)
         self.cores = cores
@@ -84,8 +88,17 @@ class Spectrum:
             "first_fit": self.first_fit,
             "last_fit": self.last_fit,
             "best_fit": self.best_fit,
-            "priority_first": self.priority_first,
+            "priority_first": self.first_fit,
         }[allocation]
+        cores_searched = PRIORITY_CORES if allocation == "priority_first" else range(cores)
+        order = search_order([c for c in cores_searched if c < cores], self.bands, bands_first)
+        segment = (1 << self.stride) - 1
+        #: Each segment's bits, in FUSION's search order; None when that is the bit order.
+        self.order = None
+        if order != list(range(cores * self.bands)):
+            self.order = tuple(segment << (s * self.stride) for s in order)
+        #: The bits FUSION's first, last and priority-first fit search.
+        self.searched = self.all_free & sum(segment << (s * self.stride) for s in order)
 
     def clear(self) -> None:
         """Empty every link, as at the start of an iteration."""
@@ -97,9 +110,19 @@ class Spectrum:
         The position encodes the core and start slot; see :meth:`locate`.
         """
         starts = self.starts(links, width)
+        if self.order is not None:
+            starts = self._first_segment(starts)
         if not starts:
             return None
         return (starts & -starts).bit_length() - 1
+
+    def _first_segment(self, starts: int) -> int:
+        """The bits of ``starts`` in the first segment, in search order, that has any."""
+        assert self.order is not None
+        for segment in self.order:
+            if starts & segment:
+                return starts & segment
+        return 0
 
     def starts(self, links: Sequence[int], width: int) -> int:
         """The bits that start ``width`` slots free on every link of ``links``."""
@@ -124,6 +147,8 @@ class Spectrum:
         "Spectrum set cannot be empty." (the configs are refused before that).
         """
         starts = self.starts(links, width)
+        if self.order is not None:
+            starts = self._first_segment(starts)
         if not starts:
             return None
         lowest = (starts & -starts).bit_length() - 1
@@ -160,32 +185,15 @@ class Spectrum:
                     best, best_length = (fits & -fits).bit_length() - 1, length
         return best
 
-    def priority_first(self, links: Sequence[int], width: int) -> int | None:
-        """FUSION's priority-first fit: first fit over the cores in :data:`PRIORITY_CORES`.
-
-        Within a core, bands then slots, as first fit. Cores past the grid's are skipped
-        (FUSION raises there; such configs are refused before they run).
-        """
-        starts = self.starts(links, width)
-        if not starts:
-            return None
-        core_bits = self.bands * self.stride
-        core_mask = (1 << core_bits) - 1
-        for core in PRIORITY_CORES:
-            on_core = (starts >> (core * core_bits)) & core_mask
-            if on_core:
-                return core * core_bits + (on_core & -on_core).bit_length() - 1
-        return None
-
     def searches(self, links: Sequence[int], width: int) -> bool:
         """Whether FUSION's search evaluates any candidate for ``width`` slots.
 
-        First and last fit look only at the first link's free runs, best fit at every
-        link's. A search without candidates leaves FUSION's spectrum state as it was
-        (see :mod:`~fusion_jupyter.sim.physical`).
+        First, last and priority-first fit look only at the first link's free runs (in
+        the segments they search), best fit at every link's. A search without candidates
+        leaves FUSION's spectrum state as it was (see :mod:`~fusion_jupyter.sim.physical`).
         """
-        searched = links if self.allocation == "best_fit" else links[:1]
-        free_runs = self.all_free
+        best = self.allocation == "best_fit"
+        searched, free_runs = (links, self.all_free) if best else (links[:1], self.searched)
         for link in searched:
             free = free_runs & ~self.masks[link]
             for step in run_steps(width):
@@ -229,6 +237,13 @@ class Spectrum:
     def used_slots(self) -> int:
         """Total taken slots over all links and cores (a check that releases balance)."""
         return sum(mask.bit_count() for mask in self.masks)
+
+
+def search_order(cores: Sequence[int], bands: int, bands_first: bool) -> list[int]:
+    """FUSION's order of the segments (``core * bands + band``) for these cores."""
+    if bands_first:
+        return [core * bands + band for band in range(bands) for core in cores]
+    return [core * bands + band for core in cores for band in range(bands)]
 
 
 def slot_block(position: int, width: int) -> int:

@@ -105,8 +105,9 @@ SUPPORTED: tuple[Supported, ...] = (
     ),
     Supported(
         "spectrum_priority",
-        ("None", "CSB"),
-        "cores, then bands, then slots: FUSION's default order, which CSB also selects",
+        ("None", "CSB", "BSC"),
+        "cores, then bands, then slots: FUSION's default order, which CSB also selects; BSC: "
+        "bands, then cores",
     ),
     Supported(
         "can_partially_serve",

@@ -135,7 +135,7 @@ class XtAwareController(Controller):
         """Priority-first fit of ``fmt`` on the path, kept only if it passes the XT check."""
         route = option.route
         width = fmt.slots + self.guard_slots
-        position = self.spectrum.priority_first(route.links, width)
+        position = self.spectrum.fit(route.links, width)  # priority-first
         if position is None:
             return None
         core, start = divmod(position, self.spectrum.stride)

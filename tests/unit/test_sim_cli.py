@@ -284,7 +284,7 @@ def test_the_engines_templates_are_supported(name):
         ("general_settings", "dynamic_lps", "True", "snr_type = gsnr"),
         ("general_settings", "can_partially_serve", "True", "dynamic_lps = True"),
         ("general_settings", "is_grooming_enabled", "True", "fixed_grid = True"),
-        ("general_settings", "spectrum_priority", "BSC", "CSB"),
+        ("general_settings", "spectrum_priority", "SCB", "BSC"),
         ("general_settings", "fixed_grid", "True", "is_grooming_enabled = True"),
         ("spectrum_settings", "l_band", "320", "C+L (l_band) with snr_type = gsnr"),
         ("spectrum_settings", "s_band", "320", "the C band"),

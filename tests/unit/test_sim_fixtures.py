@@ -237,65 +237,81 @@ def test_external_resources_equal_the_real_fusion_with_blocking(fusion_root, tmp
     assert compare_documents(expected, ours) == []
 
 
-#: Last, best and priority-first fit through the real FUSION, each where FUSION runs it
+#: FUSION's other spectrum searches through the real FUSION, each where FUSION runs it
 #: (best fit without guard slots, last fit on the fixed grid, priority first on 7 cores or
-#: more), at loads that block: (case, flags, blocking at least). Recheck combinations are
-#: in tests/data/fusion_recorded.
-FITS = {
+#: more), and BSC's band-first order, at loads that block: (case, flags, blocking at least,
+#: the default the flags replace). Recheck combinations are in tests/data/fusion_recorded.
+SEARCHES = {
     "best_fit-static-slicing": (
         "baseline_kspf_ff",
-        "--guard_slots=0 --erlang_start=6000 --erlang_stop=6000 --num_requests=600 --c_band=64",
+        "--allocation_method=best_fit --guard_slots=0 --erlang_start=6000 --erlang_stop=6000 "
+        "--num_requests=600 --c_band=64",
         0.3,
+        "--allocation_method=first_fit",
     ),
     "best_fit-gsnr-c+l": (
         "spain_mb_CL_flexi",
-        "--erlang_start=1500 --erlang_stop=1500 --c_band=40 --l_band=40",
+        "--allocation_method=best_fit --erlang_start=1500 --erlang_stop=1500 --c_band=40 "
+        "--l_band=40",
         0.4,
+        "--allocation_method=first_fit",
     ),
     "best_fit-grooming-c+l": (
         "usbackbone_mb_CL_fixed_grooming",
-        "--erlang_start=1500 --erlang_stop=1500",
+        "--allocation_method=best_fit --erlang_start=1500 --erlang_stop=1500",
         0.4,
+        "--allocation_method=first_fit",
     ),
     "last_fit-grooming-c+l": (
         "usbackbone_mb_CL_fixed_grooming",
-        "--erlang_start=1500 --erlang_stop=1500",
+        "--allocation_method=last_fit --erlang_start=1500 --erlang_stop=1500",
         0.4,
+        "--allocation_method=first_fit",
     ),
     "priority_first-static-slicing-9-cores": (
         "baseline_kspf_ff",
-        "--cores_per_link=9 --erlang_start=6000 --erlang_stop=6000 --num_requests=600 --c_band=16",
+        "--allocation_method=priority_first --cores_per_link=9 --erlang_start=6000 "
+        "--erlang_stop=6000 --num_requests=600 --c_band=16",
         0.4,
+        "--allocation_method=first_fit",
     ),
     "priority_first-grooming-c+l": (
         "usbackbone_mb_CL_fixed_grooming",
-        "--cores_per_link=7 --erlang_start=1500 --erlang_stop=1500 --c_band=4 --l_band=4",
+        "--allocation_method=priority_first --cores_per_link=7 --erlang_start=1500 "
+        "--erlang_stop=1500 --c_band=4 --l_band=4",
         0.2,
+        "--allocation_method=first_fit",
     ),
     "last_fit-external": (
         "ext_snr_4core_cls_dy-slice",
-        "--erlang_start=3000 --erlang_stop=3000 --num_requests=300 --c_band=10 --l_band=10 "
-        "--s_band=10",
+        "--allocation_method=last_fit --erlang_start=3000 --erlang_stop=3000 "
+        "--num_requests=300 --c_band=10 --l_band=10 --s_band=10",
         0.2,
+        "--allocation_method=first_fit",
+    ),
+    "bsc-gsnr-c+l-2-cores": (
+        "spain_mb_CL_flexi",
+        "--spectrum_priority=BSC --cores_per_link=2 --erlang_start=1500 --erlang_stop=1500 "
+        "--c_band=16 --l_band=16",
+        0.4,
+        "--spectrum_priority=CSB",
     ),
 }
 
 
 @REAL_FUSION
-@pytest.mark.parametrize("name", sorted(FITS))
-def test_last_best_and_priority_first_fit_equal_the_real_fusion(name, fusion_root, tmp_path):
-    """Equal files, and first fit's differ: FUSION's search order is the one modelled."""
-    case_name, flags, blocking = FITS[name]
-    method = name.split("-", 1)[0]
-    args = [f"--allocation_method={method}", "--max_iters=1", *flags.split()]
+@pytest.mark.parametrize("name", sorted(SEARCHES))
+def test_fusions_spectrum_searches_equal_the_real_fusion(name, fusion_root, tmp_path):
+    """Equal files, and the default search's differ: FUSION's order is the one modelled."""
+    case_name, flags, blocking, default = SEARCHES[name]
+    args = ["--max_iters=1", *flags.split()]
     expected, ours = _real_fusion_and_ours(case_name, args, tmp_path)
     assert expected["iter_stats"]["0"]["sim_block_list"][0] >= blocking
     assert compare_documents(expected, ours) == []
     case = fusion_root / "tests" / "fixtures" / "expected_results" / case_name
-    config = ["--config_path", str(config_of(case)), "--run_id", "first"]
-    first_fit = [*config, *args, "--allocation_method=first_fit"]
-    by_first_fit = _ours(fusion_root, first_fit, tmp_path / "first")
-    assert compare_documents(expected, by_first_fit) != []
+    config = ["--config_path", str(config_of(case)), "--run_id", "default"]
+    by_default = _ours(fusion_root, [*config, *args, default], tmp_path / "default")
+    assert compare_documents(expected, by_default) != []
 
 
 @pytest.mark.parametrize(

@@ -289,10 +289,29 @@ def test_priority_first_takes_fusions_core_order_whatever_the_fibre_has():
         order.append(spectrum.locate(position)[0])
     # Cores 7 and 8 are never used; core 0 first, then 2 and 4 before 1.
     assert order == [0, 2, 4, 1, 3, 5, 6]
+    assert not spectrum.searches([0], 1)  # nor searched: FUSION's search has no candidate
     c_and_l = Spectrum(1, cores=7, slots=4, band_slots=(4, 2), allocation="priority_first")
     c_and_l.occupy([0], slot_block(0, 4))  # core 0's C band full: its L band next
     assert c_and_l.locate(c_and_l.fit([0], 2)) == (1, 0)
     assert c_and_l.locate(c_and_l.fit([0], 3)) == (4, 0)  # 3 slots: core 2's C band
+
+
+def test_bsc_searches_bands_then_cores():
+    def segments(spectrum: Spectrum) -> list[int]:
+        found = []
+        while (position := spectrum.take([0], 4)) is not None:
+            found.append(spectrum.locate(position)[0])
+        return found
+
+    # Segments: core 0's C and L bands are 0 and 1, core 1's 2 and 3.
+    assert segments(Spectrum(1, cores=2, slots=4, band_slots=(4, 4))) == [0, 1, 2, 3]
+    bsc = Spectrum(1, cores=2, slots=4, band_slots=(4, 4), bands_first=True)
+    assert segments(bsc) == [0, 2, 1, 3]
+    bsc_last = Spectrum(1, 2, 4, (4, 4), allocation="last_fit", bands_first=True)
+    bsc_last.occupy([0], slot_block(2, 1))  # core 0's C band: runs 0-1 and 3
+    assert bsc_last.fit([0], 1) == 1
+    bsc_last.occupy([0], slot_block(0, 2) | slot_block(3, 1))  # core 0's C band full
+    assert bsc_last.locate(bsc_last.fit([0], 1)) == (2, 3)  # core 1's C band, its top
 
 
 def test_best_fit_searches_every_link_first_and_last_fit_the_first():

@@ -84,12 +84,6 @@ class Spectrum:
             raise ValueError(f"allocation must be one of {ALLOCATIONS}, not {allocation!r}")
         #: FUSION's allocation method, and its search: ``fit(links, width)``.
         self.allocation = allocation
-        self.fit: Callable[[Sequence[int], int], int | None] = {
-            "first_fit": self.first_fit,
-            "last_fit": self.last_fit,
-            "best_fit": self.best_fit,
-            "priority_first": self.first_fit,
-        }[allocation]
         cores_searched = PRIORITY_CORES if allocation == "priority_first" else range(cores)
         order = search_order([c for c in cores_searched if c < cores], self.bands, bands_first)
         segment = (1 << self.stride) - 1
@@ -99,6 +93,13 @@ class Spectrum:
             self.order = tuple(segment << (s * self.stride) for s in order)
         #: The bits FUSION's first, last and priority-first fit search.
         self.searched = self.all_free & sum(segment << (s * self.stride) for s in order)
+        first = self.first_fit if self.order is None else self._first_in_order
+        self.fit: Callable[[Sequence[int], int], int | None] = {
+            "first_fit": first,
+            "last_fit": self.last_fit,
+            "best_fit": self.best_fit,
+            "priority_first": first,
+        }[allocation]
 
     def clear(self) -> None:
         """Empty every link, as at the start of an iteration."""
@@ -107,11 +108,17 @@ class Spectrum:
     def first_fit(self, links: Sequence[int], width: int) -> int | None:
         """Bit position of the first ``width`` slots free on every link, or None.
 
-        The position encodes the core and start slot; see :meth:`locate`.
+        The position encodes the core and start slot (see :meth:`locate`); first is in
+        bit order, FUSION's unless :attr:`order` says otherwise.
         """
         starts = self.starts(links, width)
-        if self.order is not None:
-            starts = self._first_segment(starts)
+        if not starts:
+            return None
+        return (starts & -starts).bit_length() - 1
+
+    def _first_in_order(self, links: Sequence[int], width: int) -> int | None:
+        """First fit with the segments searched in :attr:`order`."""
+        starts = self._first_segment(self.starts(links, width))
         if not starts:
             return None
         return (starts & -starts).bit_length() - 1

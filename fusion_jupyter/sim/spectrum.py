@@ -94,6 +94,7 @@ class Spectrum:
         #: The bits FUSION's first, last and priority-first fit search.
         self.searched = self.all_free & sum(segment << (s * self.stride) for s in order)
         first = self.first_fit if self.order is None else self._first_in_order
+        self._plain = allocation in ("first_fit", "priority_first") and self.order is None
         self.fit: Callable[[Sequence[int], int], int | None] = {
             "first_fit": first,
             "last_fit": self.last_fit,
@@ -216,9 +217,16 @@ class Spectrum:
 
     def place(self, links: Sequence[int], width: int) -> tuple[int, int] | None:
         """Fit and occupy: (bit position, occupied block), or None if blocked."""
-        position = self.fit(links, width)
-        if position is None:
-            return None
+        if self._plain:  # first fit in bit order, inlined: this is the hot path
+            starts = self.starts(links, width)
+            if not starts:
+                return None
+            position = (starts & -starts).bit_length() - 1
+        else:
+            found = self.fit(links, width)
+            if found is None:
+                return None
+            position = found
         block = ((1 << width) - 1) << position  # slot_block, inlined: this is the hot path
         masks = self.masks
         for link in links:

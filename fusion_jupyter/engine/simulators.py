@@ -137,11 +137,11 @@ def validate(
 
 #: FUSION's routing methods (``fusion/core/routing.py``: its special cases and the names
 #: ``LEGACY_METHOD_MAPPING`` and the routing registry accept at commit 973983bc;
-#: ``external_ksp`` is left out: it needs path files the config cannot name).
+#: ``external_ksp`` is left out: it needs path files the config cannot name, and
+#: ``least_congested``: FUSION crashes on its first request, see sim.support.FUSION_CRASHES).
 FUSION_ROUTE_METHODS: tuple[str, ...] = (
     "k_shortest_path",
     "shortest_path",
-    "least_congested",
     "cong_aware",
     "frag_aware",
     "nli_aware",
@@ -209,29 +209,13 @@ def installed_fusion_root(settings: EngineSettings) -> Path | None:
     return fusion_root(settings.fusion_command)
 
 
-#: Settings FUSION accepts and then always crashes on (commit 973983bc; measured on its
-#: eight snr_recheck regression fixtures): refused before launch with FUSION's own error,
-#: rather than a run that fails a minute later.
-FUSION_CRASHES: tuple[tuple[str, str, str], ...] = (
-    (
-        "snr_settings",
-        "snr_recheck",
-        "TypeError: get_overlapping_lightpaths() got an unexpected keyword argument "
-        "'include_all_bands'",
-    ),
-)
-
-
 def _fusion_crashes(cfg: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
-    from fusion_jupyter.engine.config.values import parse_bool
+    """Settings FUSION accepts and then always crashes on, refused before launch with
+    FUSION's own error rather than a run that fails a minute later (the list, shared with
+    the built-in simulator's refusals: ``fusion_jupyter.sim.support.FUSION_CRASHES``)."""
+    from fusion_jupyter.sim.support import fusion_crashes
 
-    problems = []
-    for section, key, error in FUSION_CRASHES:
-        raw = cfg.get(section, {}).get(key)
-        if isinstance(raw, str) and parse_bool(raw):
-            message = f"= {raw}: FUSION crashes on it at this version ({error})"
-            problems.append(Problem(section, key, message))
-    return problems
+    return fusion_crashes(cfg)
 
 
 def fusion_argv0(command: str) -> list[str]:

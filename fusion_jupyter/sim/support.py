@@ -42,11 +42,18 @@ XT_COMBINATION = (
     ("allocation_method", "priority_first"),
     ("snr_type", "xt_calculation"),
 )
-#: Settings FUSION itself cannot run at this commit, and how it fails (refused, not imitated).
-FUSION_CRASHES = {
+#: Settings FUSION accepts and then always crashes on at this commit, and how it fails:
+#: the built-in simulator refuses those it does not model rather than imitate them, and
+#: the real FUSION's profile refuses them all before launch (:func:`fusion_crashes`).
+FUSION_CRASHES: dict[tuple[str, Any], str] = {
     ("route_method", "least_congested"): (
         "FUSION's least_congested routing raises KeyError: 0 on its first request at this "
         "commit (its router hands the controller path records where paths are expected)"
+    ),
+    # Measured on FUSION's eight snr_recheck fixtures; modelled with the one-line fix.
+    ("snr_recheck", True): (
+        "FUSION crashes on it at this version (TypeError: get_overlapping_lightpaths() got "
+        "an unexpected keyword argument 'include_all_bands')"
     ),
 }
 #: Spectrum bands FUSION knows besides C (``fusion/core/simulation.py``).
@@ -198,6 +205,19 @@ def _check_rule(values: Mapping[str, Any], rule: Supported) -> Problem | None:
         f"{rule.key} = {_shown(value)} is not modelled by the built-in simulator; it supports "
         f"{allowed} ({rule.meaning}){why}",
     )
+
+
+def fusion_crashes(config: RawConfig) -> list[Problem]:
+    """The settings of ``config`` FUSION crashes on whatever else it says (FUSION_CRASHES).
+
+    The real FUSION's profile refuses them before launch, as the built-in simulator does.
+    """
+    values = fusion_ini.flatten(config).values
+    return [
+        _problem(key, f"{key} = {value}: {crash}")
+        for (key, value), crash in FUSION_CRASHES.items()
+        if values.get(key) == value
+    ]
 
 
 def _check_fits(values: Mapping[str, Any]) -> list[Problem]:

@@ -259,9 +259,9 @@ def test_dropdowns_offer_what_each_simulator_runs(page: Any, lab: Any) -> None:
     builtin_routes = option_values(page, "general_settings.route_method")
     assert builtin_routes == ["k_shortest_path", "shortest_path", "external_ksp", "xt_aware"]
     form.locator(".jp-FusionNewRun-simulator").select_option("fusion")
-    assert "least_congested" in option_values(page, "general_settings.route_method")
+    assert "cong_aware" in option_values(page, "general_settings.route_method")
     # A choice is an override like any typed value.
-    form.locator('select[name="general_settings.route_method"]').select_option("least_congested")
+    form.locator('select[name="general_settings.route_method"]').select_option("cong_aware")
     page.wait_for_selector(
         '.jp-FusionNewRun-key[data-key="general_settings.route_method"].jp-mod-changed'
     )

@@ -1033,3 +1033,8 @@ def test_fusions_known_crash_is_refused_for_fusion_only():
         assert "include_all_bands" in problems[0].message
     plain = cfg.parse_ini((FUSION_SOURCE / "fusion/configs/templates/minimal.ini").read_text())
     assert simulators.validate("fusion", plain) == []
+    # least_congested: FUSION's router hands back path records; KeyError: 0 at once.
+    plain["general_settings"]["route_method"] = "least_congested"
+    (problem,) = simulators.validate("fusion", plain)
+    assert (problem.section, problem.key) == ("general_settings", "route_method")
+    assert "KeyError: 0" in problem.message

@@ -314,6 +314,93 @@ def test_bsc_searches_bands_then_cores():
     assert bsc_last.locate(bsc_last.fit([0], 1)) == (2, 3)  # core 1's C band, its top
 
 
+def _fusions_search(
+    spectrum: Spectrum, links: list[int], width: int, method: str, bands_first: bool
+) -> tuple[int, int] | None:
+    """FUSION's loops (``spectrum_assignment.py``, ``modules/spectrum/utils.py``) on lists.
+
+    Free runs by segment in FUSION's order, scanned as FUSION scans them, each candidate
+    checked slot by slot on every link; the bitset searches must agree with it.
+    """
+
+    def free(link: int, segment: int) -> list[int]:
+        bits = spectrum.all_free & ~spectrum.masks[link]
+        return [s for s in range(spectrum.slots) if bits >> (segment * spectrum.stride + s) & 1]
+
+    def runs(slots: list[int]) -> list[list[int]]:
+        found: list[list[int]] = []
+        for slot in slots:
+            if found and found[-1][-1] == slot - 1:
+                found[-1].append(slot)
+            else:
+                found.append([slot])
+        return found
+
+    def everywhere(segment: int, low: int) -> bool:
+        return all(set(range(low, low + width)) <= set(free(link, segment)) for link in links)
+
+    bands = range(spectrum.bands)
+    cores = [c for c in (0, 2, 4, 1, 3, 5, 6) if c < spectrum.cores]
+    if method != "priority_first":
+        cores = list(range(spectrum.cores))
+    order = (
+        [(c, b) for b in bands for c in cores]
+        if bands_first
+        else [(c, b) for c in cores for b in bands]
+    )
+    if method == "best_fit":
+        candidates = [
+            (core * spectrum.bands + band, run)
+            for link in links
+            for core in range(spectrum.cores)
+            for band in bands
+            for run in runs(free(link, core * spectrum.bands + band))
+            if len(run) >= width
+        ]
+        for segment, run in sorted(candidates, key=lambda c: len(c[1])):
+            for start in run:
+                if start + width - 1 not in run:
+                    break
+                if everywhere(segment, start):
+                    return segment, start
+        return None
+    for core, band in order:
+        segment = core * spectrum.bands + band
+        for run in runs(free(links[0], segment)):
+            scan = run[::-1] if method == "last_fit" else run
+            for start in scan:
+                low = start - width + 1 if method == "last_fit" else start
+                if low not in run or low + width - 1 not in run:
+                    break
+                if everywhere(segment, low):
+                    return segment, low
+    return None
+
+
+@pytest.mark.parametrize("method", ["first_fit", "last_fit", "best_fit", "priority_first"])
+@pytest.mark.parametrize("bands_first", [False, True])
+def test_the_bitset_searches_are_fusions_loops_on_random_grids(method, bands_first):
+    rng = np.random.default_rng(12)
+    checked = found = 0
+    for _ in range(150):
+        cores = int(rng.integers(7, 10)) if method == "priority_first" else int(rng.integers(1, 4))
+        band_slots = (int(rng.integers(4, 13)), int(rng.integers(2, 9)))[: int(rng.integers(1, 3))]
+        spectrum = Spectrum(3, cores, max(band_slots), band_slots, method, bands_first)
+        for link in range(3):
+            for slot in range(spectrum.stride * cores * spectrum.bands):
+                if rng.random() < rng.uniform(0.1, 0.6):
+                    spectrum.masks[link] |= 1 << slot
+            spectrum.masks[link] &= spectrum.all_free
+        for links in ([0], [0, 1], [2, 0, 1]):
+            for width in (1, 2, 3, 5):
+                position = spectrum.fit(links, width)
+                ours = None if position is None else spectrum.locate(position)
+                assert ours == _fusions_search(spectrum, links, width, method, bands_first)
+                checked += 1
+                found += ours is not None
+    assert checked == 1800 and 300 < found < 1500  # both outcomes, many times
+
+
 def test_best_fit_searches_every_link_first_and_last_fit_the_first():
     # No run of 4 on link 0; one on link 1 (taken elsewhere on link 0: no fit at all).
     taken_0 = (3, 7, 11, 15, 19)

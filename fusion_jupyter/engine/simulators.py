@@ -150,7 +150,7 @@ FUSION_ROUTE_METHODS: tuple[str, ...] = (
 )
 #: FUSION's spectrum assignment policies (``fusion/core/spectrum_assignment.py``), less
 #: ``best_fit``, which crashes at this commit with guard slots (spec/fusion-real.md; it
-#: runs without them: fusion_jupyter/sim/README.md, "Last fit and best fit").
+#: runs without them: fusion_jupyter/sim/README.md, "Last, best and priority-first fit").
 FUSION_ALLOCATION_METHODS: tuple[str, ...] = (
     "first_fit",
     "last_fit",
@@ -210,9 +210,11 @@ def installed_fusion_root(settings: EngineSettings) -> Path | None:
 
 
 def _fusion_crashes(cfg: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
-    """Settings FUSION accepts and then always crashes on, refused before launch with
-    FUSION's own error rather than a run that fails a minute later (the list, shared with
-    the built-in simulator's refusals: ``fusion_jupyter.sim.support.FUSION_CRASHES``)."""
+    """Settings FUSION accepts and then always crashes on, each with FUSION's own error.
+
+    Refused before launch rather than a run that fails a minute later; the list is the
+    built-in simulator's too (``fusion_jupyter.sim.support.FUSION_CRASHES``).
+    """
     from fusion_jupyter.sim.support import fusion_crashes
 
     return fusion_crashes(cfg)

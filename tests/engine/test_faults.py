@@ -295,7 +295,15 @@ def test_a_failure_message_is_capped_and_so_is_the_status_frame(tmp_path: Path) 
             fh.write(one_line)
         (tmp_path / "go").touch()
         done = wait_terminal(m, run.id)
-        frames = [msg for msg in status.drain() if msg.get("run", {}).get("id") == run.id]
+        frames: list[dict[str, Any]] = []
+
+        def failed_frame() -> bool:
+            # The row turns FAILED before its status frame is published: wait for it.
+            drained = status.drain()
+            frames.extend(msg for msg in drained if msg.get("run", {}).get("id") == run.id)
+            return any(f["run"]["status"] == "FAILED" for f in frames)
+
+        wait_until(failed_frame, what="the FAILED status frame")
     assert done.status == Status.FAILED and "exited with code 3" in done.error
     assert len(done.error) <= MAX_ERROR_CHARS and "y" * 100 in done.error
     final = [f for f in frames if f["run"]["status"] == "FAILED"]

@@ -22,6 +22,7 @@ so statistics can report both FUSION's figure and the corrected one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -29,6 +30,8 @@ from fusion_jupyter.sim.modulation import ModFormat, ModTable, best_format, prec
 from fusion_jupyter.sim.routing import Route, RouteTable
 from fusion_jupyter.sim.spectrum import Spectrum
 
+#: A path's unsliced format from its bandwidth's formats and its length (None: none).
+UnslicedRule = Callable[[tuple[ModFormat, ...], float], ModFormat | None]
 #: FUSION never slices its smallest bandwidth (``sdn_controller.py``: bandwidth != "25").
 UNSLICEABLE_BANDWIDTH = 25
 
@@ -103,10 +106,16 @@ class Controller:
         self.mod_table = mod_table
         self.max_segments = max_segments
         self.guard_slots = guard_slots
-        #: FUSION's get_path_modulation for the unsliced attempt; slicing is unaffected.
-        self._unsliced_format = precalc_format if pre_calc_mod_selection else best_format
+        self._unsliced_format = self.unsliced_rule(pre_calc_mod_selection)
         self._tiers = sorted(mod_table, reverse=True)
         self._options: dict[tuple[str, str, int], tuple[PathOption, ...]] = {}
+
+    @staticmethod
+    def unsliced_rule(pre_calc_mod_selection: bool) -> UnslicedRule:
+        """How a path's unsliced format is chosen: the most efficient reaching one, or
+        FUSION's get_path_modulation with ``pre_calc_mod_selection`` (slicing is not
+        affected)."""
+        return precalc_format if pre_calc_mod_selection else best_format
 
     def clear(self) -> None:
         """Empty the network, as at the start of an iteration."""

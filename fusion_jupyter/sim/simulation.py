@@ -132,7 +132,12 @@ def _controller(
             snr_recheck=params.snr_recheck,
             recheck_adjacent_cores=params.recheck_adjacent_cores,
         )
-    return Controller(
+    controller = Controller
+    if params.route_method == "cong_aware":
+        from fusion_jupyter.sim.congestion import CongestionAwareController
+
+        controller = CongestionAwareController
+    return controller(
         spectrum,
         routes,
         mod_table,

@@ -33,7 +33,7 @@ RawConfig = Mapping[str, Mapping[str, str]]
 
 #: Routing methods modelled; FUSION runs ``shortest_path`` as k_shortest_path with k = 1,
 #: and ``external_ksp`` reads its paths from FUSION's pre-calculated files.
-ROUTE_METHODS = ("k_shortest_path", "shortest_path", "external_ksp", "xt_aware")
+ROUTE_METHODS = ("k_shortest_path", "shortest_path", "cong_aware", "external_ksp", "xt_aware")
 #: FUSION's per-slot formats and SNR from its pre-calculated files.
 EXTERNAL_SNR = "snr_e2e_external_resources"
 #: FUSION's XT-aware routing is modelled with these allocation and SNR settings.
@@ -77,9 +77,9 @@ SUPPORTED: tuple[Supported, ...] = (
     Supported(
         "route_method",
         ROUTE_METHODS,
-        "k shortest paths by length, FUSION's pre-calculated ones with "
-        f"snr_type = {EXTERNAL_SNR}, or XT-aware routing with priority_first and "
-        "xt_calculation",
+        "k shortest paths by length, ranked by congestion with snr_type = None, FUSION's "
+        f"pre-calculated ones with snr_type = {EXTERNAL_SNR}, or XT-aware routing with "
+        "priority_first and xt_calculation",
     ),
     Supported(
         "allocation_method",
@@ -230,6 +230,14 @@ def _check_fits(values: Mapping[str, Any]) -> list[Problem]:
     slot and FUSION raises "Attempted to allocate a taken spectrum." Its priority-first
     core order is a fixed list of seven cores, read whatever the fibre has.
     """
+    if values.get("route_method") == "cong_aware" and values.get("snr_type") not in (None, "None"):
+        return [
+            _problem(
+                "route_method",
+                f"route_method = cong_aware is modelled only with snr_type = None (the reach "
+                f"table), not with snr_type = {values.get('snr_type')}",
+            )
+        ]
     method = values.get("allocation_method")
     if method == "last_fit" and not values.get("fixed_grid"):
         return [
@@ -414,20 +422,24 @@ def _check_modulation(values: Mapping[str, Any], fusion_root: str | Path | None)
     except (KeyError, TypeError, ValueError) as exc:
         return [_problem("mod_assumption", f"the {assumption} table in {path} is malformed: {exc}")]
     problems = _check_bandwidths(values, sorted(table))
-    if values.get("pre_calc_mod_selection"):
-        missing = [
-            f"{bw} Gb/s"
-            for bw, formats in table.items()
-            if not {"QPSK", "16-QAM", "64-QAM"} <= {fmt.name for fmt in formats}
-        ]
-        if missing:
-            problems.append(
-                _problem(
-                    "pre_calc_mod_selection",
-                    "pre_calc_mod_selection = True picks among QPSK, 16-QAM and 64-QAM by "
-                    f"name, and the table lacks one of them for {', '.join(missing)}",
-                )
+    # FUSION's get_path_modulation looks these three up by name: with pre-calculated
+    # formats, and in congestion-aware routing without them.
+    by_name = "pre_calc_mod_selection" if values.get("pre_calc_mod_selection") else None
+    if by_name is None and values.get("route_method") == "cong_aware":
+        by_name = "route_method"
+    missing = [
+        f"{bw} Gb/s"
+        for bw, formats in table.items()
+        if not {"QPSK", "16-QAM", "64-QAM"} <= {fmt.name for fmt in formats}
+    ]
+    if by_name and missing:
+        problems.append(
+            _problem(
+                by_name,
+                f"{by_name} = {values.get(by_name)} picks among QPSK, 16-QAM and 64-QAM by "
+                f"name, and the table lacks one of them for {', '.join(missing)}",
             )
+        )
     return problems
 
 

@@ -257,11 +257,17 @@ def test_dropdowns_offer_what_each_simulator_runs(page: Any, lab: Any) -> None:
             expected = want if current in want else [current, *want]
             wait_until(lambda k=key, e=expected: option_values(page, k) == e, 10, f"{key} options")
     builtin_routes = option_values(page, "general_settings.route_method")
-    assert builtin_routes == ["k_shortest_path", "shortest_path", "external_ksp", "xt_aware"]
+    assert builtin_routes == [
+        "k_shortest_path",
+        "shortest_path",
+        "cong_aware",
+        "external_ksp",
+        "xt_aware",
+    ]
     form.locator(".jp-FusionNewRun-simulator").select_option("fusion")
-    assert "cong_aware" in option_values(page, "general_settings.route_method")
+    assert "frag_aware" in option_values(page, "general_settings.route_method")
     # A choice is an override like any typed value.
-    form.locator('select[name="general_settings.route_method"]').select_option("cong_aware")
+    form.locator('select[name="general_settings.route_method"]').select_option("frag_aware")
     page.wait_for_selector(
         '.jp-FusionNewRun-key[data-key="general_settings.route_method"].jp-mod-changed'
     )

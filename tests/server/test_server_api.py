@@ -540,7 +540,7 @@ async def test_simulators_name_the_values_each_one_runs(api: Api) -> None:
         for name, choices in body["choices"].items()
     }
     builtin, fusion = by_key["builtin"], by_key["fusion"]
-    routes = ["k_shortest_path", "shortest_path", "external_ksp", "xt_aware"]
+    routes = ["k_shortest_path", "shortest_path", "cong_aware", "external_ksp", "xt_aware"]
     assert builtin[("general_settings", "route_method")] == routes
     allocations = ["first_fit", "last_fit", "best_fit", "priority_first"]
     assert builtin[("general_settings", "allocation_method")] == allocations

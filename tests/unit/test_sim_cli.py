@@ -329,6 +329,18 @@ def test_settings_fusion_cannot_run_are_refused_with_fusions_own_failure():
     assert check_supported(_template(MINIMAL, **priority, **seven)) == []
 
 
+def test_congestion_aware_routing_is_modelled_on_the_reach_table_only():
+    congestion = {"route_method": ("general_settings", "cong_aware")}
+    assert check_supported(_template(MINIMAL, **congestion)) == []
+    gsnr = {
+        "snr_type": ("snr_settings", "gsnr"),
+        "dynamic_lps": ("general_settings", "True"),
+        "guard_slots": ("general_settings", "0"),
+    }
+    (problem,) = check_supported(_template(MINIMAL, **congestion, **gsnr))
+    assert problem.key == "route_method" and "snr_type = None" in problem.message
+
+
 def test_gsnr_is_modelled_with_dynamic_slicing_and_no_guard_slots_only():
     gsnr = {"snr_type": ("snr_settings", "gsnr")}
     dynamic = {"dynamic_lps": ("general_settings", "True")}

@@ -237,11 +237,13 @@ def test_external_resources_equal_the_real_fusion_with_blocking(fusion_root, tmp
     assert compare_documents(expected, ours) == []
 
 
-#: FUSION's other spectrum searches through the real FUSION, each where FUSION runs it
-#: (best fit without guard slots, last fit on the fixed grid, priority first on 7 cores or
-#: more), and BSC's band-first order, at loads that block: (case, flags, blocking at least,
-#: the default the flags replace). Recheck combinations are in tests/data/fusion_recorded.
-SEARCHES = {
+#: FUSION's other spectrum searches and congestion-aware routing through the real FUSION,
+#: each where FUSION runs it (best fit without guard slots, last fit on the fixed grid,
+#: priority first on 7 cores or more), BSC's band-first order and cong_aware, at loads that
+#: block: (case, flags, blocking at least, the default the flags replace). Recheck
+#: combinations, and cong_aware without pre_calc_mod_selection (FUSION's command line
+#: cannot unset it), are in tests/data/fusion_recorded.
+POLICIES = {
     "best_fit-static-slicing": (
         "baseline_kspf_ff",
         "--allocation_method=best_fit --guard_slots=0 --erlang_start=6000 --erlang_stop=6000 "
@@ -289,6 +291,19 @@ SEARCHES = {
         0.2,
         "--allocation_method=first_fit",
     ),
+    "cong_aware-nsfnet": (
+        "baseline_kspf_ff",
+        "--route_method=cong_aware --erlang_start=6000 --erlang_stop=6000 --num_requests=300",
+        0.1,
+        "--route_method=k_shortest_path",
+    ),
+    "cong_aware-usbackbone60": (
+        "baseline_kspf_ff",
+        "--route_method=cong_aware --network=USbackbone60 --erlang_start=3000 "
+        "--erlang_stop=3000 --num_requests=600 --c_band=64",
+        0.4,
+        "--route_method=k_shortest_path",
+    ),
     "bsc-gsnr-c+l-2-cores": (
         "spain_mb_CL_flexi",
         "--spectrum_priority=BSC --cores_per_link=2 --erlang_start=1500 --erlang_stop=1500 "
@@ -300,10 +315,10 @@ SEARCHES = {
 
 
 @REAL_FUSION
-@pytest.mark.parametrize("name", sorted(SEARCHES))
-def test_fusions_spectrum_searches_equal_the_real_fusion(name, fusion_root, tmp_path):
-    """Equal files, and the default search's differ: FUSION's order is the one modelled."""
-    case_name, flags, blocking, default = SEARCHES[name]
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_fusions_routing_and_spectrum_policies_equal_the_real_fusion(name, fusion_root, tmp_path):
+    """Equal files, and the default policy's differ: FUSION's policy is the one modelled."""
+    case_name, flags, blocking, default = POLICIES[name]
     args = ["--max_iters=1", *flags.split()]
     expected, ours = _real_fusion_and_ours(case_name, args, tmp_path)
     assert expected["iter_stats"]["0"]["sim_block_list"][0] >= blocking

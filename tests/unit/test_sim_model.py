@@ -8,6 +8,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
+from fusion_jupyter.sim.congestion import CongestionAwareController
 from fusion_jupyter.sim.controller import Controller
 from fusion_jupyter.sim.grooming import GroomingController, average_usage
 from fusion_jupyter.sim.gsnr import Channel, Gsnr, decibels
@@ -416,6 +417,32 @@ def test_best_fit_searches_every_link_first_and_last_fit_the_first():
 
 
 # --- serving requests ---------------------------------------------------------------
+
+
+def test_congestion_aware_routing_ranks_by_congestion_and_length():
+    # Two paths A-D: the direct one (300 km) and A-B-C-D (3 x 120 km). Empty, the direct
+    # one scores 0.7 x 300/360 against 0.7 and comes first; with its link full it scores
+    # 0.3 + 0.7 x 300/360 and comes second. A path beyond every reach gets QPSK.
+    topology = parse_topology("A D 300\nA B 120\nB C 120\nC D 120\n")
+    spectrum = Spectrum(len(topology.links), 1, 16)
+    controller = CongestionAwareController(
+        spectrum, RouteTable(topology, 2), load_mod_table(), 4, guard_slots=1
+    )
+    direct = topology.link_index[("A", "D")]
+    assert controller.options("A", "D", 100)[0].route.nodes == ("A", "D")
+    spectrum.occupy([direct], slot_block(0, 16))
+    first, second = controller.options("A", "D", 100)
+    assert first.route.nodes == ("A", "B", "C", "D") and first.index == 0
+    assert second.route.path_weight == 0.3 * 1.0 + 0.7 * (300 / 360)
+    assert first.route.path_weight == 0.7
+    far = parse_topology("A B 9000\n")
+    table = load_mod_table()
+    controller = CongestionAwareController(
+        Spectrum(1, 1, 16), RouteTable(far, 1), table, 4, guard_slots=1
+    )
+    (option,) = controller.options("A", "B", 100)
+    assert option.unsliced is not None and option.unsliced.name == "QPSK"
+    assert option.unsliced.max_length_km < 9000
 
 
 def _controller(topology_text, slots, cores=1, k=2, max_segments=4):

@@ -1,13 +1,13 @@
 """The built-in simulator: FUSION's legacy engine, the same decisions, faster.
 
 It makes the decisions FUSION's legacy engine makes (sim-model.md) for
-``route_method = k_shortest_path`` or ``shortest_path``, ``allocation_method =
-first_fit`` (or last or best fit where FUSION runs them) and ``snr_type = None`` in the C
-band with static slicing, FUSION's physical layer, external resources and XT-aware
-routing (``README.md``), on FUSION's named networks or a topology file; reads FUSION INI
-files as FUSION's loader does; and writes FUSION's result files (identical on FUSION's
-regression fixtures it models) plus a results table and progress events. See
-``README.md`` beside this file.
+``route_method = k_shortest_path``, ``shortest_path`` or ``cong_aware``,
+``allocation_method = first_fit`` (or last, best or priority-first fit where FUSION runs
+them) and ``snr_type = None`` in the C band with static slicing, FUSION's physical layer,
+external resources and XT-aware routing (``README.md``), on FUSION's named networks or a
+topology file; reads FUSION INI files as FUSION's loader does; and writes FUSION's result
+files (identical on FUSION's regression fixtures it models) plus a results table and
+progress events. See ``README.md`` beside this file.
 
 Public API:
 

@@ -93,13 +93,12 @@ class Spectrum:
             self.order = tuple(segment << (s * self.stride) for s in order)
         #: The bits FUSION's first, last and priority-first fit search.
         self.searched = self.all_free & sum(segment << (s * self.stride) for s in order)
-        first = self.first_fit if self.order is None else self._first_in_order
         self._plain = allocation in ("first_fit", "priority_first") and self.order is None
         self.fit: Callable[[Sequence[int], int], int | None] = {
-            "first_fit": first,
+            "first_fit": self.first_fit,
             "last_fit": self.last_fit,
             "best_fit": self.best_fit,
-            "priority_first": first,
+            "priority_first": self.first_fit,
         }[allocation]
 
     def clear(self) -> None:
@@ -110,16 +109,11 @@ class Spectrum:
         """Bit position of the first ``width`` slots free on every link, or None.
 
         The position encodes the core and start slot (see :meth:`locate`); first is in
-        bit order, FUSION's unless :attr:`order` says otherwise.
+        bit order, or in the segments' :attr:`order` when FUSION searches another way.
         """
         starts = self.starts(links, width)
-        if not starts:
-            return None
-        return (starts & -starts).bit_length() - 1
-
-    def _first_in_order(self, links: Sequence[int], width: int) -> int | None:
-        """First fit with the segments searched in :attr:`order`."""
-        starts = self._first_segment(self.starts(links, width))
+        if self.order is not None:
+            starts = self._first_segment(starts)
         if not starts:
             return None
         return (starts & -starts).bit_length() - 1

@@ -427,12 +427,14 @@ def _check_modulation(values: Mapping[str, Any], fusion_root: str | Path | None)
     by_name = "pre_calc_mod_selection" if values.get("pre_calc_mod_selection") else None
     if by_name is None and values.get("route_method") == "cong_aware":
         by_name = "route_method"
+    if by_name is None:
+        return problems
     missing = [
         f"{bw} Gb/s"
         for bw, formats in table.items()
         if not {"QPSK", "16-QAM", "64-QAM"} <= {fmt.name for fmt in formats}
     ]
-    if by_name and missing:
+    if missing:
         problems.append(
             _problem(
                 by_name,

@@ -3,20 +3,21 @@
 The hot loop only bumps counters keyed by the chosen :class:`PathOption` (every
 lightpath on one option has the same hops and length), so per-request work stays a
 few dict increments; hop, length and modulation summaries are derived from the
-counts once the iteration ends.
+counts once the iteration ends. What FUSION lists per lightpath or request (GSNR,
+utilization, realization ratios, per-request path weights) is kept as exact running
+summaries, so an iteration's memory does not grow with its requests.
 """
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from fusion_jupyter.sim.controller import Allocation, PathOption
-from fusion_jupyter.sim.routing import Route
+from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
+from fusion_jupyter.sim.summary import RunningSummary, Summary
 from fusion_jupyter.sim.topology import Topology
 
 if TYPE_CHECKING:
@@ -25,131 +26,37 @@ if TYPE_CHECKING:
 #: FUSION's block reasons; with snr_type None every block ends up as "distance".
 BLOCK_REASONS = ("distance", "congestion", "xt_threshold")
 
-
-class Placed(NamedTuple):
-    """Lightpaths of one format placed with one bandwidth, band and route."""
-
-    bandwidth: int
-    band: str
-    route: Route
-    lightpaths: int
+_Key = TypeVar("_Key", bound=Hashable)
 
 
-def _length(placed: Placed) -> float:
-    return placed.route.path_weight
+def _running(summaries: dict[_Key, RunningSummary], key: _Key) -> RunningSummary:
+    found = summaries.get(key)
+    if found is None:
+        found = summaries[key] = RunningSummary()
+    return found
 
 
-def _hops(placed: Placed) -> float:
-    return placed.route.hops
-
-
-@dataclass(frozen=True)
-class Summary:
-    """mean / std / min / max of a sample (None when empty), as FUSION computes them.
-
-    FUSION keeps one list entry per lightpath or request and uses ``statistics.mean``
-    and ``statistics.stdev`` (0.0 for a single value); those are exactly rounded and do
-    not depend on the order, so expanding (value, count) pairs gives FUSION's floats.
-    """
-
-    count: int
-    mean: float | None
-    std: float | None
-    min: float | None
-    max: float | None
-
-    @classmethod
-    def of(cls, weighted: Iterable[tuple[float, int]], digits: int | None = None) -> Summary:
-        """Summarise values given as (value, how many times it occurs).
-
-        ``digits`` rounds each value first, as FUSION rounds path lengths to 2 decimals.
-        """
-        # Equal values merged first: many paths share a length or a hop count, and the
-        # exact sums below cost per distinct value.
-        counts: dict[float, int] = {}
-        for value, weight in weighted:
-            if weight > 0:
-                key = value if digits is None else round(float(value), digits)
-                counts[key] = counts.get(key, 0) + weight
-        if not counts:
-            return cls(0, None, None, None, None)
-        if len(counts) == 1:
-            # One distinct value: statistics.mean gives it back exactly, stdev 0.0.
-            ((value, count),) = counts.items()
-            return cls(count, value, 0.0, value, value)
-        count, mean, std = _exact_mean_stdev(list(counts.items()))
-        return cls(count, mean, std, min(counts), max(counts))
-
-    def rounded(self, with_std: bool = True) -> dict[str, float | None]:
-        """FUSION's ``{mean, std, min, max}`` rounded to 2 decimals."""
-        out = {"mean": _round2(self.mean), "std": _round2(self.std)}
-        if not with_std:
-            del out["std"]
-        return {**out, "min": _round2(self.min), "max": _round2(self.max)}
-
-    def exact(self) -> dict[str, float | None]:
-        """``{mean, std, min, max}`` unrounded (FUSION's ``weights_dict`` entries)."""
-        return {"mean": self.mean, "std": self.std, "min": self.min, "max": self.max}
-
-
-#: statistics' correctly rounded square root of a fraction (Python >= 3.11); without it
-#: the values are expanded and handed to statistics.stdev itself.
-_SQRT_OF_FRACTION = getattr(statistics, "_float_sqrt_of_frac", None)
-
-
-def _exact_mean_stdev(pairs: list[tuple[float, int]]) -> tuple[int, float, float]:
-    """statistics.mean and statistics.stdev of the expanded sample, without expanding it.
-
-    Both are exact in rational arithmetic and correctly rounded once, so summing
-    (value x count) exactly gives the very same floats. Every float is an integer over
-    a power of two, so the sums are kept as integers over the largest such denominator:
-    plain int arithmetic instead of Fraction objects (which dominated a small run).
-    """
-    count = sum(weight for _, weight in pairs)
-    if _SQRT_OF_FRACTION is None:
-        values = [value for value, weight in pairs for _ in range(weight)]
-        std = statistics.stdev(values) if count > 1 else 0.0
-        return count, statistics.mean(values), std
-    ratios = [(float(value).as_integer_ratio(), weight) for value, weight in pairs]
-    scale = max(denominator for (_, denominator), _ in ratios)
-    scaled = [
-        (numerator * (scale // denominator), weight) for (numerator, denominator), weight in ratios
-    ]
-    total = sum(value * weight for value, weight in scaled)
-    mean = total / (scale * count)
-    if count < 2:
-        return count, mean, 0.0
-    squares = sum(value * value * weight for value, weight in scaled)
-    numerator = count * squares - total * total
-    denominator = scale * scale * count * (count - 1)
-    common = math.gcd(numerator, denominator)
-    return count, mean, float(_SQRT_OF_FRACTION(numerator // common, denominator // common))
-
-
-def _realization_summary(ratios: list[float], expected: float | None) -> dict[str, Any]:
+def _realization_summary(
+    ratios: RunningSummary, full: int, expected: float | None
+) -> dict[str, Any]:
     """One bandwidth's served / requested ratios summarised as FUSION does.
 
-    ``expected`` is how many requests of that bandwidth there were (FUSION's share x
-    num_requests, a float); without it FUSION writes no ``ratio_full_served``.
+    ``full`` is how many ratios were 1. ``expected`` is how many requests of that
+    bandwidth there were (FUSION's share x num_requests, a float); without it FUSION
+    writes no ``ratio_full_served``.
     """
-    if not ratios:
+    summary = ratios.summary()
+    if not summary.count:
         return dict.fromkeys(("mean", "std", "min", "max"))
-    std = 0.0 if len(ratios) == 1 else statistics.stdev(ratios)
-    full = sum(1 for ratio in ratios if ratio == 1)
     out: dict[str, Any] = {
-        "mean": round(statistics.mean(ratios), 2),
-        "std": round(std, 2),
-        "min": min(ratios),
-        "max": max(ratios),
+        **summary.rounded(),
+        "min": summary.min,
+        "max": summary.max,
         "num_full_served": full,
     }
     if expected is not None:
         out["ratio_full_served"] = full / expected if expected > 0 else 0
     return out
-
-
-def _round2(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 2)
 
 
 @dataclass
@@ -244,26 +151,34 @@ class IterationTally:
     throughput_by_option: defaultdict[PathOption, float] = field(
         default_factory=lambda: defaultdict(float)
     )
-    #: Physical layer only: GSNR (dB) of every lightpath by format, and each routed
-    #: request's mean over its lightpaths (FUSION's ``snr_list``).
+    #: Routing that weighs a path anew on every request (see :meth:`_unweighted`): its
+    #: lightpaths' path weights, exact by (bandwidth, format, band) and rounded to 2
+    #: decimals by (bandwidth, format), and one option per (rank, links) to count under.
+    path_weights: dict[tuple[int, str, str], RunningSummary] = field(default_factory=dict)
+    rounded_weights: dict[tuple[int, str], RunningSummary] = field(default_factory=dict)
+    _options: dict[tuple[int, tuple[int, ...]], PathOption] = field(default_factory=dict)
+    #: Physical layer only: GSNR (dB) of the lightpaths by (format, band), and of each
+    #: routed request the mean over its lightpaths (FUSION's ``snr_list``).
     physical: bool = False
-    snr_by_format: defaultdict[str, dict[str, list[float]]] = field(
+    snr_by_format: dict[tuple[str, str], RunningSummary] = field(default_factory=dict)
+    snr_requests: RunningSummary = field(default_factory=RunningSummary)
+    #: ``snr_type = xt_calculation``: the recorded values are each lightpath's crosstalk,
+    #: which FUSION writes out one by one per format under ``xt_cost`` (its ``snr``
+    #: summaries stay empty), so these are lists.
+    xt: bool = False
+    xt_by_format: defaultdict[str, dict[str, list[float]]] = field(
         default_factory=lambda: defaultdict(dict)
     )
-    snr_request_means: list[float] = field(default_factory=list)
-    #: ``snr_type = xt_calculation``: the recorded values are each lightpath's crosstalk,
-    #: which FUSION lists per format under ``xt_cost`` (its ``snr`` summaries stay empty).
-    xt: bool = False
     #: ``can_partially_serve`` only: the request distribution, and served / requested
-    #: bandwidth of each routed request per bandwidth (FUSION's demand realization).
+    #: bandwidth of each routed request per bandwidth (FUSION's demand realization),
+    #: with how many of those were 1.
     partial_distribution: Mapping[str, float] | None = None
+    realization: dict[int, RunningSummary] = field(default_factory=dict)
+    fully_served: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
     #: Grooming: lightpaths are not all 100 % used, so FUSION's utilization records of
-    #: torn-down lightpaths are kept, per (capacity, band, core).
+    #: torn-down lightpaths are summarised, per (capacity, band, core).
     measured_utilization: bool = False
-    utilization: defaultdict[tuple[int, str, int], list[float]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
-    realization: defaultdict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    utilization: dict[tuple[int, str, int], RunningSummary] = field(default_factory=dict)
 
     def blocked_request(self, bandwidth: int) -> None:
         """A request found no path: all its bandwidth is blocked."""
@@ -276,6 +191,8 @@ class IterationTally:
     def routed_request(self, bandwidth: int, allocation: Allocation) -> None:
         """A request was placed; count its path, lightpaths and FUSION's quirk."""
         option = allocation.option
+        if option.route.weight is not None:
+            option = self._unweighted(option, allocation.lightpaths)
         self.bit_rate_requested += bandwidth
         if allocation.segment_failed:
             self.bit_rate_blocked += bandwidth
@@ -289,17 +206,40 @@ class IterationTally:
         if self.physical:
             self._physical_request(bandwidth, allocation)
 
+    def _unweighted(
+        self, option: PathOption, lightpaths: tuple[Lightpath, ...] | list[Lightpath]
+    ) -> PathOption:
+        """Record a per-request path weight now, and the option to count the path under.
+
+        ``cong_aware`` and ``xt_aware`` routing weigh a path anew on every request (a
+        score, a crosstalk cost): counters keyed by each request's option would keep an
+        entry per request. Everything else the statistics need of a path depends only
+        on its rank and links.
+        """
+        weight = option.route.path_weight
+        rounded = round(float(weight), 2)
+        for lightpath in lightpaths:
+            bandwidth, name = lightpath.bandwidth, lightpath.fmt.name
+            _running(self.path_weights, (bandwidth, name, lightpath.band)).add(weight)
+            _running(self.rounded_weights, (bandwidth, name)).add(rounded)
+        return self._options.setdefault((option.index, option.route.links), option)
+
     def _physical_request(self, bandwidth: int, allocation: Allocation) -> None:
         """GSNR figures, and the bandwidth a partly served request left unserved."""
         snrs = [lp.snr_db for lp in allocation.lightpaths if lp.snr_db is not None]
         for lightpath, snr in zip(allocation.lightpaths, snrs, strict=True):
-            self.snr_by_format[lightpath.fmt.name].setdefault(lightpath.band, []).append(snr)
+            if self.xt:
+                self.xt_by_format[lightpath.fmt.name].setdefault(lightpath.band, []).append(snr)
+            else:
+                _running(self.snr_by_format, (lightpath.fmt.name, lightpath.band)).add(snr)
         if snrs:
-            self.snr_request_means.append(statistics.mean(snrs))
+            self.snr_requests.add(statistics.mean(snrs))
         self.bit_rate_blocked += allocation.unserved
         self.bit_rate_blocked_corrected += allocation.unserved
         if self.partial_distribution is not None:
-            self.realization[bandwidth].append((bandwidth - allocation.unserved) / bandwidth)
+            ratio = (bandwidth - allocation.unserved) / bandwidth
+            _running(self.realization, bandwidth).add(ratio)
+            self.fully_served[bandwidth] += ratio == 1
 
     def served_by_grooming(self, bandwidth: int, unserved: int) -> None:
         """Served on existing lightpaths only: FUSION counts its bit rate and nothing else."""
@@ -309,10 +249,13 @@ class IterationTally:
 
     def lightpath_released(self, record: Released) -> None:
         """A groomed lightpath was torn down with FUSION's utilization figure."""
-        self.utilization[record.capacity, record.band, record.core].append(record.utilization)
+        key = (record.capacity, record.band, record.core)
+        _running(self.utilization, key).add(record.utilization)
 
     def released(self, option: PathOption, carried: float) -> None:
         """A routed request left; ``carried`` is bandwidth x holding time (Gb/s x s)."""
+        if option.route.weight is not None:
+            option = self._options.setdefault((option.index, option.route.links), option)
         self.throughput_by_option[option] += carried
 
     def result(
@@ -320,7 +263,6 @@ class IterationTally:
     ) -> IterationResult:
         """Summaries in FUSION's shapes."""
         routed = num_requests - self.blocked
-        groups = self._by_format()
         return IterationResult(
             iteration=iteration,
             num_requests=num_requests,
@@ -334,8 +276,8 @@ class IterationTally:
                 ((o.route.length_km, n) for o, n in self.routed_by_option.items()), digits=2
             ),
             transponders_mean=self.transponders / float(routed) if routed else 0.0,
-            mods_used=self._mods_used(mod_names, groups),
-            weights=self._weights(mod_names, groups),
+            mods_used=self._mods_used(mod_names),
+            weights=self._weights(mod_names),
             cores={core: self.by_core[core] for core in range(self.cores)},
             path_index=[self._routed_on_index(i) for i in range(self.k_paths)],
             block_bw={str(bw): self.blocked_by_bw[bw] for bw in self.bandwidths},
@@ -347,29 +289,22 @@ class IterationTally:
 
     def _snr_summary(self) -> dict[str, float | None]:
         """FUSION's ``snr_mean/min/max``: over routed requests' mean lightpath GSNR."""
-        means = self.snr_request_means
-        if not means:
-            return dict.fromkeys(("mean", "min", "max"))
-        return {
-            "mean": round(float(statistics.mean(means)), 2),
-            "min": round(float(min(means)), 2),
-            "max": round(float(max(means)), 2),
-        }
+        return self.snr_requests.summary().rounded(with_std=False)
 
     def _demand_realization(self, num_requests: int) -> dict[str, Any] | None:
         """FUSION's ``demand_realization_ratio`` summaries (``can_partially_serve`` only)."""
         distribution = self.partial_distribution
         if distribution is None:
             return None
-        out = {
-            "overall": _realization_summary(
-                [r for bw in self.bandwidths for r in self.realization[bw]], float(num_requests)
-            )
-        }
+        every = RunningSummary.merged(self.realization.values())
+        full = sum(self.fully_served.values())
+        out = {"overall": _realization_summary(every, full, float(num_requests))}
         for bw in self.bandwidths:
             share = distribution.get(str(bw))
             out[str(bw)] = _realization_summary(
-                self.realization[bw], None if share is None else share * num_requests
+                self.realization.get(bw, RunningSummary()),
+                self.fully_served[bw],
+                None if share is None else share * num_requests,
             )
         return out
 
@@ -380,69 +315,83 @@ class IterationTally:
         whole life, so FUSION records 100.0 for each one released normally (rolled-back
         slicing segments are released without a record, as here they are never placed).
         """
-        if self.measured_utilization:
-            samples = {key: [(u, 1) for u in values] for key, values in self.utilization.items()}
-        else:
-            samples = {key: [(100.0, n)] for key, n in self.by_bw_core.items()}
+        samples = self.utilization
+        if not self.measured_utilization:
+            samples = {}
+            for key, n in self.by_bw_core.items():
+                _running(samples, key).add(100.0, n)
+        empty = RunningSummary()
         out: dict[str, Any] = {
             str(bw): {
                 band: {
-                    core: Summary.of(samples.get((bw, band, core), [])).rounded()
+                    core: samples.get((bw, band, core), empty).summary().rounded()
                     for core in range(self.cores)
                 }
                 for band in self.bands
             }
             for bw in self.bandwidths
         }
-        out["overall"] = Summary.of(pair for pairs in samples.values() for pair in pairs).rounded()
+        out["overall"] = RunningSummary.merged(samples.values()).summary().rounded()
         return out
 
     def _routed_on_index(self, index: int) -> int:
         return sum(n for option, n in self.routed_by_option.items() if option.index == index)
 
-    def _by_format(self) -> dict[str, list[Placed]]:
-        """Lightpaths grouped by format name: (bandwidth, band, route, count)."""
-        groups: dict[str, list[Placed]] = {}
+    def _counted_weights(
+        self,
+    ) -> tuple[dict[tuple[int, str, str], RunningSummary], dict[tuple[int, str], RunningSummary]]:
+        """Path weights of every lightpath: exact, and rounded to 2 decimals (see fields)."""
+        exact = {key: RunningSummary.merged([found]) for key, found in self.path_weights.items()}
+        rounded = {
+            key: RunningSummary.merged([found]) for key, found in self.rounded_weights.items()
+        }
         for (option, bw, name, band), n in self.lightpaths.items():
-            groups.setdefault(name, []).append(Placed(bw, band, option.route, n))
-        return groups
+            if option.route.weight is None:
+                # Recorded at each request otherwise (_unweighted).
+                weight = option.route.path_weight
+                _running(exact, (bw, name, band)).add(weight, n)
+                _running(rounded, (bw, name)).add(round(float(weight), 2), n)
+        return exact, rounded
 
-    def _mods_used(
-        self, mod_names: dict[int, list[str]], groups: dict[str, list[Placed]]
-    ) -> dict[str, Any]:
+    def _mods_used(self, mod_names: dict[int, list[str]]) -> dict[str, Any]:
         """Lightpaths per bandwidth and format, then per format and band: count, length, hops."""
         out: dict[str, Any] = {str(bw): dict.fromkeys(names, 0) for bw, names in mod_names.items()}
-        for name, placed in groups.items():
-            for entry in placed:
-                out[str(entry.bandwidth)][name] += entry.lightpaths
+        counts: defaultdict[tuple[str, str], int] = defaultdict(int)
+        hops: dict[tuple[str, str], RunningSummary] = {}
+        for (option, bw, name, band), n in self.lightpaths.items():
+            out[str(bw)][name] += n
+            counts[name, band] += n
+            _running(hops, (name, band)).add(float(option.route.hops), n)
+        lengths: dict[tuple[str, str], RunningSummary] = {}
+        for (_, name, band), found in self._counted_weights()[0].items():
+            _running(lengths, (name, band)).merge(found)
         for name in dict.fromkeys(n for names in mod_names.values() for n in names):
-            placed = groups.get(name, [])
-            per_format: dict[str, Any] = {
-                band: sum(p.lightpaths for p in placed if p.band == band) for band in self.bands
-            }
-            for key, value in (("length", _length), ("hop", _hops)):
-                overall = Summary.of((value(p), p.lightpaths) for p in placed).rounded()
-                per_format[key] = {"overall": overall}
-                for band in self.bands:
-                    # With one band its sample is the overall one.
-                    per_format[key][band] = (
-                        dict(overall)
-                        if len(self.bands) == 1
-                        else Summary.of(
-                            (value(p), p.lightpaths) for p in placed if p.band == band
-                        ).rounded()
-                    )
+            per_format: dict[str, Any] = {band: counts[name, band] for band in self.bands}
+            per_format["length"] = self._per_band(lengths, name)
+            per_format["hop"] = self._per_band(hops, name)
             # FUSION leaves these as empty lists when snr_type is None.
             per_format["snr"] = self._format_snr(name)
             per_format["xt_cost"] = self._format_xt(name)
             out[name] = per_format
         return out
 
+    def _per_band(self, summaries: dict[tuple[str, str], RunningSummary], name: str) -> Any:
+        """One format's ``{overall, <band>...}`` summaries, rounded."""
+        bands = [summaries.get((name, band), RunningSummary()) for band in self.bands]
+        overall = RunningSummary.merged(bands).summary().rounded()
+        # With one band its sample is the overall one.
+        if len(self.bands) == 1:
+            return {"overall": overall, self.bands[0]: dict(overall)}
+        return {
+            "overall": overall,
+            **{band: s.summary().rounded() for band, s in zip(self.bands, bands, strict=True)},
+        }
+
     def _format_xt(self, name: str) -> dict[str, Any]:
         """Crosstalk of every lightpath of one format (``xt_calculation``), else empty lists."""
         if not self.xt:
             return {"overall": [], **{band: [] for band in self.bands}}
-        values = self.snr_by_format.get(name, {})
+        values = self.xt_by_format.get(name, {})
         # One band only (support.py): the overall list is that band's, in arrival order.
         return {
             "overall": [xt for band in self.bands for xt in values.get(band, [])],
@@ -456,33 +405,18 @@ class IterationTally:
             return {"overall": empty, **{band: dict(empty) for band in self.bands}}
         if not self.physical:
             return {"overall": [], **{band: [] for band in self.bands}}
-        values = self.snr_by_format.get(name, {})
-        every = [snr for band in self.bands for snr in values.get(band, [])]
+        bands = [self.snr_by_format.get((name, band), RunningSummary()) for band in self.bands]
         return {
-            "overall": Summary.of((snr, 1) for snr in every).rounded(),
-            **{
-                band: Summary.of((snr, 1) for snr in values.get(band, [])).rounded()
-                for band in self.bands
-            },
+            "overall": RunningSummary.merged(bands).summary().rounded(),
+            **{band: s.summary().rounded() for band, s in zip(self.bands, bands, strict=True)},
         }
 
-    @staticmethod
-    def _weights(
-        mod_names: dict[int, list[str]], groups: dict[str, list[Placed]]
-    ) -> dict[str, Any]:
+    def _weights(self, mod_names: dict[int, list[str]]) -> dict[str, Any]:
         """Path length (km) per lightpath bandwidth and format (FUSION's ``weights_dict``)."""
+        rounded = self._counted_weights()[1]
+        empty = RunningSummary()
         return {
-            str(bw): {
-                name: Summary.of(
-                    (
-                        (p.route.path_weight, p.lightpaths)
-                        for p in groups.get(name, [])
-                        if p.bandwidth == bw
-                    ),
-                    digits=2,
-                ).exact()
-                for name in names
-            }
+            str(bw): {name: rounded.get((bw, name), empty).summary().exact() for name in names}
             for bw, names in mod_names.items()
         }
 

@@ -17,6 +17,7 @@ from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.physical import PhysicalController
 from fusion_jupyter.sim.routing import (
     SHIPPED_K,
+    Route,
     RouteTable,
     computed_paths,
     path_table_text,
@@ -572,7 +573,7 @@ def test_weighted_summary_is_statistics_on_the_expanded_sample(seed):
     import random
     import statistics
 
-    from fusion_jupyter.sim.tally import Summary
+    from fusion_jupyter.sim.summary import Summary
 
     rng = random.Random(seed)
     pairs = [
@@ -583,6 +584,106 @@ def test_weighted_summary_is_statistics_on_the_expanded_sample(seed):
     assert summary.mean == statistics.mean(values)
     assert summary.std == statistics.stdev(values)
     assert (summary.min, summary.max, summary.count) == (min(values), max(values), len(values))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_running_summary_is_statistics_on_the_sample_however_it_was_split(seed):
+    """Values added one by one, in parts merged later, give statistics' very floats."""
+    import random
+    import statistics
+
+    from fusion_jupyter.sim.summary import RunningSummary
+
+    rng = random.Random(seed)
+    draws = (
+        lambda: rng.uniform(-1e3, 1e3),
+        lambda: round(rng.uniform(0, 50), 2),
+        lambda: rng.random() * 1e-9,
+        lambda: float(rng.randint(0, 9)),
+    )
+    values = [rng.choice(draws)() for _ in range(rng.randint(2, 60))]
+    cut = rng.randint(0, len(values))
+    first, second = RunningSummary(), RunningSummary()
+    for value in values[:cut]:
+        first.add(value)
+    for value in values[cut:]:
+        second.add(value)
+    summary = RunningSummary.merged([first, second]).summary()
+    assert summary.mean == statistics.mean(values)
+    assert summary.std == statistics.stdev(values)
+    assert (summary.min, summary.max, summary.count) == (min(values), max(values), len(values))
+
+
+def test_the_square_root_of_a_fraction_is_correctly_rounded():
+    """The float nearest the real root, checked against 80-digit decimal arithmetic."""
+    import decimal
+    import random
+
+    from fusion_jupyter.sim.summary import sqrt_of_fraction
+
+    rng = random.Random(5)
+    context = decimal.Context(prec=80)
+    for _ in range(20_000):
+        numerator = rng.getrandbits(rng.randint(1, 300))
+        denominator = rng.getrandbits(rng.randint(1, 300)) or 1
+        exact = context.sqrt(context.divide(numerator, denominator))
+        assert sqrt_of_fraction(numerator, denominator) == float(exact)
+    assert sqrt_of_fraction(0, 7) == 0.0
+    assert sqrt_of_fraction(9, 4) == 1.5
+
+
+def test_per_request_path_weights_are_summarised_exactly_under_one_entry_per_path():
+    """cong_aware and xt_aware weigh a path anew per request: memory must not grow with it.
+
+    The counters keep one option per (rank, links), while the weights and GSNRs still
+    come out as FUSION's statistics over every lightpath.
+    """
+    import random
+    import statistics
+
+    from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
+    from fusion_jupyter.sim.modulation import ModFormat
+    from fusion_jupyter.sim.tally import IterationTally
+
+    rng = random.Random(7)
+    fmt = ModFormat("QPSK", 2000.0, 4)
+    tally = IterationTally([100], k_paths=3, cores=1, physical=True)
+    weights, snrs = [], []
+    for request in range(400):
+        weights.append(rng.uniform(0, 1))
+        snrs.append(rng.uniform(10, 20))
+        route = Route(("a", "b"), (0,), 800.0, (800.0,), weights[-1])
+        option = PathOption(request % 2, route, None, ())
+        lightpath = Lightpath(0, 0b1111, 100, fmt, snrs[-1])
+        tally.routed_request(100, Allocation(option, (lightpath,), False, False))
+        tally.released(option, 150.0)
+    assert len(tally.routed_by_option) == len(tally.throughput_by_option) == 2
+    assert len(tally.lightpaths) == 2
+
+    result = tally.result(0, 400, load_topology("NSFNet"), {100: ["QPSK"]})
+
+    def rounded(values):
+        return {
+            "mean": round(statistics.mean(values), 2),
+            "std": round(statistics.stdev(values), 2),
+            "min": round(min(values), 2),
+            "max": round(max(values), 2),
+        }
+
+    qpsk = result.mods_used["QPSK"]
+    assert qpsk["length"]["overall"] == qpsk["length"]["c"] == rounded(weights)
+    assert qpsk["snr"]["overall"] == rounded(snrs)
+    assert qpsk["hop"]["overall"] == {"mean": 1.0, "std": 0.0, "min": 1.0, "max": 1.0}
+    two_places = [round(w, 2) for w in weights]
+    assert result.weights["100"]["QPSK"] == {
+        "mean": statistics.mean(two_places),
+        "std": statistics.stdev(two_places),
+        "min": min(two_places),
+        "max": max(two_places),
+    }
+    assert result.snr == {k: v for k, v in rounded(snrs).items() if k != "std"}
+    assert result.path_index == [200, 200, 0]
+    assert result.link_usage[next(iter(result.link_usage))]["throughput"] == 400 * 150.0
 
 
 # --- the physical layer (snr_type = gsnr, dynamic_lps) ----------------------------

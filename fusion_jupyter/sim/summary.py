@@ -1,0 +1,155 @@
+"""FUSION's mean / std / min / max of a sample, exact, in memory that does not grow with it.
+
+FUSION keeps one list entry per lightpath or request and summarises the list with
+``statistics.mean`` and ``statistics.stdev`` when the iteration ends. Both are exact in
+rational arithmetic and rounded once, so the sample's count, exact sum and exact sum of
+squares give the very same floats: a :class:`RunningSummary` keeps those (integers over a
+power of two, as every float is) instead of the values, and its memory stays flat however
+many requests an iteration has.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Summary:
+    """mean / std / min / max of a sample (None when empty), as FUSION computes them."""
+
+    count: int
+    mean: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+
+    @classmethod
+    def of(cls, weighted: Iterable[tuple[float, int]], digits: int | None = None) -> Summary:
+        """Summarise values given as (value, how many times it occurs).
+
+        ``digits`` rounds each value first, as FUSION rounds path lengths to 2 decimals.
+        """
+        # Equal values merged first: many paths share a length or a hop count, and the
+        # exact sums cost per distinct value.
+        counts: dict[float, int] = {}
+        for value, weight in weighted:
+            if weight > 0:
+                key = value if digits is None else round(float(value), digits)
+                counts[key] = counts.get(key, 0) + weight
+        running = RunningSummary()
+        for value, weight in counts.items():
+            running.add(value, weight)
+        return running.summary()
+
+    def rounded(self, with_std: bool = True) -> dict[str, float | None]:
+        """FUSION's ``{mean, std, min, max}`` rounded to 2 decimals."""
+        out = {"mean": _round2(self.mean), "std": _round2(self.std)}
+        if not with_std:
+            del out["std"]
+        return {**out, "min": _round2(self.min), "max": _round2(self.max)}
+
+    def exact(self) -> dict[str, float | None]:
+        """``{mean, std, min, max}`` unrounded (FUSION's ``weights_dict`` entries)."""
+        return {"mean": self.mean, "std": self.std, "min": self.min, "max": self.max}
+
+
+class RunningSummary:
+    """Count, exact sum and sum of squares, min and max of the values added so far.
+
+    The sums are integers over ``2 ** shift`` (the squares over ``2 ** (2 * shift)``),
+    ``shift`` being the largest power of two any value's denominator needs: plain int
+    arithmetic, where ``Fraction`` objects cost many times more.
+    """
+
+    __slots__ = ("_shift", "_squares", "_total", "count", "max", "min")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.min: float | None = None
+        self.max: float | None = None
+        self._shift = 0
+        self._total = 0
+        self._squares = 0
+
+    def add(self, value: float, count: int = 1) -> None:
+        """Add ``value`` ``count`` times (nothing when ``count`` is not positive)."""
+        if count <= 0:
+            return
+        numerator, denominator = float(value).as_integer_ratio()
+        shift = denominator.bit_length() - 1
+        if shift > self._shift:
+            self._rescale(shift)
+        scaled = numerator << (self._shift - shift)
+        self._total += scaled * count
+        self._squares += scaled * scaled * count
+        self._count_extremes(value, value, count)
+
+    def merge(self, other: RunningSummary) -> None:
+        """Add every value ``other`` has seen (one sample made of both)."""
+        if not other.count:
+            return
+        assert other.min is not None and other.max is not None
+        if other._shift > self._shift:
+            self._rescale(other._shift)
+        grow = self._shift - other._shift
+        self._total += other._total << grow
+        self._squares += other._squares << (2 * grow)
+        self._count_extremes(other.min, other.max, other.count)
+
+    @classmethod
+    def merged(cls, parts: Iterable[RunningSummary]) -> RunningSummary:
+        """One summary of every part's values."""
+        out = cls()
+        for part in parts:
+            out.merge(part)
+        return out
+
+    def summary(self) -> Summary:
+        """FUSION's figures: ``statistics.mean`` and ``statistics.stdev`` (0.0 for one value)."""
+        count, low, high = self.count, self.min, self.max
+        if not count:
+            return Summary(0, None, None, None, None)
+        if low == high:
+            # One distinct value: statistics.mean gives it back exactly, stdev 0.0.
+            return Summary(count, low, 0.0, low, high)
+        scale = 1 << self._shift
+        mean = self._total / (scale * count)
+        numerator = count * self._squares - self._total * self._total
+        denominator = scale * scale * count * (count - 1)
+        return Summary(count, mean, sqrt_of_fraction(numerator, denominator), low, high)
+
+    def _rescale(self, shift: int) -> None:
+        grow = shift - self._shift
+        self._total <<= grow
+        self._squares <<= 2 * grow
+        self._shift = shift
+
+    def _count_extremes(self, low: float, high: float, count: int) -> None:
+        self.count += count
+        if self.min is None or low < self.min:
+            self.min = low
+        if self.max is None or high > self.max:
+            self.max = high
+
+
+def sqrt_of_fraction(numerator: int, denominator: int) -> float:
+    """The float nearest ``sqrt(numerator / denominator)``, as ``statistics.stdev`` rounds it.
+
+    The integer square root is taken with at least 55 bits and rounded to odd (its last
+    bit set when it is inexact), so turning it into a 53-bit float rounds only once.
+    """
+    if numerator == 0:
+        return 0.0
+    bits = numerator.bit_length() - denominator.bit_length()
+    shift = max(0, 56 - bits // 2)
+    scaled, remainder = divmod(numerator << (2 * shift), denominator)
+    root = math.isqrt(scaled)
+    if remainder or root * root != scaled:
+        root |= 1
+    return math.ldexp(float(root), -shift)
+
+
+def _round2(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 2)

@@ -131,6 +131,18 @@ class GroomingController(PhysicalController):
         #: Per end-node pair (sorted), its lightpaths in the order they were set up.
         self._by_pair: dict[tuple[str, str], dict[int, GroomedLightpath]] = {}
         self._next_id = 0
+        self._groomed: dict[tuple[int, ...], PathOption] = {}
+
+    def _groomed_option(self, route: Route) -> PathOption:
+        """The option a request groomed onto ``route`` is counted under (path index 0).
+
+        One per route, kept: the statistics count by option, and a new option per
+        request would keep an entry per request for the rest of the iteration.
+        """
+        found = self._groomed.get(route.links)
+        if found is None or found.route is not route:
+            found = self._groomed[route.links] = PathOption(0, route, None, ())
+        return found
 
     def arrive(
         self, request: int, src: str, dst: str, bandwidth: int, now: float
@@ -139,9 +151,9 @@ class GroomingController(PhysicalController):
         pair = (src, dst) if src <= dst else (dst, src)
         groomed, left = self._groom(pair, request, bandwidth, now)
         if groomed and left == 0:
-            return GroomedRequest(pair, PathOption(0, groomed[-1].route, None, ()), groomed, [], 0)
+            return GroomedRequest(pair, self._groomed_option(groomed[-1].route), groomed, [], 0)
         if groomed:
-            option = PathOption(0, groomed[-1].route, None, ())
+            option = self._groomed_option(groomed[-1].route)
             formats = self.mod_table[bandwidth]
             lightpath = self._unsliced_fixed(option, pair, request, bandwidth, formats, left, now)
             if lightpath is not None:

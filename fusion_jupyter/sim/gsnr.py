@@ -101,21 +101,25 @@ class _Phis(dict[Channel, float]):
     """A candidate's memo of its neighbours' phi, filled on a miss.
 
     A miss is computed in ``__missing__``, so a link's lookups can all go through the
-    dict's own ``__getitem__`` in one ``map`` (the hot loop of a recheck run).
+    dict's own ``__getitem__`` in one ``map`` (the hot loop of a recheck run). ``link``
+    names the lightpaths being looked up: the first miss computes every one of them
+    that is missing, in one pass over numpy arrays (:meth:`Gsnr._neighbours`).
     """
 
-    __slots__ = ("candidate", "model")
+    __slots__ = ("candidate", "link", "model")
 
     def __init__(self, model: Gsnr) -> None:
         super().__init__()
         self.model = model
         self.candidate: _Candidate | None = None
+        self.link: Sequence[Channel] = ()
 
     def __missing__(self, channel: Channel) -> float:
         assert self.candidate is not None
-        phi = self[channel] = self.model._neighbour(channel, self.candidate)
-        self.model._entries += 1
-        return phi
+        link, self.link = self.link, ()
+        missing = [other for other in link if other not in self] or [channel]
+        self.model._fill(self, self.candidate, missing)
+        return self[channel]
 
 
 _start = attrgetter("start")
@@ -323,9 +327,12 @@ class Gsnr(PhysicalLayer):
         candidate's own among them; the sums stay sequential (``reduce``, not ``sum``,
         which compensates from Python 3.12), so the float is FUSION's. ``placed``: the
         candidate is among ``on_link`` and its phi, computed as a neighbour at its own
-        frequency, is its own (:meth:`_neighbour`).
+        frequency, is its own (:meth:`_neighbours`).
         """
-        phis = list(map(candidate.phis.__getitem__, on_link))
+        memo = candidate.phis
+        memo.link = on_link
+        phis = list(map(memo.__getitem__, on_link))
+        memo.link = ()
         if not placed:
             phis.insert(bisect_right(on_link, candidate.start, key=_start), candidate.own_phi)
         sum_phi = reduce(add, phis, 0.0)
@@ -336,28 +343,49 @@ class Gsnr(PhysicalLayer):
         # FUSION recomputes every span of a link and adds them one by one.
         return reduce(add, repeat(span_inverse, math.ceil(length_km / SPAN_KM)), 0.0)
 
-    def _neighbour(self, channel: Channel, candidate: _Candidate) -> float:
-        """FUSION's phi of a neighbouring channel for this candidate."""
-        channel_freq, channel_bw = self._channel_freq(channel.start, channel.slots)
-        dispersion = abs(self.fiber.dispersion)
-        bandwidth = candidate.bandwidth
-        if candidate.center_freq == channel_freq:
-            phi = np.arcsinh(np.pi**2 * dispersion * bandwidth**2 / (4 * self.fiber.attenuation))
-        else:
-            freq_diff = channel_freq - candidate.center_freq
-            reach = np.pi**2 * dispersion * self._l_eff_a * bandwidth
-            term1 = np.arcsinh(reach * (freq_diff + channel_bw * 0.5))
-            term2 = np.arcsinh(reach * (freq_diff - channel_bw * 0.5))
-            term3 = (
-                self.phi[channel.fmt]
-                * (channel_bw / abs(freq_diff))
-                * (5 / 3)
-                * (self._l_eff / self._length_m)
-            )
-            phi = term1 - term2 - term3
-        if not phi >= 0:
-            self.signed_phis = True
-        return float(phi)
+    def _fill(self, memo: _Phis, candidate: _Candidate, channels: Sequence[Channel]) -> None:
+        """Compute the phi of ``channels`` (not in ``memo``) for ``candidate`` into ``memo``."""
+        self._entries += len(channels)
+        memo.update(zip(channels, self._neighbours(channels, candidate), strict=True))
+
+    def _neighbours(self, channels: Sequence[Channel], candidate: _Candidate) -> list[float]:
+        """FUSION's phi of each neighbouring channel for this candidate.
+
+        FUSION's scalar arithmetic in Python floats (the same IEEE operations as its
+        numpy scalars), with every arcsinh of the batch in one numpy call: its
+        ``arcsinh`` of an array runs the routine its scalar calls run, lane by lane (a
+        test compares the two), and one call costs about what one scalar call did.
+        """
+        bw_per_slot = self.bw_per_slot
+        start_c = self.fiber.frequency_start_c
+        bandwidth, center_freq = candidate.bandwidth, candidate.center_freq
+        reach = np.pi**2 * abs(self.fiber.dispersion) * self._l_eff_a * bandwidth
+        span_ratio = float(self._l_eff / self._length_m)
+        geometry = []
+        arguments = []
+        for channel in channels:
+            channel_bw = channel.slots * bw_per_slot
+            channel_freq = start_c + ((channel.start * bw_per_slot) + (channel_bw / 2)) * GIGA
+            channel_bw *= GIGA
+            freq_diff = channel_freq - center_freq
+            geometry.append((channel_bw, freq_diff))
+            arguments.append(reach * (freq_diff + channel_bw * 0.5))
+            arguments.append(reach * (freq_diff - channel_bw * 0.5))
+        asinh = np.arcsinh(arguments).tolist()
+        phis = []
+        for i, (channel, (channel_bw, freq_diff)) in enumerate(
+            zip(channels, geometry, strict=True)
+        ):
+            if freq_diff == 0:
+                # The candidate's own channel (FUSION's branch for an equal frequency).
+                phis.append(candidate.own_phi)
+                continue
+            term3 = self.phi[channel.fmt] * (channel_bw / abs(freq_diff)) * (5 / 3) * span_ratio
+            phi = asinh[2 * i] - asinh[2 * i + 1] - term3
+            if not phi >= 0:
+                self.signed_phis = True
+            phis.append(phi)
+        return phis
 
 
 class _Xpm(NamedTuple):

@@ -963,6 +963,56 @@ def test_the_gsnrs_reciprocal_is_numpys_scalar_power_not_a_division():
     assert any(x**-1.0 != 1 / x for x in values)
 
 
+def test_numpys_arcsinh_of_an_array_is_its_scalar_arcsinh_lane_by_lane():
+    """The C-band GSNR takes a batch's arcsinh in one call where FUSION calls it per value."""
+    rng = np.random.default_rng(11)
+    for size in (1, 2, 3, 7, 8, 9, 15, 16, 17, 63, 1000):
+        values = rng.standard_normal(size) * 10.0 ** rng.integers(-6, 6, size)
+        assert np.arcsinh(values).tolist() == [float(np.arcsinh(v)) for v in values]
+
+
+def test_a_batch_of_neighbours_phi_is_fusions_scalar_phi_of_each():
+    """FUSION's phi of a neighbour, in its numpy-scalar arithmetic, for channels all over
+    the band: the batch gives the same floats (the candidate's own channel its own phi)."""
+    import random
+
+    phi = {"BPSK": 1.0, "QPSK": 1.0, "8-QAM": 0.8, "16-QAM": 0.68, "32-QAM": 0.65}
+    model = Gsnr(12.5, 1e-3, phi)
+    fiber = model.fiber
+    rng = random.Random(3)
+    for _ in range(50):
+        start, slots = rng.randrange(0, 300), rng.randrange(1, 9)
+        candidate = model._candidate(start, slots, "c")
+        channels = sorted(
+            {
+                Channel(rng.randrange(0, 310), rng.randrange(1, 9), rng.choice(list(phi)))
+                for _ in range(30)
+            }
+            | {Channel(start, slots, "QPSK")}
+        )
+        expected = []
+        for channel in channels:
+            channel_bw = channel.slots * 12.5
+            channel_freq = fiber.frequency_start_c + (channel.start * 12.5 + channel_bw / 2) * 1e9
+            if channel_freq == candidate.center_freq:
+                expected.append(candidate.own_phi)
+                continue
+            diff = np.float64(channel_freq - candidate.center_freq)
+            reach = (
+                np.pi**2
+                * abs(fiber.dispersion)
+                * (1 / (2 * fiber.attenuation))
+                * candidate.bandwidth
+            )
+            bw_hz = channel_bw * 1e9
+            term3 = phi[channel.fmt] * (bw_hz / abs(diff)) * (5 / 3) * (model._l_eff / 100_000)
+            value = np.arcsinh(reach * (diff + bw_hz * 0.5)) - np.arcsinh(
+                reach * (diff - bw_hz * 0.5)
+            )
+            expected.append(float(value - term3))
+        assert model._neighbours(channels, candidate) == expected
+
+
 def test_the_recheck_evaluates_the_lightpaths_of_adjacent_cores_in_fusions_layouts():
     """A 16-QAM (600G) neighbour fails a 700G request's unsliced recheck whatever its
     GSNR (see the next test). With one slot a core the neighbour sits on core 0 and the

@@ -131,17 +131,20 @@ class GroomingController(PhysicalController):
         #: Per end-node pair (sorted), its lightpaths in the order they were set up.
         self._by_pair: dict[tuple[str, str], dict[int, GroomedLightpath]] = {}
         self._next_id = 0
-        self._groomed: dict[tuple[int, ...], PathOption] = {}
+        self._groomed: dict[Route, PathOption] = {}
 
     def _groomed_option(self, route: Route) -> PathOption:
         """The option a request groomed onto ``route`` is counted under (path index 0).
 
         One per route, kept: the statistics count by option, and a new option per
-        request would keep an entry per request for the rest of the iteration.
+        request would keep an entry per request for the rest of the iteration. Routes
+        weighed anew per request are counted by rank and links in the statistics.
         """
-        found = self._groomed.get(route.links)
-        if found is None or found.route is not route:
-            found = self._groomed[route.links] = PathOption(0, route, None, ())
+        if route.weight is not None:
+            return PathOption(0, route, None, ())
+        found = self._groomed.get(route)
+        if found is None:
+            found = self._groomed[route] = PathOption(0, route, None, ())
         return found
 
     def arrive(

@@ -28,7 +28,8 @@ Prints:
    difference of 1,000 and 3,000 requests for both (FUSION's ``fusion-sim run_sim``,
    so its start-up cancels out; the built-in simulator in-process).
 3. Peak memory (ru_maxrss) of the built-in simulator's command line against
-   num_requests.
+   num_requests, on four configs: no physical layer, the GSNR, grooming, and
+   congestion-aware routing (a path weight per request).
 """
 
 from __future__ import annotations
@@ -318,15 +319,40 @@ def _fusion_seconds_per_request(fusion: Fusion, config: Path, overrides: dict[st
     return (walls[3000] - walls[1000]) / 2000
 
 
-def memory(templates: Path) -> None:
+def memory(templates: Path, root: Path) -> None:
+    """Peak memory against num_requests, on configs that each keep different state."""
     print("\n## Peak memory of the built-in simulator's command line (ru_maxrss)")
-    for n in (10_000, 100_000, 300_000):
-        flags = [f"--{k}={v}" for k, v in {**HEAVY, "num_requests": str(n)}.items()]
-        with tempfile.TemporaryDirectory() as work:
-            command = _sim_command(templates / "minimal.ini", *flags)
-            done = _timed(command, Path(work))
-        assert done.code == 0, f"{n} requests exited {done.code}"
-        print(f"{n:>7} requests: {done.rss_kib / 1024:.0f} MiB peak, {done.wall:.1f} s wall")
+    fixtures = root.joinpath(*FIXTURES_DIR)
+    at = {"max_iters": "1"}
+    configs = [
+        ("minimal.ini at 2000 Erlang", templates / "minimal.ini", HEAVY, []),
+        (
+            "spain_C_flexi at 1500 Erlang (GSNR memos)",
+            config_of(fixtures / "spain_C_flexi"),
+            {**at, "erlang_start": "1500", "erlang_stop": "1500"},
+            ["--fusion_root", str(root)],
+        ),
+        (
+            "spain_C_fixed_grooming at 1500 Erlang (grooming)",
+            config_of(fixtures / "spain_C_fixed_grooming"),
+            {**at, "erlang_start": "1500", "erlang_stop": "1500"},
+            ["--fusion_root", str(root)],
+        ),
+        (
+            "baseline_kspf_ff, cong_aware routing, at 600 Erlang (a path weight per request)",
+            config_of(fixtures / "baseline_kspf_ff"),
+            {**at, "erlang_start": "600", "erlang_stop": "600", "route_method": "cong_aware"},
+            ["--fusion_root", str(root)],
+        ),
+    ]
+    for title, config, overrides, extra in configs:
+        print(title, flush=True)
+        for n in (10_000, 100_000, 300_000):
+            flags = [f"--{k}={v}" for k, v in {**overrides, "num_requests": str(n)}.items()]
+            with tempfile.TemporaryDirectory() as work:
+                done = _timed(_sim_command(config, *flags, *extra), Path(work))
+            assert done.code == 0, f"{n} requests exited {done.code}: {done.err[-300:]}"
+            print(f"  {n:>7} requests: {done.rss_kib / 1024:.0f} MiB peak, {done.wall:.1f} s wall")
 
 
 def main() -> None:
@@ -368,7 +394,7 @@ def run(args: argparse.Namespace, fusion: Fusion | None) -> None:
     if args.only in (None, "per-request"):
         per_request(fusion, templates, root)
     if args.only in (None, "memory"):
-        memory(templates)
+        memory(templates, root)
     print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
 
 

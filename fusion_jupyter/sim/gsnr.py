@@ -103,7 +103,7 @@ class _Phis(dict[Channel, float]):
     A miss is computed in ``__missing__``, so a link's lookups can all go through the
     dict's own ``__getitem__`` in one ``map`` (the hot loop of a recheck run). ``link``
     names the lightpaths being looked up: the first miss computes every one of them
-    that is missing, in one pass over numpy arrays (:meth:`Gsnr._neighbours`).
+    that is missing at once (:meth:`Gsnr._neighbours`, one numpy call for all).
     """
 
     __slots__ = ("candidate", "link", "model")

@@ -156,7 +156,9 @@ class IterationTally:
     #: decimals by (bandwidth, format), and one option per (rank, links) to count under.
     path_weights: dict[tuple[int, str, str], RunningSummary] = field(default_factory=dict)
     rounded_weights: dict[tuple[int, str], RunningSummary] = field(default_factory=dict)
-    _options: dict[tuple[int, tuple[int, ...]], PathOption] = field(default_factory=dict)
+    _options: dict[tuple[int, tuple[int, ...]], PathOption] = field(
+        default_factory=dict, init=False, repr=False
+    )
     #: Physical layer only: GSNR (dB) of the lightpaths by (format, band), and of each
     #: routed request the mean over its lightpaths (FUSION's ``snr_list``).
     physical: bool = False

@@ -77,14 +77,19 @@ class RunningSummary:
         """Add ``value`` ``count`` times (nothing when ``count`` is not positive)."""
         if count <= 0:
             return
-        numerator, denominator = float(value).as_integer_ratio()
+        # Called for every lightpath of a GSNR run: kept to plain int operations.
+        numerator, denominator = value.as_integer_ratio()
         shift = denominator.bit_length() - 1
         if shift > self._shift:
             self._rescale(shift)
         scaled = numerator << (self._shift - shift)
         self._total += scaled * count
         self._squares += scaled * scaled * count
-        self._count_extremes(value, value, count)
+        self.count += count
+        if self.min is None or value < self.min:
+            self.min = value
+        if self.max is None or value > self.max:
+            self.max = value
 
     def merge(self, other: RunningSummary) -> None:
         """Add every value ``other`` has seen (one sample made of both)."""

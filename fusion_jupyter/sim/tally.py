@@ -234,7 +234,10 @@ class IterationTally:
                 self.xt_by_format[lightpath.fmt.name].setdefault(lightpath.band, []).append(snr)
             else:
                 _running(self.snr_by_format, (lightpath.fmt.name, lightpath.band)).add(snr)
-        if snrs:
+        if len(snrs) == 1:
+            # statistics.mean of one float is that float; it costs microseconds a request.
+            self.snr_requests.add(snrs[0])
+        elif snrs:
             self.snr_requests.add(statistics.mean(snrs))
         self.bit_rate_blocked += allocation.unserved
         self.bit_rate_blocked_corrected += allocation.unserved

@@ -268,6 +268,7 @@ class IterationTally:
     ) -> IterationResult:
         """Summaries in FUSION's shapes."""
         routed = num_requests - self.blocked
+        exact_weights, rounded_weights = self._counted_weights()
         return IterationResult(
             iteration=iteration,
             num_requests=num_requests,
@@ -281,8 +282,8 @@ class IterationTally:
                 ((o.route.length_km, n) for o, n in self.routed_by_option.items()), digits=2
             ),
             transponders_mean=self.transponders / float(routed) if routed else 0.0,
-            mods_used=self._mods_used(mod_names),
-            weights=self._weights(mod_names),
+            mods_used=self._mods_used(mod_names, exact_weights),
+            weights=self._weights(mod_names, rounded_weights),
             cores={core: self.by_core[core] for core in range(self.cores)},
             path_index=[self._routed_on_index(i) for i in range(self.k_paths)],
             block_bw={str(bw): self.blocked_by_bw[bw] for bw in self.bandwidths},
@@ -358,7 +359,11 @@ class IterationTally:
                 _running(rounded, (bw, name)).add(round(float(weight), 2), n)
         return exact, rounded
 
-    def _mods_used(self, mod_names: dict[int, list[str]]) -> dict[str, Any]:
+    def _mods_used(
+        self,
+        mod_names: dict[int, list[str]],
+        weights: dict[tuple[int, str, str], RunningSummary],
+    ) -> dict[str, Any]:
         """Lightpaths per bandwidth and format, then per format and band: count, length, hops."""
         out: dict[str, Any] = {str(bw): dict.fromkeys(names, 0) for bw, names in mod_names.items()}
         counts: defaultdict[tuple[str, str], int] = defaultdict(int)
@@ -368,7 +373,7 @@ class IterationTally:
             counts[name, band] += n
             _running(hops, (name, band)).add(float(option.route.hops), n)
         lengths: dict[tuple[str, str], RunningSummary] = {}
-        for (_, name, band), found in self._counted_weights()[0].items():
+        for (_, name, band), found in weights.items():
             _running(lengths, (name, band)).merge(found)
         for name in dict.fromkeys(n for names in mod_names.values() for n in names):
             per_format: dict[str, Any] = {band: counts[name, band] for band in self.bands}
@@ -416,9 +421,10 @@ class IterationTally:
             **{band: s.summary().rounded() for band, s in zip(self.bands, bands, strict=True)},
         }
 
-    def _weights(self, mod_names: dict[int, list[str]]) -> dict[str, Any]:
+    def _weights(
+        self, mod_names: dict[int, list[str]], rounded: dict[tuple[int, str], RunningSummary]
+    ) -> dict[str, Any]:
         """Path length (km) per lightpath bandwidth and format (FUSION's ``weights_dict``)."""
-        rounded = self._counted_weights()[1]
         empty = RunningSummary()
         return {
             str(bw): {name: rounded.get((bw, name), empty).summary().exact() for name in names}

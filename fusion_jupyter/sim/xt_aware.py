@@ -36,6 +36,11 @@ from fusion_jupyter.sim.xt import link_cost, path_xt, xt_db
 
 #: FUSION's span length, km (``DEFAULT_SPAN_LENGTH``), for ``xt_type = without_length``.
 SPAN_LENGTH_KM = 100.0
+#: Link costs memoised by the link's (taken, signal) bitsets. An entry dies as soon as
+#: the link changes, and its key holds two bitsets over every core's slots: a limit of
+#: 100,000 held 40 MiB more at 40,000 requests of xtar_slicing_pff, and this one is as
+#: fast (15.3 s and 15.1 s for that run).
+COSTS_LIMIT = 4096
 
 
 class XtAwareController(Controller):
@@ -121,7 +126,7 @@ class XtAwareController(Controller):
         if cost is None:
             free = self.spectrum.all_free & ~taken
             cost = link_cost(free, self.signal[link], self.spectrum.stride, self.spectrum.slots)
-            if len(self._costs) > 100_000:
+            if len(self._costs) > COSTS_LIMIT:
                 self._costs.clear()
             self._costs[key] = cost
         if self.xt_type == "with_length":

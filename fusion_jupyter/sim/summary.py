@@ -11,8 +11,11 @@ many requests an iteration has.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
+
+_Key = TypeVar("_Key", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -31,17 +34,11 @@ class Summary:
 
         ``digits`` rounds each value first, as FUSION rounds path lengths to 2 decimals.
         """
-        # Equal values merged first: many paths share a length or a hop count, and the
-        # exact sums cost per distinct value.
-        counts: dict[float, int] = {}
-        for value, weight in weighted:
-            if weight > 0:
-                key = value if digits is None else round(float(value), digits)
-                counts[key] = counts.get(key, 0) + weight
-        running = RunningSummary()
-        for value, weight in counts.items():
-            running.add(value, weight)
-        return running.summary()
+        pairs = (
+            (None, value if digits is None else round(float(value), digits), weight)
+            for value, weight in weighted
+        )
+        return summaries(pairs).get(None, RunningSummary()).summary()
 
     def rounded(self, with_std: bool = True) -> dict[str, float | None]:
         """FUSION's ``{mean, std, min, max}`` rounded to 2 decimals."""
@@ -137,6 +134,25 @@ class RunningSummary:
             self.min = low
         if self.max is None or high > self.max:
             self.max = high
+
+
+def summaries(weighted: Iterable[tuple[_Key, float, int]]) -> dict[_Key, RunningSummary]:
+    """Per key, the summary of its values, given as (key, value, how many times).
+
+    Equal values are merged first: many paths share a length or a hop count, and the
+    exact sums cost per distinct value.
+    """
+    counts: dict[tuple[_Key, float], int] = {}
+    for key, value, weight in weighted:
+        if weight > 0:
+            counts[key, value] = counts.get((key, value), 0) + weight
+    out: dict[_Key, RunningSummary] = {}
+    for (key, value), weight in counts.items():
+        found = out.get(key)
+        if found is None:
+            found = out[key] = RunningSummary()
+        found.add(value, weight)
+    return out
 
 
 def sqrt_of_fraction(numerator: int, denominator: int) -> float:

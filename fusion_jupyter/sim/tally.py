@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
-from fusion_jupyter.sim.summary import RunningSummary, Summary
+from fusion_jupyter.sim.summary import RunningSummary, Summary, summaries
 from fusion_jupyter.sim.topology import Topology
 
 if TYPE_CHECKING:
@@ -347,16 +347,18 @@ class IterationTally:
         self,
     ) -> tuple[dict[tuple[int, str, str], RunningSummary], dict[tuple[int, str], RunningSummary]]:
         """Path weights of every lightpath: exact, and rounded to 2 decimals (see fields)."""
-        exact = {key: RunningSummary.merged([found]) for key, found in self.path_weights.items()}
-        rounded = {
-            key: RunningSummary.merged([found]) for key, found in self.rounded_weights.items()
-        }
-        for (option, bw, name, band), n in self.lightpaths.items():
-            if option.route.weight is None:
-                # Recorded at each request otherwise (_unweighted).
-                weight = option.route.path_weight
-                _running(exact, (bw, name, band)).add(weight, n)
-                _running(rounded, (bw, name)).add(round(float(weight), 2), n)
+        # Weights of per-request routes were summarised as they came (_unweighted).
+        counted = [
+            (bw, name, band, option.route.path_weight, n)
+            for (option, bw, name, band), n in self.lightpaths.items()
+            if option.route.weight is None
+        ]
+        exact = summaries(((bw, name, band), w, n) for bw, name, band, w, n in counted)
+        rounded = summaries(((bw, name), round(float(w), 2), n) for bw, name, _, w, n in counted)
+        for key, found in self.path_weights.items():
+            _running(exact, key).merge(found)
+        for rounded_key, found in self.rounded_weights.items():
+            _running(rounded, rounded_key).merge(found)
         return exact, rounded
 
     def _mods_used(
@@ -367,11 +369,13 @@ class IterationTally:
         """Lightpaths per bandwidth and format, then per format and band: count, length, hops."""
         out: dict[str, Any] = {str(bw): dict.fromkeys(names, 0) for bw, names in mod_names.items()}
         counts: defaultdict[tuple[str, str], int] = defaultdict(int)
-        hops: dict[tuple[str, str], RunningSummary] = {}
-        for (option, bw, name, band), n in self.lightpaths.items():
+        for (_, bw, name, band), n in self.lightpaths.items():
             out[str(bw)][name] += n
             counts[name, band] += n
-            _running(hops, (name, band)).add(float(option.route.hops), n)
+        hops = summaries(
+            ((name, band), float(option.route.hops), n)
+            for (option, _, name, band), n in self.lightpaths.items()
+        )
         lengths: dict[tuple[str, str], RunningSummary] = {}
         for (_, name, band), found in weights.items():
             _running(lengths, (name, band)).merge(found)

@@ -12,9 +12,8 @@ k-shortest-path ties, so both are kept exactly:
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import dataclass, field, replace
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,8 +75,17 @@ class Topology:
     link_index: dict[tuple[str, str], int]
     #: Nodes requests are drawn from, by index; FUSION's core nodes when it uses them.
     endpoints: tuple[str, ...] = ()
-    #: sha256 of the file text, to tell whether a shipped path table belongs to it.
-    digest: str = ""
+    #: The file's text, to tell whether a shipped path table belongs to it.
+    text: str = field(default="", repr=False)
+
+    @cached_property
+    def digest(self) -> str:
+        """sha256 of the file's text, as a shipped path table's header records it."""
+        # Imported here: hashlib loads OpenSSL (4 ms of every start), and only writing
+        # the tables and their tests need the digest.
+        import hashlib
+
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
     @cached_property
     def graph(self) -> nx.Graph:
@@ -132,8 +140,7 @@ def parse_topology(text: str, name: str = "custom") -> Topology:
     for link in links:
         link_index[(link.u, link.v)] = link.index
         link_index[(link.v, link.u)] = link.index
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Topology(name, tuple(nodes), links, tuple(edges), link_index, digest=digest)
+    return Topology(name, tuple(nodes), links, tuple(edges), link_index, text=text)
 
 
 def _parse_rows(text: str) -> list[tuple[int, str, str, float]]:
@@ -159,6 +166,12 @@ def _parse_rows(text: str) -> list[tuple[int, str, str, float]]:
 def fusion_data_root() -> Traversable:
     """The shipped copy of FUSION's data files, laid out as under FUSION's root."""
     return DATA_DIR / "fusion"
+
+
+@cache
+def shipped_text(network: str) -> str:
+    """The text of the shipped copy of one of FUSION's named networks."""
+    return _read(_raw_file(SHIPPED_NETWORKS[network], None))
 
 
 def _raw_file(name: str, fusion_root: str | Path | None) -> Traversable:

@@ -32,6 +32,7 @@ from fusion_jupyter.sim.topology import (
     fusion_data_root,
     load_topology,
     parse_topology,
+    shipped_text,
 )
 from fusion_jupyter.sim.traffic import (
     QuotaError,
@@ -547,6 +548,25 @@ def test_a_shipped_path_table_file_is_what_path_table_text_writes(network):
     """The whole file, header and every pair, for the networks networkx does quickly."""
     shipped = resources.files("fusion_jupyter.sim") / "data" / "paths" / f"{network}.tsv"
     assert path_table_text(load_topology(network)) == shipped.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("network", sorted(SHIPPED_NETWORKS))
+def test_every_shipped_path_table_records_its_shipped_topologys_digest(network):
+    """The run-time check compares the topology's text with the shipped file's; this holds
+    the tables to those files."""
+    import hashlib
+
+    table = resources.files("fusion_jupyter.sim") / "data" / "paths" / f"{network}.tsv"
+    if not table.is_file():
+        pytest.fail(f"no shipped path table for {network}")
+    header = dict(
+        line[2:].split(" ", 1)
+        for line in table.read_text(encoding="utf-8").splitlines()
+        if line.startswith("# ")
+    )
+    text = shipped_text(network)
+    assert header["sha256"] == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    assert header["sha256"] == load_topology(network).digest
 
 
 def test_a_changed_topology_does_not_use_the_shipped_table(tmp_path):

@@ -356,17 +356,13 @@ class Gsnr(PhysicalLayer):
         ``arcsinh`` of an array runs the routine its scalar calls run, lane by lane (a
         test compares the two), and one call costs about what one scalar call did.
         """
-        bw_per_slot = self.bw_per_slot
-        start_c = self.fiber.frequency_start_c
         bandwidth, center_freq = candidate.bandwidth, candidate.center_freq
         reach = np.pi**2 * abs(self.fiber.dispersion) * self._l_eff_a * bandwidth
         span_ratio = float(self._l_eff / self._length_m)
         geometry = []
         arguments = []
         for channel in channels:
-            channel_bw = channel.slots * bw_per_slot
-            channel_freq = start_c + ((channel.start * bw_per_slot) + (channel_bw / 2)) * GIGA
-            channel_bw *= GIGA
+            channel_freq, channel_bw = self._channel_freq(channel.start, channel.slots)
             freq_diff = channel_freq - center_freq
             geometry.append((channel_bw, freq_diff))
             arguments.append(reach * (freq_diff + channel_bw * 0.5))

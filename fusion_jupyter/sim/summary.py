@@ -74,7 +74,6 @@ class RunningSummary:
         """Add ``value`` ``count`` times (nothing when ``count`` is not positive)."""
         if count <= 0:
             return
-        # Called for every lightpath of a GSNR run: kept to plain int operations.
         numerator, denominator = value.as_integer_ratio()
         shift = denominator.bit_length() - 1
         if shift > self._shift:
@@ -82,11 +81,7 @@ class RunningSummary:
         scaled = numerator << (self._shift - shift)
         self._total += scaled * count
         self._squares += scaled * scaled * count
-        self.count += count
-        if self.min is None or value < self.min:
-            self.min = value
-        if self.max is None or value > self.max:
-            self.max = value
+        self._count_extremes(value, value, count)
 
     def merge(self, other: RunningSummary) -> None:
         """Add every value ``other`` has seen (one sample made of both)."""
@@ -148,11 +143,16 @@ def summaries(weighted: Iterable[tuple[_Key, float, int]]) -> dict[_Key, Running
             counts[key, value] = counts.get((key, value), 0) + weight
     out: dict[_Key, RunningSummary] = {}
     for (key, value), weight in counts.items():
-        found = out.get(key)
-        if found is None:
-            found = out[key] = RunningSummary()
-        found.add(value, weight)
+        running(out, key).add(value, weight)
     return out
+
+
+def running(summaries: dict[_Key, RunningSummary], key: _Key) -> RunningSummary:
+    """The summary under ``key``, a new empty one if there is none yet."""
+    found = summaries.get(key)
+    if found is None:
+        found = summaries[key] = RunningSummary()
+    return found
 
 
 def sqrt_of_fraction(numerator: int, denominator: int) -> float:

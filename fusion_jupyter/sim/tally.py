@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
-from fusion_jupyter.sim.summary import RunningSummary, Summary, summaries
+from fusion_jupyter.sim.summary import RunningSummary, Summary, running, summaries
 from fusion_jupyter.sim.topology import Topology
 
 if TYPE_CHECKING:
@@ -25,15 +25,6 @@ if TYPE_CHECKING:
 
 #: FUSION's block reasons; with snr_type None every block ends up as "distance".
 BLOCK_REASONS = ("distance", "congestion", "xt_threshold")
-
-_Key = TypeVar("_Key", bound=Hashable)
-
-
-def _running(summaries: dict[_Key, RunningSummary], key: _Key) -> RunningSummary:
-    found = summaries.get(key)
-    if found is None:
-        found = summaries[key] = RunningSummary()
-    return found
 
 
 def _realization_summary(
@@ -222,8 +213,12 @@ class IterationTally:
         rounded = round(float(weight), 2)
         for lightpath in lightpaths:
             bandwidth, name = lightpath.bandwidth, lightpath.fmt.name
-            _running(self.path_weights, (bandwidth, name, lightpath.band)).add(weight)
-            _running(self.rounded_weights, (bandwidth, name)).add(rounded)
+            running(self.path_weights, (bandwidth, name, lightpath.band)).add(weight)
+            running(self.rounded_weights, (bandwidth, name)).add(rounded)
+        return self._canonical(option)
+
+    def _canonical(self, option: PathOption) -> PathOption:
+        """The one option counted for every per-request option of a (rank, links)."""
         return self._options.setdefault((option.index, option.route.links), option)
 
     def _physical_request(self, bandwidth: int, allocation: Allocation) -> None:
@@ -233,7 +228,7 @@ class IterationTally:
             if self.xt:
                 self.xt_by_format[lightpath.fmt.name].setdefault(lightpath.band, []).append(snr)
             else:
-                _running(self.snr_by_format, (lightpath.fmt.name, lightpath.band)).add(snr)
+                running(self.snr_by_format, (lightpath.fmt.name, lightpath.band)).add(snr)
         if len(snrs) == 1:
             # statistics.mean of one float is that float; it costs microseconds a request.
             self.snr_requests.add(snrs[0])
@@ -243,7 +238,7 @@ class IterationTally:
         self.bit_rate_blocked_corrected += allocation.unserved
         if self.partial_distribution is not None:
             ratio = (bandwidth - allocation.unserved) / bandwidth
-            _running(self.realization, bandwidth).add(ratio)
+            running(self.realization, bandwidth).add(ratio)
             self.fully_served[bandwidth] += ratio == 1
 
     def served_by_grooming(self, bandwidth: int, unserved: int) -> None:
@@ -255,12 +250,12 @@ class IterationTally:
     def lightpath_released(self, record: Released) -> None:
         """A groomed lightpath was torn down with FUSION's utilization figure."""
         key = (record.capacity, record.band, record.core)
-        _running(self.utilization, key).add(record.utilization)
+        running(self.utilization, key).add(record.utilization)
 
     def released(self, option: PathOption, carried: float) -> None:
         """A routed request left; ``carried`` is bandwidth x holding time (Gb/s x s)."""
         if option.route.weight is not None:
-            option = self._options.setdefault((option.index, option.route.links), option)
+            option = self._canonical(option)
         self.throughput_by_option[option] += carried
 
     def result(
@@ -325,7 +320,7 @@ class IterationTally:
         if not self.measured_utilization:
             samples = {}
             for key, n in self.by_bw_core.items():
-                _running(samples, key).add(100.0, n)
+                running(samples, key).add(100.0, n)
         empty = RunningSummary()
         out: dict[str, Any] = {
             str(bw): {
@@ -356,9 +351,9 @@ class IterationTally:
         exact = summaries(((bw, name, band), w, n) for bw, name, band, w, n in counted)
         rounded = summaries(((bw, name), round(float(w), 2), n) for bw, name, _, w, n in counted)
         for key, found in self.path_weights.items():
-            _running(exact, key).merge(found)
+            running(exact, key).merge(found)
         for rounded_key, found in self.rounded_weights.items():
-            _running(rounded, rounded_key).merge(found)
+            running(rounded, rounded_key).merge(found)
         return exact, rounded
 
     def _mods_used(
@@ -378,7 +373,7 @@ class IterationTally:
         )
         lengths: dict[tuple[str, str], RunningSummary] = {}
         for (_, name, band), found in weights.items():
-            _running(lengths, (name, band)).merge(found)
+            running(lengths, (name, band)).merge(found)
         for name in dict.fromkeys(n for names in mod_names.values() for n in names):
             per_format: dict[str, Any] = {band: counts[name, band] for band in self.bands}
             per_format["length"] = self._per_band(lengths, name)

@@ -92,6 +92,10 @@ class Allocation(NamedTuple):
 class Controller:
     """Routes and assigns spectrum for requests on one :class:`Spectrum`."""
 
+    #: Whether a tier's slices are placed with one spectrum search (first fit only):
+    #: a subclass whose :meth:`_place` also checks each lightpath says False.
+    one_search_slices = True
+
     def __init__(
         self,
         spectrum: Spectrum,
@@ -180,6 +184,17 @@ class Controller:
 
     def _place_segments(self, option: PathOption, tier: SliceTier) -> tuple[Lightpath, ...] | None:
         """All segments of one tier, or none of them (placed ones are rolled back)."""
+        spectrum = self.spectrum
+        if spectrum.plain and self.one_search_slices:
+            width = tier.fmt.slots + self.guard_slots
+            positions = spectrum.place_run(option.route.links, width, tier.segments)
+            if positions is None:
+                return None
+            unit, stride = (1 << width) - 1, spectrum.stride
+            return tuple(
+                Lightpath(position // stride, unit << position, tier.bandwidth, tier.fmt)
+                for position in positions
+            )
         placed: list[Lightpath] = []
         for _ in range(tier.segments):
             lightpath = self._place(option, tier.bandwidth, tier.fmt)

@@ -93,7 +93,8 @@ class Spectrum:
             self.order = tuple(segment << (s * self.stride) for s in order)
         #: The bits FUSION's first, last and priority-first fit search.
         self.searched = self.all_free & sum(segment << (s * self.stride) for s in order)
-        self._plain = allocation in ("first_fit", "priority_first") and self.order is None
+        #: Whether the search is first fit in bit order (:meth:`place`'s fast path).
+        self.plain = allocation in ("first_fit", "priority_first") and self.order is None
         self.fit: Callable[[Sequence[int], int], int | None] = {
             "first_fit": self.first_fit,
             "last_fit": self.last_fit,
@@ -211,7 +212,7 @@ class Spectrum:
 
     def place(self, links: Sequence[int], width: int) -> tuple[int, int] | None:
         """Fit and occupy: (bit position, occupied block), or None if blocked."""
-        if self._plain:  # first fit in bit order, inlined: this is the hot path
+        if self.plain:  # first fit in bit order, inlined: this is the hot path
             starts = self.starts(links, width)
             if not starts:
                 return None
@@ -226,6 +227,30 @@ class Spectrum:
         for link in links:
             masks[link] |= block
         return position, block
+
+    def place_run(self, links: Sequence[int], width: int, count: int) -> list[int] | None:
+        """Place ``count`` blocks of ``width`` slots as ``count`` calls of :meth:`place`
+        would, or none of them: their bit positions, or None.
+
+        Only for first fit in bit order (:attr:`plain`). A block taken at the lowest
+        start ``p`` rules out exactly the starts below ``p + width`` (none is below
+        ``p``), so one search of the links gives every block: the slices of a request
+        cost one search, and a tier that does not fit leaves nothing to roll back.
+        """
+        starts = self.starts(links, width)
+        unit = (1 << width) - 1
+        positions = []
+        taken = 0
+        for _ in range(count):
+            if not starts:
+                return None
+            lowest = starts & -starts
+            position = lowest.bit_length() - 1
+            positions.append(position)
+            taken |= unit << position
+            starts &= -(lowest << width)
+        self.occupy(links, taken)
+        return positions
 
     def locate(self, position: int) -> tuple[int, int]:
         """(segment, start slot) of a bit position; the segment is the core with one band."""

@@ -46,6 +46,9 @@ COSTS_LIMIT = 4096
 class XtAwareController(Controller):
     """XT-aware routing and allocation (see the module docstring)."""
 
+    #: Each slice is checked for crosstalk where it is placed (:meth:`_place`).
+    one_search_slices = False
+
     def __init__(
         self,
         spectrum: Spectrum,

@@ -404,6 +404,38 @@ def test_the_bitset_searches_are_fusions_loops_on_random_grids(method, bands_fir
     assert checked == 1800 and 300 < found < 1500  # both outcomes, many times
 
 
+def test_a_run_of_slices_is_placed_as_one_first_fit_after_another_or_not_at_all():
+    """place_run's one search gives the blocks that successive first fits take, and a
+    run that does not fit leaves the grid as it was (what a rollback leaves)."""
+    rng = np.random.default_rng(5)
+    outcomes = {True: 0, False: 0}
+    for _ in range(200):
+        cores = int(rng.integers(1, 4))
+        band_slots = (int(rng.integers(6, 25)), int(rng.integers(3, 9)))[: int(rng.integers(1, 3))]
+        grid = Spectrum(3, cores, max(band_slots), band_slots)
+        for link in range(3):
+            for slot in range(grid.stride * cores * grid.bands):
+                if rng.random() < rng.uniform(0.05, 0.5):
+                    grid.masks[link] |= 1 << slot
+            grid.masks[link] &= grid.all_free
+        links = [[0], [1, 2], [2, 0, 1]][int(rng.integers(0, 3))]
+        width, count = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        before = list(grid.masks)
+        sequential = []
+        for _ in range(count):
+            placed = grid.place(links, width)
+            if placed is None:
+                break
+            sequential.append(placed[0])
+        expected_masks = list(grid.masks) if len(sequential) == count else before
+        grid.masks = list(before)
+        ran = grid.place_run(links, width, count)
+        assert ran == (sequential if len(sequential) == count else None)
+        assert grid.masks == expected_masks
+        outcomes[ran is not None] += 1
+    assert min(outcomes.values()) > 30  # both outcomes, many times
+
+
 def test_best_fit_searches_every_link_first_and_last_fit_the_first():
     # No run of 4 on link 0; one on link 1 (taken elsewhere on link 0: no fit at all).
     taken_0 = (3, 7, 11, 15, 19)

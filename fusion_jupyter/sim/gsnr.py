@@ -162,6 +162,9 @@ class Gsnr(PhysicalLayer):
             2 * fiber.attenuation
         )
         self._l_eff_a = 1 / (2 * fiber.attenuation)
+        self._span_ratio = float(self._l_eff / self._length_m)
+        #: Each channel's :meth:`_geometry_of`.
+        self._geometry: dict[Channel, tuple[float, float, float, float]] = {}
         self._ase_growth = math.exp(fiber.attenuation * self._length_m) - 1
         #: Candidates by (start, slots, band), each with its neighbours' phi memo.
         self._candidates: dict[tuple[int, int, str], _Candidate] = {}
@@ -208,6 +211,7 @@ class Gsnr(PhysicalLayer):
             candidate.phis.candidate = None
         self._links.clear()
         self._candidates.clear()
+        self._geometry.clear()
         self._entries = 0
 
     def placed_path_inverse(
@@ -354,34 +358,44 @@ class Gsnr(PhysicalLayer):
         FUSION's scalar arithmetic in Python floats (the same IEEE operations as its
         numpy scalars), with every arcsinh of the batch in one numpy call: its
         ``arcsinh`` of an array runs the routine its scalar calls run, lane by lane (a
-        test compares the two), and one call costs about what one scalar call did.
+        test compares the two), and one call costs about what one scalar call did. What
+        depends on the channel alone is looked up (:meth:`_geometry_of`).
         """
-        bandwidth, center_freq = candidate.bandwidth, candidate.center_freq
-        reach = np.pi**2 * abs(self.fiber.dispersion) * self._l_eff_a * bandwidth
-        span_ratio = float(self._l_eff / self._length_m)
-        geometry = []
-        arguments = []
-        for channel in channels:
-            channel_freq, channel_bw = self._channel_freq(channel.start, channel.slots)
+        center_freq, own_phi = candidate.center_freq, candidate.own_phi
+        reach = np.pi**2 * abs(self.fiber.dispersion) * self._l_eff_a * candidate.bandwidth
+        span_ratio = self._span_ratio
+        geometry = self._geometry
+        rows = [geometry.get(channel) or self._geometry_of(channel) for channel in channels]
+        uppers = []
+        lowers = []
+        for channel_freq, _, half_bw, _ in rows:
             freq_diff = channel_freq - center_freq
-            geometry.append((channel_bw, freq_diff))
-            arguments.append(reach * (freq_diff + channel_bw * 0.5))
-            arguments.append(reach * (freq_diff - channel_bw * 0.5))
-        asinh = np.arcsinh(arguments).tolist()
+            uppers.append(reach * (freq_diff + half_bw))
+            lowers.append(reach * (freq_diff - half_bw))
+        asinh = np.arcsinh(uppers + lowers).tolist()
+        count = len(rows)
         phis = []
-        for i, (channel, (channel_bw, freq_diff)) in enumerate(
-            zip(channels, geometry, strict=True)
+        for (channel_freq, channel_bw, _, phi), upper, lower in zip(
+            rows, asinh[:count], asinh[count:], strict=True
         ):
+            freq_diff = channel_freq - center_freq
             if freq_diff == 0:
                 # The candidate's own channel (FUSION's branch for an equal frequency).
-                phis.append(candidate.own_phi)
+                phis.append(own_phi)
                 continue
-            term3 = self.phi[channel.fmt] * (channel_bw / abs(freq_diff)) * (5 / 3) * span_ratio
-            phi = asinh[2 * i] - asinh[2 * i + 1] - term3
-            if not phi >= 0:
+            value = upper - lower - phi * (channel_bw / abs(freq_diff)) * (5 / 3) * span_ratio
+            if not value >= 0:
                 self.signed_phis = True
-            phis.append(phi)
+            phis.append(value)
         return phis
+
+    def _geometry_of(self, channel: Channel) -> tuple[float, float, float, float]:
+        """A channel's centre frequency, bandwidth and half of it (Hz), and its format's
+        phi: the same for every candidate, so kept until the memos are emptied."""
+        channel_freq, channel_bw = self._channel_freq(channel.start, channel.slots)
+        row = (channel_freq, channel_bw, channel_bw * 0.5, self.phi[channel.fmt])
+        self._geometry[channel] = row
+        return row
 
 
 class _Xpm(NamedTuple):

@@ -48,6 +48,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -302,41 +303,43 @@ def per_request(fusion: Fusion | None, templates: Path, root: Path) -> None:
         print(line, flush=True)
 
 
+def _seconds_per_request(counts: tuple[int, int], runs: int, run: Callable[[int], float]) -> float:
+    """The fastest of ``runs`` timings of ``run(n)`` for each count, and their difference
+    over the extra requests."""
+    fastest = [min(run(n) for _ in range(runs)) for n in counts]
+    return (fastest[1] - fastest[0]) / (counts[1] - counts[0])
+
+
 def _our_seconds_per_request(
     config: Path, overrides: dict[str, str], root: Path | None, counts: tuple[int, int]
 ) -> float:
     from fusion_jupyter.sim.load import load_params
     from fusion_jupyter.sim.simulation import build_context, simulate
 
-    seconds = {}
-    for n in counts:
+    def run(n: int) -> float:
         params = load_params(
             config, {**overrides, "num_requests": str(n)}, fusion_root=root, runner="run_sim"
         )
-        runs = []
-        for _ in range(OUR_RUNS):
-            ctx = build_context(params)
-            started = time.perf_counter()
-            simulate(params, ctx=ctx)
-            runs.append(time.perf_counter() - started)
-        seconds[n] = min(runs)
-    return (seconds[counts[1]] - seconds[counts[0]]) / (counts[1] - counts[0])
+        ctx = build_context(params)
+        started = time.perf_counter()
+        simulate(params, ctx=ctx)
+        return time.perf_counter() - started
+
+    return _seconds_per_request(counts, OUR_RUNS, run)
 
 
 def _fusion_seconds_per_request(
     fusion: Fusion, config: Path, overrides: dict[str, str], counts: tuple[int, int]
 ) -> float:
-    walls = {}
-    for n in counts:
+    command = [str(fusion.script), "run_sim", "--config_path", str(config), "--run_id", "b"]
+
+    def run(n: int) -> float:
         flags = [f"--{k}={v}" for k, v in {**overrides, "num_requests": str(n)}.items()]
-        command = [str(fusion.script), "run_sim", "--config_path", str(config), "--run_id", "b"]
-        runs = []
-        for _ in range(FUSION_RUNS):
-            done = _timed([*command, *flags], fusion.root, env=fusion.env)
-            assert done.code == 0, f"FUSION exited {done.code}: {done.err[-300:]}"
-            runs.append(done.wall)
-        walls[n] = min(runs)
-    return (walls[counts[1]] - walls[counts[0]]) / (counts[1] - counts[0])
+        done = _timed([*command, *flags], fusion.root, env=fusion.env)
+        assert done.code == 0, f"FUSION exited {done.code}: {done.err[-300:]}"
+        return done.wall
+
+    return _seconds_per_request(counts, FUSION_RUNS, run)
 
 
 def memory(templates: Path, root: Path) -> None:

@@ -446,12 +446,14 @@ class MultiBandGsnr(PhysicalLayer):
     """FUSION's C+L GSNR (``check_gsnr_mb``: ``_compute_nli_mb``, ``_compute_ase_mb``).
 
     Unlike the C-band model, every term depends on the link's total launch power
-    (one ``input_power`` per lightpath on the core, in both bands, plus one), so a
-    neighbour's terms are memoised per (candidate, lightpaths on the link, spans) and
-    neighbour, and what does not depend on the power (the arctangents, arcsinhs and
-    logarithm among it) per candidate and neighbour; each is first computed with
-    FUSION's scalar arithmetic. The memos are nested, candidate and link first, so the
-    loop over a link's lightpaths hashes only the neighbour.
+    (one ``input_power`` per lightpath on the core, in both bands, plus one). What does
+    not depend on it (the arctangents, arcsinhs and logarithm among it) is memoised per
+    candidate and neighbour, and assembled into the neighbour's XPM term for the power
+    on every evaluation: a memo of the terms per (candidate, power, spans) and
+    neighbour missed 92 % of its lookups (1.67 of 1.81 million, 3,000 requests of
+    spain_mb_CL_flexi) and cost more than it saved. Each figure is first computed with
+    FUSION's scalar arithmetic, in its order. The memos are nested, candidate and link
+    first, so the loop over a link's lightpaths hashes only the neighbour.
     """
 
     def _derive(self) -> None:
@@ -472,10 +474,8 @@ class MultiBandGsnr(PhysicalLayer):
         self._cuts: dict[tuple[str, int, int], _CutMb] = {}
         #: Per band: {channel: _Neighbour}.
         self._neighbours: dict[str, dict[Channel, _Neighbour]] = {}
-        #: (candidate, link power, spans) -> (SPM term, per band {channel: XPM term}).
-        self._nli_terms: dict[
-            tuple[str, int, int, float, int], tuple[float, list[dict[Channel, float]]]
-        ] = {}
+        #: (candidate, link power, spans) -> the candidate's SPM term.
+        self._spms: dict[tuple[str, int, int, float, int], float] = {}
         #: Link power -> per band {channel: Raman profile term}.
         self._profiles: dict[float, list[dict[Channel, float]]] = {}
         #: (candidate, link power) -> its own profile term and FUSION's ASE numerator.
@@ -494,7 +494,7 @@ class MultiBandGsnr(PhysicalLayer):
         computed again).
         """
         if self._entries > CACHE_LIMIT or len(self._links) > CACHE_LIMIT:
-            for memo in (self._links, self._nli_terms, self._profiles, self._own):
+            for memo in (self._links, self._spms, self._profiles, self._own):
                 memo.clear()
             self._entries = 0
         if self._factors > CACHE_LIMIT:
@@ -581,8 +581,8 @@ class MultiBandGsnr(PhysicalLayer):
 
         One pass over the link's lightpaths adds each one's XPM term (FUSION's
         ``_compute_nli_mb``) and its Raman profile term (``_compute_ase_mb``), each sum
-        in FUSION's order. This is the hot loop of a C+L run: a memo miss assembles the
-        XPM term inline from its :data:`_Xpm` factors, in FUSION's operation order.
+        in FUSION's order. This is the hot loop of a C+L run: each XPM term is assembled
+        inline from its :data:`_Xpm` factors, in FUSION's operation order.
         ``placed``: the candidate is among the lightpaths (:meth:`placed_path_db`), and
         adds no XPM term of its own.
         """
@@ -592,9 +592,9 @@ class MultiBandGsnr(PhysicalLayer):
             p_total += len(on_band)
         p_total *= self.input_power
         key = (*candidate, p_total, spans)
-        nli = self._nli_terms.get(key)
-        if nli is None:
-            nli = self._nli_terms[key] = (self._spm(cut, p_total, spans), [{} for _ in on_link])
+        spm_term = self._spms.get(key)
+        if spm_term is None:
+            spm_term = self._spms[key] = self._spm(cut, p_total, spans)
             self._entries += 1
         profiles = self._profiles.get(p_total)
         if profiles is None:
@@ -610,13 +610,11 @@ class MultiBandGsnr(PhysicalLayer):
         spans_f = float(spans)
         n_tilde = 0.0 if spans == 1 else spans_f
         spm = 0.0
-        spm += nli[0]
+        spm += spm_term
         xpm = 0.0
         p_profile = 0.0
         p_profile += own[0]
-        misses = 0
         for band_index, (channel_band, on_band) in enumerate(on_link):
-            xpm_terms = nli[1][band_index]
             band_profiles = profiles[band_index]
             # The candidate's XPM factors of this band's neighbours (no call a miss:
             # a C+L recheck run misses here a million times).
@@ -632,25 +630,21 @@ class MultiBandGsnr(PhysicalLayer):
                 itself = on_band[bisect_left(on_band, candidate[1], key=_start)]
             for channel in on_band:
                 if channel is not itself:
-                    term = xpm_terms.get(channel)
-                    if term is None:
-                        factors = band_factors.get(channel)
-                        if factors is None:
-                            neighbour = neighbours.get(channel)
-                            if neighbour is None:
-                                neighbour = self._neighbour(channel_band, channel, neighbours)
-                            factors = band_factors[channel] = self._xpm_factors(cut, neighbour)
-                            self._factors += 1
-                        (fk_fc, coeff, denom, atan_a, atan_b, t2_denom, t2_log, num_phi,
-                         t2_phi) = factors  # fmt: skip
-                        tk = (ak - pc * fk_fc) ** 2
-                        term1_a = ((tk - alpha_squared) / alpha) * atan_a
-                        term1_b = ((ak_squared - tk) / ak) * atan_b
-                        term1 = ((spans_f + num_phi) / denom) * (term1_a + term1_b)
-                        term2 = (5 / 3) * ((t2_phi * n_tilde * tk) / t2_denom) * t2_log
-                        term = xpm_terms[channel] = coeff * (term1 + term2)
-                        misses += 1
-                    xpm += term
+                    factors = band_factors.get(channel)
+                    if factors is None:
+                        neighbour = neighbours.get(channel)
+                        if neighbour is None:
+                            neighbour = self._neighbour(channel_band, channel, neighbours)
+                        factors = band_factors[channel] = self._xpm_factors(cut, neighbour)
+                        self._factors += 1
+                    (fk_fc, coeff, denom, atan_a, atan_b, t2_denom, t2_log, num_phi,
+                     t2_phi) = factors  # fmt: skip
+                    tk = (ak - pc * fk_fc) ** 2
+                    term1_a = ((tk - alpha_squared) / alpha) * atan_a
+                    term1_b = ((ak_squared - tk) / ak) * atan_b
+                    term1 = ((spans_f + num_phi) / denom) * (term1_a + term1_b)
+                    term2 = (5 / 3) * ((t2_phi * n_tilde * tk) / t2_denom) * t2_log
+                    xpm += coeff * (term1 + term2)
                 profile = band_profiles.get(channel)
                 if profile is None:
                     neighbour = neighbours.get(channel)
@@ -660,7 +654,6 @@ class MultiBandGsnr(PhysicalLayer):
                     band_profiles[channel] = profile
                     self._entries += 1
                 p_profile += profile
-        self._entries += misses
         p_profile = own[1] / p_profile
         p_ase_span = cut.ase_factor * ((self.input_power / p_profile) - 1)
         p_ase_link = p_ase_span * spans

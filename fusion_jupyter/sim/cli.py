@@ -6,7 +6,10 @@
         [--output_dir DIR] [--progress_file FILE] [--<key> VALUE ...]
 
 Every config key FUSION's schema knows has a ``--<key>`` flag that overrides the INI
-value (given as the INI would spell it: ``--is_training True``). Exit codes: 0 when
+value (given as the INI would spell it: ``--k_paths 4``), as FUSION applies it: only
+to a key the INI has (a flag for any other is refused, where FUSION would drop it). A
+boolean is a bare flag, as in FUSION (``--dynamic_lps``), or takes a value
+(``--dynamic_lps False``, which FUSION's command line cannot say). Exit codes: 0 when
 the run completed; 2 when the config is refused (one ``section.key: reason`` line per
 problem on stderr, nothing simulated); 1 when the run crashed (an ``error`` progress
 event with the message and traceback, and the traceback on stderr).
@@ -22,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fusion_jupyter.engine.errors import Problem, ValidationFailed
+from fusion_jupyter.sim.fusion_ini import boolean_keys
 from fusion_jupyter.sim.load import load_params, overridable_keys
 from fusion_jupyter.sim.logs import ROOT, FusionLog, configure_logging
 from fusion_jupyter.sim.modulation import ModulationError
@@ -68,10 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
         "arrival rate x cores_per_link)",
     )
     overrides = run.add_argument_group("config overrides", "set a config key, as the INI spells it")
+    booleans = boolean_keys()
     for key in overridable_keys():
         if key in _OWN_FLAGS:  # file_settings.run_id: FUSION's --run_id sets it too
             continue
-        overrides.add_argument(f"--{key}", metavar="VALUE", default=None)
+        if key in booleans:  # FUSION's store_true flag, or a value
+            overrides.add_argument(f"--{key}", metavar="VALUE", nargs="?", const="True")
+        else:
+            overrides.add_argument(f"--{key}", metavar="VALUE", default=None)
     return parser
 
 

@@ -236,6 +236,17 @@ def where(key: str) -> str:
     return "general_settings"
 
 
+def boolean_keys() -> set[str]:
+    """The keys FUSION reads as booleans: its command line spells each as a bare flag."""
+    return {
+        key
+        for table in (REQUIRED, OPTIONAL)
+        for entries in table.values()
+        for key, converter in entries.items()
+        if converter in (str_to_bool, bool)
+    }
+
+
 def known_keys() -> list[str]:
     """Every key the loader tables name, once (each gets a command-line override flag)."""
     keys: dict[str, None] = {}

@@ -53,6 +53,33 @@ def apply_overrides(config: RawConfig, overrides: Mapping[str, str]) -> RawConfi
     return out
 
 
+def unread_overrides(config: RawConfig, overrides: Mapping[str, str]) -> list[Problem]:
+    """Command-line values FUSION's loader would drop: their key is not in the INI.
+
+    FUSION applies a ``--key`` value only to a key the INI has, in a section it reads
+    the key from (``_process_required_options``, ``_process_optional_options``). Any
+    other value is dropped without a word, and FUSION runs another config than the one
+    asked for (``--l_band`` on a C-band config runs the C band alone). So this
+    simulator refuses such a value, saying where the key belongs, rather than run what
+    FUSION would not.
+    """
+    problems = []
+    for key, value in overrides.items():
+        sections = sections_of(key)
+        if not any(key in config.get(section, {}) for section in sections):
+            problems.append(
+                Problem(
+                    sections[0],
+                    key,
+                    f"--{key} {value} is given but the config has no {key} in "
+                    f"[{sections[0]}]: FUSION applies a command-line value only to a key "
+                    f"its INI has, and would run without this one; add {key} = {value} "
+                    f"to [{sections[0]}] instead",
+                )
+            )
+    return problems
+
+
 def read_config(path: Path, overrides: Mapping[str, str] | None = None) -> RawConfig:
     """The INI file with overrides applied; ValidationFailed if it cannot be read."""
     try:
@@ -144,5 +171,22 @@ def load_params(
     fusion_root: str | Path | None = None,
     runner: str = "run_sim",
 ) -> SimParams:
-    """Read, override, check and convert a config file in one step."""
-    return params_from_config(read_config(path, overrides), fusion_root=fusion_root, runner=runner)
+    """Read, override, check and convert a config file in one step.
+
+    ``overrides`` are command-line values, applied as FUSION's command line applies
+    them: one for a key the file does not have is refused (:func:`unread_overrides`),
+    with every other problem of the config.
+    """
+    config = read_config(path)
+    problems = unread_overrides(config, overrides or {})
+    unread = {problem.key for problem in problems}
+    read = {key: value for key, value in (overrides or {}).items() if key not in unread}
+    try:
+        params = params_from_config(
+            apply_overrides(config, read), fusion_root=fusion_root, runner=runner
+        )
+    except ValidationFailed as exc:
+        raise ValidationFailed([*problems, *exc.problems]) from None
+    if problems:
+        raise ValidationFailed(problems)
+    return params

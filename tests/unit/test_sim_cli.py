@@ -229,6 +229,33 @@ def test_bad_config_exits_2_with_one_line_per_problem(tmp_path, monkeypatch, cap
     assert not (tmp_path / "progress.jsonl").exists() and not (tmp_path / "output").exists()
 
 
+def test_a_flag_for_a_key_the_config_lacks_is_refused_with_the_other_problems(
+    tmp_path, monkeypatch, capsys
+):
+    """FUSION drops such a value without a word (minimal.ini has no l_band: it would run
+    the C band alone); the flag is refused, saying where the key belongs."""
+    monkeypatch.chdir(tmp_path)
+    code = _run(MINIMAL, "--l_band", "8", "--num_requests", "101")
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert len(err) == 2
+    assert err[0].endswith(
+        "config error: spectrum_settings.l_band: --l_band 8 is given but the config has no "
+        "l_band in [spectrum_settings]: FUSION applies a command-line value only to a key its "
+        "INI has, and would run without this one; add l_band = 8 to [spectrum_settings] instead"
+    )
+    assert "general_settings.num_requests: num_requests = 101 does not split exactly" in err[1]
+    assert not (tmp_path / "progress.jsonl").exists() and not (tmp_path / "output").exists()
+
+
+def test_a_boolean_is_a_bare_flag_as_in_fusion_or_takes_a_value(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert _run(MINIMAL, "--dynamic_lps", "--max_iters", "1") == 2
+    assert "dynamic_lps = True is modelled only with snr_type = gsnr" in capsys.readouterr().err
+    assert _run(MINIMAL, "--dynamic_lps", "False", "--max_iters", "1") == 0
+    assert _run(MINIMAL, "--max_iters", "1", "--dynamic_lps") == 2
+
+
 def test_missing_config_file_exits_2(tmp_path, capsys):
     code = _run(tmp_path / "nope.ini")
     assert code == 2

@@ -147,11 +147,11 @@ def test_the_comparison_reports_every_kind_of_difference(fusion_root):
 REAL_FUSION = pytest.mark.xdist_group("real-fusion")
 
 
-def _real_fusion_and_ours(case_name: str, flags: list[str], tmp_path: Path) -> tuple[Any, Any]:
-    """One fixture config with ``flags`` through the real ``fusion-sim run_sim`` and ours.
+def _real_fusion(case_name: str, flags: list[str]) -> tuple[Any, Path, list[str]]:
+    """One fixture config with ``flags`` through the real ``fusion-sim run_sim``.
 
-    Returns FUSION's and the built-in simulator's ``*_erlang.json`` documents of the one
-    Erlang point the flags set.
+    Returns FUSION's ``*_erlang.json`` document of the one Erlang point the flags set,
+    the root of the writable copy FUSION ran in, and the config's flags.
     """
     installed = subprocess.run(
         ["bash", str(REPO_ROOT / "scripts" / "install-fusion.sh")],
@@ -174,9 +174,17 @@ def _real_fusion_and_ours(case_name: str, flags: list[str], tmp_path: Path) -> t
     )
     saved = [line for line in ran.stderr.splitlines() if "Saving to: " in line]
     (fusion_file,) = (Path(saved[-1].split("Saving to: ", 1)[1])).glob("*_erlang.json")
-    ours = _ours(root, config + flags, tmp_path / "ours")
-    assert (tmp_path / "ours" / fusion_file.name).is_file()
-    return json.loads(fusion_file.read_text()), ours
+    return json.loads(fusion_file.read_text()), root, config
+
+
+def _real_fusion_and_ours(case_name: str, flags: list[str], tmp_path: Path) -> tuple[Any, Any]:
+    """One fixture config with ``flags`` through the real ``fusion-sim run_sim`` and ours.
+
+    Returns FUSION's and the built-in simulator's ``*_erlang.json`` documents of the one
+    Erlang point the flags set.
+    """
+    expected, root, config = _real_fusion(case_name, flags)
+    return expected, _ours(root, config + flags, tmp_path / "ours")
 
 
 def _ours(root: Path, args: list[str], out: Path) -> Any:
@@ -186,6 +194,26 @@ def _ours(root: Path, args: list[str], out: Path) -> Any:
     assert cli.main(argv) == 0
     (document,) = out.glob("*_erlang.json")
     return json.loads(document.read_text())
+
+
+@REAL_FUSION
+def test_a_flag_fusion_drops_is_refused_and_the_run_without_it_is_fusions(
+    fusion_root, tmp_path, capsys
+):
+    """FUSION applies ``--l_band`` only to a config that has ``l_band``: on a C-band
+    fixture it runs the C band alone. The built-in simulator refuses the flag, naming
+    it, and without it gives FUSION's document."""
+    base = ["--max_iters=1", "--erlang_start=300", "--erlang_stop=300", "--num_requests=40"]
+    expected, root, config = _real_fusion("usbackbone_C_flexi", [*base, "--l_band=6"])
+    refused = tmp_path / "refused"
+    argv = ["run_sim", *config, *base, "--l_band=6", "--fusion_root", str(root)]
+    argv += ["--output_dir", str(refused), "--progress_file", str(refused / "progress.jsonl")]
+    assert cli.main(argv) == 2
+    assert "spectrum_settings.l_band: --l_band 6 is given but the config has no l_band" in (
+        capsys.readouterr().err
+    )
+    assert not refused.exists()
+    assert compare_documents(expected, _ours(root, config + base, tmp_path / "ours")) == []
 
 
 @REAL_FUSION

@@ -356,6 +356,18 @@ def test_settings_fusion_cannot_run_are_refused_with_fusions_own_failure():
     assert check_supported(_template(MINIMAL, **priority, **seven)) == []
 
 
+@pytest.mark.parametrize("guard_slots", ["2", "3"])
+def test_two_or_more_guard_slots_are_refused_with_fusions_own_failure(guard_slots):
+    """FUSION marks one guard slot whatever the setting and soon raises; 0 and 1 run."""
+    (problem,) = check_supported(_template(MINIMAL, guard_slots=("general_settings", guard_slots)))
+    assert (problem.section, problem.key) == ("general_settings", "guard_slots")
+    assert f"guard_slots = {guard_slots} is not modelled" in problem.message
+    assert "Attempted to allocate a taken spectrum." in problem.message
+    assert "use 0 or 1" in problem.message
+    for runs in ("0", "1"):
+        assert check_supported(_template(MINIMAL, guard_slots=("general_settings", runs))) == []
+
+
 def test_congestion_aware_routing_is_modelled_on_the_reach_table_only():
     congestion = {"route_method": ("general_settings", "cong_aware")}
     assert check_supported(_template(MINIMAL, **congestion)) == []

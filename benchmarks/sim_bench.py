@@ -23,11 +23,12 @@ Prints:
    do. Both packages' sources are byte-compiled first, as an installed package is
    (``pip install`` compiles it; with PYTHONDONTWRITEBYTECODE set, as on the shared
    development machine, every start would otherwise compile them again).
-2. Seconds per request on two heavy configs (FUSION's minimal.ini at 2000 Erlang,
-   3,000 to 9,000 requests; the spain_C_flexi fixture, with the GSNR, at 1500 Erlang,
-   1,000 to 3,000), one iteration: the difference of two fresh runs for both (FUSION's
-   ``fusion-sim run_sim``, so its start-up cancels out; the built-in simulator
-   in-process, from a fresh context each run).
+2. Seconds per request on three heavy configs (FUSION's minimal.ini at 2000 Erlang,
+   3,000 to 9,000 requests; the spain_C_flexi and spain_mb_CL_flexi fixtures, with the
+   C-band and the C+L GSNR, at 1500 Erlang, 1,000 to 3,000), one iteration: the
+   difference of two fresh runs for both (FUSION's ``fusion-sim run_sim``, so its
+   start-up cancels out; the built-in simulator in-process, from a fresh context each
+   run).
 3. Peak memory (ru_maxrss) of the built-in simulator's command line against
    num_requests, on four configs: no physical layer, the GSNR, grooming, and
    congestion-aware routing (a path weight per request).
@@ -265,7 +266,7 @@ def _ratio(theirs: float | None, ours: float | None, identical: bool) -> str:
 
 
 def per_request(fusion: Fusion | None, templates: Path, root: Path) -> None:
-    """Seconds per request on two heavy configs, both simulators measured the same way.
+    """Seconds per request on three heavy configs, both simulators measured the same way.
 
     Each runs a smaller and a larger number of requests of one Erlang point and one
     iteration, every run from scratch: FUSION in a fresh ``fusion-sim run_sim``
@@ -276,18 +277,29 @@ def per_request(fusion: Fusion | None, templates: Path, root: Path) -> None:
     plans each (source, destination, bandwidth) once, on first use; on minimal.ini
     that goes on until about 3,000 requests (805 of the 909 seen in 9,000), so that
     config is measured from 3,000 to 9,000, where a request costs what it does in a
-    long run. The GSNR config costs a hundred times more a request and FUSION takes
-    half a minute a thousand requests there, so it is measured from 1,000 to 3,000.
+    long run. The GSNR configs cost a hundred times more a request (FUSION takes half a
+    minute a thousand requests in the C band, and over a minute in C+L), so they are
+    measured from 1,000 to 3,000; at 1500 Erlang the network is still filling up there
+    (a request costs more the more lightpaths share its links), on both sides alike.
     """
     print("\n## Per request (difference of two request counts, one iteration, fresh runs)")
+    at_1500 = {"erlang_start": "1500", "erlang_stop": "1500", "max_iters": "1"}
     spain = root.joinpath(*FIXTURES_DIR, "spain_C_flexi")
+    spain_cl = root.joinpath(*FIXTURES_DIR, "spain_mb_CL_flexi")
     configs = [
         ("minimal.ini at 2000 Erlang", templates / "minimal.ini", HEAVY, None, (3000, 9000)),
         (
             "spain_C_flexi (GSNR, C band, flexible grid) at 1500 Erlang",
             config_of(spain),
-            {"erlang_start": "1500", "erlang_stop": "1500", "max_iters": "1"},
+            at_1500,
             spain,
+            (1000, 3000),
+        ),
+        (
+            "spain_mb_CL_flexi (GSNR, C+L, flexible grid) at 1500 Erlang",
+            config_of(spain_cl),
+            at_1500,
+            spain_cl,
             (1000, 3000),
         ),
     ]

@@ -15,8 +15,9 @@ holds the state so far and, at the end, the final state. Keys FUSION does not ha
 
 ``lightpath_utilization`` and ``lp_bw_utilization_dict`` are FUSION's: without grooming
 every lightpath is 100 % used; with it, FUSION's time-weighted figure per lightpath.
-``link_usage`` is the last iteration's: per directed link, lightpaths set up over it
-(``usage_count``), Gb/s x s carried (``throughput``) and FUSION's ``link_num``.
+``link_usage`` is the last iteration's, FUSION's figures
+(:mod:`~fusion_jupyter.sim.link_usage`): per directed link, lightpaths set up over it
+(``usage_count``), Gb/s x s of the requests that left (``throughput``) and ``link_num``.
 
 ``results.csv`` has one row per finished Erlang point, see
 :data:`RESULT_COLUMNS`. The table always gives the statistics of the iterations run,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from fusion_jupyter.sim.controller import Allocation, Controller
+from fusion_jupyter.sim.link_usage import LinkUsage
 from fusion_jupyter.sim.modulation import ModTable, load_mod_table, resolve_mod_path
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
 from fusion_jupyter.sim.params import SimParams
@@ -175,6 +176,7 @@ def run_iteration(ctx: SimContext, erlang: float, iteration: int) -> IterationRe
         xt=params.xt_aware,
         measured_utilization=params.grooming or params.external,
         partial_distribution=params.request_distribution if params.can_partially_serve else None,
+        usage=LinkUsage(controller.spectrum.allocations),
     )
     if ctx.grooming:
         _process_groomed_events(ctx, cast("GroomingController", controller), events, tally)

@@ -80,6 +80,10 @@ class Spectrum:
             for band, width in enumerate(widths)
         )
         self.masks = [0] * num_links
+        #: (links, lightpaths) set up, in order, until the statistics take them: FUSION
+        #: counts every lightpath it allocates on a link, also one it then rolls back
+        #: (:class:`~fusion_jupyter.sim.link_usage.LinkUsage` drains it).
+        self.allocations: list[tuple[Sequence[int], int]] = []
         if allocation not in ALLOCATIONS:
             raise ValueError(f"allocation must be one of {ALLOCATIONS}, not {allocation!r}")
         #: FUSION's allocation method, and its search: ``fit(links, width)``.
@@ -105,6 +109,7 @@ class Spectrum:
     def clear(self) -> None:
         """Empty every link, as at the start of an iteration."""
         self.masks = [0] * len(self.masks)
+        self.allocations.clear()
 
     def first_fit(self, links: Sequence[int], width: int) -> int | None:
         """Bit position of the first ``width`` slots free on every link, or None.
@@ -226,6 +231,7 @@ class Spectrum:
         masks = self.masks
         for link in links:
             masks[link] |= block
+        self.allocations.append((links, 1))
         return position, block
 
     def place_run(self, links: Sequence[int], width: int, count: int) -> list[int] | None:
@@ -235,21 +241,27 @@ class Spectrum:
         Only for first fit in bit order (:attr:`plain`). A block taken at the lowest
         start ``p`` rules out exactly the starts below ``p + width`` (none is below
         ``p``), so one search of the links gives every block: the slices of a request
-        cost one search, and a tier that does not fit leaves nothing to roll back.
+        cost one search, and a tier that does not fit leaves nothing to roll back (the
+        blocks FUSION would have set up and rolled back are logged in :attr:`allocations`).
         """
         starts = self.starts(links, width)
         unit = (1 << width) - 1
-        positions = []
+        positions: list[int] = []
         taken = 0
         for _ in range(count):
             if not starts:
+                if positions:
+                    self.allocations.append((links, len(positions)))
                 return None
             lowest = starts & -starts
             position = lowest.bit_length() - 1
             positions.append(position)
             taken |= unit << position
             starts &= -(lowest << width)
-        self.occupy(links, taken)
+        masks = self.masks
+        for link in links:
+            masks[link] |= taken
+        self.allocations.append((links, count))
         return positions
 
     def locate(self, position: int) -> tuple[int, int]:
@@ -257,10 +269,11 @@ class Spectrum:
         return divmod(position, self.stride)
 
     def occupy(self, links: Sequence[int], block: int) -> None:
-        """Mark the bits of ``block`` taken on every link."""
+        """Set up one lightpath: mark the bits of ``block`` taken on every link."""
         masks = self.masks
         for link in links:
             masks[link] |= block
+        self.allocations.append((links, 1))
 
     def release(self, links: Sequence[int], block: int) -> None:
         """Free the bits of ``block`` on every link."""

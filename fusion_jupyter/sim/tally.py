@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
+from fusion_jupyter.sim.link_usage import LinkUsage
 from fusion_jupyter.sim.summary import RunningSummary, Summary, running, summaries
 from fusion_jupyter.sim.topology import Topology
 
@@ -139,9 +140,8 @@ class IterationTally:
         default_factory=lambda: defaultdict(int)
     )
     blocked_by_bw: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
-    throughput_by_option: defaultdict[PathOption, float] = field(
-        default_factory=lambda: defaultdict(float)
-    )
+    #: FUSION's ``link_usage`` counters (None: not counted, as in some unit tests).
+    usage: LinkUsage | None = None
     #: Routing that weighs a path anew on every request (see :meth:`_unweighted`): its
     #: lightpaths' path weights, exact by (bandwidth, format, band) and rounded to 2
     #: decimals by (bandwidth, format), and one option per (rank, links) to count under.
@@ -198,6 +198,8 @@ class IterationTally:
             self.by_bw_core[lightpath.bandwidth, lightpath.band, lightpath.core] += 1
         if self.physical:
             self._physical_request(bandwidth, allocation)
+        if self.usage is not None:
+            self.usage.counted()
 
     def _unweighted(
         self, option: PathOption, lightpaths: tuple[Lightpath, ...] | list[Lightpath]
@@ -254,9 +256,8 @@ class IterationTally:
 
     def released(self, option: PathOption, carried: float) -> None:
         """A routed request left; ``carried`` is bandwidth x holding time (Gb/s x s)."""
-        if option.route.weight is not None:
-            option = self._canonical(option)
-        self.throughput_by_option[option] += carried
+        if self.usage is not None:
+            self.usage.released(option.route.links, carried)
 
     def result(
         self, iteration: int, num_requests: int, topology: Topology, mod_names: dict[int, list[str]]
@@ -282,7 +283,7 @@ class IterationTally:
             cores={core: self.by_core[core] for core in range(self.cores)},
             path_index=[self._routed_on_index(i) for i in range(self.k_paths)],
             block_bw={str(bw): self.blocked_by_bw[bw] for bw in self.bandwidths},
-            link_usage=self._link_usage(topology),
+            link_usage={} if self.usage is None else self.usage.result(topology),
             lp_utilization=self._lp_utilization(),
             snr=self._snr_summary(),
             demand_realization=self._demand_realization(num_requests),
@@ -429,24 +430,3 @@ class IterationTally:
             str(bw): {name: rounded.get((bw, name), empty).summary().exact() for name in names}
             for bw, names in mod_names.items()
         }
-
-    def _link_usage(self, topology: Topology) -> dict[str, dict[str, Any]]:
-        """Per directed link: lightpaths set up over it and Gb/s x s carried."""
-        usage = [0] * len(topology.links)
-        carried = [0.0] * len(topology.links)
-        for (option, _, _, _), n in self.lightpaths.items():
-            for index in option.route.links:
-                usage[index] += n
-        for option, amount in self.throughput_by_option.items():
-            for index in option.route.links:
-                carried[index] += amount
-        out: dict[str, dict[str, Any]] = {}
-        for link in topology.links:
-            entry = {
-                "usage_count": usage[link.index],
-                "throughput": carried[link.index],
-                "link_num": link.link_num,
-            }
-            out[f"{link.u}-{link.v}"] = entry
-            out[f"{link.v}-{link.u}"] = dict(entry)
-        return out

@@ -18,7 +18,13 @@ from typing import Any
 import pytest
 
 from fusion_jupyter.sim import cli
-from fusion_jupyter.sim.fixtures import compare_documents, config_of, discover, run_case
+from fusion_jupyter.sim.fixtures import (
+    compare_documents,
+    config_of,
+    discover,
+    link_usage_differences,
+    run_case,
+)
 from tests.support import REPO_ROOT
 from tests.support.fusion_source import require_fusion_source
 
@@ -181,10 +187,13 @@ def _real_fusion_and_ours(case_name: str, flags: list[str], tmp_path: Path) -> t
     """One fixture config with ``flags`` through the real ``fusion-sim run_sim`` and ours.
 
     Returns FUSION's and the built-in simulator's ``*_erlang.json`` documents of the one
-    Erlang point the flags set.
+    Erlang point the flags set, once their ``link_usage`` is found equal (FUSION's
+    comparison skips it, so the callers' ``compare_documents`` does not look at it).
     """
     expected, root, config = _real_fusion(case_name, flags)
-    return expected, _ours(root, config + flags, tmp_path / "ours")
+    ours = _ours(root, config + flags, tmp_path / "ours")
+    assert link_usage_differences(expected, ours) == []
+    return expected, ours
 
 
 def _ours(root: Path, args: list[str], out: Path) -> Any:
@@ -213,7 +222,9 @@ def test_a_flag_fusion_drops_is_refused_and_the_run_without_it_is_fusions(
         capsys.readouterr().err
     )
     assert not refused.exists()
-    assert compare_documents(expected, _ours(root, config + base, tmp_path / "ours")) == []
+    without = _ours(root, config + base, tmp_path / "ours")
+    assert compare_documents(expected, without) == []
+    assert link_usage_differences(expected, without) == []
 
 
 @REAL_FUSION
@@ -397,6 +408,7 @@ def test_configs_no_fixture_covers_equal_fusions_recorded_output(name, fusion_ro
         expected = json.loads(gzip.decompress(path.read_bytes()))
         ours = json.loads((tmp_path / "out" / path.name.removesuffix(".gz")).read_text())
         assert compare_documents(expected, ours) == [], path.name
+        assert link_usage_differences(expected, ours) == [], path.name
 
 
 @pytest.mark.parametrize(

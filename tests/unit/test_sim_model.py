@@ -694,12 +694,13 @@ def test_per_request_path_weights_are_summarised_exactly_under_one_entry_per_pat
     import statistics
 
     from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
+    from fusion_jupyter.sim.link_usage import LinkUsage
     from fusion_jupyter.sim.modulation import ModFormat
     from fusion_jupyter.sim.tally import IterationTally
 
     rng = random.Random(7)
     fmt = ModFormat("QPSK", 2000.0, 4)
-    tally = IterationTally([100], k_paths=3, cores=1, physical=True)
+    tally = IterationTally([100], k_paths=3, cores=1, physical=True, usage=LinkUsage([]))
     weights, snrs = [], []
     for request in range(400):
         weights.append(rng.uniform(0, 1))
@@ -709,7 +710,7 @@ def test_per_request_path_weights_are_summarised_exactly_under_one_entry_per_pat
         lightpath = Lightpath(0, 0b1111, 100, fmt, snrs[-1])
         tally.routed_request(100, Allocation(option, (lightpath,), False, False))
         tally.released(option, 150.0)
-    assert len(tally.routed_by_option) == len(tally.throughput_by_option) == 2
+    assert len(tally.routed_by_option) == 2
     assert len(tally.lightpaths) == 2
 
     result = tally.result(0, 400, load_topology("NSFNet"), {100: ["QPSK"]})
@@ -735,7 +736,8 @@ def test_per_request_path_weights_are_summarised_exactly_under_one_entry_per_pat
     }
     assert result.snr == {k: v for k, v in rounded(snrs).items() if k != "std"}
     assert result.path_index == [200, 200, 0]
-    assert result.link_usage[next(iter(result.link_usage))]["throughput"] == 400 * 150.0
+    # The last request leaves after the last counted arrival: not in FUSION's figure.
+    assert result.link_usage[next(iter(result.link_usage))]["throughput"] == 399 * 150.0
 
 
 # --- the physical layer (snr_type = gsnr, dynamic_lps) ----------------------------
@@ -1128,3 +1130,51 @@ def test_fixed_grid_recheck_asks_for_the_requests_capacity():
         served = controller.arrive(1, "A", "C", 700, now=1.0)
         assert served is not None and [lp.fmt.name for lp in served.new] == ["64-QAM"]
         assert served.unserved == unserved  # None: unsliced; 0: served by slicing
+
+
+@pytest.mark.parametrize("fold_at", [4096, 1])
+def test_link_usage_is_fusions_copy_at_the_last_counted_arrival(fold_at, monkeypatch):
+    """FUSION counts every lightpath set up (rolled-back ones too) and a request's traffic
+    when it leaves, and writes the counters as they were at the last counted arrival;
+    a link no request left over keeps the int 0, and without a counted arrival the
+    figure is empty. Folding the log early changes nothing."""
+    from fusion_jupyter.sim import link_usage
+    from fusion_jupyter.sim.link_usage import LinkUsage
+
+    monkeypatch.setattr(link_usage, "FOLD_AT", fold_at)
+    topology = load_topology("NSFNet")
+    allocations: list[tuple[tuple[int, ...], int]] = []
+    usage = LinkUsage(allocations)
+    assert usage.result(topology) == {}
+    allocations.append(((0, 1), 1))
+    usage.counted()
+    usage.released((0, 1), 2.5)
+    usage.released((1,), 0.25)
+    allocations.append(((1, 2), 2))  # a blocked request's slices, set up and rolled back
+    usage.counted()
+    allocations.append(((2,), 1))  # after the last counted arrival: not in the figures
+    usage.released((2,), 1.0)
+    result = usage.result(topology)
+    first, second, third = topology.links[:3]
+    assert result[f"{first.u}-{first.v}"] == {
+        "usage_count": 1,
+        "throughput": 2.5,
+        "link_num": first.link_num,
+    }
+    assert result[f"{second.v}-{second.u}"]["usage_count"] == 3
+    assert result[f"{second.v}-{second.u}"]["throughput"] == 2.75
+    assert result[f"{third.u}-{third.v}"]["usage_count"] == 2
+    assert json.dumps(result[f"{third.u}-{third.v}"]["throughput"]) == "0"
+    assert len(result) == 2 * len(topology.links)
+
+
+def test_a_spectrum_logs_every_lightpath_set_up_also_those_of_a_tier_that_did_not_fit():
+    spectrum = Spectrum(2, 1, 12)
+    assert spectrum.place((0, 1), 3) is not None  # slots 0-2
+    assert spectrum.place_run((0,), 2, 2) is not None  # 3-6
+    assert spectrum.place_run((0,), 2, 3) is None  # 7-10 fit, a third block does not
+    assert spectrum.place_run((0,), 6, 2) is None  # none fits: nothing set up
+    spectrum.occupy((1,), slot_block(6, 1))
+    assert spectrum.allocations == [((0, 1), 1), ((0,), 2), ((0,), 2), ((1,), 1)]
+    spectrum.clear()
+    assert spectrum.allocations == []

@@ -126,10 +126,17 @@ OPTIONAL: dict[str, dict[str, Converter]] = {
         "path_ordering": str,
         "precompute_paths": str_to_bool,
     },
+    "failure_settings": {"failure_type": str},
 }
 
 #: Sections FUSION copies to the top level (``_mirror_nested_to_flat``), in its order.
-MIRRORED = ("routing_settings", "spectrum_settings", "ml_settings", "rl_settings")
+MIRRORED = (
+    "routing_settings",
+    "spectrum_settings",
+    "ml_settings",
+    "rl_settings",
+    "failure_settings",
+)
 #: Keys whose value FUSION parses as a Python dict literal (``DICT_PARAM_OPTIONS``).
 DICT_KEYS = ("request_distribution", "requested_xt", "phi")
 

@@ -55,6 +55,14 @@ FUSION_CRASHES: dict[tuple[str, Any], str] = {
         "FUSION crashes on it at this version (TypeError: get_overlapping_lightpaths() got "
         "an unexpected keyword argument 'include_all_bands')"
     ),
+    **{
+        ("failure_type", failure): (
+            "FUSION's failure injection raises 'TypeError: unsupported format string passed "
+            "to tuple.__format__' when it schedules the failure, before the first request "
+            "(simulation.py, _schedule_failure, at this commit)"
+        )
+        for failure in ("link", "node", "srlg", "geo")
+    },
 }
 #: Spectrum bands FUSION knows besides C (``fusion/core/simulation.py``).
 OTHER_BANDS = ("l_band", "s_band", "o_band", "e_band")
@@ -127,6 +135,7 @@ SUPPORTED: tuple[Supported, ...] = (
         "FUSION's re-evaluation of the lightpaths a new one overlaps, as FUSION computes it "
         "once its call to get_overlapping_lightpaths is fixed (see the simulator's README)",
     ),
+    Supported("failure_type", ("none",), "no failure injection", default="none"),
     Supported("multi_fiber", (False,), "one fibre per link"),
     Supported("const_link_weight", (False,), "routing by length in km"),
     Supported("deploy_model", (False,), "no trained model"),

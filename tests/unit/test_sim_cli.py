@@ -19,7 +19,7 @@ from fusion_jupyter.sim.fusion_ini import parse_text
 from fusion_jupyter.sim.load import load_params
 from fusion_jupyter.sim.outputs import RESULT_COLUMNS
 from fusion_jupyter.sim.simulation import simulate
-from fusion_jupyter.sim.support import check_supported
+from fusion_jupyter.sim.support import check_supported, fusion_crashes
 from tests.support.fusion import RESULT_KEYS, SUMMARY_KEYS
 from tests.support.fusion_source import FUSION_TEMPLATES, require_fusion_source
 
@@ -354,6 +354,20 @@ def test_settings_fusion_cannot_run_are_refused_with_fusions_own_failure():
     assert problem.key == "cores_per_link" and "raises IndexError" in problem.message
     seven = {"cores_per_link": ("topology_settings", "7")}
     assert check_supported(_template(MINIMAL, **priority, **seven)) == []
+
+
+@pytest.mark.parametrize("failure", ["link", "geo"])
+def test_failure_injection_is_refused_with_fusions_own_failure(failure):
+    """FUSION raises before its first request whatever the failure type; none runs."""
+    config = parse_text(MINIMAL.read_text())
+    config["failure_settings"] = {"failure_type": failure, "failed_link_src": "0"}
+    (problem,) = check_supported(config)
+    assert (problem.section, problem.key) == ("failure_settings", "failure_type")
+    assert f"failure_type = {failure} is not modelled" in problem.message
+    assert "unsupported format string passed to tuple.__format__" in problem.message
+    assert [p.key for p in fusion_crashes(config)] == ["failure_type"]
+    config["failure_settings"]["failure_type"] = "none"
+    assert check_supported(config) == [] and fusion_crashes(config) == []
 
 
 @pytest.mark.parametrize("guard_slots", ["2", "3"])

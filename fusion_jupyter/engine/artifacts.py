@@ -470,7 +470,8 @@ def compare_iterations(frame: pd.DataFrame, counted: Mapping[float, int]) -> pd.
     last one, so a run that stops early (a cancel, a confidence interval reached) may
     have run iterations its file does not hold; a row where ``iterations_run`` is the
     larger describes fewer iterations than ran, and a warning says so. The built-in
-    simulator writes its final state, so its two columns agree.
+    simulator's own table (``results.csv``) counts every iteration that ran, so its two
+    columns agree (its JSON files are saved as FUSION saves them).
     """
     frame = frame.copy()
     saved = frame["iterations"]

@@ -1,8 +1,12 @@
 """Result files: FUSION's per-Erlang JSON, and one results table for the whole run.
 
 ``<erlang>_erlang.json`` (e.g. ``2000.0_erlang.json``) has FUSION's top-level keys with
-FUSION's meanings (fusion-contract.md §3), rewritten after every iteration so it always
-holds the state so far and, at the end, the final state. Keys FUSION does not have:
+FUSION's meanings (fusion-contract.md §3), written when FUSION writes it: after a load's
+first and last iteration and every ``save_step``-th one (:func:`saved_by_fusion`), each
+time with the state so far, and ``iter_stats`` holds those iterations only. A load the
+confidence interval stops early keeps what its last such write held, as in FUSION, with
+this simulator's own ``fusion_jupyter`` entry brought up to date. Keys FUSION does not
+have:
 
 * ``bit_rate_blocking_corrected_mean`` (top level) and ``sim_br_block_corrected_list``
   (per iteration): bit-rate blocking counting only the bandwidth of blocked requests.
@@ -40,6 +44,7 @@ from typing import Any
 from fusion_jupyter._version import __version__
 from fusion_jupyter.engine import blocking
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
+from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.stats import (
     ErlangStats,
     Interval,
@@ -76,9 +81,37 @@ def _last_utilization(point: ErlangPoint) -> float | None:
     return point.iterations[-1].lp_utilization_mean if point.iterations else None
 
 
-def erlang_document(point: ErlangPoint) -> dict[str, Any]:
-    """The per-Erlang JSON object, in FUSION's shape."""
+#: FUSION's snapshot fields (``SNAP_KEYS_LIST``); its legacy engine never fills them.
+SNAPSHOT_KEYS = (
+    "occupied_slots",
+    "guard_slots",
+    "active_requests",
+    "blocking_prob",
+    "num_segments",
+)
+
+
+def saved_by_fusion(iteration: int, params: SimParams) -> bool:
+    """Whether FUSION writes a load's file after ``iteration`` (0-based): the first, the
+    last and every ``save_step``-th (``simulation.py``, end of ``run_iteration``)."""
+    return (
+        iteration == 0
+        or iteration + 1 == params.max_iters
+        or (iteration + 1) % params.save_step == 0
+    )
+
+
+def erlang_document(point: ErlangPoint, params: SimParams | None = None) -> dict[str, Any]:
+    """The per-Erlang JSON object, in FUSION's shape, as FUSION writes it now.
+
+    ``params`` gives FUSION's saving rules (None: every iteration is written).
+    """
     stats = point.stats
+    saved = [
+        result
+        for result in point.iterations
+        if params is None or saved_by_fusion(result.iteration, params)
+    ]
     request = stats.block_ci
     bit_rate = stats.bit_rate_ci
     return {
@@ -94,21 +127,36 @@ def erlang_document(point: ErlangPoint) -> dict[str, Any]:
         "lightpath_utilization": _last_utilization(point),
         "link_usage": point.iterations[-1].link_usage if point.iterations else {},
         "iter_stats": {
-            str(result.iteration): _iteration_document(point, result) for result in point.iterations
+            str(result.iteration): _iteration_document(point, result, params) for result in saved
         },
-        "fusion_jupyter": {
-            "simulator": "fusion_jupyter.sim",
-            "version": __version__,
-            "iterations": stats.iterations,
-            "stopped_early": point.stopped_early,
-            "sliced_share": point.sliced_share,
-            "wall_seconds": point.wall_seconds,
-        },
+        "fusion_jupyter": _about(point),
         "sim_end_time": datetime.now().strftime("%m%d_%H_%M_%S_%f"),
     }
 
 
-def _iteration_document(point: ErlangPoint, result: IterationResult) -> dict[str, Any]:
+def _about(point: ErlangPoint) -> dict[str, Any]:
+    """This simulator's own entry: iterations run, the early stop, slicing, wall time."""
+    return {
+        "simulator": "fusion_jupyter.sim",
+        "version": __version__,
+        "iterations": point.stats.iterations,
+        "stopped_early": point.stopped_early,
+        "sliced_share": point.sliced_share,
+        "wall_seconds": point.wall_seconds,
+    }
+
+
+def _snapshots(params: SimParams | None) -> dict[str, dict[str, None]]:
+    """FUSION's ``snapshots_dict``: every ``snapshot_step`` requests, fields left empty."""
+    if params is None or not params.save_snapshots:
+        return {}
+    steps = range(0, params.num_requests + 1, params.snapshot_step)
+    return {str(request): dict.fromkeys(SNAPSHOT_KEYS) for request in steps}
+
+
+def _iteration_document(
+    point: ErlangPoint, result: IterationResult, params: SimParams | None
+) -> dict[str, Any]:
     """``iter_stats[i]`` with FUSION's keys; the ``sim_*_list`` values run up to iteration i.
 
     Per-request lists FUSION only fills on request (snapshots, fragmentation, slot
@@ -120,7 +168,7 @@ def _iteration_document(point: ErlangPoint, result: IterationResult) -> dict[str
     stats = point.stats
     utilization = result.lp_utilization_mean
     return {
-        "snapshots_dict": {},
+        "snapshots_dict": _snapshots(params),
         "cores_dict": result.cores,
         "weights_dict": result.weights,
         "mods_used_dict": result.mods_used,
@@ -251,15 +299,31 @@ class OutputWriter(Observer):
     def __init__(self, output_dir: Path) -> None:
         self.output_dir = output_dir
         self.finished: list[ErlangPoint] = []
+        self._params: SimParams | None = None
+        #: The point's document as last written (its last saved iteration's state).
+        self._written: dict[str, Any] | None = None
+
+    def run_started(self, params: SimParams) -> None:
+        """Keep FUSION's saving rules of this run."""
+        self._params = params
 
     def iteration_done(self, point: ErlangPoint, result: IterationResult) -> None:
-        """Rewrite the point's JSON, so it always holds every iteration so far."""
+        """Rewrite the point's JSON after an iteration FUSION saves (:func:`saved_by_fusion`)."""
+        if self._params is not None and not saved_by_fusion(result.iteration, self._params):
+            return
+        self._written = erlang_document(point, self._params)
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomically(self.json_path(point), erlang_document(point))
+        write_json_atomically(self.json_path(point), self._written)
 
     def erlang_done(self, point: ErlangPoint) -> None:
-        """Add the point to the results table (its JSON is already final)."""
+        """Add the point to the results table; if its last iteration was not saved (an
+        early stop), bring this simulator's own entry of its JSON up to date."""
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        written, self._written = self._written, None
+        last = point.iterations[-1].iteration if point.iterations else 0
+        if written is not None and self._params and not saved_by_fusion(last, self._params):
+            written["fusion_jupyter"] = _about(point)
+            write_json_atomically(self.json_path(point), written)
         self.finished.append(point)
         write_results(self.output_dir, self.finished)
 

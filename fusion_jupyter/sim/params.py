@@ -84,8 +84,14 @@ class SimParams:
     allocation_method: str = "first_fit"
     #: ``spectrum_priority``: ``"BSC"`` searches bands, then cores; otherwise cores first.
     spectrum_priority: str = "None"
-    #: ``save_start_end_slots`` (only shapes the result files).
+    #: ``save_start_end_slots`` (only shapes the result files; True is not modelled).
     save_start_end_slots: bool = False
+    #: ``save_step``: FUSION writes a load's file after its first and last iteration and
+    #: every ``save_step``-th one, and its ``iter_stats`` holds those iterations only.
+    save_step: int = 1
+    #: ``save_snapshots`` and ``snapshot_step``: FUSION's (empty) snapshot table.
+    save_snapshots: bool = False
+    snapshot_step: int = 1
     #: ``l_band`` slots (0: none). With the C band it makes FUSION's C+L multi-band grid.
     l_band: int = 0
     #: ``s_band`` slots (0: none); modelled only with FUSION's external resources.

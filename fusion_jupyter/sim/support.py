@@ -136,6 +136,12 @@ SUPPORTED: tuple[Supported, ...] = (
         "once its call to get_overlapping_lightpaths is fixed (see the simulator's README)",
     ),
     Supported("failure_type", ("none",), "no failure injection", default="none"),
+    Supported(
+        "save_start_end_slots",
+        (False,),
+        "result files without FUSION's per-lightpath start and end slot lists",
+        default=False,
+    ),
     Supported("multi_fiber", (False,), "one fibre per link"),
     Supported("const_link_weight", (False,), "routing by length in km"),
     Supported("deploy_model", (False,), "no trained model"),
@@ -170,7 +176,7 @@ def check_supported(config: RawConfig, fusion_root: str | Path | None = None) ->
     values = fusion_ini.flatten(config).values
     problems = [p for rule in SUPPORTED if (p := _check_rule(values, rule))]
     checks = (_check_bands, _check_network, _check_erlangs, _check_physical, _check_fits)
-    for check in (*checks, _check_guard_slots):
+    for check in (*checks, _check_guard_slots, _check_steps):
         problems.extend(check(values))
     problems.extend(check_external(values, fusion_root))
     problems.extend(check_xt_aware(values))
@@ -304,6 +310,28 @@ def _check_guard_slots(values: Mapping[str, Any]) -> list[Problem]:
             "requests even at 10 Erlang; use 0 or 1",
         )
     ]
+
+
+def _check_steps(values: Mapping[str, Any]) -> list[Problem]:
+    """The steps FUSION divides by or steps a range by: 0 makes it raise."""
+    problems = []
+    if values.get("save_step") == 0:
+        problems.append(
+            _problem(
+                "save_step",
+                "save_step = 0: FUSION takes the iteration number modulo it to decide when to "
+                "save, and raises ZeroDivisionError after the first iteration; use 1 or more",
+            )
+        )
+    if values.get("save_snapshots") and values.get("snapshot_step") == 0:
+        problems.append(
+            _problem(
+                "snapshot_step",
+                "snapshot_step = 0 with save_snapshots = True: FUSION steps its snapshot "
+                "table by it and raises ValueError at the start of the run; use 1 or more",
+            )
+        )
+    return problems
 
 
 def _check_bands(values: Mapping[str, Any]) -> list[Problem]:

@@ -256,6 +256,26 @@ def test_a_boolean_is_a_bare_flag_as_in_fusion_or_takes_a_value(tmp_path, monkey
     assert _run(MINIMAL, "--max_iters", "1", "--dynamic_lps") == 2
 
 
+def test_result_files_are_written_when_fusion_writes_them(tmp_path, monkeypatch):
+    """After the first and last iteration and every save_step-th: iter_stats holds
+    those; results.csv counts every iteration; FUSION's empty snapshot table."""
+    monkeypatch.chdir(tmp_path)
+    flags = ["--max_iters", "3", "--erlang_start", "300", "--erlang_stop", "300"]
+    assert (
+        _run(MINIMAL, *flags, "--save_step", "10", "--save_snapshots", "--snapshot_step", "50") == 0
+    )
+    document = json.loads((tmp_path / "output" / "300.0_erlang.json").read_text())
+    assert list(document["iter_stats"]) == ["0", "2"]
+    assert len(document["iter_stats"]["2"]["sim_block_list"]) == 3
+    snapshots = document["iter_stats"]["0"]["snapshots_dict"]
+    assert list(snapshots) == ["0", "50", "100"]
+    assert snapshots["50"] == dict.fromkeys(
+        ("occupied_slots", "guard_slots", "active_requests", "blocking_prob", "num_segments")
+    )
+    table = pd.read_csv(tmp_path / "output" / "results.csv")
+    assert table["iterations"].tolist() == [3]
+
+
 def test_missing_config_file_exits_2(tmp_path, capsys):
     code = _run(tmp_path / "nope.ini")
     assert code == 2
@@ -318,6 +338,8 @@ def test_the_engines_templates_are_supported(name):
         ("topology_settings", "network", "Atlantis", "NSFNet"),
         ("general_settings", "mod_assumption", "MISSING", "DEFAULT"),
         ("general_settings", "mod_assumption_path", "tables/mine.json", "--fusion_root"),
+        ("general_settings", "save_start_end_slots", "True", "False"),
+        ("general_settings", "save_step", "0", "use 1 or more"),
     ],
 )
 def test_unsupported_settings_name_the_key_and_what_is_supported(section, key, value, supported):
@@ -354,6 +376,14 @@ def test_settings_fusion_cannot_run_are_refused_with_fusions_own_failure():
     assert problem.key == "cores_per_link" and "raises IndexError" in problem.message
     seven = {"cores_per_link": ("topology_settings", "7")}
     assert check_supported(_template(MINIMAL, **priority, **seven)) == []
+
+
+def test_a_snapshot_step_of_0_is_refused_only_with_snapshots():
+    config = _template(MINIMAL, snapshot_step=("general_settings", "0"))
+    assert check_supported(config) == []
+    config["general_settings"]["save_snapshots"] = "True"
+    (problem,) = check_supported(config)
+    assert problem.key == "snapshot_step" and "raises ValueError" in problem.message
 
 
 @pytest.mark.parametrize("failure", ["link", "geo"])

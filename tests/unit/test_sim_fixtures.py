@@ -154,7 +154,8 @@ REAL_FUSION = pytest.mark.xdist_group("real-fusion")
 
 
 def _real_fusion(case_name: str, flags: list[str]) -> tuple[Any, Path, list[str]]:
-    """One fixture config with ``flags`` through the real ``fusion-sim run_sim``.
+    """One fixture config (or FUSION template, named ``<name>.ini``) with ``flags``
+    through the real ``fusion-sim run_sim``.
 
     Returns FUSION's ``*_erlang.json`` document of the one Erlang point the flags set,
     the root of the writable copy FUSION ran in, and the config's flags.
@@ -168,8 +169,11 @@ def _real_fusion(case_name: str, flags: list[str]) -> tuple[Any, Path, list[str]
     )
     fusion_sim = Path(installed.stdout.strip().splitlines()[-1])
     root = fusion_sim.parents[2] / "src"  # the writable copy FUSION runs in
-    case = root / "tests" / "fixtures" / "expected_results" / case_name
-    config = ["--config_path", str(config_of(case)), "--run_id", "cmp"]
+    if case_name.endswith(".ini"):
+        path = root / "fusion" / "configs" / "templates" / case_name
+    else:
+        path = config_of(root / "tests" / "fixtures" / "expected_results" / case_name)
+    config = ["--config_path", str(path), "--run_id", "cmp"]
     ran = subprocess.run(
         [str(fusion_sim), "run_sim", *config, *flags],
         cwd=root,
@@ -225,6 +229,19 @@ def test_a_flag_fusion_drops_is_refused_and_the_run_without_it_is_fusions(
     without = _ours(root, config + base, tmp_path / "ours")
     assert compare_documents(expected, without) == []
     assert link_usage_differences(expected, without) == []
+
+
+@REAL_FUSION
+def test_a_load_keeps_what_fusion_last_saved_when_the_interval_stops_it(fusion_root, tmp_path):
+    """FUSION writes a load's file after its first and last iteration and every
+    save_step-th (minimal.ini: 10); here its confidence interval stops the load after
+    the second of four iterations, so the file keeps the first one's state."""
+    flags = ["--max_iters=4", "--erlang_start=1000", "--erlang_stop=1000"]
+    flags += ["--num_requests=500", "--c_band=64"]
+    expected, ours = _real_fusion_and_ours("minimal.ini", flags, tmp_path)
+    assert list(expected["iter_stats"]) == ["0"]
+    assert compare_documents(expected, ours) == []
+    assert ours["fusion_jupyter"]["iterations"] == 2 and ours["fusion_jupyter"]["stopped_early"]
 
 
 @REAL_FUSION

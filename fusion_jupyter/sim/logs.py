@@ -84,8 +84,9 @@ class FusionLog(Observer):
                 iteration + 1,
                 point.erlang,
             )
-        persistence_log.info("Saving stats for iteration %d", iteration)
-        persistence_log.info("Saving to: %s", self.output_dir.resolve())
+        if params.saves_after(iteration):  # FUSION logs its saves
+            persistence_log.info("Saving stats for iteration %d", iteration)
+            persistence_log.info("Saving to: %s", self.output_dir.resolve())
         self.done_units += 1
         runner_log.info(
             "CHILD=%s iteration=%d, done_units=%d", params.thread_num, iteration, self.done_units

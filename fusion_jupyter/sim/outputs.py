@@ -2,7 +2,7 @@
 
 ``<erlang>_erlang.json`` (e.g. ``2000.0_erlang.json``) has FUSION's top-level keys with
 FUSION's meanings (fusion-contract.md §3), written when FUSION writes it: after a load's
-first and last iteration and every ``save_step``-th one (:func:`saved_by_fusion`), each
+first and last iteration and every ``save_step``-th one (``SimParams.saves_after``), each
 time with the state so far, and ``iter_stats`` holds those iterations only. A load the
 confidence interval stops early keeps what its last such write held, as in FUSION, with
 this simulator's own ``fusion_jupyter`` entry brought up to date. Keys FUSION does not
@@ -91,16 +91,6 @@ SNAPSHOT_KEYS = (
 )
 
 
-def saved_by_fusion(iteration: int, params: SimParams) -> bool:
-    """Whether FUSION writes a load's file after ``iteration`` (0-based): the first, the
-    last and every ``save_step``-th (``simulation.py``, end of ``run_iteration``)."""
-    return (
-        iteration == 0
-        or iteration + 1 == params.max_iters
-        or (iteration + 1) % params.save_step == 0
-    )
-
-
 def erlang_document(point: ErlangPoint, params: SimParams | None = None) -> dict[str, Any]:
     """The per-Erlang JSON object, in FUSION's shape, as FUSION writes it now.
 
@@ -110,7 +100,7 @@ def erlang_document(point: ErlangPoint, params: SimParams | None = None) -> dict
     saved = [
         result
         for result in point.iterations
-        if params is None or saved_by_fusion(result.iteration, params)
+        if params is None or params.saves_after(result.iteration)
     ]
     request = stats.block_ci
     bit_rate = stats.bit_rate_ci
@@ -308,8 +298,8 @@ class OutputWriter(Observer):
         self._params = params
 
     def iteration_done(self, point: ErlangPoint, result: IterationResult) -> None:
-        """Rewrite the point's JSON after an iteration FUSION saves (:func:`saved_by_fusion`)."""
-        if self._params is not None and not saved_by_fusion(result.iteration, self._params):
+        """Rewrite the point's JSON after an iteration FUSION saves it."""
+        if self._params is not None and not self._params.saves_after(result.iteration):
             return
         self._written = erlang_document(point, self._params)
         self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -321,7 +311,7 @@ class OutputWriter(Observer):
         self.output_dir.mkdir(parents=True, exist_ok=True)
         written, self._written = self._written, None
         last = point.iterations[-1].iteration if point.iterations else 0
-        if written is not None and self._params and not saved_by_fusion(last, self._params):
+        if written is not None and self._params and not self._params.saves_after(last):
             written["fusion_jupyter"] = _about(point)
             write_json_atomically(self.json_path(point), written)
         self.finished.append(point)

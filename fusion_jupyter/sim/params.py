@@ -163,6 +163,15 @@ class SimParams:
             return (self.cores_per_link * erlang) / self.holding_time
         return erlang / self.holding_time
 
+    def saves_after(self, iteration: int) -> bool:
+        """Whether FUSION writes a load's file after ``iteration`` (0-based): the first,
+        the last and every ``save_step``-th (``simulation.py``, end of ``run_iteration``)."""
+        return (
+            iteration == 0
+            or iteration + 1 == self.max_iters
+            or (iteration + 1) % self.save_step == 0
+        )
+
 
 def erlang_points(start: float, stop: float, step: float, runner: str = "run_sim") -> list[float]:
     """The loads FUSION's ``runner`` simulates for start/stop/step (see :data:`RUNNERS`)."""

@@ -256,9 +256,10 @@ def test_a_boolean_is_a_bare_flag_as_in_fusion_or_takes_a_value(tmp_path, monkey
     assert _run(MINIMAL, "--max_iters", "1", "--dynamic_lps") == 2
 
 
-def test_result_files_are_written_when_fusion_writes_them(tmp_path, monkeypatch):
+def test_result_files_are_written_when_fusion_writes_them(tmp_path, monkeypatch, capsys):
     """After the first and last iteration and every save_step-th: iter_stats holds
-    those; results.csv counts every iteration; FUSION's empty snapshot table."""
+    those, and the log says so; results.csv counts every iteration; FUSION's empty
+    snapshot table."""
     monkeypatch.chdir(tmp_path)
     flags = ["--max_iters", "3", "--erlang_start", "300", "--erlang_stop", "300"]
     assert (
@@ -266,6 +267,8 @@ def test_result_files_are_written_when_fusion_writes_them(tmp_path, monkeypatch)
     )
     document = json.loads((tmp_path / "output" / "300.0_erlang.json").read_text())
     assert list(document["iter_stats"]) == ["0", "2"]
+    saves = [line for line in capsys.readouterr().err.splitlines() if "Saving stats" in line]
+    assert [line.rsplit(" ", 1)[-1] for line in saves] == ["0", "2"]
     assert len(document["iter_stats"]["2"]["sim_block_list"]) == 3
     snapshots = document["iter_stats"]["0"]["snapshots_dict"]
     assert list(snapshots) == ["0", "50", "100"]

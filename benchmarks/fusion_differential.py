@@ -1,0 +1,157 @@
+"""Differential check: the built-in simulator against the real FUSION on random variants.
+
+Run from the repository root (FUSION is installed by scripts/install-fusion.sh)::
+
+    python benchmarks/fusion_differential.py --variants 20 --seed 1
+    python benchmarks/fusion_differential.py --cases spain_mb_CL_flexi --variants 5
+    python benchmarks/fusion_differential.py --fusion-recheck-fix   # the recheck cases too
+
+Each variant is one of FUSION's regression fixtures with random command-line overrides
+of keys its INI has (FUSION drops a flag for any other key; the built-in simulator
+refuses it): the loads, iterations, requests, k, cores and band slots. Both simulators
+run it, FUSION through ``fusion-sim run_sim``, and every ``<erlang>_erlang.json`` is
+compared under FUSION's comparison with exact equality, and on ``link_usage``, which
+that comparison skips. A variant is ``identical``, ``DIFFERENT``, ``refused`` (the
+built-in simulator names a setting it does not model), ``fusion-failed`` or
+``CRASHED`` (the built-in simulator). The exit status is 1 if any is DIFFERENT or
+CRASHED. Without ``--fusion-recheck-fix`` the SNR-recheck cases are left out: FUSION
+crashes on them at this commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sim_bench import Fusion, _sim_command, _timed
+
+from fusion_jupyter.sim.fixtures import (
+    FIXTURES_DIR,
+    RL_CASES,
+    compare_documents,
+    config_of,
+    link_usage_differences,
+)
+from fusion_jupyter.sim.fusion_ini import parse_text
+
+#: Values drawn for each key a case's INI has (None: keep the INI's).
+CHOICES: dict[str, tuple[Any, ...]] = {
+    "k_paths": (None, 1, 2, 3, 4),
+    "cores_per_link": (None, 1, 2, 3, 7),
+    "c_band": (None, 16, 40, 100),
+    "l_band": (None, 16, 40, 100),
+    "spectrum_priority": (None, "CSB", "BSC"),
+}
+LOADS = (300, 600, 1000, 1500, 2000, 3000)
+REQUESTS = (80, 160, 240, 400)
+#: A FUSION run that takes longer is given up (fusion-failed).
+TIMEOUT = 300
+
+
+def variant(case: Path, rng: random.Random) -> list[str]:
+    """Random overrides of keys ``case``'s INI has, as command-line flags."""
+    present = {
+        key for entries in parse_text(config_of(case).read_text()).values() for key in entries
+    }
+    start = rng.choice(LOADS)
+    stop = start + rng.choice((0, 0, start))
+    flags = {
+        "erlang_start": start,
+        "erlang_stop": stop,
+        "erlang_step": max(stop - start, 1),
+        "max_iters": rng.choice((1, 2, 3)),
+        "num_requests": rng.choice(REQUESTS),
+    }
+    for key, values in CHOICES.items():
+        value = rng.choice(values)
+        if key in present and value is not None:
+            flags[key] = value
+    return [f"--{key}={value}" for key, value in flags.items() if key in present]
+
+
+def run_fusion(fusion: Fusion, config: Path, flags: list[str]) -> Path | None:
+    """FUSION's output directory for the variant, or None if it failed."""
+    command = [str(fusion.script), "run_sim", "--config_path", str(config), "--run_id", "diff"]
+    done = _timed([*command, *flags], fusion.root, timeout=TIMEOUT, env=fusion.env)
+    saved = [line for line in done.err.splitlines() if "Saving to: " in line]
+    if done.code != 0 or not saved:
+        return None
+    return Path(saved[-1].split("Saving to: ", 1)[1].strip())
+
+
+def compare(theirs: Path, ours: Path) -> list[str]:
+    """Every difference between the two runs' per-Erlang files."""
+    their_names, our_names = ({p.name for p in d.glob("*_erlang.json")} for d in (theirs, ours))
+    problems = []
+    if their_names != our_names:
+        problems.append(f"files only one side wrote: {sorted(their_names ^ our_names)}")
+    for name in sorted(their_names & our_names):
+        expected, actual = (json.loads((d / name).read_text()) for d in (theirs, ours))
+        found = compare_documents(expected, actual) + link_usage_differences(expected, actual)
+        problems += [f"{name}: {line}" for line in found]
+    return problems
+
+
+def check(fusion: Fusion, case: Path, flags: list[str], work: Path) -> tuple[str, list[str]]:
+    """Run one variant through both simulators: its class and what it found."""
+    config = config_of(case)
+    out = work / "ours"
+    ours = _sim_command(config, *flags, "--fusion_root", str(fusion.root))
+    ours += ["--output_dir", str(out), "--progress_file", str(out / "progress.jsonl")]
+    done = _timed(ours, work, timeout=TIMEOUT)
+    if done.code == 2:
+        return "refused", [line for line in done.err.splitlines() if "config error" in line][:1]
+    if done.code != 0:
+        return "CRASHED", done.err.splitlines()[-3:]
+    theirs = run_fusion(fusion, config, flags)
+    if theirs is None:
+        return "fusion-failed", []
+    problems = compare(theirs, out)
+    return ("DIFFERENT" if problems else "identical"), problems[:5]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variants", type=int, default=10, help="how many (default 10)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the variants")
+    parser.add_argument("--cases", nargs="*", default=[], help="fixture names (default all)")
+    parser.add_argument(
+        "--fusion-recheck-fix",
+        action="store_true",
+        help="run FUSION from a copy with the one-line fix of its SNR-recheck call",
+    )
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    counts: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        fusion = Fusion.install()
+        if args.fusion_recheck_fix:
+            fusion = fusion.with_recheck_fix(Path(scratch))
+        fixtures = fusion.root.joinpath(*FIXTURES_DIR)
+        cases = [
+            case
+            for case in sorted(p for p in fixtures.iterdir() if p.is_dir())
+            if case.name not in RL_CASES
+            and (args.fusion_recheck_fix or "recheck" not in case.name)
+            and (not args.cases or case.name in args.cases)
+        ]
+        for number in range(args.variants):
+            case = rng.choice(cases)
+            flags = variant(case, rng)
+            with tempfile.TemporaryDirectory() as work:
+                verdict, found = check(fusion, case, flags, Path(work))
+            counts[verdict] = counts.get(verdict, 0) + 1
+            print(f"{number:3d} {verdict:13s} {case.name} {' '.join(flags)}", flush=True)
+            for line in found:
+                print(f"      {line}", flush=True)
+    print("\n" + ", ".join(f"{verdict}: {n}" for verdict, n in sorted(counts.items())))
+    return 1 if counts.get("DIFFERENT") or counts.get("CRASHED") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -258,22 +258,19 @@ class Spectrum:
             positions.append(position)
             taken |= unit << position
             starts &= -(lowest << width)
-        masks = self.masks
-        for link in links:
-            masks[link] |= taken
-        self.allocations.append((links, count))
+        self.occupy(links, taken, count)
         return positions
 
     def locate(self, position: int) -> tuple[int, int]:
         """(segment, start slot) of a bit position; the segment is the core with one band."""
         return divmod(position, self.stride)
 
-    def occupy(self, links: Sequence[int], block: int) -> None:
-        """Set up one lightpath: mark the bits of ``block`` taken on every link."""
+    def occupy(self, links: Sequence[int], block: int, lightpaths: int = 1) -> None:
+        """Set up ``lightpaths`` lightpaths: mark the bits of ``block`` taken on every link."""
         masks = self.masks
         for link in links:
             masks[link] |= block
-        self.allocations.append((links, 1))
+        self.allocations.append((links, lightpaths))
 
     def release(self, links: Sequence[int], block: int) -> None:
         """Free the bits of ``block`` on every link."""

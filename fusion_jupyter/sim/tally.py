@@ -140,8 +140,9 @@ class IterationTally:
         default_factory=lambda: defaultdict(int)
     )
     blocked_by_bw: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
-    #: FUSION's ``link_usage`` counters (None: not counted, as in some unit tests).
-    usage: LinkUsage | None = None
+    #: FUSION's ``link_usage`` counters, fed by the spectrum's log of set-ups (by default
+    #: a log of its own, which nothing feeds: departures alone are counted).
+    usage: LinkUsage = field(default_factory=lambda: LinkUsage([]))
     #: Routing that weighs a path anew on every request (see :meth:`_unweighted`): its
     #: lightpaths' path weights, exact by (bandwidth, format, band) and rounded to 2
     #: decimals by (bandwidth, format), and one option per (rank, links) to count under.
@@ -198,8 +199,7 @@ class IterationTally:
             self.by_bw_core[lightpath.bandwidth, lightpath.band, lightpath.core] += 1
         if self.physical:
             self._physical_request(bandwidth, allocation)
-        if self.usage is not None:
-            self.usage.counted()
+        self.usage.counted()
 
     def _unweighted(
         self, option: PathOption, lightpaths: tuple[Lightpath, ...] | list[Lightpath]
@@ -256,8 +256,7 @@ class IterationTally:
 
     def released(self, option: PathOption, carried: float) -> None:
         """A routed request left; ``carried`` is bandwidth x holding time (Gb/s x s)."""
-        if self.usage is not None:
-            self.usage.released(option.route.links, carried)
+        self.usage.released(option.route.links, carried)
 
     def result(
         self, iteration: int, num_requests: int, topology: Topology, mod_names: dict[int, list[str]]
@@ -283,7 +282,7 @@ class IterationTally:
             cores={core: self.by_core[core] for core in range(self.cores)},
             path_index=[self._routed_on_index(i) for i in range(self.k_paths)],
             block_bw={str(bw): self.blocked_by_bw[bw] for bw in self.bandwidths},
-            link_usage={} if self.usage is None else self.usage.result(topology),
+            link_usage=self.usage.result(topology),
             lp_utilization=self._lp_utilization(),
             snr=self._snr_summary(),
             demand_realization=self._demand_realization(num_requests),

@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sim_bench import Fusion, _sim_command, _timed
+from sim_bench import Fusion, sim_command, timed
 
 from fusion_jupyter.sim.fixtures import (
     FIXTURES_DIR,
@@ -77,7 +77,7 @@ def variant(case: Path, rng: random.Random) -> list[str]:
 def run_fusion(fusion: Fusion, config: Path, flags: list[str]) -> Path | None:
     """FUSION's output directory for the variant, or None if it failed."""
     command = [str(fusion.script), "run_sim", "--config_path", str(config), "--run_id", "diff"]
-    done = _timed([*command, *flags], fusion.root, timeout=TIMEOUT, env=fusion.env)
+    done = timed([*command, *flags], fusion.root, timeout=TIMEOUT, env=fusion.env)
     saved = [line for line in done.err.splitlines() if "Saving to: " in line]
     if done.code != 0 or not saved:
         return None
@@ -101,9 +101,9 @@ def check(fusion: Fusion, case: Path, flags: list[str], work: Path) -> tuple[str
     """Run one variant through both simulators: its class and what it found."""
     config = config_of(case)
     out = work / "ours"
-    ours = _sim_command(config, *flags, "--fusion_root", str(fusion.root))
+    ours = sim_command(config, *flags, "--fusion_root", str(fusion.root))
     ours += ["--output_dir", str(out), "--progress_file", str(out / "progress.jsonl")]
-    done = _timed(ours, work, timeout=TIMEOUT)
+    done = timed(ours, work, timeout=TIMEOUT)
     if done.code == 2:
         return "refused", [line for line in done.err.splitlines() if "config error" in line][:1]
     if done.code != 0:

@@ -120,7 +120,7 @@ class Timed:
     err: str
 
 
-def _timed(
+def timed(
     command: list[str], cwd: Path, timeout: float = 900, env: dict[str, str] | None = None
 ) -> Timed:
     """Run a fresh process and measure it.
@@ -159,7 +159,7 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def _sim_command(config: Path, *flags: str) -> list[str]:
+def sim_command(config: Path, *flags: str) -> list[str]:
     command = [sys.executable, "-m", "fusion_jupyter.sim", "run_sim"]
     return [*command, "--config_path", str(config), "--run_id", "bench", *flags]
 
@@ -203,13 +203,13 @@ def _run_sim_once(case: Path, root: Path) -> Outcome:
         return Outcome(f"refused: {refused[0].key} (RL workflow)")
     with tempfile.TemporaryDirectory() as work:
         out = Path(work) / "out"
-        command = _sim_command(
+        command = sim_command(
             config_of(case),
             *("--fusion_root", str(root), "--runner", "network_simulator"),
             *("--mod_assumption_path", str(case / "mod_formats.json")),
             *("--output_dir", str(out), "--progress_file", str(Path(work) / "p.jsonl")),
         )
-        done = _timed(command, Path(work))
+        done = timed(command, Path(work))
         if done.code == 2:
             lines = done.err.splitlines()
             first = lines[0].split("config error: ", 1)[-1]
@@ -225,7 +225,7 @@ def run_fusion_case(case: Path, fusion: Fusion) -> Outcome:
     """FUSION's seconds on one fixture, and whether it reproduced the expected files."""
     driver = PROJECT / "benchmarks" / "fusion_fixture_driver.py"
     copy = fusion.root.joinpath(*FIXTURES_DIR, case.name)  # FUSION writes under its own root
-    done = _timed([str(fusion.python), str(driver), str(copy)], fusion.root, env=fusion.env)
+    done = timed([str(fusion.python), str(driver), str(copy)], fusion.root, env=fusion.env)
     if done.code != 0:
         errors = [line for line in done.err.splitlines() if "Error: " in line][-1:]
         return Outcome(f"crashed: {' '.join(errors)[:100]}", done.wall, done.cpu)
@@ -347,7 +347,7 @@ def _fusion_seconds_per_request(
 
     def run(n: int) -> float:
         flags = [f"--{k}={v}" for k, v in {**overrides, "num_requests": str(n)}.items()]
-        done = _timed([*command, *flags], fusion.root, env=fusion.env)
+        done = timed([*command, *flags], fusion.root, env=fusion.env)
         assert done.code == 0, f"FUSION exited {done.code}: {done.err[-300:]}"
         return done.wall
 
@@ -385,7 +385,7 @@ def memory(templates: Path, root: Path) -> None:
         for n in (10_000, 100_000, 300_000):
             flags = [f"--{k}={v}" for k, v in {**overrides, "num_requests": str(n)}.items()]
             with tempfile.TemporaryDirectory() as work:
-                done = _timed(_sim_command(config, *flags, *extra), Path(work))
+                done = timed(sim_command(config, *flags, *extra), Path(work))
             assert done.code == 0, f"{n} requests exited {done.code}: {done.err[-300:]}"
             print(f"  {n:>7} requests: {done.rss_kib / 1024:.0f} MiB peak, {done.wall:.1f} s wall")
 

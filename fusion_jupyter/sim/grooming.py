@@ -224,7 +224,9 @@ class GroomingController(PhysicalController):
         best = max(groups, key=spare.__getitem__)
         if spare[best] == 0:
             return [], bandwidth
-        left: float = bandwidth
+        # An int until a lightpath takes some, as in FUSION. Not `float`: the compiled
+        # build (hatch_build.py) would make that a C double, and 0 would become 0.0.
+        left: int | float = bandwidth
         used = []
         for lightpath in groups[best]:
             if lightpath.remaining > left:

@@ -81,22 +81,8 @@ class Channel(NamedTuple):
     fmt: str
 
 
-class _Candidate(NamedTuple):
-    """What FUSION computes once per candidate lightpath and reuses on every link."""
-
-    start: int
-    slots: int
-    center_freq: float
-    bandwidth: float
-    #: Its own term of the NLI sum (FUSION's phi of the channel under test).
-    own_phi: float
-    p_ase_span: float
-    #: ``(P / B) ** 3 * 8 / (27 pi D) * gamma ** 2 * L_eff``, the NLI factor before phi.
-    nli_factor: float
-    #: Memo: each neighbouring channel's phi for this candidate.
-    phis: _Phis
-
-
+# Before _Candidate, which names it in a field: the compiled build (hatch_build.py)
+# evaluates a NamedTuple's field types as the module loads.
 class _Phis(dict[Channel, float]):
     """A candidate's memo of its neighbours' phi, filled on a miss.
 
@@ -120,6 +106,22 @@ class _Phis(dict[Channel, float]):
         missing = [other for other in link if other not in self] or [channel]
         self.model._fill(self, self.candidate, missing)
         return self[channel]
+
+
+class _Candidate(NamedTuple):
+    """What FUSION computes once per candidate lightpath and reuses on every link."""
+
+    start: int
+    slots: int
+    center_freq: float
+    bandwidth: float
+    #: Its own term of the NLI sum (FUSION's phi of the channel under test).
+    own_phi: float
+    p_ase_span: float
+    #: ``(P / B) ** 3 * 8 / (27 pi D) * gamma ** 2 * L_eff``, the NLI factor before phi.
+    nli_factor: float
+    #: Memo: each neighbouring channel's phi for this candidate.
+    phis: _Phis
 
 
 _start = attrgetter("start")
@@ -242,7 +244,7 @@ class Gsnr(PhysicalLayer):
         placed: bool,
     ) -> float:
         """Sum the links' inverse GSNRs (memoised under ``keys``) as FUSION adds them."""
-        path_inverse: float = 0
+        path_inverse = 0.0
         for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
             key = None if keys is None else keys[i]
             term = None if key is None else self._links.get(key)
@@ -587,7 +589,7 @@ class MultiBandGsnr(PhysicalLayer):
         adds no XPM term of its own.
         """
         spans = math.ceil(length_km / SPAN_KM)
-        p_total: float = 1
+        p_total = 1.0
         for _, on_band in on_link:
             p_total += len(on_band)
         p_total *= self.input_power

@@ -38,7 +38,8 @@ class LinkUsage:
         self._counted = False
         self._usage: dict[int, int] = {}
         #: Absent until a request leaves over the link: FUSION's figure is then int 0.
-        self._throughput: dict[int, float] = {}
+        #: Not ``float``: the compiled build (hatch_build.py) would write that 0 as 0.0.
+        self._throughput: dict[int, int | float] = {}
 
     def released(self, links: Sequence[int], carried: float) -> None:
         """A routed request left its path: ``carried`` is bandwidth x holding time."""

@@ -7,6 +7,7 @@ The tests are grouped, each group with its own conftest.py:
     tests/server   the extension's REST API and stream, the Python client, the CLI,
                    the widgets' Python side and the notebooks
     tests/browser  JupyterLab and the widgets in chromium
+    tests/wheel    the wheel `pip install .` builds: its compiled simulator core
 Shared helpers are in tests/support.
 
 Fixtures

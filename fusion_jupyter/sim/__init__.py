@@ -59,11 +59,23 @@ __all__ = [
     "Observer",
     "SimParams",
     "check_supported",
+    "compiled",
     "erlang_file_name",
     "load_params",
     "params_from_config",
     "simulate",
 ]
+
+
+def compiled() -> bool:
+    """Whether the simulator's core runs compiled (a wheel built by hatch_build.py).
+
+    An editable install, or a wheel built without a C compiler, runs the same modules
+    as plain Python: the same results, more slowly.
+    """
+    from fusion_jupyter.sim import simulation
+
+    return not simulation.__file__.endswith(".py")
 
 
 def __getattr__(name: str) -> Any:

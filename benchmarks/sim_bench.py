@@ -7,6 +7,7 @@ Run from the repository root (FUSION is installed by scripts/install-fusion.sh):
     python benchmarks/sim_bench.py --no-fusion     # the built-in simulator only
     python benchmarks/sim_bench.py --only fixtures --no-fusion --repeat 5   # median of 5
     python benchmarks/sim_bench.py --only fixtures --no-sim --fusion-recheck-fix
+    python benchmarks/sim_bench.py --compiled ...  # the wheel's compiled core (see below)
 
 Prints:
 
@@ -32,6 +33,11 @@ Prints:
 3. Peak memory (ru_maxrss) of the built-in simulator's command line against
    num_requests, on four configs: no physical layer, the GSNR, grooming, and
    congestion-aware routing (a path weight per request).
+
+It measures the fusion_jupyter its Python imports: in a development environment (an
+editable install) that is the pure-Python simulator. ``--compiled`` builds the wheel
+that ``pip install .`` installs, whose core is compiled with mypyc (hatch_build.py),
+and measures that; the first line printed says which one ran.
 """
 
 from __future__ import annotations
@@ -49,10 +55,13 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import fusion_jupyter
+from fusion_jupyter.sim import compiled
 from fusion_jupyter.sim.fixtures import (
     FIXTURES_DIR,
     compare_documents,
@@ -69,6 +78,8 @@ HEAVY = {"erlang_start": "2000", "erlang_stop": "2000", "max_iters": "1"}
 #: counts (on this shared 2-core VM one run's wall time varied by 20-30 %).
 OUR_RUNS = 5
 FUSION_RUNS = 2
+#: Set in the bench's second run, on the wheel it built (--compiled).
+RERUN = "FUSION_JUPYTER_BENCH_ON_WHEEL"
 
 
 @dataclass
@@ -400,17 +411,39 @@ def main() -> None:
         "--repeat", type=int, default=1, help="built-in simulator runs per fixture (median)"
     )
     parser.add_argument(
+        "--compiled",
+        action="store_true",
+        help="build the project's wheel (its compiled core, about 90 s) and measure that",
+    )
+    parser.add_argument(
         "--fusion-recheck-fix",
         action="store_true",
         help="run FUSION from a copy with the one-line fix of its SNR-recheck call",
     )
     args = parser.parse_args()
+    if args.compiled and not compiled():
+        if os.environ.get(RERUN):
+            sys.exit("the wheel is pure Python: its core did not compile (see pip wheel -v .)")
+        sys.exit(_rerun_with_wheel())
     # The patched copy of FUSION (if asked for) lives as long as the bench, errors included.
     with tempfile.TemporaryDirectory() as scratch:
         fusion = None if args.no_fusion else Fusion.install()
         if fusion is not None and args.fusion_recheck_fix:
             fusion = fusion.with_recheck_fix(Path(scratch))
         run(args, fusion)
+
+
+def _rerun_with_wheel() -> int:
+    """Build and unpack the project's wheel, and run this bench again on it."""
+    with tempfile.TemporaryDirectory() as scratch:
+        wheels = Path(scratch) / "wheels"
+        pip = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels)]
+        subprocess.run([*pip, str(PROJECT)], check=True)
+        site = Path(scratch) / "site"
+        with zipfile.ZipFile(next(wheels.glob("*.whl"))) as archive:
+            archive.extractall(site)
+        env = {**os.environ, "PYTHONPATH": str(site), RERUN: "1"}
+        return subprocess.run([sys.executable, __file__, *sys.argv[1:]], env=env).returncode
 
 
 def run(args: argparse.Namespace, fusion: Fusion | None) -> None:
@@ -420,9 +453,11 @@ def run(args: argparse.Namespace, fusion: Fusion | None) -> None:
     assert root.joinpath(*FIXTURES_DIR).is_dir(), f"no FUSION fixtures under {root}"
     templates = root / "fusion" / "configs" / "templates"
     # Compiled once here, as an installed package is, rather than at every start.
-    compileall.compile_dir(PROJECT / "fusion_jupyter", quiet=1)
+    compileall.compile_dir(Path(fusion_jupyter.__file__).parent, quiet=1)
     if fusion is not None:
         compileall.compile_dir(fusion.root / "fusion", quiet=1)
+    core = "compiled (mypyc)" if compiled() else "pure Python"
+    print(f"built-in simulator: {core}, from {Path(fusion_jupyter.__file__).parent}")
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if args.only in (None, "fixtures"):
         fixture_table(args.cases, fusion, root, run_sim=not args.no_sim, repeat=args.repeat)

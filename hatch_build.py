@@ -4,7 +4,7 @@ The simulator's event loop and physical layer are plain typed Python; mypyc turn
 modules listed under ``[tool.hatch.build.targets.wheel.hooks.custom] compile`` into C
 extensions beside their sources, which the interpreter loads in place of the ``.py``
 files (its import system tries extensions first). The compiled core makes the same
-decisions bit for bit, and ``tests/test_compiled_core.py`` holds it to that: every
+decisions bit for bit, and ``tests/wheel/test_compiled_core.py`` holds it to that: every
 result file of FUSION's fixtures, byte for byte, against the pure-Python package.
 
 Editable installs stay pure Python, so an edited module takes effect at once. A build
@@ -82,6 +82,8 @@ def compile_modules(root: Path, modules: list[str], scratch: Path) -> dict[Path,
     lib = scratch / "lib"
     args = [str(root / module) for module in modules]
     args += ["--config-file", str(root / "pyproject.toml"), "--follow-imports=silent"]
+    # mypyc compiles for the interpreter that builds, not the version the config names.
+    args += ["--python-version", f"{sys.version_info.major}.{sys.version_info.minor}"]
     (scratch / "setup.py").write_text(SETUP.format(args=args, target=str(scratch / "c")))
     command = [sys.executable, "setup.py", "build_ext", "--build-lib", str(lib)]
     command += ["--build-temp", str(scratch / "temp")]

@@ -26,7 +26,6 @@ import random
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from sim_bench import Fusion, sim_command, timed
 
@@ -36,42 +35,11 @@ from fusion_jupyter.sim.fixtures import (
     compare_documents,
     config_of,
     link_usage_differences,
+    random_variant,
 )
-from fusion_jupyter.sim.fusion_ini import parse_text
 
-#: Values drawn for each key a case's INI has (None: keep the INI's).
-CHOICES: dict[str, tuple[Any, ...]] = {
-    "k_paths": (None, 1, 2, 3, 4),
-    "cores_per_link": (None, 1, 2, 3, 7),
-    "c_band": (None, 16, 40, 100),
-    "l_band": (None, 16, 40, 100),
-    "spectrum_priority": (None, "CSB", "BSC"),
-}
-LOADS = (300, 600, 1000, 1500, 2000, 3000)
-REQUESTS = (80, 160, 240, 400)
 #: A FUSION run that takes longer is given up (fusion-failed).
 TIMEOUT = 300
-
-
-def variant(case: Path, rng: random.Random) -> list[str]:
-    """Random overrides of keys ``case``'s INI has, as command-line flags."""
-    present = {
-        key for entries in parse_text(config_of(case).read_text()).values() for key in entries
-    }
-    start = rng.choice(LOADS)
-    stop = start + rng.choice((0, 0, start))
-    flags = {
-        "erlang_start": start,
-        "erlang_stop": stop,
-        "erlang_step": max(stop - start, 1),
-        "max_iters": rng.choice((1, 2, 3)),
-        "num_requests": rng.choice(REQUESTS),
-    }
-    for key, values in CHOICES.items():
-        value = rng.choice(values)
-        if key in present and value is not None:
-            flags[key] = value
-    return [f"--{key}={value}" for key, value in flags.items() if key in present]
 
 
 def run_fusion(fusion: Fusion, config: Path, flags: list[str]) -> Path | None:
@@ -142,7 +110,7 @@ def main() -> int:
         ]
         for number in range(args.variants):
             case = rng.choice(cases)
-            flags = variant(case, rng)
+            flags = random_variant(case, rng)
             with tempfile.TemporaryDirectory() as work:
                 verdict, found = check(fusion, case, flags, Path(work))
             counts[verdict] = counts.get(verdict, 0) + 1

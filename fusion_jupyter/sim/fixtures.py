@@ -17,6 +17,7 @@ keys (:data:`~fusion_jupyter.sim.outputs.ADDED_TOP_KEYS`,
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from fusion_jupyter.engine.errors import Problem, ValidationFailed
+from fusion_jupyter.sim.fusion_ini import parse_text
 
 #: Where FUSION keeps its fixtures, relative to its root.
 FIXTURES_DIR = ("tests", "fixtures", "expected_results")
@@ -155,6 +157,45 @@ def run_case(case: Path, fusion_root: str | Path, output_dir: Path) -> CaseResul
         )
     status = "different" if failures else "identical"
     return CaseResult(case.name, status, failures, seconds, len(expected_files))
+
+
+#: Values a random variant draws for each key a case's INI has (None: keep the INI's).
+VARIANT_CHOICES: dict[str, tuple[Any, ...]] = {
+    "k_paths": (None, 1, 2, 3, 4),
+    "cores_per_link": (None, 1, 2, 3, 7),
+    "c_band": (None, 16, 40, 100),
+    "l_band": (None, 16, 40, 100),
+    "spectrum_priority": (None, "CSB", "BSC"),
+}
+VARIANT_LOADS = (300, 600, 1000, 1500, 2000, 3000)
+VARIANT_REQUESTS = (80, 160, 240, 400)
+
+
+def random_variant(case: Path, rng: random.Random) -> list[str]:
+    """Random command-line overrides of keys ``case``'s INI has: loads, iterations,
+    requests, k, cores, band slots, spectrum priority.
+
+    Only keys the INI has: FUSION drops a flag for any other key, and the built-in
+    simulator refuses it. Used to compare the built-in simulator with FUSION
+    (benchmarks/fusion_differential.py) and its compiled core with the pure one.
+    """
+    present = {
+        key for entries in parse_text(config_of(case).read_text()).values() for key in entries
+    }
+    start = rng.choice(VARIANT_LOADS)
+    stop = start + rng.choice((0, 0, start))
+    flags: dict[str, Any] = {
+        "erlang_start": start,
+        "erlang_stop": stop,
+        "erlang_step": max(stop - start, 1),
+        "max_iters": rng.choice((1, 2, 3)),
+        "num_requests": rng.choice(VARIANT_REQUESTS),
+    }
+    for key, values in VARIANT_CHOICES.items():
+        value = rng.choice(values)
+        if key in present and value is not None:
+            flags[key] = value
+    return [f"--{key}={value}" for key, value in flags.items() if key in present]
 
 
 def _load(path: Path) -> Any:

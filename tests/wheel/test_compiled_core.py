@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from fusion_jupyter.sim.fixtures import RL_CASES, config_of, discover, random_variant
 from tests.support import REPO_ROOT
 from tests.support.fusion_source import FUSION_TEMPLATES, require_fusion_source
 
@@ -35,6 +37,9 @@ for case in discover(root):
     print(json.dumps([case.name, result.status, result.problems[:3]]), flush=True)
 print(json.dumps(compiled()))
 """
+
+#: FUSION's two simulation runners, which the built-in simulator both models.
+RUNNERS = ("run_sim", "network_simulator")
 
 #: What differs between two runs of the same config: how long they took, and when.
 CLOCK = re.compile(r'"(wall_seconds|sim_end_time)": ("[^"]*"|[-+.eE0-9]+)')
@@ -56,16 +61,21 @@ def wheel_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-def _python(path: Path, *args: str) -> str:
+def _run(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run Python with ``path`` first on sys.path (the wheel, or the source tree).
 
     It is also the working directory, which ``-c`` and ``-m`` put before PYTHONPATH.
     """
     env = {**os.environ, "PYTHONPATH": str(path)}
     command = [sys.executable, *args]
-    done = subprocess.run(
+    return subprocess.run(
         command, cwd=path, env=env, capture_output=True, text=True, timeout=600, check=False
     )
+
+
+def _python(path: Path, *args: str) -> str:
+    """:func:`_run`'s output; it must succeed."""
+    done = _run(path, *args)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -132,6 +142,37 @@ def test_the_command_line_gives_the_same_bytes_compiled_and_pure(wheel_site, tmp
     assert sorted(compiled) == sorted(pure)
     assert [n for n in compiled if n != "progress.jsonl" and compiled[n] != pure[n]] == []
     assert _events(compiled["progress.jsonl"]) == _events(pure["progress.jsonl"])
+
+
+def test_random_variants_of_the_fixtures_give_the_same_bytes_compiled_and_pure(
+    wheel_site, tmp_path
+):
+    """Loads, iterations, requests, k, cores and band slots drawn at random (the
+    differential check's variants, both runners): paths the fixtures do not take."""
+    root = require_fusion_source()
+    cases = [case for case in discover(root) if case.name not in RL_CASES]
+    rng = random.Random(2026)
+    compared = 0
+    for number in range(24):
+        case = rng.choice(cases)
+        flags = random_variant(case, rng)
+        flags += ["--fusion_root", str(root), "--runner", rng.choice(RUNNERS)]
+        exits = []
+        for name, path in (("compiled", wheel_site), ("pure", REPO_ROOT)):
+            out = tmp_path / str(number) / name
+            args = ["-m", "fusion_jupyter.sim", "run_sim", "--config_path", str(config_of(case))]
+            args += ["--run_id", "v", *flags, "--output_dir", str(out / "results")]
+            args += ["--progress_file", str(out / "p.jsonl")]
+            exits.append(_run(path, *args).returncode)
+        assert exits[0] == exits[1], (case.name, flags)
+        if exits[0] != 0:
+            assert exits[0] == 2, (case.name, flags)  # refused, naming the setting
+            continue
+        runs = tmp_path / str(number)
+        compiled, pure = _files(runs / "compiled" / "results"), _files(runs / "pure" / "results")
+        assert compiled and compiled == pure, (case.name, flags)
+        compared += 1
+    assert compared >= 18
 
 
 def _events(text: str) -> list[dict[str, object]]:

@@ -83,9 +83,6 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # The wheel's build (about 90 s of one core) first, so that the other worker runs
-    # the rest meanwhile instead of waiting for it at the end.
-    items.sort(key=lambda item: not item.nodeid.startswith("tests/wheel/"))
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if _PG_FIXTURES & fixtures:

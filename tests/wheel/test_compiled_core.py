@@ -130,13 +130,8 @@ def test_fusions_fixtures_give_the_same_bytes_compiled_and_pure(wheel_site, tmp_
 def test_the_command_line_gives_the_same_bytes_compiled_and_pure(wheel_site, tmp_path):
     """A template through ``python -m fusion_jupyter.sim``, its progress events too."""
     config = FUSION_TEMPLATES / "minimal.ini"
-    for name, path in (("compiled", wheel_site), ("pure", REPO_ROOT)):
-        out = tmp_path / name
-        args = ["-m", "fusion_jupyter.sim", "run_sim", "--config_path", str(config)]
-        args += ["--run_id", "c", "--output_dir", str(out / "results")]
-        args += ["--progress_file", str(out / "progress.jsonl")]
-        args += ["--num_requests", "400", "--max_iters", "3"]
-        _python(path, *args)
+    flags = ["--num_requests", "400", "--max_iters", "3"]
+    assert _run_both(wheel_site, tmp_path, config, flags) == (0, 0)
     compiled, pure = _files(tmp_path / "compiled"), _files(tmp_path / "pure")
     assert any(name.endswith("_erlang.json") for name in compiled)
     assert sorted(compiled) == sorted(pure)
@@ -157,22 +152,28 @@ def test_random_variants_of_the_fixtures_give_the_same_bytes_compiled_and_pure(
         case = rng.choice(cases)
         flags = random_variant(case, rng)
         flags += ["--fusion_root", str(root), "--runner", rng.choice(RUNNERS)]
-        exits = []
-        for name, path in (("compiled", wheel_site), ("pure", REPO_ROOT)):
-            out = tmp_path / str(number) / name
-            args = ["-m", "fusion_jupyter.sim", "run_sim", "--config_path", str(config_of(case))]
-            args += ["--run_id", "v", *flags, "--output_dir", str(out / "results")]
-            args += ["--progress_file", str(out / "p.jsonl")]
-            exits.append(_run(path, *args).returncode)
+        runs = tmp_path / str(number)
+        exits = _run_both(wheel_site, runs, config_of(case), flags)
         assert exits[0] == exits[1], (case.name, flags)
         if exits[0] != 0:
             assert exits[0] == 2, (case.name, flags)  # refused, naming the setting
             continue
-        runs = tmp_path / str(number)
         compiled, pure = _files(runs / "compiled" / "results"), _files(runs / "pure" / "results")
         assert compiled and compiled == pure, (case.name, flags)
         compared += 1
     assert compared >= 18
+
+
+def _run_both(wheel_site: Path, out: Path, config: Path, flags: list[str]) -> tuple[int, int]:
+    """``python -m fusion_jupyter.sim run_sim`` from the wheel and from the source, into
+    ``out/compiled`` and ``out/pure`` (results/ and progress.jsonl): the exit codes."""
+    codes = []
+    for name, path in (("compiled", wheel_site), ("pure", REPO_ROOT)):
+        args = ["-m", "fusion_jupyter.sim", "run_sim", "--config_path", str(config)]
+        args += ["--run_id", "c", *flags, "--output_dir", str(out / name / "results")]
+        args += ["--progress_file", str(out / name / "progress.jsonl")]
+        codes.append(_run(path, *args).returncode)
+    return codes[0], codes[1]
 
 
 def _events(text: str) -> list[dict[str, object]]:

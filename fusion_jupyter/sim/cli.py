@@ -112,12 +112,13 @@ def prepare(args: argparse.Namespace) -> tuple[SimParams, SimContext]:
 def run(args: argparse.Namespace, params: SimParams, ctx: SimContext) -> None:
     """Simulate, reporting through the progress file, the log and the output files."""
     progress = ProgressFile(args.progress_file)
-    observers = Observers(
-        OutputWriter(args.output_dir), ProgressEvents(progress), FusionLog(args.output_dir)
-    )
+    writer = OutputWriter(args.output_dir)
+    observers = Observers(writer, ProgressEvents(progress), FusionLog(args.output_dir))
     try:
         simulate(params, observers, ctx)
     except Exception as exc:
+        # What FUSION would have saved before the failure is on disk, as in FUSION.
+        writer.flush()
         progress.error(f"{type(exc).__name__}: {exc}", traceback.format_exc())
         raise
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fusion_jupyter.sim import cli
+from fusion_jupyter.sim import cli, outputs
 from fusion_jupyter.sim.fusion_ini import parse_text
 from fusion_jupyter.sim.load import load_params
 from fusion_jupyter.sim.outputs import RESULT_COLUMNS
@@ -277,6 +277,68 @@ def test_result_files_are_written_when_fusion_writes_them(tmp_path, monkeypatch,
     )
     table = pd.read_csv(tmp_path / "output" / "results.csv")
     assert table["iterations"].tolist() == [3]
+
+
+def _saved_iterations(path: Path) -> list[str]:
+    return list(json.loads(path.read_text())["iter_stats"])
+
+
+def test_a_loads_file_is_rewritten_at_most_once_a_checkpoint(tmp_path, monkeypatch):
+    """Every iteration FUSION saves is written when the checkpoint allows it; otherwise
+    a load's file is written when the load ends, with the same content."""
+    writes: list[tuple[str, list[str]]] = []
+    real_write = outputs.write_json_atomically
+
+    def write(path: Path, document: dict) -> None:
+        writes.append((path.name, list(document["iter_stats"])))
+        real_write(path, document)
+
+    monkeypatch.setattr(outputs, "write_json_atomically", write)
+    params = load_params(
+        MINIMAL,
+        {
+            **{"max_iters": "3", "save_step": "1"},
+            **{"erlang_start": "300", "erlang_stop": "600", "erlang_step": "300"},
+        },
+    )
+    simulate(params, outputs.OutputWriter(tmp_path / "every", checkpoint_seconds=0.0))
+    for name in ("300.0_erlang.json", "600.0_erlang.json"):
+        assert [saved for file, saved in writes if file == name] == [
+            ["0"],
+            ["0", "1"],
+            ["0", "1", "2"],
+        ]
+    writes.clear()
+    simulate(params, outputs.OutputWriter(tmp_path / "once", checkpoint_seconds=3600.0))
+    assert writes == [
+        ("300.0_erlang.json", ["0", "1", "2"]),
+        ("600.0_erlang.json", ["0", "1", "2"]),
+    ]
+    for name in ("300.0_erlang.json", "600.0_erlang.json"):
+        every = json.loads((tmp_path / "every" / name).read_text())
+        once = json.loads((tmp_path / "once" / name).read_text())
+        for document in (every, once):
+            document["fusion_jupyter"].pop("wall_seconds")
+            document.pop("sim_end_time")
+        assert every == once
+
+
+def test_a_failed_run_leaves_what_fusion_saved_before_it_on_disk(tmp_path, monkeypatch):
+    """A run that fails in its second iteration, inside the checkpoint interval: the
+    load's file holds the iterations FUSION saved (save_step 1: both)."""
+    monkeypatch.chdir(tmp_path)
+    real_hook = cli.FusionLog.iteration_done
+
+    def fail_second(self, point, result) -> None:
+        real_hook(self, point, result)
+        if result.iteration == 1:
+            raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli.FusionLog, "iteration_done", fail_second)
+    flags = ["--max_iters", "3", "--erlang_start", "300", "--erlang_stop", "300"]
+    assert _run(MINIMAL, *flags, "--save_step", "1") == 1
+    assert _saved_iterations(tmp_path / "output" / "300.0_erlang.json") == ["0", "1"]
+    assert _events(tmp_path / "progress.jsonl")[-1]["type"] == "error"
 
 
 def test_missing_config_file_exits_2(tmp_path, capsys):

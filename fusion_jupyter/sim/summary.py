@@ -11,6 +11,7 @@ many requests an iteration has.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -112,7 +113,7 @@ class RunningSummary:
             # One distinct value: statistics.mean gives it back exactly, stdev 0.0.
             return Summary(count, low, 0.0, low, high)
         scale = 1 << self._shift
-        mean = self._total / (scale * count)
+        mean = exact_quotient(self._total, scale * count)
         numerator = count * self._squares - self._total * self._total
         denominator = scale * scale * count * (count - 1)
         return Summary(count, mean, sqrt_of_fraction(numerator, denominator), low, high)
@@ -153,6 +154,17 @@ def running(summaries: dict[_Key, RunningSummary], key: _Key) -> RunningSummary:
     if found is None:
         found = summaries[key] = RunningSummary()
     return found
+
+
+def exact_quotient(numerator: int, denominator: int) -> float:
+    """``numerator / denominator`` rounded once, as Python divides ints.
+
+    Through ``operator.truediv`` because compiled (mypyc) code divides two ints that fit
+    in 62 bits by converting each to a double first, which rounds twice above 2**53 and
+    moved some exact means in the last bit.
+    """
+    quotient: float = operator.truediv(numerator, denominator)
+    return quotient
 
 
 def sqrt_of_fraction(numerator: int, denominator: int) -> float:

@@ -21,9 +21,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import reduce
-from itertools import repeat
-from operator import add, attrgetter
+from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -127,6 +125,22 @@ class _Candidate(NamedTuple):
 _start = attrgetter("start")
 
 
+class _Geometry:
+    """A channel's centre frequency, bandwidth and half of it (Hz), and its format's phi.
+
+    A class, not a tuple: compiled, its fields are C doubles read in place, where a
+    tuple's floats were unboxed into a copy (and boxed again) at every use.
+    """
+
+    __slots__ = ("bw", "freq", "half_bw", "phi")
+
+    def __init__(self, freq: float, bw: float, phi: float) -> None:
+        self.freq = freq
+        self.bw = bw
+        self.half_bw = bw * 0.5
+        self.phi = phi
+
+
 class PhysicalLayer:
     """One run's ``[snr_settings]`` inputs, the slot width and FUSION's fibre."""
 
@@ -166,7 +180,7 @@ class Gsnr(PhysicalLayer):
         self._l_eff_a = 1 / (2 * fiber.attenuation)
         self._span_ratio = float(self._l_eff / self._length_m)
         #: Each channel's :meth:`_geometry_of`.
-        self._geometry: dict[Channel, tuple[float, float, float, float]] = {}
+        self._geometry: dict[Channel, _Geometry] = {}
         self._ase_growth = math.exp(fiber.attenuation * self._length_m) - 1
         #: Candidates by (start, slots, band), each with its neighbours' phi memo.
         self._candidates: dict[tuple[int, int, str], _Candidate] = {}
@@ -330,10 +344,10 @@ class Gsnr(PhysicalLayer):
         """Sum over the link's spans of 1 / span GSNR (linear), as FUSION adds them.
 
         FUSION scans the slots upwards and adds each lightpath's phi as it meets it, the
-        candidate's own among them; the sums stay sequential (``reduce``, not ``sum``,
-        which compensates from Python 3.12), so the float is FUSION's. ``placed``: the
-        candidate is among ``on_link`` and its phi, computed as a neighbour at its own
-        frequency, is its own (:meth:`_neighbours`).
+        candidate's own among them; the sums are plain loops, one addition at a time
+        from 0.0 (not ``sum``, which compensates from Python 3.12), so the float is
+        FUSION's. ``placed``: the candidate is among ``on_link`` and its phi, computed as
+        a neighbour at its own frequency, is its own (:meth:`_neighbours`).
         """
         memo = candidate.phis
         memo.link = on_link
@@ -341,13 +355,19 @@ class Gsnr(PhysicalLayer):
         memo.link = ()
         if not placed:
             phis.insert(bisect_right(on_link, candidate.start, key=_start), candidate.own_phi)
-        sum_phi = reduce(add, phis, 0.0)
+        sum_phi = 0.0
+        for phi in phis:
+            sum_phi += phi
         p_nli_span = candidate.nli_factor * sum_phi * candidate.bandwidth
         # FUSION raises a numpy float to the power -1: numpy's scalar power is the C
-        # library's pow, as Python's (not a division, which rounds differently).
-        span_inverse = (self.input_power / (candidate.p_ase_span + p_nli_span)) ** -1.0
+        # library's pow, as Python's and math.pow's (not a division, which rounds
+        # differently). math.pow: compiled, it is the C call; ** went through objects.
+        span_inverse = math.pow(self.input_power / (candidate.p_ase_span + p_nli_span), -1.0)
         # FUSION recomputes every span of a link and adds them one by one.
-        return reduce(add, repeat(span_inverse, math.ceil(length_km / SPAN_KM)), 0.0)
+        link_inverse = 0.0
+        for _ in range(math.ceil(length_km / SPAN_KM)):
+            link_inverse += span_inverse
+        return link_inverse
 
     def _fill(self, memo: _Phis, candidate: _Candidate, channels: Sequence[Channel]) -> None:
         """Compute the phi of ``channels`` (not in ``memo``) for ``candidate`` into ``memo``."""
@@ -368,35 +388,37 @@ class Gsnr(PhysicalLayer):
         span_ratio = self._span_ratio
         geometry = self._geometry
         rows = [geometry.get(channel) or self._geometry_of(channel) for channel in channels]
-        uppers = []
-        lowers = []
-        for channel_freq, _, half_bw, _ in rows:
-            freq_diff = channel_freq - center_freq
-            uppers.append(reach * (freq_diff + half_bw))
-            lowers.append(reach * (freq_diff - half_bw))
-        asinh = np.arcsinh(uppers + lowers).tolist()
         count = len(rows)
-        phis = []
-        for (channel_freq, channel_bw, _, phi), upper, lower in zip(
-            rows, asinh[:count], asinh[count:], strict=True
-        ):
-            freq_diff = channel_freq - center_freq
+        # Typed floats and index loops: the compiled build then does this arithmetic on
+        # C doubles (with numpy's list, or a zip, it went through Python objects: 14
+        # boxed floats a neighbour).
+        arguments = [0.0] * (2 * count)  # every upper arcsinh, then every lower one
+        for i in range(count):
+            row = rows[i]
+            freq_diff = row.freq - center_freq
+            arguments[i] = reach * (freq_diff + row.half_bw)
+            arguments[count + i] = reach * (freq_diff - row.half_bw)
+        asinh: list[float] = np.arcsinh(np.fromiter(arguments, np.float64, 2 * count)).tolist()
+        phis: list[float] = []
+        for i in range(count):
+            row = rows[i]
+            freq_diff = row.freq - center_freq
             if freq_diff == 0:
                 # The candidate's own channel (FUSION's branch for an equal frequency).
                 phis.append(own_phi)
                 continue
-            value = upper - lower - phi * (channel_bw / abs(freq_diff)) * (5 / 3) * span_ratio
+            value = asinh[i] - asinh[count + i]
+            value -= row.phi * (row.bw / abs(freq_diff)) * (5 / 3) * span_ratio
             if not value >= 0:
                 self.signed_phis = True
             phis.append(value)
         return phis
 
-    def _geometry_of(self, channel: Channel) -> tuple[float, float, float, float]:
-        """A channel's centre frequency, bandwidth and half of it (Hz), and its format's
-        phi: the same for every candidate, so kept until the memos are emptied."""
+    def _geometry_of(self, channel: Channel) -> _Geometry:
+        """A channel's :class:`_Geometry`: the same for every candidate, so kept until
+        the memos are emptied."""
         channel_freq, channel_bw = self._channel_freq(channel.start, channel.slots)
-        row = (channel_freq, channel_bw, channel_bw * 0.5, self.phi[channel.fmt])
-        self._geometry[channel] = row
+        row = self._geometry[channel] = _Geometry(channel_freq, channel_bw, self.phi[channel.fmt])
         return row
 
 
@@ -637,11 +659,14 @@ class MultiBandGsnr(PhysicalLayer):
                         neighbour = neighbours.get(channel)
                         if neighbour is None:
                             neighbour = self._neighbour(channel_band, channel, neighbours)
-                        factors = band_factors[channel] = self._xpm_factors(cut, neighbour)
+                        # Stored, then read back: compiled, a chained assignment built
+                        # the tuple twice.
+                        band_factors[channel] = self._xpm_factors(cut, neighbour)
+                        factors = band_factors[channel]
                         self._factors += 1
                     (fk_fc, coeff, denom, atan_a, atan_b, t2_denom, t2_log, num_phi,
                      t2_phi) = factors  # fmt: skip
-                    tk = (ak - pc * fk_fc) ** 2
+                    tk = math.pow(ak - pc * fk_fc, 2.0)  # FUSION's ** 2: the C library's pow
                     term1_a = ((tk - alpha_squared) / alpha) * atan_a
                     term1_b = ((ak_squared - tk) / ak) * atan_b
                     term1 = ((spans_f + num_phi) / denom) * (term1_a + term1_b)

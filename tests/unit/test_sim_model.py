@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from importlib import resources
 
 import numpy as np
@@ -1015,6 +1016,16 @@ def test_the_gsnrs_reciprocal_is_numpys_scalar_power_not_a_division():
     values = (rng.uniform(1.0, 10.0, 20_000) * 10.0 ** rng.integers(-12, 12, 20_000)).tolist()
     assert all(x**-1.0 == float(np.float64(x) ** -1) for x in values)
     assert any(x**-1.0 != 1 / x for x in values)
+    # The model writes it math.pow (compiled, ** goes through Python objects): the same call.
+    assert all(math.pow(x, -1.0) == x**-1.0 for x in values)
+
+
+def test_fusions_square_is_the_c_librarys_pow_also_through_math_pow():
+    """FUSION squares with ``** 2``; the C+L GSNR's hot loop writes ``math.pow(x, 2.0)``
+    (compiled, ``**`` goes through Python objects): the same C call, negative bases too."""
+    rng = np.random.default_rng(5)
+    values = rng.uniform(-10.0, 10.0, 20_000) * 10.0 ** rng.integers(-12, 12, 20_000)
+    assert all(math.pow(x, 2.0) == x**2 == float(np.float64(x) ** 2) for x in values.tolist())
 
 
 def test_numpys_arcsinh_of_an_array_is_its_scalar_arcsinh_lane_by_lane():

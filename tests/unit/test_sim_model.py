@@ -405,6 +405,33 @@ def test_the_bitset_searches_are_fusions_loops_on_random_grids(method, bands_fir
     assert checked == 1800 and 300 < found < 1500  # both outcomes, many times
 
 
+def test_remembered_starts_follow_every_change_of_the_occupancy():
+    """The fits' memo of a path's starts holds only until a lightpath is placed or
+    released, or the links' masks are replaced: it always equals a fresh search."""
+    rng = np.random.default_rng(21)
+    spectrum = Spectrum(4, cores=2, slots=24)
+    paths = [(0,), (0, 1), (2, 3, 1), [1, 2]]
+    placed: list[tuple[tuple[int, ...], int]] = []
+    changes = 0
+    for _ in range(600):
+        links = paths[int(rng.integers(len(paths)))]
+        width = int(rng.integers(1, 7))
+        assert spectrum.remembered_starts(links, width) == spectrum.starts(links, width)
+        action = int(rng.integers(4))
+        if action == 0 and (found := spectrum.place(links, width)) is not None:
+            placed.append((tuple(links), found[1]))
+        elif action == 1 and placed:
+            spectrum.release(*placed.pop(int(rng.integers(len(placed)))))
+        elif action == 2 and rng.random() < 0.05:
+            spectrum.masks = [int(m) for m in rng.integers(0, 1 << 40, 4)]
+            spectrum.masks = [m & spectrum.all_free for m in spectrum.masks]
+            placed.clear()
+        else:
+            continue
+        changes += 1
+    assert changes > 200 and spectrum.used_slots() > 0
+
+
 def test_a_run_of_slices_is_placed_as_one_first_fit_after_another_or_not_at_all():
     """place_run's one search gives the blocks that successive first fits take, and a
     run that does not fit leaves the grid as it was (what a rollback leaves)."""

@@ -113,11 +113,9 @@ def test_the_compiled_summary_divides_ints_as_python_does(wheel_site):
     """Exact means are quotients of ints above 2**53 (but below 2**62, where mypyc's own
     division converts each to a double first and rounds twice)."""
     rng = random.Random(7)
-    pairs: list[tuple[int, int]] = []
-    while len(pairs) < 20:
-        pair = (rng.randrange(2**53, 2**62), rng.randrange(3, 2**20))
-        if float(pair[0]) / float(pair[1]) != pair[0] / pair[1]:
-            pairs.append(pair)
+    drawn = [(rng.randrange(2**53, 2**62), rng.randrange(3, 2**20)) for _ in range(2_000)]
+    pairs = [(a, b) for a, b in drawn if float(a) / float(b) != a / b][:20]
+    assert len(pairs) == 20
     probe = "import json, sys, fusion_jupyter.sim.summary as m; print(m.__file__); "
     probe += "print(json.dumps([m.exact_quotient(a, b) for a, b in json.loads(sys.argv[1])]))"
     module_file, quotients = _python(wheel_site, "-c", probe, json.dumps(pairs)).splitlines()

@@ -47,6 +47,13 @@ def run_steps(width: int) -> tuple[int, ...]:
     return tuple(steps)
 
 
+def run_starts(free: int, width: int) -> int:
+    """The bits of ``free`` that start ``width`` set bits (see :func:`run_steps`)."""
+    for step in run_steps(width):
+        free &= free >> step
+    return free
+
+
 class Spectrum:
     """Slot occupancy of every link and core of a network.
 
@@ -152,16 +159,17 @@ class Spectrum:
                 return starts & segment
         return 0
 
-    def starts(self, links: Sequence[int], width: int) -> int:
-        """The bits that start ``width`` slots free on every link of ``links``."""
+    def free_slots(self, links: Sequence[int]) -> int:
+        """The bits free on every link of ``links``."""
         masks = self._masks
         taken = 0
         for link in links:
             taken |= masks[link]
-        starts = self.all_free ^ taken
-        for step in run_steps(width):
-            starts &= starts >> step
-        return starts
+        return self.all_free ^ taken
+
+    def starts(self, links: Sequence[int], width: int) -> int:
+        """The bits that start ``width`` slots free on every link of ``links``."""
+        return run_starts(self.free_slots(links), width)
 
     def remembered_starts(self, links: Sequence[int], width: int) -> int:
         """:meth:`starts`, remembered until the occupancy changes.
@@ -177,11 +185,8 @@ class Spectrum:
         if starts is None:
             free = self._free.get(path)
             if free is None:
-                free = self._free[path] = self.starts(path, 1)
-            starts = free
-            for step in run_steps(width):
-                starts &= starts >> step
-            self._starts[key] = starts
+                free = self._free[path] = self.free_slots(path)
+            starts = self._starts[key] = run_starts(free, width)
         return starts
 
     def last_fit(self, links: Sequence[int], width: int) -> int | None:
@@ -243,13 +248,7 @@ class Spectrum:
         """
         best = self.allocation == "best_fit"
         searched, free_runs = (links, self.all_free) if best else (links[:1], self.searched)
-        for link in searched:
-            free = free_runs & ~self._masks[link]
-            for step in run_steps(width):
-                free &= free >> step
-            if free:
-                return True
-        return False
+        return any(run_starts(free_runs & ~self._masks[link], width) for link in searched)
 
     def take(self, links: Sequence[int], width: int) -> int | None:
         """Fit, and occupy what it found; the bit position, or None if blocked."""

@@ -313,8 +313,9 @@ class OutputWriter(Observer):
         self._last_write = time.monotonic()
 
     def run_started(self, params: SimParams) -> None:
-        """Keep FUSION's saving rules of this run."""
+        """Keep FUSION's saving rules of this run, and make the output directory."""
         self._params = params
+        self.output_dir.mkdir(parents=True, exist_ok=True)
         self._last_write = time.monotonic()
 
     def iteration_done(self, point: ErlangPoint, result: IterationResult) -> None:
@@ -339,14 +340,12 @@ class OutputWriter(Observer):
         self.flush()
         self._point = self._saved = None
         self.finished.append(point)
-        self.output_dir.mkdir(parents=True, exist_ok=True)
         write_results(self.output_dir, self.finished)
 
     def flush(self) -> None:
         """Write the running point's JSON if its saved state is not on disk yet."""
         if not self._unwritten or self._point is None or self._saved is None:
             return
-        self.output_dir.mkdir(parents=True, exist_ok=True)
         write_json_atomically(self.json_path(self._point), self._saved)
         self._unwritten = False
         self._last_write = time.monotonic()

@@ -42,6 +42,7 @@ from fusion_jupyter.sim.traffic import (
     generate_requests_exact,
     legacy_generator,
     stream_events,
+    uniform_block,
 )
 
 NSFNET_NODE_ORDER = ("0", "1", "2", "7", "3", "5", "4", "10", "6", "13", "9", "8", "12", "11")
@@ -136,6 +137,17 @@ def test_the_stdlib_generator_draws_numpys_legacy_stream(seed):
     draw = legacy_generator(seed).random
     ours = [draw() for _ in range(5000)]  # past MT19937's first twist (624 words)
     assert ours == np.random.RandomState(seed).random_sample(5000).tolist()
+
+
+@pytest.mark.parametrize("seed", [1, 60, 2**32 - 1])
+def test_a_block_of_uniforms_is_the_stream_of_single_draws(seed):
+    one_by_one, at_once = legacy_generator(seed), legacy_generator(seed)
+    for count in (1, 3, 700, 4096):  # across MT19937's twists (624 words)
+        expected = [one_by_one.random() for _ in range(count)]
+        block = uniform_block(at_once, count)
+        assert block.dtype == np.float64
+        assert block.tolist() == expected
+    assert at_once.getstate() == one_by_one.getstate()
 
 
 def _streamed(events):

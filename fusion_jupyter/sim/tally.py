@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
 from fusion_jupyter.sim.link_usage import LinkUsage
-from fusion_jupyter.sim.summary import RunningSummary, Summary, running, summaries
+from fusion_jupyter.sim.summary import RunningSummary, Summary, round_2, running, summaries
 from fusion_jupyter.sim.topology import Topology
 
 if TYPE_CHECKING:
@@ -212,7 +212,7 @@ class IterationTally:
         on its rank and links.
         """
         weight = option.route.path_weight
-        rounded = round(float(weight), 2)
+        rounded = round_2(float(weight))
         for lightpath in lightpaths:
             bandwidth, name = lightpath.bandwidth, lightpath.fmt.name
             running(self.path_weights, (bandwidth, name, lightpath.band)).add(weight)
@@ -274,7 +274,7 @@ class IterationTally:
             bit_rate_blocked_corrected=self.bit_rate_blocked_corrected,
             hops=Summary.of((float(o.route.hops), n) for o, n in self.routed_by_option.items()),
             lengths=Summary.of(
-                ((o.route.length_km, n) for o, n in self.routed_by_option.items()), digits=2
+                ((o.route.length_km, n) for o, n in self.routed_by_option.items()), rounded=True
             ),
             transponders_mean=self.transponders / float(routed) if routed else 0.0,
             mods_used=self._mods_used(mod_names, exact_weights),
@@ -349,7 +349,7 @@ class IterationTally:
             if option.route.weight is None
         ]
         exact = summaries(((bw, name, band), w, n) for bw, name, band, w, n in counted)
-        rounded = summaries(((bw, name), round(float(w), 2), n) for bw, name, _, w, n in counted)
+        rounded = summaries(((bw, name), round_2(float(w)), n) for bw, name, _, w, n in counted)
         for key, found in self.path_weights.items():
             running(exact, key).merge(found)
         for rounded_key, found in self.rounded_weights.items():

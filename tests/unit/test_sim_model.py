@@ -678,6 +678,26 @@ def test_weighted_summary_is_statistics_on_the_expanded_sample(seed):
     assert (summary.min, summary.max, summary.count) == (min(values), max(values), len(values))
 
 
+def test_remembered_rounding_is_pythons_round_and_stays_bounded():
+    import math
+    import random
+
+    from fusion_jupyter.sim import summary
+
+    rng = random.Random(5)
+    values = [0.0, -0.0, 0.005, -0.005, 2.675, 1e300, math.inf]
+    values += [rng.uniform(-5000, 5000) for _ in range(2000)]
+    values += [round(rng.uniform(0, 50), 3) for _ in range(2000)]
+    for value in values + values:  # the second time from the memo
+        rounded = summary.round_2(value)
+        assert rounded == round(value, 2)
+        assert math.copysign(1, rounded) == math.copysign(1, round(value, 2))
+    assert math.isnan(summary.round_2(math.nan))
+    for i in range(summary.ROUNDED_LIMIT + 10):
+        summary.round_2(i + 0.5)
+    assert len(summary._rounded) <= summary.ROUNDED_LIMIT
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_a_running_summary_is_statistics_on_the_sample_however_it_was_split(seed):
     """Values added one by one, in parts merged later, give statistics' very floats."""

@@ -23,8 +23,6 @@ so statistics can report both FUSION's figure and the corrected one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import NamedTuple
 
 from fusion_jupyter.sim.modulation import ModFormat, ModTable, best_format, precalc_format
 from fusion_jupyter.sim.routing import Route, RouteTable
@@ -36,16 +34,22 @@ UnslicedRule = Callable[[tuple[ModFormat, ...], float], ModFormat | None]
 UNSLICEABLE_BANDWIDTH = 25
 
 
-@dataclass(frozen=True)
+# The records below are plain classes: compiled, making one is a C call, while a
+# NamedTuple's or a dataclass's constructor stays Python code even then, and they are
+# made on every request.
+
+
 class SliceTier:
     """One way to slice a request on a path: ``segments`` lightpaths of ``bandwidth``."""
 
-    bandwidth: int
-    segments: int
-    fmt: ModFormat
+    __slots__ = ("bandwidth", "fmt", "segments")
+
+    def __init__(self, bandwidth: int, segments: int, fmt: ModFormat) -> None:
+        self.bandwidth = bandwidth
+        self.segments = segments
+        self.fmt = fmt
 
 
-@dataclass(frozen=True, eq=False)
 class PathOption:
     """A candidate path for one (source, destination, bandwidth), with its plans.
 
@@ -53,40 +57,67 @@ class PathOption:
     every request would cost more than the lookup it serves.
     """
 
-    index: int
-    route: Route
-    #: Format for the whole request on this path; None if none reaches.
-    unsliced: ModFormat | None
-    slicing: tuple[SliceTier, ...]
+    __slots__ = ("index", "route", "slicing", "unsliced")
+
+    def __init__(
+        self,
+        index: int,
+        route: Route,
+        unsliced: ModFormat | None,
+        slicing: tuple[SliceTier, ...],
+    ) -> None:
+        self.index = index
+        self.route = route
+        #: Format for the whole request on this path; None if none reaches.
+        self.unsliced = unsliced
+        self.slicing = slicing
 
 
-class Lightpath(NamedTuple):
-    """One placed lightpath: where it sits, so it can be released, and what it uses.
+class Lightpath:
+    """One placed lightpath: where it sits, so it can be released, and what it uses."""
 
-    A NamedTuple because one is made per lightpath in the hot loop.
-    """
+    __slots__ = ("band", "bandwidth", "block", "core", "fmt", "snr_db")
 
-    core: int
-    #: Bitset of the slots it occupies, its guard slot included.
-    block: int
-    bandwidth: int
-    fmt: ModFormat
-    #: Its GSNR in dB when the physical layer is modelled (``snr_type = gsnr``).
-    snr_db: float | None = None
-    #: FUSION's band name.
-    band: str = "c"
+    def __init__(
+        self,
+        core: int,
+        block: int,
+        bandwidth: int,
+        fmt: ModFormat,
+        snr_db: float | None = None,
+        band: str = "c",
+    ) -> None:
+        self.core = core
+        #: Bitset of the slots it occupies, its guard slot included.
+        self.block = block
+        self.bandwidth = bandwidth
+        self.fmt = fmt
+        #: Its GSNR in dB when the physical layer is modelled (``snr_type = gsnr``).
+        self.snr_db = snr_db
+        #: FUSION's band name.
+        self.band = band
 
 
-class Allocation(NamedTuple):
+class Allocation:
     """A routed request: its path and lightpaths."""
 
-    option: PathOption
-    lightpaths: tuple[Lightpath, ...]
-    sliced: bool
-    #: A slicing segment failed before this success (FUSION's bit-rate quirk).
-    segment_failed: bool
-    #: Bandwidth left unserved when FUSION's ``can_partially_serve`` accepted part of it.
-    unserved: int = 0
+    __slots__ = ("lightpaths", "option", "segment_failed", "sliced", "unserved")
+
+    def __init__(
+        self,
+        option: PathOption,
+        lightpaths: tuple[Lightpath, ...],
+        sliced: bool,
+        segment_failed: bool,
+        unserved: int = 0,
+    ) -> None:
+        self.option = option
+        self.lightpaths = lightpaths
+        self.sliced = sliced
+        #: A slicing segment failed before this success (FUSION's bit-rate quirk).
+        self.segment_failed = segment_failed
+        #: Bandwidth left unserved when FUSION's ``can_partially_serve`` accepted part of it.
+        self.unserved = unserved
 
 
 class Controller:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
 from fusion_jupyter.sim.gsnr import REQUIRED_SNR_DB, meets
@@ -61,13 +60,19 @@ class GroomedLightpath:
     block: int = 0
 
 
-class Released(NamedTuple):
-    """A torn-down lightpath's utilization record (FUSION's ``lp_bw_utilization_dict``)."""
+class Released:
+    """A torn-down lightpath's utilization record (FUSION's ``lp_bw_utilization_dict``).
 
-    capacity: int
-    band: str
-    core: int
-    utilization: float
+    A plain class, as the records of :mod:`~fusion_jupyter.sim.controller` are.
+    """
+
+    __slots__ = ("band", "capacity", "core", "utilization")
+
+    def __init__(self, capacity: int, band: str, core: int, utilization: float) -> None:
+        self.capacity = capacity
+        self.band = band
+        self.core = core
+        self.utilization = utilization
 
 
 @dataclass

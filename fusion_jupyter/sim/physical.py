@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from fusion_jupyter.sim.controller import UNSLICEABLE_BANDWIDTH, Allocation, Lightpath, PathOption
 from fusion_jupyter.sim.gsnr import Channel, Gsnr, MultiBandGsnr, meets
@@ -41,12 +40,18 @@ from fusion_jupyter.sim.routing import Route, RouteTable
 from fusion_jupyter.sim.spectrum import Spectrum
 
 
-class Fit(NamedTuple):
-    """Where a lightpath would go: spectrum segment (core and band), first slot, slots."""
+class Fit:
+    """Where a lightpath would go: spectrum segment (core and band), first slot, slots.
 
-    segment: int
-    start: int
-    slots: int
+    A plain class, as the records of :mod:`~fusion_jupyter.sim.controller` are.
+    """
+
+    __slots__ = ("segment", "slots", "start")
+
+    def __init__(self, segment: int, start: int, slots: int) -> None:
+        self.segment = segment
+        self.start = start
+        self.slots = slots
 
 
 class PhysicalController:

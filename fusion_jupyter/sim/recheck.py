@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from fusion_jupyter.sim.cores import adjacent
 from fusion_jupyter.sim.gsnr import REQUIRED_SNR_DB, SPAN_KM, Channel, Gsnr, decibels
@@ -54,15 +54,21 @@ SUSPECTS = 16
 SLACK = 1e-9
 
 
-class Placed(NamedTuple):
-    """An established lightpath as the recheck sees it (a ``lightpath_status_dict`` entry)."""
+class Placed:
+    """An established lightpath as the recheck sees it (a ``lightpath_status_dict`` entry).
 
-    route: Route
-    #: Spectrum segment (core and band), first slot and width.
-    segment: int
-    start: int
-    slots: int
-    fmt: str
+    A plain class, as the records of :mod:`~fusion_jupyter.sim.controller` are.
+    """
+
+    __slots__ = ("fmt", "route", "segment", "slots", "start")
+
+    def __init__(self, route: Route, segment: int, start: int, slots: int, fmt: str) -> None:
+        self.route = route
+        #: Spectrum segment (core and band), first slot and width.
+        self.segment = segment
+        self.start = start
+        self.slots = slots
+        self.fmt = fmt
 
 
 class Recheck:

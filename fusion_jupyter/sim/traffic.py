@@ -54,17 +54,20 @@ def legacy_generator(seed: int) -> random.Random:
     """A generator whose ``random()`` stream is ``np.random.RandomState(seed).random_sample``.
 
     numpy seeds an integer with MT19937's ``init_genrand``; Python's ``seed`` hashes
-    it differently, so the state is built here and set directly. Its multiplier is
-    applied in two 16-bit halves, so that every product stays below 2**62: compiled,
-    a larger one leaves machine integers (a million instructions an iteration).
+    it differently, so the state is built here and set directly.
+
+    The 32-bit products are taken in 16-bit halves: compiled, a multiplication stays
+    on machine integers only when both factors are below 2**30, and a Python integer
+    one cost a million instructions a seed.
     """
     low, high = _MT_MULTIPLIER & 0xFFFF, _MT_MULTIPLIER >> 16
     state = [seed & 0xFFFFFFFF]
     for index in range(1, _MT_WORDS):
         previous = state[-1]
         mixed = previous ^ (previous >> 30)
-        product = low * mixed + (((high * mixed) & 0xFFFF) << 16)
-        state.append((product + index) & 0xFFFFFFFF)
+        mixed_low, mixed_high = mixed & 0xFFFF, mixed >> 16
+        carried = ((low * mixed_high + high * mixed_low) & 0xFFFF) << 16
+        state.append((low * mixed_low + carried + index) & 0xFFFFFFFF)
     generator = random.Random()  # noqa: S311 - FUSION's simulation stream, not a secret
     generator.setstate((3, (*state, _MT_WORDS), None))
     return generator

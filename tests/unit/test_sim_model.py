@@ -25,7 +25,7 @@ from fusion_jupyter.sim.routing import (
     shipped_paths,
 )
 from fusion_jupyter.sim.simulation import build_context, run_iteration, simulate
-from fusion_jupyter.sim.spectrum import Spectrum, run_steps, slot_block
+from fusion_jupyter.sim.spectrum import Spectrum, run_starts, slot_block
 from fusion_jupyter.sim.stats import ErlangStats, Interval, update_interval
 from fusion_jupyter.sim.topology import (
     SHIPPED_NETWORKS,
@@ -229,10 +229,20 @@ def test_quota_must_split_exactly():
 # --- spectrum -----------------------------------------------------------------------
 
 
-def test_run_steps_cover_the_width():
-    assert run_steps(1) == ()
-    assert run_steps(7) == (1, 2, 3)
-    assert sum(run_steps(17)) == 16
+def test_run_starts_are_the_starts_of_width_set_bits():
+    import random
+
+    rng = random.Random(3)
+    for _ in range(400):
+        free = rng.getrandbits(rng.randint(1, 200)) | rng.getrandbits(rng.randint(1, 200))
+        width = rng.randint(1, 40)
+        expected = sum(
+            1 << p
+            for p in range(free.bit_length())
+            if all(free >> (p + i) & 1 for i in range(width))
+        )
+        assert run_starts(free, width) == expected
+    assert run_starts(0b1110111, 3) == 0b0010001  # slots 0-2 and 4-6
 
 
 def test_first_fit_is_core_major_and_keeps_guard_inside_the_band():

@@ -195,24 +195,23 @@ def _process_events(ctx: SimContext, events: Iterator[Event], tally: IterationTa
     """
     nodes = ctx.topology.request_nodes
     bandwidths = ctx.bandwidths
-    serve = ctx.controller.serve
-    release = ctx.controller.release
-    blocked_request = tally.blocked_request
-    routed_request = tally.routed_request
+    controller = ctx.controller
     live: dict[int, Allocation] = {}
+    # Methods are called on their objects, not through local aliases: compiled, a
+    # call on a native object is a direct C call, a bound method a Python one.
     for index, src, dst, bw, arrive, depart in events:
         if index >= 0:
             bandwidth = bandwidths[bw]
-            allocation = serve(nodes[src], nodes[dst], bandwidth)
+            allocation = controller.serve(nodes[src], nodes[dst], bandwidth)
             if allocation is None:
-                blocked_request(bandwidth)
+                tally.blocked_request(bandwidth)
             else:
                 live[index] = allocation
-                routed_request(bandwidth, allocation)
+                tally.routed_request(bandwidth, allocation)
             continue
         allocation = live.pop(~index, None)
         if allocation is not None:
-            release(allocation.option, allocation.lightpaths)
+            controller.release(allocation.option, allocation.lightpaths)
             tally.released(allocation.option, bandwidths[bw] * (depart - arrive))
 
 

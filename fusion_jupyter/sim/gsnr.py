@@ -22,7 +22,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 import numpy as np
 
@@ -49,6 +49,15 @@ CACHE_LIMIT = 1 << 17
 #: the link changes, so most of a full memo is dead: a small one holds what is met again
 #: (a C-band grooming run peaked at 63 MiB over 300,000 requests with the larger limit).
 LINKS_LIMIT = 1 << 14
+# numpy's functions bound once: compiled, ``np.<name>`` is a module attribute lookup at
+# every call (a C+L request calls them hundreds of times), a final name a C variable.
+_ARCSINH: Final = np.arcsinh
+_ARCTAN: Final = np.arctan
+_EXP: Final = np.exp
+_SINH: Final = np.sinh
+_LOG10: Final = np.log10
+_FROMITER: Final = np.fromiter
+_FLOAT64: Final = np.float64
 
 
 @dataclass(frozen=True)
@@ -174,8 +183,10 @@ class Gsnr(PhysicalLayer):
     def _derive(self) -> None:
         fiber = self.fiber
         self._length_m = SPAN_KM * 10**3
-        self._l_eff = (1 - np.exp(-2 * fiber.attenuation * self._length_m)) / (
-            2 * fiber.attenuation
+        # A float, not numpy's float64: the same value, and the products it enters stay
+        # plain float arithmetic instead of numpy's scalar operations.
+        self._l_eff = float(
+            (1 - np.exp(-2 * fiber.attenuation * self._length_m)) / (2 * fiber.attenuation)
         )
         self._l_eff_a = 1 / (2 * fiber.attenuation)
         self._span_ratio = float(self._l_eff / self._length_m)
@@ -398,7 +409,7 @@ class Gsnr(PhysicalLayer):
             freq_diff = row.freq - center_freq
             arguments[i] = reach * (freq_diff + row.half_bw)
             arguments[count + i] = reach * (freq_diff - row.half_bw)
-        asinh: list[float] = np.arcsinh(np.fromiter(arguments, np.float64, 2 * count)).tolist()
+        asinh: list[float] = _ARCSINH(_FROMITER(arguments, _FLOAT64, 2 * count)).tolist()
         phis: list[float] = []
         for i in range(count):
             row = rows[i]
@@ -485,7 +496,7 @@ class MultiBandGsnr(PhysicalLayer):
         self._f_c = (fiber.frequency_end_c + fiber.frequency_start_l) / 2
         self._length_m = SPAN_KM * 1000
         alpha = fiber.attenuation
-        self._l_eff = (1 - np.exp(-alpha * SPAN_KM * 10**3)) / alpha
+        self._l_eff = float((1 - np.exp(-alpha * SPAN_KM * 10**3)) / alpha)  # see Gsnr._derive
         # The XPM term's constant subexpressions, each as FUSION's expression computes it.
         self._ak = alpha + alpha
         self._ak_squared = self._ak**2
@@ -710,8 +721,8 @@ class MultiBandGsnr(PhysicalLayer):
             ase_factor=2 * NSP[band] * PLANCK * f_i * b_i,
             phi_i=phi_i,
             spm_denom=(b_i**2) * phi_i * alpha_bar_i * (2 * alpha_i + alpha_bar_i),
-            asinh_a=float(np.arcsinh((phi_i * (b_i**2)) / (pi * alpha_i))),
-            asinh_b=float(np.arcsinh((phi_i * (b_i**2)) / (pi * ai))),
+            asinh_a=float(_ARCSINH((phi_i * (b_i**2)) / (pi * alpha_i))),
+            asinh_b=float(_ARCSINH((phi_i * (b_i**2)) / (pi * ai))),
             xpm={},
         )
         self._factors += 1
@@ -728,7 +739,7 @@ class MultiBandGsnr(PhysicalLayer):
             p_total**2
             * c_ri
             * l_eff
-            * np.exp((-fiber.attenuation * length_m) - (p_total * c_ri * l_eff * cut.f_i))
+            * _EXP((-fiber.attenuation * length_m) - (p_total * c_ri * l_eff * cut.f_i))
         )
         return own, float(numerator)
 
@@ -802,9 +813,9 @@ class MultiBandGsnr(PhysicalLayer):
             neighbour.fk_fc,
             neighbour.coeff,
             phi_i_k * alpha_k * self._xpm_denom_factor,  # denom
-            float(np.arctan((phi_i_k * b_i) / alpha_k)),  # atan_a
-            float(np.arctan((phi_i_k * b_i) / ak)),  # atan_b
-            abs(phi) * (b_k**2) * self._alpha_squared * self._ak_squared,  # term2_denom
+            float(_ARCTAN((phi_i_k * b_i) / alpha_k)),  # atan_a
+            float(_ARCTAN((phi_i_k * b_i) / ak)),  # atan_b
+            abs(phi) * math.pow(b_k, 2.0) * self._alpha_squared * self._ak_squared,  # term2_denom
             (2 * fk_fi - b_k) * math.log((2 * fk_fi - b_k) / (2 * fk_fi + b_k)) + 2 * b_k,
             neighbour.num_phi,
             neighbour.term2_phi,
@@ -814,16 +825,18 @@ class MultiBandGsnr(PhysicalLayer):
         """One channel's share of FUSION's Raman power profile."""
         c_ri = self.fiber.raman_gain_slope
         l_eff = self._l_eff
-        return float(
+        # numpy's results as floats before the products: the same IEEE multiplications,
+        # without numpy's scalar arithmetic.
+        return (
             (2 / b_k)
-            * np.exp(-p_total * c_ri * l_eff * f_k)
-            * np.sinh(p_total * c_ri * l_eff * (b_k / 2))
+            * float(_EXP(-p_total * c_ri * l_eff * f_k))
+            * float(_SINH(p_total * c_ri * l_eff * (b_k / 2)))
         )
 
 
 def decibels(inverse: float) -> float:
     """FUSION's GSNR in dB from its linear inverse (numpy's ``log10``, as FUSION's)."""
-    return float(10 * np.log10(1 / inverse))
+    return 10 * float(_LOG10(1 / inverse))
 
 
 def meets(gsnr_db: float, fmt: str) -> bool:

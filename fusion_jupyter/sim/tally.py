@@ -212,7 +212,7 @@ class IterationTally:
         on its rank and links.
         """
         weight = option.route.path_weight
-        rounded = round_2(float(weight))
+        rounded = round(float(weight), 2)  # a new value every request: not remembered
         for lightpath in lightpaths:
             bandwidth, name = lightpath.bandwidth, lightpath.fmt.name
             running(self.path_weights, (bandwidth, name, lightpath.band)).add(weight)

@@ -433,14 +433,49 @@ class Gsnr(PhysicalLayer):
         return row
 
 
-#: A neighbour's XPM factors for one candidate: all but the link's power and spans.
-#: Each is a subexpression of FUSION's XPM term, computed as FUSION computes it, so the
-#: term assembled from them (:meth:`MultiBandGsnr._link_terms`) is FUSION's float. In
-#: order: ``fk_fc``, ``coeff``, ``denom``, ``atan_a``, ``atan_b``, ``term2_denom``,
-#: ``term2_log``, ``num_phi``, ``term2_phi`` (see :meth:`MultiBandGsnr._xpm_factors`). A
-#: plain tuple, not a NamedTuple: a C+L run makes hundreds of thousands, and building a
-#: NamedTuple by keyword took ten times as long (0.58 against 0.05 us).
-_Xpm = tuple[float, float, float, float, float, float, float, float, float]
+class _Xpm:
+    """A neighbour's XPM factors for one candidate: all but the link's power and spans.
+
+    Each is a subexpression of FUSION's XPM term, computed as FUSION computes it, so the
+    term assembled from them (:meth:`MultiBandGsnr._link_terms`) is FUSION's float (see
+    :meth:`MultiBandGsnr._xpm_factors`). A class, as :class:`_Geometry` is: compiled, the
+    hot loop reads its fields as C doubles in place, where a tuple's nine floats were
+    unboxed at every use (a C+L run reads a million of them).
+    """
+
+    __slots__ = (
+        "atan_a",
+        "atan_b",
+        "coeff",
+        "denom",
+        "fk_fc",
+        "num_phi",
+        "term2_denom",
+        "term2_log",
+        "term2_phi",
+    )
+
+    def __init__(
+        self,
+        fk_fc: float,
+        coeff: float,
+        denom: float,
+        atan_a: float,
+        atan_b: float,
+        term2_denom: float,
+        term2_log: float,
+        num_phi: float,
+        term2_phi: float,
+    ) -> None:
+        self.fk_fc = fk_fc
+        self.coeff = coeff
+        self.denom = denom
+        self.atan_a = atan_a
+        self.atan_b = atan_b
+        self.term2_denom = term2_denom
+        self.term2_log = term2_log
+        self.num_phi = num_phi
+        self.term2_phi = term2_phi
 
 
 class _Neighbour(NamedTuple):
@@ -617,7 +652,7 @@ class MultiBandGsnr(PhysicalLayer):
         One pass over the link's lightpaths adds each one's XPM term (FUSION's
         ``_compute_nli_mb``) and its Raman profile term (``_compute_ase_mb``), each sum
         in FUSION's order. This is the hot loop of a C+L run: each XPM term is assembled
-        inline from its :data:`_Xpm` factors, in FUSION's operation order.
+        inline from its :class:`_Xpm` factors, in FUSION's operation order.
         ``placed``: the candidate is among the lightpaths (:meth:`placed_path_db`), and
         adds no XPM term of its own.
         """
@@ -671,18 +706,21 @@ class MultiBandGsnr(PhysicalLayer):
                         if neighbour is None:
                             neighbour = self._neighbour(channel_band, channel, neighbours)
                         # Stored, then read back: compiled, a chained assignment built
-                        # the tuple twice.
+                        # the factors twice.
                         band_factors[channel] = self._xpm_factors(cut, neighbour)
                         factors = band_factors[channel]
                         self._factors += 1
-                    (fk_fc, coeff, denom, atan_a, atan_b, t2_denom, t2_log, num_phi,
-                     t2_phi) = factors  # fmt: skip
-                    tk = math.pow(ak - pc * fk_fc, 2.0)  # FUSION's ** 2: the C library's pow
-                    term1_a = ((tk - alpha_squared) / alpha) * atan_a
-                    term1_b = ((ak_squared - tk) / ak) * atan_b
-                    term1 = ((spans_f + num_phi) / denom) * (term1_a + term1_b)
-                    term2 = (5 / 3) * ((t2_phi * n_tilde * tk) / t2_denom) * t2_log
-                    xpm += coeff * (term1 + term2)
+                    # FUSION's ** 2: the C library's pow.
+                    tk = math.pow(ak - pc * factors.fk_fc, 2.0)
+                    term1_a = ((tk - alpha_squared) / alpha) * factors.atan_a
+                    term1_b = ((ak_squared - tk) / ak) * factors.atan_b
+                    term1 = ((spans_f + factors.num_phi) / factors.denom) * (term1_a + term1_b)
+                    term2 = (
+                        (5 / 3)
+                        * ((factors.term2_phi * n_tilde * tk) / factors.term2_denom)
+                        * factors.term2_log
+                    )
+                    xpm += factors.coeff * (term1 + term2)
                 profile = band_profiles.get(channel)
                 if profile is None:
                     neighbour = neighbours.get(channel)
@@ -809,7 +847,7 @@ class MultiBandGsnr(PhysicalLayer):
         )
         # FUSION: (-4 * pi**2 * (beta_2 + pi * beta_3 * (f_i + f_k))) * length
         phi = (self._four_pi_squared * (beta_2 + self._pi_beta_3 * (f_i + f_k))) * self._length_m
-        return (
+        return _Xpm(
             neighbour.fk_fc,
             neighbour.coeff,
             phi_i_k * alpha_k * self._xpm_denom_factor,  # denom

@@ -177,7 +177,7 @@ def round_2(value: float) -> float:
     if found is None or not value:
         if len(_rounded) >= ROUNDED_LIMIT:
             _rounded.clear()
-        found = _rounded[value] = round(value, 2)
+        found = _rounded[value] = round(float(value), 2)
     return found
 
 

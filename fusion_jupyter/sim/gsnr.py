@@ -705,10 +705,8 @@ class MultiBandGsnr(PhysicalLayer):
                         neighbour = neighbours.get(channel)
                         if neighbour is None:
                             neighbour = self._neighbour(channel_band, channel, neighbours)
-                        # Stored, then read back: compiled, a chained assignment built
-                        # the factors twice.
-                        band_factors[channel] = self._xpm_factors(cut, neighbour)
-                        factors = band_factors[channel]
+                        factors = self._xpm_factors(cut, neighbour)
+                        band_factors[channel] = factors
                         self._factors += 1
                     # FUSION's ** 2: the C library's pow.
                     tk = math.pow(ak - pc * factors.fk_fc, 2.0)

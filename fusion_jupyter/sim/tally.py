@@ -349,7 +349,7 @@ class IterationTally:
             if option.route.weight is None
         ]
         exact = summaries(((bw, name, band), w, n) for bw, name, band, w, n in counted)
-        rounded = summaries(((bw, name), round_2(float(w)), n) for bw, name, _, w, n in counted)
+        rounded = summaries(((bw, name), round_2(w), n) for bw, name, _, w, n in counted)
         for key, found in self.path_weights.items():
             running(exact, key).merge(found)
         for rounded_key, found in self.rounded_weights.items():

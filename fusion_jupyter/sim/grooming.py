@@ -26,7 +26,7 @@ time-weighted utilization (``average_bandwidth_usage``, rounded to 2 decimals).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
@@ -122,6 +122,16 @@ def average_usage(usage: dict[float, float], departure: float) -> float:
     if total_time == 0:
         return 0.0
     return round(total_bw_time / total_time, 2)
+
+
+def lowest_threshold(formats: Sequence[ModFormat]) -> float | None:
+    """The lowest GSNR threshold (dB) of ``formats``, which a lightpath meeting any meets."""
+    lowest: float | None = None
+    for fmt in formats:
+        needed = REQUIRED_SNR_DB[fmt.name]
+        if lowest is None or needed < lowest:
+            lowest = needed
+    return lowest
 
 
 class GroomingController(PhysicalController):
@@ -265,7 +275,7 @@ class GroomingController(PhysicalController):
         snr = None
         for fmt in formats:
             if snr is None:
-                snr = self._gsnr(option.route, fit)
+                snr = self._gsnr(option.route, fit, lowest_threshold(formats))
             if meets(snr, fmt.name) and self.capacity[fmt.name] >= bandwidth:
                 lightpath = self._establish(
                     option.route, fit, fmt, snr, pair, request, float(bandwidth), dedicated, now
@@ -339,7 +349,7 @@ class GroomingController(PhysicalController):
         """
         assert self.recheck is not None
         # Reaching any format's threshold is reaching the lowest.
-        lowest = min(REQUIRED_SNR_DB[fmt.name] for fmt in self.mod_table[bandwidth])
+        lowest = lowest_threshold(self.mod_table[bandwidth])
 
         def threshold(fmt: str) -> float | None:
             if sliced:
@@ -355,8 +365,9 @@ class GroomingController(PhysicalController):
         fit = self._fit(route, 1)
         if fit is None:
             return None
-        snr = self._gsnr(route, fit)
-        for fmt in self.mod_table[bandwidth]:
+        formats = self.mod_table[bandwidth]
+        snr = self._gsnr(route, fit, lowest_threshold(formats))
+        for fmt in formats:
             if meets(snr, fmt.name):
                 return fit, fmt, snr
         return None

@@ -33,7 +33,7 @@ from bisect import bisect_left, insort
 from collections.abc import Sequence
 
 from fusion_jupyter.sim.controller import UNSLICEABLE_BANDWIDTH, Allocation, Lightpath, PathOption
-from fusion_jupyter.sim.gsnr import Channel, Gsnr, MultiBandGsnr, meets
+from fusion_jupyter.sim.gsnr import REQUIRED_SNR_DB, Channel, Gsnr, MultiBandGsnr, meets
 from fusion_jupyter.sim.modulation import ModFormat, ModTable
 from fusion_jupyter.sim.recheck import Placed, Recheck
 from fusion_jupyter.sim.routing import Route, RouteTable
@@ -170,7 +170,7 @@ class PhysicalController:
             fit = self._fit(route, fmt.slots)
             if fit is None:
                 continue
-            snr = self._gsnr(route, fit)
+            snr = self._gsnr(route, fit, REQUIRED_SNR_DB[fmt.name])
             if meets(snr, fmt.name):
                 lightpath = self._place(route, fit, bandwidth, fmt, snr)
                 recheck = self.recheck
@@ -241,7 +241,7 @@ class PhysicalController:
                 fit = None  # candidates were tried and failed: FUSION's is_free = False
             if fit is None:
                 continue
-            snr = self._gsnr(route, fit)
+            snr = self._gsnr(route, fit, REQUIRED_SNR_DB[fmt.name])
             if meets(snr, fmt.name):
                 return fmt, fit, snr
         return None
@@ -254,7 +254,12 @@ class PhysicalController:
         segment, start = self.spectrum.locate(position)
         return Fit(segment, start, slots)
 
-    def _gsnr(self, route: Route, fit: Fit) -> float:
+    def _gsnr(self, route: Route, fit: Fit, needed_db: float | None = None) -> float:
+        """The candidate's GSNR (dB); ``-inf`` once it is sure to be below ``needed_db``.
+
+        Only the C-band model stops early (:meth:`Gsnr.path_db`); the C+L model's XPM
+        terms carry a negative correction, and no bound on a link's sum is proven there.
+        """
         lengths = route.link_lengths_km
         gsnr = self.gsnr
         core, band_index = divmod(fit.segment, len(self.bands))
@@ -262,7 +267,7 @@ class PhysicalController:
         states = [versions[link][core] for link in route.links]
         if isinstance(gsnr, Gsnr):
             channels = [self._channels[link][fit.segment] for link in route.links]
-            return gsnr.path_db(lengths, channels, fit.start, fit.slots, "c", states)
+            return gsnr.path_db(lengths, channels, fit.start, fit.slots, "c", states, needed_db)
         per_link = [self._core_bands[link][core] for link in route.links]
         band = self.bands[band_index]
         return gsnr.path_db(lengths, per_link, fit.start, fit.slots, band, states)

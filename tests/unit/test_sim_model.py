@@ -960,7 +960,7 @@ class _CrowdGsnr(Gsnr):
         # Not linear in the neighbours' phi, so the recheck must not bound it.
         self.signed_phis = True
 
-    def path_db(self, lengths, channels, start, slots, band="c", link_states=None):
+    def path_db(self, lengths, channels, start, slots, band="c", link_states=None, needed_db=None):
         return self.candidate_db
 
     def placed_path_inverse(self, lengths, channels, start, slots, link_states):
@@ -1076,6 +1076,72 @@ def test_a_placed_lightpaths_c_band_gsnr_is_its_gsnr_as_a_candidate():
     assert decibels(gsnr.placed_path_inverse(lengths, with_more, 4, 3, [("c",), ("d",)])) < (
         candidate
     )
+
+
+FUSION_PHI = {
+    "BPSK": 1,
+    "QPSK": 1,
+    "8-QAM": 0.66667,
+    "16-QAM": 0.68,
+    "32-QAM": 0.69,
+    "64-QAM": 0.6190476190476191,
+}
+
+
+def _random_links(rng, candidate_start, candidate_slots, links, slots=320):
+    """Per link, lightpaths sorted by start that leave the candidate's slots free."""
+    out = []
+    for _ in range(links):
+        taken = set(range(candidate_start, candidate_start + candidate_slots))
+        on_link = []
+        for _ in range(int(rng.integers(0, 60))):
+            start, width = int(rng.integers(0, slots - 8)), int(rng.integers(1, 9))
+            wanted = set(range(start, start + width))
+            if not wanted & taken:
+                taken |= wanted
+                on_link.append(Channel(start, width, str(rng.choice(list(FUSION_PHI)))))
+        out.append(sorted(on_link))
+    return out
+
+
+def test_every_c_band_phi_is_positive_where_the_bound_says_so():
+    """With FUSION's fibre, slot width and formats the bound holds, and every neighbour's
+    phi met over random spectra is positive; with a phi ten times FUSION's the bound
+    does not hold, and negative phis are met."""
+    rng = np.random.default_rng(17)
+    for phi, proven in ((FUSION_PHI, True), (dict.fromkeys(FUSION_PHI, 10.0), False)):
+        gsnr = Gsnr(12.5, 0.001, phi)
+        assert gsnr.positive_terms is proven
+        for _ in range(200):
+            start, slots = int(rng.integers(0, 300)), int(rng.integers(1, 9))
+            links = _random_links(rng, start, slots, 3)
+            with np.errstate(invalid="ignore"):  # such phis can make a link's sum negative
+                gsnr.path_db([300.0] * 3, links, start, slots)
+        assert gsnr.signed_phis is not proven
+    assert not Gsnr(6.25, 0.001, FUSION_PHI).positive_terms  # R D too small to prove it
+
+
+def test_a_c_band_path_stops_early_only_where_it_surely_fails():
+    """Given the threshold, a candidate's GSNR is FUSION's figure, or -inf where the
+    links summed so far already put it below the threshold (the rest uncomputed)."""
+    rng = np.random.default_rng(19)
+    early, full = Gsnr(12.5, 0.001, FUSION_PHI), Gsnr(12.5, 0.001, FUSION_PHI)
+    stopped = 0
+    for trial in range(400):
+        start, slots = int(rng.integers(0, 300)), int(rng.integers(1, 9))
+        count = int(rng.integers(1, 8))
+        links = _random_links(rng, start, slots, count)
+        lengths = [float(x) for x in rng.uniform(50.0, 2000.0, count)]
+        needed = float(rng.choice([3.71, 6.72, 10.84, 13.24, 16.16, 19.01]))
+        states = [(trial, i) for i in range(count)]
+        figure = full.path_db(lengths, links, start, slots, "c", states)
+        got = early.path_db(lengths, links, start, slots, "c", states, needed)
+        if got == -math.inf:
+            stopped += 1
+            assert figure < needed
+        else:
+            assert got == figure
+    assert stopped > 20
 
 
 def test_the_gsnrs_reciprocal_is_numpys_scalar_power_not_a_division():

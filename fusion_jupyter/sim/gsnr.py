@@ -233,8 +233,9 @@ class Gsnr(PhysicalLayer):
         Where every link's term is provably positive (:attr:`positive_terms`), the
         links already summed can prove the path fails it: the rest are not computed and
         the figure is ``-inf``. FUSION's verdict is the same, and a failing candidate's
-        figure is never used. Most candidates a GSNR run evaluates fail, and a fifth of
-        their links came after the sum had crossed the threshold.
+        figure is never used. Most candidates a GSNR run evaluates fail, and 29 % of the
+        link terms computed for them came after the sum had crossed the threshold
+        (spain_C_flexi at 1500 E).
         """
         candidate = self._candidate(start, slots, band)
         keys = None if link_states is None else [(state, start, slots) for state in link_states]

@@ -27,7 +27,6 @@ time-weighted utilization (``average_bandwidth_usage``, rounded to 2 decimals).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
 from fusion_jupyter.sim.gsnr import REQUIRED_SNR_DB, meets
@@ -39,25 +38,58 @@ from fusion_jupyter.sim.routing import Route
 CAPACITY = {"64-QAM": 800, "32-QAM": 700, "16-QAM": 600, "8-QAM": 500, "QPSK": 400, "BPSK": 200}
 
 
-@dataclass(eq=False)
 class GroomedLightpath:
-    """A lightpath and the requests it carries (FUSION's ``lightpath_status_dict`` entry)."""
+    """A lightpath and the requests it carries (FUSION's ``lightpath_status_dict`` entry).
 
-    route: Route
-    fit: Fit
-    fmt: ModFormat
-    snr_db: float
-    #: FUSION's ``lightpath_bandwidth`` (float) and ``remaining_bandwidth``.
-    capacity: float
-    remaining: float
-    #: Request -> bandwidth it has on this lightpath.
-    requests: dict[int, float] = field(default_factory=dict)
-    #: Time -> percent of the capacity in use from then on (FUSION's ``time_bw_usage``).
-    usage: dict[float, float] = field(default_factory=dict)
-    #: Set by the controller: the core and band, and the spectrum bits it holds.
-    core: int = 0
-    band: str = "c"
-    block: int = 0
+    A plain class, as the records of :mod:`~fusion_jupyter.sim.controller` are: one is
+    made for every lightpath a grooming run sets up, and a dataclass's ``__init__`` stays
+    interpreted Python in the compiled build (and costs its ``exec`` at import).
+    Compared by identity.
+    """
+
+    __slots__ = (
+        "band",
+        "block",
+        "capacity",
+        "core",
+        "fit",
+        "fmt",
+        "remaining",
+        "requests",
+        "route",
+        "snr_db",
+        "usage",
+    )
+
+    def __init__(
+        self,
+        route: Route,
+        fit: Fit,
+        fmt: ModFormat,
+        snr_db: float,
+        capacity: float,
+        remaining: float,
+        requests: dict[int, float],
+        usage: dict[float, float],
+        core: int,
+        band: str,
+        block: int,
+    ) -> None:
+        self.route = route
+        self.fit = fit
+        self.fmt = fmt
+        self.snr_db = snr_db
+        #: FUSION's ``lightpath_bandwidth`` (float) and ``remaining_bandwidth``.
+        self.capacity = capacity
+        self.remaining = remaining
+        #: Request -> bandwidth it has on this lightpath.
+        self.requests = requests
+        #: Time -> percent of the capacity in use from then on (FUSION's ``time_bw_usage``).
+        self.usage = usage
+        #: The core and band, and the spectrum bits it holds.
+        self.core = core
+        self.band = band
+        self.block = block
 
 
 class Released:
@@ -75,17 +107,27 @@ class Released:
         self.utilization = utilization
 
 
-@dataclass
 class GroomedRequest:
-    """What an arrival got, and what FUSION's statistics read from it."""
+    """What an arrival got, and what FUSION's statistics read from it (one a request;
+    a plain class, as :class:`GroomedLightpath` is)."""
 
-    #: The request's end nodes, sorted (FUSION's key of its lightpaths).
-    pair: tuple[str, str]
-    option: PathOption
-    groomed: list[GroomedLightpath]
-    new: list[GroomedLightpath]
-    #: FUSION's final ``remaining_bw``: None when untouched (served unsliced, not groomed).
-    unserved: float | None
+    __slots__ = ("groomed", "new", "option", "pair", "unserved")
+
+    def __init__(
+        self,
+        pair: tuple[str, str],
+        option: PathOption,
+        groomed: list[GroomedLightpath],
+        new: list[GroomedLightpath],
+        unserved: float | None,
+    ) -> None:
+        #: The request's end nodes, sorted (FUSION's key of its lightpaths).
+        self.pair = pair
+        self.option = option
+        self.groomed = groomed
+        self.new = new
+        #: FUSION's final ``remaining_bw``: None when untouched (served unsliced, not groomed).
+        self.unserved = unserved
 
     @property
     def fully_groomed(self) -> bool:

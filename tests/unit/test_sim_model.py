@@ -39,11 +39,11 @@ from fusion_jupyter.sim.traffic import (
     QuotaError,
     Uniforms,
     bandwidth_quotas,
-    generate_requests_exact,
     legacy_generator,
     stream_events,
     uniform_block,
 )
+from tests.support.traffic_reference import generate_requests_exact
 
 NSFNET_NODE_ORDER = ("0", "1", "2", "7", "3", "5", "4", "10", "6", "13", "9", "8", "12", "11")
 QUOTAS_2000 = [200, 200, 1000, 400, 200]  # 25, 50, 100, 200, 400 Gb/s

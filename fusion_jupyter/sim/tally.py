@@ -113,66 +113,76 @@ def _ratio(part: int, whole: int) -> float:
     return float(part) / float(whole) if whole > 0 else 0.0
 
 
-@dataclass
 class IterationTally:
-    """Counters the event loop bumps; :meth:`result` turns them into a result."""
+    """Counters the event loop bumps; :meth:`result` turns them into a result.
 
-    bandwidths: list[int]
-    k_paths: int
-    cores: int
-    #: FUSION's band list (``c``, then ``l`` with C+L).
-    bands: tuple[str, ...] = ("c",)
-    blocked: int = 0
-    sliced: int = 0
-    bit_rate_requested: int = 0
-    bit_rate_blocked: int = 0
-    bit_rate_blocked_corrected: int = 0
-    transponders: int = 0
-    # defaultdicts rather than Counters: their missing-key path is in C, not Python.
-    routed_by_option: defaultdict[PathOption, int] = field(default_factory=lambda: defaultdict(int))
-    #: (option, lightpath bandwidth, format name, band) -> lightpaths placed.
-    lightpaths: defaultdict[tuple[PathOption, int, str, str], int] = field(
-        default_factory=lambda: defaultdict(int)
-    )
-    by_core: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
-    #: (lightpath bandwidth, core) -> lightpaths placed (all are released by the end).
-    by_bw_core: defaultdict[tuple[int, str, int], int] = field(
-        default_factory=lambda: defaultdict(int)
-    )
-    blocked_by_bw: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
-    #: FUSION's ``link_usage`` counters, fed by the spectrum's log of set-ups (by default
-    #: a log of its own, which nothing feeds: departures alone are counted).
-    usage: LinkUsage = field(default_factory=lambda: LinkUsage([]))
-    #: Routing that weighs a path anew on every request (see :meth:`_unweighted`): its
-    #: lightpaths' path weights, exact by (bandwidth, format, band) and rounded to 2
-    #: decimals by (bandwidth, format), and one option per (rank, links) to count under.
-    path_weights: dict[tuple[int, str, str], RunningSummary] = field(default_factory=dict)
-    rounded_weights: dict[tuple[int, str], RunningSummary] = field(default_factory=dict)
-    _options: dict[tuple[int, tuple[int, ...]], PathOption] = field(
-        default_factory=dict, init=False, repr=False
-    )
-    #: Physical layer only: GSNR (dB) of the lightpaths by (format, band), and of each
-    #: routed request the mean over its lightpaths (FUSION's ``snr_list``).
-    physical: bool = False
-    snr_by_format: dict[tuple[str, str], RunningSummary] = field(default_factory=dict)
-    snr_requests: RunningSummary = field(default_factory=RunningSummary)
-    #: ``snr_type = xt_calculation``: the recorded values are each lightpath's crosstalk,
-    #: which FUSION writes out one by one per format under ``xt_cost`` (its ``snr``
-    #: summaries stay empty), so these are lists.
-    xt: bool = False
-    xt_by_format: defaultdict[str, dict[str, list[float]]] = field(
-        default_factory=lambda: defaultdict(dict)
-    )
-    #: ``can_partially_serve`` only: the request distribution, and served / requested
-    #: bandwidth of each routed request per bandwidth (FUSION's demand realization),
-    #: with how many of those were 1.
-    partial_distribution: Mapping[str, float] | None = None
-    realization: dict[int, RunningSummary] = field(default_factory=dict)
-    fully_served: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
-    #: Grooming: lightpaths are not all 100 % used, so FUSION's utilization records of
-    #: torn-down lightpaths are summarised, per (capacity, band, core).
-    measured_utilization: bool = False
-    utilization: dict[tuple[int, str, int], RunningSummary] = field(default_factory=dict)
+    A plain class rather than a dataclass: its 29 fields made the largest dataclass
+    after :class:`~fusion_jupyter.sim.params.SimParams` to build at import (about 1.2 ms
+    of every run's start), and nothing compares or prints a tally.
+    """
+
+    def __init__(
+        self,
+        bandwidths: list[int],
+        k_paths: int,
+        cores: int,
+        *,
+        bands: tuple[str, ...] = ("c",),
+        physical: bool = False,
+        xt: bool = False,
+        measured_utilization: bool = False,
+        partial_distribution: Mapping[str, float] | None = None,
+        usage: LinkUsage | None = None,
+    ) -> None:
+        self.bandwidths = bandwidths
+        self.k_paths = k_paths
+        self.cores = cores
+        #: FUSION's band list (``c``, then ``l`` with C+L).
+        self.bands = bands
+        self.blocked = 0
+        self.sliced = 0
+        self.bit_rate_requested = 0
+        self.bit_rate_blocked = 0
+        self.bit_rate_blocked_corrected = 0
+        self.transponders = 0
+        # defaultdicts rather than Counters: their missing-key path is in C, not Python.
+        self.routed_by_option: defaultdict[PathOption, int] = defaultdict(int)
+        #: (option, lightpath bandwidth, format name, band) -> lightpaths placed.
+        self.lightpaths: defaultdict[tuple[PathOption, int, str, str], int] = defaultdict(int)
+        self.by_core: defaultdict[int, int] = defaultdict(int)
+        #: (lightpath bandwidth, band, core) -> lightpaths placed (all are released by the end).
+        self.by_bw_core: defaultdict[tuple[int, str, int], int] = defaultdict(int)
+        self.blocked_by_bw: defaultdict[int, int] = defaultdict(int)
+        #: FUSION's ``link_usage`` counters, fed by the spectrum's log of set-ups (by
+        #: default a log of its own, which nothing feeds: departures alone are counted).
+        self.usage = LinkUsage([]) if usage is None else usage
+        #: Routing that weighs a path anew on every request (see :meth:`_unweighted`):
+        #: its lightpaths' path weights, exact by (bandwidth, format, band) and rounded
+        #: to 2 decimals by (bandwidth, format), and one option per (rank, links) to
+        #: count under.
+        self.path_weights: dict[tuple[int, str, str], RunningSummary] = {}
+        self.rounded_weights: dict[tuple[int, str], RunningSummary] = {}
+        self._options: dict[tuple[int, tuple[int, ...]], PathOption] = {}
+        #: Physical layer only: GSNR (dB) of the lightpaths by (format, band), and of
+        #: each routed request the mean over its lightpaths (FUSION's ``snr_list``).
+        self.physical = physical
+        self.snr_by_format: dict[tuple[str, str], RunningSummary] = {}
+        self.snr_requests = RunningSummary()
+        #: ``snr_type = xt_calculation``: the recorded values are each lightpath's
+        #: crosstalk, which FUSION writes out one by one per format under ``xt_cost``
+        #: (its ``snr`` summaries stay empty), so these are lists.
+        self.xt = xt
+        self.xt_by_format: defaultdict[str, dict[str, list[float]]] = defaultdict(dict)
+        #: ``can_partially_serve`` only: the request distribution, and served /
+        #: requested bandwidth of each routed request per bandwidth (FUSION's demand
+        #: realization), with how many of those were 1.
+        self.partial_distribution = partial_distribution
+        self.realization: dict[int, RunningSummary] = {}
+        self.fully_served: defaultdict[int, int] = defaultdict(int)
+        #: Grooming: lightpaths are not all 100 % used, so FUSION's utilization records
+        #: of torn-down lightpaths are summarised, per (capacity, band, core).
+        self.measured_utilization = measured_utilization
+        self.utilization: dict[tuple[int, str, int], RunningSummary] = {}
 
     def blocked_request(self, bandwidth: int) -> None:
         """A request found no path: all its bandwidth is blocked."""

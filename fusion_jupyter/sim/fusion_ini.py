@@ -23,7 +23,6 @@ from __future__ import annotations
 import ast
 import configparser
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from fusion_jupyter.engine.errors import Problem
@@ -141,12 +140,15 @@ MIRRORED = (
 DICT_KEYS = ("request_distribution", "requested_xt", "phi")
 
 
-@dataclass
 class FusionConfig:
-    """FUSION's flat view of a config, and why FUSION's loader would reject it."""
+    """FUSION's flat view of a config, and why FUSION's loader would reject it.
 
-    values: dict[str, Any] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
+    A plain class, as :class:`~fusion_jupyter.sim.simulation.SimContext` is.
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.problems: list[Problem] = []
 
     def get(self, key: str, default: Any = None) -> Any:
         """A flat value, as ``engine_props.get(key, default)`` reads it."""

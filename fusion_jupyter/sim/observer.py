@@ -8,7 +8,6 @@ the output writer. Tests pass nothing, or a recorder.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fusion_jupyter.sim.stats import ErlangStats
@@ -18,16 +17,19 @@ if TYPE_CHECKING:
     from fusion_jupyter.sim.tally import IterationResult
 
 
-@dataclass
 class ErlangPoint:
-    """One Erlang load as it is being (or has been) simulated."""
+    """One Erlang load as it is being (or has been) simulated.
 
-    index: int
-    erlang: float
-    stats: ErlangStats
-    iterations: list[IterationResult] = field(default_factory=list)
-    wall_seconds: float = 0.0
-    stopped_early: bool = False
+    A plain class, as :class:`~fusion_jupyter.sim.simulation.SimContext` is.
+    """
+
+    def __init__(self, index: int, erlang: float, stats: ErlangStats) -> None:
+        self.index = index
+        self.erlang = erlang
+        self.stats = stats
+        self.iterations: list[IterationResult] = []
+        self.wall_seconds = 0.0
+        self.stopped_early = False
 
     @property
     def sliced_share(self) -> float:

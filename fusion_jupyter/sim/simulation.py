@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from fusion_jupyter.sim.controller import Allocation, Controller
@@ -30,19 +29,32 @@ if TYPE_CHECKING:
     from fusion_jupyter.sim.physical import PhysicalController
 
 
-@dataclass
 class SimContext:
-    """What stays fixed for a whole run: network, tables, paths and the spectrum grid."""
+    """What stays fixed for a whole run: network, tables, paths and the spectrum grid.
 
-    params: SimParams
-    topology: Topology
-    mod_table: ModTable
-    #: Bandwidths in the table's order, which is the order FUSION draws them by index.
-    bandwidths: list[int]
-    quotas: list[int]
-    controller: Controller | PhysicalController
-    #: Whether the controller grooms (its lightpaths outlive requests and are shared).
-    grooming: bool = False
+    A plain class: nothing compares or prints one, and every dataclass costs its
+    exec'd methods at every run's start.
+    """
+
+    def __init__(
+        self,
+        params: SimParams,
+        topology: Topology,
+        mod_table: ModTable,
+        bandwidths: list[int],
+        quotas: list[int],
+        controller: Controller | PhysicalController,
+        grooming: bool = False,
+    ) -> None:
+        self.params = params
+        self.topology = topology
+        self.mod_table = mod_table
+        #: Bandwidths in the table's order, which is the order FUSION draws them by index.
+        self.bandwidths = bandwidths
+        self.quotas = quotas
+        self.controller = controller
+        #: Whether the controller grooms (its lightpaths outlive requests and are shared).
+        self.grooming = grooming
 
     @property
     def mod_names(self) -> dict[int, list[str]]:

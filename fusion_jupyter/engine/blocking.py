@@ -8,7 +8,6 @@ to fill what FUSION leaves null.
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
 
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -31,6 +30,10 @@ def fusion_variance(values: Sequence[float]) -> float:
     """FUSION's variance: the sample variance (n - 1), 0.0 after one value, NaN for none."""
     if not values:
         return math.nan
+    # Imported here: the built-in simulator imports this module at start-up and
+    # computes the same figure without ``statistics`` (``sim.stats``).
+    import statistics
+
     return statistics.variance(values) if len(values) > 1 else 0.0
 
 

@@ -94,6 +94,14 @@ class RunningSummary:
         self._count_extremes(other.min, other.max, other.count)
 
     @classmethod
+    def of(cls, values: Iterable[float]) -> RunningSummary:
+        """The summary of ``values``, each counted once."""
+        out = cls()
+        for value in values:
+            out.add(value)
+        return out
+
+    @classmethod
     def merged(cls, parts: Iterable[RunningSummary]) -> RunningSummary:
         """One summary of every part's values."""
         out = cls()
@@ -109,11 +117,23 @@ class RunningSummary:
         if low == high:
             # One distinct value: statistics.mean gives it back exactly, stdev 0.0.
             return Summary(count, low, 0.0, low, high)
-        scale = 1 << self._shift
-        mean = exact_quotient(self._total, scale * count)
+        numerator, denominator = self._variance_fraction()
+        return Summary(count, self.mean(), sqrt_of_fraction(numerator, denominator), low, high)
+
+    def mean(self) -> float:
+        """``statistics.mean`` of the values: their exact mean, rounded once."""
+        return exact_quotient(self._total, (1 << self._shift) * self.count)
+
+    def variance(self) -> float:
+        """``statistics.variance`` of the values (n - 1): exact, rounded once."""
+        numerator, denominator = self._variance_fraction()
+        return exact_quotient(numerator, denominator)
+
+    def _variance_fraction(self) -> tuple[int, int]:
+        """The sample variance as an exact fraction (at least two values)."""
+        count, scale = self.count, 1 << self._shift
         numerator = count * self._squares - self._total * self._total
-        denominator = scale * scale * count * (count - 1)
-        return Summary(count, mean, sqrt_of_fraction(numerator, denominator), low, high)
+        return numerator, scale * scale * count * (count - 1)
 
     def _rescale(self, shift: int) -> None:
         grow = shift - self._shift

@@ -10,7 +10,6 @@ summaries, so an iteration's memory does not grow with its requests.
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -245,7 +244,8 @@ class IterationTally:
             # statistics.mean of one float is that float; it costs microseconds a request.
             self.snr_requests.add(snrs[0])
         elif snrs:
-            self.snr_requests.add(statistics.mean(snrs))
+            # statistics.mean: exact, rounded once (without the statistics module).
+            self.snr_requests.add(RunningSummary.of(snrs).mean())
         self.bit_rate_blocked += allocation.unserved
         self.bit_rate_blocked_corrected += allocation.unserved
         if self.partial_distribution is not None:

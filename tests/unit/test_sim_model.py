@@ -730,10 +730,14 @@ def test_a_running_summary_is_statistics_on_the_sample_however_it_was_split(seed
         first.add(value)
     for value in values[cut:]:
         second.add(value)
-    summary = RunningSummary.merged([first, second]).summary()
+    merged = RunningSummary.merged([first, second])
+    summary = merged.summary()
     assert summary.mean == statistics.mean(values)
     assert summary.std == statistics.stdev(values)
     assert (summary.min, summary.max, summary.count) == (min(values), max(values), len(values))
+    # The blocking statistics' figures (sim.stats), without the statistics module.
+    assert merged.mean() == RunningSummary.of(values).mean() == statistics.mean(values)
+    assert merged.variance() == RunningSummary.of(values).variance() == statistics.variance(values)
 
 
 def test_the_square_root_of_a_fraction_is_correctly_rounded():

@@ -19,21 +19,23 @@ instructions at import. Bit-rate blocking gets the same treatment; its corrected
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from fusion_jupyter.engine.blocking import fusion_ci_rate
 from fusion_jupyter.sim.params import CI_STOP_PERCENT
 from fusion_jupyter.sim.summary import RunningSummary
 
 
-@dataclass
 class Interval:
-    """Mean, variance and confidence interval of one blocking measure (None = not computed)."""
+    """Mean, variance and confidence interval of one blocking measure (None = not computed).
 
-    mean: float | None = None
-    variance: float | None = None
-    ci_rate: float | None = None
-    ci_percent: float | None = None
+    Plain classes here and in :class:`ErlangStats`: nothing compares or prints them, and
+    a dataclass costs its exec'd methods at every run's start.
+    """
+
+    def __init__(self) -> None:
+        self.mean: float | None = None
+        self.variance: float | None = None
+        self.ci_rate: float | None = None
+        self.ci_percent: float | None = None
 
     @property
     def lower(self) -> float | None:
@@ -71,17 +73,17 @@ def update_interval(interval: Interval, values: list[float]) -> None:
     interval.ci_percent = ((2 * ci_rate) / interval.mean) * 100
 
 
-@dataclass
 class ErlangStats:
     """Per-iteration blocking values of one Erlang point and their intervals."""
 
-    is_training: bool
-    blocking: list[float] = field(default_factory=list)
-    bit_rate: list[float] = field(default_factory=list)
-    bit_rate_corrected: list[float] = field(default_factory=list)
-    block_ci: Interval = field(default_factory=Interval)
-    bit_rate_ci: Interval = field(default_factory=Interval)
-    bit_rate_corrected_ci: Interval = field(default_factory=Interval)
+    def __init__(self, is_training: bool) -> None:
+        self.is_training = is_training
+        self.blocking: list[float] = []
+        self.bit_rate: list[float] = []
+        self.bit_rate_corrected: list[float] = []
+        self.block_ci = Interval()
+        self.bit_rate_ci = Interval()
+        self.bit_rate_corrected_ci = Interval()
 
     def add(self, blocking: float, bit_rate: float, bit_rate_corrected: float) -> bool:
         """Record one iteration; True if FUSION would end this Erlang point now."""

@@ -208,8 +208,6 @@ class Gsnr(PhysicalLayer):
             self.bw_per_slot * GIGA,
             self.phi.values(),
         )
-        #: Per threshold (dB): the inverse GSNR beyond which a path provably fails it.
-        self._limits: dict[float, float] = {}
 
     def path_db(
         self,
@@ -251,7 +249,8 @@ class Gsnr(PhysicalLayer):
             return -math.inf
         return decibels(path_inverse)
 
-    def _limit(self, needed_db: float) -> float:
+    @staticmethod
+    def _limit(needed_db: float) -> float:
         """The inverse GSNR above which a path's GSNR is surely below ``needed_db``.
 
         A part in a billion above the threshold's inverse: the sum of every link's term
@@ -259,10 +258,7 @@ class Gsnr(PhysicalLayer):
         FUSION would compute from it is then below the threshold by some 4e-9 dB, far
         beyond the rounding of ``1 / x`` and numpy's ``log10``.
         """
-        limit = self._limits.get(needed_db)
-        if limit is None:
-            limit = self._limits[needed_db] = 10 ** (-needed_db / 10) * (1 + 1e-9)
-        return limit
+        return 10 ** (-needed_db / 10) * (1 + 1e-9)
 
     def _forget(self) -> None:
         """Empty the memos, so memory stays flat.

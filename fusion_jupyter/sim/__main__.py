@@ -13,7 +13,17 @@ import sys
 # 0.29 s and 0.29 s without). So one thread, unless the user chose; before numpy loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from fusion_jupyter.sim.cli import main as _main  # after the setting above
+# The imports below (numpy's most of all) make tens of thousands of objects and no
+# garbage, yet the collector ran full passes over them as they grew: 17 M instructions,
+# 2 % of a small fixture's run. ``main`` freezes what they made; were it never called
+# (an import of this module), collection is back on all the same.
+_COLLECTING = gc.isenabled()
+gc.disable()
+try:
+    from fusion_jupyter.sim.cli import main as _main  # after the setting above
+finally:
+    if _COLLECTING:
+        gc.enable()
 
 #: Allocations between young-generation collections while simulating (CPython: 700).
 #: The event loop makes many short-lived tuples and few cycles, so collecting less

@@ -80,12 +80,36 @@ class Fiber:
         return self.frequency_start_c if band == "c" else self.frequency_start_l
 
 
-class Channel(NamedTuple):
-    """A lightpath on one core of one link, as the GSNR sees it."""
+class Channel:
+    """A lightpath on one core of one link, as the GSNR sees it: equal channels are equal
+    in value, whichever lightpath they were made for.
 
-    start: int
-    slots: int
-    fmt: str
+    A class whose hash is computed once, not a NamedTuple: the memos are keyed by
+    channels, and a tuple's hash is computed again from its three fields at every
+    lookup (about a thousand a request on a saturated C-band grid). A lookup with the
+    channel the memo was filled from (the link lists' own) then never compares fields.
+    """
+
+    __slots__ = ("_hash", "fmt", "slots", "start")
+
+    def __init__(self, start: int, slots: int, fmt: str) -> None:
+        self.start = start
+        self.slots = slots
+        self.fmt = fmt
+        # Two bits fewer than a hash has: compiled, an int of 62 bits or less is a machine
+        # integer, and a larger one would be boxed and unboxed at every lookup.
+        self._hash = hash((start, slots, fmt)) >> 2
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Channel):
+            return NotImplemented
+        return self.start == other.start and self.slots == other.slots and self.fmt == other.fmt
+
+    def __repr__(self) -> str:
+        return f"Channel(start={self.start}, slots={self.slots}, fmt={self.fmt!r})"
 
 
 # Before _Candidate, which names it in a field: the compiled build (hatch_build.py)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from importlib import resources
+from operator import attrgetter
 
 import numpy as np
 import pytest
@@ -1068,7 +1069,7 @@ def test_a_placed_lightpaths_c_band_gsnr_is_its_gsnr_as_a_candidate():
     gsnr = Gsnr(12.5, 0.001, {"64-QAM": 0.619, "16-QAM": 0.68, "QPSK": 1.0})
     others = [[Channel(0, 3, "QPSK"), Channel(9, 2, "64-QAM")], [Channel(20, 4, "16-QAM")]]
     own = Channel(4, 3, "16-QAM")
-    with_own = [sorted([*link, own]) for link in others]
+    with_own = [sorted([*link, own], key=attrgetter("start")) for link in others]
     lengths = (250.0, 420.0)
     candidate = gsnr.path_db(lengths, others, own.start, own.slots)
     placed = decibels(
@@ -1076,7 +1077,9 @@ def test_a_placed_lightpaths_c_band_gsnr_is_its_gsnr_as_a_candidate():
     )
     assert placed == candidate
     # A neighbour added since then lowers it.
-    with_more = [sorted([*link, Channel(8, 1, "QPSK")]) for link in with_own]
+    with_more = [
+        sorted([*link, Channel(8, 1, "QPSK")], key=attrgetter("start")) for link in with_own
+    ]
     assert decibels(gsnr.placed_path_inverse(lengths, with_more, 4, 3, [("c",), ("d",)])) < (
         candidate
     )
@@ -1104,7 +1107,7 @@ def _random_links(rng, candidate_start, candidate_slots, links, slots=320):
             if not wanted & taken:
                 taken |= wanted
                 on_link.append(Channel(start, width, str(rng.choice(list(FUSION_PHI)))))
-        out.append(sorted(on_link))
+        out.append(sorted(on_link, key=attrgetter("start")))
     return out
 
 
@@ -1192,7 +1195,8 @@ def test_a_batch_of_neighbours_phi_is_fusions_scalar_phi_of_each():
                 Channel(rng.randrange(0, 310), rng.randrange(1, 9), rng.choice(list(phi)))
                 for _ in range(30)
             }
-            | {Channel(start, slots, "QPSK")}
+            | {Channel(start, slots, "QPSK")},
+            key=attrgetter("start", "slots", "fmt"),
         )
         expected = []
         for channel in channels:

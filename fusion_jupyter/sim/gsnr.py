@@ -93,12 +93,13 @@ class Channel:
     __slots__ = ("_hash", "fmt", "slots", "start")
 
     def __init__(self, start: int, slots: int, fmt: str) -> None:
-        self.start = start
-        self.slots = slots
-        self.fmt = fmt
+        # Final: a channel is a dict key, so its fields (and hash) never change.
+        self.start: Final = start
+        self.slots: Final = slots
+        self.fmt: Final = fmt
         # Two bits fewer than a hash has: compiled, an int of 62 bits or less is a machine
         # integer, and a larger one would be boxed and unboxed at every lookup.
-        self._hash = hash((start, slots, fmt)) >> 2
+        self._hash: Final = hash((start, slots, fmt)) >> 2
 
     def __hash__(self) -> int:
         return self._hash

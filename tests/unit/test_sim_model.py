@@ -1063,6 +1063,18 @@ def test_recheck_bounds_hold_the_exact_figure_and_go_once_a_phi_is_negative():
     assert all(recheck.bound(p) is None for p in lightpaths)
 
 
+def test_a_channel_is_a_value_whatever_lightpath_it_was_made_for():
+    """The GSNR's memos are keyed by channels: equal fields are one key, and a channel
+    is not a tuple (it no longer is one)."""
+    one, same = Channel(4, 3, "16-QAM"), Channel(4, 3, "16-QAM")
+    assert one == same and hash(one) == hash(same) and {one: 1}[same] == 1
+    assert (one != same) is False  # __ne__ too
+    for other in (Channel(5, 3, "16-QAM"), Channel(4, 2, "16-QAM"), Channel(4, 3, "QPSK")):
+        assert one != other and other not in {one: 1}
+    assert one != (4, 3, "16-QAM")
+    assert repr(one) == "Channel(start=4, slots=3, fmt='16-QAM')"
+
+
 def test_a_placed_lightpaths_c_band_gsnr_is_its_gsnr_as_a_candidate():
     """FUSION's recheck meets the lightpath at its first slot and counts it once, as the
     channel under test: in the C band the figure is the one it had when set up."""

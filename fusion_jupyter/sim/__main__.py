@@ -14,9 +14,9 @@ import sys
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # The imports below (numpy's most of all) make tens of thousands of objects and no
-# garbage, yet the collector ran full passes over them as they grew: 17 M instructions,
-# 2 % of a small fixture's run. ``main`` freezes what they made; were it never called
-# (an import of this module), collection is back on all the same.
+# garbage, yet the collector ran full passes over them as they grew: 4 M instructions a
+# run. ``main`` freezes what they made; were it never called (an import of this
+# module), collection is back on all the same.
 _COLLECTING = gc.isenabled()
 gc.disable()
 try:

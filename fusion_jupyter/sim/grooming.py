@@ -168,12 +168,7 @@ def average_usage(usage: dict[float, float], departure: float) -> float:
 
 def lowest_threshold(formats: Sequence[ModFormat]) -> float | None:
     """The lowest GSNR threshold (dB) of ``formats``, which a lightpath meeting any meets."""
-    lowest: float | None = None
-    for fmt in formats:
-        needed = REQUIRED_SNR_DB[fmt.name]
-        if lowest is None or needed < lowest:
-            lowest = needed
-    return lowest
+    return min((REQUIRED_SNR_DB[fmt.name] for fmt in formats), default=None)
 
 
 class GroomingController(PhysicalController):

@@ -152,6 +152,9 @@ class _Candidate(NamedTuple):
     p_ase_span: float
     #: ``(P / B) ** 3 * 8 / (27 pi D) * gamma ** 2 * L_eff``, the NLI factor before phi.
     nli_factor: float
+    #: A span's inverse GSNR with no neighbour at all (FUSION's sum of phi its own alone):
+    #: every link's term is at least its spans times this (:meth:`Gsnr._alone_exceeds`).
+    alone_span_inverse: float
     #: Memo: each neighbouring channel's phi for this candidate.
     phis: _Phis
 
@@ -258,14 +261,20 @@ class Gsnr(PhysicalLayer):
         the figure is ``-inf``. FUSION's verdict is the same, and a failing candidate's
         figure is never used. Most candidates a GSNR run evaluates fail, and 29 % of the
         link terms computed for them came after the sum had crossed the threshold
-        (spain_C_flexi at 1500 E).
+        (spain_C_flexi at 1500 E). Most of the rest fail on the candidate's own terms
+        alone, which are tried first (:meth:`_alone_exceeds`).
         """
         candidate = self._candidate(start, slots, band)
         keys = None if link_states is None else [(state, start, slots) for state in link_states]
         limit = math.inf
         if needed_db is not None and self.positive_terms and not self.signed_phis:
             limit = self._limit(needed_db)
-        path_inverse = self._path_inverse(link_lengths_km, channels, candidate, keys, False, limit)
+        if limit != math.inf and self._alone_exceeds(link_lengths_km, candidate, limit):
+            path_inverse = math.inf
+        else:
+            path_inverse = self._path_inverse(
+                link_lengths_km, channels, candidate, keys, False, limit
+            )
         if self._entries > CACHE_LIMIT:
             self._forget()
         elif len(self._links) > LINKS_LIMIT:
@@ -345,6 +354,25 @@ class Gsnr(PhysicalLayer):
                 return math.inf
         return path_inverse
 
+    @staticmethod
+    def _alone_exceeds(
+        link_lengths_km: Sequence[float], candidate: _Candidate, limit: float
+    ) -> bool:
+        """Whether the candidate's own terms alone prove the path's inverse GSNR above
+        ``limit``, before any neighbour's phi is looked up or computed.
+
+        Every neighbour's phi is positive where a limit is given, and FUSION's sums,
+        products and quotients of positive floats only grow with their operands: a
+        link's term is at least its spans times the span's term with the candidate's own
+        phi alone (``_limit``'s margin covers the last bit ``pow`` may round either way).
+        On spain_C_flexi at 1500 Erlang this settles 1.16 of the 1.2 candidates a
+        request that fail their threshold, which computed 41 of the 73 phis a request.
+        """
+        bound = 0.0
+        for length_km in link_lengths_km:
+            bound += _over_spans(length_km, candidate.alone_span_inverse)
+        return bound > limit
+
     def growth_per_span(self, start: int, slots: int, neighbour: Channel) -> float:
         """How much a new ``neighbour`` adds to a lightpath's inverse GSNR, per span it shares.
 
@@ -398,6 +426,8 @@ class Gsnr(PhysicalLayer):
             float(own_phi),
             p_ase_span,
             float(nli_factor),
+            # FUSION's sum of phi from 0.0 with its own alone is its own.
+            self._span_inverse(p_ase_span, float(nli_factor), bandwidth, float(own_phi)),
             phis,
         )
         return phis.candidate
@@ -434,16 +464,20 @@ class Gsnr(PhysicalLayer):
         sum_phi = 0.0
         for phi in phis:
             sum_phi += phi
-        p_nli_span = candidate.nli_factor * sum_phi * candidate.bandwidth
+        span_inverse = self._span_inverse(
+            candidate.p_ase_span, candidate.nli_factor, candidate.bandwidth, sum_phi
+        )
+        return _over_spans(length_km, span_inverse)
+
+    def _span_inverse(
+        self, p_ase_span: float, nli_factor: float, bandwidth: float, sum_phi: float
+    ) -> float:
+        """A span's inverse GSNR (linear) from the candidate's figures and the sum of phi."""
+        p_nli_span = nli_factor * sum_phi * bandwidth
         # FUSION raises a numpy float to the power -1: numpy's scalar power is the C
         # library's pow, as Python's and math.pow's (not a division, which rounds
         # differently). math.pow: compiled, it is the C call; ** went through objects.
-        span_inverse = math.pow(self.input_power / (candidate.p_ase_span + p_nli_span), -1.0)
-        # FUSION recomputes every span of a link and adds them one by one.
-        link_inverse = 0.0
-        for _ in range(math.ceil(length_km / SPAN_KM)):
-            link_inverse += span_inverse
-        return link_inverse
+        return math.pow(self.input_power / (p_ase_span + p_nli_span), -1.0)
 
     def _fill(self, memo: _Phis, candidate: _Candidate, channels: Sequence[Channel]) -> None:
         """Compute the phi of ``channels`` (not in ``memo``) for ``candidate`` into ``memo``."""
@@ -933,6 +967,14 @@ class MultiBandGsnr(PhysicalLayer):
             * float(_EXP(-p_total * c_ri * l_eff * f_k))
             * float(_SINH(p_total * c_ri * l_eff * (b_k / 2)))
         )
+
+
+def _over_spans(length_km: float, span_inverse: float) -> float:
+    """A link's inverse GSNR: FUSION recomputes every span and adds them one by one."""
+    link_inverse = 0.0
+    for _ in range(math.ceil(length_km / SPAN_KM)):
+        link_inverse += span_inverse
+    return link_inverse
 
 
 def phis_are_positive(

@@ -1142,10 +1142,11 @@ def test_every_c_band_phi_is_positive_where_the_bound_says_so():
 
 def test_a_c_band_path_stops_early_only_where_it_surely_fails():
     """Given the threshold, a candidate's GSNR is FUSION's figure, or -inf where the
-    links summed so far already put it below the threshold (the rest uncomputed)."""
+    links summed so far, or the candidate's own terms alone, already put it below the
+    threshold (the rest uncomputed)."""
     rng = np.random.default_rng(19)
     early, full = Gsnr(12.5, 0.001, FUSION_PHI), Gsnr(12.5, 0.001, FUSION_PHI)
-    stopped = 0
+    stopped = alone = 0
     for trial in range(400):
         start, slots = int(rng.integers(0, 300)), int(rng.integers(1, 9))
         count = int(rng.integers(1, 8))
@@ -1160,7 +1161,12 @@ def test_a_c_band_path_stops_early_only_where_it_surely_fails():
             assert figure < needed
         else:
             assert got == figure
+        candidate = early._candidate(start, slots, "c")
+        if Gsnr._alone_exceeds(lengths, candidate, Gsnr._limit(needed)):
+            alone += 1
+            assert got == -math.inf
     assert stopped > 20
+    assert 10 < alone < stopped
 
 
 def test_the_gsnrs_reciprocal_is_numpys_scalar_power_not_a_division():

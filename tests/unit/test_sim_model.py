@@ -497,6 +497,13 @@ def test_best_fit_searches_every_link_first_and_last_fit_the_first():
     best = _grid(taken_0, (), allocation="best_fit")
     assert best.fit([0, 1], 4) is None
     assert best.searches([0, 1], 4) and best.searches([1, 0], 4)
+    # The answer is remembered only while the occupancy stays: each change asks again.
+    spectrum = _grid(taken_0, (), allocation="first_fit")
+    assert spectrum.searches([1, 0], 4)
+    spectrum.occupy([1], slot_block(0, 20))
+    assert not spectrum.searches([1, 0], 4)
+    spectrum.release([1], slot_block(4, 4))
+    assert spectrum.searches([1, 0], 4) and not spectrum.searches([0, 1], 4)
     with pytest.raises(ValueError, match="allocation must be one of"):
         Spectrum(1, 1, 8, allocation="priority_last")
 

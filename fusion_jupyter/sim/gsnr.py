@@ -365,7 +365,7 @@ class Gsnr(PhysicalLayer):
         products and quotients of positive floats only grow with their operands: a
         link's term is at least its spans times the span's term with the candidate's own
         phi alone (``_limit``'s margin covers the last bit ``pow`` may round either way).
-        On spain_C_flexi at 1500 Erlang this settles 1.16 of the 1.2 candidates a
+        On spain_C_flexi at 1500 Erlang this settles 1.16 of the 1.22 candidates a
         request that fail their threshold, which computed 41 of the 73 phis a request.
         """
         bound = 0.0

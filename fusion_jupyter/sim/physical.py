@@ -255,11 +255,8 @@ class PhysicalController:
         return Fit(segment, start, slots)
 
     def _gsnr(self, route: Route, fit: Fit, needed_db: float | None = None) -> float:
-        """The candidate's GSNR (dB); ``-inf`` once it is sure to be below ``needed_db``.
-
-        Only the C-band model stops early (:meth:`Gsnr.path_db`); the C+L model's XPM
-        terms carry a negative correction, and no bound on a link's sum is proven there.
-        """
+        """The candidate's GSNR (dB); ``-inf`` once it is sure to be below ``needed_db``
+        (:meth:`Gsnr.path_db`, :meth:`MultiBandGsnr.path_db`)."""
         lengths = route.link_lengths_km
         gsnr = self.gsnr
         core, band_index = divmod(fit.segment, len(self.bands))
@@ -270,7 +267,7 @@ class PhysicalController:
             return gsnr.path_db(lengths, channels, fit.start, fit.slots, "c", states, needed_db)
         per_link = [self._core_bands[link][core] for link in route.links]
         band = self.bands[band_index]
-        return gsnr.path_db(lengths, per_link, fit.start, fit.slots, band, states)
+        return gsnr.path_db(lengths, per_link, fit.start, fit.slots, band, states, needed_db)
 
     def _place(
         self, route: Route, fit: Fit, bandwidth: int, fmt: ModFormat, snr: float

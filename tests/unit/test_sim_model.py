@@ -13,7 +13,7 @@ import pytest
 from fusion_jupyter.sim.congestion import CongestionAwareController
 from fusion_jupyter.sim.controller import Controller
 from fusion_jupyter.sim.grooming import GroomingController, average_usage
-from fusion_jupyter.sim.gsnr import Channel, Gsnr, decibels
+from fusion_jupyter.sim.gsnr import Channel, Gsnr, MultiBandGsnr, decibels, limit_of
 from fusion_jupyter.sim.modulation import load_mod_table, parse_mod_table
 from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.physical import PhysicalController
@@ -831,7 +831,7 @@ class _FixedGsnr:
     def __init__(self, db):
         self.db = db
 
-    def path_db(self, lengths, channels, start, slots, band="c", link_states=None):
+    def path_db(self, lengths, channels, start, slots, band="c", link_states=None, needed_db=None):
         return self.db
 
 
@@ -1169,11 +1169,78 @@ def test_a_c_band_path_stops_early_only_where_it_surely_fails():
         else:
             assert got == figure
         candidate = early._candidate(start, slots, "c")
-        if Gsnr._alone_exceeds(lengths, candidate, Gsnr._limit(needed)):
+        if Gsnr._alone_exceeds(lengths, candidate, limit_of(needed)):
             alone += 1
             assert got == -math.inf
     assert stopped > 20
     assert 10 < alone < stopped
+
+
+def _random_c_plus_l(rng, band, start, slots, links, band_slots=480):
+    """Per link, each band's lightpaths (C, then L), sorted, leaving the candidate free."""
+    out = []
+    for _ in range(links):
+        on_link = []
+        for channel_band in ("c", "l"):
+            if channel_band == band:
+                (on_band,) = _random_links(rng, start, slots, 1, band_slots)
+            else:
+                (on_band,) = _random_links(rng, band_slots, 0, 1, band_slots)
+            on_link.append((channel_band, on_band))
+        out.append(on_link)
+    return out
+
+
+def _c_plus_l(phi=FUSION_PHI, slot_ghz=12.5, band_slots=480):
+    bands = {"c": band_slots, "l": band_slots}
+    return MultiBandGsnr(slot_ghz, 0.001, phi, band_slots=bands)
+
+
+def test_every_c_plus_l_link_is_at_least_its_spm_and_ase_where_the_bound_says_so():
+    """Where every XPM term is proven non-negative, a link's NLI term is at least its SPM
+    term over random C+L spectra; with a phi whose (n - 5 phi / 6) is negative for one
+    span, the bound does not hold and such links are met."""
+    rng = np.random.default_rng(23)
+    assert not _c_plus_l(band_slots=600).nonnegative_xpm  # the L band reaches the C band's
+    assert not MultiBandGsnr(12.5, 0.001, FUSION_PHI).nonnegative_xpm  # where is the spectrum?
+    for phi, proven in ((FUSION_PHI, True), (dict.fromkeys(FUSION_PHI, 1.5), False)):
+        model = _c_plus_l(phi)
+        assert model.nonnegative_xpm is proven
+        below = 0
+        for _ in range(150):
+            band = str(rng.choice(["c", "l"]))
+            start, slots = int(rng.integers(0, 470)), int(rng.integers(1, 9))
+            (on_link,) = _random_c_plus_l(rng, band, start, slots, 1)
+            length = float(rng.choice([100.0, 250.0, 1200.0]))
+            cut, candidate = model._cut(band, start, slots), (band, start, slots)
+            floor = model._link_floor(length, on_link, cut, candidate)
+            nli, _ = model._link_terms(on_link, cut, candidate, False, floor)
+            below += nli < floor[0]
+        assert (below == 0) is proven
+
+
+def test_a_c_plus_l_path_stops_early_only_where_it_surely_fails():
+    """Given the threshold, a C+L candidate's GSNR is FUSION's figure, or -inf where its
+    links' SPM and ASE terms alone put it below the threshold (their XPM uncomputed)."""
+    rng = np.random.default_rng(29)
+    early, full = _c_plus_l(), _c_plus_l()
+    stopped = 0
+    for trial in range(300):
+        band = str(rng.choice(["c", "l"]))
+        start, slots = int(rng.integers(0, 470)), int(rng.integers(1, 9))
+        count = int(rng.integers(1, 6))
+        links = _random_c_plus_l(rng, band, start, slots, count)
+        lengths = [float(x) for x in rng.uniform(50.0, 2000.0, count)]
+        needed = float(rng.choice([3.71, 6.72, 10.84, 13.24, 16.16, 19.01]))
+        states = [(trial, i) for i in range(count)]
+        figure = full.path_db(lengths, links, start, slots, band, states)
+        got = early.path_db(lengths, links, start, slots, band, states, needed)
+        if got == -math.inf:
+            stopped += 1
+            assert figure < needed
+        else:
+            assert got == figure
+    assert stopped > 60  # 138 of the 300
 
 
 def test_the_gsnrs_reciprocal_is_numpys_scalar_power_not_a_division():

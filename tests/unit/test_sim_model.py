@@ -1262,12 +1262,14 @@ def test_fusions_square_is_the_c_librarys_pow_also_through_math_pow():
     assert all(math.pow(x, 2.0) == x**2 == float(np.float64(x) ** 2) for x in values.tolist())
 
 
-def test_numpys_arcsinh_of_an_array_is_its_scalar_arcsinh_lane_by_lane():
-    """The C-band GSNR takes a batch's arcsinh in one call where FUSION calls it per value."""
+@pytest.mark.parametrize("function", [np.arcsinh, np.arctan])
+def test_numpys_function_of_an_array_is_its_scalar_function_lane_by_lane(function):
+    """The C-band GSNR takes a batch's arcsinh, the C+L one a batch's arctangents, in one
+    call where FUSION calls them per value."""
     rng = np.random.default_rng(11)
-    for size in (1, 2, 3, 7, 8, 9, 15, 16, 17, 63, 1000):
+    for size in (1, 2, 3, 7, 8, 9, 15, 16, 17, 63, 1000, 4099):
         values = rng.standard_normal(size) * 10.0 ** rng.integers(-6, 6, size)
-        assert np.arcsinh(values).tolist() == [float(np.arcsinh(v)) for v in values]
+        assert function(values).tolist() == [float(function(v)) for v in values]
 
 
 def test_a_batch_of_neighbours_phi_is_fusions_scalar_phi_of_each():

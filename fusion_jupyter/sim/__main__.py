@@ -31,12 +31,20 @@ finally:
 GC_THRESHOLD = 50_000
 
 
+def tune_collector() -> None:
+    """Tune the garbage collector as the simulator's process does before it simulates:
+    what is imported so far is never collected again (``gc.freeze``), and young
+    collections are rarer (:data:`GC_THRESHOLD`). The benchmark calls it too, to time
+    in-process runs as the process runs them."""
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
 def main() -> None:
     """Run the command line and exit with its code.
 
-    Only the process entry point tunes the collector (``cli.main`` also runs in-process,
-    in tests and notebooks): what is imported so far is never collected again
-    (``gc.freeze``), and young collections are rarer.
+    Only the process entry point tunes the collector (:func:`tune_collector`;
+    ``cli.main`` also runs in-process, in tests and notebooks).
 
     It also ends the process without tearing the interpreter down, as mypy's command
     line does: freeing every object one by one took 30-40 ms after a USbackbone60 run
@@ -45,8 +53,7 @@ def main() -> None:
     is closed after every event, and the log and the standard streams are flushed here.
     An exception leaves the ordinary way.
     """
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    tune_collector()
     code = _main()
     logging.shutdown()
     sys.stdout.flush()

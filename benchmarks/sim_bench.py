@@ -32,8 +32,8 @@ Prints:
    start-up cancels out; the built-in simulator in-process, from a fresh context each
    run).
 3. Peak memory (ru_maxrss) of the built-in simulator's command line against
-   num_requests, on four configs: no physical layer, the GSNR, grooming, and
-   congestion-aware routing (a path weight per request).
+   num_requests, on five configs: no physical layer, the C-band and the C+L GSNR,
+   grooming, and congestion-aware routing (a path weight per request).
 
 It measures the fusion_jupyter its Python imports: in a development environment (an
 editable install) that is the pure-Python simulator. ``--compiled`` builds the wheel
@@ -414,6 +414,12 @@ def memory(templates: Path, root: Path) -> None:
         (
             "spain_C_flexi at 1500 Erlang (GSNR memos)",
             config_of(fixtures / "spain_C_flexi"),
+            {**at, "erlang_start": "1500", "erlang_stop": "1500"},
+            ["--fusion_root", str(root)],
+        ),
+        (
+            "spain_mb_CL_flexi at 1500 Erlang (C+L GSNR memos)",
+            config_of(fixtures / "spain_mb_CL_flexi"),
             {**at, "erlang_start": "1500", "erlang_stop": "1500"},
             ["--fusion_root", str(root)],
         ),

@@ -46,15 +46,10 @@ GIGA = 10**9
 #: Memoised terms a model keeps before emptying its memos: memory stays flat however
 #: long the run (about 30 MiB per memo at most).
 CACHE_LIMIT = 1 << 17
-#: Link terms a model keeps (in C+L, with their floors). Each is for one occupancy of one
-#: link, dead once the link changes, so most of a full memo is dead: a small one holds
-#: what is met again (a C-band grooming run peaked at 63 MiB over 300,000 requests with
-#: the larger limit).
+#: Link terms the C-band model keeps. Each is for one occupancy of one link, dead once
+#: the link changes, so most of a full memo is dead: a small one holds what is met again
+#: (a C-band grooming run peaked at 63 MiB over 300,000 requests with the larger limit).
 LINKS_LIMIT = 1 << 14
-#: Link states whose Raman profile terms a C+L model keeps (about 3 KB each on a busy
-#: link). A state is dead once its link changes, which a C+L run does some four times a
-#: request, and is met again within a few requests if at all.
-SCANS_LIMIT = 1 << 10
 # numpy's functions bound once: compiled, ``np.<name>`` is a module attribute lookup at
 # every call (a C+L request calls them hundreds of times), a final name a C variable.
 _ARCSINH: Final = np.arcsinh
@@ -677,22 +672,17 @@ class MultiBandGsnr(PhysicalLayer):
         self._factors = 0
 
     def _forget_when_full(self) -> None:
-        """Empty a group of memos once it is full, so memory stays flat.
+        """Empty a group of memos once it holds CACHE_LIMIT entries, so memory stays flat.
 
-        The terms of a link state die as soon as the link changes; the terms that depend
-        on a link's power are many and seldom met again (a C+L recheck run computes a
-        million); the candidates' power-independent factors are few and met all the
-        time. Each group has its own budget, so filling one does not throw another away
-        (it did, nine times a run, and every factor was computed again; and the link
-        states' profile terms, counted with the power's, emptied both every 350 requests
-        of spain_mb_CL_flexi, 6 % of its time).
+        The terms that depend on a link's power are many and seldom met again (a C+L
+        recheck run computes a million); the candidates' power-independent factors are
+        few and met all the time. Each group has its own budget, so filling the first
+        does not throw the second away (it did, nine times a run, and every factor was
+        computed again).
         """
-        if len(self._scans) > SCANS_LIMIT or len(self._links) + len(self._floors) > LINKS_LIMIT:
-            for memo in (self._links, self._floors, self._scans):
+        if self._entries > CACHE_LIMIT or len(self._links) + len(self._floors) > CACHE_LIMIT:
+            for memo in (self._links, self._floors, self._scans, self._spms, self._own):
                 memo.clear()
-        if self._entries > CACHE_LIMIT:
-            self._spms.clear()
-            self._own.clear()
             self._entries = 0
         if self._factors > CACHE_LIMIT:
             self._cuts.clear()
@@ -908,6 +898,7 @@ class MultiBandGsnr(PhysicalLayer):
         found = (p_total, self._profile_terms(freqs, widths, p_total) if freqs else [])
         if state is not None:
             self._scans[state] = found
+            self._entries += 1 + len(freqs)
         return found
 
     def _profile_terms(

@@ -658,13 +658,13 @@ class MultiBandGsnr(PhysicalLayer):
         self._links: dict[Hashable, tuple[float, float]] = {}
         #: Link terms without the XPM (:meth:`_link_floor`), under the same keys.
         self._floors: dict[Hashable, _Floor] = {}
-        #: Link state -> :meth:`_scan`.
-        self._scans: dict[Hashable, tuple[float, list[float]]] = {}
         self._cuts: dict[tuple[str, int, int], _CutMb] = {}
         #: Per band: {channel: _Neighbour}.
         self._neighbours: dict[str, dict[Channel, _Neighbour]] = {}
         #: (candidate, link power, spans) -> the candidate's SPM term.
         self._spms: dict[tuple[str, int, int, float, int], float] = {}
+        #: Link power -> per band {channel: Raman profile term}.
+        self._profiles: dict[float, list[dict[Channel, float]]] = {}
         #: (candidate, link power) -> its own profile term and FUSION's ASE numerator.
         self._own: dict[tuple[str, int, int, float], tuple[float, float]] = {}
         #: Entries in the power-dependent memos, and in the candidates' factors.
@@ -681,7 +681,7 @@ class MultiBandGsnr(PhysicalLayer):
         computed again).
         """
         if self._entries > CACHE_LIMIT or len(self._links) + len(self._floors) > CACHE_LIMIT:
-            for memo in (self._links, self._floors, self._scans, self._spms, self._own):
+            for memo in (self._links, self._floors, self._spms, self._profiles, self._own):
                 memo.clear()
             self._entries = 0
         if self._factors > CACHE_LIMIT:
@@ -708,11 +708,14 @@ class MultiBandGsnr(PhysicalLayer):
         and ASE terms alone exceed the threshold's inverse fails it, and its figure is
         ``-inf`` (:meth:`_floor_exceeds`).
         """
+        keys = None
+        if link_states is not None:
+            keys = [(state, band, start, slots) for state in link_states]
         limit = math.inf
         if needed_db is not None and self.nonnegative_xpm:
             limit = limit_of(needed_db)
         return self._path_db(
-            link_lengths_km, channels, band, start, slots, link_states, placed=False, limit=limit
+            link_lengths_km, channels, band, start, slots, keys, placed=False, limit=limit
         )
 
     def placed_path_db(
@@ -731,9 +734,8 @@ class MultiBandGsnr(PhysicalLayer):
         profile of the ASE (as the channel under test and as a channel met in the scan),
         but once in the NLI (its SPM, not an XPM neighbour).
         """
-        return self._path_db(
-            link_lengths_km, channels, band, start, slots, link_states, placed=True
-        )
+        keys = [("placed", state, band, start, slots) for state in link_states]
+        return self._path_db(link_lengths_km, channels, band, start, slots, keys, placed=True)
 
     def _path_db(
         self,
@@ -742,35 +744,28 @@ class MultiBandGsnr(PhysicalLayer):
         band: str,
         start: int,
         slots: int,
-        link_states: Sequence[Hashable] | None,
+        keys: Sequence[Hashable] | None,
         placed: bool,
         limit: float = math.inf,
     ) -> float:
-        """Sum the links' inverse SNRs (memoised for ``link_states``) as FUSION does.
+        """Sum the links' inverse SNRs (memoised under ``keys``) as FUSION does.
 
         ``-inf`` if the links' terms without their XPM already exceed ``limit``.
         """
         self._forget_when_full()
         cut = self._cut(band, start, slots)
         candidate = (band, start, slots)
-        states: Sequence[Hashable | None] = link_states or [None] * len(link_lengths_km)
-        keys: list[Hashable | None] = [None] * len(states)
-        if link_states is not None:
-            if placed:
-                keys = [("placed", state, band, start, slots) for state in link_states]
-            else:
-                keys = [(state, band, start, slots) for state in link_states]
         if limit != math.inf and self._floor_exceeds(
-            link_lengths_km, channels, cut, candidate, keys, states, limit
+            link_lengths_km, channels, cut, candidate, keys, limit
         ):
             return -math.inf
         nli_inverse = 0.0
         ase_inverse = 0.0
         for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
-            key = keys[i]
+            key = None if keys is None else keys[i]
             terms = None if key is None else self._links.get(key)
             if terms is None:
-                floor = self._floor(length_km, on_link, cut, candidate, key, states[i])
+                floor = self._floor(length_km, on_link, cut, candidate, key)
                 terms = self._link_terms(on_link, cut, candidate, placed, floor)
                 if key is not None:
                     self._links[key] = terms
@@ -786,8 +781,7 @@ class MultiBandGsnr(PhysicalLayer):
         channels: Sequence[Sequence[tuple[str, Sequence[Channel]]]],
         cut: _CutMb,
         candidate: tuple[str, int, int],
-        keys: Sequence[Hashable | None],
-        states: Sequence[Hashable | None],
+        keys: Sequence[Hashable] | None,
         limit: float,
     ) -> bool:
         """Whether the path's inverse SNR surely exceeds ``limit``, from its links' terms
@@ -802,10 +796,10 @@ class MultiBandGsnr(PhysicalLayer):
         nli_floor = 0.0
         ase_floor = 0.0
         for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
-            key = keys[i]
+            key = None if keys is None else keys[i]
             terms = None if key is None else self._links.get(key)
             if terms is None:
-                floor = self._floor(length_km, on_link, cut, candidate, key, states[i])
+                floor = self._floor(length_km, on_link, cut, candidate, key)
                 nli_floor += floor[0]
                 ase_floor += floor[1]
             else:
@@ -820,12 +814,11 @@ class MultiBandGsnr(PhysicalLayer):
         cut: _CutMb,
         candidate: tuple[str, int, int],
         key: Hashable | None,
-        state: Hashable | None,
     ) -> _Floor:
         """:meth:`_link_floor`, memoised under ``key``."""
         floor = None if key is None else self._floors.get(key)
         if floor is None:
-            floor = self._link_floor(length_km, on_link, cut, candidate, state)
+            floor = self._link_floor(length_km, on_link, cut, candidate)
             if key is not None:
                 self._floors[key] = floor
         return floor
@@ -836,83 +829,49 @@ class MultiBandGsnr(PhysicalLayer):
         on_link: Sequence[tuple[str, Sequence[Channel]]],
         cut: _CutMb,
         candidate: tuple[str, int, int],
-        state: Hashable | None,
     ) -> _Floor:
         """One link's terms but its XPM: the candidate's SPM term, the link's inverse ASE
         SNR (FUSION's ``_compute_ase_mb``), and the link's power and spans for the XPM.
 
-        The ASE's Raman power profile adds the candidate's own term, then every
-        lightpath's met in the scan (:meth:`_scan`), in FUSION's order.
+        The ASE's Raman power profile adds every lightpath met in the scan, a placed
+        candidate's own among them (:meth:`placed_path_db`), in FUSION's order.
         """
         spans = math.ceil(length_km / SPAN_KM)
-        p_total, scanned = self._scan(on_link, state)
+        p_total = 1.0
+        for _, on_band in on_link:
+            p_total += len(on_band)
+        p_total *= self.input_power
         key = (*candidate, p_total, spans)
         spm_term = self._spms.get(key)
         if spm_term is None:
             spm_term = self._spms[key] = self._spm(cut, p_total, spans)
             self._entries += 1
+        profiles = self._profiles.get(p_total)
+        if profiles is None:
+            profiles = self._profiles[p_total] = [{} for _ in on_link]
         own = self._own.get((*candidate, p_total))
         if own is None:
             own = self._own[(*candidate, p_total)] = self._own_profile(cut, p_total)
             self._entries += 1
         p_profile = 0.0
         p_profile += own[0]
-        for profile in scanned:
-            p_profile += profile
+        for band_index, (channel_band, on_band) in enumerate(on_link):
+            band_profiles = profiles[band_index]
+            neighbours = self._neighbours_of(channel_band)
+            for channel in on_band:
+                profile = band_profiles.get(channel)
+                if profile is None:
+                    neighbour = neighbours.get(channel)
+                    if neighbour is None:
+                        neighbour = self._neighbour(channel_band, channel, neighbours)
+                    profile = self._profile_term(neighbour.f_k, neighbour.b_k, p_total)
+                    band_profiles[channel] = profile
+                    self._entries += 1
+                p_profile += profile
         p_profile = own[1] / p_profile
         p_ase_span = cut.ase_factor * ((self.input_power / p_profile) - 1)
         p_ase_link = p_ase_span * spans
         return spm_term, float(p_ase_link / self.input_power), p_total, spans
-
-    def _scan(
-        self, on_link: Sequence[tuple[str, Sequence[Channel]]], state: Hashable | None
-    ) -> tuple[float, list[float]]:
-        """The link's total launch power, and the Raman profile term of each lightpath
-        FUSION's scan meets (a placed candidate's own among them), in its order.
-
-        Neither depends on the candidate, so they are kept for the link's ``state`` (a
-        C+L request evaluates a link state for two candidates on average). The terms
-        are FUSION's (:meth:`_profile_term`), computed for the whole link in a few
-        numpy calls: numpy's ``exp`` and ``sinh`` of an array are its scalar functions
-        lane by lane, and its array arithmetic the same IEEE operations in the same
-        order. A memo of each term per (power, lightpath) was a dict lookup per
-        lightpath in large dicts, and those lookups were a fifth of a spain_mb_CL_flexi
-        request.
-        """
-        found = None if state is None else self._scans.get(state)
-        if found is not None:
-            return found
-        p_total = 1.0
-        for _, on_band in on_link:
-            p_total += len(on_band)
-        p_total *= self.input_power
-        bw_per_slot = self.bw_per_slot
-        freqs: list[float] = []
-        widths: list[float] = []
-        for channel_band, on_band in on_link:
-            band_start = self.fiber.frequency_start(channel_band)
-            for channel in on_band:
-                b_k = channel.slots * bw_per_slot
-                freqs.append(_scan_centre(band_start, channel.start, bw_per_slot, b_k))
-                widths.append(b_k * 10**9)
-        found = (p_total, self._profile_terms(freqs, widths, p_total) if freqs else [])
-        if state is not None:
-            self._scans[state] = found
-            self._entries += 1 + len(freqs)
-        return found
-
-    def _profile_terms(
-        self, freqs: list[float], widths: list[float], p_total: float
-    ) -> list[float]:
-        """:meth:`_profile_term` of every channel (centre frequencies and bandwidths, Hz)."""
-        c_ri = self.fiber.raman_gain_slope
-        l_eff = self._l_eff
-        f_k = _FROMITER(freqs, _FLOAT64, len(freqs))
-        b_k = _FROMITER(widths, _FLOAT64, len(widths))
-        decay = _EXP(-p_total * c_ri * l_eff * f_k)
-        spread = _SINH(p_total * c_ri * l_eff * (b_k / 2))
-        terms: list[float] = ((2 / b_k) * decay * spread).tolist()
-        return terms
 
     def _link_terms(
         self,
@@ -1036,9 +995,8 @@ class MultiBandGsnr(PhysicalLayer):
     def _channel_frequency(self, start: int, slots: int, band: str) -> tuple[float, float]:
         """Centre frequency and bandwidth (Hz) of a channel met in FUSION's slot scan."""
         b_k = slots * self.bw_per_slot
-        return _scan_centre(
-            self.fiber.frequency_start(band), start, self.bw_per_slot, b_k
-        ), b_k * 10**9
+        f_k = self.fiber.frequency_start(band) + ((start * self.bw_per_slot) + (b_k / 2)) * 10**9
+        return f_k, b_k * 10**9
 
     def _spm(self, cut: _CutMb, p_total: float, spans: int) -> float:
         """The candidate's own term (FUSION's ``f_i == f_k`` branch)."""
@@ -1157,12 +1115,6 @@ class MultiBandGsnr(PhysicalLayer):
             * float(_EXP(-p_total * c_ri * l_eff * f_k))
             * float(_SINH(p_total * c_ri * l_eff * (b_k / 2)))
         )
-
-
-def _scan_centre(band_start: float, start: int, bw_per_slot: float, bandwidth: float) -> float:
-    """Centre frequency (Hz) of a channel met in FUSION's C+L slot scan (``bandwidth`` in
-    GHz), in its arithmetic."""
-    return band_start + ((start * bw_per_slot) + (bandwidth / 2)) * 10**9
 
 
 def _over_spans(length_km: float, span_inverse: float) -> float:

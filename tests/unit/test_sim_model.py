@@ -1213,7 +1213,7 @@ def test_every_c_plus_l_link_is_at_least_its_spm_and_ase_where_the_bound_says_so
             (on_link,) = _random_c_plus_l(rng, band, start, slots, 1)
             length = float(rng.choice([100.0, 250.0, 1200.0]))
             cut, candidate = model._cut(band, start, slots), (band, start, slots)
-            floor = model._link_floor(length, on_link, cut, candidate, None)
+            floor = model._link_floor(length, on_link, cut, candidate)
             nli, _ = model._link_terms(on_link, cut, candidate, False, floor)
             below += nli < floor[0]
         assert (below == 0) is proven
@@ -1243,26 +1243,6 @@ def test_a_c_plus_l_path_stops_early_only_where_it_surely_fails():
     assert stopped > 60  # 138 of the 300
 
 
-def test_a_c_plus_l_links_profile_terms_are_fusions_scalar_terms():
-    """The Raman profile terms of a whole link, in numpy's array arithmetic, are the
-    scalar expression's floats for each channel, for any link power."""
-    rng = np.random.default_rng(31)
-    model = _c_plus_l()
-    for _ in range(100):
-        (on_link,) = _random_c_plus_l(rng, "c", 470, 1, 1)
-        p_total = 0.001 * float(rng.integers(1, 400))
-        channels = [(band, channel) for band, on_band in on_link for channel in on_band]
-        freqs, widths = [], []
-        for band, channel in channels:
-            f_k, b_k = model._channel_frequency(channel.start, channel.slots, band)
-            freqs.append(f_k)
-            widths.append(b_k)
-        if not freqs:
-            continue
-        expected = [model._profile_term(f, b, p_total) for f, b in zip(freqs, widths, strict=True)]
-        assert model._profile_terms(freqs, widths, p_total) == expected
-
-
 def test_the_gsnrs_reciprocal_is_numpys_scalar_power_not_a_division():
     """FUSION takes ``np.float64(x) ** -1``; the C-band GSNR takes ``x ** -1.0``: both are
     the C library's pow, which rounds differently from ``1 / x`` on some inputs."""
@@ -1282,16 +1262,13 @@ def test_fusions_square_is_the_c_librarys_pow_also_through_math_pow():
     assert all(math.pow(x, 2.0) == x**2 == float(np.float64(x) ** 2) for x in values.tolist())
 
 
-@pytest.mark.parametrize(
-    ("function", "largest"), [(np.arcsinh, 6), (np.arctan, 6), (np.exp, 2), (np.sinh, 2)]
-)
-def test_numpys_function_of_an_array_is_its_scalar_function_lane_by_lane(function, largest):
-    """The C-band GSNR takes a batch's arcsinh, the C+L one a batch's arctangents and a
-    link's exponentials and sinh, in one call where FUSION calls them per value (over
-    the range where exp and sinh stay finite)."""
+@pytest.mark.parametrize("function", [np.arcsinh, np.arctan])
+def test_numpys_function_of_an_array_is_its_scalar_function_lane_by_lane(function):
+    """The C-band GSNR takes a batch's arcsinh, the C+L one a batch's arctangents, in one
+    call where FUSION calls them per value."""
     rng = np.random.default_rng(11)
     for size in (1, 2, 3, 7, 8, 9, 15, 16, 17, 63, 1000, 4099):
-        values = rng.standard_normal(size) * 10.0 ** rng.integers(-6, largest, size)
+        values = rng.standard_normal(size) * 10.0 ** rng.integers(-6, 6, size)
         assert function(values).tolist() == [float(function(v)) for v in values]
 
 

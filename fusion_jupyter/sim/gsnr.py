@@ -765,7 +765,11 @@ class MultiBandGsnr(PhysicalLayer):
             key = None if keys is None else keys[i]
             terms = None if key is None else self._links.get(key)
             if terms is None:
-                floor = self._floor(length_km, on_link, cut, candidate, key)
+                # A limit's check has just computed the link's floor (and kept it); a
+                # placed lightpath's figure, FUSION's recheck, has no limit.
+                floor = None if limit == math.inf or key is None else self._floors.get(key)
+                if floor is None:
+                    floor = self._link_floor(length_km, on_link, cut, candidate)
                 terms = self._link_terms(on_link, cut, candidate, placed, floor)
                 if key is not None:
                     self._links[key] = terms

@@ -188,9 +188,13 @@ class PhysicalLayer:
         input_power: float,
         phi: Mapping[str, float],
         fiber: Fiber | None = None,
+        band_slots: Mapping[str, int] | None = None,
     ) -> None:
         self.bw_per_slot = bw_per_slot
         self.input_power = input_power
+        #: Slots per band, where known: where the spectrum lies (the C+L model's
+        #: :func:`xpm_is_nonnegative` needs it).
+        self.band_slots = dict(band_slots or {})
         #: FUSION's ``phi`` per format (modulation-dependent NLI correction).
         self.phi = dict(phi)
         self.fiber = fiber or Fiber()
@@ -619,18 +623,6 @@ class MultiBandGsnr(PhysicalLayer):
     FUSION's scalar arithmetic, in its order. The memos are nested, candidate and link
     first, so the loop over a link's lightpaths hashes only the neighbour.
     """
-
-    def __init__(
-        self,
-        bw_per_slot: float,
-        input_power: float,
-        phi: Mapping[str, float],
-        fiber: Fiber | None = None,
-        band_slots: Mapping[str, int] | None = None,
-    ) -> None:
-        #: Slots per band: where the spectrum lies, which :func:`xpm_is_nonnegative` needs.
-        self.band_slots = dict(band_slots or {})
-        super().__init__(bw_per_slot, input_power, phi, fiber)
 
     def _derive(self) -> None:
         fiber = self.fiber

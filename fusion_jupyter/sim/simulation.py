@@ -131,15 +131,11 @@ def _controller(
         from fusion_jupyter.sim.gsnr import Gsnr, MultiBandGsnr
         from fusion_jupyter.sim.physical import PhysicalController
 
-        gsnr = (
-            MultiBandGsnr(
-                params.bw_per_slot,
-                params.input_power,
-                params.phi,
-                band_slots=dict(zip(params.bands, params.band_slots, strict=True)),
-            )
-            if params.l_band
-            else Gsnr(params.bw_per_slot, params.input_power, params.phi)
+        gsnr = (MultiBandGsnr if params.l_band else Gsnr)(
+            params.bw_per_slot,
+            params.input_power,
+            params.phi,
+            band_slots=dict(zip(params.bands, params.band_slots, strict=True)),
         )
         return (GroomingController if params.grooming else PhysicalController)(
             spectrum,

@@ -698,7 +698,7 @@ class MultiBandGsnr(PhysicalLayer):
         ``link_states`` and ``needed_db`` as for :meth:`Gsnr.path_db`: where every XPM
         term is provably non-negative (:attr:`nonnegative_xpm`), a path whose links' SPM
         and ASE terms alone exceed the threshold's inverse fails it, and its figure is
-        ``-inf`` (:meth:`_floor_exceeds`).
+        ``-inf`` (:meth:`_link_sums` of the floors).
         """
         keys = None
         if link_states is not None:
@@ -747,15 +747,52 @@ class MultiBandGsnr(PhysicalLayer):
         self._forget_when_full()
         cut = self._cut(band, start, slots)
         candidate = (band, start, slots)
-        if limit != math.inf and self._floor_exceeds(
-            link_lengths_km, channels, cut, candidate, keys, limit
-        ):
-            return -math.inf
+        if limit != math.inf:
+            # Every XPM term is non-negative where a limit is given, so each link's NLI
+            # term (its SPM plus a sum of them) is at least its SPM, and FUSION's sums of
+            # the links' terms at least the sums of their floors (:func:`limit_of`). The
+            # XPM is about 1 % of a link's inverse SNR but most of its cost, and on
+            # spain_mb_CL_flexi at 1500 Erlang the floors settle 1.71 of the 1.74
+            # candidates a request that fail their threshold.
+            nli_floor, ase_floor = self._link_sums(
+                link_lengths_km, channels, cut, candidate, keys, placed, limit, floors=True
+            )
+            if nli_floor + ase_floor > limit:
+                return -math.inf
+        nli_inverse, ase_inverse = self._link_sums(
+            link_lengths_km, channels, cut, candidate, keys, placed, limit, floors=False
+        )
+        lp_inverse = 0.0
+        lp_inverse += nli_inverse + ase_inverse
+        return decibels(lp_inverse)
+
+    def _link_sums(
+        self,
+        link_lengths_km: Sequence[float],
+        channels: Sequence[Sequence[tuple[str, Sequence[Channel]]]],
+        cut: _CutMb,
+        candidate: tuple[str, int, int],
+        keys: Sequence[Hashable] | None,
+        placed: bool,
+        limit: float,
+        floors: bool,
+    ) -> tuple[float, float]:
+        """The sums over the path's links of their inverse NLI and ASE SNRs, added as
+        FUSION adds them, each link's terms memoised under ``keys``.
+
+        With ``floors``, of the links' terms without their XPM (:meth:`_floor`), or the
+        whole terms where memoised: a lower bound where a limit is given.
+        """
         nli_inverse = 0.0
         ase_inverse = 0.0
         for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
             key = None if keys is None else keys[i]
             terms = None if key is None else self._links.get(key)
+            if terms is None and floors:
+                lower = self._floor(length_km, on_link, cut, candidate, key)
+                nli_inverse += lower[0]
+                ase_inverse += lower[1]
+                continue
             if terms is None:
                 # A limit's check has just computed the link's floor (and kept it); a
                 # placed lightpath's figure, FUSION's recheck, has no limit.
@@ -767,41 +804,7 @@ class MultiBandGsnr(PhysicalLayer):
                     self._links[key] = terms
             nli_inverse += terms[0]
             ase_inverse += terms[1]
-        lp_inverse = 0.0
-        lp_inverse += nli_inverse + ase_inverse
-        return decibels(lp_inverse)
-
-    def _floor_exceeds(
-        self,
-        link_lengths_km: Sequence[float],
-        channels: Sequence[Sequence[tuple[str, Sequence[Channel]]]],
-        cut: _CutMb,
-        candidate: tuple[str, int, int],
-        keys: Sequence[Hashable] | None,
-        limit: float,
-    ) -> bool:
-        """Whether the path's inverse SNR surely exceeds ``limit``, from its links' terms
-        without their XPM (or the whole terms, where memoised).
-
-        Every XPM term is non-negative where a limit is given, so each link's NLI term
-        (its SPM plus a sum of them) is at least its SPM, and FUSION's sums of the links'
-        terms at least these sums (:func:`limit_of`). The XPM is about 1 % of a link's
-        inverse SNR but most of its cost, and on spain_mb_CL_flexi at 1500 Erlang the
-        rest settles 1.71 of the 1.74 candidates a request that fail their threshold.
-        """
-        nli_floor = 0.0
-        ase_floor = 0.0
-        for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
-            key = None if keys is None else keys[i]
-            terms = None if key is None else self._links.get(key)
-            if terms is None:
-                floor = self._floor(length_km, on_link, cut, candidate, key)
-                nli_floor += floor[0]
-                ase_floor += floor[1]
-            else:
-                nli_floor += terms[0]
-                ase_floor += terms[1]
-        return nli_floor + ase_floor > limit
+        return nli_inverse, ase_inverse
 
     def _floor(
         self,

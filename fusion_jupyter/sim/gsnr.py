@@ -605,6 +605,11 @@ class _CutMb(NamedTuple):
     xpm: dict[str, dict[Channel, _Xpm]]
 
 
+#: One link's lightpaths on a core, per band in FUSION's band order (C, then L): the
+#: band and its lightpaths sorted by first slot. Concrete types, so that the compiled
+#: loops over them index the tuple and list directly rather than through iterators.
+LinkBands = tuple[tuple[str, list[Channel]], ...]
+
 #: A link's terms but its XPM (:meth:`MultiBandGsnr._link_floor`): the candidate's SPM
 #: term, the link's inverse ASE SNR, its total launch power and its spans.
 _Floor = tuple[float, float, float, int]
@@ -684,7 +689,7 @@ class MultiBandGsnr(PhysicalLayer):
     def path_db(
         self,
         link_lengths_km: Sequence[float],
-        channels: Sequence[Sequence[tuple[str, Sequence[Channel]]]],
+        channels: Sequence[LinkBands],
         start: int,
         slots: int,
         band: str = "c",
@@ -713,7 +718,7 @@ class MultiBandGsnr(PhysicalLayer):
     def placed_path_db(
         self,
         link_lengths_km: Sequence[float],
-        channels: Sequence[Sequence[tuple[str, Sequence[Channel]]]],
+        channels: Sequence[LinkBands],
         start: int,
         slots: int,
         band: str,
@@ -732,7 +737,7 @@ class MultiBandGsnr(PhysicalLayer):
     def _path_db(
         self,
         link_lengths_km: Sequence[float],
-        channels: Sequence[Sequence[tuple[str, Sequence[Channel]]]],
+        channels: Sequence[LinkBands],
         band: str,
         start: int,
         slots: int,
@@ -769,7 +774,7 @@ class MultiBandGsnr(PhysicalLayer):
     def _link_sums(
         self,
         link_lengths_km: Sequence[float],
-        channels: Sequence[Sequence[tuple[str, Sequence[Channel]]]],
+        channels: Sequence[LinkBands],
         cut: _CutMb,
         candidate: tuple[str, int, int],
         keys: Sequence[Hashable] | None,
@@ -809,7 +814,7 @@ class MultiBandGsnr(PhysicalLayer):
     def _floor(
         self,
         length_km: float,
-        on_link: Sequence[tuple[str, Sequence[Channel]]],
+        on_link: LinkBands,
         cut: _CutMb,
         candidate: tuple[str, int, int],
         key: Hashable | None,
@@ -825,7 +830,7 @@ class MultiBandGsnr(PhysicalLayer):
     def _link_floor(
         self,
         length_km: float,
-        on_link: Sequence[tuple[str, Sequence[Channel]]],
+        on_link: LinkBands,
         cut: _CutMb,
         candidate: tuple[str, int, int],
     ) -> _Floor:
@@ -874,7 +879,7 @@ class MultiBandGsnr(PhysicalLayer):
 
     def _link_terms(
         self,
-        on_link: Sequence[tuple[str, Sequence[Channel]]],
+        on_link: LinkBands,
         cut: _CutMb,
         candidate: tuple[str, int, int],
         placed: bool,
@@ -1034,7 +1039,7 @@ class MultiBandGsnr(PhysicalLayer):
         self,
         cut: _CutMb,
         band: str,
-        on_band: Sequence[Channel],
+        on_band: list[Channel],
         itself: Channel | None,
         band_factors: dict[Channel, _Xpm],
     ) -> None:

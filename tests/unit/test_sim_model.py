@@ -1187,7 +1187,7 @@ def _random_c_plus_l(rng, band, start, slots, links, band_slots=480):
             else:
                 (on_band,) = _random_links(rng, band_slots, 0, 1, band_slots)
             on_link.append((channel_band, on_band))
-        out.append(on_link)
+        out.append(tuple(on_link))
     return out
 
 

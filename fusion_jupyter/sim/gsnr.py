@@ -50,6 +50,13 @@ CACHE_LIMIT = 1 << 17
 #: the link changes, so most of a full memo is dead: a small one holds what is met again
 #: (a C-band grooming run peaked at 63 MiB over 300,000 requests with the larger limit).
 LINKS_LIMIT = 1 << 14
+#: XPM factors the C+L model keeps (:meth:`MultiBandGsnr._forget_when_full`). Unlike the
+#: power-dependent terms, a candidate's factors of a neighbour are met again and again,
+#: and a C+L request computes 174 new ones (spain_mb_CL_flexi at 1500 Erlang): with
+#: CACHE_LIMIT they were emptied three times in 3,000 requests. About 155 bytes each
+#: (the process peaks at 136 MiB on that config, against 78 MiB with CACHE_LIMIT and
+#: FUSION's 203 MiB).
+FACTORS_LIMIT = 1 << 19
 # numpy's functions bound once: compiled, ``np.<name>`` is a module attribute lookup at
 # every call (a C+L request calls them hundreds of times), a final name a C variable.
 _ARCSINH: Final = np.arcsinh
@@ -669,19 +676,19 @@ class MultiBandGsnr(PhysicalLayer):
         self._factors = 0
 
     def _forget_when_full(self) -> None:
-        """Empty a group of memos once it holds CACHE_LIMIT entries, so memory stays flat.
+        """Empty a group of memos once it is full, so memory stays flat.
 
         The terms that depend on a link's power are many and seldom met again (a C+L
-        recheck run computes a million); the candidates' power-independent factors are
-        few and met all the time. Each group has its own budget, so filling the first
-        does not throw the second away (it did, nine times a run, and every factor was
-        computed again).
+        recheck run computes a million): CACHE_LIMIT of them. The candidates' power-
+        independent factors are met again and again: FACTORS_LIMIT of them. Each group
+        has its own budget, so filling the first does not throw the second away (it
+        did, nine times a run, and every factor was computed again).
         """
         if self._entries > CACHE_LIMIT or len(self._links) + len(self._floors) > CACHE_LIMIT:
             for memo in (self._links, self._floors, self._spms, self._profiles, self._own):
                 memo.clear()
             self._entries = 0
-        if self._factors > CACHE_LIMIT:
+        if self._factors > FACTORS_LIMIT:
             self._cuts.clear()
             self._neighbours.clear()
             self._factors = 0

@@ -651,6 +651,9 @@ class MultiBandGsnr(PhysicalLayer):
         self._length_m = SPAN_KM * 1000
         alpha = fiber.attenuation
         self._l_eff = float((1 - np.exp(-alpha * SPAN_KM * 10**3)) / alpha)  # see Gsnr._derive
+        #: Whether a link's Raman profile terms fall with frequency, so that
+        #: :meth:`_link_bound` bounds them below without their scan.
+        self._profile_falls = fiber.raman_gain_slope > 0 and self._l_eff > 0
         # The XPM term's constant subexpressions, each as FUSION's expression computes it.
         self._ak = alpha + alpha
         self._ak_squared = self._ak**2
@@ -765,14 +768,17 @@ class MultiBandGsnr(PhysicalLayer):
             # the links' terms at least the sums of their floors (:func:`limit_of`). The
             # XPM is about 1 % of a link's inverse SNR but most of its cost, and on
             # spain_mb_CL_flexi at 1500 Erlang the floors settle 1.71 of the 1.74
-            # candidates a request that fail their threshold.
-            nli_floor, ase_floor = self._link_sums(
-                link_lengths_km, channels, cut, candidate, keys, placed, limit, floors=True
-            )
-            if nli_floor + ase_floor > limit:
-                return -math.inf
+            # candidates a request that fail their threshold. Their ASE terms are first
+            # bounded without scanning the links' lightpaths (:meth:`_link_bound`),
+            # which settles 99.6 % of those.
+            for scan in (False, True) if self._profile_falls else (True,):
+                nli_floor, ase_floor = self._link_sums(
+                    link_lengths_km, channels, cut, candidate, keys, placed, limit, True, scan
+                )
+                if nli_floor + ase_floor > limit:
+                    return -math.inf
         nli_inverse, ase_inverse = self._link_sums(
-            link_lengths_km, channels, cut, candidate, keys, placed, limit, floors=False
+            link_lengths_km, channels, cut, candidate, keys, placed, limit, False, True
         )
         lp_inverse = 0.0
         lp_inverse += nli_inverse + ase_inverse
@@ -788,12 +794,14 @@ class MultiBandGsnr(PhysicalLayer):
         placed: bool,
         limit: float,
         floors: bool,
+        scan: bool,
     ) -> tuple[float, float]:
         """The sums over the path's links of their inverse NLI and ASE SNRs, added as
         FUSION adds them, each link's terms memoised under ``keys``.
 
-        With ``floors``, of the links' terms without their XPM (:meth:`_floor`), or the
-        whole terms where memoised: a lower bound where a limit is given.
+        With ``floors``, of the links' terms without their XPM (:meth:`_floor`), or
+        without ``scan`` a lower bound of those (:meth:`_link_bound`), or the whole
+        terms where memoised: a lower bound where a limit is given.
         """
         nli_inverse = 0.0
         ase_inverse = 0.0
@@ -801,7 +809,10 @@ class MultiBandGsnr(PhysicalLayer):
             key = None if keys is None else keys[i]
             terms = None if key is None else self._links.get(key)
             if terms is None and floors:
-                lower = self._floor(length_km, on_link, cut, candidate, key)
+                if scan:
+                    lower = self._floor(length_km, on_link, cut, candidate, key)[:2]
+                else:
+                    lower = self._link_bound(length_km, on_link, cut, candidate)
                 nli_inverse += lower[0]
                 ase_inverse += lower[1]
                 continue
@@ -847,23 +858,10 @@ class MultiBandGsnr(PhysicalLayer):
         The ASE's Raman power profile adds every lightpath met in the scan, a placed
         candidate's own among them (:meth:`placed_path_db`), in FUSION's order.
         """
-        spans = math.ceil(length_km / SPAN_KM)
-        p_total = 1.0
-        for _, on_band in on_link:
-            p_total += len(on_band)
-        p_total *= self.input_power
-        key = (*candidate, p_total, spans)
-        spm_term = self._spms.get(key)
-        if spm_term is None:
-            spm_term = self._spms[key] = self._spm(cut, p_total, spans)
-            self._entries += 1
+        spans, p_total, spm_term, own = self._link_power(length_km, on_link, cut, candidate)
         profiles = self._profiles.get(p_total)
         if profiles is None:
             profiles = self._profiles[p_total] = [{} for _ in on_link]
-        own = self._own.get((*candidate, p_total))
-        if own is None:
-            own = self._own[(*candidate, p_total)] = self._own_profile(cut, p_total)
-            self._entries += 1
         p_profile = 0.0
         p_profile += own[0]
         for band_index, (channel_band, on_band) in enumerate(on_link):
@@ -879,10 +877,70 @@ class MultiBandGsnr(PhysicalLayer):
                     band_profiles[channel] = profile
                     self._entries += 1
                 p_profile += profile
-        p_profile = own[1] / p_profile
+        return spm_term, self._ase_inverse(cut, own[1], p_profile, spans), p_total, spans
+
+    def _link_power(
+        self, length_km: float, on_link: LinkBands, cut: _CutMb, candidate: tuple[str, int, int]
+    ) -> tuple[int, float, float, tuple[float, float]]:
+        """A link's spans and total launch power, and at that power the candidate's SPM
+        term and its own profile term and ASE numerator (:meth:`_own_profile`), memoised."""
+        spans = math.ceil(length_km / SPAN_KM)
+        p_total = 1.0
+        for _, on_band in on_link:
+            p_total += len(on_band)
+        p_total *= self.input_power
+        key = (*candidate, p_total, spans)
+        spm_term = self._spms.get(key)
+        if spm_term is None:
+            spm_term = self._spms[key] = self._spm(cut, p_total, spans)
+            self._entries += 1
+        own = self._own.get((*candidate, p_total))
+        if own is None:
+            own = self._own[(*candidate, p_total)] = self._own_profile(cut, p_total)
+            self._entries += 1
+        return spans, p_total, spm_term, own
+
+    def _ase_inverse(self, cut: _CutMb, numerator: float, p_profile: float, spans: int) -> float:
+        """A link's inverse ASE SNR from its Raman power profile's sum (FUSION's
+        ``_compute_ase_mb``), which it increases with."""
+        p_profile = numerator / p_profile
         p_ase_span = cut.ase_factor * ((self.input_power / p_profile) - 1)
         p_ase_link = p_ase_span * spans
-        return spm_term, float(p_ase_link / self.input_power), p_total, spans
+        return float(p_ase_link / self.input_power)
+
+    def _link_bound(
+        self, length_km: float, on_link: LinkBands, cut: _CutMb, candidate: tuple[str, int, int]
+    ) -> tuple[float, float]:
+        """A lower bound of the link's floor (:meth:`_link_floor`) without its scan of the
+        link's lightpaths: the SPM term, and an ASE term from a lower bound of the Raman
+        profile's sum.
+
+        A lightpath's profile term, ``(2 / b) exp(-a f) sinh(a b / 2)`` with ``a`` the
+        link power times the Raman gain slope and effective length, is the mean of
+        ``a exp(-a x)`` over its band ``[f - b / 2, f + b / 2]``; where ``a > 0`` that is
+        at least its value at the top edge ``h``, and by the convexity of ``exp`` the
+        sum over a band's ``n`` lightpaths is at least ``n a exp(-a h_mean)``. FUSION's
+        floats (numpy's ``exp`` and ``sinh``, summed in order) are within a part in
+        10**13 of the exact sum, far inside the part in a billion given up here; the
+        ASE term only grows with the sum. On spain_mb_CL_flexi at 1500 Erlang a path's
+        bound is 99.5 % of its floors on average, and settles 3,546 of the 3,559
+        candidates the floors settle (2,000 requests).
+        """
+        spans, p_total, spm_term, own = self._link_power(length_km, on_link, cut, candidate)
+        fiber = self.fiber
+        a = p_total * fiber.raman_gain_slope * self._l_eff
+        p_profile = own[0]
+        for channel_band, on_band in on_link:
+            count = len(on_band)
+            if count:
+                ends = 0
+                for channel in on_band:
+                    ends += channel.start + channel.slots
+                mean_top = fiber.frequency_start(channel_band) + (
+                    (ends / count) * self.bw_per_slot * GIGA
+                )
+                p_profile += count * a * math.exp(-a * mean_top)
+        return spm_term, self._ase_inverse(cut, own[1], p_profile * (1 - 1e-9), spans)
 
     def _link_terms(
         self,

@@ -1219,9 +1219,31 @@ def test_every_c_plus_l_link_is_at_least_its_spm_and_ase_where_the_bound_says_so
         assert (below == 0) is proven
 
 
+def test_a_c_plus_l_links_bound_without_its_scan_is_at_most_its_floor():
+    """The SPM and ASE terms bounded without scanning the link's lightpaths
+    (``_link_bound``) are at most the link's floor over random C+L spectra: the same SPM
+    term, and an ASE term a little below FUSION's."""
+    rng = np.random.default_rng(31)
+    model = _c_plus_l()
+    ratios = []
+    for _ in range(300):
+        band = str(rng.choice(["c", "l"]))
+        start, slots = int(rng.integers(0, 470)), int(rng.integers(1, 9))
+        (on_link,) = _random_c_plus_l(rng, band, start, slots, 1)
+        length = float(rng.choice([100.0, 250.0, 1200.0]))
+        cut, candidate = model._cut(band, start, slots), (band, start, slots)
+        floor = model._link_floor(length, on_link, cut, candidate)
+        spm, ase = model._link_bound(length, on_link, cut, candidate)
+        assert spm == floor[0]
+        assert ase <= floor[1]
+        ratios.append(ase / floor[1])
+    assert 0.99 < min(ratios) and max(ratios) < 1  # 0.9948 to 0.99995
+
+
 def test_a_c_plus_l_path_stops_early_only_where_it_surely_fails():
     """Given the threshold, a C+L candidate's GSNR is FUSION's figure, or -inf where its
-    links' SPM and ASE terms alone put it below the threshold (their XPM uncomputed)."""
+    links' SPM and ASE terms alone put it below the threshold (their XPM uncomputed),
+    or a bound of them without their lightpaths' scan does."""
     rng = np.random.default_rng(29)
     early, full = _c_plus_l(), _c_plus_l()
     stopped = 0

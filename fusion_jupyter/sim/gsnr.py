@@ -610,6 +610,11 @@ class _CutMb(NamedTuple):
     asinh_b: float
     #: Per neighbour band: ``{channel: _Xpm}``.
     xpm: dict[str, dict[Channel, _Xpm]]
+    #: The SPM term per link power and spans, under ``spans << 32 | lightpaths + 1``.
+    spms: dict[int, float]
+    #: The own profile term and FUSION's ASE numerator (:meth:`MultiBandGsnr._own_profile`)
+    #: per link power, under ``lightpaths + 1``.
+    owns: dict[int, tuple[float, float]]
 
 
 #: One link's lightpaths on a core, per band in FUSION's band order (C, then L): the
@@ -668,13 +673,10 @@ class MultiBandGsnr(PhysicalLayer):
         self._cuts: dict[tuple[str, int, int], _CutMb] = {}
         #: Per band: {channel: _Neighbour}.
         self._neighbours: dict[str, dict[Channel, _Neighbour]] = {}
-        #: (candidate, link power, spans) -> the candidate's SPM term.
-        self._spms: dict[tuple[str, int, int, float, int], float] = {}
         #: Link power -> per band {channel: Raman profile term}.
         self._profiles: dict[float, list[dict[Channel, float]]] = {}
-        #: (candidate, link power) -> its own profile term and FUSION's ASE numerator.
-        self._own: dict[tuple[str, int, int, float], tuple[float, float]] = {}
-        #: Entries in the power-dependent memos, and in the candidates' factors.
+        #: Entries in the power-dependent memos, and in the candidates' memos (their XPM
+        #: factors, SPM and own profile terms).
         self._entries = 0
         self._factors = 0
 
@@ -688,7 +690,7 @@ class MultiBandGsnr(PhysicalLayer):
         did, nine times a run, and every factor was computed again).
         """
         if self._entries > CACHE_LIMIT or len(self._links) + len(self._floors) > CACHE_LIMIT:
-            for memo in (self._links, self._floors, self._spms, self._profiles, self._own):
+            for memo in (self._links, self._floors, self._profiles):
                 memo.clear()
             self._entries = 0
         if self._factors > FACTORS_LIMIT:
@@ -810,9 +812,9 @@ class MultiBandGsnr(PhysicalLayer):
             terms = None if key is None else self._links.get(key)
             if terms is None and floors:
                 if scan:
-                    lower = self._floor(length_km, on_link, cut, candidate, key)[:2]
+                    lower = self._floor(length_km, on_link, cut, key)[:2]
                 else:
-                    lower = self._link_bound(length_km, on_link, cut, candidate)
+                    lower = self._link_bound(length_km, on_link, cut)
                 nli_inverse += lower[0]
                 ase_inverse += lower[1]
                 continue
@@ -821,7 +823,7 @@ class MultiBandGsnr(PhysicalLayer):
                 # placed lightpath's figure, FUSION's recheck, has no limit.
                 floor = None if limit == math.inf or key is None else self._floors.get(key)
                 if floor is None:
-                    floor = self._link_floor(length_km, on_link, cut, candidate)
+                    floor = self._link_floor(length_km, on_link, cut)
                 terms = self._link_terms(on_link, cut, candidate, placed, floor)
                 if key is not None:
                     self._links[key] = terms
@@ -834,13 +836,12 @@ class MultiBandGsnr(PhysicalLayer):
         length_km: float,
         on_link: LinkBands,
         cut: _CutMb,
-        candidate: tuple[str, int, int],
         key: Hashable | None,
     ) -> _Floor:
         """:meth:`_link_floor`, memoised under ``key``."""
         floor = None if key is None else self._floors.get(key)
         if floor is None:
-            floor = self._link_floor(length_km, on_link, cut, candidate)
+            floor = self._link_floor(length_km, on_link, cut)
             if key is not None:
                 self._floors[key] = floor
         return floor
@@ -850,7 +851,6 @@ class MultiBandGsnr(PhysicalLayer):
         length_km: float,
         on_link: LinkBands,
         cut: _CutMb,
-        candidate: tuple[str, int, int],
     ) -> _Floor:
         """One link's terms but its XPM: the candidate's SPM term, the link's inverse ASE
         SNR (FUSION's ``_compute_ase_mb``), and the link's power and spans for the XPM.
@@ -858,7 +858,7 @@ class MultiBandGsnr(PhysicalLayer):
         The ASE's Raman power profile adds every lightpath met in the scan, a placed
         candidate's own among them (:meth:`placed_path_db`), in FUSION's order.
         """
-        spans, p_total, spm_term, own = self._link_power(length_km, on_link, cut, candidate)
+        spans, p_total, spm_term, own = self._link_power(length_km, on_link, cut)
         profiles = self._profiles.get(p_total)
         if profiles is None:
             profiles = self._profiles[p_total] = [{} for _ in on_link]
@@ -880,24 +880,27 @@ class MultiBandGsnr(PhysicalLayer):
         return spm_term, self._ase_inverse(cut, own[1], p_profile, spans), p_total, spans
 
     def _link_power(
-        self, length_km: float, on_link: LinkBands, cut: _CutMb, candidate: tuple[str, int, int]
+        self, length_km: float, on_link: LinkBands, cut: _CutMb
     ) -> tuple[int, float, float, tuple[float, float]]:
         """A link's spans and total launch power, and at that power the candidate's SPM
-        term and its own profile term and ASE numerator (:meth:`_own_profile`), memoised."""
+        term and its own profile term and ASE numerator (:meth:`_own_profile`), memoised
+        in the candidate's figures (:class:`_CutMb`) under integers: a memo keyed by
+        (candidate, power, spans) tuples spent more on hashing and comparing them than
+        on the terms (spain_mb_CL_flexi)."""
         spans = math.ceil(length_km / SPAN_KM)
-        p_total = 1.0
+        count = 1
         for _, on_band in on_link:
-            p_total += len(on_band)
-        p_total *= self.input_power
-        key = (*candidate, p_total, spans)
-        spm_term = self._spms.get(key)
+            count += len(on_band)
+        # FUSION's (1.0 + len + len) * input_power: small integers are exact floats.
+        p_total = float(count) * self.input_power
+        spm_term = cut.spms.get(spans << 32 | count)
         if spm_term is None:
-            spm_term = self._spms[key] = self._spm(cut, p_total, spans)
-            self._entries += 1
-        own = self._own.get((*candidate, p_total))
+            spm_term = cut.spms[spans << 32 | count] = self._spm(cut, p_total, spans)
+            self._factors += 1
+        own = cut.owns.get(count)
         if own is None:
-            own = self._own[(*candidate, p_total)] = self._own_profile(cut, p_total)
-            self._entries += 1
+            own = cut.owns[count] = self._own_profile(cut, p_total)
+            self._factors += 1
         return spans, p_total, spm_term, own
 
     def _ase_inverse(self, cut: _CutMb, numerator: float, p_profile: float, spans: int) -> float:
@@ -908,9 +911,7 @@ class MultiBandGsnr(PhysicalLayer):
         p_ase_link = p_ase_span * spans
         return float(p_ase_link / self.input_power)
 
-    def _link_bound(
-        self, length_km: float, on_link: LinkBands, cut: _CutMb, candidate: tuple[str, int, int]
-    ) -> tuple[float, float]:
+    def _link_bound(self, length_km: float, on_link: LinkBands, cut: _CutMb) -> tuple[float, float]:
         """A lower bound of the link's floor (:meth:`_link_floor`) without its scan of the
         link's lightpaths: the SPM term, and an ASE term from a lower bound of the Raman
         profile's sum.
@@ -926,7 +927,7 @@ class MultiBandGsnr(PhysicalLayer):
         bound is 99.5 % of its floors on average, and settles 3,546 of the 3,559
         candidates the floors settle (2,000 requests).
         """
-        spans, p_total, spm_term, own = self._link_power(length_km, on_link, cut, candidate)
+        spans, p_total, spm_term, own = self._link_power(length_km, on_link, cut)
         fiber = self.fiber
         a = p_total * fiber.raman_gain_slope * self._l_eff
         p_profile = own[0]
@@ -1034,6 +1035,8 @@ class MultiBandGsnr(PhysicalLayer):
             asinh_a=float(_ARCSINH((phi_i * (b_i**2)) / (pi * alpha_i))),
             asinh_b=float(_ARCSINH((phi_i * (b_i**2)) / (pi * ai))),
             xpm={},
+            spms={},
+            owns={},
         )
         self._factors += 1
         return cut

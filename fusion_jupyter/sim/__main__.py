@@ -30,10 +30,10 @@ def tune_collector() -> None:
     """Tune the garbage collector as the simulator's process does before it simulates:
     what is imported so far is never collected again (``gc.freeze``), and the collector
     is off from then on. The event loop makes no reference cycles (a test runs every
-    fixture at two request counts with the collector off and finds the same garbage),
-    so a collection frees nothing while simulating: it only walks the memos, which grow
-    by hundreds of objects a request (a C+L request's XPM factors), at 5-9 % of a C+L
-    request's time. Memory stays flat as refcounting frees everything the run drops.
+    fixture for one iteration and for two with the collector off, and finds the same
+    garbage), so a collection frees nothing while simulating: it only walks the memos,
+    which grow by hundreds of objects a request (a C+L request's XPM factors), at about
+    7 % of a C+L request's time (perf samples). Memory stays flat as refcounting frees everything the run drops.
     The benchmark calls it too, to time in-process runs as the process runs them."""
     gc.freeze()
     gc.disable()

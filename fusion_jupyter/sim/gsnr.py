@@ -596,7 +596,8 @@ class _Neighbour(NamedTuple):
 
 
 class _CutMb(NamedTuple):
-    """The candidate's own figures, the same on every link (FUSION's f_i and b_i)."""
+    """The candidate's own figures, the same on every link (FUSION's f_i and b_i), and
+    its memos of what depends on it and a neighbour or a link's power."""
 
     f_i: float
     b_i: float

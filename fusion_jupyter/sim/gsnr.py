@@ -54,7 +54,7 @@ LINKS_LIMIT = 1 << 14
 #: power-dependent terms, a candidate's factors of a neighbour are met again and again,
 #: and a C+L request computes 174 new ones (spain_mb_CL_flexi at 1500 Erlang): with
 #: CACHE_LIMIT they were emptied three times in 3,000 requests. About 155 bytes each
-#: (the process peaks at 136 MiB on that config, against 78 MiB with CACHE_LIMIT and
+#: (the process peaks at 130 MiB on that config, against 78 MiB with CACHE_LIMIT and
 #: FUSION's 203 MiB).
 FACTORS_LIMIT = 1 << 19
 # numpy's functions bound once: compiled, ``np.<name>`` is a module attribute lookup at

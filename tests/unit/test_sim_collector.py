@@ -2,7 +2,7 @@
 
 That is only sound while the event loop makes no reference cycles: refcounting alone
 must free whatever a request drops, or memory would grow with ``num_requests``. These
-tests hold every FUSION fixture the simulator runs to that, at two request counts.
+tests hold every FUSION fixture the simulator runs to that, for one iteration and two.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def small_memos(monkeypatch: pytest.MonkeyPatch) -> None:
     memos refer to each other)."""
     monkeypatch.setattr(gsnr, "CACHE_LIMIT", 4096)
     monkeypatch.setattr(gsnr, "LINKS_LIMIT", 256)
+    monkeypatch.setattr(gsnr, "FACTORS_LIMIT", 4096)
     monkeypatch.setattr(summary, "ROUNDED_LIMIT", 64)
     monkeypatch.setattr(xt_aware, "COSTS_LIMIT", 16)
 

@@ -33,8 +33,9 @@ def tune_collector() -> None:
     fixture for one iteration and for two with the collector off, and finds the same
     garbage), so a collection frees nothing while simulating: it only walks the memos,
     which grow by hundreds of objects a request (a C+L request's XPM factors), at about
-    7 % of a C+L request's time (perf samples). Memory stays flat as refcounting frees everything the run drops.
-    The benchmark calls it too, to time in-process runs as the process runs them."""
+    7 % of a C+L request's time (perf samples). Memory stays flat as refcounting frees
+    everything the run drops. The benchmark calls it too, to time in-process runs as
+    the process runs them."""
     gc.freeze()
     gc.disable()
 

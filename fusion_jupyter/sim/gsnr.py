@@ -623,6 +623,13 @@ class _CutMb(NamedTuple):
 #: loops over them index the tuple and list directly rather than through iterators.
 LinkBands = tuple[tuple[str, list[Channel]], ...]
 
+#: What :meth:`MultiBandGsnr._link_sums` adds of a link whose whole terms are not
+#: memoised: a bound of its floor that needs no scan of its lightpaths, its floor, or its
+#: whole terms.
+_BOUND: Final = 0
+_FLOOR: Final = 1
+_WHOLE: Final = 2
+
 #: A link's terms but its XPM (:meth:`MultiBandGsnr._link_floor`): the candidate's SPM
 #: term, the link's inverse ASE SNR, its total launch power and its spans.
 _Floor = tuple[float, float, float, int]
@@ -774,14 +781,14 @@ class MultiBandGsnr(PhysicalLayer):
             # candidates a request that fail their threshold. Their ASE terms are first
             # bounded without scanning the links' lightpaths (:meth:`_link_bound`),
             # which settles 99.6 % of those.
-            for scan in (False, True) if self._profile_falls else (True,):
+            for stage in (_BOUND, _FLOOR) if self._profile_falls else (_FLOOR,):
                 nli_floor, ase_floor = self._link_sums(
-                    link_lengths_km, channels, cut, candidate, keys, placed, limit, True, scan
+                    link_lengths_km, channels, cut, candidate, keys, placed, limit, stage
                 )
                 if nli_floor + ase_floor > limit:
                     return -math.inf
         nli_inverse, ase_inverse = self._link_sums(
-            link_lengths_km, channels, cut, candidate, keys, placed, limit, False, True
+            link_lengths_km, channels, cut, candidate, keys, placed, limit, _WHOLE
         )
         lp_inverse = 0.0
         lp_inverse += nli_inverse + ase_inverse
@@ -796,14 +803,13 @@ class MultiBandGsnr(PhysicalLayer):
         keys: Sequence[Hashable] | None,
         placed: bool,
         limit: float,
-        floors: bool,
-        scan: bool,
+        stage: int,
     ) -> tuple[float, float]:
         """The sums over the path's links of their inverse NLI and ASE SNRs, added as
         FUSION adds them, each link's terms memoised under ``keys``.
 
-        With ``floors``, of the links' terms without their XPM (:meth:`_floor`), or
-        without ``scan`` a lower bound of those (:meth:`_link_bound`), or the whole
+        At ``_FLOOR``, of the links' terms without their XPM (:meth:`_floor`), and at
+        ``_BOUND`` of a lower bound of those (:meth:`_link_bound`), or of the whole
         terms where memoised: a lower bound where a limit is given.
         """
         nli_inverse = 0.0
@@ -811,11 +817,11 @@ class MultiBandGsnr(PhysicalLayer):
         for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
             key = None if keys is None else keys[i]
             terms = None if key is None else self._links.get(key)
-            if terms is None and floors:
-                if scan:
-                    lower = self._floor(length_km, on_link, cut, key)[:2]
-                else:
+            if terms is None and stage != _WHOLE:
+                if stage == _BOUND:
                     lower = self._link_bound(length_km, on_link, cut)
+                else:
+                    lower = self._floor(length_km, on_link, cut, key)[:2]
                 nli_inverse += lower[0]
                 ase_inverse += lower[1]
                 continue

@@ -115,9 +115,9 @@ def _ratio(part: int, whole: int) -> float:
 class IterationTally:
     """Counters the event loop bumps; :meth:`result` turns them into a result.
 
-    A plain class rather than a dataclass: its 29 fields made the largest dataclass
-    after :class:`~fusion_jupyter.sim.params.SimParams` to build at import (about 1.2 ms
-    of every run's start), and nothing compares or prints a tally.
+    A plain class rather than a dataclass: its 29 fields made a large dataclass to
+    build at import (about 1.2 ms of every run's start), and nothing compares or
+    prints a tally.
     """
 
     def __init__(

@@ -13,21 +13,47 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import Final, TypeVar
 
 _Key = TypeVar("_Key", bound=Hashable)
 
 
-@dataclass(frozen=True)
 class Summary:
-    """mean / std / min / max of a sample (None when empty), as FUSION computes them."""
+    """mean / std / min / max of a sample (None when empty), as FUSION computes them.
 
-    count: int
-    mean: float | None
-    std: float | None
-    min: float | None
-    max: float | None
+    A value (equal to a summary of the same figures), written out rather than a frozen
+    dataclass, whose methods were compiled from generated source at every start (1 ms).
+    """
+
+    __slots__ = ("count", "max", "mean", "min", "std")
+
+    def __init__(
+        self,
+        count: int,
+        mean: float | None,
+        std: float | None,
+        low: float | None,
+        high: float | None,
+    ) -> None:
+        self.count: Final = count
+        self.mean: Final = mean
+        self.std: Final = std
+        self.min: Final = low
+        self.max: Final = high
+
+    def _figures(self) -> tuple[int, float | None, float | None, float | None, float | None]:
+        return self.count, self.mean, self.std, self.min, self.max
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Summary):
+            return NotImplemented
+        return self._figures() == other._figures()
+
+    def __hash__(self) -> int:
+        return hash(self._figures())
+
+    def __repr__(self) -> str:
+        return "Summary(count={}, mean={}, std={}, min={}, max={})".format(*self._figures())
 
     @classmethod
     def of(cls, weighted: Iterable[tuple[float, int]], rounded: bool = False) -> Summary:

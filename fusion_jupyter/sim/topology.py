@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from fusion_jupyter.sim import DATA_DIR
 
@@ -50,16 +50,22 @@ class TopologyError(ValueError):
     """The topology file cannot be read as FUSION's format."""
 
 
-@dataclass(frozen=True)
 class Link:
-    """One undirected link; FUSION shares one spectrum grid between both directions."""
+    """One undirected link; FUSION shares one spectrum grid between both directions.
 
-    index: int
-    u: str
-    v: str
-    length_km: float
-    #: 1-based number of the file line that defined it last (FUSION keeps the later one).
-    link_num: int
+    A plain class, not a frozen dataclass, whose methods were compiled from generated
+    source at every start (1 ms); links are only ever read, and are one object each.
+    """
+
+    __slots__ = ("index", "length_km", "link_num", "u", "v")
+
+    def __init__(self, index: int, u: str, v: str, length_km: float, link_num: int) -> None:
+        self.index: Final = index
+        self.u: Final = u
+        self.v: Final = v
+        self.length_km: Final = length_km
+        #: 1-based number of the file line that defined it last (FUSION keeps the later one).
+        self.link_num: Final = link_num
 
 
 @dataclass(frozen=True)

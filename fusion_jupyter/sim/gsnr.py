@@ -348,7 +348,9 @@ class Gsnr(PhysicalLayer):
         ``math.inf`` as soon as the sum so far exceeds ``limit`` (see :meth:`path_db`).
         """
         path_inverse = 0.0
-        for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
+        assert len(link_lengths_km) == len(channels)
+        for i in range(len(channels)):  # not zip(strict=True): see _link_sums
+            length_km, on_link = link_lengths_km[i], channels[i]
             key = None if keys is None else keys[i]
             term = None if key is None else self._links.get(key)
             if term is None:
@@ -819,7 +821,11 @@ class MultiBandGsnr(PhysicalLayer):
         """
         nli_inverse = 0.0
         ase_inverse = 0.0
-        for i, (length_km, on_link) in enumerate(zip(link_lengths_km, channels, strict=True)):
+        # Indexed: compiled, zip(strict=True) is a generic call with a keyword and an
+        # iterator step and a tuple per link (2 % of a small C+L fixture's instructions).
+        assert len(link_lengths_km) == len(channels)
+        for i in range(len(channels)):
+            length_km, on_link = link_lengths_km[i], channels[i]
             key = None if keys is None else keys[i]
             terms = None if key is None else self._links.get(key)
             if terms is None and stage != _WHOLE:

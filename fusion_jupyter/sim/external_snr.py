@@ -28,7 +28,7 @@ The grooming controller's fixed-grid machinery does the rest; grooming itself is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Final
 
 from fusion_jupyter.sim.controller import UNSLICEABLE_BANDWIDTH, PathOption
 from fusion_jupyter.sim.external import (
@@ -46,12 +46,26 @@ from fusion_jupyter.sim.routing import Route, RouteTable, make_route
 from fusion_jupyter.sim.spectrum import Spectrum
 
 
-@dataclass(frozen=True)
 class ExternalRoute(Route):
     """A pre-calculated path with its file columns: format key and SNR per slot index."""
 
-    formats: tuple[int, ...] = ()
-    snr_db: tuple[float, ...] = ()
+    __slots__ = ("formats", "snr_db")
+
+    def __init__(
+        self,
+        nodes: tuple[str, ...],
+        links: tuple[int, ...],
+        length_km: float,
+        link_lengths_km: tuple[float, ...],
+        formats: tuple[int, ...],
+        snr_db: tuple[float, ...],
+    ) -> None:
+        super().__init__(nodes, links, length_km, link_lengths_km)
+        self.formats: Final = formats
+        self.snr_db: Final = snr_db
+
+    def _fields(self) -> tuple[object, ...]:
+        return *super()._fields(), self.formats, self.snr_db
 
 
 class ExternalController(GroomingController):

@@ -21,7 +21,6 @@ import itertools
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from operator import attrgetter
 from typing import Final, NamedTuple
 
@@ -68,25 +67,48 @@ _FROMITER: Final = np.fromiter
 _FLOAT64: Final = np.float64
 
 
-@dataclass(frozen=True)
 class Fiber:
     """FUSION's fibre constants (``create_pt``), the same for every link.
 
-    A dataclass, not a NamedTuple (1 ms less at import): compiled, the GSNR's loops
-    read its fields as C doubles, where a NamedTuple's went through Python objects
-    (+2.2 % instructions a C+L request).
+    A plain class: compiled, the GSNR's loops read its fields as C doubles (as a
+    NamedTuple's, through Python objects: +2.2 % instructions a C+L request), and it
+    costs nothing at import (a frozen dataclass's methods are compiled as it loads).
     """
 
-    attenuation: float = 0.2 / 4.343 * 1e-3
-    non_linearity: float = 1.3e-3
-    dispersion: float = -21.3e-27
-    frequency_start_c: float = 3e8 / 1565e-9
-    frequency_end_c: float = (3e8 / 1565e-9) + 6.0e12
-    frequency_start_l: float = 3e8 / 1620e-9
-    #: Multi-band (C+L) parameters: Raman gain slope, beta2 and beta3.
-    raman_gain_slope: float = 0.028 / 1e3 / 1e12
-    gvd: float = -22.6 * (1e-12 * 1e-12) / 1e3
-    gvd_slope: float = 0.14 * (1e-12 * 1e-12 * 1e-12) / 1e3
+    __slots__ = (
+        "attenuation",
+        "dispersion",
+        "frequency_end_c",
+        "frequency_start_c",
+        "frequency_start_l",
+        "gvd",
+        "gvd_slope",
+        "non_linearity",
+        "raman_gain_slope",
+    )
+
+    def __init__(
+        self,
+        attenuation: float = 0.2 / 4.343 * 1e-3,
+        non_linearity: float = 1.3e-3,
+        dispersion: float = -21.3e-27,
+        frequency_start_c: float = 3e8 / 1565e-9,
+        frequency_end_c: float = (3e8 / 1565e-9) + 6.0e12,
+        frequency_start_l: float = 3e8 / 1620e-9,
+        raman_gain_slope: float = 0.028 / 1e3 / 1e12,
+        gvd: float = -22.6 * (1e-12 * 1e-12) / 1e3,
+        gvd_slope: float = 0.14 * (1e-12 * 1e-12 * 1e-12) / 1e3,
+    ) -> None:
+        self.attenuation: Final = attenuation
+        self.non_linearity: Final = non_linearity
+        self.dispersion: Final = dispersion
+        self.frequency_start_c: Final = frequency_start_c
+        self.frequency_end_c: Final = frequency_end_c
+        self.frequency_start_l: Final = frequency_start_l
+        #: Multi-band (C+L) parameters: Raman gain slope, beta2 and beta3.
+        self.raman_gain_slope: Final = raman_gain_slope
+        self.gvd: Final = gvd
+        self.gvd_slope: Final = gvd_slope
 
     def frequency_start(self, band: str) -> float:
         """First frequency (Hz) of ``band`` (C or L)."""

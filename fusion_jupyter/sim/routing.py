@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import cache
 from itertools import islice, pairwise
+from typing import Final
 
 from fusion_jupyter.sim import DATA_DIR
 from fusion_jupyter.sim.topology import SHIPPED_NETWORKS, Topology, shipped_text
@@ -34,18 +34,50 @@ from fusion_jupyter.sim.topology import SHIPPED_NETWORKS, Topology, shipped_text
 SHIPPED_K = 5
 
 
-@dataclass(frozen=True)
 class Route:
-    """One candidate path, with what first fit and the statistics need precomputed."""
+    """One candidate path, with what first fit and the statistics need precomputed.
 
-    nodes: tuple[str, ...]
-    #: Undirected link indices along the path.
-    links: tuple[int, ...]
-    length_km: float
-    #: Length of each link along the path, km (the GSNR adds them up link by link).
-    link_lengths_km: tuple[float, ...] = ()
-    #: FUSION's path weight when it is not the length (XT-aware routing's cost sum).
-    weight: float | None = None
+    A value: equal to a route of the same class and fields, and hashed once (grooming
+    keys its options by route). Written out rather than a frozen dataclass, whose
+    methods were compiled from generated source at every start and whose hash was
+    computed from every field at each lookup.
+    """
+
+    __slots__ = ("_hash", "length_km", "link_lengths_km", "links", "nodes", "weight")
+
+    def __init__(
+        self,
+        nodes: tuple[str, ...],
+        links: tuple[int, ...],
+        length_km: float,
+        link_lengths_km: tuple[float, ...] = (),
+        weight: float | None = None,
+    ) -> None:
+        self.nodes: Final = nodes
+        #: Undirected link indices along the path.
+        self.links: Final = links
+        self.length_km: Final = length_km
+        #: Length of each link along the path, km (the GSNR adds them up link by link).
+        self.link_lengths_km: Final = link_lengths_km
+        #: FUSION's path weight when it is not the length (XT-aware routing's cost sum).
+        self.weight: Final = weight
+        # Two bits short of a full hash: compiled, it stays a machine integer.
+        self._hash: Final = hash((nodes, links, length_km, link_lengths_km, weight)) >> 2
+
+    def _fields(self) -> tuple[object, ...]:
+        return self.nodes, self.links, self.length_km, self.link_lengths_km, self.weight
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Route) or type(other) is not type(self):
+            return NotImplemented
+        return self._hash == other._hash and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        fields = ", ".join(map(repr, self._fields()))
+        return f"{type(self).__name__}({fields})"
 
     @property
     def path_weight(self) -> float:

@@ -13,7 +13,7 @@ import pytest
 from fusion_jupyter.sim.congestion import CongestionAwareController
 from fusion_jupyter.sim.controller import Controller
 from fusion_jupyter.sim.grooming import GroomingController, average_usage
-from fusion_jupyter.sim.gsnr import Channel, Gsnr, MultiBandGsnr, decibels, limit_of
+from fusion_jupyter.sim.gsnr import Channel, Gsnr, MultiBandGsnr, decibels, limit_of, memo_keys
 from fusion_jupyter.sim.modulation import load_mod_table, parse_mod_table
 from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.physical import PhysicalController
@@ -1263,6 +1263,32 @@ def test_a_c_plus_l_path_stops_early_only_where_it_surely_fails():
         else:
             assert got == figure
     assert stopped > 60  # 138 of the 300
+
+
+def test_memo_keys_name_each_state_band_slots_and_placement_once():
+    """Packed integers where the state is a stamp and the slots fit; every combination
+    gets its own key, and other states keep a tuple that no integer equals."""
+    combos = [
+        (state, band, start, slots, placed)
+        for state in (0, 1, 2, 3, (1 << 40) + 7)
+        for band in ("c", "l", "s")
+        for start in (0, 1, 319, 65535)
+        for slots in (1, 2, 8, 65535)
+        for placed in (False, True)
+    ]
+    keys = [memo_keys([s], b, st, sl, p)[0] for s, b, st, sl, p in combos]
+    assert all(type(key) is int for key in keys)
+    assert len(set(keys)) == len(combos)
+    others = memo_keys(["a", -1, True, (3, 4), 5], "c", 4, 2, False)
+    assert others[:4] == [
+        ("a", "c", 4, 2, False),
+        (-1, "c", 4, 2, False),
+        (True, "c", 4, 2, False),
+        ((3, 4), "c", 4, 2, False),
+    ]
+    assert type(others[4]) is int and others[4] not in others[:4]
+    assert memo_keys([5], "c", 1 << 16, 2, False) == [(5, "c", 1 << 16, 2, False)]
+    assert memo_keys([5], "x", 4, 2, True) == [(5, "x", 4, 2, True)]
 
 
 def test_the_gsnrs_reciprocal_is_numpys_scalar_power_not_a_division():

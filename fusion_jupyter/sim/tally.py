@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
@@ -50,33 +49,60 @@ def _realization_summary(
     return out
 
 
-@dataclass
 class IterationResult:
-    """Everything one iteration measured, ready for the JSON and the results table."""
+    """Everything one iteration measured, ready for the JSON and the results table.
 
-    iteration: int
-    num_requests: int
-    blocked: int
-    sliced: int
-    bit_rate_requested: int
-    bit_rate_blocked: int
-    bit_rate_blocked_corrected: int
-    hops: Summary
-    lengths: Summary
-    transponders_mean: float
-    mods_used: dict[str, Any]
-    weights: dict[str, Any]
-    cores: dict[int, int]
-    path_index: list[int]
-    block_bw: dict[str, int]
-    link_usage: dict[str, dict[str, Any]]
-    #: FUSION's ``lp_bw_utilization_dict``: per lightpath bandwidth, band and core.
-    lp_utilization: dict[str, Any] = field(default_factory=dict)
-    #: FUSION's ``snr_mean/min/max`` (all None without the physical layer).
-    snr: dict[str, float | None] = field(default_factory=dict)
-    #: FUSION's ``demand_realization_ratio`` summaries; None unless ``can_partially_serve``.
-    demand_realization: dict[str, Any] | None = None
-    wall_seconds: float = 0.0
+    A plain class, not a dataclass, whose methods were compiled from generated source
+    at every start (1 ms); one is built an iteration, and only read (its wall time is
+    set once the iteration is over).
+    """
+
+    def __init__(
+        self,
+        *,
+        iteration: int,
+        num_requests: int,
+        blocked: int,
+        sliced: int,
+        bit_rate_requested: int,
+        bit_rate_blocked: int,
+        bit_rate_blocked_corrected: int,
+        hops: Summary,
+        lengths: Summary,
+        transponders_mean: float,
+        mods_used: dict[str, Any],
+        weights: dict[str, Any],
+        cores: dict[int, int],
+        path_index: list[int],
+        block_bw: dict[str, int],
+        link_usage: dict[str, dict[str, Any]],
+        lp_utilization: dict[str, Any],
+        snr: dict[str, float | None],
+        demand_realization: dict[str, Any] | None,
+    ) -> None:
+        self.iteration = iteration
+        self.num_requests = num_requests
+        self.blocked = blocked
+        self.sliced = sliced
+        self.bit_rate_requested = bit_rate_requested
+        self.bit_rate_blocked = bit_rate_blocked
+        self.bit_rate_blocked_corrected = bit_rate_blocked_corrected
+        self.hops = hops
+        self.lengths = lengths
+        self.transponders_mean = transponders_mean
+        self.mods_used = mods_used
+        self.weights = weights
+        self.cores = cores
+        self.path_index = path_index
+        self.block_bw = block_bw
+        self.link_usage = link_usage
+        #: FUSION's ``lp_bw_utilization_dict``: per lightpath bandwidth, band and core.
+        self.lp_utilization = lp_utilization
+        #: FUSION's ``snr_mean/min/max`` (all None without the physical layer).
+        self.snr = snr
+        #: FUSION's ``demand_realization_ratio`` summaries; None unless ``can_partially_serve``.
+        self.demand_realization = demand_realization
+        self.wall_seconds = 0.0
 
     @property
     def lp_utilization_mean(self) -> float | None:

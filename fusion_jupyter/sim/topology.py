@@ -12,7 +12,6 @@ k-shortest-path ties, so both are kept exactly:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -68,21 +67,43 @@ class Link:
         self.link_num: Final = link_num
 
 
-@dataclass(frozen=True)
 class Topology:
-    """Nodes, undirected links, and (built on first use) the networkx graph FUSION routes on."""
+    """Nodes, undirected links, and (built on first use) the networkx graph FUSION routes on.
 
-    name: str
-    nodes: tuple[str, ...]
-    links: tuple[Link, ...]
-    #: Every (src, dst, km) the graph is built from, in file order (FUSION's add order).
-    edges: tuple[tuple[str, str, float], ...]
-    #: (u, v) and (v, u) -> link index.
-    link_index: dict[tuple[str, str], int]
-    #: Nodes requests are drawn from, by index; FUSION's core nodes when it uses them.
-    endpoints: tuple[str, ...] = ()
-    #: The file's text, to tell whether a shipped path table belongs to it.
-    text: str = field(default="", repr=False)
+    A plain class, not a frozen dataclass, whose methods were compiled from generated
+    source at every start (1 ms); one is built a run, and only read.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        nodes: tuple[str, ...],
+        links: tuple[Link, ...],
+        edges: tuple[tuple[str, str, float], ...],
+        link_index: dict[tuple[str, str], int],
+        endpoints: tuple[str, ...] = (),
+        text: str = "",
+    ) -> None:
+        self.name: Final = name
+        self.nodes: Final = nodes
+        self.links: Final = links
+        #: Every (src, dst, km) the graph is built from, in file order (FUSION's add order).
+        self.edges: Final = edges
+        #: (u, v) and (v, u) -> link index.
+        self.link_index: Final = link_index
+        #: Nodes requests are drawn from, by index; FUSION's core nodes when it uses them.
+        self.endpoints: Final = endpoints
+        #: The file's text, to tell whether a shipped path table belongs to it.
+        self.text: Final = text
+
+    def __repr__(self) -> str:
+        return f"Topology({self.name!r}, {len(self.nodes)} nodes, {len(self.links)} links)"
+
+    def with_endpoints(self, endpoints: tuple[str, ...]) -> Topology:
+        """The same network, drawing requests between ``endpoints``."""
+        return Topology(
+            self.name, self.nodes, self.links, self.edges, self.link_index, endpoints, self.text
+        )
 
     @cached_property
     def digest(self) -> str:
@@ -223,4 +244,4 @@ def load_topology(
             f"core-node file for {network} (it raises 'No core nodes found')"
         )
     core = read_core_nodes(_read(_raw_file(CORE_NODE_FILES[network], fusion_root)))
-    return replace(topology, endpoints=core)
+    return topology.with_endpoints(core)

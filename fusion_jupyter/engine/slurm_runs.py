@@ -39,6 +39,11 @@ log = logging.getLogger(__name__)
 SUBMIT_GRACE_SECONDS = 30.0
 #: How long a cancel waits for Slurm to report the job ended, beyond the grace time.
 CANCEL_WAIT_SECONDS = 30.0
+#: How long a job neither squeue nor accounting knows may stay unknown before its run is
+#: settled as forgotten. Slurm has such moments: squeue can drop a finished job before
+#: its completion record reaches ``sacct`` (seen once under a loaded CI run, which then
+#: settled two runs without Slurm's final state).
+UNKNOWN_GRACE_SECONDS = 10.0
 CANCEL_POLL_SECONDS = 0.2
 
 
@@ -73,6 +78,9 @@ class SlurmRuns:
         self._nudges = 0
         self._thread: threading.Thread | None = None
         self._faults = FaultLog(log, "polling the Slurm runs")
+        # Run id -> when its job was first found unknown to Slurm (lost on a restart,
+        # which only starts the grace again).
+        self._unknown_since: dict[str, float] = {}
 
     def start(self) -> None:
         """Start polling Slurm in a daemon thread."""
@@ -176,6 +184,9 @@ class SlurmRuns:
                 self.submit([self.m.store.get(row.id)])
 
     def _apply(self, row: JobRow, state: JobState | None) -> None:
+        if state is None and not self._unknown_long_enough(row.id):
+            return
+        self._unknown_since.pop(row.id, None)
         if state is None or state.terminal:
             self.settle(self.m.store.get(row.id), state)
         elif state.pending:
@@ -194,10 +205,16 @@ class SlurmRuns:
                 self.m.publish(self.m.store.get(row.id))
             self.m.follow(row.id)  # every round: after a restart, this re-attaches it
 
+    def _unknown_long_enough(self, run_id: str) -> bool:
+        """Whether the run's job has been unknown to Slurm for UNKNOWN_GRACE_SECONDS."""
+        first = self._unknown_since.setdefault(run_id, time.monotonic())
+        return time.monotonic() - first >= UNKNOWN_GRACE_SECONDS
+
     # ---- settling ---------------------------------------------------------------------
 
     def settle(self, run: Run, state: JobState | None) -> None:
         """Give a run whose job ended (or that Slurm forgot) its terminal status."""
+        self._unknown_since.pop(run.id, None)
         record = read_json(RunPaths(Path(run.run_dir)).exit_record)
         code = record.get("exit_code") if record else (state.exit_code if state else None)
         cancelled = self.m.store.cancel_requested(run.id) or (

@@ -73,6 +73,33 @@ def test_a_failing_job_keeps_its_exit_code(slurm_manager):
     assert "exited with code 3" in done.error
 
 
+def test_a_job_unknown_to_slurm_for_a_moment_is_not_settled_as_forgotten(
+    slurm_manager, monkeypatch
+):
+    """squeue can drop a finished job before its completion record reaches sacct, and
+    for a moment Slurm knows nothing of it (seen once under a loaded CI run). The gap
+    cannot be made on demand, so it is injected into the real cluster's answers: the
+    first three polls after the job ended hear nothing of it. The run waits for Slurm's
+    final word instead of settling as a job Slurm forgot."""
+    real_query = slurm_manager.slurm.query
+    gaps = {"left": 3}
+
+    def query(job_ids):
+        states = real_query(job_ids)
+        if gaps["left"] and any(state.terminal for state in states.values()):
+            gaps["left"] -= 1
+            return {}
+        return states
+
+    monkeypatch.setattr(slurm_manager.slurm, "query", query)
+    done = wait_terminal(
+        slurm_manager, slurm_manager.create("minimal", {"stub": {"exit_code": 3}}).id
+    )
+    assert gaps["left"] == 0
+    assert done.status == Status.FAILED and done.exit_code == 3
+    assert f"Slurm job {done.job_id} ended FAILED" in done.error
+
+
 def test_cancel_scancels_a_running_job(slurm_manager, slurm_cluster, tmp_path):
     run = slurm_manager.create("minimal", {"stub": {"wait_for": str(tmp_path / "never")}})
     wait_until(lambda: slurm_manager.get(run.id).status == Status.RUNNING, 30, "the job to run")

@@ -371,7 +371,7 @@ class Gsnr(PhysicalLayer):
         """
         path_inverse = 0.0
         assert len(link_lengths_km) == len(channels)
-        for i in range(len(channels)):  # not zip(strict=True): see _link_sums
+        for i in range(len(channels)):  # not zip(strict=True): see MultiBandGsnr._link_sums
             length_km, on_link = link_lengths_km[i], channels[i]
             key = None if keys is None else keys[i]
             term = None if key is None else self._links.get(key)

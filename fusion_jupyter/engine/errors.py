@@ -23,7 +23,7 @@ class Problem(NamedTuple):
 
     def to_dict(self) -> dict[str, str]:
         """The JSON shape clients see: ``{section, key, message}``."""
-        return {"section": self.section, "key": self.key, "message": self.message}
+        return self._asdict()
 
     def __str__(self) -> str:
         where = f"{self.section}.{self.key}" if self.key else self.section

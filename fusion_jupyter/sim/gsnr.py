@@ -1313,8 +1313,8 @@ def xpm_is_nonnegative(
     return growth * 4 * alpha * big_phi >= 1.1 * 20 * c * phi * math.pi**3 * max(map(abs, betas))
 
 
-#: FUSION's bands, each with the code a memo key packs.
-_BAND_CODES: Final = {"c": 0, "l": 1, "s": 2, "o": 3, "e": 4}
+#: FUSION's bands (those :data:`NSP` knows), each with the code a memo key packs.
+_BAND_CODES: Final = {band: code for code, band in enumerate(NSP)}
 
 
 def memo_keys(
@@ -1324,12 +1324,12 @@ def memo_keys(
     :meth:`Gsnr.path_db`), the candidate's band and slots, and whether it is placed.
 
     Packed into one integer where the state is a non-negative int (the controllers'
-    stamps) and the slots fit in 16 bits; a tuple of them otherwise. An integer hashes
-    to itself and compares in one step: hashing and comparing the tuples was about 390
-    instructions a lookup, 2 % of a small C+L fixture's run.
+    stamps), the band's code fits in 3 bits and the slots in 16; a tuple otherwise. An
+    integer hashes to itself and compares in one step: hashing and comparing the tuples
+    was about 390 instructions a lookup, 2 % of a small C+L fixture's run.
     """
     code = _BAND_CODES.get(band)
-    if code is None or not (0 <= start < 1 << 16 and 0 <= slots < 1 << 16):
+    if code is None or code >= 8 or not (0 <= start < 1 << 16 and 0 <= slots < 1 << 16):
         return [(state, band, start, slots, placed) for state in link_states]
     tail = ((code << 16 | start) << 16 | slots) << 1 | int(placed)
     keys: list[Hashable] = []

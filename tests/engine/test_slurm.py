@@ -79,10 +79,10 @@ def test_a_job_unknown_to_slurm_for_a_moment_is_not_settled_as_forgotten(
     """squeue can drop a finished job before its completion record reaches sacct, and
     for a moment Slurm knows nothing of it (seen once under a loaded CI run). The gap
     cannot be made on demand, so it is injected into the real cluster's answers: the
-    first three polls after the job ended hear nothing of it. The run waits for Slurm's
+    first two polls after the job ended hear nothing of it. The run waits for Slurm's
     final word instead of settling as a job Slurm forgot."""
     real_query = slurm_manager.slurm.query
-    gaps = {"left": 3}
+    gaps = {"left": 2}
 
     def query(job_ids):
         states = real_query(job_ids)

@@ -13,7 +13,17 @@ import pytest
 from fusion_jupyter.sim.congestion import CongestionAwareController
 from fusion_jupyter.sim.controller import Controller
 from fusion_jupyter.sim.grooming import GroomingController, average_usage
-from fusion_jupyter.sim.gsnr import Channel, Gsnr, MultiBandGsnr, decibels, limit_of, memo_keys
+from fusion_jupyter.sim.gsnr import (
+    _SCREEN_SAMPLE,
+    _SCREEN_WINDOW,
+    Channel,
+    Gsnr,
+    MultiBandGsnr,
+    _Screen,
+    decibels,
+    limit_of,
+    memo_keys,
+)
 from fusion_jupyter.sim.modulation import load_mod_table, parse_mod_table
 from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.physical import PhysicalController
@@ -1240,12 +1250,17 @@ def test_a_c_plus_l_links_bound_without_its_scan_is_at_most_its_floor():
     assert min(ratios) > 0.99 and max(ratios) < 1  # 0.9948 to 0.99995
 
 
-def test_a_c_plus_l_path_stops_early_only_where_it_surely_fails():
+@pytest.mark.parametrize("bound_pays", [True, False])
+def test_a_c_plus_l_path_stops_early_only_where_it_surely_fails(bound_pays):
     """Given the threshold, a C+L candidate's GSNR is FUSION's figure, or -inf where its
     links' SPM and ASE terms alone put it below the threshold (their XPM uncomputed),
-    or a bound of them without their lightpaths' scan does."""
+    or a bound of them without their lightpaths' scan does; the same whether that bound
+    is tried (it pays here) or, as where it has not been paying, mostly skipped."""
     rng = np.random.default_rng(29)
     early, full = _c_plus_l(), _c_plus_l()
+    if not bound_pays:
+        for _ in range(_SCREEN_WINDOW):
+            early._bound_screen.record(False)
     stopped = 0
     for trial in range(300):
         band = str(rng.choice(["c", "l"]))
@@ -1263,6 +1278,31 @@ def test_a_c_plus_l_path_stops_early_only_where_it_surely_fails():
         else:
             assert got == figure
     assert stopped > 60  # 138 of the 300
+    skipped = early._bound_screen.skipped
+    assert skipped == 0 if bound_pays else skipped > 250
+
+
+def test_a_screen_tries_its_test_while_it_pays_and_samples_it_while_it_does_not():
+    """Tried at first; once it settles under a quarter of its recent tries, tried on one
+    candidate in _SCREEN_SAMPLE; tried on every one again soon after it pays again."""
+    screen = _Screen()
+    calls = [screen.worth_trying() for _ in range(_SCREEN_SAMPLE)]
+    assert all(calls)
+    for _ in range(_SCREEN_SAMPLE):
+        screen.record(False)
+    tries = 0
+    for _ in range(32 * _SCREEN_SAMPLE):
+        if screen.worth_trying():
+            tries += 1
+            screen.record(False)
+    assert tries == 32
+    # Settling one try in two from now on, it pays again and is tried on every one.
+    settles = False
+    for _ in range(64 * _SCREEN_SAMPLE):
+        if screen.worth_trying():
+            settles = not settles
+            screen.record(settles)
+    assert all(screen.worth_trying() for _ in range(100))
 
 
 def test_memo_keys_name_each_state_band_slots_and_placement_once():

@@ -29,11 +29,17 @@ keeps that state the same way, because FUSION's decisions follow from it.
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from collections.abc import Sequence
 
 from fusion_jupyter.sim.controller import UNSLICEABLE_BANDWIDTH, Allocation, Lightpath, PathOption
-from fusion_jupyter.sim.gsnr import REQUIRED_SNR_DB, Channel, Gsnr, MultiBandGsnr, meets
+from fusion_jupyter.sim.gsnr import (
+    REQUIRED_SNR_DB,
+    Channel,
+    Gsnr,
+    MultiBandGsnr,
+    meets,
+    start_index,
+)
 from fusion_jupyter.sim.modulation import ModFormat, ModTable
 from fusion_jupyter.sim.recheck import Placed, Recheck
 from fusion_jupyter.sim.routing import Route, RouteTable
@@ -162,7 +168,7 @@ class PhysicalController:
             segment, start = self.spectrum.locate(position)
             for link in links:
                 on_segment = self._channels[link][segment]
-                del on_segment[bisect_left(on_segment, start, key=_first_slot)]
+                del on_segment[start_index(on_segment, start)]
                 self._versions[link][lightpath.core] = self._next_stamp()
             if self.recheck is not None:
                 self.recheck.remove(links, lightpath.block)
@@ -284,12 +290,9 @@ class PhysicalController:
         channel = self._interned.setdefault(channel, channel)
         core, band = divmod(fit.segment, len(self.bands))
         for link in route.links:
-            insort(self._channels[link][fit.segment], channel, key=_first_slot)
+            on_segment = self._channels[link][fit.segment]
+            on_segment.insert(start_index(on_segment, fit.start), channel)
             self._versions[link][core] = self._next_stamp()
         if self.recheck is not None:
             self.recheck.add(block, Placed(route, fit.segment, fit.start, fit.slots, fmt.name))
         return Lightpath(core, block, bandwidth, fmt, snr, self.bands[band])
-
-
-def _first_slot(channel: Channel) -> int:
-    return channel.start

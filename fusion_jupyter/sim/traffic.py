@@ -39,8 +39,12 @@ __all__ = [
     "stream_events",
 ]
 
-#: Uniforms drawn (and their logs taken) per block.
+#: Uniforms drawn (and their logs taken) per block, at most.
 _BLOCK = 1 << 12
+#: Uniforms a request draws, with room for redraws: five, and a destination or bandwidth
+#: drawn again now and then (a block sized for the requests left, so that a small
+#: iteration does not draw and log a whole block it mostly throws away).
+_DRAWS_PER_REQUEST = 6
 #: MT19937's state size in 32-bit words.
 _MT_WORDS = 624
 #: ``init_genrand``'s multiplier.
@@ -99,9 +103,9 @@ class Uniforms:
         self.logs: list[float] = []
         self.pos = 0
 
-    def refill(self) -> None:
-        """Draw the next block."""
-        values = uniform_block(self.rng, _BLOCK)
+    def refill(self, count: int = _BLOCK) -> None:
+        """Draw the next block, of ``count`` uniforms."""
+        values = uniform_block(self.rng, count)
         with np.errstate(divide="ignore"):
             self.logs = np.log(values).tolist()
         self.values = values.tolist()
@@ -151,9 +155,10 @@ def stream_events(
     push, pop = heapq.heappush, heapq.heappop
     values, logs, pos = draws.values, draws.logs, draws.pos
     now = 0.0
-    for index in range(sum(quotas)):
+    total = sum(quotas)
+    for index in range(total):
         if pos + 5 > len(values):  # 5 draws follow unless a redraw is needed
-            values, logs, pos = _carry(draws, pos)
+            values, logs, pos = _carry(draws, pos, total - index)
         arrive = now + arrival_scale * logs[pos]
         depart = arrive + holding_scale * logs[pos + 1]
         now = arrive
@@ -162,16 +167,16 @@ def stream_events(
         pos += 4
         while dst == src:
             if pos == len(values):
-                values, logs, pos = _carry(draws, pos)
+                values, logs, pos = _carry(draws, pos, total - index)
             dst = int(values[pos] * num_nodes)
             pos += 1
         if pos == len(values):
-            values, logs, pos = _carry(draws, pos)
+            values, logs, pos = _carry(draws, pos, total - index)
         bw = int(values[pos] * num_bw)
         pos += 1
         while not remaining[bw]:
             if pos == len(values):
-                values, logs, pos = _carry(draws, pos)
+                values, logs, pos = _carry(draws, pos, total - index)
             bw = int(values[pos] * num_bw)
             pos += 1
         remaining[bw] -= 1
@@ -186,10 +191,11 @@ def stream_events(
         yield pop(pending)[2]
 
 
-def _carry(draws: Uniforms, pos: int) -> tuple[list[float], list[float], int]:
-    """Keep the unread part of the block and append the next one."""
+def _carry(draws: Uniforms, pos: int, requests: int) -> tuple[list[float], list[float], int]:
+    """Keep the unread part of the block and append the next one, sized for ``requests``
+    more requests (a whole block at most)."""
     rest_values, rest_logs = draws.values[pos:], draws.logs[pos:]
-    draws.refill()
+    draws.refill(min(_BLOCK, _DRAWS_PER_REQUEST * requests + 64))
     draws.values = rest_values + draws.values
     draws.logs = rest_logs + draws.logs
     return draws.values, draws.logs, 0

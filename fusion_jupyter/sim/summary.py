@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Final, TypeVar
 
 _Key = TypeVar("_Key", bound=Hashable)
@@ -61,8 +61,8 @@ class Summary:
 
         ``rounded`` rounds each value to 2 decimals first, as FUSION rounds path lengths.
         """
-        pairs = ((None, round_2(value) if rounded else value, weight) for value, weight in weighted)
-        return summaries(pairs).get(None, RunningSummary()).summary()
+        pairs = ((round_2(value) if rounded else value, weight) for value, weight in weighted)
+        return RunningSummary.of_counts(value_counts(pairs)).summary()
 
     def rounded(self, with_std: bool = True) -> dict[str, float | None]:
         """FUSION's ``{mean, std, min, max}`` rounded to 2 decimals."""
@@ -128,6 +128,14 @@ class RunningSummary:
         return out
 
     @classmethod
+    def of_counts(cls, counts: Mapping[float, int]) -> RunningSummary:
+        """The summary of each value of ``counts`` counted its number of times."""
+        out = cls()
+        for value, count in counts.items():
+            out.add(value, count)
+        return out
+
+    @classmethod
     def merged(cls, parts: Iterable[RunningSummary]) -> RunningSummary:
         """One summary of every part's values."""
         out = cls()
@@ -175,26 +183,18 @@ class RunningSummary:
             self.max = high
 
 
-def summaries(weighted: Iterable[tuple[_Key, float, int]]) -> dict[_Key, RunningSummary]:
-    """Per key, the summary of its values, given as (key, value, how many times).
+def value_counts(weighted: Iterable[tuple[float, int]]) -> dict[float, int]:
+    """How many times each value occurs, given as (value, how many times) pairs.
 
-    Equal values are merged first: many paths share a length or a hop count, and the
-    exact sums cost per distinct value. They are counted per key, then per value: a
-    (key, value) pair as the key hashed the key's tuple twice a value.
+    Equal values are merged before they are summed: many paths share a length or a
+    hop count, and the exact sums cost per distinct value. Pairs counted zero times or
+    fewer are left out.
     """
-    counts: dict[_Key, dict[float, int]] = {}
-    for key, value, weight in weighted:
+    counts: dict[float, int] = {}
+    for value, weight in weighted:
         if weight > 0:
-            per_value = counts.get(key)
-            if per_value is None:
-                per_value = counts[key] = {}
-            per_value[value] = per_value.get(value, 0) + weight
-    out: dict[_Key, RunningSummary] = {}
-    for key, per_value in counts.items():
-        found = out[key] = RunningSummary()
-        for value, weight in per_value.items():
-            found.add(value, weight)
-    return out
+            counts[value] = counts.get(value, 0) + weight
+    return counts
 
 
 def running(summaries: dict[_Key, RunningSummary], key: _Key) -> RunningSummary:

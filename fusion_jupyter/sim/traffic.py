@@ -42,9 +42,11 @@ __all__ = [
 #: Uniforms drawn (and their logs taken) per block, at most.
 _BLOCK = 1 << 12
 #: Uniforms a request draws, with room for redraws: five, and a destination or bandwidth
-#: drawn again now and then (a block sized for the requests left, so that a small
-#: iteration does not draw and log a whole block it mostly throws away).
+#: drawn again now and then; and a few more a block (the last requests' redraws). A block
+#: is sized for the requests left, so that a small iteration does not draw and log a
+#: whole block it mostly throws away.
 _DRAWS_PER_REQUEST = 6
+_DRAWS_SPARE = 64
 #: MT19937's state size in 32-bit words.
 _MT_WORDS = 624
 #: ``init_genrand``'s multiplier.
@@ -195,7 +197,7 @@ def _carry(draws: Uniforms, pos: int, requests: int) -> tuple[list[float], list[
     """Keep the unread part of the block and append the next one, sized for ``requests``
     more requests (a whole block at most)."""
     rest_values, rest_logs = draws.values[pos:], draws.logs[pos:]
-    draws.refill(min(_BLOCK, _DRAWS_PER_REQUEST * requests + 64))
+    draws.refill(min(_BLOCK, _DRAWS_PER_REQUEST * requests + _DRAWS_SPARE))
     draws.values = rest_values + draws.values
     draws.logs = rest_logs + draws.logs
     return draws.values, draws.logs, 0

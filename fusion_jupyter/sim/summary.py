@@ -61,8 +61,8 @@ class Summary:
 
         ``rounded`` rounds each value to 2 decimals first, as FUSION rounds path lengths.
         """
-        pairs = ((round_2(value) if rounded else value, weight) for value, weight in weighted)
-        return RunningSummary.of_counts(value_counts(pairs)).summary()
+        counts = value_counts(weighted)
+        return RunningSummary.of_counts(rounded_counts(counts) if rounded else counts).summary()
 
     def rounded(self, with_std: bool = True) -> dict[str, float | None]:
         """FUSION's ``{mean, std, min, max}`` rounded to 2 decimals."""
@@ -195,6 +195,15 @@ def value_counts(weighted: Iterable[tuple[float, int]]) -> dict[float, int]:
         if weight > 0:
             counts[value] = counts.get(value, 0) + weight
     return counts
+
+
+def rounded_counts(counts: Mapping[float, int]) -> dict[float, int]:
+    """``counts`` with each value rounded to 2 decimals (:func:`round_2`), equal ones merged."""
+    out: dict[float, int] = {}
+    for value, count in counts.items():
+        rounded = round_2(value)
+        out[rounded] = out.get(rounded, 0) + count
+    return out
 
 
 def running(summaries: dict[_Key, RunningSummary], key: _Key) -> RunningSummary:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
 from fusion_jupyter.sim.link_usage import LinkUsage
-from fusion_jupyter.sim.summary import RunningSummary, Summary, round_2, running, value_counts
+from fusion_jupyter.sim.summary import RunningSummary, Summary, rounded_counts, running
 from fusion_jupyter.sim.topology import Topology
 
 if TYPE_CHECKING:
@@ -136,6 +136,31 @@ class IterationResult:
 
 def _ratio(part: int, whole: int) -> float:
     return float(part) / float(whole) if whole > 0 else 0.0
+
+
+#: Of a set of path options with how many times each was used: how many took each hop
+#: count, and each length (km, unrounded).
+RouteCounts = tuple[dict[float, int], dict[float, int]]
+
+
+def route_counts(per_option: Mapping[PathOption, int], every_length: bool = False) -> RouteCounts:
+    """Hop counts and lengths of ``per_option``'s routes, with how many took each.
+
+    Lengths are counted only for routes weighed by length unless ``every_length``: a
+    per-request weight (``cong_aware``, ``xt_aware``) is the path weight FUSION keeps,
+    and that was summarised as it came. One plain loop: compiled, a generator of
+    (value, count) pairs per figure cost about 1,200 instructions an option.
+    """
+    hops: dict[float, int] = {}
+    lengths: dict[float, int] = {}
+    for option, n in per_option.items():
+        route = option.route
+        hop = float(route.hops)
+        hops[hop] = hops.get(hop, 0) + n
+        if every_length or route.weight is None:
+            length = route.length_km
+            lengths[length] = lengths.get(length, 0) + n
+    return hops, lengths
 
 
 class IterationTally:
@@ -313,7 +338,9 @@ class IterationTally:
     ) -> IterationResult:
         """Summaries in FUSION's shapes."""
         routed = num_requests - self.blocked
-        exact_weights, rounded_weights = self._counted_weights()
+        per_kind = {kind: route_counts(per_option) for kind, per_option in self.lightpaths.items()}
+        exact_weights, rounded_weights = self._counted_weights(per_kind)
+        hops, lengths = route_counts(self.routed_by_option, every_length=True)
         return IterationResult(
             iteration=iteration,
             num_requests=num_requests,
@@ -322,15 +349,13 @@ class IterationTally:
             bit_rate_requested=self.bit_rate_requested,
             bit_rate_blocked=self.bit_rate_blocked,
             bit_rate_blocked_corrected=self.bit_rate_blocked_corrected,
-            hops=Summary.of((float(o.route.hops), n) for o, n in self.routed_by_option.items()),
-            lengths=Summary.of(
-                ((o.route.length_km, n) for o, n in self.routed_by_option.items()), rounded=True
-            ),
+            hops=RunningSummary.of_counts(hops).summary(),
+            lengths=RunningSummary.of_counts(rounded_counts(lengths)).summary(),
             transponders_mean=self.transponders / float(routed) if routed else 0.0,
-            mods_used=self._mods_used(mod_names, exact_weights),
+            mods_used=self._mods_used(mod_names, per_kind, exact_weights),
             weights=self._weights(mod_names, rounded_weights),
             cores=dict(enumerate(self.by_core)),
-            path_index=[self._routed_on_index(i) for i in range(self.k_paths)],
+            path_index=self._routed_by_rank(),
             block_bw={str(bw): self.blocked_by_bw[bw] for bw in self.bandwidths},
             link_usage=self.usage.result(topology),
             lp_utilization=self._lp_utilization(),
@@ -385,30 +410,31 @@ class IterationTally:
         out["overall"] = RunningSummary.merged(samples.values()).summary().rounded()
         return out
 
-    def _routed_on_index(self, index: int) -> int:
-        return sum(n for option, n in self.routed_by_option.items() if option.index == index)
+    def _routed_by_rank(self) -> list[int]:
+        """Routed requests by the rank of their path among the k candidates."""
+        ranks = [0] * self.k_paths
+        for option, n in self.routed_by_option.items():
+            if 0 <= option.index < self.k_paths:
+                ranks[option.index] += n
+        return ranks
 
     def _counted_weights(
-        self,
+        self, per_kind: Mapping[tuple[int, str, str], RouteCounts]
     ) -> tuple[dict[tuple[int, str, str], RunningSummary], dict[tuple[int, str], RunningSummary]]:
         """Path weights of every lightpath: exact, and rounded to 2 decimals (see fields).
 
         Each kind's sample is summarised on its own and merged into its (bandwidth,
         format) sample: the sums are exact, so merging gives the very same figures.
+        Weights of per-request routes were summarised as they came (:meth:`_unweighted`),
+        and :func:`route_counts` leaves them out.
         """
         exact: dict[tuple[int, str, str], RunningSummary] = {}
         rounded: dict[tuple[int, str], RunningSummary] = {}
-        for kind, per_option in self.lightpaths.items():
-            # Weights of per-request routes were summarised as they came (_unweighted).
-            weights = value_counts(
-                (option.route.path_weight, n)
-                for option, n in per_option.items()
-                if option.route.weight is None
-            )
-            if weights:
-                exact[kind] = RunningSummary.of_counts(weights)
-                by_round = value_counts((round_2(w), n) for w, n in weights.items())
-                running(rounded, kind[:2]).merge(RunningSummary.of_counts(by_round))
+        for kind, (_, lengths) in per_kind.items():
+            if lengths:
+                exact[kind] = RunningSummary.of_counts(lengths)
+                by_round = RunningSummary.of_counts(rounded_counts(lengths))
+                running(rounded, kind[:2]).merge(by_round)
         for key, found in self.path_weights.items():
             running(exact, key).merge(found)
         for rounded_key, found in self.rounded_weights.items():
@@ -418,17 +444,17 @@ class IterationTally:
     def _mods_used(
         self,
         mod_names: dict[int, list[str]],
+        per_kind: Mapping[tuple[int, str, str], RouteCounts],
         weights: dict[tuple[int, str, str], RunningSummary],
     ) -> dict[str, Any]:
         """Lightpaths per bandwidth and format, then per format and band: count, length, hops."""
         out: dict[str, Any] = {str(bw): dict.fromkeys(names, 0) for bw, names in mod_names.items()}
         counts: defaultdict[tuple[str, str], int] = defaultdict(int)
         hops: dict[tuple[str, str], RunningSummary] = {}
-        for (bw, name, band), per_option in self.lightpaths.items():
-            placed = sum(per_option.values())
+        for (bw, name, band), (by_hops, _) in per_kind.items():
+            placed = sum(by_hops.values())
             out[str(bw)][name] += placed
             counts[name, band] += placed
-            by_hops = value_counts((float(o.route.hops), n) for o, n in per_option.items())
             running(hops, (name, band)).merge(RunningSummary.of_counts(by_hops))
         lengths: dict[tuple[str, str], RunningSummary] = {}
         for (_, name, band), found in weights.items():

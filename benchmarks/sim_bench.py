@@ -20,11 +20,14 @@ Prints:
    the case: benchmarks/fusion_fixture_driver.py), start-up included; whether FUSION
    itself reproduces the expected files is shown too (FUSION crashes on the SNR-recheck
    cases; ``--fusion-recheck-fix`` runs a copy of it with the one-line fix of that call,
-   the FUSION the built-in simulator models). CPU seconds (user + system of the process
-   and its children) hardly depend on what else the machine runs; wall seconds do. Both
-   packages' sources are byte-compiled first, as an installed package is (``pip
-   install`` compiles it; with PYTHONDONTWRITEBYTECODE set, as on the shared development
-   machine, every start would otherwise compile them again).
+   the FUSION the built-in simulator models). With both, the floor: a fresh
+   ``python -c "import numpy"``, which every run pays before it reads its config; and
+   the ceiling, FUSION's wall over the floor, the most any run could gain on the case.
+   CPU seconds (user + system of the process and its children) hardly depend on what
+   else the machine runs; wall seconds do. Both packages' sources are byte-compiled
+   first, as an installed package is (``pip install`` compiles it; with
+   PYTHONDONTWRITEBYTECODE set, as on the shared development machine, every start
+   would otherwise compile them again).
 2. Seconds per request on three heavy configs (FUSION's minimal.ini at 2000 Erlang,
    3,000 to 9,000 requests; the spain_C_flexi and spain_mb_CL_flexi fixtures, with the
    C-band and the C+L GSNR, at 1500 Erlang, 1,000 to 3,000), one iteration: the
@@ -259,20 +262,33 @@ def run_fusion_case(case: Path, fusion: Fusion) -> Outcome:
     return Outcome(verdict, done.wall, done.cpu, produced)
 
 
+#: What every run of the built-in simulator pays before it reads its config: a fresh
+#: interpreter and numpy, which FUSION's exact ``np.log`` of each uniform needs.
+FLOOR_COMMAND = [sys.executable, "-c", "import numpy"]
+
+
 def fixture_table(
     cases: list[str], fusion: Fusion | None, root: Path, run_sim: bool = True, repeat: int = 1
 ) -> None:
+    """The fixture table; with both simulators, each case's floor and ceiling too.
+
+    The floor is the median wall of ``repeat`` runs of :data:`FLOOR_COMMAND`, taken
+    beside the case's own runs (the VM's speed drifts over minutes); the ceiling,
+    FUSION's wall over it, is the largest speed-up any run of the simulator could show
+    on that case then.
+    """
     print("\n## FUSION's regression fixtures (fresh processes, start-up included)")
     print(
         "| fixture | built-in simulator | sim wall s | sim CPU s | FUSION wall s | FUSION CPU s "
-        "| FUSION vs expected | speed-up wall | speed-up CPU |"
+        "| FUSION vs expected | speed-up wall | speed-up CPU | floor s | ceiling |"
     )
-    print("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
     for case in discover(root):
         if cases and case.name not in cases:
             continue
         with tempfile.TemporaryDirectory() as kept:
             ours = run_sim_case(case, root, repeat, Path(kept)) if run_sim else Outcome("not run")
+            floor = _floor_seconds(repeat) if run_sim and fusion is not None else None
             theirs = run_fusion_case(case, fusion) if fusion is not None else Outcome("not run")
             ours = _as_fusions_own(case, ours, theirs)
         identical = ours.verdict in ("identical", FUSIONS_OWN)
@@ -280,9 +296,15 @@ def fixture_table(
             f"| {case.name} | {ours.verdict} | {_fmt(ours.wall)} | {_fmt(ours.cpu)} "
             f"| {_fmt(theirs.wall)} | {_fmt(theirs.cpu)} | {theirs.verdict} "
             f"| {_ratio(theirs.wall, ours.wall, identical)} "
-            f"| {_ratio(theirs.cpu, ours.cpu, identical)} |",
+            f"| {_ratio(theirs.cpu, ours.cpu, identical)} "
+            f"| {_fmt(floor)} | {_ratio(theirs.wall, floor, identical)} |",
             flush=True,
         )
+
+
+def _floor_seconds(repeat: int) -> float | None:
+    """Median wall of ``repeat`` fresh runs of :data:`FLOOR_COMMAND`."""
+    return _median([timed(FLOOR_COMMAND, PROJECT).wall for _ in range(repeat)])
 
 
 #: The verdict for a case where both simulators differ from the fixture, identically.

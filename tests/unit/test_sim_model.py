@@ -706,6 +706,60 @@ def test_weighted_summary_is_statistics_on_the_expanded_sample(seed):
     assert (summary.min, summary.max, summary.count) == (min(values), max(values), len(values))
 
 
+def test_an_iterations_hops_lengths_and_ranks_are_statistics_on_what_was_routed():
+    """Counted per path option (and per lightpath kind) when the iteration ends, the
+    figures are those of the expanded samples: one value per request or lightpath."""
+    import random
+    import statistics
+
+    from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
+    from fusion_jupyter.sim.link_usage import LinkUsage
+    from fusion_jupyter.sim.modulation import ModFormat
+    from fusion_jupyter.sim.tally import IterationTally
+
+    rng = random.Random(3)
+    qpsk, sixteen = ModFormat("QPSK", 2000.0, 4), ModFormat("16-QAM", 500.0, 2)
+    tally = IterationTally([100, 400], k_paths=3, cores=2, usage=LinkUsage([]))
+    routes = [
+        Route(("a",), tuple(range(hops)), round(rng.uniform(100, 3000), 3))
+        for hops in (1, 2, 2, 3, 4)
+    ]
+    options = [
+        PathOption(rank % 3, route, None, ()) for rank, route in enumerate(routes) for _ in "ab"
+    ]
+    hops, lengths, ranks = [], [], [0, 0, 0]
+    by_format: dict[str, list[float]] = {"QPSK": [], "16-QAM": []}
+    for _ in range(300):
+        option, bandwidth = rng.choice(options), rng.choice([100, 400])
+        placed = tuple(
+            Lightpath(rng.randrange(2), 0b11, bandwidth, rng.choice([qpsk, sixteen]))
+            for _ in range(rng.randint(1, 2))
+        )
+        tally.routed_request(bandwidth, Allocation(option, placed, False, False))
+        hops.append(float(option.route.hops))
+        lengths.append(round(option.route.length_km, 2))
+        ranks[option.index] += 1
+        for lightpath in placed:
+            by_format[lightpath.fmt.name].append(option.route.length_km)
+
+    formats = ["QPSK", "16-QAM"]
+    result = tally.result(0, 300, load_topology("NSFNet"), {100: formats, 400: formats})
+
+    def figures(values):
+        return (statistics.mean(values), statistics.stdev(values), min(values), max(values))
+
+    for summary, values in ((result.hops, hops), (result.lengths, lengths)):
+        assert (summary.mean, summary.std, summary.min, summary.max) == figures(values)
+        assert summary.count == 300
+    assert result.path_index == ranks
+    for name, values in by_format.items():
+        expected = dict(
+            zip(("mean", "std", "min", "max"), (round(v, 2) for v in figures(values)), strict=True)
+        )
+        assert result.mods_used[name]["length"]["overall"] == expected
+        assert result.mods_used[name]["c"] == len(values)
+
+
 def test_remembered_rounding_is_pythons_round_and_stays_bounded():
     import math
     import random

@@ -56,13 +56,9 @@ class Summary:
         return "Summary(count={}, mean={}, std={}, min={}, max={})".format(*self._figures())
 
     @classmethod
-    def of(cls, weighted: Iterable[tuple[float, int]], rounded: bool = False) -> Summary:
-        """Summarise values given as (value, how many times it occurs).
-
-        ``rounded`` rounds each value to 2 decimals first, as FUSION rounds path lengths.
-        """
-        counts = value_counts(weighted)
-        return RunningSummary.of_counts(rounded_counts(counts) if rounded else counts).summary()
+    def of(cls, weighted: Iterable[tuple[float, int]]) -> Summary:
+        """Summarise values given as (value, how many times it occurs)."""
+        return RunningSummary.of_counts(value_counts(weighted)).summary()
 
     def rounded(self, with_std: bool = True) -> dict[str, float | None]:
         """FUSION's ``{mean, std, min, max}`` rounded to 2 decimals."""

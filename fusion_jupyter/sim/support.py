@@ -24,7 +24,6 @@ from fusion_jupyter.sim.modulation import (
     load_mod_table,
     resolve_mod_path,
 )
-from fusion_jupyter.sim.params import QuotaError, bandwidth_quotas
 from fusion_jupyter.sim.spectrum import PRIORITY_CORES
 from fusion_jupyter.sim.topology import CORE_NODE_FILES, SHIPPED_NETWORKS
 
@@ -149,20 +148,34 @@ SUPPORTED: tuple[Supported, ...] = (
 )
 
 
-def check_config(config: RawConfig, fusion_root: str | Path | None = None) -> list[Problem]:
+def check_config(
+    config: dict[str, dict[str, str]], fusion_root: str | Path | None = None
+) -> list[Problem]:
     """Everything that keeps the simulator from running ``config``, as the command line sees it.
 
     FUSION's loader's refusals (missing required keys) come first and alone, as FUSION
-    stops there; then :func:`check_supported`, and whether ``num_requests`` splits by
-    the distribution (FUSION raises otherwise).
+    stops there. Then the checks a run submitted to the engine gets, in the same order
+    (``RunManager.validate``): the config schema's (each value's type and range, the
+    Erlang range, whether ``num_requests`` splits by the distribution) and
+    :func:`check_supported`. Without the schema's, FUSION's loader would have let
+    ``k_paths = -1`` through to a run of nonsense, and dropped ``k_paths = abc`` for
+    the default without a word.
     """
     flat = fusion_ini.flatten(config)
     if flat.problems:
         return flat.problems
-    problems = check_supported(config, fusion_root)
-    if any(p.key.startswith(("mod_assumption", "request_distribution")) for p in problems):
-        return problems  # no table to split the requests by
-    return problems + _check_quota(flat.values, fusion_root)
+    # Imported here: only the command line's check needs the engine's schema.
+    from fusion_jupyter.engine.config.paths import DataPaths, names_a_file
+    from fusion_jupyter.engine.config.validation import validate
+
+    root = None if fusion_root is None else Path(fusion_root)
+    # The command line reads its user's own files: no directory is off limits there
+    # (the engine confines paths for a server's users).
+    problems = validate(config, DataPaths(fusion_root=root, allowed=(Path("/"),))).errors
+    # As in the engine: a file that cannot be read is not read for the model's checks.
+    if any(names_a_file(problem) for problem in problems):
+        return problems
+    return problems + check_supported(config, fusion_root)
 
 
 def check_supported(config: RawConfig, fusion_root: str | Path | None = None) -> list[Problem]:
@@ -176,7 +189,7 @@ def check_supported(config: RawConfig, fusion_root: str | Path | None = None) ->
     """
     values = fusion_ini.flatten(config).values
     problems = [p for rule in SUPPORTED if (p := _check_rule(values, rule))]
-    checks = (_check_bands, _check_network, _check_erlangs, _check_physical, _check_fits)
+    checks = (_check_bands, _check_network, _check_physical, _check_fits)
     for check in (*checks, _check_guard_slots, _check_steps):
         problems.extend(check(values))
     problems.extend(check_external(values, fusion_root))
@@ -458,13 +471,6 @@ def _check_network(values: Mapping[str, Any]) -> list[Problem]:
     ]
 
 
-def _check_erlangs(values: Mapping[str, Any]) -> list[Problem]:
-    step = values.get("erlang_step")
-    if isinstance(step, float) and step <= 0:
-        return [_problem("erlang_step", f"erlang_step = {step} must be positive")]
-    return []
-
-
 def _check_modulation(values: Mapping[str, Any], fusion_root: str | Path | None) -> list[Problem]:
     assumption = str(values.get("mod_assumption"))
     try:
@@ -506,17 +512,6 @@ def _check_modulation(values: Mapping[str, Any], fusion_root: str | Path | None)
             )
         )
     return problems
-
-
-def _check_quota(values: Mapping[str, Any], fusion_root: str | Path | None) -> list[Problem]:
-    """num_requests must split exactly by the distribution (given a readable table)."""
-    path = resolve_mod_path(values.get("mod_assumption_path"), fusion_root)
-    bandwidths = list(load_mod_table(str(values["mod_assumption"]), path))
-    try:
-        bandwidth_quotas(bandwidths, values["request_distribution"], int(values["num_requests"]))
-    except QuotaError as exc:
-        return [_problem("num_requests", str(exc))]
-    return []
 
 
 def _check_bandwidths(values: Mapping[str, Any], bandwidths: list[int]) -> list[Problem]:

@@ -222,10 +222,12 @@ def test_bad_config_exits_2_with_one_line_per_problem(tmp_path, monkeypatch, cap
     assert code == 2
     assert len(err) == 2
     assert all(line.startswith("fusion-jupyter-sim: config error: ") for line in err)
+    # In the engine's order: the schema's problems, then what the model does not run.
+    assert "general_settings.num_requests: 101 requests do not split exactly" in err[0]
+    assert err[0].endswith("110 would")
     # FUSION reads route_method from [general_settings]: that is where it is refused.
-    assert "general_settings.route_method: route_method = least_congested" in err[0]
-    assert "k_shortest_path" in err[0]
-    assert "general_settings.num_requests: num_requests = 101 does not split exactly" in err[1]
+    assert "general_settings.route_method: route_method = least_congested" in err[1]
+    assert "k_shortest_path" in err[1]
     assert not (tmp_path / "progress.jsonl").exists() and not (tmp_path / "output").exists()
 
 
@@ -244,7 +246,36 @@ def test_a_flag_for_a_key_the_config_lacks_is_refused_with_the_other_problems(
         "l_band in [spectrum_settings]: FUSION applies a command-line value only to a key its "
         "INI has, and would run without this one; add l_band = 8 to [spectrum_settings] instead"
     )
-    assert "general_settings.num_requests: num_requests = 101 does not split exactly" in err[1]
+    assert "general_settings.num_requests: 101 requests do not split exactly" in err[1]
+    assert not (tmp_path / "progress.jsonl").exists() and not (tmp_path / "output").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "problem"),
+    [
+        (("--k_paths", "-1"), "routing_settings.k_paths: must be between 1 and 1000"),
+        # FUSION's loader drops an optional value it cannot convert, for the default.
+        (("--k_paths", "abc"), "routing_settings.k_paths: must be a whole number, got 'abc'"),
+        (("--num_requests", "0"), "general_settings.num_requests: must be between 1 and"),
+        (("--max_iters", "0"), "general_settings.max_iters: must be between 1 and"),
+        (("--holding_time", "-1"), "general_settings.holding_time: must be between 1e-06"),
+        (
+            ("--erlang_start", "300", "--erlang_stop", "200"),
+            "general_settings.erlang_stop: must be at least erlang_start (300), got 200",
+        ),
+        (("--erlang_step", "0"), "general_settings.erlang_step: must be greater than 0"),
+    ],
+)
+def test_values_fusions_loader_lets_through_are_refused_as_the_engine_refuses_them(
+    tmp_path, monkeypatch, capsys, flags, problem
+):
+    """The command line checks a config as a run submitted to the engine is checked: each
+    value FUSION's loader passes but that names no sensible run gets one line, and
+    nothing is written."""
+    monkeypatch.chdir(tmp_path)
+    assert _run(MINIMAL, *flags) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"fusion-jupyter-sim: config error: {problem}")
     assert not (tmp_path / "progress.jsonl").exists() and not (tmp_path / "output").exists()
 
 
@@ -694,4 +725,4 @@ def test_the_engine_check_leaves_missing_keys_and_quotas_to_the_config_validatio
     assert missing.message.startswith("Missing required option 'route_method'")
     config["general_settings"]["route_method"] = "k_shortest_path"
     (split,) = check_config(config)
-    assert split.key == "num_requests" and "does not split exactly" in split.message
+    assert split.key == "num_requests" and "do not split exactly" in split.message

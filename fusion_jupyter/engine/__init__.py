@@ -6,8 +6,9 @@ must start in milliseconds, does not pay for SQLAlchemy and pandas.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from fusion_jupyter._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from fusion_jupyter.engine.errors import (
@@ -54,8 +55,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"fusion_jupyter.engine.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -24,9 +24,10 @@ validating a config without importing pandas.
 
 from __future__ import annotations
 
-from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from fusion_jupyter._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from fusion_jupyter.sim.load import load_params, params_from_config
@@ -78,8 +79,4 @@ def compiled() -> bool:
     return not simulation.__file__.endswith(".py")
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"fusion_jupyter.sim.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

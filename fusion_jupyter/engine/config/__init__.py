@@ -12,33 +12,70 @@ written. The modules, by concern:
 - :mod:`.overrides`: a user's changes in any shape clients send;
 - :mod:`.validation`: errors and warnings, typed values, Erlang points;
 - :mod:`.templates`: named templates, a lab's own first.
+
+Names are imported lazily: the simulator's command line checks every config with
+:mod:`.validation` and should not pay for the template library.
 """
 
-from fusion_jupyter.engine.config.ini import (
-    Config,
-    check_values_safe,
-    flush_to_disk,
-    make_durable,
-    parse_ini,
-    render_ini,
-    write_frozen,
-)
-from fusion_jupyter.engine.config.overrides import merge, normalize_overrides
-from fusion_jupyter.engine.config.paths import DataPaths, names_a_file
-from fusion_jupyter.engine.config.schema import FUSION_NETWORKS, GENERAL, SCHEMA, SchemaEntry
-from fusion_jupyter.engine.config.templates import (
-    SHIPPED_TEMPLATES_DIR,
-    TemplateInfo,
-    TemplateLibrary,
-)
-from fusion_jupyter.engine.config.validation import (
-    MAX_ERLANG_POINTS,
-    ValidationResult,
-    erlang_points,
-    general_values,
-    typed,
-    validate,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fusion_jupyter._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from fusion_jupyter.engine.config.ini import (
+        Config,
+        check_values_safe,
+        flush_to_disk,
+        make_durable,
+        parse_ini,
+        render_ini,
+        write_frozen,
+    )
+    from fusion_jupyter.engine.config.overrides import merge, normalize_overrides
+    from fusion_jupyter.engine.config.paths import DataPaths, names_a_file
+    from fusion_jupyter.engine.config.schema import FUSION_NETWORKS, GENERAL, SCHEMA, SchemaEntry
+    from fusion_jupyter.engine.config.templates import (
+        SHIPPED_TEMPLATES_DIR,
+        TemplateInfo,
+        TemplateLibrary,
+    )
+    from fusion_jupyter.engine.config.validation import (
+        MAX_ERLANG_POINTS,
+        ValidationResult,
+        erlang_points,
+        general_values,
+        typed,
+        validate,
+    )
+
+_EXPORTS = {
+    "Config": "ini",
+    "check_values_safe": "ini",
+    "flush_to_disk": "ini",
+    "make_durable": "ini",
+    "parse_ini": "ini",
+    "render_ini": "ini",
+    "write_frozen": "ini",
+    "merge": "overrides",
+    "normalize_overrides": "overrides",
+    "DataPaths": "paths",
+    "names_a_file": "paths",
+    "FUSION_NETWORKS": "schema",
+    "GENERAL": "schema",
+    "SCHEMA": "schema",
+    "SchemaEntry": "schema",
+    "SHIPPED_TEMPLATES_DIR": "templates",
+    "TemplateInfo": "templates",
+    "TemplateLibrary": "templates",
+    "MAX_ERLANG_POINTS": "validation",
+    "ValidationResult": "validation",
+    "erlang_points": "validation",
+    "general_values": "validation",
+    "typed": "validation",
+    "validate": "validation",
+}
 
 __all__ = [
     "FUSION_NETWORKS",
@@ -66,3 +103,5 @@ __all__ = [
     "validate",
     "write_frozen",
 ]
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

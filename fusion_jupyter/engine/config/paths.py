@@ -8,8 +8,8 @@ tell a stranger that the file exists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from fusion_jupyter.engine.config.schema import FUSION_NETWORKS, GENERAL
 from fusion_jupyter.engine.errors import Problem
@@ -23,8 +23,7 @@ def names_a_file(problem: Problem) -> bool:
     return (problem.section, problem.key) in FILE_KEYS
 
 
-@dataclass(frozen=True)
-class DataPaths:
+class DataPaths(NamedTuple):
     """The directories a config's files may come from, and what the simulator accepts.
 
     ``fusion_root`` is FUSION's project root when FUSION is installed (relative paths
@@ -32,6 +31,8 @@ class DataPaths:
     keeps its own topology and modulation files in (``c.FusionJupyter.data_paths``);
     ``topology_files`` says whether the simulator takes a topology file's path as
     ``network`` (the built-in one does, FUSION accepts only its named networks).
+    A NamedTuple rather than a dataclass, for the start-up of the simulator's command
+    line (:class:`~fusion_jupyter.engine.config.schema.SchemaEntry`).
     """
 
     fusion_root: Path | None = None

@@ -13,9 +13,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from fusion_jupyter.engine.config.values import ValueType
 
@@ -87,12 +86,16 @@ def _check_numbers_object(value: dict[Any, Any]) -> str | None:
     return f"values must be numbers: {', '.join(map(repr, bad))} are not" if bad else None
 
 
-@dataclass(frozen=True)
-class SchemaEntry:
+class SchemaEntry(NamedTuple):
     """One key FUSION reads: its section, type, meaning and range.
 
     ``required`` is FUSION's loader's rule (it refuses the file without the key);
     ``default`` is what the built-in simulator uses when an optional key is absent.
+
+    A NamedTuple, immutable as a frozen dataclass is, but without the methods a
+    dataclass compiles from generated source as its module loads: the simulator's
+    command line loads this table to check every config (as ``SimParams`` in
+    ``fusion_jupyter/sim/params.py``).
     """
 
     section: str

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from fusion_jupyter.engine.config.ini import Config, safety_problems
@@ -43,12 +42,24 @@ _SHADOWED: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass
 class ValidationResult:
-    """Every error and warning found in a config, so a user can fix them all at once."""
+    """Every error and warning found in a config, so a user can fix them all at once.
 
-    errors: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
+    A plain class rather than a dataclass, for the start-up of the simulator's command
+    line (:class:`~fusion_jupyter.engine.config.schema.SchemaEntry`); the lists are the
+    caller's to extend (a simulator's own checks are added to ``errors``).
+    """
+
+    __slots__ = ("errors", "warnings")
+
+    def __init__(
+        self, errors: list[Problem] | None = None, warnings: list[Problem] | None = None
+    ) -> None:
+        self.errors: list[Problem] = [] if errors is None else errors
+        self.warnings: list[Problem] = [] if warnings is None else warnings
+
+    def __repr__(self) -> str:
+        return f"ValidationResult(errors={self.errors!r}, warnings={self.warnings!r})"
 
     @property
     def valid(self) -> bool:

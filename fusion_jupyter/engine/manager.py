@@ -274,12 +274,9 @@ class RunManager:
         (``simulator``: the one the run would use; default: the configured one)."""
         sim = self._simulator(simulator)
         paths = self.data_paths(sim)
-        result = config.validate(cfg, paths)
-        # The simulator's own checks read the topology and modulation files: never one
-        # the config may not name (its errors would tell what the file holds).
-        if not any(config.names_a_file(p) for p in result.errors):
-            result.errors.extend(simulators.validate(sim, cfg, paths.fusion_root))
-        return result
+        return config.validate_for(
+            cfg, paths, lambda checked: simulators.validate(sim, checked, paths.fusion_root)
+        )
 
     def _simulator(self, name: str | None) -> str:
         """The simulator a run asking for ``name`` uses (ValidationFailed if unknown)."""

@@ -154,10 +154,10 @@ def check_config(
     """Everything that keeps the simulator from running ``config``, as the command line sees it.
 
     FUSION's loader's refusals (missing required keys) come first and alone, as FUSION
-    stops there. Then the checks a run submitted to the engine gets, in the same order
-    (``RunManager.validate``): the config schema's (each value's type and range, the
-    Erlang range, whether ``num_requests`` splits by the distribution) and
-    :func:`check_supported`. Without the schema's, FUSION's loader would have let
+    stops there. Then the checks a run submitted to the engine gets, through the same
+    function (``engine.config.validate_for``): the config schema's (each value's type
+    and range, the Erlang range, whether ``num_requests`` splits by the distribution)
+    and :func:`check_supported`. Without the schema's, FUSION's loader would have let
     ``k_paths = -1`` through to a run of nonsense, and dropped ``k_paths = abc`` for
     the default without a word.
     """
@@ -165,17 +165,14 @@ def check_config(
     if flat.problems:
         return flat.problems
     # Imported here: only the command line's check needs the engine's schema.
-    from fusion_jupyter.engine.config.paths import DataPaths, names_a_file
-    from fusion_jupyter.engine.config.validation import validate
+    from fusion_jupyter.engine.config.paths import DataPaths
+    from fusion_jupyter.engine.config.validation import validate_for
 
     root = None if fusion_root is None else Path(fusion_root)
     # The command line reads its user's own files: no directory is off limits there
     # (the engine confines paths for a server's users).
-    problems = validate(config, DataPaths(fusion_root=root, allowed=(Path("/"),))).errors
-    # As in the engine: a file that cannot be read is not read for the model's checks.
-    if any(names_a_file(problem) for problem in problems):
-        return problems
-    return problems + check_supported(config, fusion_root)
+    paths = DataPaths(fusion_root=root, allowed=(Path("/"),))
+    return validate_for(config, paths, lambda checked: check_supported(checked, fusion_root)).errors
 
 
 def check_supported(config: RawConfig, fusion_root: str | Path | None = None) -> list[Problem]:

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         general_values,
         typed,
         validate,
+        validate_for,
     )
 
 _EXPORTS = {
@@ -75,6 +76,7 @@ _EXPORTS = {
     "general_values": "validation",
     "typed": "validation",
     "validate": "validation",
+    "validate_for": "validation",
 }
 
 __all__ = [
@@ -101,6 +103,7 @@ __all__ = [
     "render_ini",
     "typed",
     "validate",
+    "validate_for",
     "write_frozen",
 ]
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fusion_jupyter.engine.config.ini import Config, safety_problems
-from fusion_jupyter.engine.config.paths import DataPaths
+from fusion_jupyter.engine.config.paths import DataPaths, names_a_file
 from fusion_jupyter.engine.config.schema import (
     ENTRIES,
     GENERAL,
@@ -317,6 +317,22 @@ def validate(config: Config, paths: DataPaths | None = None) -> ValidationResult
     named networks; relative paths unchecked).
     """
     return _evaluate(config, paths or DataPaths())[0]
+
+
+def validate_for(
+    config: Config, paths: DataPaths, simulator_checks: Callable[[Config], list[Problem]]
+) -> ValidationResult:
+    """:func:`validate`, then a simulator's own checks of ``config`` (what it cannot run).
+
+    The simulator's checks read the topology and modulation files, so they are skipped
+    when a file the config names was refused: their errors would tell what a file the
+    config may not name holds. The engine and the built-in simulator's command line both
+    check a config this way, so they refuse the same configs.
+    """
+    result = validate(config, paths)
+    if not any(names_a_file(problem) for problem in result.errors):
+        result.errors.extend(simulator_checks(config))
+    return result
 
 
 def typed(config: Config, paths: DataPaths | None = None) -> dict[str, Any]:

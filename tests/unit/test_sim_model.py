@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
+import random
 from importlib import resources
 from operator import attrgetter
 
@@ -47,6 +49,7 @@ from fusion_jupyter.sim.topology import (
     shipped_text,
 )
 from fusion_jupyter.sim.traffic import (
+    Departures,
     QuotaError,
     Uniforms,
     bandwidth_quotas,
@@ -211,6 +214,27 @@ def test_equal_times_keep_both_requests_in_insertion_order():
     assert requests.order[:2] == [0, 1]  # tie: the first inserted first
     order, _ = _streamed(stream_events(1, 14, [3], 10.0, 0.2, draws=_ScriptedDraws(values)))
     assert order == requests.order
+
+
+def test_departures_leave_in_the_order_sorted_time_index_tuples_give():
+    """The compiled heap against heapq of (time, index, event): ties, interleaved pops."""
+    rng = random.Random(5)
+    ours, reference = Departures(), []
+    popped, expected = [], []
+    for index in range(3_000):
+        time = float(rng.randrange(40))  # few distinct times: many ties
+        event = (~index, 0, 1, 0, 0.0, time)
+        ours.push(time, index, event)
+        heapq.heappush(reference, (time, index, event))
+        while reference and rng.random() < 0.45:
+            popped.append(ours.pop())
+            expected.append(heapq.heappop(reference)[2])
+        assert len(ours) == len(reference)
+    while reference:
+        popped.append(ours.pop())
+        expected.append(heapq.heappop(reference)[2])
+    assert popped == expected
+    assert len(ours) == 0
 
 
 def test_memory_is_held_for_requests_in_the_network_only():

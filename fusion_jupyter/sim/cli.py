@@ -11,8 +11,11 @@ to a key the INI has (a flag for any other is refused, where FUSION would drop i
 boolean is a bare flag, as in FUSION (``--dynamic_lps``), or takes a value
 (``--dynamic_lps False``, which FUSION's command line cannot say). Exit codes: 0 when
 the run completed; 2 when the config is refused (one ``section.key: reason`` line per
-problem on stderr, nothing simulated); 1 when the run crashed (an ``error`` progress
-event with the message and traceback, and the traceback on stderr).
+problem on stderr, nothing simulated) or an output path cannot be written; 1 when the
+run crashed (an ``error`` progress event with the message and traceback, and the
+traceback on stderr). A ``config warning`` log line, which does not stop the run,
+says what FUSION would read otherwise than written (a key it does not read, a truth
+value it reads as False).
 """
 
 from __future__ import annotations
@@ -92,6 +95,33 @@ def _overrides(args: argparse.Namespace) -> dict[str, str]:
     }
 
 
+def _make_output_dirs(args: argparse.Namespace) -> str | None:
+    """Create the directories the run writes to, or say why one cannot be.
+
+    Done once the config is accepted and before anything runs, so a path that cannot be
+    a directory is refused as a bad flag rather than met as a crash once the run started;
+    every path is checked before either directory is made.
+    """
+    if args.progress_file.is_dir():
+        return f"--progress_file: {args.progress_file} is a directory"
+    wanted = (("--output_dir", args.output_dir), ("--progress_file", args.progress_file.parent))
+    for flag, directory in wanted:
+        if directory.exists() and not directory.is_dir():
+            return f"{flag}: {directory} exists and is not a directory"
+    for flag, directory in wanted:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return f"{flag}: cannot create the directory {directory}: {exc.strerror or exc}"
+    return None
+
+
+def _warn(problem: Problem) -> None:
+    # A log record (FUSION's format, on stderr with the run's other lines), as FUSION
+    # logs its own warnings: unlike a refusal, it is part of the run.
+    log.warning("config warning: %s", problem)
+
+
 def _refuse(problems: Sequence[Problem | str]) -> int:
     for problem in problems:
         print(f"{PROG}: config error: {problem}", file=sys.stderr)
@@ -104,7 +134,11 @@ def prepare(args: argparse.Namespace) -> tuple[SimParams, SimContext]:
     Raises ValidationFailed, or the topology/modulation/quota errors, for a bad config.
     """
     params = load_params(
-        args.config_path, _overrides(args), fusion_root=args.fusion_root, runner=args.runner
+        args.config_path,
+        _overrides(args),
+        fusion_root=args.fusion_root,
+        runner=args.runner,
+        warn=_warn,
     )
     return params, build_context(params)
 
@@ -141,6 +175,10 @@ def _main(args: argparse.Namespace) -> int:
         return _refuse(exc.problems)
     except (TopologyError, ModulationError, QuotaError) as exc:
         return _refuse([str(exc)])
+    problem = _make_output_dirs(args)
+    if problem:
+        print(f"{PROG}: error: {problem}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     log.info("Run %s: %s", args.run_id, args.config_path)
     try:
         run(args, params, ctx)

@@ -9,7 +9,7 @@ problem found is raised at once, as
 from __future__ import annotations
 
 import configparser
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from fusion_jupyter.sim.support import check_config
 from fusion_jupyter.sim.topology import SHIPPED_NETWORKS
 
 RawConfig = dict[str, dict[str, str]]
+#: Told each warning of a config (something FUSION reads otherwise than it is written).
+Warn = Callable[[Problem], object]
 
 
 def sections_of(key: str) -> list[str]:
@@ -91,17 +93,26 @@ def read_config(path: Path, overrides: Mapping[str, str] | None = None) -> RawCo
 
 
 def params_from_config(
-    config: RawConfig, *, fusion_root: str | Path | None = None, runner: str = "run_sim"
+    config: RawConfig,
+    *,
+    fusion_root: str | Path | None = None,
+    runner: str = "run_sim",
+    warn: Warn | None = None,
 ) -> SimParams:
     """Check ``config`` for the built-in simulator and convert it.
 
     Raises ValidationFailed listing FUSION's loader refusals, or the unsupported settings.
+    ``warn`` is given each warning first (refused or not: a key FUSION does not read
+    often explains why a required one is missing).
     """
     if runner not in RUNNERS:
         raise ValidationFailed([Problem("runner", "", f"runner must be one of {RUNNERS}")])
-    problems = check_config(config, fusion_root)
-    if problems:
-        raise ValidationFailed(problems)
+    result = check_config(config, fusion_root)
+    if warn is not None:
+        for warning in result.warnings:
+            warn(warning)
+    if result.errors:
+        raise ValidationFailed(result.errors)
     values = fusion_ini.flatten(config).values
     return params_from_values(values, fusion_root=fusion_root, runner=runner)
 
@@ -173,12 +184,13 @@ def load_params(
     *,
     fusion_root: str | Path | None = None,
     runner: str = "run_sim",
+    warn: Warn | None = None,
 ) -> SimParams:
     """Read, override, check and convert a config file in one step.
 
     ``overrides`` are command-line values, applied as FUSION's command line applies
     them: one for a key the file does not have is refused (:func:`unread_overrides`),
-    with every other problem of the config.
+    with every other problem of the config. ``warn`` is told the config's warnings.
     """
     config = read_config(path)
     problems = unread_overrides(config, overrides or {})
@@ -186,7 +198,7 @@ def load_params(
     read = {key: value for key, value in (overrides or {}).items() if key not in unread}
     try:
         params = params_from_config(
-            apply_overrides(config, read), fusion_root=fusion_root, runner=runner
+            apply_overrides(config, read), fusion_root=fusion_root, runner=runner, warn=warn
         )
     except ValidationFailed as exc:
         raise ValidationFailed([*problems, *exc.problems]) from None

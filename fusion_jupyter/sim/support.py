@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fusion_jupyter.engine.errors import Problem
 from fusion_jupyter.sim import fusion_ini
@@ -25,7 +25,15 @@ from fusion_jupyter.sim.modulation import (
     resolve_mod_path,
 )
 from fusion_jupyter.sim.spectrum import PRIORITY_CORES
-from fusion_jupyter.sim.topology import CORE_NODE_FILES, SHIPPED_NETWORKS
+from fusion_jupyter.sim.topology import (
+    CORE_NODE_FILES,
+    SHIPPED_NETWORKS,
+    TopologyError,
+    parse_topology,
+)
+
+if TYPE_CHECKING:
+    from fusion_jupyter.engine.config.validation import ValidationResult
 
 RawConfig = Mapping[str, Mapping[str, str]]
 
@@ -150,8 +158,10 @@ SUPPORTED: tuple[Supported, ...] = (
 
 def check_config(
     config: dict[str, dict[str, str]], fusion_root: str | Path | None = None
-) -> list[Problem]:
-    """Everything that keeps the simulator from running ``config``, as the command line sees it.
+) -> ValidationResult:
+    """Everything that keeps the simulator from running ``config``, as the command line
+    sees it (the errors), and what FUSION would quietly read otherwise than written (the
+    warnings: a key it does not read, a truth value it reads as False).
 
     FUSION's loader's refusals (missing required keys) come first and alone, as FUSION
     stops there. Then the checks a run submitted to the engine gets, through the same
@@ -161,18 +171,25 @@ def check_config(
     ``k_paths = -1`` through to a run of nonsense, and dropped ``k_paths = abc`` for
     the default without a word.
     """
-    flat = fusion_ini.flatten(config)
-    if flat.problems:
-        return flat.problems
     # Imported here: only the command line's check needs the engine's schema.
     from fusion_jupyter.engine.config.paths import DataPaths
-    from fusion_jupyter.engine.config.validation import validate_for
+    from fusion_jupyter.engine.config.validation import (
+        ValidationResult,
+        config_warnings,
+        validate_for,
+    )
+
+    flat = fusion_ini.flatten(config)
+    if flat.problems:
+        # FUSION's loader stops here, but the warnings still count: a misspelt key is
+        # often why a required one is missing.
+        return ValidationResult(errors=flat.problems, warnings=config_warnings(config))
 
     root = None if fusion_root is None else Path(fusion_root)
     # The command line reads its user's own files: no directory is off limits there
     # (the engine confines paths for a server's users).
     paths = DataPaths(fusion_root=root, allowed=(Path("/"),))
-    return validate_for(config, paths, lambda checked: check_supported(checked, fusion_root)).errors
+    return validate_for(config, paths, lambda checked: check_supported(checked, fusion_root))
 
 
 def check_supported(config: RawConfig, fusion_root: str | Path | None = None) -> list[Problem]:
@@ -456,7 +473,7 @@ def _check_network(values: Mapping[str, Any]) -> list[Problem]:
         ]
     path = Path(network)
     if path.is_absolute() and path.is_file() and only_core:
-        return []
+        return _check_topology_file(path)
     names = ", ".join(SHIPPED_NETWORKS)
     return [
         _problem(
@@ -466,6 +483,16 @@ def _check_network(values: Mapping[str, Any]) -> list[Problem]:
             "with is_only_core_node = True).",
         )
     ]
+
+
+def _check_topology_file(path: Path) -> list[Problem]:
+    """A topology file given by path must read as FUSION's format (checked before the
+    run, so the engine refuses it at submission rather than the run failing)."""
+    try:
+        parse_topology(path.read_text(encoding="utf-8"), name=str(path))
+    except (OSError, UnicodeDecodeError, TopologyError) as exc:
+        return [_problem("network", f"topology file {path}: {exc}")]
+    return []
 
 
 def _check_modulation(values: Mapping[str, Any], fusion_root: str | Path | None) -> list[Problem]:

@@ -42,6 +42,11 @@ def _run(template: Path, *flags: str) -> int:
     return cli.main(["run_sim", "--config_path", str(template), "--run_id", "t1", *flags])
 
 
+def _refusals(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """The command line's refusal lines on stderr (its config warnings are log lines)."""
+    return [line for line in capsys.readouterr().err.splitlines() if " - WARNING - " not in line]
+
+
 def _events(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -218,7 +223,7 @@ def test_module_entry_point_in_a_subprocess(tmp_path):
 def test_bad_config_exits_2_with_one_line_per_problem(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     code = _run(MINIMAL, "--num_requests", "101", "--route_method", "least_congested")
-    err = capsys.readouterr().err.splitlines()
+    err = _refusals(capsys)
     assert code == 2
     assert len(err) == 2
     assert all(line.startswith("fusion-jupyter-sim: config error: ") for line in err)
@@ -238,7 +243,7 @@ def test_a_flag_for_a_key_the_config_lacks_is_refused_with_the_other_problems(
     the C band alone); the flag is refused, saying where the key belongs."""
     monkeypatch.chdir(tmp_path)
     code = _run(MINIMAL, "--l_band", "8", "--num_requests", "101")
-    err = capsys.readouterr().err.splitlines()
+    err = _refusals(capsys)
     assert code == 2
     assert len(err) == 2
     assert err[0].endswith(
@@ -274,8 +279,79 @@ def test_values_fusions_loader_lets_through_are_refused_as_the_engine_refuses_th
     nothing is written."""
     monkeypatch.chdir(tmp_path)
     assert _run(MINIMAL, *flags) == 2
-    (line,) = capsys.readouterr().err.splitlines()
+    (line,) = _refusals(capsys)
     assert line.startswith(f"fusion-jupyter-sim: config error: {problem}")
+    assert not (tmp_path / "progress.jsonl").exists() and not (tmp_path / "output").exists()
+
+
+def test_what_fusion_would_read_otherwise_than_written_is_a_warning_not_a_refusal(
+    tmp_path, monkeypatch, capsys
+):
+    """A truth value FUSION reads as False and a key it does not read: one warning line
+    each, and the run goes on."""
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "typo.ini"
+    config.write_text(
+        MINIMAL.read_text().replace("[routing_settings]", "[routing_settings]\nk_path = 9")
+    )
+    flags = ["--max_iters", "1", "--dynamic_lps", "maybe"]
+    code = cli.main(["run_sim", "--config_path", str(config), "--run_id", "w", *flags])
+    assert code == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "WARNING" in line]
+    # FUSION's own minimal.ini has three keys FUSION's loader does not read.
+    assert sorted(line.split(" - ", 1)[1] for line in warnings) == sorted(
+        [
+            "fusion.sim.cli - WARNING - config warning: general_settings.dynamic_lps: FUSION reads "
+            "'maybe' as False (only true, yes and 1 are True)",
+            *(
+                f"fusion.sim.cli - WARNING - config warning: general_settings.{key}: not a key "
+                "FUSION reads in [general_settings]; ignored"
+                for key in ("thread_num", "verbose_logging", "log_level")
+            ),
+            "fusion.sim.cli - WARNING - config warning: routing_settings.k_path: not a key FUSION "
+            "reads in [routing_settings]; ignored",
+        ]
+    )
+    assert (tmp_path / "output" / "results.csv").is_file()
+
+
+def test_warnings_come_with_the_refusal_they_explain(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "typo.ini"
+    config.write_text(MINIMAL.read_text().replace("route_method =", "route_methd ="))
+    assert cli.main(["run_sim", "--config_path", str(config), "--run_id", "w"]) == 2
+    err = capsys.readouterr().err
+    assert "WARNING - config warning: general_settings.route_methd: not a key FUSION" in err
+    assert "config error: general_settings.route_method: Missing required option" in err
+
+
+@pytest.mark.parametrize(
+    ("flag", "make", "reason"),
+    [
+        ("--output_dir", "file", "exists and is not a directory"),
+        ("--progress_file", "dir", "is a directory"),
+        ("--progress_file", "file_parent", "exists and is not a directory"),
+    ],
+)
+def test_an_output_path_that_cannot_be_written_is_refused_before_the_run(
+    tmp_path, monkeypatch, capsys, flag, make, reason
+):
+    """Refused with the flag and the reason (exit code 2), not met as a crash mid-run;
+    the file in the way is left as it was."""
+    monkeypatch.chdir(tmp_path)
+    blocker = tmp_path / "blocker"
+    if make == "dir":
+        blocker.mkdir()
+        target = blocker
+    else:
+        blocker.write_text("keep me")
+        target = blocker / "p.jsonl" if make == "file_parent" else blocker
+    assert _run(MINIMAL, "--max_iters", "1", flag, str(target)) == 2
+    errors = _refusals(capsys)
+    assert len(errors) == 1
+    assert errors[0].startswith(f"fusion-jupyter-sim: error: {flag}: ") and reason in errors[0]
+    if make != "dir":
+        assert blocker.read_text() == "keep me"
     assert not (tmp_path / "progress.jsonl").exists() and not (tmp_path / "output").exists()
 
 
@@ -655,6 +731,31 @@ def test_custom_topology_file_in_fusions_format(tmp_path):
     assert point.iterations[0].hops.max == 1.0
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("a b\n", "line 1: expected 'src dst km', got 'a b'"),
+        ("a\tb\t300\nb\tc\tfar\n", "line 2: length 'far' is not a number"),
+        ("", "lists no links"),
+    ],
+)
+def test_a_topology_file_fusion_cannot_read_is_refused_before_the_run(
+    tmp_path, monkeypatch, capsys, text, reason
+):
+    """The engine's check (check_supported) reads the file, so a run is refused at
+    submission, and the command line names the field, the file and the line."""
+    topology = tmp_path / "bad.txt"
+    topology.write_text(text)
+    (problem,) = check_supported(_template(MINIMAL, network=("topology_settings", str(topology))))
+    assert (problem.section, problem.key) == ("topology_settings", "network")
+    assert problem.message.startswith(f"topology file {topology}: ") and reason in problem.message
+    monkeypatch.chdir(tmp_path)
+    assert _run(MINIMAL, "--network", str(topology)) == 2
+    (line,) = _refusals(capsys)
+    assert line == f"fusion-jupyter-sim: config error: {problem}"
+    assert not (tmp_path / "progress.jsonl").exists() and not (tmp_path / "output").exists()
+
+
 def test_custom_modulation_table_by_absolute_path(tmp_path):
     shipped = resources.files("fusion_jupyter.sim").joinpath(
         "data", "fusion", "data", "json_input", "example_mods", "default_mod_formats.json"
@@ -721,8 +822,8 @@ def test_the_engine_check_leaves_missing_keys_and_quotas_to_the_config_validatio
     config = _template(MINIMAL, num_requests=("general_settings", "101"))
     del config["general_settings"]["route_method"]
     assert check_supported(config) == []
-    (missing,) = check_config(config)
+    (missing,) = check_config(config).errors
     assert missing.message.startswith("Missing required option 'route_method'")
     config["general_settings"]["route_method"] = "k_shortest_path"
-    (split,) = check_config(config)
+    (split,) = check_config(config).errors
     assert split.key == "num_requests" and "do not split exactly" in split.message

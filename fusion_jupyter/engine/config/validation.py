@@ -223,7 +223,9 @@ def _process_sections(config: Config) -> list[Problem]:
     ]
 
 
-def _warnings(config: Config) -> list[Problem]:
+def config_warnings(config: Config) -> list[Problem]:
+    """What FUSION would read otherwise than it is written: sections it runs as further
+    processes, keys it does not read or reads elsewhere, truth values it reads as False."""
     warnings = _process_sections(config)
     for section in config:
         for key, value in _section_of(config, section).items():
@@ -307,7 +309,7 @@ def _evaluate(config: Config, paths: DataPaths) -> tuple[ValidationResult, _Valu
     errors += _path_problems(config, paths)
     for cross_check in _CROSS_CHECKS:
         errors += cross_check(values)
-    return ValidationResult(errors=errors, warnings=_warnings(config)), values
+    return ValidationResult(errors=errors, warnings=config_warnings(config)), values
 
 
 def validate(config: Config, paths: DataPaths | None = None) -> ValidationResult:

@@ -5,17 +5,23 @@ Run from the repository root (FUSION is installed by scripts/install-fusion.sh):
     python benchmarks/fusion_differential.py --variants 20 --seed 1
     python benchmarks/fusion_differential.py --cases spain_mb_CL_flexi --variants 5
     python benchmarks/fusion_differential.py --fusion-recheck-fix   # the recheck cases too
+    python benchmarks/fusion_differential.py --methods   # other routing and allocation
 
 Each variant is one of FUSION's regression fixtures with random command-line overrides
 of keys its INI has (FUSION drops a flag for any other key; the built-in simulator
-refuses it): the loads, iterations, requests, k, cores and band slots. Both simulators
-run it, FUSION through ``fusion-sim run_sim``, and every ``<erlang>_erlang.json`` is
-compared under FUSION's comparison with exact equality, and on ``link_usage``, which
-that comparison skips. A variant is ``identical``, ``DIFFERENT``, ``refused`` (the
-built-in simulator names a setting it does not model), ``fusion-failed`` or
-``CRASHED`` (the built-in simulator). The exit status is 1 if any is DIFFERENT or
-CRASHED. Without ``--fusion-recheck-fix`` the SNR-recheck cases are left out: FUSION
-crashes on them at this commit.
+refuses it): the loads, iterations, requests, k, cores and band slots, and with
+``--methods`` the routing and allocation methods (the fixtures all allocate first fit,
+and most route k shortest paths). Both simulators run it, FUSION through ``fusion-sim
+run_sim``, and every ``<erlang>_erlang.json`` is compared under FUSION's comparison with
+exact equality, and on ``link_usage``, which that comparison skips. A variant is
+``identical``, ``DIFFERENT``, ``refused`` (the built-in simulator names a setting it
+does not model), ``fusion-failed`` or ``CRASHED`` (the built-in simulator); with
+``--check-refusals`` FUSION runs the refused variants too, and one FUSION runs is
+``refused-fusion-ran``. ``fusion-failed`` means the built-in simulator ran a config
+FUSION fails on (or times out on): FUSION's last lines are printed, to tell a crash the
+built-in simulator should refuse from a timeout. The exit status is 1 if any is
+DIFFERENT or CRASHED. Without ``--fusion-recheck-fix`` the SNR-recheck cases are left
+out: FUSION crashes on them at this commit.
 """
 
 from __future__ import annotations
@@ -42,13 +48,15 @@ from fusion_jupyter.sim.fixtures import (
 TIMEOUT = 300
 
 
-def run_fusion(fusion: Fusion, config: Path, flags: list[str]) -> Path | None:
-    """FUSION's output directory for the variant, or None if it failed."""
+def run_fusion(fusion: Fusion, config: Path, flags: list[str]) -> Path | list[str]:
+    """FUSION's output directory for the variant, or the last lines it wrote if it failed
+    (where FUSION fails and the built-in simulator ran, the two differ: see
+    ``fusion-failed``)."""
     command = [str(fusion.script), "run_sim", "--config_path", str(config), "--run_id", "diff"]
     done = timed([*command, *flags], fusion.root, timeout=TIMEOUT, env=fusion.env)
     saved = [line for line in done.err.splitlines() if "Saving to: " in line]
     if done.code != 0 or not saved:
-        return None
+        return [f"FUSION exit {done.code}", *done.err.splitlines()[-2:]]
     return Path(saved[-1].split("Saving to: ", 1)[1].strip())
 
 
@@ -65,20 +73,33 @@ def compare(theirs: Path, ours: Path) -> list[str]:
     return problems
 
 
-def check(fusion: Fusion, case: Path, flags: list[str], work: Path) -> tuple[str, list[str]]:
-    """Run one variant through both simulators: its class and what it found."""
+def check(
+    fusion: Fusion, case: Path, flags: list[str], work: Path, refusals: bool = False
+) -> tuple[str, list[str]]:
+    """Run one variant through both simulators: its class and what it found.
+
+    With ``refusals``, FUSION runs a variant the built-in simulator refuses as well:
+    ``refused`` then means FUSION failed too (its last lines follow the refusal), and
+    ``refused-fusion-ran`` that FUSION ran it, a config the built-in simulator does not
+    cover yet."""
     config = config_of(case)
     out = work / "ours"
     ours = sim_command(config, *flags, "--fusion_root", str(fusion.root))
     ours += ["--output_dir", str(out), "--progress_file", str(out / "progress.jsonl")]
     done = timed(ours, work, timeout=TIMEOUT)
     if done.code == 2:
-        return "refused", [line for line in done.err.splitlines() if "config error" in line][:1]
+        refusal = [line for line in done.err.splitlines() if "config error" in line][:1]
+        if not refusals:
+            return "refused", refusal
+        theirs = run_fusion(fusion, config, flags)
+        if isinstance(theirs, Path):
+            return "refused-fusion-ran", refusal
+        return "refused", refusal + theirs
     if done.code != 0:
         return "CRASHED", done.err.splitlines()[-3:]
     theirs = run_fusion(fusion, config, flags)
-    if theirs is None:
-        return "fusion-failed", []
+    if not isinstance(theirs, Path):
+        return "fusion-failed", theirs
     problems = compare(theirs, out)
     return ("DIFFERENT" if problems else "identical"), problems[:5]
 
@@ -92,6 +113,16 @@ def main() -> int:
         "--fusion-recheck-fix",
         action="store_true",
         help="run FUSION from a copy with the one-line fix of its SNR-recheck call",
+    )
+    parser.add_argument(
+        "--check-refusals",
+        action="store_true",
+        help="run FUSION on the variants the built-in simulator refuses too",
+    )
+    parser.add_argument(
+        "--methods",
+        action="store_true",
+        help="draw the routing and allocation methods too (fixtures.METHOD_CHOICES)",
     )
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -110,9 +141,9 @@ def main() -> int:
         ]
         for number in range(args.variants):
             case = rng.choice(cases)
-            flags = random_variant(case, rng)
+            flags = random_variant(case, rng, methods=args.methods)
             with tempfile.TemporaryDirectory() as work:
-                verdict, found = check(fusion, case, flags, Path(work))
+                verdict, found = check(fusion, case, flags, Path(work), args.check_refusals)
             counts[verdict] = counts.get(verdict, 0) + 1
             print(f"{number:3d} {verdict:13s} {case.name} {' '.join(flags)}", flush=True)
             for line in found:

@@ -167,13 +167,22 @@ VARIANT_CHOICES: dict[str, tuple[Any, ...]] = {
     "l_band": (None, 16, 40, 100),
     "spectrum_priority": (None, "CSB", "BSC"),
 }
+#: Routing and spectrum methods a variant may switch to, with ``methods``: every fixture
+#: allocates first fit, and all but two route k shortest paths, so the fixtures alone
+#: never cross the other methods with the physical layer, grooming or C+L.
+METHOD_CHOICES: dict[str, tuple[Any, ...]] = {
+    "route_method": (None, "shortest_path", "k_shortest_path"),
+    "allocation_method": (None, "first_fit", "last_fit", "best_fit", "priority_first"),
+}
 VARIANT_LOADS = (300, 600, 1000, 1500, 2000, 3000)
 VARIANT_REQUESTS = (80, 160, 240, 400)
 
 
-def random_variant(case: Path, rng: random.Random) -> list[str]:
+def random_variant(case: Path, rng: random.Random, *, methods: bool = False) -> list[str]:
     """Random command-line overrides of keys ``case``'s INI has: loads, iterations,
-    requests, k, cores, band slots, spectrum priority.
+    requests, k, cores, band slots, spectrum priority, and with ``methods`` the routing
+    and allocation methods too (drawn after the others, so that the variants drawn
+    without them stay the same for a seed).
 
     Only keys the INI has: FUSION drops a flag for any other key, and the built-in
     simulator refuses it. Used to compare the built-in simulator with FUSION
@@ -191,7 +200,8 @@ def random_variant(case: Path, rng: random.Random) -> list[str]:
         "max_iters": rng.choice((1, 2, 3)),
         "num_requests": rng.choice(VARIANT_REQUESTS),
     }
-    for key, values in VARIANT_CHOICES.items():
+    choices = {**VARIANT_CHOICES, **METHOD_CHOICES} if methods else VARIANT_CHOICES
+    for key, values in choices.items():
         value = rng.choice(values)
         if key in present and value is not None:
             flags[key] = value

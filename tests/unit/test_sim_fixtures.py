@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,12 @@ import pytest
 
 from fusion_jupyter.sim import cli
 from fusion_jupyter.sim.fixtures import (
+    METHOD_CHOICES,
     compare_documents,
     config_of,
     discover,
     link_usage_differences,
+    random_variant,
     run_case,
 )
 from tests.support import REPO_ROOT
@@ -207,6 +210,25 @@ def _ours(root: Path, args: list[str], out: Path) -> Any:
     assert cli.main(argv) == 0
     (document,) = out.glob("*_erlang.json")
     return json.loads(document.read_text())
+
+
+def test_a_variant_with_methods_adds_only_method_flags_to_the_same_draws(fusion_root):
+    """The differential check's ``--methods`` draws the routing and allocation methods
+    after everything else, so a seed's variants without it stay what they were (the
+    compiled-core test replays them); every method comes up."""
+    cases = [case for case in discover(fusion_root) if case.name != "epsilon_greedy_bandit"]
+    seen: set[str] = set()
+    for seed in range(40):
+        case = cases[seed % len(cases)]
+        plain = random_variant(case, random.Random(seed))
+        with_methods = random_variant(case, random.Random(seed), methods=True)
+        assert with_methods[: len(plain)] == plain
+        added = dict(flag.removeprefix("--").split("=", 1) for flag in with_methods[len(plain) :])
+        assert set(added) <= set(METHOD_CHOICES)
+        for key, value in added.items():
+            assert value in METHOD_CHOICES[key]
+            seen.add(value)
+    assert seen == {v for values in METHOD_CHOICES.values() for v in values if v is not None}
 
 
 @REAL_FUSION

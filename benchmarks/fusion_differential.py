@@ -15,13 +15,14 @@ and most route k shortest paths). Both simulators run it, FUSION through ``fusio
 run_sim``, and every ``<erlang>_erlang.json`` is compared under FUSION's comparison with
 exact equality, and on ``link_usage``, which that comparison skips. A variant is
 ``identical``, ``DIFFERENT``, ``refused`` (the built-in simulator names a setting it
-does not model), ``fusion-failed`` or ``CRASHED`` (the built-in simulator); with
-``--check-refusals`` FUSION runs the refused variants too, and one FUSION runs is
-``refused-fusion-ran``. ``fusion-failed`` means the built-in simulator ran a config
-FUSION fails on (or times out on): FUSION's last lines are printed, to tell a crash the
-built-in simulator should refuse from a timeout. The exit status is 1 if any is
-DIFFERENT or CRASHED. Without ``--fusion-recheck-fix`` the SNR-recheck cases are left
-out: FUSION crashes on them at this commit.
+does not model), ``fusion-failed`` or ``CRASHED`` (the built-in simulator), or
+``both-stop`` (the built-in simulator stopped where FUSION stops, exit code 3, and
+FUSION failed too); with ``--check-refusals`` FUSION runs the refused variants too, and
+one FUSION runs is ``refused-fusion-ran``. ``fusion-failed`` means the built-in
+simulator ran a config FUSION fails on (or times out on): FUSION's last lines are
+printed, to tell a crash the built-in simulator should refuse from a timeout. The exit
+status is 1 if any is DIFFERENT or CRASHED. Without ``--fusion-recheck-fix`` the
+SNR-recheck cases are left out: FUSION crashes on them at this commit.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pathlib import Path
 
 from sim_bench import Fusion, sim_command, timed
 
+from fusion_jupyter.sim.cli import EXIT_FUSION_FAILS
 from fusion_jupyter.sim.fixtures import (
     FIXTURES_DIR,
     RL_CASES,
@@ -95,6 +97,12 @@ def check(
         if isinstance(theirs, Path):
             return "refused-fusion-ran", refusal
         return "refused", refusal + theirs
+    if done.code == EXIT_FUSION_FAILS:
+        stopped = [line for line in done.err.splitlines() if "where FUSION stops" in line]
+        theirs = run_fusion(fusion, config, flags)
+        if isinstance(theirs, Path):
+            return "DIFFERENT", [*stopped, "but FUSION ran the variant"]
+        return "both-stop", stopped + theirs
     if done.code != 0:
         return "CRASHED", done.err.splitlines()[-3:]
     theirs = run_fusion(fusion, config, flags)

@@ -6,16 +6,18 @@
         [--output_dir DIR] [--progress_file FILE] [--<key> VALUE ...]
 
 Every config key FUSION's schema knows has a ``--<key>`` flag that overrides the INI
-value (given as the INI would spell it: ``--k_paths 4``), as FUSION applies it: only
-to a key the INI has (a flag for any other is refused, where FUSION would drop it). A
+value (given as the INI would spell it: ``--k_paths 4``), as FUSION applies it: only to
+a key the INI has (a flag for any other is refused, where FUSION would drop it). A
 boolean is a bare flag, as in FUSION (``--dynamic_lps``), or takes a value
 (``--dynamic_lps False``, which FUSION's command line cannot say). Exit codes: 0 when
 the run completed; 2 when the config is refused (one ``section.key: reason`` line per
-problem on stderr, nothing simulated) or an output path cannot be written; 1 when the
-run crashed (an ``error`` progress event with the message and traceback, and the
-traceback on stderr). A ``config warning`` log line, which does not stop the run,
-says what FUSION would read otherwise than written (a key it does not read, a truth
-value it reads as False).
+problem on stderr, nothing simulated) or an output path cannot be written; 3 when the
+run met a failure of FUSION's own and stopped where FUSION stops (one line naming it on
+stderr, and an ``error`` progress event); 1 when the run crashed (an ``error`` progress
+event with the message and traceback, and the traceback on stderr). A ``config warning``
+log line, which does not stop the run, says what FUSION would read otherwise than
+written (a key it does not read, a truth value it reads as False), or an L band that
+reaches into the C band (see ``bands.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fusion_jupyter.engine.errors import Problem, ValidationFailed
+from fusion_jupyter.sim.failures import FusionFailure
 from fusion_jupyter.sim.fusion_ini import boolean_keys
 from fusion_jupyter.sim.load import load_params, overridable_keys
 from fusion_jupyter.sim.logs import ROOT, FusionLog, configure_logging
@@ -42,6 +45,8 @@ from fusion_jupyter.sim.traffic import QuotaError
 
 PROG = "fusion-jupyter-sim"
 EXIT_OK, EXIT_CRASH, EXIT_BAD_CONFIG = 0, 1, 2
+#: The run met a failure of FUSION's own (:mod:`~fusion_jupyter.sim.failures`).
+EXIT_FUSION_FAILS = 3
 #: Flags that are not config keys.
 _OWN_FLAGS = ("config_path", "run_id", "output_dir", "progress_file", "fusion_root", "runner")
 
@@ -182,6 +187,10 @@ def _main(args: argparse.Namespace) -> int:
     log.info("Run %s: %s", args.run_id, args.config_path)
     try:
         run(args, params, ctx)
+    except FusionFailure as failure:
+        # FUSION's failure, not this simulator's: its words say all a traceback would.
+        log.error("Simulation stopped where FUSION stops: %s", failure)
+        return EXIT_FUSION_FAILS
     except Exception:
         log.exception("Simulation failed")
         return EXIT_CRASH

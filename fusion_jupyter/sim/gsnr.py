@@ -24,6 +24,9 @@ from typing import Final, NamedTuple
 
 import numpy as np
 
+from fusion_jupyter.sim.bands import C_START_HZ, L_START_HZ, overlap
+from fusion_jupyter.sim.failures import FusionFailure
+
 #: Planck's constant as FUSION has it (``fusion/core/properties.py``), J s.
 PLANCK = 6.62607004e-34
 #: Amplifier spontaneous-emission factor per band (FUSION's ``SNRProps.nsp``).
@@ -90,9 +93,9 @@ class Fiber:
         attenuation: float = 0.2 / 4.343 * 1e-3,
         non_linearity: float = 1.3e-3,
         dispersion: float = -21.3e-27,
-        frequency_start_c: float = 3e8 / 1565e-9,
-        frequency_end_c: float = (3e8 / 1565e-9) + 6.0e12,
-        frequency_start_l: float = 3e8 / 1620e-9,
+        frequency_start_c: float = C_START_HZ,
+        frequency_end_c: float = C_START_HZ + 6.0e12,
+        frequency_start_l: float = L_START_HZ,
         raman_gain_slope: float = 0.028 / 1e3 / 1e12,
         gvd: float = -22.6 * (1e-12 * 1e-12) / 1e3,
         gvd_slope: float = 0.14 * (1e-12 * 1e-12 * 1e-12) / 1e3,
@@ -1265,6 +1268,9 @@ class MultiBandGsnr(PhysicalLayer):
         phi = (
             self._four_pi_squared * (self.fiber.gvd + self._pi_beta_3 * (cut.f_i + f_k))
         ) * self._length_m
+        ratio = (2 * fk_fi - b_k) / (2 * fk_fi + b_k)
+        if ratio <= 0:
+            raise self._overlapping(cut, neighbour, ratio)
         return _Xpm(
             neighbour.fk_fc,
             neighbour.coeff,
@@ -1272,9 +1278,26 @@ class MultiBandGsnr(PhysicalLayer):
             atan_a,
             atan_b,
             abs(phi) * math.pow(b_k, 2.0) * self._alpha_squared * self._ak_squared,  # term2_denom
-            (2 * fk_fi - b_k) * math.log((2 * fk_fi - b_k) / (2 * fk_fi + b_k)) + 2 * b_k,
+            (2 * fk_fi - b_k) * math.log(ratio) + 2 * b_k,
             neighbour.num_phi,
             neighbour.term2_phi,
+        )
+
+    def _overlapping(self, cut: _CutMb, neighbour: _Neighbour, ratio: float) -> FusionFailure:
+        """The failure FUSION meets where a lightpath overlaps the candidate in frequency.
+
+        On one core, lightpaths of one band never overlap; the bands do where ``l_band``
+        reaches into the C band (:mod:`~fusion_jupyter.sim.bands`). The XPM term's log
+        is then of a negative ratio (or of 0), and FUSION's ``math.log`` raises.
+        """
+        bands = overlap(self.band_slots.get("l", 0), self.bw_per_slot)
+        return FusionFailure(
+            f"a lightpath {neighbour.b_k / GIGA:g} GHz wide centred at "
+            f"{neighbour.f_k / 1e12:.4f} THz overlaps the candidate "
+            f"({cut.b_i / GIGA:g} GHz at {cut.f_i / 1e12:.4f} THz) in frequency"
+            + (f" ({bands})" if bands else "")
+            + f", and FUSION's multi-band XPM term takes math.log({ratio!r}) for it: "
+            "FUSION raises 'ValueError: math domain error' here too (_compute_nli_mb)"
         )
 
     def _profile_term(self, f_k: float, b_k: float, p_total: float) -> float:

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, cast
 
 from fusion_jupyter.sim.controller import Allocation, Controller
+from fusion_jupyter.sim.failures import FusionFailure
 from fusion_jupyter.sim.link_usage import LinkUsage
 from fusion_jupyter.sim.modulation import ModTable, load_mod_table, resolve_mod_path
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
@@ -266,7 +267,10 @@ def run_erlang(ctx: SimContext, index: int, erlang: float, observer: Observer) -
     point = ErlangPoint(index, erlang, ErlangStats(is_training=params.is_training))
     observer.erlang_started(point)
     for iteration in range(params.max_iters):
-        result = run_iteration(ctx, erlang, iteration)
+        try:
+            result = run_iteration(ctx, erlang, iteration)
+        except FusionFailure as failure:
+            raise failure.at(f"{erlang:g} Erlang, iteration {iteration + 1}") from None
         point.iterations.append(result)
         point.stopped_early = point.stats.add(
             result.blocking, result.bit_rate_blocking, result.bit_rate_blocking_corrected

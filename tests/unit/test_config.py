@@ -366,6 +366,36 @@ def test_booleans_read_as_fusion_reads_them(minimal, value, as_fusion_reads_it, 
         assert messages == [f"FUSION reads {value!r} as False (only true, yes and 1 are True)"]
 
 
+@pytest.mark.parametrize(
+    ("l_band", "bw_per_slot", "c_band", "warned"),
+    [
+        ("57", "112.5", "10", False),
+        ("58", "112.5", "10", True),  # 6,525 GHz: past the C band's start, 6,508 GHz up
+        ("520", "12.5", "320", False),
+        ("521", "12.5", "320", True),
+        ("100", "112.5", "0", False),  # no C band to overlap
+    ],
+)
+def test_an_l_band_reaching_into_the_c_band_is_a_warning(
+    minimal, l_band, bw_per_slot, c_band, warned
+):
+    """FUSION runs such a config until lightpaths of the two bands overlap, which
+    depends on the traffic: a warning, not an error."""
+    overrides = {
+        "spectrum_settings.l_band": l_band,
+        "spectrum_settings.c_band": c_band,
+        "topology_settings.bw_per_slot": bw_per_slot,
+    }
+    result = cfg.validate(with_overrides(minimal, overrides))
+    messages = problems_at(result.warnings, "spectrum_settings", "l_band")
+    assert bool(messages) is warned
+    if warned:
+        (message,) = messages
+        assert message.startswith(f"the L band ({l_band} slots of {float(bw_per_slot):g} GHz)")
+        assert "over the C band, which starts at 191.693 THz" in message
+        assert "FUSION's multi-band GSNR raises 'math domain error'" in message
+
+
 def test_network_may_be_a_topology_file_in_an_allowed_directory(minimal, tmp_path):
     topology = tmp_path / "net.txt"
     topology.write_text("0\t1\t100\n")

@@ -20,6 +20,7 @@ import pytest
 
 from fusion_jupyter.sim import cli
 from fusion_jupyter.sim.fixtures import (
+    FIXTURES_DIR,
     METHOD_CHOICES,
     compare_documents,
     config_of,
@@ -163,6 +164,18 @@ def _real_fusion(case_name: str, flags: list[str]) -> tuple[Any, Path, list[str]
     Returns FUSION's ``*_erlang.json`` document of the one Erlang point the flags set,
     the root of the writable copy FUSION ran in, and the config's flags.
     """
+    ran, root, config = _run_real_fusion(case_name, flags)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    saved = [line for line in ran.stderr.splitlines() if "Saving to: " in line]
+    (fusion_file,) = (Path(saved[-1].split("Saving to: ", 1)[1])).glob("*_erlang.json")
+    return json.loads(fusion_file.read_text()), root, config
+
+
+def _run_real_fusion(
+    case_name: str, flags: list[str]
+) -> tuple[subprocess.CompletedProcess[str], Path, list[str]]:
+    """The real ``fusion-sim run_sim`` on a fixture config (or template) with ``flags``,
+    however it ends: the process, FUSION's writable root and the config's flags."""
     installed = subprocess.run(
         ["bash", str(REPO_ROOT / "scripts" / "install-fusion.sh")],
         capture_output=True,
@@ -182,12 +195,10 @@ def _real_fusion(case_name: str, flags: list[str]) -> tuple[Any, Path, list[str]
         cwd=root,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         timeout=280,
     )
-    saved = [line for line in ran.stderr.splitlines() if "Saving to: " in line]
-    (fusion_file,) = (Path(saved[-1].split("Saving to: ", 1)[1])).glob("*_erlang.json")
-    return json.loads(fusion_file.read_text()), root, config
+    return ran, root, config
 
 
 def _real_fusion_and_ours(case_name: str, flags: list[str], tmp_path: Path) -> tuple[Any, Any]:
@@ -251,6 +262,51 @@ def test_a_flag_fusion_drops_is_refused_and_the_run_without_it_is_fusions(
     without = _ours(root, config + base, tmp_path / "ours")
     assert compare_documents(expected, without) == []
     assert link_usage_differences(expected, without) == []
+
+
+#: usbackbone_mb_CL_fixed_grooming with an L band of 100 fixed-grid slots (112.5 GHz),
+#: which reaches into the C band: FUSION's C+L GSNR fails at its 64 requests, not at 40.
+OVERLAP_CASE = "usbackbone_mb_CL_fixed_grooming"
+OVERLAP_FLAGS = ["--erlang_start=1000", "--erlang_stop=1000", "--max_iters=1", "--l_band=100"]
+
+
+def test_a_run_stops_where_fusion_stops_when_the_l_band_reaches_into_the_c_band(
+    fusion_root, tmp_path, capsys
+):
+    """One line naming FUSION's failure, exit code 3, no traceback of its own; a warning
+    before the run; the progress file ends with the error."""
+    config = ["--config_path", str(config_of(fusion_root.joinpath(*FIXTURES_DIR, OVERLAP_CASE)))]
+    out = tmp_path / "out"
+    argv = ["run_sim", *config, "--run_id", "x", *OVERLAP_FLAGS, "--num_requests=64"]
+    argv += ["--fusion_root", str(fusion_root)]
+    argv += ["--output_dir", str(out), "--progress_file", str(out / "progress.jsonl")]
+    assert cli.main(argv) == cli.EXIT_FUSION_FAILS
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    (warning,) = [
+        line for line in err.splitlines() if "config warning: spectrum_settings.l_band" in line
+    ]
+    assert "spans 185.185-196.435 THz, over the C band, which starts at 191.693 THz" in warning
+    (stopped,) = [line for line in err.splitlines() if " - ERROR - " in line]
+    assert "Simulation stopped where FUSION stops: 1000 Erlang, iteration 1: a lightpath" in stopped
+    assert "FUSION raises 'ValueError: math domain error' here too" in stopped
+    last = json.loads((out / "progress.jsonl").read_text().splitlines()[-1])
+    assert last["type"] == "error"
+    assert last["message"].startswith("FusionFailure: 1000 Erlang, iteration 1: a lightpath")
+
+
+@REAL_FUSION
+def test_fusion_fails_where_the_bands_overlap_and_equals_the_builtin_before(fusion_root, tmp_path):
+    """The fact behind exit code 3: FUSION itself raises at 64 requests, and at 40 (no
+    two lightpaths of the two bands overlap yet) both simulators give the same files."""
+    ran, _, _ = _run_real_fusion(OVERLAP_CASE, [*OVERLAP_FLAGS, "--num_requests=64"])
+    assert ran.returncode != 0
+    assert "ValueError: math domain error" in ran.stderr
+    assert "_compute_nli_mb" in ran.stderr
+    expected, ours = _real_fusion_and_ours(
+        OVERLAP_CASE, [*OVERLAP_FLAGS, "--num_requests=40"], tmp_path
+    )
+    assert compare_documents(expected, ours) == []
 
 
 @REAL_FUSION

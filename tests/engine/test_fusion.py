@@ -218,3 +218,29 @@ def test_the_builtin_simulator_reads_a_fixture_config_from_fusions_root(
         loads = erlang_points(parse_ini(config_path.read_text()))
         saved = sorted(p.name for p in (Path(done.run_dir) / "output").glob("*_erlang.json"))
         assert saved == sorted(f"{load}_erlang.json" for load in loads)
+
+
+def test_a_builtin_run_that_meets_fusions_own_failure_fails_saying_so(
+    tmp_path, fusion_install: FusionInstall
+):
+    # An L band reaching into the C band: FUSION's C+L GSNR takes the log of a negative
+    # number at the 64th request or so, and the built-in simulator stops there too.
+    fixture = (
+        fusion_install.root / "tests/fixtures/expected_results/usbackbone_mb_CL_fixed_grooming"
+    )
+    (config_path,) = fixture.glob("*_config.ini")
+    with make_manager(
+        tmp_path,
+        simulator="builtin",
+        simulator_command=default_simulator_command(),
+        fusion_command=str(fusion_install.command),
+    ) as manager:
+        changes = overrides(max_iters=1, erlang_start=1000, erlang_stop=1000, num_requests=64)
+        changes["spectrum_settings"] = {"l_band": 100}
+        run = manager.create(ini=config_path.read_text(), overrides=changes)
+        done = wait_terminal(manager, run.id, timeout=120)
+        assert done.status == Status.FAILED
+        assert done.exit_code == 3
+        assert done.error is not None
+        assert "FusionFailure: 1000 Erlang, iteration 1: a lightpath" in done.error
+        assert "FUSION raises 'ValueError: math domain error' here too" in done.error

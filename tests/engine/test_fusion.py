@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import fusion_jupyter as fj
-from fusion_jupyter.engine import Status
+from fusion_jupyter.engine import RunManager, Status
 from fusion_jupyter.engine.config import erlang_points, parse_ini
 from fusion_jupyter.engine.errors import Unavailable
 from fusion_jupyter.engine.fusion_outputs import input_dir_between
@@ -198,19 +198,31 @@ def test_an_input_directory_is_taken_only_when_it_is_the_only_one_of_the_window(
     assert input_dir_between(str(tmp_path / "data"), "NSFNet", began, began + 1) is None
 
 
+def _fixture_config(fusion_install: FusionInstall, case: str) -> Path:
+    (config_path,) = (fusion_install.root / "tests/fixtures/expected_results" / case).glob(
+        "*_config.ini"
+    )
+    return config_path
+
+
+def builtin_manager(tmp_path: Path, fusion_install: FusionInstall) -> RunManager:
+    """A started manager that runs the built-in simulator, with FUSION installed beside it
+    (the caller closes it, or uses it as a context manager)."""
+    return make_manager(
+        tmp_path,
+        simulator="builtin",
+        simulator_command=default_simulator_command(),
+        fusion_command=str(fusion_install.command),
+    )
+
+
 def test_the_builtin_simulator_reads_a_fixture_config_from_fusions_root(
     tmp_path, fusion_install: FusionInstall
 ):
     # A regression fixture names its own modulation file relative to FUSION's root: with
     # FUSION installed, the built-in simulator resolves it there too, as FUSION does.
-    fixture = fusion_install.root / "tests/fixtures/expected_results/baseline_spf_ff"
-    (config_path,) = fixture.glob("*_config.ini")
-    with make_manager(
-        tmp_path,
-        simulator="builtin",
-        simulator_command=default_simulator_command(),
-        fusion_command=str(fusion_install.command),
-    ) as manager:
+    config_path = _fixture_config(fusion_install, "baseline_spf_ff")
+    with builtin_manager(tmp_path, fusion_install) as manager:
         run = manager.create(ini=config_path.read_text(), overrides=overrides(max_iters=1))
         done = wait_terminal(manager, run.id, timeout=120)
         assert done.status == Status.COMPLETED, done.error
@@ -225,16 +237,8 @@ def test_a_builtin_run_that_meets_fusions_own_failure_fails_saying_so(
 ):
     # An L band reaching into the C band: FUSION's C+L GSNR takes the log of a negative
     # number at the 64th request or so, and the built-in simulator stops there too.
-    fixture = (
-        fusion_install.root / "tests/fixtures/expected_results/usbackbone_mb_CL_fixed_grooming"
-    )
-    (config_path,) = fixture.glob("*_config.ini")
-    with make_manager(
-        tmp_path,
-        simulator="builtin",
-        simulator_command=default_simulator_command(),
-        fusion_command=str(fusion_install.command),
-    ) as manager:
+    config_path = _fixture_config(fusion_install, "usbackbone_mb_CL_fixed_grooming")
+    with builtin_manager(tmp_path, fusion_install) as manager:
         changes = overrides(max_iters=1, erlang_start=1000, erlang_stop=1000, num_requests=64)
         changes["spectrum_settings"] = {"l_band": 100}
         run = manager.create(ini=config_path.read_text(), overrides=changes)

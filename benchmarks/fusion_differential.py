@@ -19,10 +19,10 @@ does not model), ``fusion-failed`` or ``CRASHED`` (the built-in simulator), or
 ``both-stop`` (the built-in simulator stopped where FUSION stops, exit code 3, and
 FUSION failed too); with ``--check-refusals`` FUSION runs the refused variants too, and
 one FUSION runs is ``refused-fusion-ran``. ``fusion-failed`` means the built-in
-simulator ran a config FUSION fails on (or times out on): FUSION's last lines are
-printed, to tell a crash the built-in simulator should refuse from a timeout. The exit
-status is 1 if any is DIFFERENT or CRASHED. Without ``--fusion-recheck-fix`` the
-SNR-recheck cases are left out: FUSION crashes on them at this commit.
+simulator ran a config FUSION fails on (or times out on, ``--timeout``): FUSION's last
+lines are printed, to tell a crash the built-in simulator should refuse from a timeout.
+The exit status is 1 if any is DIFFERENT or CRASHED. Without ``--fusion-recheck-fix``
+the SNR-recheck cases are left out: FUSION crashes on them at this commit.
 """
 
 from __future__ import annotations
@@ -46,16 +46,18 @@ from fusion_jupyter.sim.fixtures import (
     random_variant,
 )
 
-#: A FUSION run that takes longer is given up (fusion-failed).
+#: A FUSION run that takes longer is given up (fusion-failed), unless --timeout says.
 TIMEOUT = 300
 
 
-def run_fusion(fusion: Fusion, config: Path, flags: list[str]) -> Path | list[str]:
+def run_fusion(
+    fusion: Fusion, config: Path, flags: list[str], timeout: float = TIMEOUT
+) -> Path | list[str]:
     """FUSION's output directory for the variant, or the last lines it wrote if it failed
     (where FUSION fails and the built-in simulator ran, the two differ: see
     ``fusion-failed``)."""
     command = [str(fusion.script), "run_sim", "--config_path", str(config), "--run_id", "diff"]
-    done = timed([*command, *flags], fusion.root, timeout=TIMEOUT, env=fusion.env)
+    done = timed([*command, *flags], fusion.root, timeout=timeout, env=fusion.env)
     saved = [line for line in done.err.splitlines() if "Saving to: " in line]
     if done.code != 0 or not saved:
         return [f"FUSION exit {done.code}", *done.err.splitlines()[-2:]]
@@ -76,7 +78,12 @@ def compare(theirs: Path, ours: Path) -> list[str]:
 
 
 def check(
-    fusion: Fusion, case: Path, flags: list[str], work: Path, refusals: bool = False
+    fusion: Fusion,
+    case: Path,
+    flags: list[str],
+    work: Path,
+    refusals: bool = False,
+    timeout: float = TIMEOUT,
 ) -> tuple[str, list[str]]:
     """Run one variant through both simulators: its class and what it found.
 
@@ -88,24 +95,24 @@ def check(
     out = work / "ours"
     ours = sim_command(config, *flags, "--fusion_root", str(fusion.root))
     ours += ["--output_dir", str(out), "--progress_file", str(out / "progress.jsonl")]
-    done = timed(ours, work, timeout=TIMEOUT)
+    done = timed(ours, work, timeout=timeout)
     if done.code == 2:
         refusal = [line for line in done.err.splitlines() if "config error" in line][:1]
         if not refusals:
             return "refused", refusal
-        theirs = run_fusion(fusion, config, flags)
+        theirs = run_fusion(fusion, config, flags, timeout)
         if isinstance(theirs, Path):
             return "refused-fusion-ran", refusal
         return "refused", refusal + theirs
     if done.code == EXIT_FUSION_FAILS:
         stopped = [line for line in done.err.splitlines() if "where FUSION stops" in line]
-        theirs = run_fusion(fusion, config, flags)
+        theirs = run_fusion(fusion, config, flags, timeout)
         if isinstance(theirs, Path):
             return "DIFFERENT", [*stopped, "but FUSION ran the variant"]
         return "both-stop", stopped + theirs
     if done.code != 0:
         return "CRASHED", done.err.splitlines()[-3:]
-    theirs = run_fusion(fusion, config, flags)
+    theirs = run_fusion(fusion, config, flags, timeout)
     if not isinstance(theirs, Path):
         return "fusion-failed", theirs
     problems = compare(theirs, out)
@@ -126,6 +133,12 @@ def main() -> int:
         "--check-refusals",
         action="store_true",
         help="run FUSION on the variants the built-in simulator refuses too",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=TIMEOUT,
+        help=f"seconds a run may take before it is given up (default {TIMEOUT})",
     )
     parser.add_argument(
         "--methods",
@@ -151,7 +164,9 @@ def main() -> int:
             case = rng.choice(cases)
             flags = random_variant(case, rng, methods=args.methods)
             with tempfile.TemporaryDirectory() as work:
-                verdict, found = check(fusion, case, flags, Path(work), args.check_refusals)
+                verdict, found = check(
+                    fusion, case, flags, Path(work), args.check_refusals, args.timeout
+                )
             counts[verdict] = counts.get(verdict, 0) + 1
             print(f"{number:3d} {verdict:13s} {case.name} {' '.join(flags)}", flush=True)
             for line in found:

@@ -15,7 +15,8 @@ Public API:
   (:mod:`fusion_jupyter.sim.cli`), also the ``fusion-jupyter-sim`` script;
 * :func:`check_supported` - refusals for settings this model does not implement
   (FUSION's loader's refusals first);
-* :class:`SimParams`, :func:`simulate` - run the model from Python;
+* :class:`SimParams`, :func:`simulate` - run the model from Python; it raises
+  :class:`FusionFailure` where FUSION itself fails mid-run (``failures.py``);
 * :func:`load_params` - a FUSION INI file (plus overrides) as SimParams.
 
 Names are imported lazily, so the engine can call :func:`check_supported` while
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING
 from fusion_jupyter._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from fusion_jupyter.sim.failures import FusionFailure
     from fusion_jupyter.sim.load import load_params, params_from_config
     from fusion_jupyter.sim.observer import ErlangPoint, Observer
     from fusion_jupyter.sim.outputs import RESULT_COLUMNS, erlang_file_name
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 _EXPORTS = {
+    "FusionFailure": "failures",
     "load_params": "load",
     "params_from_config": "load",
     "ErlangPoint": "observer",
@@ -57,6 +60,7 @@ _EXPORTS = {
 __all__ = [
     "RESULT_COLUMNS",
     "ErlangPoint",
+    "FusionFailure",
     "Observer",
     "SimParams",
     "check_supported",

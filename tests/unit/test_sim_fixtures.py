@@ -295,6 +295,18 @@ def test_a_run_stops_where_fusion_stops_when_the_l_band_reaches_into_the_c_band(
     assert last["message"].startswith("FusionFailure: 1000 Erlang, iteration 1: a lightpath")
 
 
+def test_simulate_raises_fusions_failure_from_python(fusion_root):
+    """The Python API: :func:`simulate` raises the exported FusionFailure, placed."""
+    from fusion_jupyter.sim import FusionFailure, load_params, simulate
+
+    overrides = {"erlang_start": "1000", "erlang_stop": "1000", "max_iters": "1"}
+    overrides |= {"l_band": "100", "num_requests": "64"}
+    config = config_of(fusion_root.joinpath(*FIXTURES_DIR, OVERLAP_CASE))
+    params = load_params(config, overrides, fusion_root=fusion_root)
+    with pytest.raises(FusionFailure, match=r"^1000 Erlang, iteration 1: a lightpath 112\.5 GHz"):
+        simulate(params)
+
+
 @REAL_FUSION
 def test_fusion_fails_where_the_bands_overlap_and_equals_the_builtin_before(fusion_root, tmp_path):
     """The fact behind exit code 3: FUSION itself raises at 64 requests, and at 40 (no

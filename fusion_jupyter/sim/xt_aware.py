@@ -1,9 +1,10 @@
 """Serving one request with FUSION's XT-aware routing, priority-first fit and XT check.
 
 The model of FUSION's legacy controller with ``route_method = xt_aware``,
-``allocation_method = priority_first`` and ``snr_type = xt_calculation`` on 7-core
-fibres with static slicing (``fusion/modules/routing/xt_aware.py``,
-``fusion/core/spectrum_assignment.py``, ``fusion/core/snr_measurements.py`` ``check_xt``,
+``allocation_method = priority_first`` (or ``first_fit``: the search is the spectrum's)
+and ``snr_type = xt_calculation`` on 7-core fibres with static slicing
+(``fusion/modules/routing/xt_aware.py``, ``fusion/core/spectrum_assignment.py``,
+``fusion/core/snr_measurements.py`` ``check_xt``,
 ``fusion/modules/spectrum/light_path_slicing.py``):
 
 1. Route: every link's XT-aware cost (:func:`~fusion_jupyter.sim.xt.link_cost`) from
@@ -12,7 +13,8 @@ fibres with static slicing (``fusion/modules/routing/xt_aware.py``,
    then the first of networkx's ``shortest_simple_paths`` by that weight: one path,
    whose weight (the sum of its links' costs) FUSION reports as the path weight.
 2. Unsliced: each format whose reach covers the path, most efficient first, by
-   priority-first fit (cores 0, 2, 4, 1, 3, 5, 6, then slots) and FUSION's XT check.
+   priority-first fit (cores 0, 2, 4, 1, 3, 5, 6, then slots; or first fit, cores in
+   order) and FUSION's XT check.
 3. Otherwise FUSION's static slicing on that path, every segment placed the same way.
 """
 
@@ -140,10 +142,11 @@ class XtAwareController(Controller):
         return cost
 
     def _place(self, option: PathOption, bandwidth: int, fmt: ModFormat) -> Lightpath | None:
-        """Priority-first fit of ``fmt`` on the path, kept only if it passes the XT check."""
+        """The configured fit (priority-first, or first fit) of ``fmt`` on the path, kept
+        only if it passes the XT check."""
         route = option.route
         width = fmt.slots + self.guard_slots
-        position = self.spectrum.fit(route.links, width)  # priority-first
+        position = self.spectrum.fit(route.links, width)
         if position is None:
             return None
         core, start = divmod(position, self.spectrum.stride)

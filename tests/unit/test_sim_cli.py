@@ -687,7 +687,8 @@ def test_external_ksp_is_modelled_only_with_external_resources():
 @pytest.mark.parametrize(
     ("section", "key", "value"),
     [
-        ("general_settings", "allocation_method", "first_fit"),
+        ("general_settings", "allocation_method", "last_fit"),
+        ("general_settings", "allocation_method", "best_fit"),
         ("snr_settings", "snr_type", "None"),
         ("topology_settings", "cores_per_link", "4"),
         ("general_settings", "guard_slots", "2"),
@@ -697,7 +698,8 @@ def test_external_ksp_is_modelled_only_with_external_resources():
     ],
 )
 def test_xt_aware_routing_is_modelled_as_fusions_fixture_combination(section, key, value):
-    """xtar_slicing_pff's settings are modelled; each departure is refused by name."""
+    """xtar_slicing_pff's settings are modelled (first fit for priority first too:
+    test_sim_fixtures runs it against FUSION); each departure is refused by name."""
     root = require_fusion_source()
     case = root / "tests" / "fixtures" / "expected_results" / "xtar_slicing_pff"
     text = (case / "xtar_slicing_pff_config.ini").read_text()
@@ -707,6 +709,14 @@ def test_xt_aware_routing_is_modelled_as_fusions_fixture_combination(section, ke
     problems = check_supported(config, root)
     assert key in {p.key for p in problems}
     assert any(f"{key} = {value}" in p.message for p in problems if p.key == key)
+
+
+def test_xt_aware_routing_is_modelled_with_first_fit_too():
+    root = require_fusion_source()
+    case = root / "tests" / "fixtures" / "expected_results" / "xtar_slicing_pff"
+    config = parse_text((case / "xtar_slicing_pff_config.ini").read_text())
+    config["general_settings"]["allocation_method"] = "first_fit"
+    assert check_supported(config, root) == []
 
 
 def test_distribution_must_match_the_modulation_table():

@@ -150,8 +150,9 @@ class SimParams(NamedTuple):
 
     @property
     def xt_aware(self) -> bool:
-        """Whether FUSION's XT-aware routing, priority-first fit and XT check decide."""
-        return self.route_method == "xt_aware"
+        """Whether FUSION's XT check decides (``snr_type = xt_calculation``), with its
+        XT-aware routing or k shortest paths (:mod:`~fusion_jupyter.sim.xt_aware`)."""
+        return self.snr_type == "xt_calculation"
 
     @property
     def external(self) -> bool:

@@ -112,6 +112,7 @@ def _controller(
             xt_type=params.xt_type,
             beta=params.beta,
             requested_xt=params.requested_xt,
+            xt_routing=params.route_method == "xt_aware",
         )
     if params.external:
         from fusion_jupyter.sim.external_snr import ExternalController

@@ -42,14 +42,17 @@ RawConfig = Mapping[str, Mapping[str, str]]
 ROUTE_METHODS = ("k_shortest_path", "shortest_path", "cong_aware", "external_ksp", "xt_aware")
 #: FUSION's per-slot formats and SNR from its pre-calculated files.
 EXTERNAL_SNR = "snr_e2e_external_resources"
-#: FUSION's XT-aware routing is modelled with these allocation and SNR settings (each
-#: key's values). First fit was found identical to FUSION too, by the differential check
-#: with --methods: FUSION places the lightpath by the configured search, then checks it.
+#: FUSION's XT check is modelled with these routing and allocation settings (each key's
+#: values). First fit and k shortest paths were found identical to FUSION too, by the
+#: differential check with --methods: FUSION places a lightpath by the configured search
+#: on each candidate path in turn, then checks it.
 XT_COMBINATION: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("route_method", ("xt_aware",)),
+    ("route_method", ("xt_aware", "k_shortest_path", "shortest_path")),
     ("allocation_method", ("priority_first", "first_fit")),
     ("snr_type", ("xt_calculation",)),
 )
+#: The settings that ask for that combination: FUSION's XT-aware routing, or its XT check.
+XT_TRIGGERS = (("route_method", "xt_aware"), ("snr_type", "xt_calculation"))
 #: Settings FUSION accepts and then always crashes on at this commit, and how it fails:
 #: the built-in simulator refuses those it does not model rather than imitate them, and
 #: the real FUSION's profile refuses them all before launch (:func:`fusion_crashes`).
@@ -626,20 +629,17 @@ def check_external(values: Mapping[str, Any], fusion_root: str | Path | None) ->
 
 
 def check_xt_aware(values: Mapping[str, Any]) -> list[Problem]:
-    """FUSION's XT-aware routing is modelled as one combination (``xt_aware.py``).
+    """FUSION's XT-aware routing and XT check are modelled as one combination
+    (``xt_aware.py``).
 
-    ``xt_aware`` routing, ``priority_first`` (or ``first_fit``) allocation and the
-    ``xt_calculation`` check together, on 7-core fibres (FUSION's formulas are written
-    for them) in the C band, with FUSION's static slicing and one guard slot (the
-    setting FUSION was checked with).
+    ``xt_aware`` routing (or k shortest paths), ``priority_first`` (or ``first_fit``)
+    allocation and the ``xt_calculation`` check together, on 7-core fibres (FUSION's
+    formulas are written for them) in the C band, with FUSION's static slicing and one
+    guard slot (the setting FUSION was checked with).
     """
     # priority_first alone is a search of its own (_check_fits); XT-aware routing or the
     # XT check asks for the whole combination.
-    named = [
-        key
-        for key, allowed in XT_COMBINATION
-        if key != "allocation_method" and values.get(key) in allowed
-    ]
+    named = [key for key, value in XT_TRIGGERS if values.get(key) == value]
     if not named:
         return []
     problems = [
@@ -659,5 +659,6 @@ def check_xt_aware(values: Mapping[str, Any]) -> list[Problem]:
         ("pre_calc_mod_selection", False, "XT-aware routing picks its own formats"),
         ("snr_recheck", False, "the recheck with the XT check is not modelled"),
     )
-    problems += _required(values, required, "route_method = xt_aware")
+    context = " and ".join(f"{key} = {values.get(key)}" for key in named)
+    problems += _required(values, required, context)
     return problems

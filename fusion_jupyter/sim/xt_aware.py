@@ -1,6 +1,7 @@
 """Serving one request with FUSION's XT-aware routing, priority-first fit and XT check.
 
-The model of FUSION's legacy controller with ``route_method = xt_aware``,
+The model of FUSION's legacy controller with ``route_method = xt_aware`` (or
+``k_shortest_path`` / ``shortest_path``: its k shortest paths in turn, each as below),
 ``allocation_method = priority_first`` (or ``first_fit``: the search is the spectrum's)
 and ``snr_type = xt_calculation`` on 7-core fibres with static slicing
 (``fusion/modules/routing/xt_aware.py``, ``fusion/core/spectrum_assignment.py``,
@@ -62,8 +63,11 @@ class XtAwareController(Controller):
         xt_type: str | None,
         beta: float,
         requested_xt: Mapping[str, float],
+        xt_routing: bool = True,
     ) -> None:
         super().__init__(spectrum, routes, mod_table, max_segments, guard_slots)
+        #: FUSION's XT-aware routing; otherwise its k shortest paths, with the XT check.
+        self.xt_routing = xt_routing
         self.topology = routes.topology
         self.xt_type = xt_type
         self.beta = beta
@@ -83,18 +87,27 @@ class XtAwareController(Controller):
         self._costs: dict[tuple[int, int], float] = {}
 
     def serve(self, src: str, dst: str, bandwidth: int) -> Allocation | None:
-        """Place a request as FUSION would, or return None if it is blocked."""
-        option = self._route(src, dst, bandwidth)
-        if option is None:
-            return None
-        for fmt in self.mod_table[bandwidth]:
-            if fmt.max_length_km < option.route.length_km:
-                continue
-            lightpath = self._place(option, bandwidth, fmt)
-            if lightpath is not None:
-                return Allocation(option, (lightpath,), sliced=False, segment_failed=False)
+        """Place a request as FUSION would, or return None if it is blocked.
+
+        Unsliced on each candidate path in turn, every format its reach allows (the XT
+        check may refuse one and pass a less efficient one), then sliced.
+        """
+        if self.xt_routing:
+            option = self._route(src, dst, bandwidth)
+            if option is None:
+                return None
+            options: tuple[PathOption, ...] = (option,)
+        else:
+            options = self.options(src, dst, bandwidth)
+        for option in options:
+            for fmt in self.mod_table[bandwidth]:
+                if fmt.max_length_km < option.route.length_km:
+                    continue
+                lightpath = self._place(option, bandwidth, fmt)
+                if lightpath is not None:
+                    return Allocation(option, (lightpath,), sliced=False, segment_failed=False)
         if self.max_segments > 1 and bandwidth != UNSLICEABLE_BANDWIDTH:
-            return self._serve_sliced((option,))
+            return self._serve_sliced(options)
         return None
 
     def release(

@@ -711,12 +711,27 @@ def test_xt_aware_routing_is_modelled_as_fusions_fixture_combination(section, ke
     assert any(f"{key} = {value}" in p.message for p in problems if p.key == key)
 
 
-def test_xt_aware_routing_is_modelled_with_first_fit_too():
+@pytest.mark.parametrize(
+    ("key", "value", "modelled"),
+    [
+        ("allocation_method", "first_fit", True),
+        ("route_method", "k_shortest_path", True),
+        ("route_method", "shortest_path", True),
+        ("route_method", "cong_aware", False),
+    ],
+)
+def test_the_xt_check_is_modelled_with_first_fit_and_k_shortest_paths_too(key, value, modelled):
     root = require_fusion_source()
     case = root / "tests" / "fixtures" / "expected_results" / "xtar_slicing_pff"
     config = parse_text((case / "xtar_slicing_pff_config.ini").read_text())
-    config["general_settings"]["allocation_method"] = "first_fit"
-    assert check_supported(config, root) == []
+    config["general_settings"][key] = value
+    problems = check_supported(config, root)
+    assert (problems == []) is modelled
+    if not modelled:
+        assert any(
+            p.key == key and "snr_type set as FUSION's XT-aware combination" in p.message
+            for p in problems
+        )
 
 
 def test_distribution_must_match_the_modulation_table():

@@ -349,19 +349,28 @@ def test_run_sim_runner_equals_the_real_fusion_sim_with_blocking(fusion_root, tm
 
 
 @REAL_FUSION
-@pytest.mark.parametrize("allocation", ["priority_first", "first_fit"])
+@pytest.mark.parametrize(
+    "method",
+    [
+        [],
+        ["--allocation_method=first_fit"],
+        ["--route_method=k_shortest_path", "--k_paths=3"],
+    ],
+    ids=["xt_aware-priority_first", "xt_aware-first_fit", "ksp-priority_first"],
+)
 def test_xt_aware_routing_equals_the_real_fusion_where_crosstalk_counts(
-    allocation, fusion_root, tmp_path
+    method, fusion_root, tmp_path
 ):
     """xtar_slicing_pff on 6 slots a core at a load that blocks 3 requests in 4.
 
     The fixture itself only ever uses cores 0, 2 and 4, which do not neighbour each
     other, so its crosstalk is always 0; here cores 1 and 3 fill too, lightpaths meet
     neighbours (crosstalk -26.44 dB) and the XT check decides. First fit fills the
-    cores in order instead (found modelled by the differential check with --methods).
+    cores in order instead, and k shortest paths replace the XT-aware route (both found
+    running in FUSION by the differential check with --methods --check-refusals).
     """
     flags = ["--erlang_start=35000", "--erlang_stop=35000", "--num_requests=400"]
-    flags += ["--max_iters=1", "--c_band=6", f"--allocation_method={allocation}"]
+    flags += ["--max_iters=1", "--c_band=6", *method]
     expected, ours = _real_fusion_and_ours("xtar_slicing_pff", flags, tmp_path)
     stats = expected["iter_stats"]["0"]
     assert stats["cores_dict"]["1"] > 0 and stats["sim_block_list"][0] > 0.5

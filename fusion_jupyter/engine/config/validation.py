@@ -171,6 +171,30 @@ _CROSS_CHECKS: tuple[Callable[[_Values], list[Problem]], ...] = (
 )
 
 
+def _band_overlap(values: _Values) -> list[Problem]:
+    """Where the L band reaches into the C band (:mod:`fusion_jupyter.sim.bands`): FUSION
+    runs the config until two lightpaths of the two bands overlap, which depends on the
+    traffic, so it is a warning."""
+    l_band = values.get(("spectrum_settings", "l_band"))
+    bw_per_slot = values.get(("topology_settings", "bw_per_slot"))
+    if not l_band or not bw_per_slot or not values.get(("spectrum_settings", "c_band")):
+        return []
+    where = overlap(l_band, bw_per_slot)
+    if where is None:
+        return []
+    message = (
+        f"{where}: FUSION's multi-band GSNR raises 'math domain error' as soon as a "
+        "lightpath of one band overlaps one of the other in frequency, and the built-in "
+        "simulator stops there as FUSION does"
+    )
+    return [Problem("spectrum_settings", "l_band", message)]
+
+
+#: Checks across keys that warn rather than refuse: what FUSION runs until the traffic
+#: makes it fail.
+_CROSS_WARNINGS: tuple[Callable[[_Values], list[Problem]], ...] = (_band_overlap,)
+
+
 # --------------------------------------------------------------------------- warnings
 
 
@@ -224,44 +248,10 @@ def _process_sections(config: Config) -> list[Problem]:
     ]
 
 
-def _read(config: Config, section: str, key: str) -> Any:
-    """A key's value as the schema reads it; None if absent or malformed (an error the
-    validation reports on its own)."""
-    raw = _section_of(config, section).get(key)
-    if raw is None:
-        return None
-    value, problem = read_entry(ENTRIES[section, key], raw)
-    return None if problem else value
-
-
-def _band_overlap(config: Config) -> Problem | None:
-    """Where the L band reaches into the C band (:mod:`fusion_jupyter.sim.bands`): FUSION
-    runs the config until two lightpaths of the two bands overlap, which depends on the
-    traffic, so it is a warning."""
-    l_band = _read(config, "spectrum_settings", "l_band")
-    bw_per_slot = _read(config, "topology_settings", "bw_per_slot")
-    if not l_band or not bw_per_slot or not _read(config, "spectrum_settings", "c_band"):
-        return None
-    where = overlap(l_band, bw_per_slot)
-    if where is None:
-        return None
-    return Problem(
-        "spectrum_settings",
-        "l_band",
-        f"{where}: FUSION's multi-band GSNR raises 'math domain error' as soon as a "
-        "lightpath of one band overlaps one of the other in frequency, and the built-in "
-        "simulator stops there as FUSION does",
-    )
-
-
 def config_warnings(config: Config) -> list[Problem]:
     """What FUSION would read otherwise than it is written: sections it runs as further
-    processes, keys it does not read or reads elsewhere, truth values it reads as False;
-    and bands a config makes overlap."""
+    processes, keys it does not read or reads elsewhere, truth values it reads as False."""
     warnings = _process_sections(config)
-    overlapping = _band_overlap(config)
-    if overlapping:
-        warnings.append(overlapping)
     for section in config:
         for key, value in _section_of(config, section).items():
             for check in (
@@ -344,7 +334,10 @@ def _evaluate(config: Config, paths: DataPaths) -> tuple[ValidationResult, _Valu
     errors += _path_problems(config, paths)
     for cross_check in _CROSS_CHECKS:
         errors += cross_check(values)
-    return ValidationResult(errors=errors, warnings=config_warnings(config)), values
+    warnings = config_warnings(config)
+    for cross_warning in _CROSS_WARNINGS:
+        warnings += cross_warning(values)
+    return ValidationResult(errors=errors, warnings=warnings), values
 
 
 def validate(config: Config, paths: DataPaths | None = None) -> ValidationResult:

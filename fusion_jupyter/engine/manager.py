@@ -120,6 +120,11 @@ class RunManager:
         self._trackers: dict[str, RunTracker] = {}
         self._refs: dict[str, ProcessRef] = {}
         self._seen: dict[str, Status] = {}
+        # Runs this manager has claimed and is starting, entered before the claim is
+        # committed: the sync thread leaves them alone until they are launched and
+        # tracked, so it neither announces a new run RUNNING before its PENDING nor
+        # takes it for an orphan.
+        self._starting: set[str] = set()
         # Runs whose process ended but whose end could not be recorded yet (the
         # database was down): launcher exit status by run id, retried every sync.
         self._unsettled: dict[str, int | None] = {}
@@ -535,7 +540,7 @@ class RunManager:
         if run.executor == "local" and self.started:
             # Claimed by the transaction that inserts it, under the slot lock as in
             # _fill_slots: one transaction before the launch, not two.
-            with self._slot_lock:
+            with self._slot_lock, self._starting_runs([run.id]):
                 values = self._claim_values()
                 with _removing_dirs_on_error([run]):
                     claimed = self.store.add_run_claimed(
@@ -575,8 +580,24 @@ class RunManager:
             claimed = self.store.claim_pending(
                 self.settings.max_concurrent_runs, self._claim_values()
             )
-            for run in claimed:
-                self._start(run)
+            # Entered just after the claim commits. A sync in between is harmless:
+            # these runs were announced PENDING when created, and one not started yet
+            # is looked at again later (_requeue_if_never_started).
+            with self._starting_runs(run.id for run in claimed):
+                for run in claimed:
+                    self._start(run)
+
+    @contextmanager
+    def _starting_runs(self, run_ids: Iterable[str]) -> Iterator[None]:
+        """Keep the sync thread off runs while this thread claims and starts them."""
+        ids = set(run_ids)
+        with self._lock:
+            self._starting |= ids
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._starting -= ids
 
     def _claim_values(self) -> dict[str, Any]:
         """What a claim sets on a run besides RUNNING: when and where it starts."""
@@ -936,7 +957,11 @@ class RunManager:
                 self.publish(self.store.get(run_id))
             except NotFound:
                 self._seen.pop(run_id, None)
+        with self._lock:  # read after the statuses: entered before any claim commits
+            starting = set(self._starting)
         for run_id, status in active.items():
+            if run_id in starting:  # its own thread announces and tracks it
+                continue
             changed = self._seen.get(run_id) != status
             orphan = status in (Status.RUNNING, Status.CANCELLING) and run_id not in self._trackers
             if changed or orphan:

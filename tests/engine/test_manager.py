@@ -274,6 +274,41 @@ def test_runs_start_in_creation_order(tmp_path, db_url):
         assert starts == sorted(starts)
 
 
+def test_a_sync_while_a_run_starts_leaves_it_to_its_starter(manager, monkeypatch):
+    # The sync thread may run between the claim's commit and the launch: it then finds
+    # the run RUNNING in the database and neither announced nor tracked yet. It must
+    # not announce RUNNING first (the starter's PENDING would then be dropped as going
+    # backwards) nor take the run for an orphan. A loaded machine hit this in CI; here
+    # the sync is run in that window on purpose.
+    launch = manager.local.start
+    adopted: list[str] = []
+    adopt = manager._adopt
+
+    def start_after_a_sync(run_id, run_dir):
+        manager._sync(adopt=False)
+        return launch(run_id, run_dir)
+
+    def record_adoption(run, *, at_start):
+        adopted.append(run.id)
+        adopt(run, at_start=at_start)
+
+    monkeypatch.setattr(manager.local, "start", start_after_a_sync)
+    monkeypatch.setattr(manager, "_adopt", record_adoption)
+    status = manager.hub.subscribe_status(notify=lambda: None)
+    run = manager.create("minimal", {"general_settings": {"max_iters": 1}})
+    seen: list[str] = []
+
+    def completed() -> bool:
+        drained = status.drain()
+        statuses = [m for m in drained if m["type"] == "status" and m["run_id"] == run.id]
+        seen.extend(m["run"]["status"] for m in statuses)
+        return "COMPLETED" in seen
+
+    wait_until(completed, what="the COMPLETED status")
+    assert seen[0] == "PENDING", seen
+    assert adopted == []
+
+
 def test_on_shutdown_cancel_stops_runs_at_close(tmp_path, db_url):
     m = make_manager(
         tmp_path,

@@ -27,12 +27,13 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 #: The setup script mypyc builds through (setuptools compiles the generated C). It runs
 #: in a scratch directory, where setuptools does not read this project's pyproject.toml.
 SETUP = """\
-from setuptools import setup
+from setuptools import Extension, setup
 from mypyc.build import mypycify
 
 setup(
     name="fusion_jupyter_core",
-    ext_modules=mypycify({args!r}, opt_level="3", target_dir={target!r}),
+    ext_modules=mypycify({args!r}, opt_level="3", target_dir={target!r})
+    + [Extension(name, [source]) for name, source in {extensions!r}],
 )
 """
 
@@ -52,7 +53,12 @@ class CompiledCoreHook(BuildHookInterface):
             return
         self._scratch = Path(tempfile.mkdtemp(prefix="fusion-jupyter-mypyc-"))
         try:
-            built = compile_modules(Path(self.root), self.config["compile"], self._scratch)
+            built = compile_modules(
+                Path(self.root),
+                self.config["compile"],
+                self._scratch,
+                self.config.get("extensions", []),
+            )
         except CompileError as error:
             self.app.display_warning(f"simulator not compiled, the wheel is pure Python: {error}")
             return
@@ -72,19 +78,28 @@ class CompileError(Exception):
     """mypyc or the C compiler failed (the message holds the end of their output)."""
 
 
-def compile_modules(root: Path, modules: list[str], scratch: Path) -> dict[Path, str]:
-    """Compile ``modules`` (paths relative to ``root``) in ``scratch``.
+def compile_modules(
+    root: Path, modules: list[str], scratch: Path, extensions: list[str] | None = None
+) -> dict[Path, str]:
+    """Compile ``modules`` (paths relative to ``root``) in ``scratch``, and build each
+    of ``extensions`` (C sources relative to ``root``, a module each, named by its path).
 
     Returns each built file with its path in the wheel. mypy type-checks the modules
     with the project's settings; what they import but are not compiled is followed
     silently, so the build needs none of the server's dependencies.
     """
     lib = scratch / "lib"
+    sources = [
+        (Path(source).with_suffix("").as_posix().replace("/", "."), str(root / source))
+        for source in extensions or []
+    ]
     args = [str(root / module) for module in modules]
     args += ["--config-file", str(root / "pyproject.toml"), "--follow-imports=silent"]
     # mypyc compiles for the interpreter that builds, not the version the config names.
     args += ["--python-version", f"{sys.version_info.major}.{sys.version_info.minor}"]
-    (scratch / "setup.py").write_text(SETUP.format(args=args, target=str(scratch / "c")))
+    (scratch / "setup.py").write_text(
+        SETUP.format(args=args, target=str(scratch / "c"), extensions=sources)
+    )
     command = [sys.executable, "setup.py", "build_ext", "--build-lib", str(lib)]
     command += ["--build-temp", str(scratch / "temp")]
     try:

@@ -8,11 +8,12 @@ so it is computed from the current occupancy at the moment of the decision.
 
 FUSION's fibre (``fusion/io/generate.py: create_pt``) is the same on every link, with
 100 km spans; only the link length differs. The arithmetic below follows FUSION's
-expression for expression, with numpy's scalar functions where FUSION uses them
+expression for expression, with numpy's functions where FUSION uses them
 (``np.arcsinh``, ``np.exp``, ``np.log10`` round differently from :mod:`math` in the
-last bit on some inputs): a threshold is a comparison of floats, and the SNR values
-are reported, so the same operations in the same order give FUSION's decisions and
-figures.
+last bit on some inputs; :mod:`fusion_jupyter.sim.numpy_math` calls numpy's own
+routines, without importing numpy where it can): a threshold is a comparison of
+floats, and the SNR values are reported, so the same operations in the same order give
+FUSION's decisions and figures.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Final, NamedTuple
 
-import numpy as np
-
+from fusion_jupyter.sim import numpy_math
 from fusion_jupyter.sim.bands import C_START_HZ, L_START_HZ, overlap
 from fusion_jupyter.sim.failures import FusionFailure
 
@@ -57,15 +57,6 @@ LINKS_LIMIT = 1 << 14
 #: (the process peaks at 130 MiB on that config, against 78 MiB with CACHE_LIMIT and
 #: FUSION's 203 MiB).
 FACTORS_LIMIT = 1 << 19
-# numpy's functions bound once: compiled, ``np.<name>`` is a module attribute lookup at
-# every call (a C+L request calls them hundreds of times), a final name a C variable.
-_ARCSINH: Final = np.arcsinh
-_ARCTAN: Final = np.arctan
-_EXP: Final = np.exp
-_SINH: Final = np.sinh
-_LOG10: Final = np.log10
-_FROMITER: Final = np.fromiter
-_FLOAT64: Final = np.float64
 
 
 class Fiber:
@@ -265,13 +256,11 @@ class Gsnr(PhysicalLayer):
     def _derive(self) -> None:
         fiber = self.fiber
         self._length_m = SPAN_KM * 10**3
-        # A float, not numpy's float64: the same value, and the products it enters stay
-        # plain float arithmetic instead of numpy's scalar operations.
-        self._l_eff = float(
-            (1 - np.exp(-2 * fiber.attenuation * self._length_m)) / (2 * fiber.attenuation)
+        self._l_eff = (1 - numpy_math.exp(-2 * fiber.attenuation * self._length_m)) / (
+            2 * fiber.attenuation
         )
         self._l_eff_a = 1 / (2 * fiber.attenuation)
-        self._span_ratio = float(self._l_eff / self._length_m)
+        self._span_ratio = self._l_eff / self._length_m
         #: Each channel's :meth:`_geometry_of`.
         self._geometry: dict[Channel, _Geometry] = {}
         self._ase_growth = math.exp(fiber.attenuation * self._length_m) - 1
@@ -453,12 +442,14 @@ class Gsnr(PhysicalLayer):
             raise ArithmeticError(
                 "the candidate lightpath's centre frequency differs from its own channel's"
             )
-        own_phi = np.arcsinh(np.pi**2 * dispersion * bandwidth**2 / (4 * fiber.attenuation))
+        own_phi = numpy_math.arcsinh(
+            math.pi**2 * dispersion * bandwidth**2 / (4 * fiber.attenuation)
+        )
         p_ase_span = bandwidth * PLANCK * center_freq * 2 * NSP[band]
         p_ase_span *= self._ase_growth
         nli_factor = (
             (self.input_power / bandwidth) ** 3
-            * (8 / (27 * np.pi * dispersion))
+            * (8 / (27 * math.pi * dispersion))
             * fiber.non_linearity**2
             * self._l_eff
         )
@@ -533,13 +524,13 @@ class Gsnr(PhysicalLayer):
         """FUSION's phi of each neighbouring channel for this candidate.
 
         FUSION's scalar arithmetic in Python floats (the same IEEE operations as its
-        numpy scalars), with every arcsinh of the batch in one numpy call: its
+        numpy scalars), with every arcsinh of the batch in one call: numpy's
         ``arcsinh`` of an array runs the routine its scalar calls run, lane by lane (a
         test compares the two), and one call costs about what one scalar call did. What
         depends on the channel alone is looked up (:meth:`_geometry_of`).
         """
         center_freq, own_phi = candidate.center_freq, candidate.own_phi
-        reach = np.pi**2 * abs(self.fiber.dispersion) * self._l_eff_a * candidate.bandwidth
+        reach = math.pi**2 * abs(self.fiber.dispersion) * self._l_eff_a * candidate.bandwidth
         span_ratio = self._span_ratio
         geometry = self._geometry
         rows = [geometry.get(channel) or self._geometry_of(channel) for channel in channels]
@@ -553,7 +544,7 @@ class Gsnr(PhysicalLayer):
             freq_diff = row.freq - center_freq
             arguments[i] = reach * (freq_diff + row.half_bw)
             arguments[count + i] = reach * (freq_diff - row.half_bw)
-        asinh: list[float] = _ARCSINH(_FROMITER(arguments, _FLOAT64, 2 * count)).tolist()
+        asinh = numpy_math.arcsinh_of(arguments)
         phis: list[float] = []
         for i in range(count):
             row = rows[i]
@@ -751,7 +742,7 @@ class MultiBandGsnr(PhysicalLayer):
         self._f_c = (fiber.frequency_end_c + fiber.frequency_start_l) / 2
         self._length_m = SPAN_KM * 1000
         alpha = fiber.attenuation
-        self._l_eff = float((1 - np.exp(-alpha * SPAN_KM * 10**3)) / alpha)  # see Gsnr._derive
+        self._l_eff = (1 - numpy_math.exp(-alpha * SPAN_KM * 10**3)) / alpha  # see Gsnr._derive
         #: Whether a link's Raman profile terms fall with frequency, so that
         #: :meth:`_link_bound` bounds them below without their scan.
         self._profile_falls = fiber.raman_gain_slope > 0 and self._l_eff > 0
@@ -761,8 +752,8 @@ class MultiBandGsnr(PhysicalLayer):
         self._ak_squared = self._ak**2
         self._xpm_denom_factor = 2 * alpha + alpha
         self._alpha_squared = alpha**2
-        self._four_pi_squared = -4 * np.pi**2
-        self._pi_beta_3 = np.pi * fiber.gvd_slope
+        self._four_pi_squared = -4 * math.pi**2
+        self._pi_beta_3 = math.pi * fiber.gvd_slope
         self._two_f_c = 2 * self._f_c
         self._links: dict[Hashable, tuple[float, float]] = {}
         #: Link terms without the XPM (:meth:`_link_floor`), under the same keys.
@@ -1126,18 +1117,20 @@ class MultiBandGsnr(PhysicalLayer):
                 "the candidate lightpath's centre frequency differs from its own channel's"
             )
         fiber = self.fiber
-        pi = np.pi
+        pi = math.pi
         alpha_i = alpha_bar_i = fiber.attenuation
         ai = alpha_i + alpha_bar_i
         phi_i = (1.5 * pi**2) * (fiber.gvd + 2 * fiber.gvd_slope * (f_i - self._f_c))
+        asinh_a = numpy_math.arcsinh((phi_i * (b_i**2)) / (pi * alpha_i))
+        asinh_b = numpy_math.arcsinh((phi_i * (b_i**2)) / (pi * ai))
         cut = self._cuts[key] = _CutMb(
             f_i=f_i,
             b_i=b_i,
             ase_factor=2 * NSP[band] * PLANCK * f_i * b_i,
             phi_i=phi_i,
             spm_denom=(b_i**2) * phi_i * alpha_bar_i * (2 * alpha_i + alpha_bar_i),
-            asinh_a=float(_ARCSINH((phi_i * (b_i**2)) / (pi * alpha_i))),
-            asinh_b=float(_ARCSINH((phi_i * (b_i**2)) / (pi * ai))),
+            asinh_a=asinh_a,
+            asinh_b=asinh_b,
             xpm={},
             spms={},
             owns={},
@@ -1156,7 +1149,7 @@ class MultiBandGsnr(PhysicalLayer):
             p_total**2
             * c_ri
             * l_eff
-            * _EXP((-fiber.attenuation * length_m) - (p_total * c_ri * l_eff * cut.f_i))
+            * numpy_math.exp((-fiber.attenuation * length_m) - (p_total * c_ri * l_eff * cut.f_i))
         )
         return own, float(numerator)
 
@@ -1177,7 +1170,7 @@ class MultiBandGsnr(PhysicalLayer):
     def _spm(self, cut: _CutMb, p_total: float, spans: int) -> float:
         """The candidate's own term (FUSION's ``f_i == f_k`` branch)."""
         fiber = self.fiber
-        pi = np.pi
+        pi = math.pi
         gamma = fiber.non_linearity
         alpha_i = alpha_bar_i = fiber.attenuation
         p_i = self.input_power
@@ -1203,7 +1196,7 @@ class MultiBandGsnr(PhysicalLayer):
             fk_fc=f_k - self._f_c,
             coeff=(32 / 27) * (((gamma**2) * (p_k**2)) / b_k),
             num_phi=(5 / 6) * (-1 * phi_mod),
-            term2_phi=-1 * phi_mod * np.pi,
+            term2_phi=-1 * phi_mod * math.pi,
         )
         return found
 
@@ -1221,7 +1214,7 @@ class MultiBandGsnr(PhysicalLayer):
         FUSION's expressions, with their constant subexpressions (:meth:`_derive`) and
         the neighbour's own (:meth:`_neighbour`) computed once: the same operations on
         the same operands, in the same order. The arctangents of all of them are one
-        numpy call, as the C band's arcsinhs are (:meth:`Gsnr._neighbours`): a new
+        call, as the C band's arcsinhs are (:meth:`Gsnr._neighbours`): a new
         candidate's link misses 43 factors at once on average (spain_mb_CL_flexi at 1500
         Erlang), and numpy's scalar calls were a fifth of a C+L request.
         """
@@ -1251,7 +1244,7 @@ class MultiBandGsnr(PhysicalLayer):
             phis_i_k[i] = phi_i_k
             arguments[i] = (phi_i_k * b_i) / alpha_k
             arguments[count + i] = (phi_i_k * b_i) / ak
-        atans: list[float] = _ARCTAN(_FROMITER(arguments, _FLOAT64, 2 * count)).tolist()
+        atans = numpy_math.arctan_of(arguments)
         for i in range(count):
             band_factors[channels[i]] = self._xpm(
                 cut, rows[i], phis_i_k[i], atans[i], atans[count + i]
@@ -1304,12 +1297,10 @@ class MultiBandGsnr(PhysicalLayer):
         """One channel's share of FUSION's Raman power profile."""
         c_ri = self.fiber.raman_gain_slope
         l_eff = self._l_eff
-        # numpy's results as floats before the products: the same IEEE multiplications,
-        # without numpy's scalar arithmetic.
         return (
             (2 / b_k)
-            * float(_EXP(-p_total * c_ri * l_eff * f_k))
-            * float(_SINH(p_total * c_ri * l_eff * (b_k / 2)))
+            * numpy_math.exp(-p_total * c_ri * l_eff * f_k)
+            * numpy_math.sinh(p_total * c_ri * l_eff * (b_k / 2))
         )
 
 
@@ -1440,7 +1431,7 @@ def limit_of(needed_db: float) -> float:
 
 def decibels(inverse: float) -> float:
     """FUSION's GSNR in dB from its linear inverse (numpy's ``log10``, as FUSION's)."""
-    return 10 * float(_LOG10(1 / inverse))
+    return 10 * numpy_math.log10(1 / inverse)
 
 
 def meets(gsnr_db: float, fmt: str) -> bool:

@@ -10,7 +10,8 @@ yields FUSION's stream without importing ``numpy.random`` (a few ms of start-up 
 small run notices). Drawing in blocks yields the same numbers in the same order as
 drawing them one at a time; ``np.log`` of a block gives, element for element, what
 FUSION's ``np.log`` of each scalar gives (numpy's log is its own SIMD code on some
-CPUs, not :func:`math.log`, and differs from it in the last bit on some inputs).
+CPUs, not :func:`math.log`, and differs from it in the last bit on some inputs; it is
+called without importing numpy where :mod:`fusion_jupyter.sim.numpy_math` can).
 
 Times are built with FUSION's exact float expressions, so arrival and departure
 times (and therefore the event order) are bit-identical. FUSION keys every event by
@@ -29,8 +30,7 @@ import random
 from collections.abc import Iterator, Sequence
 from typing import cast
 
-import numpy as np
-
+from fusion_jupyter.sim import numpy_math
 from fusion_jupyter.sim.params import QuotaError, bandwidth_quotas
 
 __all__ = [
@@ -76,22 +76,19 @@ def legacy_generator(seed: int) -> random.Random:
     return generator
 
 
-def uniform_block(rng: random.Random, count: int) -> np.ndarray:
-    """The next ``count`` values of ``rng.random()``, drawn at once, as a float64 array.
+def uniform_block(rng: random.Random, count: int) -> list[float]:
+    """The next ``count`` values of ``rng.random()``, drawn at once.
 
     ``random()`` builds a double from two 32-bit outputs ``a`` and ``b`` of MT19937 as
     ``((a >> 5) * 2**26 + (b >> 6)) / 2**53``. ``getrandbits`` returns the same outputs
     in the same order (the first in the least significant bits, on every platform), so
-    that arithmetic done in numpy gives the very same doubles (every step is exact: ints
-    below 2**53 and a power-of-two scale) and leaves the generator where ``count`` calls
-    of ``random()`` would. One call instead of ``count``: the 4096 calls and the
-    conversion of their list for ``np.log`` were 44 % of a small fixture's request
-    generation.
+    that arithmetic done on the block (:func:`numpy_math.uniforms`) gives the very same
+    doubles (every step is exact: ints below 2**53 and a power-of-two scale) and leaves
+    the generator where ``count`` calls of ``random()`` would. One call instead of
+    ``count``: the 4096 calls and the conversion of their list for ``np.log`` were 44 %
+    of a small fixture's request generation.
     """
-    words = np.frombuffer(rng.getrandbits(64 * count).to_bytes(8 * count, "little"), "<u4")
-    high = (words[0::2] >> 5).astype(np.float64)
-    low = (words[1::2] >> 6).astype(np.float64)
-    return (high * 67108864.0 + low) * (1.0 / 9007199254740992.0)
+    return numpy_math.uniforms(rng.getrandbits(64 * count).to_bytes(8 * count, "little"))
 
 
 class Uniforms:
@@ -107,10 +104,8 @@ class Uniforms:
 
     def refill(self, count: int = _BLOCK) -> None:
         """Draw the next block, of ``count`` uniforms."""
-        values = uniform_block(self.rng, count)
-        with np.errstate(divide="ignore"):
-            self.logs = np.log(values).tolist()
-        self.values = values.tolist()
+        self.values = uniform_block(self.rng, count)
+        self.logs = numpy_math.log_of(self.values)
         self.pos = 0
 
     def next(self) -> float:

@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,20 @@ RUNNERS = ("run_sim", "network_simulator")
 
 #: What differs between two runs of the same config: how long they took, and when.
 CLOCK = re.compile(r'"(wall_seconds|sim_end_time)": ("[^"]*"|[-+.eE0-9]+)')
+
+
+#: The AVX-512 subsets numpy's SVML routines need (numpy's AVX512_SKX target).
+AVX512_SKX = {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A cache directory of this module's own, so that the first run certifies numpy's
+    routines here (fusion_jupyter/sim/numpy_math.py) whatever the user's cache holds."""
+    cache = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(cache))
+        yield cache
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +215,106 @@ def _events(text: str) -> list[dict[str, object]]:
             event["summary"].pop("total_time_seconds", None)
         events.append(event)
     return events
+
+
+def _cpu_has_avx512_skx() -> bool:
+    flags = next(
+        line.split(":", 1)[1].split()
+        for line in Path("/proc/cpuinfo").read_text().splitlines()
+        if line.startswith("flags")
+    )
+    return AVX512_SKX.issubset(flags)
+
+
+#: Binds numpy's routines through the wheel's extension and compares them with numpy,
+#: on a million values a function, as arrays and one at a time.
+SVML_PROBE = """
+import json, sys
+import numpy as np
+from fusion_jupyter.sim import _svml, numpy_math as m
+bound = _svml.bind(str(m.numpy_library()), m.SYMBOLS)
+rng = np.random.RandomState(12)
+inputs = {
+    "log": rng.random_sample(1 << 20),
+    "log10": 10 ** rng.uniform(-12, 12, 1 << 20),
+    "exp": rng.uniform(-60, 2, 1 << 20),
+    "sinh": rng.uniform(-4, 4, 1 << 20),
+    "arcsinh": 10 ** rng.uniform(-7, 7, 1 << 20) * rng.choice([-1, 1], 1 << 20),
+    "arctan": 10 ** rng.uniform(-7, 7, 1 << 20) * rng.choice([-1, 1], 1 << 20),
+}
+differ = {}
+for slot, name in enumerate(m.FUNCTIONS):
+    x = inputs[name]
+    theirs = getattr(np, name)(x).tolist()
+    ours = _svml.apply(slot, x.tolist()) if bound else theirs
+    ones = [_svml.apply_one(slot, v) for v in x[:20000].tolist()] if bound else theirs[:20000]
+    scalars = [float(getattr(np, name)(v)) for v in x[:20000].tolist()]
+    import math
+    c = {"arcsinh": math.asinh, "arctan": math.atan}.get(name) or getattr(math, name)
+    differ[name] = [
+        sum(a != b for a, b in zip(ours, theirs)),
+        sum(a != b for a, b in zip(ones, scalars)),
+        sum(c(v) != t for v, t in zip(x[:20000].tolist(), theirs)),
+    ]
+print(json.dumps([bound, differ]))
+"""
+
+
+def test_numpys_routines_called_without_numpy_give_numpys_bits(wheel_site):
+    bound, differ = json.loads(_python(wheel_site, "-c", SVML_PROBE))
+    assert bound is _cpu_has_avx512_skx()
+    for name, (arrays, scalars, math_differs) in differ.items():
+        assert (arrays, scalars) == (0, 0), name
+        if bound:  # where numpy runs SVML, the C library's results differ from it
+            assert math_differs > 0, name
+
+
+def test_the_extension_refuses_bad_input_clearly(wheel_site):
+    probe = """
+from fusion_jupyter.sim import _svml
+for call in (
+    lambda: _svml.apply(99, [1.0]),
+    lambda: _svml.apply_one(-1, 1.0),
+    lambda: _svml.uniforms(b"1234567"),
+    lambda: _svml.bind("/no/such/library.so", 3),
+    lambda: _svml.bind("/no/such/library.so", ["s"] * 17),
+):
+    try:
+        call()
+    except (TypeError, ValueError) as error:
+        print(type(error).__name__, error)
+print(_svml.bind("/no/such/library.so", ["__svml_log8_ha"]))
+"""
+    lines = _python(wheel_site, "-c", probe).splitlines()
+    assert lines == [
+        "ValueError no routine bound at slot 99 (0 bound)",
+        "ValueError no routine bound at slot -1 (0 bound)",
+        "ValueError uniforms: 7 bytes is not pairs of 32-bit words",
+        "TypeError bind: symbols must be a sequence of str",
+        "ValueError bind: at most 16 symbols",
+        "False",
+    ]
+
+
+def test_once_certified_a_run_never_imports_numpy(wheel_site, tmp_path, monkeypatch):
+    """The first run on a machine compares numpy's routines with numpy and keeps the
+    verdict; later runs of a C+L GSNR fixture (log, exp, sinh, arcsinh, arctan, log10)
+    do without numpy, and their files are the pure-Python package's, through numpy."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = require_fusion_source()
+    (case,) = [c for c in discover(root) if c.name == "spain_mb_CL_flexi"]
+    flags = ["--fusion_root", str(root), "--num_requests", "152", "--max_iters", "2"]
+    imported = []
+    for run in ("first", "second"):
+        args = ["-X", "importtime", "-m", "fusion_jupyter.sim", "run_sim", "--run_id", "n"]
+        args += ["--config_path", str(config_of(case)), *flags]
+        args += ["--output_dir", str(tmp_path / run)]
+        done = _run(wheel_site, *args)
+        assert done.returncode == 0, done.stderr[-2000:]
+        imported.append(re.search(r"\| +numpy$", done.stderr, re.MULTILINE) is not None)
+    certificate = tmp_path / "cache" / "fusion_jupyter" / "numpy-math.json"
+    assert list(json.loads(certificate.read_text()).values()) == [_cpu_has_avx512_skx()]
+    assert imported == [True, not _cpu_has_avx512_skx()]
+    assert _run_both(wheel_site, tmp_path / "both", config_of(case), flags) == (0, 0)
+    pure = _files(tmp_path / "both" / "pure" / "results")
+    assert pure and _files(tmp_path / "second") == pure

@@ -6,6 +6,9 @@ extensions beside their sources, which the interpreter loads in place of the ``.
 files (its import system tries extensions first). The compiled core makes the same
 decisions bit for bit, and ``tests/wheel/test_compiled_core.py`` holds it to that: every
 result file of FUSION's fixtures, byte for byte, against the pure-Python package.
+The C sources listed under ``extensions`` are built beside them, one module each (the
+``_svml`` extension that calls numpy's SVML routines without numpy: see
+``fusion_jupyter/sim/numpy_math.py``, which falls back to numpy without it).
 
 Editable installs stay pure Python, so an edited module takes effect at once. A build
 without a C compiler (or with ``FUSION_JUPYTER_PURE_PYTHON=1``) makes a pure-Python

@@ -29,10 +29,10 @@ import importlib.util
 import json
 import os
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from fusion_jupyter.sim.outputs import write_json_atomically
 
@@ -65,8 +65,22 @@ CERTIFICATE_ENTRIES: Final = 16
 SAMPLE_SIZE: Final = 8192
 
 
-def _samples() -> dict[str, list[float]]:
-    """Each function's inputs, over the range FUSION feeds it (fixed, seeded)."""
+#: The functions FUSION calls on arrays (whose lanes are its scalar calls) and on
+#: scalars: each is compared the way it is used.
+_ARRAY_SLOTS: Final = (_LOG, _ARCSINH, _ARCTAN)
+_SCALAR_SLOTS: Final = (_ARCSINH, _EXP, _SINH, _LOG10)
+
+
+class Routines(Protocol):
+    """What computes the functions: the ``_svml`` extension itself, or :class:`_Numpy`."""
+
+    def apply(self, slot: int, values: Iterable[float]) -> list[float]: ...
+    def apply_one(self, slot: int, x: float) -> float: ...
+    def uniforms(self, words: bytes) -> list[float]: ...
+
+
+def _samples() -> dict[int, list[float]]:
+    """Each function's inputs by slot, over the range FUSION feeds it (fixed, seeded)."""
     rng = random.Random(2612)  # noqa: S311 - test inputs, not a secret
     draw = rng.uniform
 
@@ -74,12 +88,12 @@ def _samples() -> dict[str, list[float]]:
         return [10 ** draw(low, high) for _ in range(SAMPLE_SIZE)]
 
     return {
-        "log": [rng.random() or 0.5 for _ in range(SAMPLE_SIZE)],
-        "log10": spread(-12, 12),
-        "exp": [draw(-60, 2) for _ in range(SAMPLE_SIZE)],
-        "sinh": [draw(-4, 4) for _ in range(SAMPLE_SIZE)],
-        "arcsinh": _alternating(spread(-7, 7)),
-        "arctan": _alternating(spread(-7, 7)),
+        _LOG: [rng.random() or 0.5 for _ in range(SAMPLE_SIZE)],
+        _LOG10: spread(-12, 12),
+        _EXP: [draw(-60, 2) for _ in range(SAMPLE_SIZE)],
+        _SINH: [draw(-4, 4) for _ in range(SAMPLE_SIZE)],
+        _ARCSINH: _alternating(spread(-7, 7)),
+        _ARCTAN: _alternating(spread(-7, 7)),
     }
 
 
@@ -87,47 +101,23 @@ def _alternating(values: list[float]) -> list[float]:
     return [-x if i % 2 else x for i, x in enumerate(values)]
 
 
-def _each(function: Callable[[float], float]) -> Callable[[list[float]], list[float]]:
-    return lambda values: [function(x) for x in values]
-
-
 class _Numpy:
-    """numpy's own functions (imported on first use)."""
-
-    name = "numpy"
+    """numpy's own functions (imported on first use), with the extension's interface."""
 
     def __init__(self) -> None:
         import numpy
 
         self._np: Any = numpy
+        self._functions: list[Any] = [getattr(numpy, name) for name in FUNCTIONS]
 
-    def _array(self, values: Iterable[float]) -> Any:
-        return self._np.fromiter(values, self._np.float64)
-
-    def log_of(self, values: Iterable[float]) -> list[float]:
-        with self._np.errstate(divide="ignore"):  # a uniform of 0 has log -inf
-            result: list[float] = self._np.log(self._array(values)).tolist()
+    def apply(self, slot: int, values: Iterable[float]) -> list[float]:
+        np = self._np
+        with np.errstate(divide="ignore"):  # a uniform of 0 has log -inf
+            result: list[float] = self._functions[slot](np.fromiter(values, np.float64)).tolist()
         return result
 
-    def arcsinh_of(self, values: Iterable[float]) -> list[float]:
-        result: list[float] = self._np.arcsinh(self._array(values)).tolist()
-        return result
-
-    def arctan_of(self, values: Iterable[float]) -> list[float]:
-        result: list[float] = self._np.arctan(self._array(values)).tolist()
-        return result
-
-    def arcsinh(self, x: float) -> float:
-        return float(self._np.arcsinh(x))
-
-    def exp(self, x: float) -> float:
-        return float(self._np.exp(x))
-
-    def sinh(self, x: float) -> float:
-        return float(self._np.sinh(x))
-
-    def log10(self, x: float) -> float:
-        return float(self._np.log10(x))
+    def apply_one(self, slot: int, x: float) -> float:
+        return float(self._functions[slot](x))
 
     def uniforms(self, words: bytes) -> list[float]:
         np = self._np
@@ -138,45 +128,10 @@ class _Numpy:
         return result
 
 
-class _Svml:
-    """numpy's SVML routines through the ``_svml`` extension (bound by :func:`_bind`)."""
-
-    name = "svml"
-
-    def __init__(self, extension: ModuleType) -> None:
-        self._apply: Callable[[int, Iterable[float]], list[float]] = extension.apply
-        self._one: Callable[[int, float], float] = extension.apply_one
-        self._uniforms: Callable[[bytes], list[float]] = extension.uniforms
-
-    def log_of(self, values: Iterable[float]) -> list[float]:
-        return self._apply(_LOG, values)
-
-    def arcsinh_of(self, values: Iterable[float]) -> list[float]:
-        return self._apply(_ARCSINH, values)
-
-    def arctan_of(self, values: Iterable[float]) -> list[float]:
-        return self._apply(_ARCTAN, values)
-
-    def arcsinh(self, x: float) -> float:
-        return self._one(_ARCSINH, x)
-
-    def exp(self, x: float) -> float:
-        return self._one(_EXP, x)
-
-    def sinh(self, x: float) -> float:
-        return self._one(_SINH, x)
-
-    def log10(self, x: float) -> float:
-        return self._one(_LOG10, x)
-
-    def uniforms(self, words: bytes) -> list[float]:
-        return self._uniforms(words)
+_backend: Routines | None = None
 
 
-_backend: _Numpy | _Svml | None = None
-
-
-def _chosen() -> _Numpy | _Svml:
+def _chosen() -> Routines:
     global _backend
     if _backend is None:
         _backend = _choose()
@@ -185,37 +140,37 @@ def _chosen() -> _Numpy | _Svml:
 
 def log_of(values: Iterable[float]) -> list[float]:
     """``np.log`` of each value (of an array of them, which is the same lane by lane)."""
-    return _chosen().log_of(values)
+    return _chosen().apply(_LOG, values)
 
 
 def arcsinh_of(values: Iterable[float]) -> list[float]:
     """``np.arcsinh`` of each value."""
-    return _chosen().arcsinh_of(values)
+    return _chosen().apply(_ARCSINH, values)
 
 
 def arctan_of(values: Iterable[float]) -> list[float]:
     """``np.arctan`` of each value."""
-    return _chosen().arctan_of(values)
+    return _chosen().apply(_ARCTAN, values)
 
 
 def arcsinh(x: float) -> float:
     """``np.arcsinh(x)`` as a float."""
-    return _chosen().arcsinh(x)
+    return _chosen().apply_one(_ARCSINH, x)
 
 
 def exp(x: float) -> float:
     """``np.exp(x)`` as a float."""
-    return _chosen().exp(x)
+    return _chosen().apply_one(_EXP, x)
 
 
 def sinh(x: float) -> float:
     """``np.sinh(x)`` as a float."""
-    return _chosen().sinh(x)
+    return _chosen().apply_one(_SINH, x)
 
 
 def log10(x: float) -> float:
     """``np.log10(x)`` as a float."""
-    return _chosen().log10(x)
+    return _chosen().apply_one(_LOG10, x)
 
 
 def uniforms(words: bytes) -> list[float]:
@@ -226,13 +181,13 @@ def uniforms(words: bytes) -> list[float]:
 
 def backend_name() -> str:
     """``"svml"`` where numpy's routines are called without numpy, else ``"numpy"``."""
-    return _chosen().name
+    return "numpy" if isinstance(_chosen(), _Numpy) else "svml"
 
 
 # ---- choosing, and the certificate ----------------------------------------------------
 
 
-def _choose() -> _Numpy | _Svml:
+def _choose() -> Routines:
     extension = _extension()
     library = numpy_library()
     if extension is None or library is None:
@@ -244,12 +199,12 @@ def _choose() -> _Numpy | _Svml:
         return _Numpy()
     bound = extension.bind(str(library), SYMBOLS)
     if verdict is True:
-        return _Svml(extension) if bound else _Numpy()
+        return extension if bound else _Numpy()
     numpy = _Numpy()
-    verdict = bound and certify(_Svml(extension), numpy)
+    verdict = bound and certify(extension, numpy)
     if key is not None:
         _write_verdict(path, key, verdict)
-    return _Svml(extension) if verdict else numpy
+    return extension if verdict else numpy
 
 
 def _extension() -> ModuleType | None:
@@ -274,24 +229,19 @@ def numpy_library() -> Path | None:
     return None
 
 
-def certify(svml: _Svml, numpy: _Numpy) -> bool:
-    """Whether the SVML routines give numpy's bits on every sample, function by function
-    (the scalar functions one value at a time, as FUSION calls them)."""
+def certify(ours: Routines, numpy: _Numpy) -> bool:
+    """Whether ``ours`` gives numpy's bits on every sample, function by function, as
+    FUSION uses each: on arrays, and on scalars one value at a time."""
     samples = _samples()
-    checks = [
-        ("log", svml.log_of, numpy.log_of),
-        ("arcsinh", svml.arcsinh_of, numpy.arcsinh_of),
-        ("arctan", svml.arctan_of, numpy.arctan_of),
-        ("arcsinh", _each(svml.arcsinh), _each(numpy.arcsinh)),
-        ("exp", _each(svml.exp), _each(numpy.exp)),
-        ("sinh", _each(svml.sinh), _each(numpy.sinh)),
-        ("log10", _each(svml.log10), _each(numpy.log10)),
-    ]
-    if any(ours(samples[name]) != theirs(samples[name]) for name, ours, theirs in checks):
-        return False
+    for slot in _ARRAY_SLOTS:
+        if ours.apply(slot, samples[slot]) != numpy.apply(slot, samples[slot]):
+            return False
+    for slot in _SCALAR_SLOTS:
+        if any(ours.apply_one(slot, x) != numpy.apply_one(slot, x) for x in samples[slot]):
+            return False
     words = random.Random(5).getrandbits(64 * SAMPLE_SIZE)  # noqa: S311 - test input
     raw = words.to_bytes(8 * SAMPLE_SIZE, "little")
-    return svml.uniforms(raw) == numpy.uniforms(raw)
+    return ours.uniforms(raw) == numpy.uniforms(raw)
 
 
 def certificate_key(library: Path) -> str | None:

@@ -23,9 +23,7 @@ reaches into the C band (see ``bands.py``).
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,7 +31,7 @@ from fusion_jupyter.engine.errors import Problem, ValidationFailed
 from fusion_jupyter.sim.failures import FusionFailure
 from fusion_jupyter.sim.fusion_ini import boolean_keys
 from fusion_jupyter.sim.load import load_params, overridable_keys
-from fusion_jupyter.sim.logs import ROOT, FusionLog, configure_logging
+from fusion_jupyter.sim.logs import FusionLog, FusionLogger, log_to
 from fusion_jupyter.sim.modulation import ModulationError
 from fusion_jupyter.sim.observer import Observers
 from fusion_jupyter.sim.outputs import OutputWriter
@@ -50,7 +48,7 @@ EXIT_FUSION_FAILS = 3
 #: Flags that are not config keys.
 _OWN_FLAGS = ("config_path", "run_id", "output_dir", "progress_file", "fusion_root", "runner")
 
-log = logging.getLogger("fusion.sim.cli")
+log = FusionLogger("fusion.sim.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,6 +156,8 @@ def run(args: argparse.Namespace, params: SimParams, ctx: SimContext) -> None:
     except Exception as exc:
         # What FUSION would have saved before the failure is on disk, as in FUSION.
         writer.flush()
+        import traceback  # only a crash pays for it
+
         progress.error(f"{type(exc).__name__}: {exc}", traceback.format_exc())
         raise
 
@@ -165,12 +165,12 @@ def run(args: argparse.Namespace, params: SimParams, ctx: SimContext) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m fusion_jupyter.sim`` and ``fusion-jupyter-sim``."""
     args = build_parser().parse_args(argv)
-    handler = configure_logging()
+    previous = log_to(sys.stderr)
     try:
         return _main(args)
     finally:
-        # Called in-process (tests, notebooks) main() must not leave its handler behind.
-        logging.getLogger(ROOT).removeHandler(handler)
+        # Called in-process (tests, notebooks) main() must not leave its stream behind.
+        log_to(previous)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -192,6 +192,6 @@ def _main(args: argparse.Namespace) -> int:
         log.error("Simulation stopped where FUSION stops: %s", failure)
         return EXIT_FUSION_FAILS
     except Exception:
-        log.exception("Simulation failed")
+        log.error("Simulation failed", exc_info=True)
         return EXIT_CRASH
     return EXIT_OK

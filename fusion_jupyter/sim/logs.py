@@ -3,41 +3,89 @@
 The same lines FUSION prints (fusion-contract.md §2), so the log-pattern progress
 tracking written for the real FUSION works on this simulator's log too, and a user
 reading ``logs/sim.log`` sees what they know. stdout stays empty, as with FUSION.
+
+The lines are written here, not through the standard library's ``logging``: the
+simulator's process starts for every run, and ``logging`` (with ``traceback``,
+``threading``, ``weakref`` and ``string``, which it imports) was a tenth of a small
+fixture's wall time (sim README, "Start-up"). The command line only ever wrote these
+few lines, in one format, to one stream, flushed after each, which is what this does.
 """
 
 from __future__ import annotations
 
-import logging
-import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from fusion_jupyter.sim.clock import stamp
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
 from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.stats import mean_or_none
 from fusion_jupyter.sim.tally import IterationResult
 
+#: FUSION's format, as ``logging`` spells it: ``asctime - name - levelname - message``.
 LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
-#: The parent of every logger below; the command line attaches its handler here.
-ROOT = "fusion"
-
-runner_log = logging.getLogger("fusion.utils.logging_config")
-simulation_log = logging.getLogger("fusion.core.simulation")
-request_log = logging.getLogger("fusion.core.request")
-metrics_log = logging.getLogger("fusion.core.metrics")
-persistence_log = logging.getLogger("fusion.core.persistence")
 
 
-def configure_logging(stream: TextIO | None = None, level: int = logging.INFO) -> logging.Handler:
-    """Send the ``fusion.*`` loggers to ``stream`` (stderr) in FUSION's format."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root = logging.getLogger(ROOT)
-    root.addHandler(handler)
-    root.setLevel(level)
-    root.propagate = False
-    return handler
+class _Sink:
+    """Where the lines go: nowhere until the command line names a stream (in-process
+    runs, from notebooks or tests, log nothing unless asked, as with ``logging``)."""
+
+    stream: TextIO | None = None
+
+
+def log_to(stream: TextIO | None) -> TextIO | None:
+    """Send the log lines to ``stream`` (None: drop them); returns the stream before."""
+    previous, _Sink.stream = _Sink.stream, stream
+    return previous
+
+
+class FusionLogger:
+    """One of FUSION's loggers: its name and level on each line, in FUSION's format."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def info(self, message: str, *args: object) -> None:
+        """Log ``message % args`` at INFO."""
+        self._write("INFO", message, args)
+
+    def warning(self, message: str, *args: object) -> None:
+        """Log ``message % args`` at WARNING."""
+        self._write("WARNING", message, args)
+
+    def error(self, message: str, *args: object, exc_info: bool = False) -> None:
+        """Log ``message % args`` at ERROR; with ``exc_info``, the exception being
+        handled follows, as ``logging``'s ``exception`` writes it."""
+        stream = _Sink.stream
+        if stream is None:
+            return
+        tail = ""
+        if exc_info:
+            import traceback  # only a crash pays for it
+
+            tail = "\n" + traceback.format_exc().rstrip("\n")
+        self._write("ERROR", message, args, tail)
+
+    def _write(self, level: str, message: str, args: tuple[object, ...], tail: str = "") -> None:
+        stream = _Sink.stream
+        if stream is None:
+            return
+        text = message % args if args else message
+        # One write a line, flushed, as logging's StreamHandler: the engine tails it.
+        now = stamp("%Y-%m-%d %H:%M:%S", time.time(), 3, ",")  # logging's asctime
+        stream.write(f"{now} - {self.name} - {level} - {text}{tail}\n")
+        stream.flush()
+
+
+runner_log = FusionLogger("fusion.utils.logging_config")
+simulation_log = FusionLogger("fusion.core.simulation")
+request_log = FusionLogger("fusion.core.request")
+metrics_log = FusionLogger("fusion.core.metrics")
+persistence_log = FusionLogger("fusion.core.persistence")
 
 
 class FusionLog(Observer):

@@ -40,12 +40,12 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fusion_jupyter._version import __version__
 from fusion_jupyter.engine import blocking
+from fusion_jupyter.sim.clock import stamp
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
 from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.stats import (
@@ -129,7 +129,7 @@ def erlang_document(point: ErlangPoint, params: SimParams | None = None) -> dict
             str(result.iteration): _iteration_document(point, result, params) for result in saved
         },
         "fusion_jupyter": _about(point),
-        "sim_end_time": datetime.now().strftime("%m%d_%H_%M_%S_%f"),
+        "sim_end_time": stamp("%m%d_%H_%M_%S", time.time(), 6, "_"),  # FUSION's %f
     }
 
 

@@ -11,19 +11,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from fusion_jupyter.sim.clock import utc_timestamp
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
 from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.stats import mean_or_none
 from fusion_jupyter.sim.tally import IterationResult
-
-
-def utc_timestamp() -> str:
-    """Now, as ISO-8601 with an explicit UTC offset."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _number(value: float) -> float | int:

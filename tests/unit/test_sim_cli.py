@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import math
 import statistics
 import subprocess
 import sys
-from datetime import datetime, timedelta
+import time
+from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from fusion_jupyter.sim import cli, outputs
+from fusion_jupyter.sim import cli, clock, logs, outputs
 from fusion_jupyter.sim.fusion_ini import parse_text
 from fusion_jupyter.sim.load import load_params
 from fusion_jupyter.sim.outputs import RESULT_COLUMNS
@@ -167,6 +170,64 @@ def test_log_lines_are_fusions(reference_run):
         assert any(line.endswith(text) for line in found), text
     assert any("Completed 2000.0 Erlang in" in line for line in lines)
     datetime.strptime(lines[0][:23], "%Y-%m-%d %H:%M:%S,%f")
+
+
+#: Moments whose fractions of a second are exact in binary and in microseconds, so that
+#: truncating (logging, datetime.now) and rounding (datetime.fromtimestamp) agree.
+MOMENTS = [1_764_645_541 + k / 64 for k in (0, 1, 13, 63)] + [1_800_000_000.5]
+
+
+@pytest.mark.parametrize("now", MOMENTS)
+def test_log_lines_are_what_loggings_formatter_writes(now, monkeypatch):
+    """The simulator writes its lines itself (start-up time); they are logging's lines."""
+    monkeypatch.setattr(time, "time", lambda: now)
+    monkeypatch.setattr(time, "time_ns", lambda: int(now * 10**9))
+    formatter = logging.Formatter(logs.LOG_FORMAT)
+    ours = io.StringIO()
+    previous = logs.log_to(ours)
+    try:
+        logs.FusionLogger("fusion.core.request").info("Generated %d requests", 200)
+        logs.FusionLogger("fusion.sim.cli").warning("config warning: %s", "a % sign")
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            logs.FusionLogger("fusion.sim.cli").error("Simulation failed", exc_info=True)
+            error = logging.makeLogRecord(
+                {"name": "fusion.sim.cli", "levelname": "ERROR", "msg": "Simulation failed"}
+                | {"exc_info": sys.exc_info()}
+            )
+    finally:
+        assert logs.log_to(previous) is ours
+    expected = [
+        logging.makeLogRecord(
+            {"name": "fusion.core.request", "levelname": "INFO"}
+            | {"msg": "Generated %d requests", "args": (200,)}
+        ),
+        logging.makeLogRecord(
+            {"name": "fusion.sim.cli", "levelname": "WARNING"}
+            | {"msg": "config warning: %s", "args": ("a % sign",)}
+        ),
+        error,
+    ]
+    assert ours.getvalue() == "".join(formatter.format(record) + "\n" for record in expected)
+
+
+@pytest.mark.parametrize("now", MOMENTS)
+def test_time_stamps_are_datetimes(now):
+    assert clock.stamp("%m%d_%H_%M_%S", now, 6, "_") == datetime.fromtimestamp(now).strftime(
+        "%m%d_%H_%M_%S_%f"
+    )
+    utc = datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="milliseconds")
+    assert clock.stamp("%Y-%m-%dT%H:%M:%S", now, 3, ".", utc=True) + "+00:00" == utc
+
+
+def test_without_a_stream_nothing_is_logged(capsys):
+    previous = logs.log_to(None)
+    try:
+        logs.FusionLogger("fusion.sim.cli").error("Simulation failed", exc_info=True)
+    finally:
+        logs.log_to(previous)
+    assert capsys.readouterr() == ("", "")
 
 
 def test_training_config_has_null_ci_in_fusion_json_but_a_table_with_one(tmp_path, capsys):

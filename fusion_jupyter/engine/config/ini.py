@@ -10,7 +10,6 @@ import ast
 import configparser
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -179,6 +178,9 @@ def _fsync_directory(directory: Path) -> None:
 
 
 def _write_atomically(text: str, path: Path, *, durable: bool) -> None:
+    # Imported here: the simulator's process only reads configs, and starts for every run.
+    import tempfile
+
     descriptor, temporary = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
     )

@@ -23,8 +23,9 @@ reaches into the C band (see ``bands.py``).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from fusion_jupyter.engine.errors import Problem, ValidationFailed
@@ -51,11 +52,50 @@ _OWN_FLAGS = ("config_path", "run_id", "output_dir", "progress_file", "fusion_ro
 log = FusionLogger("fusion.sim.cli")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """``run_sim`` and its flags; one override flag per schema key."""
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, with the terminal's width asked for once.
+
+    argparse makes a formatter for every flag it is given, and each asked
+    ``shutil.get_terminal_size``: shutil's import (with bz2, lzma and zlib) and the
+    calls were about 3 ms of every run's start-up, for help that is seldom printed.
+    """
+
+    width: int | None = None
+
+    def __init__(self, prog: str) -> None:
+        if _Formatter.width is None:
+            _Formatter.width = _terminal_width()
+        super().__init__(prog, width=_Formatter.width)
+
+
+def _terminal_width() -> int:
+    """What ``shutil.get_terminal_size().columns`` answers: ``COLUMNS``, else the
+    terminal's width, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    stdout = sys.__stdout__
+    if stdout is None:
+        return 80
+    try:
+        return os.get_terminal_size(stdout.fileno()).columns or 80
+    except (ValueError, OSError):  # not a terminal
+        return 80
+
+
+def build_parser(keys: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """``run_sim`` and its flags: an override flag per schema key, or per key of ``keys``
+    (what :func:`named_keys` found a command line can name)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__.split("\n\n")[0], formatter_class=_Formatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run_sim", help="run a simulation from a FUSION INI config")
+    run = commands.add_parser(
+        "run_sim", help="run a simulation from a FUSION INI config", formatter_class=_Formatter
+    )
     run.add_argument("--config_path", required=True, type=Path, help="FUSION INI config file")
     run.add_argument("--run_id", required=True, help="identifier of this run (for the logs)")
     run.add_argument("--output_dir", type=Path, default=Path("output"), help="result files")
@@ -80,13 +120,33 @@ def build_parser() -> argparse.ArgumentParser:
     overrides = run.add_argument_group("config overrides", "set a config key, as the INI spells it")
     booleans = boolean_keys()
     for key in overridable_keys():
-        if key in _OWN_FLAGS:  # file_settings.run_id: FUSION's --run_id sets it too
+        if key in _OWN_FLAGS or (
+            keys is not None and key not in keys
+        ):  # file_settings.run_id: FUSION's --run_id sets it too
             continue
         if key in booleans:  # FUSION's store_true flag, or a value
             overrides.add_argument(f"--{key}", metavar="VALUE", nargs="?", const="True")
         else:
             overrides.add_argument(f"--{key}", metavar="VALUE", default=None)
     return parser
+
+
+def named_keys(argv: Sequence[str]) -> set[str] | None:
+    """The override keys a command line can name, or None for all (help is asked for).
+
+    Given every key's flag, argparse spent most of the command line's start-up making
+    them (a formatter each), for the handful a run names. A key is kept where a
+    ``--word`` of ``argv`` begins it, so that argparse's abbreviations, and its refusal
+    of an ambiguous one, behave as with every flag; an unknown flag is refused as before.
+    """
+    words = [argument[2:].split("=", 1)[0] for argument in argv if argument.startswith("--")]
+    if "-h" in argv or any(word and "help".startswith(word) for word in words):
+        return None
+    return {
+        key
+        for key in overridable_keys()
+        if key not in _OWN_FLAGS and any(key.startswith(word) for word in words)
+    }
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, str]:
@@ -164,7 +224,8 @@ def run(args: argparse.Namespace, params: SimParams, ctx: SimContext) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m fusion_jupyter.sim`` and ``fusion-jupyter-sim``."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(named_keys(argv)).parse_args(argv)
     previous = log_to(sys.stderr)
     try:
         return _main(args)

@@ -27,6 +27,7 @@ import os
 import sys
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 from fusion_jupyter.engine.errors import Problem, ValidationFailed
 from fusion_jupyter.sim.failures import FusionFailure
@@ -43,6 +44,8 @@ from fusion_jupyter.sim.topology import TopologyError
 from fusion_jupyter.sim.traffic import QuotaError
 
 PROG = "fusion-jupyter-sim"
+#: Not the docstring's first line: a compiled module has no ``__doc__``.
+DESCRIPTION = "The command line, shaped like FUSION's ``fusion-sim run_sim``."
 EXIT_OK, EXIT_CRASH, EXIT_BAD_CONFIG = 0, 1, 2
 #: The run met a failure of FUSION's own (:mod:`~fusion_jupyter.sim.failures`).
 EXIT_FUSION_FAILS = 3
@@ -60,7 +63,7 @@ class _Formatter(argparse.HelpFormatter):
     calls were about 3 ms of every run's start-up, for help that is seldom printed.
     """
 
-    width: int | None = None
+    width: ClassVar[int | None] = None
 
     def __init__(self, prog: str) -> None:
         if _Formatter.width is None:
@@ -89,9 +92,7 @@ def _terminal_width() -> int:
 def build_parser(keys: Collection[str] | None = None) -> argparse.ArgumentParser:
     """``run_sim`` and its flags: an override flag per schema key, or per key of ``keys``
     (what :func:`named_keys` found a command line can name)."""
-    parser = argparse.ArgumentParser(
-        prog=PROG, description=__doc__.split("\n\n")[0], formatter_class=_Formatter
-    )
+    parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION, formatter_class=_Formatter)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
         "run_sim", help="run a simulation from a FUSION INI config", formatter_class=_Formatter
@@ -154,7 +155,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, str]:
     return {
         key: value
         for key, value in values.items()
-        if key not in (*_OWN_FLAGS, "command") and value is not None
+        if key not in _OWN_FLAGS and key != "command" and value is not None
     }
 
 

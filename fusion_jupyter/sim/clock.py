@@ -1,8 +1,9 @@
 """Wall-clock stamps for the log, the progress events and the result files.
 
 ``time.strftime`` and the fraction of a second by hand, not ``datetime``: the
-simulator's process starts for every run, and these three stamps are all it needs of
-the module (whose import was about 2 % of a small fixture's wall time).
+simulator's process starts for every run, these three stamps are all it needs of the
+module, and its import took 1.8 ms under ``-X importtime``. Tests compare the stamps
+with ``datetime``'s and the log's with ``logging``'s.
 """
 
 from __future__ import annotations

@@ -168,6 +168,46 @@ def test_the_command_line_gives_the_same_bytes_compiled_and_pure(wheel_site, tmp
     assert _events(compiled["progress.jsonl"]) == _events(pure["progress.jsonl"])
 
 
+#: Command lines that stop before simulating, each its own way, or run with a warning:
+#: the command line's modules are compiled too, so their other paths are compared here.
+STOPS = {
+    "a value out of range": ["--k_paths", "-1", "--num_requests", "101"],
+    "a key the config lacks": ["--l_band", "8"],
+    "a misspelt key": ["--k_pathz", "3"],
+    "an ambiguous flag": ["--e", "3"],
+    "a value FUSION reads as False": ["--dynamic_lps", "maybe", "--max_iters", "1"],
+    "an output path that is a file": ["--output_dir", "{file}"],
+    "no such config": ["--config_path", "{missing}"],
+    "help": ["--help"],
+}
+#: The log's time stamps, and the durations it reports.
+STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - |in [0-9.]+ seconds", re.M)
+
+
+@pytest.mark.parametrize("flags", list(STOPS.values()), ids=list(STOPS))
+def test_the_command_lines_refusals_and_warnings_are_the_same_compiled_and_pure(
+    wheel_site, tmp_path, flags
+):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("keep me")
+    paths = {"file": str(blocker), "missing": str(tmp_path / "missing.ini")}
+    flags = [flag.format(**paths) for flag in flags]
+    seen = []
+    for name, path in (("compiled", wheel_site), ("pure", REPO_ROOT)):
+        args = ["-m", "fusion_jupyter.sim", "run_sim", "--run_id", "r"]
+        args += ["--config_path", str(FUSION_TEMPLATES / "minimal.ini")]
+        args += ["--output_dir", str(tmp_path / name / "out"), *flags]
+        args += ["--progress_file", str(tmp_path / name / "progress.jsonl")]
+        done = _run(path, *args)
+        stderr = STAMP.sub("", done.stderr).replace(str(tmp_path / name), "<out>")
+        seen.append((done.returncode, done.stdout, stderr))
+    assert seen[0] == seen[1]
+    assert blocker.read_text() == "keep me"
+    code, stdout, stderr = seen[0]
+    assert (code, bool(stdout)) == ((0, True) if flags == ["--help"] else (code, False))
+    assert code in (0, 2) and (code == 0 or "error" in stderr)
+
+
 def test_random_variants_of_the_fixtures_give_the_same_bytes_compiled_and_pure(
     wheel_site, tmp_path
 ):

@@ -124,6 +124,32 @@ def test_the_wheel_holds_every_listed_module_compiled(wheel_site):
     assert pure == ["False", str(REPO_ROOT / "fusion_jupyter" / "sim" / "gsnr.py")]
 
 
+#: A notebook's own observer of a run, and its own failure type, from the wheel.
+SUBCLASS_PROBE = """
+import sys
+from pathlib import Path
+from fusion_jupyter.sim import FusionFailure, Observer, load_params, simulate
+class Loads(Observer):
+    def __init__(self):
+        self.done = []
+    def erlang_done(self, point):
+        self.done.append(point.erlang)
+class Mine(FusionFailure):
+    pass
+flags = {"num_requests": "100", "max_iters": "1", "erlang_start": "300", "erlang_stop": "300"}
+loads = Loads()
+simulate(load_params(Path(sys.argv[1]), flags), loads)
+print(loads.done, issubclass(Mine, FusionFailure))
+"""
+
+
+def test_the_classes_a_user_extends_are_subclassable_in_the_wheel(wheel_site):
+    """An interpreted class cannot subclass a compiled one, so Observer and
+    FusionFailure stay Python in the wheel; the compiled loop calls the subclass."""
+    template = str(FUSION_TEMPLATES / "minimal.ini")
+    assert _python(wheel_site, "-c", SUBCLASS_PROBE, template).split() == ["[300.0]", "True"]
+
+
 def test_the_compiled_summary_divides_ints_as_python_does(wheel_site):
     """Exact means are quotients of ints above 2**53 (but below 2**62, where mypyc's own
     division converts each to a double first and rounds twice)."""

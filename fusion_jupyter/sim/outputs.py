@@ -311,10 +311,9 @@ class OutputWriter(Observer):
         #: The point being run, and its document as last saved (FUSION's state of its
         #: last saved iteration), whether or not it is on disk yet.
         self._point: ErlangPoint | None = None
+        #: (None while unwritten: the saved state is the point's current one, made a
+        #: document when written, :meth:`iteration_done`.)
         self._saved: dict[str, Any] | None = None
-        #: The point's saved state is its current one, not yet made a document
-        #: (:meth:`iteration_done`).
-        self._pending = False
         self._unwritten = False
         self._last_write = time.monotonic()
 
@@ -335,8 +334,8 @@ class OutputWriter(Observer):
         # (or there is none), the document is made only when it is written: FUSION
         # saves every iteration of most configs, and baseline_kspf_ff made 16
         # documents (0.1 ms each) to write 4.
-        self._pending = self._next_is_saved(result.iteration)
-        self._saved = None if self._pending else erlang_document(point, self._params)
+        deferred = self._next_is_saved(result.iteration)
+        self._saved = None if deferred else erlang_document(point, self._params)
         if time.monotonic() - self._last_write >= self.checkpoint_seconds:
             self.flush()
 
@@ -356,7 +355,6 @@ class OutputWriter(Observer):
             self._unwritten = True
         self.flush()
         self._point = self._saved = None
-        self._pending = False
         self.finished.append(point)
         write_results(self.output_dir, self.finished)
 
@@ -364,11 +362,8 @@ class OutputWriter(Observer):
         """Write the running point's JSON if its saved state is not on disk yet."""
         if not self._unwritten or self._point is None:
             return
-        if self._pending:
-            self._saved = erlang_document(self._point, self._params)
-            self._pending = False
         if self._saved is None:
-            return
+            self._saved = erlang_document(self._point, self._params)
         write_json_atomically(self.json_path(self._point), self._saved)
         self._unwritten = False
         self._last_write = time.monotonic()

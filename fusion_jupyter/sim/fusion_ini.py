@@ -20,11 +20,11 @@ result is the flat mapping FUSION's engine reads its ``engine_props`` from.
 
 from __future__ import annotations
 
-import ast
 import configparser
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from fusion_jupyter.engine.config.literal import literal_eval
 from fusion_jupyter.engine.errors import Problem
 
 RawConfig = Mapping[str, Mapping[str, str]]
@@ -166,7 +166,7 @@ def _convert(converter: Converter, key: str, raw: str) -> Any:
     value = converter(raw)
     if key in DICT_KEYS and isinstance(value, str):
         try:
-            parsed = ast.literal_eval(value)
+            parsed = literal_eval(value)
         except (ValueError, SyntaxError):
             return value
         return parsed if isinstance(parsed, dict) else value

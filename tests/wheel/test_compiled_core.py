@@ -365,7 +365,8 @@ print(_svml.bind("/no/such/library.so", ["__svml_log8_ha"]))
 def test_once_certified_a_run_never_imports_numpy(wheel_site, tmp_path, monkeypatch):
     """The first run on a machine compares numpy's routines with numpy and keeps the
     verdict; later runs of a C+L GSNR fixture (log, exp, sinh, arcsinh, arctan, log10)
-    do without numpy, and their files are the pure-Python package's, through numpy."""
+    do without numpy (and so without ast), and their files are the pure-Python
+    package's, through numpy."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     root = require_fusion_source()
     (case,) = [c for c in discover(root) if c.name == "spain_mb_CL_flexi"]
@@ -378,6 +379,10 @@ def test_once_certified_a_run_never_imports_numpy(wheel_site, tmp_path, monkeypa
         done = _run(wheel_site, *args)
         assert done.returncode == 0, done.stderr[-2000:]
         imported.append(re.search(r"\| +numpy$", done.stderr, re.MULTILINE) is not None)
+        # ast only comes with numpy (numpy imports inspect): the config's dictionaries
+        # are read without it (engine/config/literal.py).
+        with_ast = re.search(r"\| +ast$", done.stderr, re.MULTILINE) is not None
+        assert with_ast == imported[-1], (run, with_ast)
     certificate = tmp_path / "cache" / "fusion_jupyter" / "numpy-math.json"
     assert list(json.loads(certificate.read_text()).values()) == [_cpu_has_avx512_skx()]
     assert imported == [True, not _cpu_has_avx512_skx()]

@@ -6,7 +6,7 @@ confined before anything is said about it: otherwise ``network = /etc/shadow`` w
 tell a stranger that the file exists.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: see the note atop engine/errors.py.
 
 from pathlib import Path
 from typing import NamedTuple

@@ -8,7 +8,7 @@ it does not read is reported as such. On top, every number gets a range that kee
 run finite and meaningful, with the reason in the message.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: see the note atop engine/errors.py.
 
 import math
 import re

@@ -8,13 +8,14 @@ means; where FUSION silently reads a typo as something else, the caller warns.
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 import sys
 from collections.abc import Callable, Mapping
 from numbers import Integral, Real
 from typing import Any, Literal
+
+from fusion_jupyter.engine.config.literal import literal_eval
 
 ValueType = Literal["int", "float", "bool", "dict", "str"]
 
@@ -93,7 +94,7 @@ def parse_dict(raw: str) -> dict[Any, Any]:
     if _nesting_depth(raw) > MAX_DICT_DEPTH:
         raise ValueError(f"is nested more than {MAX_DICT_DEPTH} levels deep")
     try:
-        value = ast.literal_eval(raw)
+        value = literal_eval(raw)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         value = None
     if not isinstance(value, dict):

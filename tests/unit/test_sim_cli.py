@@ -424,46 +424,6 @@ def test_a_boolean_is_a_bare_flag_as_in_fusion_or_takes_a_value(tmp_path, monkey
     assert _run(MINIMAL, "--max_iters", "1", "--dynamic_lps") == 2
 
 
-def _parsed(parser, argv, capsys) -> object:
-    """What ``parser`` makes of ``argv``: its values (unset overrides left out), or its
-    exit code and error line (the usage above it lists only the flags it was given)."""
-    try:
-        values = vars(parser.parse_args(argv))
-    except SystemExit as exit:
-        return exit.code, capsys.readouterr().err.splitlines()[-1]
-    return {key: value for key, value in values.items() if value is not None}
-
-
-@pytest.mark.parametrize(
-    "flags",
-    [
-        ["--k_paths", "4", "--output_dir", "out"],
-        ["--k_pat=4", "--erlang_start", "5", "--erlang_stop", "7"],
-        ["--dynamic_lps", "--max_iters", "1"],
-        ["--max_iters", "1", "--dynamic_lps", "False"],
-        ["--e", "3"],  # ambiguous
-        ["--k_pathz", "3"],  # no such key
-        ["--runner", "elsewhere"],
-        ["--", "--k_paths", "4"],
-    ],
-)
-def test_a_parser_with_the_named_keys_only_parses_as_the_whole_one(flags, capsys):
-    """The command line builds flags only for the keys its arguments can name."""
-    argv = ["run_sim", "--config_path", "c.ini", "--run_id", "r", *flags]
-    whole = _parsed(cli.build_parser(), argv, capsys)
-    assert _parsed(cli.build_parser(cli.named_keys(argv)), argv, capsys) == whole
-
-
-def test_help_lists_every_key(capsys):
-    for argv in (["run_sim", "-h"], ["run_sim", "--he"], ["-h"]):
-        assert cli.named_keys(argv) is None
-    with pytest.raises(SystemExit):
-        cli.main(["run_sim", "--help"])
-    shown = capsys.readouterr().out
-    assert all(f"--{key} " in shown for key in ("k_paths", "dynamic_lps", "erlang_start"))
-    assert cli.named_keys(["run_sim", "--config_path", "c.ini", "--run_id", "r"]) == set()
-
-
 def test_result_files_are_written_when_fusion_writes_them(tmp_path, monkeypatch, capsys):
     """After the first and last iteration and every save_step-th: iter_stats holds
     those, and the log says so; results.csv counts every iteration; FUSION's empty

@@ -383,6 +383,8 @@ def test_once_certified_a_run_never_imports_numpy(wheel_site, tmp_path, monkeypa
         # are read without it (engine/config/literal.py).
         with_ast = re.search(r"\| +ast$", done.stderr, re.MULTILINE) is not None
         assert with_ast == imported[-1], (run, with_ast)
+        # A plain command line is read without argparse (sim/arguments.py).
+        assert not re.search(r"\| +argparse$", done.stderr, re.MULTILINE), run
     certificate = tmp_path / "cache" / "fusion_jupyter" / "numpy-math.json"
     assert list(json.loads(certificate.read_text()).values()) == [_cpu_has_avx512_skx()]
     assert imported == [True, not _cpu_has_avx512_skx()]

@@ -122,7 +122,7 @@ class _CaseSensitiveParser(configparser.ConfigParser):
 
 def _unrepr(text: str) -> str:
     # ParsingError keeps repr(line); show the line itself. Imported here, for a bad
-    # file only: ``ast`` costs every run 18 M instructions (see literal.py).
+    # file only: ``ast`` costs a run 17 M instructions (see literal.py).
     import ast
 
     try:

@@ -836,6 +836,53 @@ def test_a_running_summary_is_statistics_on_the_sample_however_it_was_split(seed
     assert merged.variance() == RunningSummary.of(values).variance() == statistics.variance(values)
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_long_samples_summed_in_machine_words_are_still_statistics_own(seed):
+    """Hundreds of values on one scale (the machine-word sums, folded every 32), with
+    values off the scale, too large for a word, counted many times or merged between."""
+    import random
+    import statistics
+
+    from fusion_jupyter.sim.summary import RunningSummary
+
+    rng = random.Random(seed)
+    draws = (
+        lambda: rng.uniform(-30, 30),  # GSNR-like: the scale the first one sets
+        lambda: rng.uniform(10, 20),
+        lambda: rng.uniform(0, 1e-6),  # a finer scale: the exact path, then words again
+        lambda: rng.uniform(1e15, 1e16),  # too large for a word on a fine scale
+        lambda: float(rng.randint(-2, 2)),
+    )
+    weights = (60, 30, 2, 2, 6)
+    values: list[float] = []
+    merged, part = RunningSummary(), RunningSummary()
+    for _ in range(rng.randint(300, 900)):
+        value = rng.choices(draws, weights)[0]()
+        times = 1 if rng.random() < 0.97 else rng.randint(2, 5)
+        part.add(value, times)
+        values += [value] * times
+        if rng.random() < 0.01:
+            merged.merge(part)
+            part = RunningSummary()
+    merged.merge(part)
+    summary = merged.summary()
+    assert summary.mean == statistics.mean(values)
+    assert summary.std == statistics.stdev(values)
+    assert (summary.min, summary.max, summary.count) == (min(values), max(values), len(values))
+    assert merged.variance() == statistics.variance(values)
+
+
+def test_values_on_the_scale_go_to_the_machine_word_sums():
+    """The first value sets the scale; those after it on that scale wait in words."""
+    from fusion_jupyter.sim.summary import RunningSummary
+
+    running = RunningSummary()
+    for value in (20.25, 21.0, 17.5, -3.75, 20.5):
+        running.add(value)
+    assert (running._shift, running._pending, running._total) == (2, 4, 81)
+    assert running.mean() == 75.5 / 5 and running._pending == 0
+
+
 def test_the_square_root_of_a_fraction_is_correctly_rounded():
     """The float nearest the real root, checked against 80-digit decimal arithmetic."""
     import decimal

@@ -5,13 +5,16 @@ then, per request, draws uniforms in this order (``fusion/core/request.py``):
 inter-arrival time, holding time, source, destination (redrawn until it differs),
 bandwidth (redrawn until its quota has room). numpy's legacy generator is MT19937 with
 Knuth's seeding of the integer seed, and its ``random_sample`` is the same 53-bit
-draw as :meth:`random.Random.random`; so a :class:`random.Random` given that state
-yields FUSION's stream without importing ``numpy.random`` (a few ms of start-up that a
-small run notices). Drawing in blocks yields the same numbers in the same order as
-drawing them one at a time; ``np.log`` of a block gives, element for element, what
-FUSION's ``np.log`` of each scalar gives (numpy's log is its own SIMD code on some
-CPUs, not :func:`math.log`, and differs from it in the last bit on some inputs; it is
-called without importing numpy where :mod:`fusion_jupyter.sim.numpy_math` can).
+draw as :meth:`random.Random.random`; so an MT19937 given that state yields FUSION's
+stream without importing ``numpy.random`` (a few ms of start-up that a small run
+notices). The generator is ``_random.Random``, the C class :class:`random.Random`
+extends: the Python module's seeding and distributions are not needed, and its import
+cost 3.2 M instructions (about 1 % of a small fixture's process). Drawing in blocks
+yields the same numbers in the same order as drawing them one at a time; ``np.log`` of
+a block gives, element for element, what FUSION's ``np.log`` of each scalar gives
+(numpy's log is its own SIMD code on some CPUs, not :func:`math.log`, and differs from
+it in the last bit on some inputs; it is called without importing numpy where
+:mod:`fusion_jupyter.sim.numpy_math` can).
 
 Times are built with FUSION's exact float expressions, so arrival and departure
 times (and therefore the event order) are bit-identical. FUSION keys every event by
@@ -26,7 +29,7 @@ generator (``tests/support/traffic_reference.py``).
 
 from __future__ import annotations
 
-import random
+import _random
 from collections.abc import Iterator, Sequence
 from typing import cast
 
@@ -53,7 +56,7 @@ _MT_WORDS = 624
 _MT_MULTIPLIER = 1812433253
 
 
-def legacy_generator(seed: int) -> random.Random:
+def legacy_generator(seed: int) -> _random.Random:
     """A generator whose ``random()`` stream is ``np.random.RandomState(seed).random_sample``.
 
     numpy seeds an integer with MT19937's ``init_genrand``; Python's ``seed`` hashes
@@ -71,12 +74,12 @@ def legacy_generator(seed: int) -> random.Random:
         mixed_low, mixed_high = mixed & 0xFFFF, mixed >> 16
         carried = ((low * mixed_high + high * mixed_low) & 0xFFFF) << 16
         state.append((low * mixed_low + carried + index) & 0xFFFFFFFF)
-    generator = random.Random()  # noqa: S311 - FUSION's simulation stream, not a secret
-    generator.setstate((3, (*state, _MT_WORDS), None))
+    generator = _random.Random()
+    generator.setstate((*state, _MT_WORDS))
     return generator
 
 
-def uniform_block(rng: random.Random, count: int) -> list[float]:
+def uniform_block(rng: _random.Random, count: int) -> list[float]:
     """The next ``count`` values of ``rng.random()``, drawn at once.
 
     ``random()`` builds a double from two 32-bit outputs ``a`` and ``b`` of MT19937 as

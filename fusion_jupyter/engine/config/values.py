@@ -12,7 +12,6 @@ import json
 import math
 import sys
 from collections.abc import Callable, Mapping
-from numbers import Integral, Real
 from typing import Any, Literal
 
 from fusion_jupyter.engine.config.literal import literal_eval
@@ -136,6 +135,10 @@ def guess_type(raw: str) -> str:
 
 def to_ini(value: Any) -> str:
     """A Python override value as the INI string FUSION expects."""
+    # Here, not at the top: the simulator's start imports this module to read values,
+    # and never writes one (numbers: 1.7 M instructions).
+    from numbers import Integral, Real
+
     numpy = sys.modules.get("numpy")  # a numpy value implies numpy is imported already
     if numpy is not None and isinstance(value, numpy.generic):
         # Sweep grids are often numpy arrays; np.bool_ is neither bool nor Integral.

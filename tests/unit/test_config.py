@@ -1068,3 +1068,28 @@ def test_fusions_known_crash_is_refused_for_fusion_only():
     (problem,) = simulators.validate("fusion", plain)
     assert (problem.section, problem.key) == ("general_settings", "route_method")
     assert "KeyError: 0" in problem.message
+
+
+def test_the_string_tests_match_as_the_patterns_they_replace():
+    """Names, bandwidths, process sections and unsafe characters are tested without
+    compiling patterns (start-up); each test answers as its pattern does."""
+    import re
+
+    from fusion_jupyter.engine.config import ini, schema
+
+    name, bandwidth = re.compile(r"[A-Za-z_][A-Za-z0-9_]*"), re.compile(r"[1-9][0-9]*")
+    process, unsafe = re.compile(r"s\d"), re.compile(ini._UNSAFE_CHARS)
+    alphabet = "sS_a9Z0 1\t\n\x00\x1f\x7f\x85\xa0\u2028\u2029\ud800é\u0663\xb2\u2177\U0001d7d9-:"
+    rng = random.Random(7)
+    texts = ["", "s", "s1", "s\u0663", "s\xb2", "0", "00", "100", "0100", "_x", "9a", "class"]
+    texts += ["".join(rng.choices(alphabet, k=rng.randint(1, 6))) for _ in range(20_000)]
+    for text in texts:
+        assert (ini.name_problem("s", "k", text, "key") is None) == bool(name.fullmatch(text))
+        assert schema._is_bandwidth(text) == bool(bandwidth.fullmatch(text))
+        assert schema.is_process_section(text) == bool(process.match(text))
+        problem = ini.value_problem("s", "k", text)
+        found = unsafe.search(text)
+        if found:
+            assert problem is not None and f"U+{ord(found.group()):04X}" in problem.message
+        elif text == text.strip():
+            assert problem is None

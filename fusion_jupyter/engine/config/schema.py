@@ -11,7 +11,6 @@ run finite and meaningful, with the reason in the message.
 # No ``from __future__ import annotations``: see the note atop engine/errors.py.
 
 import math
-import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any, NamedTuple
@@ -35,10 +34,22 @@ FUSION_NETWORKS: tuple[str, ...] = (
     "metro_net",
     "dt_network",
 )
-#: FUSION copies the keys of sections named like this (``s2``, ``s3``...) over ``s1``
-#: and runs each as another process (``THREAD_SECTION_PATTERN``).
-PROCESS_SECTION_RE = re.compile(r"s\d")
-_BANDWIDTH_RE = re.compile(r"[1-9][0-9]*")
+
+
+def is_process_section(section: str) -> bool:
+    """Whether FUSION copies this section's keys (``s2``, ``s3``...) over ``s1`` and runs
+    it as another process: its ``THREAD_SECTION_PATTERN``, ``re.match(r"s\\d", ...)``.
+
+    String tests rather than regular expressions, here and below, each as the pattern
+    matches (``\\d`` is any Unicode decimal digit, as ``isdecimal``): compiling a
+    pattern costs more than the simulator's whole use of it.
+    """
+    return section[:1] == "s" and section[1:2].isdecimal()
+
+
+def _is_bandwidth(text: str) -> bool:
+    """``[1-9][0-9]*``: a positive whole number without leading zeros, in ASCII digits."""
+    return text.isascii() and text.isdigit() and text[0] != "0"
 
 
 def _between(low: float, high: float, why: str) -> Check:
@@ -67,7 +78,7 @@ def _check_distribution(value: dict[Any, Any]) -> str | None:
     issues = [
         f"bandwidth {bw!r} must be a positive whole number of Gb/s written as a string"
         for bw in value
-        if not (isinstance(bw, str) and _BANDWIDTH_RE.fullmatch(bw))
+        if not (isinstance(bw, str) and _is_bandwidth(bw))
     ]
     issues += [
         f"share of {bw} must be a number from 0 to 1, got {p!r}"

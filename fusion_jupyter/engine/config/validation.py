@@ -17,10 +17,10 @@ from fusion_jupyter.engine.config.paths import DataPaths, names_a_file
 from fusion_jupyter.engine.config.schema import (
     ENTRIES,
     GENERAL,
-    PROCESS_SECTION_RE,
     SCHEMA,
     SECTIONS,
     SchemaEntry,
+    is_process_section,
 )
 from fusion_jupyter.engine.config.values import PARSERS, is_plain_bool
 from fusion_jupyter.engine.errors import Problem, ValidationFailed
@@ -201,7 +201,7 @@ _CROSS_WARNINGS: tuple[Callable[[_Values], list[Problem]], ...] = (_band_overlap
 def _unknown_problem(config: Config, section: str, key: str) -> Problem | None:
     if (section, key) in ENTRIES:
         return None
-    if PROCESS_SECTION_RE.match(section):
+    if is_process_section(section):
         return None
     if section not in SECTIONS:
         return Problem(section, key, f"FUSION does not read section [{section}]; ignored")
@@ -244,7 +244,7 @@ def _process_sections(config: Config) -> list[Problem]:
             "the others'",
         )
         for section in config
-        if PROCESS_SECTION_RE.match(section)
+        if is_process_section(section)
     ]
 
 

@@ -1,7 +1,8 @@
 """argparse's reading of the command line: help, abbreviations, and the refusals.
 
-:mod:`.arguments` reads a plain command line itself and hands any other one to
-:func:`build_parser`'s parser, which is imported only then.
+``cli.parse_args`` reads a plain command line with :func:`.arguments.read_plain` and
+hands any other one to :func:`parse_args` here: this module, and argparse, are imported
+only then.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from fusion_jupyter.sim.fusion_ini import boolean_keys
 from fusion_jupyter.sim.load import overridable_keys
 from fusion_jupyter.sim.params import RUNNERS
 
-#: Not the docstring's first line: a compiled module has no ``__doc__``.
+#: What ``--help`` says the command is.
 DESCRIPTION = "The command line, shaped like FUSION's ``fusion-sim run_sim``."
 
 

@@ -8,8 +8,6 @@ generated texts of both kinds.
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -18,6 +16,7 @@ from hypothesis import strategies as st
 
 from fusion_jupyter.engine.config import literal
 from fusion_jupyter.sim.fixtures import config_of, discover
+from tests.support.fresh import run_fresh
 from tests.support.fusion_source import require_fusion_source
 
 
@@ -179,15 +178,12 @@ def test_a_fixture_config_is_read_and_checked_without_importing_ast():
     case = next(c for c in discover(root) if c.name == "spain_C_fixed_grooming")
     mods = {"mod_assumption_path": str(case / "mod_formats.json")}
     config = str(config_of(case))
-    code = (
-        "import sys\n"
+    shares, imported = run_fresh(
         "from pathlib import Path\n"
         "from fusion_jupyter.sim.load import load_params\n"
         f"params = load_params(Path({config!r}), {mods!r}, fusion_root={str(root)!r})\n"
-        "print(dict(params.request_distribution), 'ast' in sys.modules)\n"
+        "print(dict(params.request_distribution))",
+        "ast",
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    shares, imported = done.stdout.rsplit(" ", 1)
     assert ast.literal_eval(shares) == {str(bw): 0.125 for bw in range(100, 900, 100)}
-    assert imported.strip() == "False"
+    assert not imported

@@ -3,15 +3,13 @@ always as argparse reads them."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fusion_jupyter.sim import argparser, cli
 from fusion_jupyter.sim.arguments import RunArgs, read_plain
+from tests.support.fresh import run_fresh
 
 
 def _by_argparse(argv: list[str], keys: set[str] | None = None) -> RunArgs | None:
@@ -95,15 +93,13 @@ def test_whatever_the_plain_reader_reads_argparse_reads_alike(tokens):
 
 
 def test_a_plain_command_line_imports_no_argparse():
-    code = (
-        "import sys\n"
+    overrides, imported = run_fresh(
         "from fusion_jupyter.sim.cli import parse_args\n"
-        f"args = parse_args({[*BASE, '--k_paths', '4', '--dynamic_lps']!r})\n"
-        "print(args.overrides, 'argparse' in sys.modules)\n"
+        f"print(parse_args({[*BASE, '--k_paths', '4', '--dynamic_lps']!r}).overrides)",
+        "argparse",
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["{'k_paths':", "'4',", "'dynamic_lps':", "'True'}", "False"]
+    assert overrides == "{'k_paths': '4', 'dynamic_lps': 'True'}"
+    assert not imported
 
 
 def _parsed(parser, argv, capsys) -> object:

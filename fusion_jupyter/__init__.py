@@ -9,11 +9,13 @@ and the run launcher.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter._version import __version__
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from fusion_jupyter.client import (
         AuthError,
         Client,

@@ -6,10 +6,9 @@ must start in milliseconds, does not pay for SQLAlchemy and pandas.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fusion_jupyter._lazy import lazy_exports
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from fusion_jupyter.engine.errors import (
         Conflict,

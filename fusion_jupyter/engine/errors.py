@@ -4,13 +4,15 @@ The server turns them into HTTP statuses (400, 403, 404, 409, 503, 507) and the 
 re-raises them as typed exceptions, so every layer speaks of the same failures.
 """
 
-# No ``from __future__ import annotations`` in this module: ``typing.NamedTuple``
-# compiles each string annotation of its fields (``ForwardRef``), and the first
-# ``compile()`` of a process builds every AST node class, 9 M instructions of the
-# simulator's start. Evaluated annotations compile nothing.
+from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+
+from fusion_jupyter._namedtuple import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Problem(NamedTuple):

@@ -26,10 +26,10 @@ validating a config without importing pandas.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from fusion_jupyter._lazy import lazy_exports
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from fusion_jupyter.sim.failures import FusionFailure
     from fusion_jupyter.sim.load import load_params, params_from_config

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
 
+from fusion_jupyter._namedtuple import NamedTuple
 from fusion_jupyter.sim.fusion_ini import boolean_keys
 from fusion_jupyter.sim.load import overridable_keys
 from fusion_jupyter.sim.params import RUNNERS

@@ -21,12 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.sim.topology import fusion_data_root
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
+    from typing import Any
 
 #: FUSION's file-name prefix per network with pre-calculated resources.
 PREFIXES: dict[str, str] = {"USbackbone60": "USB6014", "Spainbackbone30": "SPNB3014"}

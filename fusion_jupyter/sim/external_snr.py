@@ -28,7 +28,6 @@ The grooming controller's fixed-grid machinery does the rest; grooming itself is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
 
 from fusion_jupyter.sim.controller import UNSLICEABLE_BANDWIDTH, PathOption
 from fusion_jupyter.sim.external import (
@@ -44,6 +43,10 @@ from fusion_jupyter.sim.modulation import ModFormat, ModTable
 from fusion_jupyter.sim.physical import Fit
 from fusion_jupyter.sim.routing import Route, RouteTable, make_route
 from fusion_jupyter.sim.spectrum import Spectrum
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 
 class ExternalRoute(Route):

@@ -22,10 +22,15 @@ from __future__ import annotations
 
 import configparser
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from fusion_jupyter.engine.config.literal import literal_eval
 from fusion_jupyter.engine.errors import Problem
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    Converter = Callable[[str], Any]
 
 RawConfig = Mapping[str, Mapping[str, str]]
 
@@ -34,8 +39,6 @@ def str_to_bool(text: str) -> bool:
     """FUSION's boolean: true, yes or 1 in any case; anything else is False."""
     return text.lower() in ("true", "yes", "1")
 
-
-Converter = Callable[[str], Any]
 
 #: FUSION's ``SIM_REQUIRED_OPTIONS_DICT`` (fusion/configs/schema.py).
 REQUIRED: dict[str, dict[str, Converter]] = {

@@ -21,11 +21,14 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from typing import Final, NamedTuple
 
 from fusion_jupyter.sim import numpy_math
 from fusion_jupyter.sim.bands import C_START_HZ, L_START_HZ, overlap
 from fusion_jupyter.sim.failures import FusionFailure
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 #: Planck's constant as FUSION has it (``fusion/core/properties.py``), J s.
 PLANCK = 6.62607004e-34
@@ -157,8 +160,6 @@ def start_index(channels: Sequence[Channel], start: int) -> int:
     return low
 
 
-# Before _Candidate, which names it in a field: the compiled build (hatch_build.py)
-# evaluates a NamedTuple's field types as the module loads.
 class _Phis(dict[Channel, float]):
     """A candidate's memo of its neighbours' phi, filled on a miss.
 
@@ -184,23 +185,51 @@ class _Phis(dict[Channel, float]):
         return self[channel]
 
 
-class _Candidate(NamedTuple):
-    """What FUSION computes once per candidate lightpath and reuses on every link."""
+class _Candidate:
+    """What FUSION computes once per candidate lightpath and reuses on every link.
 
-    start: int
-    slots: int
-    center_freq: float
-    bandwidth: float
-    #: Its own term of the NLI sum (FUSION's phi of the channel under test).
-    own_phi: float
-    p_ase_span: float
-    #: ``(P / B) ** 3 * 8 / (27 pi D) * gamma ** 2 * L_eff``, the NLI factor before phi.
-    nli_factor: float
-    #: A span's inverse GSNR with no neighbour at all (FUSION's sum of phi its own alone):
-    #: every link's term is at least its spans times this (:meth:`Gsnr._alone_exceeds`).
-    alone_span_inverse: float
-    #: Memo: each neighbouring channel's phi for this candidate.
-    phis: _Phis
+    A class, as :class:`Fiber` is: compiled, its floats are C doubles read in place.
+    """
+
+    __slots__ = (
+        "alone_span_inverse",
+        "bandwidth",
+        "center_freq",
+        "nli_factor",
+        "own_phi",
+        "p_ase_span",
+        "phis",
+        "slots",
+        "start",
+    )
+
+    def __init__(
+        self,
+        start: int,
+        slots: int,
+        center_freq: float,
+        bandwidth: float,
+        own_phi: float,
+        p_ase_span: float,
+        nli_factor: float,
+        alone_span_inverse: float,
+        phis: _Phis,
+    ) -> None:
+        self.start = start
+        self.slots = slots
+        self.center_freq = center_freq
+        self.bandwidth = bandwidth
+        #: Its own term of the NLI sum (FUSION's phi of the channel under test).
+        self.own_phi = own_phi
+        self.p_ase_span = p_ase_span
+        #: ``(P / B) ** 3 * 8 / (27 pi D) * gamma ** 2 * L_eff``, the NLI factor before phi.
+        self.nli_factor = nli_factor
+        #: A span's inverse GSNR with no neighbour at all (FUSION's sum of phi its own
+        #: alone): every link's term is at least its spans times this
+        #: (:meth:`Gsnr._alone_exceeds`).
+        self.alone_span_inverse = alone_span_inverse
+        #: Memo: each neighbouring channel's phi for this candidate.
+        self.phis = phis
 
 
 class _Geometry:
@@ -622,44 +651,73 @@ class _Xpm:
         self.term2_phi = term2_phi
 
 
-class _Neighbour(NamedTuple):
+class _Neighbour:
     """What FUSION's XPM and Raman terms compute of a neighbouring channel alone.
 
     The same for every candidate, so computed once per channel (and band), as FUSION
-    computes each subexpression.
+    computes each subexpression. A class, as :class:`_Xpm` is.
     """
 
-    #: Centre frequency and bandwidth (Hz), FUSION's f_k and b_k.
-    f_k: float
-    b_k: float
-    fk_fc: float
-    coeff: float
-    #: ``(5 / 6) * (-1 * phi)`` and ``(-1 * phi) * pi`` for the channel's format.
-    num_phi: float
-    term2_phi: float
+    __slots__ = ("b_k", "coeff", "f_k", "fk_fc", "num_phi", "term2_phi")
+
+    def __init__(
+        self, f_k: float, b_k: float, fk_fc: float, coeff: float, num_phi: float, term2_phi: float
+    ) -> None:
+        #: Centre frequency and bandwidth (Hz), FUSION's f_k and b_k.
+        self.f_k = f_k
+        self.b_k = b_k
+        self.fk_fc = fk_fc
+        self.coeff = coeff
+        #: ``(5 / 6) * (-1 * phi)`` and ``(-1 * phi) * pi`` for the channel's format.
+        self.num_phi = num_phi
+        self.term2_phi = term2_phi
 
 
-class _CutMb(NamedTuple):
+class _CutMb:
     """The candidate's own figures, the same on every link (FUSION's f_i and b_i), and
-    its memos of what depends on it and a neighbour or a link's power."""
+    its memos of what depends on it and a neighbour or a link's power. A class, as
+    :class:`_Xpm` is."""
 
-    f_i: float
-    b_i: float
-    #: FUSION's ``2 * nsp * h * f_i * b_i``, the ASE factor before the power ratio.
-    ase_factor: float
-    #: The SPM term's power-independent factors: ``phi_i``, the denominator and the two
-    #: arcsinh values.
-    phi_i: float
-    spm_denom: float
-    asinh_a: float
-    asinh_b: float
-    #: Per neighbour band: ``{channel: _Xpm}``.
-    xpm: dict[str, dict[Channel, _Xpm]]
-    #: The SPM term per link power and spans, under ``spans << 32 | lightpaths + 1``.
-    spms: dict[int, float]
-    #: The own profile term and FUSION's ASE numerator (:meth:`MultiBandGsnr._own_profile`)
-    #: per link power, under ``lightpaths + 1``.
-    owns: dict[int, tuple[float, float]]
+    __slots__ = (
+        "ase_factor",
+        "asinh_a",
+        "asinh_b",
+        "b_i",
+        "f_i",
+        "owns",
+        "phi_i",
+        "spm_denom",
+        "spms",
+        "xpm",
+    )
+
+    def __init__(
+        self,
+        f_i: float,
+        b_i: float,
+        ase_factor: float,
+        phi_i: float,
+        spm_denom: float,
+        asinh_a: float,
+        asinh_b: float,
+    ) -> None:
+        self.f_i = f_i
+        self.b_i = b_i
+        #: FUSION's ``2 * nsp * h * f_i * b_i``, the ASE factor before the power ratio.
+        self.ase_factor = ase_factor
+        #: The SPM term's power-independent factors: ``phi_i``, the denominator and the
+        #: two arcsinh values.
+        self.phi_i = phi_i
+        self.spm_denom = spm_denom
+        self.asinh_a = asinh_a
+        self.asinh_b = asinh_b
+        #: Per neighbour band: ``{channel: _Xpm}``.
+        self.xpm: dict[str, dict[Channel, _Xpm]] = {}
+        #: The SPM term per link power and spans, under ``spans << 32 | lightpaths + 1``.
+        self.spms: dict[int, float] = {}
+        #: The own profile term and FUSION's ASE numerator
+        #: (:meth:`MultiBandGsnr._own_profile`) per link power, under ``lightpaths + 1``.
+        self.owns: dict[int, tuple[float, float]] = {}
 
 
 #: One link's lightpaths on a core, per band in FUSION's band order (C, then L): the
@@ -1140,9 +1198,6 @@ class MultiBandGsnr(PhysicalLayer):
             spm_denom=(b_i**2) * phi_i * alpha_bar_i * (2 * alpha_i + alpha_bar_i),
             asinh_a=asinh_a,
             asinh_b=asinh_b,
-            xpm={},
-            spms={},
-            owns={},
         )
         self._factors += 1
         return cut

@@ -18,9 +18,12 @@ FUSION's float sum), from time to time so that memory stays flat.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from fusion_jupyter.sim.topology import Topology
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Log entries kept before the marked part is folded into the counters.
 FOLD_AT = 4096

@@ -11,13 +11,16 @@ from __future__ import annotations
 import configparser
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from fusion_jupyter.engine.errors import Problem, ValidationFailed
 from fusion_jupyter.sim import fusion_ini
 from fusion_jupyter.sim.params import RUNNERS, SimParams, erlang_points
 from fusion_jupyter.sim.support import check_config
 from fusion_jupyter.sim.topology import SHIPPED_NETWORKS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 RawConfig = dict[str, dict[str, str]]
 #: Told each warning of a config (something FUSION reads otherwise than it is written).

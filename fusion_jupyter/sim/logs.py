@@ -17,13 +17,16 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, TextIO
 
 from fusion_jupyter.sim.clock import stamp
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
 from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.stats import mean_or_none
 from fusion_jupyter.sim.tally import IterationResult
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import ClassVar, TextIO
 
 #: FUSION's format, as ``logging`` spells it: ``asctime - name - levelname - message``.
 LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"

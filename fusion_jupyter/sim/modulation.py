@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fusion_jupyter.sim import DATA_DIR
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
+    from typing import Any, Final
 
 #: FUSION's default table, relative to its root (its templates name it).
 SHIPPED_MOD_FILE = "data/json_input/example_mods/default_mod_formats.json"
@@ -28,13 +29,37 @@ class ModulationError(ValueError):
     """The modulation table is missing or malformed."""
 
 
-class ModFormat(NamedTuple):
-    """One modulation format for one bandwidth (a NamedTuple: a frozen dataclass's
-    methods are compiled as the module loads, most of a millisecond of every start)."""
+class ModFormat:
+    """One modulation format for one bandwidth: a value, equal to another with the same
+    fields.
 
-    name: str
-    max_length_km: float
-    slots: int
+    A plain class rather than a NamedTuple (or a frozen dataclass, whose methods are
+    compiled as the module loads): this module is compiled, and mypyc builds a
+    NamedTuple with ``typing``, which the simulator's start-up does without
+    (``fusion_jupyter/_namedtuple.py``).
+    """
+
+    __slots__ = ("max_length_km", "name", "slots")
+
+    def __init__(self, name: str, max_length_km: float, slots: int) -> None:
+        self.name: Final = name
+        self.max_length_km: Final = max_length_km
+        self.slots: Final = slots
+
+    def _fields(self) -> tuple[str, float, int]:
+        return self.name, self.max_length_km, self.slots
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ModFormat):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        name, reach, slots = self._fields()
+        return f"ModFormat(name={name!r}, max_length_km={reach!r}, slots={slots!r})"
 
 
 #: Bandwidth in Gb/s -> its formats in ascending order of reach.

@@ -32,9 +32,14 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Final, Protocol
 
 from fusion_jupyter.sim.outputs import write_json_atomically
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
+
+    from fusion_jupyter.sim.routines import Routines
 
 __all__ = [
     "arcsinh",
@@ -69,14 +74,6 @@ SAMPLE_SIZE: Final = 8192
 #: scalars: each is compared the way it is used.
 _ARRAY_SLOTS: Final = (_LOG, _ARCSINH, _ARCTAN)
 _SCALAR_SLOTS: Final = (_ARCSINH, _EXP, _SINH, _LOG10)
-
-
-class Routines(Protocol):
-    """What computes the functions: the ``_svml`` extension itself, or :class:`_Numpy`."""
-
-    def apply(self, slot: int, values: Iterable[float]) -> list[float]: ...
-    def apply_one(self, slot: int, x: float) -> float: ...
-    def uniforms(self, words: bytes) -> list[float]: ...
 
 
 def _samples() -> dict[int, list[float]]:

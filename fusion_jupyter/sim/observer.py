@@ -8,10 +8,10 @@ the output writer. Tests pass nothing, or a recorder.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from fusion_jupyter.sim.stats import ErlangStats
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from fusion_jupyter.sim.params import SimParams
     from fusion_jupyter.sim.tally import IterationResult

@@ -41,7 +41,6 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from fusion_jupyter._version import __version__
 from fusion_jupyter.engine import blocking
@@ -56,6 +55,10 @@ from fusion_jupyter.sim.stats import (
     variance_or_zero,
 )
 from fusion_jupyter.sim.tally import IterationResult
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Least seconds between two rewrites of a load's JSON while the load runs. FUSION
 #: rewrites it after every saved iteration, serialising the whole document each time; a

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import NamedTuple
+
+from fusion_jupyter._namedtuple import NamedTuple
 
 #: FUSION's hard-coded early-stop threshold: an Erlang point ends once the request
 #: blocking CI is at most this many percent of the mean (``fusion/core/metrics.py``).

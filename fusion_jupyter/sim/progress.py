@@ -12,13 +12,16 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from fusion_jupyter.sim.clock import utc_timestamp
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
 from fusion_jupyter.sim.params import SimParams
 from fusion_jupyter.sim.stats import mean_or_none
 from fusion_jupyter.sim.tally import IterationResult
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _number(value: float) -> float | int:

@@ -36,12 +36,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from fusion_jupyter.sim.cores import adjacent
 from fusion_jupyter.sim.gsnr import REQUIRED_SNR_DB, SPAN_KM, Channel, Gsnr, decibels
 from fusion_jupyter.sim.routing import Route
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from fusion_jupyter.sim.physical import PhysicalController
 

@@ -25,10 +25,13 @@ import json
 from collections.abc import Iterator, Mapping
 from functools import cache
 from itertools import islice, pairwise
-from typing import Final
 
 from fusion_jupyter.sim import DATA_DIR
 from fusion_jupyter.sim.topology import SHIPPED_NETWORKS, Topology, shipped_text
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 #: Paths per ordered pair in the shipped tables.
 SHIPPED_K = 5

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, cast
 
 from fusion_jupyter.sim.controller import Allocation, Controller
 from fusion_jupyter.sim.failures import FusionFailure
@@ -25,6 +24,7 @@ from fusion_jupyter.sim.tally import IterationResult, IterationTally
 from fusion_jupyter.sim.topology import Topology, load_topology
 from fusion_jupyter.sim.traffic import Event, bandwidth_quotas, stream_events
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from fusion_jupyter.sim.grooming import GroomedRequest, GroomingController
     from fusion_jupyter.sim.physical import PhysicalController
@@ -45,7 +45,7 @@ class SimContext:
         bandwidths: list[int],
         quotas: list[int],
         controller: Controller | PhysicalController,
-        grooming: bool = False,
+        groomer: GroomingController | None = None,
     ) -> None:
         self.params = params
         self.topology = topology
@@ -54,8 +54,9 @@ class SimContext:
         self.bandwidths = bandwidths
         self.quotas = quotas
         self.controller = controller
-        #: Whether the controller grooms (its lightpaths outlive requests and are shared).
-        self.grooming = grooming
+        #: The controller again when it grooms (its lightpaths outlive requests and are
+        #: shared), typed for the grooming event loop; None when it does not.
+        self.groomer = groomer
 
     @property
     def mod_names(self) -> dict[int, list[str]]:
@@ -88,8 +89,8 @@ def build_context(
     )
     routes = RouteTable(topology, params.routing_k)
     controller = _controller(params, spectrum, routes, mod_table)
-    grooming = not isinstance(controller, Controller) and _grooms(controller)
-    return SimContext(params, topology, mod_table, bandwidths, quotas, controller, grooming)
+    groomer = None if isinstance(controller, Controller) else _groomer(controller)
+    return SimContext(params, topology, mod_table, bandwidths, quotas, controller, groomer)
 
 
 def _controller(
@@ -166,10 +167,10 @@ def _controller(
     )
 
 
-def _grooms(controller: PhysicalController) -> bool:
+def _groomer(controller: PhysicalController) -> GroomingController | None:
     from fusion_jupyter.sim.grooming import GroomingController
 
-    return isinstance(controller, GroomingController)
+    return controller if isinstance(controller, GroomingController) else None
 
 
 def run_iteration(ctx: SimContext, erlang: float, iteration: int) -> IterationResult:
@@ -196,8 +197,8 @@ def run_iteration(ctx: SimContext, erlang: float, iteration: int) -> IterationRe
         partial_distribution=params.request_distribution if params.can_partially_serve else None,
         usage=LinkUsage(controller.spectrum.allocations),
     )
-    if ctx.grooming:
-        _process_groomed_events(ctx, cast("GroomingController", controller), events, tally)
+    if ctx.groomer is not None:
+        _process_groomed_events(ctx, ctx.groomer, events, tally)
     else:
         _process_events(ctx, events, tally)
     result = tally.result(iteration, sum(ctx.quotas), ctx.topology, ctx.mod_names)

@@ -13,9 +13,13 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Hashable, Iterable, Mapping
-from typing import Final, TypeVar
 
-_Key = TypeVar("_Key", bound=Hashable)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final, TypeVar
+
+    _Key = TypeVar("_Key", bound=Hashable)
+
 #: Scaled values below this (in magnitude) go to the machine-word sums; their 28-bit
 #: halves' products stay below 2**56, and :data:`_PENDING` of them below 2**61.
 _WORD_BOUND: Final = 2.0**56

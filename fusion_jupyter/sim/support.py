@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fusion_jupyter.engine.errors import Problem
 from fusion_jupyter.sim import fusion_ini
@@ -32,7 +31,10 @@ from fusion_jupyter.sim.topology import (
     parse_topology,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from fusion_jupyter.engine.config.validation import ValidationResult
 
 RawConfig = Mapping[str, Mapping[str, str]]
@@ -79,18 +81,22 @@ FUSION_CRASHES: dict[tuple[str, Any], str] = {
 OTHER_BANDS = ("l_band", "s_band", "o_band", "e_band")
 
 
-class Supported(NamedTuple):
+class Supported:
     """One flat key whose value must be one of ``allowed`` (as FUSION's loader typed it).
 
-    A NamedTuple: a frozen dataclass's methods are compiled as the module loads (most
-    of a millisecond of every start)."""
+    A plain class (see :class:`~fusion_jupyter.sim.modulation.ModFormat`)."""
 
-    key: str
-    allowed: tuple[Any, ...]
-    #: What the allowed values mean, for the message.
-    meaning: str
-    #: The value an absent key has in FUSION's engine (``engine_props.get``).
-    default: Any = None
+    __slots__ = ("allowed", "default", "key", "meaning")
+
+    def __init__(
+        self, key: str, allowed: tuple[Any, ...], meaning: str, default: Any = None
+    ) -> None:
+        self.key = key
+        self.allowed = allowed
+        #: What the allowed values mean, for the message.
+        self.meaning = meaning
+        #: The value an absent key has in FUSION's engine (``engine_props.get``).
+        self.default = default
 
 
 #: Keys that change FUSION's decisions, and the values this model implements.

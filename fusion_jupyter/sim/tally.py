@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
 from fusion_jupyter.sim.controller import Allocation, Lightpath, PathOption
 from fusion_jupyter.sim.link_usage import LinkUsage
 from fusion_jupyter.sim.summary import RunningSummary, Summary, rounded_counts, running
 from fusion_jupyter.sim.topology import Topology
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from fusion_jupyter.sim.grooming import Released
 
 #: FUSION's block reasons; with snr_type None every block ends up as "distance".

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from functools import cache, cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
 
 from fusion_jupyter.sim import DATA_DIR
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
+    from typing import Final
 
     import networkx as nx
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import _random
 from collections.abc import Iterator, Sequence
-from typing import cast
 
 from fusion_jupyter.sim import numpy_math
 from fusion_jupyter.sim.params import QuotaError, bandwidth_quotas
@@ -255,7 +254,9 @@ class Departures:
                 pos = child
                 child = 2 * pos + 1
             _rise(heap, pos, item)
-        return cast(Event, first.event)
+        event = first.event
+        assert isinstance(event, tuple)  # an Event, held as an object (see _Departure)
+        return event
 
 
 def _rise(heap: list[_Departure], pos: int, item: _Departure) -> None:

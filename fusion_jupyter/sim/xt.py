@@ -24,7 +24,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: FUSION's cost of a link with no free slot (``FULLY_CONGESTED_LINK_COST``).
 FULLY_CONGESTED_LINK_COST = 1000.0

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from itertools import pairwise
-from typing import Any
 
 from fusion_jupyter.sim.controller import (
     UNSLICEABLE_BANDWIDTH,
@@ -36,6 +35,10 @@ from fusion_jupyter.sim.modulation import ModFormat, ModTable
 from fusion_jupyter.sim.routing import Route, RouteTable, make_route
 from fusion_jupyter.sim.spectrum import Spectrum
 from fusion_jupyter.sim.xt import link_cost, path_xt, xt_db
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: FUSION's span length, km (``DEFAULT_SPAN_LENGTH``), for ``xt_type = without_length``.
 SPAN_LENGTH_KM = 100.0

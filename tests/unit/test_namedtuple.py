@@ -9,6 +9,7 @@ import typing
 import pytest
 
 from fusion_jupyter import _namedtuple
+from tests.support.fresh import run_fresh
 
 BASES = [typing.NamedTuple, _namedtuple.NamedTuple]
 
@@ -104,3 +105,8 @@ def test_only_a_namedtuple_may_be_its_base():
 
         class Bad(_namedtuple.NamedTuple, dict):  # type: ignore[misc]
             a: int
+
+
+def test_importing_it_imports_no_typing():
+    _, imported = run_fresh("import fusion_jupyter._namedtuple", "typing")
+    assert not imported

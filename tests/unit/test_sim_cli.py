@@ -18,11 +18,13 @@ import pandas as pd
 import pytest
 
 from fusion_jupyter.sim import cli, clock, logs, outputs
+from fusion_jupyter.sim.fixtures import config_of, discover
 from fusion_jupyter.sim.fusion_ini import parse_text
 from fusion_jupyter.sim.load import load_params
 from fusion_jupyter.sim.outputs import RESULT_COLUMNS
 from fusion_jupyter.sim.simulation import simulate
 from fusion_jupyter.sim.support import check_supported, fusion_crashes
+from tests.support.fresh import run_fresh
 from tests.support.fusion import RESULT_KEYS, SUMMARY_KEYS
 from tests.support.fusion_source import FUSION_TEMPLATES, require_fusion_source
 
@@ -913,3 +915,23 @@ def test_the_engine_check_leaves_missing_keys_and_quotas_to_the_config_validatio
     config["general_settings"]["route_method"] = "k_shortest_path"
     (split,) = check_config(config).errors
     assert split.key == "num_requests" and "do not split exactly" in split.message
+
+
+def test_reading_a_config_and_building_its_context_imports_no_typing():
+    """The command line's start-up does without typing, the largest import it could
+    spare (fusion_jupyter/_namedtuple.py). A run on the compiled wheel does not import
+    it (tests/wheel); here, interpreted, up to the
+    simulation of a config without the GSNR (the pure package computes numpy's
+    functions with numpy, which imports typing)."""
+    root = require_fusion_source()
+    case = next(c for c in discover(root) if c.name == "baseline_spf_ff")
+    argv = ["run_sim", "--config_path", str(config_of(case)), "--run_id", "t"]
+    argv += ["--fusion_root", str(root), "--mod_assumption_path", str(case / "mod_formats.json")]
+    code = (
+        "from fusion_jupyter.sim import cli\n"
+        f"params, ctx = cli.prepare(cli.parse_args({argv!r}))\n"
+        "print(params.network, len(ctx.topology.links))"
+    )
+    printed, imported = run_fresh(code, "typing")
+    assert printed.split()[0] == "NSFNet" and int(printed.split()[1]) > 0
+    assert not imported

@@ -19,10 +19,9 @@ Names are imported lazily: the simulator's command line checks every config with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fusion_jupyter._lazy import lazy_exports
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from fusion_jupyter.engine.config.ini import (
         Config,

@@ -11,9 +11,12 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from fusion_jupyter.engine.errors import Problem, ValidationFailed
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 Config = dict[str, dict[str, str]]
 """section -> key -> raw INI string, in file order."""

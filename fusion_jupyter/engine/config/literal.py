@@ -12,7 +12,10 @@ its result, or its exception, is always ``ast.literal_eval``'s own.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 _NAMES: dict[str, Any] = {"True": True, "False": False, "None": None}
 _QUOTES = "'\""

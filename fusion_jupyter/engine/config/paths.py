@@ -6,11 +6,11 @@ confined before anything is said about it: otherwise ``network = /etc/shadow`` w
 tell a stranger that the file exists.
 """
 
-# No ``from __future__ import annotations``: see the note atop engine/errors.py.
+from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
 
+from fusion_jupyter._namedtuple import NamedTuple
 from fusion_jupyter.engine.config.schema import FUSION_NETWORKS, GENERAL
 from fusion_jupyter.engine.errors import Problem
 

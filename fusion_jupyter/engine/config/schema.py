@@ -8,16 +8,21 @@ it does not read is reported as such. On top, every number gets a range that kee
 run finite and meaningful, with the reason in the message.
 """
 
-# No ``from __future__ import annotations``: see the note atop engine/errors.py.
+from __future__ import annotations
 
 import math
 from collections.abc import Callable
 from functools import partial
-from typing import Any, NamedTuple
 
-from fusion_jupyter.engine.config.values import ValueType
+from fusion_jupyter._namedtuple import NamedTuple
 
-Check = Callable[[Any], str | None]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from fusion_jupyter.engine.config.values import ValueType
+
+    Check = Callable[[Any], str | None]
 
 GENERAL = "general_settings"
 PROBABILITY_TOLERANCE = 1e-9

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from fusion_jupyter.engine.config.ini import Config, safety_problems
 from fusion_jupyter.engine.config.paths import DataPaths, names_a_file
@@ -26,9 +25,14 @@ from fusion_jupyter.engine.config.values import PARSERS, is_plain_bool
 from fusion_jupyter.engine.errors import Problem, ValidationFailed
 from fusion_jupyter.sim.bands import overlap
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    _Values = dict[tuple[str, str], Any]
+
 MAX_ERLANG_POINTS = 10_000
 _ERLANG_EPSILON = 1e-9
-_Values = dict[tuple[str, str], Any]
 
 #: Keys FUSION's loader lets pass but its simulation cannot run without.
 _NEEDED_BY_RUN: dict[tuple[str, str], str] = {

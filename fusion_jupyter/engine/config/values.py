@@ -12,11 +12,15 @@ import json
 import math
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
 
 from fusion_jupyter.engine.config.literal import literal_eval
 
-ValueType = Literal["int", "float", "bool", "dict", "str"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    ValueType = Literal["int", "float", "bool", "dict", "str"]
+
 
 #: What FUSION's ``str_to_bool`` reads as True (case-insensitive); anything else is False.
 TRUE_WORDS = frozenset({"true", "yes", "1"})

@@ -8,8 +8,6 @@ and the run launcher.
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from fusion_jupyter._version import __version__
 
 TYPE_CHECKING = False
@@ -53,6 +51,8 @@ _SUBPACKAGES = ("client", "engine", "widgets")
 
 
 def __getattr__(name: str) -> Any:
+    from importlib import import_module  # not at the top: see _lazy.py
+
     if name in _CLIENT_EXPORTS:
         return getattr(import_module("fusion_jupyter.client"), name)
     if name in _SUBPACKAGES:

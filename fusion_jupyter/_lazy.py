@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from importlib import import_module
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,6 +21,10 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], An
         module = exports.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        # importlib.import_module: imported here, as nothing else on the simulator's
+        # start-up needs importlib.
+        from importlib import import_module
+
         return getattr(import_module(f"{package}.{module}"), name)
 
     return __getattr__

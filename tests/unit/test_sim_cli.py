@@ -918,9 +918,9 @@ def test_the_engine_check_leaves_missing_keys_and_quotas_to_the_config_validatio
 
 
 def test_reading_a_config_and_building_its_context_imports_no_typing():
-    """The command line's start-up does without typing, the largest import it could
-    spare (fusion_jupyter/_namedtuple.py). A run on the compiled wheel does not import
-    it (tests/wheel); here, interpreted, up to the
+    """The command line's start-up does without typing and importlib.util, the largest
+    imports it could spare (fusion_jupyter/_namedtuple.py, numpy_math._spec_of). A run
+    on the compiled wheel imports neither (tests/wheel); here, interpreted, up to the
     simulation of a config without the GSNR (the pure package computes numpy's
     functions with numpy, which imports typing)."""
     root = require_fusion_source()
@@ -932,6 +932,7 @@ def test_reading_a_config_and_building_its_context_imports_no_typing():
         f"params, ctx = cli.prepare(cli.parse_args({argv!r}))\n"
         "print(params.network, len(ctx.topology.links))"
     )
-    printed, imported = run_fresh(code, "typing")
-    assert printed.split()[0] == "NSFNet" and int(printed.split()[1]) > 0
-    assert not imported
+    for module in ("typing", "importlib.util"):
+        printed, imported = run_fresh(code, module)
+        assert printed.split()[0] == "NSFNet" and int(printed.split()[1]) > 0
+        assert not imported, module

@@ -28,6 +28,8 @@ from fusion_jupyter.engine.logpatterns import FUSION_LOG_PATTERNS
 from fusion_jupyter.engine.settings import default_simulator_command
 
 if TYPE_CHECKING:
+    from _typeshed import StrPath
+
     from fusion_jupyter.engine.settings import EngineSettings
 
 SIMULATORS = ("builtin", "fusion")
@@ -122,7 +124,7 @@ def profile(name: str, settings: EngineSettings) -> Simulator:
 
 
 def validate(
-    name: str, cfg: Mapping[str, Mapping[str, Any]], fusion_root: Path | None = None
+    name: str, cfg: Mapping[str, Mapping[str, Any]], fusion_root: StrPath | None = None
 ) -> list[Problem]:
     """What simulator ``name`` cannot run in ``cfg`` (FUSION's own rules are the config's);
     ``fusion_root``: where relative data paths resolve (None: the shipped copy)."""

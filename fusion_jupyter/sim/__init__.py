@@ -25,7 +25,7 @@ validating a config without importing pandas.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from fusion_jupyter._lazy import lazy_exports
 
@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 
 #: The simulator's data files (FUSION's networks and tables, the shipped path tables).
 #: A plain path rather than importlib.resources, whose import (tempfile, shutil, ...)
-#: a small run's start-up notices; the package is always installed as files.
-DATA_DIR = Path(__file__).resolve().parent / "data"
+#: a small run's start-up notices; the package is always installed as files. A string:
+#: the modules a run goes through do without pathlib (the simulator's README, "Start-up").
+DATA_DIR = os.path.join(os.path.dirname(os.path.realpath(__file__)), "data")
 
 _EXPORTS = {
     "FusionFailure": "failures",

@@ -11,7 +11,6 @@ import argparse
 import os
 import sys
 from collections.abc import Collection, Sequence
-from pathlib import Path
 from typing import ClassVar
 
 from fusion_jupyter.sim.arguments import (
@@ -23,6 +22,7 @@ from fusion_jupyter.sim.arguments import (
     OWN_FLAGS,
     PROG,
     RunArgs,
+    path_arg,
 )
 from fusion_jupyter.sim.fusion_ini import boolean_keys
 from fusion_jupyter.sim.load import overridable_keys
@@ -74,20 +74,18 @@ def build_parser(keys: Collection[str] | None = None) -> argparse.ArgumentParser
     run = commands.add_parser(
         COMMAND, help="run a simulation from a FUSION INI config", formatter_class=_Formatter
     )
-    run.add_argument("--config_path", required=True, type=Path, help="FUSION INI config file")
+    run.add_argument("--config_path", required=True, type=path_arg, help="FUSION INI config file")
     run.add_argument("--run_id", required=True, help="identifier of this run (for the logs)")
-    run.add_argument(
-        "--output_dir", type=Path, default=Path(DEFAULT_OUTPUT_DIR), help="result files"
-    )
+    run.add_argument("--output_dir", type=path_arg, default=DEFAULT_OUTPUT_DIR, help="result files")
     run.add_argument(
         "--progress_file",
-        type=Path,
-        default=Path(DEFAULT_PROGRESS_FILE),
+        type=path_arg,
+        default=DEFAULT_PROGRESS_FILE,
         help="progress events",
     )
     run.add_argument(
         "--fusion_root",
-        type=Path,
+        type=path_arg,
         default=None,
         help="FUSION's root: relative mod_assumption_path and network files resolve against "
         "it as in FUSION (default: the shipped copy of FUSION's data files)",

@@ -12,7 +12,6 @@ helps, abbreviates, or refuses with its own usage line. Either way the result is
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from fusion_jupyter._namedtuple import NamedTuple
 from fusion_jupyter.sim.fusion_ini import boolean_keys
@@ -34,14 +33,21 @@ BARE_BOOLEAN = "True"
 class RunArgs(NamedTuple):
     """What ``run_sim``'s arguments ask for: its own flags, and the config overrides."""
 
-    config_path: Path
+    #: Paths as given (:func:`path_arg`): the run's modules do without pathlib.
+    config_path: str
     run_id: str
-    output_dir: Path
-    progress_file: Path
-    fusion_root: Path | None
+    output_dir: str
+    progress_file: str
+    fusion_root: str | None
     runner: str
     #: ``--<key> VALUE`` for config keys, as given (the INI's spelling).
     overrides: dict[str, str]
+
+
+def path_arg(text: str) -> str:
+    """A path flag's value: as given, but the empty path is the current directory, as
+    pathlib reads it (``--output_dir ""`` writes here)."""
+    return text or "."
 
 
 def read_plain(argv: Sequence[str]) -> RunArgs | None:
@@ -77,11 +83,11 @@ def read_plain(argv: Sequence[str]) -> RunArgs | None:
         return None
     root = own.get("fusion_root")
     return RunArgs(
-        config_path=Path(own["config_path"]),
+        config_path=path_arg(own["config_path"]),
         run_id=own["run_id"],
-        output_dir=Path(own.get("output_dir", DEFAULT_OUTPUT_DIR)),
-        progress_file=Path(own.get("progress_file", DEFAULT_PROGRESS_FILE)),
-        fusion_root=None if root is None else Path(root),
+        output_dir=path_arg(own.get("output_dir", DEFAULT_OUTPUT_DIR)),
+        progress_file=path_arg(own.get("progress_file", DEFAULT_PROGRESS_FILE)),
+        fusion_root=None if root is None else path_arg(root),
         runner=runner,
         overrides=overrides,
     )

@@ -22,6 +22,7 @@ reaches into the C band (see ``bands.py``).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -34,7 +35,7 @@ from fusion_jupyter.sim.modulation import ModulationError
 from fusion_jupyter.sim.observer import Observers
 from fusion_jupyter.sim.outputs import OutputWriter
 from fusion_jupyter.sim.params import SimParams
-from fusion_jupyter.sim.progress import ProgressEvents, ProgressFile
+from fusion_jupyter.sim.progress import ProgressEvents, ProgressFile, parent_dir
 from fusion_jupyter.sim.simulation import SimContext, build_context, simulate
 from fusion_jupyter.sim.topology import TopologyError
 from fusion_jupyter.sim.traffic import QuotaError
@@ -53,15 +54,18 @@ def _make_output_dirs(args: RunArgs) -> str | None:
     a directory is refused as a bad flag rather than met as a crash once the run started;
     every path is checked before either directory is made.
     """
-    if args.progress_file.is_dir():
+    if os.path.isdir(args.progress_file):
         return f"--progress_file: {args.progress_file} is a directory"
-    wanted = (("--output_dir", args.output_dir), ("--progress_file", args.progress_file.parent))
+    wanted = (
+        ("--output_dir", args.output_dir),
+        ("--progress_file", parent_dir(args.progress_file)),
+    )
     for flag, directory in wanted:
-        if directory.exists() and not directory.is_dir():
+        if os.path.exists(directory) and not os.path.isdir(directory):
             return f"{flag}: {directory} exists and is not a directory"
     for flag, directory in wanted:
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            os.makedirs(directory, exist_ok=True)
         except OSError as exc:
             return f"{flag}: cannot create the directory {directory}: {exc.strerror or exc}"
     return None

@@ -18,16 +18,17 @@ does and hands out plain Python values (``tolist`` keeps every float exactly).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from fusion_jupyter.sim.topology import fusion_data_root
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from importlib.resources.abc import Traversable
     from typing import Any
+
+    from _typeshed import StrPath
 
 #: FUSION's file-name prefix per network with pre-calculated resources.
 PREFIXES: dict[str, str] = {"USbackbone60": "USB6014", "Spainbackbone30": "SPNB3014"}
@@ -90,13 +91,13 @@ def adjacent_cores(cores_per_link: int, core: int) -> int:
     return 0
 
 
-def pre_calc_dir(network: str, fusion_root: str | Path | None) -> Traversable:
+def pre_calc_dir(network: str, fusion_root: StrPath | None) -> str:
     """``data/pre_calc/<network>`` under FUSION's root (default: the shipped copy)."""
-    root: Traversable = Path(fusion_root) if fusion_root is not None else fusion_data_root()
-    return root.joinpath("data", "pre_calc", network)
+    root = fusion_data_root() if fusion_root is None else os.fspath(fusion_root)
+    return os.path.join(root, "data", "pre_calc", network)
 
 
-def missing_files(network: str, cores_per_link: int, fusion_root: str | Path | None) -> list[str]:
+def missing_files(network: str, cores_per_link: int, fusion_root: StrPath | None) -> list[str]:
     """The pre-calculated files a run would read that are not there (FUSION crashes)."""
     base = pre_calc_dir(network, fusion_root)
     if network not in PREFIXES:
@@ -111,11 +112,11 @@ def missing_files(network: str, cores_per_link: int, fusion_root: str | Path | N
     return [
         f"data/pre_calc/{network}/{folder}/{name}"
         for folder, name in wanted
-        if not base.joinpath(folder, name).is_file()
+        if not os.path.isfile(os.path.join(base, folder, name))
     ]
 
 
-def slot_count(network: str, cores_per_link: int, fusion_root: str | Path | None) -> int:
+def slot_count(network: str, cores_per_link: int, fusion_root: StrPath | None) -> int:
     """Slot indices the format file of ``cores_per_link`` (core 0's class) covers."""
     key = (adjacent_cores(cores_per_link, 0), cores_per_link)
     root = None if fusion_root is None else str(fusion_root)
@@ -133,21 +134,21 @@ class ExternalPath:
     connection: int
 
 
-def _load(file: Traversable) -> Any:
+def _load(file: str) -> Any:
     import numpy as np
 
     try:
-        with file.open("rb") as handle:
+        with open(file, "rb") as handle:
             return np.load(handle, allow_pickle=True)
     except (OSError, ValueError) as exc:
-        raise ExternalResourceError(f"cannot read {str(file)!r}: {exc}") from None
+        raise ExternalResourceError(f"cannot read {file!r}: {exc}") from None
 
 
 class ExternalPaths:
     """FUSION's pre-calculated k shortest paths of a network (``load_k_shortest``)."""
 
-    def __init__(self, network: str, fusion_root: str | Path | None, k: int) -> None:
-        rows = _load(pre_calc_dir(network, fusion_root).joinpath("paths", path_file(network)))
+    def __init__(self, network: str, fusion_root: StrPath | None, k: int) -> None:
+        rows = _load(os.path.join(pre_calc_dir(network, fusion_root), "paths", path_file(network)))
         self.k = k
         #: Per connection: its paths' node lists (first path's direction) and lengths.
         self._rows: list[tuple[list[list[int]], list[float]]] = []
@@ -176,15 +177,15 @@ class ExternalPaths:
 class ExternalSnr:
     """Format keys and SNR per (connection, slot index, path index) for one core class."""
 
-    def __init__(self, network: str, fusion_root: str | Path | None, key: tuple[int, int]) -> None:
+    def __init__(self, network: str, fusion_root: StrPath | None, key: tuple[int, int]) -> None:
         files = snr_files(network, key)
         if files is None:
             raise ExternalResourceError(f"FUSION maps no SNR file to {key} for {network}")
         mf_name, snr_name = files
         base = pre_calc_dir(network, fusion_root)
         # Kept as arrays: only the columns of the paths requests use become Python values.
-        self._formats = _load(base.joinpath("modulations", mf_name))
-        self._snr_db = _load(base.joinpath("snr", snr_name))
+        self._formats = _load(os.path.join(base, "modulations", mf_name))
+        self._snr_db = _load(os.path.join(base, "snr", snr_name))
 
     @property
     def slots(self) -> int:

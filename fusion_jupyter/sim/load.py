@@ -9,8 +9,8 @@ problem found is raised at once, as
 from __future__ import annotations
 
 import configparser
+import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 from fusion_jupyter.engine.errors import Problem, ValidationFailed
 from fusion_jupyter.sim import fusion_ini
@@ -21,6 +21,8 @@ from fusion_jupyter.sim.topology import SHIPPED_NETWORKS
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from _typeshed import StrPath
 
 RawConfig = dict[str, dict[str, str]]
 #: Told each warning of a config (something FUSION reads otherwise than it is written).
@@ -85,11 +87,11 @@ def unread_overrides(config: RawConfig, overrides: Mapping[str, str]) -> list[Pr
     return problems
 
 
-def read_config(path: Path, overrides: Mapping[str, str] | None = None) -> RawConfig:
+def read_config(path: StrPath, overrides: Mapping[str, str] | None = None) -> RawConfig:
     """The INI file with overrides applied; ValidationFailed if it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
-        raw = fusion_ini.parse_text(text)
+        with open(path, encoding="utf-8") as handle:
+            raw = fusion_ini.parse_text(handle.read())
     except (OSError, UnicodeDecodeError, configparser.Error) as exc:
         raise ValidationFailed([Problem("config_path", "", f"cannot read {path}: {exc}")]) from None
     return apply_overrides(raw, overrides or {})
@@ -98,7 +100,7 @@ def read_config(path: Path, overrides: Mapping[str, str] | None = None) -> RawCo
 def params_from_config(
     config: RawConfig,
     *,
-    fusion_root: str | Path | None = None,
+    fusion_root: StrPath | None = None,
     runner: str = "run_sim",
     warn: Warn | None = None,
 ) -> SimParams:
@@ -121,7 +123,7 @@ def params_from_config(
 
 
 def params_from_values(
-    values: Mapping[str, Any], *, fusion_root: str | Path | None = None, runner: str = "run_sim"
+    values: Mapping[str, Any], *, fusion_root: StrPath | None = None, runner: str = "run_sim"
 ) -> SimParams:
     """SimParams from FUSION's flat ``engine_props`` values."""
     network = str(values["network"])
@@ -149,7 +151,7 @@ def params_from_values(
             str(bw): float(p) for bw, p in values["request_distribution"].items()
         },
         is_training=bool(values.get("is_training", False)),
-        network=network if network in SHIPPED_NETWORKS else Path(network).stem,
+        network=network if network in SHIPPED_NETWORKS else _stem(network),
         topology_file=None if network in SHIPPED_NETWORKS else network,
         mod_assumption=str(values["mod_assumption"]),
         mod_assumption_path=_optional_str(values.get("mod_assumption_path")),
@@ -177,15 +179,20 @@ def params_from_values(
     )
 
 
+def _stem(path: str) -> str:
+    """A topology file's name without its suffix (FUSION's network name for it)."""
+    return os.path.splitext(os.path.basename(path))[0]
+
+
 def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
 def load_params(
-    path: Path,
+    path: StrPath,
     overrides: Mapping[str, str] | None = None,
     *,
-    fusion_root: str | Path | None = None,
+    fusion_root: StrPath | None = None,
     runner: str = "run_sim",
     warn: Warn | None = None,
 ) -> SimParams:

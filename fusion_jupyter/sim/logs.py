@@ -14,9 +14,9 @@ which is what this does; a test compares them with ``logging``'s own.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from fusion_jupyter.sim.clock import stamp
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
@@ -27,6 +27,8 @@ from fusion_jupyter.sim.tally import IterationResult
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import ClassVar, TextIO
+
+    from _typeshed import StrPath
 
 #: FUSION's format, as ``logging`` spells it: ``asctime - name - levelname - message``.
 LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
@@ -95,7 +97,7 @@ persistence_log = FusionLogger("fusion.core.persistence")
 class FusionLog(Observer):
     """Logs the simulation's progress as FUSION does (an :class:`Observer`)."""
 
-    def __init__(self, output_dir: Path) -> None:
+    def __init__(self, output_dir: StrPath) -> None:
         self.output_dir = output_dir
         self.params = SimParams()
         self.done_units = 0
@@ -138,7 +140,7 @@ class FusionLog(Observer):
             )
         if params.saves_after(iteration):  # FUSION logs its saves
             persistence_log.info("Saving stats for iteration %d", iteration)
-            persistence_log.info("Saving to: %s", self.output_dir.resolve())
+            persistence_log.info("Saving to: %s", os.path.realpath(self.output_dir))
         self.done_units += 1
         runner_log.info(
             "CHILD=%s iteration=%d, done_units=%d", params.thread_num, iteration, self.done_units

@@ -9,15 +9,16 @@ one first fit will use whenever any format fits (sim-model.md §4).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from fusion_jupyter.sim import DATA_DIR
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from importlib.resources.abc import Traversable
     from typing import Any, Final
+
+    from _typeshed import StrPath
 
 #: FUSION's default table, relative to its root (its templates name it).
 SHIPPED_MOD_FILE = "data/json_input/example_mods/default_mod_formats.json"
@@ -66,11 +67,11 @@ class ModFormat:
 ModTable = Mapping[int, tuple[ModFormat, ...]]
 
 
-def _shipped(relative: str) -> Traversable:
-    return DATA_DIR.joinpath("fusion", *relative.split("/"))
+def _shipped(relative: str) -> str:
+    return os.path.join(DATA_DIR, "fusion", *relative.split("/"))
 
 
-def resolve_mod_path(value: str | None, fusion_root: str | Path | None = None) -> Traversable:
+def resolve_mod_path(value: str | None, fusion_root: StrPath | None = None) -> str:
     """The modulation file ``mod_assumption_path = value`` names, as FUSION resolves it.
 
     Empty or None means FUSION's ``data/json_input/run_mods/mod_formats.json``; a
@@ -78,36 +79,34 @@ def resolve_mod_path(value: str | None, fusion_root: str | Path | None = None) -
     FUSION's data files stands in for it. Raises ModulationError if the file is not there.
     """
     relative = FUSION_DEFAULT_MOD_PATH if value in (None, "", "None") else str(value)
-    path = Path(relative)
-    if path.is_absolute():
-        found: Traversable = path
+    absolute = os.path.isabs(relative)
+    if absolute:
+        found = relative
     elif fusion_root is not None:
-        found = Path(fusion_root) / path
+        found = os.path.join(fusion_root, relative)
     else:
-        found = _shipped(path.as_posix())
-    if not found.is_file():
+        found = _shipped(relative)
+    if not os.path.isfile(found):
         where = (
             ""
-            if path.is_absolute() or fusion_root is not None
+            if absolute or fusion_root is not None
             else (
                 " (no FUSION root was given, and the shipped copy of FUSION's data has no such "
                 "file: give --fusion_root or an absolute path)"
             )
         )
-        raise ModulationError(f"modulation file {str(found)!r} does not exist{where}")
+        raise ModulationError(f"modulation file {found!r} does not exist{where}")
     return found
 
 
-def load_mod_table(
-    assumption: str = "DEFAULT", path: str | Path | Traversable | None = None
-) -> ModTable:
+def load_mod_table(assumption: str = "DEFAULT", path: StrPath | None = None) -> ModTable:
     """The table under ``assumption`` in FUSION's JSON format, bandwidths in file order.
 
     ``path`` None means FUSION's default table (shipped).
     """
     file = _shipped(SHIPPED_MOD_FILE) if path is None else path
     try:
-        text = (Path(file) if isinstance(file, str) else file).read_text(encoding="utf-8")
+        text = _read(file)
     except OSError as exc:
         raise ModulationError(f"cannot read modulation file {str(file)!r}: {exc}") from None
     try:
@@ -117,6 +116,11 @@ def load_mod_table(
     if assumption not in document:
         raise ModulationError(f"modulation assumption {assumption!r} is not in the table")
     return parse_mod_table(document[assumption])
+
+
+def _read(file: StrPath) -> str:
+    with open(file, encoding="utf-8") as handle:
+        return handle.read()
 
 
 def parse_mod_table(section: Any) -> ModTable:
@@ -157,10 +161,10 @@ def _mod_format(bandwidth: Any, name: str, spec: Any) -> ModFormat:
         ) from None
 
 
-def available_assumptions(path: Traversable | None = None) -> list[str]:
+def available_assumptions(path: StrPath | None = None) -> list[str]:
     """The assumption names a modulation file (by default FUSION's default file) defines."""
     file = _shipped(SHIPPED_MOD_FILE) if path is None else path
-    document = json.loads(file.read_text(encoding="utf-8"))
+    document = json.loads(_read(file))
     if not isinstance(document, dict):
         raise ModulationError(f"modulation file {str(file)!r} is not a JSON object")
     return list(document)

@@ -29,7 +29,6 @@ import json
 import os
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 from types import ModuleType
 
 from fusion_jupyter.sim.outputs import write_json_atomically
@@ -214,7 +213,7 @@ def _extension() -> ModuleType | None:
     return _svml
 
 
-def numpy_library() -> Path | None:
+def numpy_library() -> str | None:
     """numpy's ``_multiarray_umath`` extension, found without importing numpy."""
     spec = _spec_of("numpy")
     if spec is None or not spec.submodule_search_locations:
@@ -222,9 +221,9 @@ def numpy_library() -> Path | None:
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]  # this interpreter's ABI tag
     for location in spec.submodule_search_locations:
         for package in ("_core", "core"):  # numpy 2, numpy 1
-            candidate = Path(location) / package / f"_multiarray_umath{suffix}"
-            if candidate.is_file():
-                return candidate.resolve()
+            candidate = os.path.join(location, package, f"_multiarray_umath{suffix}")
+            if os.path.isfile(candidate):
+                return os.path.realpath(candidate)
     return None
 
 
@@ -258,14 +257,14 @@ def certify(ours: Routines, numpy: _Numpy) -> bool:
     return ours.uniforms(raw) == numpy.uniforms(raw)
 
 
-def certificate_key(library: Path) -> str | None:
+def certificate_key(library: str) -> str | None:
     """What numpy's choice of routine depends on: its build, the CPU, its variables.
 
     None where the CPU's features cannot be read (then nothing is kept, and every run
     compares afresh): a shared home directory may be seen from different machines.
     """
     try:
-        stat = library.stat()
+        stat = os.stat(library)
         flags = _cpu_flags()
     except OSError:
         return None
@@ -279,7 +278,7 @@ def certificate_key(library: Path) -> str | None:
 def _cpu_flags() -> str | None:
     # The first processor's block is enough (every core of a machine has the same
     # features); reading the whole file is slow on machines with many cores.
-    with Path("/proc/cpuinfo").open(encoding="utf-8", errors="replace") as handle:
+    with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
         head = handle.read(1 << 14)
     for line in head.splitlines():
         name, _, value = line.partition(":")
@@ -288,15 +287,16 @@ def _cpu_flags() -> str | None:
     return None
 
 
-def certificate_path() -> Path:
+def certificate_path() -> str:
     """The certificate file, in the user's cache directory (``$XDG_CACHE_HOME``)."""
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "fusion_jupyter" / "numpy-math.json"
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "fusion_jupyter", "numpy-math.json")
 
 
-def _read_verdicts(path: Path) -> dict[str, bool]:
+def _read_verdicts(path: str) -> dict[str, bool]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as handle:
+            document = json.loads(handle.read())
     except (OSError, ValueError):  # none yet, unreadable or damaged: compared afresh
         return {}
     if not isinstance(document, dict):
@@ -304,7 +304,7 @@ def _read_verdicts(path: Path) -> dict[str, bool]:
     return {k: v for k, v in document.items() if isinstance(v, bool)}
 
 
-def _write_verdict(path: Path, key: str, verdict: bool) -> None:
+def _write_verdict(path: str, key: str, verdict: bool) -> None:
     """Keep ``verdict`` under ``key``. A cache that cannot be written only means
     comparing again next run."""
     verdicts = _read_verdicts(path)
@@ -314,5 +314,5 @@ def _write_verdict(path: Path, key: str, verdict: bool) -> None:
     import contextlib  # certifying only
 
     with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         write_json_atomically(path, kept)

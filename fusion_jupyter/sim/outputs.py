@@ -40,7 +40,6 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from fusion_jupyter._version import __version__
 from fusion_jupyter.engine import blocking
@@ -59,6 +58,8 @@ from fusion_jupyter.sim.tally import IterationResult
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from _typeshed import StrPath
 
 #: Least seconds between two rewrites of a load's JSON while the load runs. FUSION
 #: rewrites it after every saved iteration, serialising the whole document each time; a
@@ -250,16 +251,21 @@ def _exact_means(
     return [value for value in map(pick, point.iterations) if value is not None]
 
 
-def write_json_atomically(path: Path, document: Any) -> None:
+def write_json_atomically(path: StrPath, document: Any) -> None:
     """Replace ``path`` in one rename, so a reader never sees half a file."""
     # Compact: json's C encoder is used only without indent. The documents are trees
     # built here, so the encoder's cycle check (a dict of ids per container, 12 % of
     # encoding a load's JSON) has nothing to find.
     text = json.dumps(document, check_circular=False)
-    _replace_atomically(path, lambda tmp: tmp.write_text(text))
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+    _replace_atomically(path, write)
 
 
-def write_results(output_dir: Path, points: Sequence[ErlangPoint]) -> None:
+def write_results(output_dir: StrPath, points: Sequence[ErlangPoint]) -> None:
     """(Re)write results.csv from every finished point.
 
     Written with the csv module: pandas and pyarrow would cost more start-up than a
@@ -269,14 +275,14 @@ def write_results(output_dir: Path, points: Sequence[ErlangPoint]) -> None:
     """
     rows = [results_row(point) for point in points]
 
-    def write(tmp: Path) -> None:
-        with tmp.open("w", newline="", encoding="utf-8") as handle:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(RESULT_COLUMNS)
             for row in rows:
                 writer.writerow(_csv_field(row[column]) for column in RESULT_COLUMNS)
 
-    _replace_atomically(output_dir / RESULTS_CSV, write)
+    _replace_atomically(os.path.join(output_dir, RESULTS_CSV), write)
 
 
 def _csv_field(value: Any) -> str:
@@ -285,16 +291,20 @@ def _csv_field(value: Any) -> str:
     return repr(float(value)) if isinstance(value, float) else str(value)
 
 
-def _replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
+def _replace_atomically(path: StrPath, write: Callable[[str], object]) -> None:
     # Named by the process, created exclusively: only this process writes its result
     # files, one at a time (tempfile.mkstemp would add its import to every start-up).
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    directory, name = os.path.split(path)
+    temporary = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
     os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
     try:
         write(temporary)
-        temporary.replace(path)
+        os.replace(temporary, path)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        import contextlib  # only on this failure path
+
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
         raise
 
 
@@ -306,7 +316,7 @@ class OutputWriter(Observer):
     load ends, and on :meth:`flush` (the command line calls it when a run fails).
     """
 
-    def __init__(self, output_dir: Path, checkpoint_seconds: float = CHECKPOINT_SECONDS) -> None:
+    def __init__(self, output_dir: StrPath, checkpoint_seconds: float = CHECKPOINT_SECONDS) -> None:
         self.output_dir = output_dir
         self.checkpoint_seconds = checkpoint_seconds
         self.finished: list[ErlangPoint] = []
@@ -323,7 +333,7 @@ class OutputWriter(Observer):
     def run_started(self, params: SimParams) -> None:
         """Keep FUSION's saving rules of this run, and make the output directory."""
         self._params = params
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        os.makedirs(self.output_dir, exist_ok=True)
         self._last_write = time.monotonic()
 
     def iteration_done(self, point: ErlangPoint, result: IterationResult) -> None:
@@ -371,6 +381,6 @@ class OutputWriter(Observer):
         self._unwritten = False
         self._last_write = time.monotonic()
 
-    def json_path(self, point: ErlangPoint) -> Path:
+    def json_path(self, point: ErlangPoint) -> str:
         """Where a point's JSON goes."""
-        return self.output_dir / erlang_file_name(point.erlang)
+        return os.path.join(self.output_dir, erlang_file_name(point.erlang))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 from fusion_jupyter.sim.clock import utc_timestamp
 from fusion_jupyter.sim.observer import ErlangPoint, Observer
@@ -23,6 +22,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from _typeshed import StrPath
+
+
+def parent_dir(path: StrPath) -> str:
+    """The directory ``path`` is in (``.`` for a bare file name, as pathlib says)."""
+    return os.path.dirname(path) or "."
+
 
 def _number(value: float) -> float | int:
     """Whole numbers as ints (``300``, as the contract shows), others as floats."""
@@ -32,14 +38,14 @@ def _number(value: float) -> float | int:
 class ProgressFile:
     """Appends events to a progress file, one whole line per ``write``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: StrPath) -> None:
         self.path = path
 
     def emit(self, event_type: str, **fields: Any) -> None:
         """Append one event; ``ts`` is added here."""
         line = json.dumps({"type": event_type, "ts": utc_timestamp(), **fields}) + "\n"
         data = line.encode("utf-8")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(parent_dir(self.path), exist_ok=True)
         descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             written = os.write(descriptor, data)
@@ -55,7 +61,7 @@ class ProgressFile:
         run's first event does not wait for the simulator's imports.
         """
         try:
-            with self.path.open("rb") as handle:
+            with open(self.path, "rb") as handle:
                 first = handle.readline()
         except FileNotFoundError:
             return False

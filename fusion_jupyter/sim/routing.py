@@ -22,6 +22,7 @@ every run's start (prepare 22-24 ms -> 13-14 ms).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Mapping
 from functools import cache
 from itertools import islice, pairwise
@@ -150,12 +151,14 @@ class ShippedPaths(Mapping[str, list[list[str]]]):
 @cache
 def _shipped_table(network: str) -> tuple[dict[str, str], ShippedPaths] | None:
     """The header and the paths of a network's shipped table, if it has one."""
-    file = DATA_DIR / "paths" / f"{network}.tsv"
-    if not file.is_file():
+    file = os.path.join(DATA_DIR, "paths", f"{network}.tsv")
+    if not os.path.isfile(file):
         return None
+    with open(file, encoding="utf-8") as handle:
+        text = handle.read()
     header: dict[str, str] = {}
     raw: dict[str, str] = {}
-    for line in file.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         if line.startswith("# "):
             key, _, value = line[2:].partition(" ")
             header[key] = value

@@ -12,8 +12,8 @@ the built-in simulator, and the command line before running.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from fusion_jupyter.engine.errors import Problem
 from fusion_jupyter.sim import fusion_ini
@@ -34,6 +34,8 @@ from fusion_jupyter.sim.topology import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from _typeshed import StrPath
 
     from fusion_jupyter.engine.config.validation import ValidationResult
 
@@ -168,7 +170,7 @@ SUPPORTED: tuple[Supported, ...] = (
 
 
 def check_config(
-    config: dict[str, dict[str, str]], fusion_root: str | Path | None = None
+    config: dict[str, dict[str, str]], fusion_root: StrPath | None = None
 ) -> ValidationResult:
     """Everything that keeps the simulator from running ``config``, as the command line
     sees it (the errors), and what FUSION would quietly read otherwise than written (the
@@ -196,14 +198,13 @@ def check_config(
         # often why a required one is missing.
         return ValidationResult(errors=flat.problems, warnings=config_warnings(config))
 
-    root = None if fusion_root is None else Path(fusion_root)
     # The command line reads its user's own files: no directory is off limits there
     # (the engine confines paths for a server's users).
-    paths = DataPaths(fusion_root=root, allowed=(Path("/"),))
+    paths = DataPaths(fusion_root=fusion_root, allowed=("/",))
     return validate_for(config, paths, lambda checked: check_supported(checked, fusion_root))
 
 
-def check_supported(config: RawConfig, fusion_root: str | Path | None = None) -> list[Problem]:
+def check_supported(config: RawConfig, fusion_root: StrPath | None = None) -> list[Problem]:
     """Every well-formed setting of ``config`` this model does not implement, with why.
 
     ``config`` is the raw INI mapping (section -> key -> string), read as FUSION's loader
@@ -482,9 +483,8 @@ def _check_network(values: Mapping[str, Any]) -> list[Problem]:
                 f"files exist for {', '.join(CORE_NODE_FILES)}.",
             )
         ]
-    path = Path(network)
-    if path.is_absolute() and path.is_file() and only_core:
-        return _check_topology_file(path)
+    if os.path.isabs(network) and os.path.isfile(network) and only_core:
+        return _check_topology_file(network)
     names = ", ".join(SHIPPED_NETWORKS)
     return [
         _problem(
@@ -496,17 +496,18 @@ def _check_network(values: Mapping[str, Any]) -> list[Problem]:
     ]
 
 
-def _check_topology_file(path: Path) -> list[Problem]:
+def _check_topology_file(path: str) -> list[Problem]:
     """A topology file given by path must read as FUSION's format (checked before the
     run, so the engine refuses it at submission rather than the run failing)."""
     try:
-        parse_topology(path.read_text(encoding="utf-8"), name=str(path))
+        with open(path, encoding="utf-8") as handle:
+            parse_topology(handle.read(), name=path)
     except (OSError, UnicodeDecodeError, TopologyError) as exc:
         return [_problem("network", f"topology file {path}: {exc}")]
     return []
 
 
-def _check_modulation(values: Mapping[str, Any], fusion_root: str | Path | None) -> list[Problem]:
+def _check_modulation(values: Mapping[str, Any], fusion_root: StrPath | None) -> list[Problem]:
     assumption = str(values.get("mod_assumption"))
     try:
         path = resolve_mod_path(values.get("mod_assumption_path"), fusion_root)
@@ -573,7 +574,7 @@ def _check_bandwidths(values: Mapping[str, Any], bandwidths: list[int]) -> list[
     ]
 
 
-def check_external(values: Mapping[str, Any], fusion_root: str | Path | None) -> list[Problem]:
+def check_external(values: Mapping[str, Any], fusion_root: StrPath | None) -> list[Problem]:
     """FUSION's external resources are modelled as one combination (``external_snr.py``).
 
     ``external_ksp`` with ``snr_e2e_external_resources`` on the fixed grid with dynamic

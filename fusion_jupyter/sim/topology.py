@@ -12,17 +12,17 @@ k-shortest-path ties, so both are kept exactly:
 
 from __future__ import annotations
 
+import os
 from functools import cache, cached_property
-from pathlib import Path
 
 from fusion_jupyter.sim import DATA_DIR
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from importlib.resources.abc import Traversable
     from typing import Final
 
     import networkx as nx
+    from _typeshed import StrPath
 
 #: FUSION's named networks and their files under ``<root>/data/raw``
 #: (``fusion/io/structure.py``); all of them ship with the package.
@@ -191,9 +191,9 @@ def _parse_rows(text: str) -> list[tuple[int, str, str, float]]:
     return rows
 
 
-def fusion_data_root() -> Traversable:
+def fusion_data_root() -> str:
     """The shipped copy of FUSION's data files, laid out as under FUSION's root."""
-    return DATA_DIR / "fusion"
+    return os.path.join(DATA_DIR, "fusion")
 
 
 @cache
@@ -202,14 +202,15 @@ def shipped_text(network: str) -> str:
     return _read(_raw_file(SHIPPED_NETWORKS[network], None))
 
 
-def _raw_file(name: str, fusion_root: str | Path | None) -> Traversable:
-    root: Traversable = Path(fusion_root) if fusion_root is not None else fusion_data_root()
-    return root.joinpath(*RAW_DIR, name)
+def _raw_file(name: str, fusion_root: StrPath | None) -> str:
+    root = fusion_data_root() if fusion_root is None else os.fspath(fusion_root)
+    return os.path.join(root, *RAW_DIR, name)
 
 
-def _read(file: Traversable) -> str:
+def _read(file: StrPath) -> str:
     try:
-        return file.read_text(encoding="utf-8")
+        with open(file, encoding="utf-8") as handle:
+            return handle.read()
     except OSError as exc:
         raise TopologyError(f"cannot read topology file {str(file)!r}: {exc}") from None
 
@@ -221,10 +222,10 @@ def read_core_nodes(text: str) -> tuple[str, ...]:
 
 def load_topology(
     network: str,
-    topology_file: str | Path | None = None,
+    topology_file: StrPath | None = None,
     *,
     only_core_node: bool = True,
-    fusion_root: str | Path | None = None,
+    fusion_root: StrPath | None = None,
 ) -> Topology:
     """A FUSION network by name (or the given file in FUSION's format).
 
@@ -233,7 +234,7 @@ def load_topology(
     request endpoints from the network's core-node file, as FUSION does.
     """
     if topology_file is not None:
-        return parse_topology(_read(Path(topology_file)), name=network)
+        return parse_topology(_read(topology_file), name=network)
     if network not in SHIPPED_NETWORKS:
         raise TopologyError(f"network {network!r} is not one of FUSION's; give a topology file")
     topology = parse_topology(_read(_raw_file(SHIPPED_NETWORKS[network], fusion_root)), network)

@@ -459,8 +459,8 @@ def test_a_loads_file_is_rewritten_at_most_once_a_checkpoint(tmp_path, monkeypat
     writes: list[tuple[str, list[str]]] = []
     real_write = outputs.write_json_atomically
 
-    def write(path: Path, document: dict) -> None:
-        writes.append((path.name, list(document["iter_stats"])))
+    def write(path: str, document: dict) -> None:
+        writes.append((Path(path).name, list(document["iter_stats"])))
         real_write(path, document)
 
     monkeypatch.setattr(outputs, "write_json_atomically", write)
@@ -917,12 +917,12 @@ def test_the_engine_check_leaves_missing_keys_and_quotas_to_the_config_validatio
     assert split.key == "num_requests" and "do not split exactly" in split.message
 
 
-def test_reading_a_config_and_building_its_context_imports_no_typing():
-    """The command line's start-up does without typing and importlib.util, the largest
-    imports it could spare (fusion_jupyter/_namedtuple.py, numpy_math._spec_of). A run
-    on the compiled wheel imports neither (tests/wheel); here, interpreted, up to the
-    simulation of a config without the GSNR (the pure package computes numpy's
-    functions with numpy, which imports typing)."""
+def test_reading_a_config_and_building_its_context_imports_no_typing_nor_pathlib():
+    """The command line's start-up does without typing, importlib.util and pathlib, the
+    largest imports it could spare (fusion_jupyter/_namedtuple.py, numpy_math._spec_of,
+    paths as strings). A run on the compiled wheel imports none of them (tests/wheel);
+    here, interpreted, up to the simulation of a config without the GSNR (the pure
+    package computes numpy's functions with numpy, which imports typing)."""
     root = require_fusion_source()
     case = next(c for c in discover(root) if c.name == "baseline_spf_ff")
     argv = ["run_sim", "--config_path", str(config_of(case)), "--run_id", "t"]
@@ -932,7 +932,7 @@ def test_reading_a_config_and_building_its_context_imports_no_typing():
         f"params, ctx = cli.prepare(cli.parse_args({argv!r}))\n"
         "print(params.network, len(ctx.topology.links))"
     )
-    for module in ("typing", "importlib.util"):
+    for module in ("typing", "importlib.util", "pathlib"):
         printed, imported = run_fresh(code, module)
         assert printed.split()[0] == "NSFNet" and int(printed.split()[1]) > 0
         assert not imported, module

@@ -8,6 +8,7 @@ import math
 import random
 from importlib import resources
 from operator import attrgetter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -694,7 +695,7 @@ def test_every_shipped_path_table_records_its_shipped_topologys_digest(network):
 
 
 def test_a_changed_topology_does_not_use_the_shipped_table(tmp_path):
-    text = (fusion_data_root() / "data" / "raw" / "nsf_network.txt").read_text()
+    text = Path(fusion_data_root(), "data", "raw", "nsf_network.txt").read_text()
     longer = text.replace("0\t1\t1000", "0\t1\t3000").replace("1\t0\t1000", "1\t0\t3000")
     changed = parse_topology(longer, name="NSFNet")
     assert shipped_paths(changed, 3) is None

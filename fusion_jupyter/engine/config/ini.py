@@ -10,12 +10,12 @@ import configparser
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 
 from fusion_jupyter.engine.errors import Problem, ValidationFailed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 Config = dict[str, dict[str, str]]
@@ -188,6 +188,7 @@ def _fsync_directory(directory: Path) -> None:
 def _write_atomically(text: str, path: Path, *, durable: bool) -> None:
     # Imported here: the simulator's process only reads configs, and starts for every run.
     import tempfile
+    from pathlib import Path
 
     descriptor, temporary = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 import random
 import stat
 from pathlib import Path
@@ -416,6 +417,38 @@ def test_network_may_be_a_topology_file_in_an_allowed_directory(minimal, tmp_pat
             "is outside the directories configs may read files from "
             "(FUSION's root and c.FusionJupyter.data_paths)"
         )
+
+
+def test_a_sibling_sharing_the_prefix_or_a_link_out_is_outside(minimal, tmp_path):
+    """Confinement compares whole path components of resolved paths (os.path, as the
+    simulator's start-up does without pathlib)."""
+    allowed, sibling = tmp_path / "data", tmp_path / "database"
+    for directory in (allowed, sibling):
+        directory.mkdir()
+        (directory / "net.txt").write_text("0\t1\t100\n")
+    (allowed / "link.txt").symlink_to(sibling / "net.txt")
+    paths = cfg.DataPaths(allowed=(allowed,))
+    verdicts = {}
+    for name in ("data/net.txt", "database/net.txt", "data/link.txt", "data/../data/net.txt"):
+        config = with_overrides(minimal, {"topology_settings.network": str(tmp_path / name)})
+        verdicts[name] = problems_at(
+            cfg.validate(config, paths).errors, "topology_settings", "network"
+        )
+    assert verdicts["data/net.txt"] == verdicts["data/../data/net.txt"] == []
+    for name in ("database/net.txt", "data/link.txt"):
+        assert "is outside the directories" in verdicts[name][0], name
+    inside = str(allowed / "net.txt")
+    assert cfg.DataPaths(allowed=("/",)).locate(inside) == (os.path.realpath(inside), None)
+
+
+@pytest.mark.parametrize(
+    ("path", "root"),
+    [("/a/b", "/a"), ("/a", "/a"), ("/ab", "/a"), ("/a", "/a/b"), ("/", "/"), ("/x", "/")],
+)
+def test_within_is_pathlibs_is_relative_to(path, root):
+    from fusion_jupyter.engine.config.paths import _within
+
+    assert _within(path, root) == Path(path).is_relative_to(root)
 
 
 def test_fusion_takes_only_its_named_networks(minimal, tmp_path):

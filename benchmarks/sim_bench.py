@@ -214,12 +214,16 @@ class Outcome:
     output: Path | None = None
 
 
-def run_sim_case(case: Path, root: Path, repeat: int = 1, keep: Path | None = None) -> Outcome:
-    """The built-in simulator's verdict, and the median wall and CPU of ``repeat`` runs.
+def sim_runs(case: Path, root: Path, count: int, keep: Path | None = None) -> list[Outcome]:
+    """``count`` fresh runs of the built-in simulator on ``case``.
 
     ``keep``: a directory the first run's result files are copied to (``output``).
     """
-    runs = [_run_sim_once(case, root, keep if i == 0 else None) for i in range(repeat)]
+    return [_run_sim_once(case, root, keep if i == 0 else None) for i in range(count)]
+
+
+def summarise(runs: list[Outcome]) -> Outcome:
+    """The runs' verdict (UNSTABLE where they differ) and their median wall and CPU."""
     verdicts = {run.verdict for run in runs}
     verdict = runs[0].verdict if len(verdicts) == 1 else f"UNSTABLE {sorted(verdicts)}"
     wall, cpu = _median([run.wall for run in runs]), _median([run.cpu for run in runs])
@@ -284,7 +288,10 @@ def fixture_table(
     The floor is the median wall of ``repeat`` runs of :data:`FLOOR_COMMAND`, taken
     beside the case's own runs (the VM's speed drifts over minutes); the ceiling,
     FUSION's wall over it, is the largest speed-up any run of the simulator could show
-    on that case then.
+    on that case then. With FUSION, the built-in simulator's ``repeat`` runs and the
+    floor's are split around FUSION's run, half before and half after: together they
+    took half a second against FUSION's ten, so one slow second of the VM decided
+    their median while FUSION's run averaged it out.
     """
     print("\n## FUSION's regression fixtures (fresh processes, start-up included)")
     print(
@@ -295,11 +302,17 @@ def fixture_table(
     for case in discover(root):
         if cases and case.name not in cases:
             continue
+        both = run_sim and fusion is not None
+        before = (repeat + 1) // 2 if both else repeat
         with tempfile.TemporaryDirectory() as kept:
-            ours = run_sim_case(case, root, repeat, Path(kept)) if run_sim else Outcome("not run")
-            floor = _floor_seconds(repeat) if run_sim and fusion is not None else None
+            runs = sim_runs(case, root, before, Path(kept)) if run_sim else []
+            floors = _floor_walls(before) if both else []
             theirs = run_fusion_case(case, fusion) if fusion is not None else Outcome("not run")
-            ours = _as_fusions_own(case, ours, theirs)
+            if both:
+                runs += sim_runs(case, root, repeat - before)
+                floors += _floor_walls(repeat - before)
+            ours = _as_fusions_own(case, summarise(runs) if runs else Outcome("not run"), theirs)
+            floor = _median(floors)
         identical = ours.verdict in ("identical", FUSIONS_OWN)
         print(
             f"| {case.name} | {ours.verdict} | {_fmt(ours.wall)} | {_fmt(ours.cpu)} "
@@ -311,9 +324,9 @@ def fixture_table(
         )
 
 
-def _floor_seconds(repeat: int) -> float | None:
-    """Median wall of ``repeat`` fresh runs of :data:`FLOOR_COMMAND`."""
-    return _median([timed(FLOOR_COMMAND, PROJECT).wall for _ in range(repeat)])
+def _floor_walls(count: int) -> list[float | None]:
+    """Wall seconds of ``count`` fresh runs of :data:`FLOOR_COMMAND`."""
+    return [timed(FLOOR_COMMAND, PROJECT).wall for _ in range(count)]
 
 
 #: The verdict for a case where both simulators differ from the fixture, identically.
@@ -493,7 +506,10 @@ def main() -> None:
     parser.add_argument("--no-sim", action="store_true", help="skip the built-in simulator")
     parser.add_argument("--only", choices=("fixtures", "per-request", "memory"), default=None)
     parser.add_argument(
-        "--repeat", type=int, default=1, help="built-in simulator runs per fixture (median)"
+        "--repeat",
+        type=int,
+        default=1,
+        help="built-in simulator runs per fixture (median; half of them after FUSION's)",
     )
     parser.add_argument(
         "--compiled",

@@ -7,6 +7,7 @@ Run from the repository root (FUSION is installed by scripts/install-fusion.sh):
     python benchmarks/sim_bench.py --no-fusion     # the built-in simulator only
     python benchmarks/sim_bench.py --only fixtures --no-fusion --repeat 5   # median of 5
     python benchmarks/sim_bench.py --only fixtures --no-sim --fusion-recheck-fix
+    python benchmarks/sim_bench.py --only fixtures --repeat 3 --fusion-repeat 3  # interleaved
     python benchmarks/sim_bench.py --compiled ...  # the wheel's compiled core (see below)
 
 Prints:
@@ -23,6 +24,10 @@ Prints:
    the FUSION the built-in simulator models). With both, the floor: a fresh
    ``python -c pass``, which every run pays before it reads its config; and
    the ceiling, FUSION's wall over the floor, the most any run could gain on the case.
+   The built-in simulator's runs (and the floor's) are taken before FUSION's first run
+   and after each of its runs, and FUSION's quick cases run ``--fusion-repeat`` times,
+   so that both sides sample the VM over the same stretch of time; every run's wall
+   seconds are listed after the table.
    CPU seconds (user + system of the process and its children) hardly depend on what
    else the machine runs; wall seconds do. Both packages' sources are byte-compiled
    first, as an installed package is (``pip install`` compiles it; with
@@ -281,17 +286,27 @@ FLOOR_COMMAND = [sys.executable, "-c", "pass"]
 
 
 def fixture_table(
-    cases: list[str], fusion: Fusion | None, root: Path, run_sim: bool = True, repeat: int = 1
+    cases: list[str],
+    fusion: Fusion | None,
+    root: Path,
+    run_sim: bool = True,
+    repeat: int = 1,
+    fusion_repeat: int = 1,
 ) -> None:
     """The fixture table; with both simulators, each case's floor and ceiling too.
 
-    The floor is the median wall of ``repeat`` runs of :data:`FLOOR_COMMAND`, taken
-    beside the case's own runs (the VM's speed drifts over minutes); the ceiling,
-    FUSION's wall over it, is the largest speed-up any run of the simulator could show
-    on that case then. With FUSION, the built-in simulator's ``repeat`` runs and the
-    floor's are split around FUSION's run, half before and half after: together they
-    took half a second against FUSION's ten, so one slow second of the VM decided
-    their median while FUSION's run averaged it out.
+    The floor is the median wall of the runs of :data:`FLOOR_COMMAND` taken beside the
+    case's own (the VM's speed drifts over minutes); the ceiling, FUSION's wall over it,
+    is the largest speed-up any run of the simulator could show on that case then.
+
+    With FUSION, the built-in simulator's runs and the floor's are taken around FUSION's
+    runs: ``repeat`` of each before FUSION's first run and after each of its runs, so
+    that both sides are sampled across the same stretch of time. FUSION runs a case up
+    to ``fusion_repeat`` times while its first run took under
+    :data:`QUICK_FUSION_SECONDS`. One FUSION run averages the VM over its seconds,
+    where a run of ours (a twentieth of a second on the small cases) samples one
+    moment; a slow stretch of a few seconds could then decide ours' median alone and
+    not FUSION's. Every run's seconds are printed after the table.
     """
     print("\n## FUSION's regression fixtures (fresh processes, start-up included)")
     print(
@@ -299,18 +314,20 @@ def fixture_table(
         "| FUSION vs expected | speed-up wall | speed-up CPU | floor s | ceiling |"
     )
     print("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+    spreads: list[str] = []
     for case in discover(root):
         if cases and case.name not in cases:
             continue
-        both = run_sim and fusion is not None
-        before = (repeat + 1) // 2 if both else repeat
         with tempfile.TemporaryDirectory() as kept:
-            runs = sim_runs(case, root, before, Path(kept)) if run_sim else []
-            floors = _floor_walls(before) if both else []
-            theirs = run_fusion_case(case, fusion) if fusion is not None else Outcome("not run")
-            if both:
-                runs += sim_runs(case, root, repeat - before)
-                floors += _floor_walls(repeat - before)
+            if fusion is None:
+                runs = sim_runs(case, root, repeat, Path(kept)) if run_sim else []
+                fusions: list[Outcome] = []
+                floors: list[float | None] = []
+            else:
+                runs, fusions, floors = _side_by_side(
+                    case, root, fusion, repeat if run_sim else 0, fusion_repeat, Path(kept)
+                )
+            theirs = summarise(fusions) if fusions else Outcome("not run")
             ours = _as_fusions_own(case, summarise(runs) if runs else Outcome("not run"), theirs)
             floor = _median(floors)
         identical = ours.verdict in ("identical", FUSIONS_OWN)
@@ -322,6 +339,39 @@ def fixture_table(
             f"| {_fmt(floor)} | {_ratio(theirs.wall, floor, identical)} |",
             flush=True,
         )
+        spreads.append(f"- {case.name}: ours {_walls(runs)}; FUSION {_walls(fusions)}")
+    if fusion is not None:
+        print("\nEvery run's wall seconds, in the order they ran:")
+        print("\n".join(spreads))
+
+
+#: FUSION's runs of a case are repeated (``--fusion-repeat``) only while its first run
+#: took less than this: the longer cases' ratios are far above 100x, and repeating
+#: them would take the bench from half an hour to hours.
+QUICK_FUSION_SECONDS = 30.0
+
+
+def _side_by_side(
+    case: Path, root: Path, fusion: Fusion, repeat: int, fusion_repeat: int, keep: Path
+) -> tuple[list[Outcome], list[Outcome], list[float | None]]:
+    """Ours, FUSION's and the floor's runs of ``case``, ours and the floor's taken
+    ``repeat`` at a time before FUSION's first run and after each of its runs."""
+    ours = sim_runs(case, root, repeat, keep)
+    floors = _floor_walls(repeat)
+    theirs: list[Outcome] = []
+    while True:
+        theirs.append(run_fusion_case(case, fusion))
+        ours += sim_runs(case, root, repeat)
+        floors += _floor_walls(repeat)
+        first = theirs[0]
+        quick = first.wall is not None and first.wall < QUICK_FUSION_SECONDS
+        if len(theirs) >= fusion_repeat or not quick or first.verdict.startswith("crashed"):
+            return ours, theirs, floors
+
+
+def _walls(runs: list[Outcome]) -> str:
+    walls = [run.wall for run in runs if run.wall is not None]
+    return " ".join(f"{wall:.3f}" for wall in walls) or "-"
 
 
 def _floor_walls(count: int) -> list[float | None]:
@@ -509,7 +559,15 @@ def main() -> None:
         "--repeat",
         type=int,
         default=1,
-        help="built-in simulator runs per fixture (median; half of them after FUSION's)",
+        help="built-in simulator runs per fixture (median); with FUSION, this many before "
+        "its first run and after each of its runs",
+    )
+    parser.add_argument(
+        "--fusion-repeat",
+        type=int,
+        default=1,
+        help=f"FUSION runs per fixture (median) where its first took under "
+        f"{QUICK_FUSION_SECONDS:.0f} s",
     )
     parser.add_argument(
         "--compiled",
@@ -561,7 +619,14 @@ def run(args: argparse.Namespace, fusion: Fusion | None) -> None:
     print(f"built-in simulator: {core}, from {Path(fusion_jupyter.__file__).parent}")
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if args.only in (None, "fixtures"):
-        fixture_table(args.cases, fusion, root, run_sim=not args.no_sim, repeat=args.repeat)
+        fixture_table(
+            args.cases,
+            fusion,
+            root,
+            run_sim=not args.no_sim,
+            repeat=args.repeat,
+            fusion_repeat=args.fusion_repeat,
+        )
     if args.only in (None, "per-request"):
         per_request(fusion, templates, root)
     if args.only in (None, "memory"):

@@ -215,7 +215,12 @@ def test_new_run_form_runs_a_pasted_ini_and_shows_the_simulator(page: Any, lab: 
     assert (run["name"], run["template"], run["simulator"]) == ("pasted", "", "builtin")
     # Leave the panel as the later tests expect it: one finished run, one slow one.
     wait_until(lambda: lab.api("GET", f"runs/{run_id}")["status"] == "COMPLETED", 60, "the run")
+    page.wait_for_selector(row(run_id))
     lab.api("DELETE", f"runs/{run_id}?purge=true")
+    # And settled: the next test clicks a button of the row below this one, which moves up
+    # when this row goes. Clicked while it moved, the click fell on empty space and no log
+    # tab opened (CI, 2026-12-02).
+    page.wait_for_selector(row(run_id), state="detached")
 
 
 def test_log_tab_is_live_and_searchable(page: Any) -> None:
